@@ -1,0 +1,119 @@
+package dev.cachemount.cli;
+
+import dev.cachemount.core.CacheSpec;
+import dev.cachemount.core.Cachemount;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.oci.Json;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * What push, pull and inspect share: the repeatable {@code --cache-id} spec, {@code --json} and
+ * {@code --verbose}, and running one core operation per cache id.
+ */
+abstract class CacheCommand implements Callable<Integer> {
+  Cachemount client;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--cache-id",
+      required = true,
+      paramLabel = "SPEC",
+      description = {
+        "Which cache, where it is stored, which directory it mirrors; repeatable.",
+        "id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
+        "Comma-separated key=value fields, CSV-quoted as buildx reads --cache-to.",
+        "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store."
+      })
+  List<String> cacheIds = new ArrayList<>();
+
+  @Option(names = "--json", description = "Print one JSON object per cache id on standard output.")
+  boolean json;
+
+  @Option(names = {"-v", "--verbose"}, description = "Say more on standard error.")
+  boolean verbose;
+
+  /** Parses every spec first, so that one bad spec fails the command before anything runs. */
+  List<CacheSpec> specs() {
+    List<CacheSpec> specs = new ArrayList<>();
+    for (String text : cacheIds) {
+      specs.add(client.parseSpec(text));
+    }
+    return specs;
+  }
+
+  PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  PrintWriter err() {
+    return spec.commandLine().getErr();
+  }
+
+  OperationListener listener() {
+    PrintWriter err = err();
+    boolean verbose = this.verbose;
+    return new OperationListener() {
+      @Override
+      public void warning(String message) {
+        synchronized (err) {
+          err.println("cachemount: warning: " + message);
+          err.flush();
+        }
+      }
+
+      @Override
+      public void info(String message) {
+        if (verbose) {
+          synchronized (err) {
+            err.println("cachemount: " + message);
+            err.flush();
+          }
+        }
+      }
+    };
+  }
+
+  /** One operation on one spec. */
+  interface Operation {
+    OperationResult run(CacheSpec spec, OperationListener listener);
+  }
+
+  /**
+   * Runs {@code operation} for every spec, printing each result; a failure of one id does not stop
+   * the others. Returns the exit code of the first failure, else 0.
+   */
+  int runEach(Operation operation) {
+    List<CacheSpec> specs = specs();
+    int exit = 0;
+    for (CacheSpec s : specs) {
+      long started = System.nanoTime();
+      OperationResult result;
+      try {
+        result = operation.run(s, listener());
+      } catch (CachemountException e) {
+        result = OperationResult.failed(s.id(), null, e, (System.nanoTime() - started) / 1_000_000);
+        if (exit == 0) {
+          exit = e.kind().exitCode();
+        }
+        if (!json) {
+          err().println("cachemount: error: " + e.getMessage());
+        }
+      }
+      if (json) {
+        out().println(new String(Json.write(result), java.nio.charset.StandardCharsets.UTF_8));
+      } else if (result.error() == null) {
+        out().println(Text.describe(result, s));
+      }
+      out().flush();
+    }
+    return exit;
+  }
+}

@@ -1,0 +1,39 @@
+package dev.cachemount.cli;
+
+import dev.cachemount.core.CacheSpec;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.SnapshotSummary;
+import dev.cachemount.core.oci.Json;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import picocli.CommandLine.Command;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show what is stored for each cache id.")
+final class InspectCommand extends CacheCommand {
+  @Override
+  public Integer call() {
+    int exit = 0;
+    for (CacheSpec s : specs()) {
+      try {
+        Optional<SnapshotSummary> summary = client.inspect(s);
+        if (json) {
+          Map<String, Object> object = new LinkedHashMap<>();
+          object.put("id", s.id());
+          object.put("result", summary.isPresent() ? "found" : "miss");
+          summary.ifPresent(v -> object.put("snapshot", v));
+          out().println(new String(Json.write(object), StandardCharsets.UTF_8));
+        } else {
+          out().println(summary.map(v -> Text.describe(s.id(), v)).orElse(s.id() + ": miss, nothing stored for this id"));
+        }
+      } catch (CachemountException e) {
+        err().println("cachemount: error: " + e.getMessage());
+        if (exit == 0) {
+          exit = e.kind().exitCode();
+        }
+      }
+    }
+    return exit;
+  }
+}

@@ -1,0 +1,80 @@
+package dev.cachemount.cli;
+
+import dev.cachemount.core.Cachemount;
+import dev.cachemount.core.CachemountException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code cachemount}: push a cache directory to a store, pull it back, inspect what is stored. The
+ * commands parse their input into the core's types and print its results; all logic is in the core.
+ *
+ * <p>Exit codes: 0 success or cache miss; 1 operational failure; 2 usage or spec error; 3
+ * authentication refused; 4 integrity failure.
+ */
+@Command(
+    name = "cachemount",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionCommand.Provider.class,
+    description = "Build caches as deduplicated OCI artifacts: push a cache directory, pull it back.",
+    subcommands = {PushCommand.class, PullCommand.class, InspectCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
+    footerHeading = "%nExit codes:%n",
+    footer = {
+      "  0  success, or a cache miss on pull",
+      "  1  operational failure (I/O, store, network)",
+      "  2  usage or spec error",
+      "  3  authentication or authorization refused",
+      "  4  integrity failure (digest mismatch, corrupt or unsafe artifact)"
+    })
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, inspect or version");
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), Cachemount.create()));
+  }
+
+  /** Runs the CLI with the given streams and client; returns the exit code. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err, Cachemount client) {
+    CommandLine cli = new CommandLine(new Main(), new Factory(client));
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      if (e instanceof CachemountException ce) {
+        err.println("cachemount: error: " + ce.getMessage());
+        return ce.kind().exitCode();
+      }
+      err.println("cachemount: unexpected error: " + e);
+      e.printStackTrace(err);
+      return 1;
+    });
+    int code = cli.execute(args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  /** Hands every command the same client. */
+  private static final class Factory implements CommandLine.IFactory {
+    private final Cachemount client;
+
+    Factory(Cachemount client) {
+      this.client = client;
+    }
+
+    @Override
+    public <K> K create(Class<K> cls) throws Exception {
+      if (CacheCommand.class.isAssignableFrom(cls)) {
+        K command = CommandLine.defaultFactory().create(cls);
+        ((CacheCommand) command).client = client;
+        return command;
+      }
+      return CommandLine.defaultFactory().create(cls);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+package dev.cachemount.cli;
+
+import dev.cachemount.core.CacheSpec;
+import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.SnapshotSummary;
+import dev.cachemount.core.oci.SnapshotConfig;
+import java.util.Locale;
+
+/** Human-readable lines for results: presentation only. */
+final class Text {
+  private Text() {}
+
+  static String describe(OperationResult r, CacheSpec spec) {
+    String tree = String.format(Locale.ROOT, "%,d files, %s", r.files(), bytes(r.bytes()));
+    String time = seconds(r.durationMs());
+    return switch (r.result()) {
+      case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
+      case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; wrote nothing, " + time + ")";
+      case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree + "; read "
+          + bytes(r.bytesTransferred()) + " in " + time + ")";
+      case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
+      case FAILED -> r.id() + ": failed: " + r.error();
+    };
+  }
+
+  static String describe(String id, SnapshotSummary s) {
+    SnapshotConfig c = s.config();
+    SnapshotConfig.Counts n = c.counts();
+    StringBuilder b = new StringBuilder();
+    b.append(id).append('\n');
+    line(b, "ref", s.ref());
+    line(b, "digest", s.digest());
+    line(b, "created", c.created());
+    line(b, "written by", c.tool().name() + " " + c.tool().version() + ", format " + c.formatVersion());
+    line(b, "entries", String.format(Locale.ROOT, "%,d (%,d files, %,d directories, %,d symlinks)", n.entries(), n.files(), n.directories(), n.symlinks()));
+    line(b, "tree", bytes(n.bytes()) + " in files");
+    line(b, "chunks", String.format(Locale.ROOT, "%,d distinct, %s uncompressed, in %,d frames", n.chunks(), bytes(n.chunkBytes()), n.frames()));
+    line(b, "stored", String.format(Locale.ROOT, "%s: %,d packs (%s) and the index (%s)", bytes(s.storedBytes()), s.packs().size(),
+        bytes(n.packBytes()), bytes(s.indexBytes())));
+    line(b, "chunker", c.chunker().algorithm() + " " + c.chunker().minSize() + "/" + c.chunker().avgSize() + "/" + c.chunker().maxSize());
+    line(b, "packing", c.packing().compression() + " level " + c.packing().level() + ", frames of " + bytes(c.packing().frameTarget())
+        + ", packs of " + bytes(c.packing().packTarget()));
+    return b.toString().stripTrailing();
+  }
+
+  private static void line(StringBuilder b, String key, String value) {
+    b.append(String.format(Locale.ROOT, "  %-11s %s%n", key + ":", value));
+  }
+
+  static String bytes(long n) {
+    if (n < 1024) {
+      return n + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = n;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+
+  static String seconds(long millis) {
+    return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+  }
+}

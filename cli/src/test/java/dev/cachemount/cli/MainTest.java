@@ -1,0 +1,190 @@
+package dev.cachemount.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cachemount.core.Cachemount;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI's contract: exit codes, messages, and the --json fields. */
+class MainTest {
+  @TempDir Path dir;
+  Path source;
+  Path store;
+  String out;
+  String err;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    source = dir.resolve("source");
+    store = dir.resolve("store");
+    TestTrees.mixed(source, 5);
+  }
+
+  private int run(String... args) {
+    StringWriter o = new StringWriter();
+    StringWriter e = new StringWriter();
+    Cachemount client = Cachemount.builder().home(dir).env(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString())).build();
+    int code = Main.run(args, new PrintWriter(o), new PrintWriter(e), client);
+    out = o.toString();
+    err = e.toString();
+    return code;
+  }
+
+  private List<JsonNode> jsonLines() throws IOException {
+    List<JsonNode> nodes = new ArrayList<>();
+    for (String line : out.split("\n")) {
+      if (!line.isBlank()) {
+        nodes.add(Json.mapper().readTree(line));
+      }
+    }
+    return nodes;
+  }
+
+  private String spec(String id, Path target) {
+    return "id=" + id + ",dir=" + store + ",target=" + target;
+  }
+
+  @Test
+  void pushAndPullPrintOneJsonObjectPerCacheIdWithTheDocumentedFields() throws IOException {
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)), err);
+    JsonNode pushed = jsonLines().get(0);
+    for (String field : List.of("id", "ref", "digest", "result", "files", "bytes", "bytesTransferred", "durationMs")) {
+      assertTrue(pushed.has(field), field + " in " + pushed);
+    }
+    assertEquals("m2", pushed.get("id").asText());
+    assertEquals("pushed", pushed.get("result").asText());
+    assertEquals("oci:" + store + ":m2", pushed.get("ref").asText());
+    assertTrue(pushed.get("bytesTransferred").asLong() > 0);
+
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)), err);
+    JsonNode again = jsonLines().get(0);
+    assertEquals("unchanged", again.get("result").asText());
+    assertEquals(0, again.get("bytesTransferred").asLong());
+    assertEquals(pushed.get("digest"), again.get("digest"));
+
+    Path restored = dir.resolve("restored");
+    assertEquals(0, run("pull", "--json", "--cache-id", spec("m2", restored)), err);
+    JsonNode pulled = jsonLines().get(0);
+    assertEquals("restored", pulled.get("result").asText());
+    assertEquals(pushed.get("digest"), pulled.get("digest"));
+    assertEquals(pushed.get("files"), pulled.get("files"));
+    assertEquals(pushed.get("bytes"), pulled.get("bytes"));
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+  }
+
+  @Test
+  void humanOutputSaysWhatHappened() {
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)));
+    assertTrue(out.startsWith("m2: pushed sha256:"), out);
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)));
+    assertTrue(out.startsWith("m2: unchanged"), out);
+    assertEquals(0, run("inspect", "--cache-id", "id=m2,dir=" + store));
+    assertTrue(out.contains("fastcdc-2020") && out.contains("packs"), out);
+  }
+
+  @Test
+  void aMissExitsZeroAndSaysSo() throws IOException {
+    Path target = dir.resolve("t");
+    assertEquals(0, run("pull", "--json", "--cache-id", spec("absent", target)));
+    assertEquals("miss", jsonLines().get(0).get("result").asText());
+    assertFalse(Files.exists(target));
+    assertEquals(0, run("pull", "--cache-id", spec("absent", target)));
+    assertTrue(out.contains("miss"), out);
+  }
+
+  @Test
+  void theDefaultStoreIsUnderXdgCacheHome() {
+    assertEquals(0, run("push", "--cache-id", "id=m2,target=" + source), err);
+    assertTrue(Files.isRegularFile(dir.resolve("xdg/cachemount/store/oci-layout")));
+    assertTrue(out.contains(dir.resolve("xdg/cachemount/store").toString()), out);
+  }
+
+  @Test
+  void anUnknownSpecKeyExitsTwoAndNamesTheKey() {
+    assertEquals(2, run("push", "--cache-id", "id=m2,colour=blue,target=" + source));
+    assertTrue(err.contains("unknown key 'colour'"), err);
+    assertFalse(Files.exists(store));
+  }
+
+  @Test
+  void aSpecWithoutIdExitsTwo() {
+    assertEquals(2, run("push", "--cache-id", "target=" + source));
+    assertTrue(err.contains("has no id"), err);
+  }
+
+  @Test
+  void missingOptionsAndCommandsExitTwo() {
+    assertEquals(2, run("push"));
+    assertTrue(err.contains("--cache-id"), err);
+    assertEquals(2, run());
+    assertEquals(2, run("frobnicate"));
+  }
+
+  @Test
+  void aTargetThatIsNotADirectoryExitsTwo() throws IOException {
+    Path file = Files.writeString(dir.resolve("file"), "x");
+    assertEquals(2, run("push", "--cache-id", spec("m2", file)));
+    assertTrue(err.contains("not a directory"), err);
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)));
+    assertEquals(2, run("pull", "--cache-id", spec("m2", file)));
+    assertTrue(err.contains("not a directory"), err);
+  }
+
+  @Test
+  void aCorruptBlobExitsFourAndWritesNoWrongContent() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)));
+    Path pack;
+    try (Stream<Path> blobs = Files.list(store.resolve("blobs/sha256"))) {
+      pack = blobs.max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(pack);
+    bytes[bytes.length / 2] ^= 0x01;
+    Files.write(pack, bytes);
+    Path target = dir.resolve("t");
+    assertEquals(4, run("pull", "--json", "--cache-id", spec("m2", target)));
+    JsonNode failed = jsonLines().get(0);
+    assertEquals("failed", failed.get("result").asText());
+    assertEquals(4, failed.get("exitCode").asInt());
+    assertTrue(failed.get("error").asText().contains("does not match") || failed.get("error").asText().contains("decompress"), failed.toString());
+    List<String> expected = TreeListing.of(source);
+    for (String line : TreeListing.of(target)) {
+      if (line.contains(" | f | ")) {
+        assertTrue(expected.contains(line), "wrong content written: " + line);
+      }
+    }
+  }
+
+  @Test
+  void eachCacheIdRunsAndTheFirstFailureSetsTheExitCode() throws IOException {
+    Path file = Files.writeString(dir.resolve("file"), "x");
+    assertEquals(2, run("push", "--json", "--cache-id", spec("bad", file), "--cache-id", spec("good", source)));
+    List<JsonNode> results = jsonLines();
+    assertEquals(2, results.size());
+    assertEquals("failed", results.get(0).get("result").asText());
+    assertEquals("pushed", results.get(1).get("result").asText());
+  }
+
+  @Test
+  void versionPrintsTheFormat() {
+    assertEquals(0, run("version"));
+    assertTrue(out.startsWith("cachemount "), out);
+    assertTrue(out.contains("snapshot format 1"), out);
+  }
+}

@@ -1,0 +1,198 @@
+package dev.cachemount.core;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * One {@code --cache-id} spec: which cache, where it is stored, which directory it mirrors. Parsed
+ * and validated once, by {@link #parse}; afterwards trusted.
+ *
+ * <p>The syntax is that of buildx's {@code --cache-to}: comma-separated {@code key=value} fields, read
+ * as one CSV record, so a field that holds a comma is quoted as a whole: {@code
+ * id=m2,"target=/path/with,comma"}. Keys are case-insensitive.
+ *
+ * @param id the cache's name, also its tag in the store
+ * @param type the kind of store
+ * @param storeDir for {@code type=local}: the OCI layout directory; empty for the default
+ * @param target the directory to push from or pull into; empty when not given
+ * @param compressionLevel zstd level for new chunks
+ */
+public record CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel) {
+  public static final int DEFAULT_COMPRESSION_LEVEL = 3;
+  public static final int MIN_COMPRESSION_LEVEL = 1;
+  public static final int MAX_COMPRESSION_LEVEL = 19;
+  /** The keys this version understands, in the order the reference lists them. */
+  public static final List<String> KEYS = List.of("id", "type", "dir", "target", "compression-level");
+
+  /** An OCI tag: what an id must be, since it becomes one. */
+  private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+
+  public CacheSpec {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(storeDir, "storeDir");
+    Objects.requireNonNull(target, "target");
+    if (!TAG.matcher(id).matches()) {
+      throw CachemountException.usage("cache id '" + id + "' is not valid: use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+    }
+    if (compressionLevel < MIN_COMPRESSION_LEVEL || compressionLevel > MAX_COMPRESSION_LEVEL) {
+      throw CachemountException.usage("compression-level " + compressionLevel + " is out of range: use " + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
+    }
+  }
+
+  /** A local spec with default settings. */
+  public static CacheSpec local(String id, Path storeDir, Path target) {
+    return new CacheSpec(id, StoreType.LOCAL, Optional.ofNullable(storeDir), Optional.ofNullable(target), DEFAULT_COMPRESSION_LEVEL);
+  }
+
+  /** The same spec with another target. */
+  public CacheSpec withTarget(Path newTarget) {
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel);
+  }
+
+  /** The target, or a usage error saying that {@code operation} needs one. */
+  public Path requireTarget(String operation) {
+    return target.orElseThrow(() -> CachemountException.usage(
+        "cache id '" + id + "': " + operation + " needs target=DIR, the cache directory (for example target=$HOME/.m2/repository)"));
+  }
+
+  /**
+   * Parses a spec.
+   *
+   * @param home the user's home directory, for a leading {@code ~/} in paths
+   * @throws CachemountException of kind USAGE naming what is wrong and what is accepted
+   */
+  public static CacheSpec parse(String text, Path home) {
+    Map<String, String> fields = new LinkedHashMap<>();
+    for (String field : splitCsv(text)) {
+      int eq = field.indexOf('=');
+      if (eq <= 0) {
+        throw CachemountException.usage("cache spec '" + text + "': field '" + field + "' is not key=value");
+      }
+      String key = field.substring(0, eq).trim().toLowerCase(java.util.Locale.ROOT);
+      String value = field.substring(eq + 1);
+      if (!KEYS.contains(key)) {
+        throw CachemountException.usage("cache spec '" + text + "': unknown key '" + key + "'" + hint(key) + "; known keys: " + String.join(", ", KEYS));
+      }
+      if (fields.putIfAbsent(key, value) != null) {
+        throw CachemountException.usage("cache spec '" + text + "': key '" + key + "' is given twice");
+      }
+    }
+    String id = fields.get("id");
+    if (id == null || id.isEmpty()) {
+      throw CachemountException.usage("cache spec '" + text + "' has no id: add id=NAME (for example id=m2)");
+    }
+    StoreType type = StoreType.LOCAL;
+    String typeText = fields.get("type");
+    if (typeText != null && !typeText.equals(StoreType.LOCAL.key())) {
+      if (typeText.equals("registry")) {
+        throw CachemountException.usage("cache spec '" + text + "': type=registry is not available in this version yet; use type=local (the default) with dir=STORE_DIR");
+      }
+      throw CachemountException.usage("cache spec '" + text + "': unknown type '" + typeText + "'; known types: local");
+    }
+    int level = DEFAULT_COMPRESSION_LEVEL;
+    String levelText = fields.get("compression-level");
+    if (levelText != null) {
+      try {
+        level = Integer.parseInt(levelText.trim());
+      } catch (NumberFormatException e) {
+        throw CachemountException.usage("cache spec '" + text + "': compression-level '" + levelText + "' is not a number; use "
+            + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
+      }
+    }
+    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level);
+  }
+
+  private static String hint(String key) {
+    return switch (key) {
+      case "ref" -> " (registry refs need type=registry, which this version does not support yet)";
+      case "src", "dest", "path", "destination", "source" -> " (did you mean target=?)";
+      case "store", "store-dir" -> " (did you mean dir=?)";
+      case "level", "compression" -> " (did you mean compression-level=?)";
+      default -> "";
+    };
+  }
+
+  private static Optional<Path> path(String value, String key, Path home) {
+    if (value == null) {
+      return Optional.empty();
+    }
+    if (value.isEmpty()) {
+      throw CachemountException.usage(key + "= is empty: give a directory");
+    }
+    String expanded = value;
+    if (value.equals("~")) {
+      expanded = home.toString();
+    } else if (value.startsWith("~/")) {
+      expanded = home.resolve(value.substring(2)).toString();
+    }
+    try {
+      return Optional.of(Path.of(expanded).toAbsolutePath().normalize());
+    } catch (InvalidPathException e) {
+      throw CachemountException.usage(key + "=" + value + " is not a valid path: " + e.getReason());
+    }
+  }
+
+  /**
+   * Splits one CSV record as Go's encoding/csv reads it (what buildx uses): fields separated by
+   * commas; a field that starts with a double quote runs to the matching quote, with {@code ""} for
+   * a quote inside; a quote inside an unquoted field is an error.
+   */
+  static List<String> splitCsv(String text) {
+    List<String> fields = new ArrayList<>();
+    if (text.isEmpty()) {
+      throw CachemountException.usage("cache spec is empty: give at least id=NAME");
+    }
+    int i = 0;
+    int n = text.length();
+    while (true) {
+      StringBuilder field = new StringBuilder();
+      if (i < n && text.charAt(i) == '"') {
+        i++;
+        while (true) {
+          if (i >= n) {
+            throw CachemountException.usage("cache spec '" + text + "': a quoted field has no closing quote");
+          }
+          char c = text.charAt(i++);
+          if (c == '"') {
+            if (i < n && text.charAt(i) == '"') {
+              field.append('"');
+              i++;
+            } else {
+              break;
+            }
+          } else {
+            field.append(c);
+          }
+        }
+        if (i < n && text.charAt(i) != ',') {
+          throw CachemountException.usage("cache spec '" + text + "': unexpected text after a closing quote at character " + (i + 1));
+        }
+      } else {
+        while (i < n && text.charAt(i) != ',') {
+          char c = text.charAt(i++);
+          if (c == '"') {
+            throw CachemountException.usage("cache spec '" + text + "': a quote inside an unquoted field at character " + i
+                + "; quote the whole field, as in \"target=/a,b\"");
+          }
+          field.append(c);
+        }
+      }
+      if (field.length() == 0) {
+        throw CachemountException.usage("cache spec '" + text + "' has an empty field; remove the extra comma");
+      }
+      fields.add(field.toString());
+      if (i >= n) {
+        return fields;
+      }
+      i++; // the comma
+    }
+  }
+}

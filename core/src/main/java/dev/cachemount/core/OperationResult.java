@@ -1,0 +1,38 @@
+package dev.cachemount.core;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * The result of one push or pull of one cache id, as the CLI prints it with {@code --json}.
+ *
+ * @param id the cache id
+ * @param ref where the snapshot lives, in skopeo's syntax (e.g. {@code oci:/store:m2})
+ * @param digest the manifest digest of the snapshot pushed, found unchanged or restored; null on a miss
+ * @param files regular files in the snapshot
+ * @param bytes logical bytes of the tree: the sum of the file sizes
+ * @param bytesTransferred blob and manifest bytes written to the store (push) or read from it (pull)
+ * @param blobsWritten blobs the push wrote; blobs it found already stored are {@code blobsPresent}
+ * @param error the failure message when {@code result} is {@code failed}
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record OperationResult(
+    String id,
+    String ref,
+    String digest,
+    Outcome result,
+    long files,
+    long directories,
+    long symlinks,
+    long bytes,
+    long bytesTransferred,
+    Long blobsWritten,
+    Long blobsPresent,
+    long durationMs,
+    String error,
+    Integer exitCode) {
+
+  /** A failed result for {@code id}. */
+  public static OperationResult failed(String id, String ref, CachemountException e, long durationMs) {
+    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, durationMs, e.getMessage(), e.kind().exitCode());
+  }
+}

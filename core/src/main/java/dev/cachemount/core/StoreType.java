@@ -1,0 +1,18 @@
+package dev.cachemount.core;
+
+/** Where a cache is kept. */
+public enum StoreType {
+  /** An OCI image-layout directory on this machine: the embedded default, no server needed. */
+  LOCAL("local");
+
+  private final String key;
+
+  StoreType(String key) {
+    this.key = key;
+  }
+
+  /** The value of the spec's {@code type=} key. */
+  public String key() {
+    return key;
+  }
+}

@@ -1,0 +1,70 @@
+package dev.cachemount.core.index;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Comparator;
+
+/**
+ * The rules for an entry's path: relative to the snapshot root, segments separated by {@code /}.
+ * A path is refused when it is empty (the root itself), absolute, has an empty, {@code .} or
+ * {@code ..} segment, or contains NUL or a backslash; or when it or a segment is too long. These are
+ * checked when a tree is scanned (such names are skipped with a warning) and again when an index is
+ * read (a snapshot holding one is refused as unsafe).
+ */
+public final class EntryPaths {
+  /** Longest path, in UTF-8 bytes (Linux PATH_MAX). */
+  public static final int MAX_PATH_BYTES = 4096;
+  /** Longest segment, in UTF-8 bytes (Linux NAME_MAX). */
+  public static final int MAX_SEGMENT_BYTES = 255;
+  /** Longest symbolic-link target, in UTF-8 bytes. */
+  public static final int MAX_LINK_TARGET_BYTES = 4096;
+
+  /** Index order: the unsigned byte order of the UTF-8 encoding. A parent sorts before its children. */
+  public static final Comparator<String> ORDER =
+      (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+
+  private EntryPaths() {}
+
+  /** Why {@code path} is not a valid entry path, or {@code null} when it is. */
+  public static String problem(String path) {
+    if (path.isEmpty()) {
+      return "the path is empty (an entry for the root itself)";
+    }
+    if (path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+      return "the path is longer than " + MAX_PATH_BYTES + " bytes";
+    }
+    if (path.indexOf('\0') >= 0) {
+      return "the path contains NUL";
+    }
+    if (path.indexOf('\\') >= 0) {
+      return "the path contains a backslash";
+    }
+    if (path.startsWith("/")) {
+      return "the path is absolute";
+    }
+    int start = 0;
+    while (true) {
+      int slash = path.indexOf('/', start);
+      String segment = slash < 0 ? path.substring(start) : path.substring(start, slash);
+      if (segment.isEmpty()) {
+        return "the path has an empty segment";
+      }
+      if (segment.equals(".") || segment.equals("..")) {
+        return "the path has a '" + segment + "' segment";
+      }
+      if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
+        return "a segment is longer than " + MAX_SEGMENT_BYTES + " bytes";
+      }
+      if (slash < 0) {
+        return null;
+      }
+      start = slash + 1;
+    }
+  }
+
+  /** The parent path, or {@code ""} for a top-level entry. */
+  public static String parent(String path) {
+    int slash = path.lastIndexOf('/');
+    return slash < 0 ? "" : path.substring(0, slash);
+  }
+}

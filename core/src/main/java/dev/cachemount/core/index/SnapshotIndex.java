@@ -1,0 +1,383 @@
+package dev.cachemount.core.index;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The table of contents of a snapshot: every entry of the tree, every chunk its files are made of,
+ * and where each chunk lives (pack, frame, offset). Immutable and thread-safe once built.
+ *
+ * <p>Every instance satisfies the invariants of docs/format.md, checked on construction whether it
+ * was built by a push or decoded from a store: packs, frames and chunks refer to each other within
+ * bounds; chunks are sorted by digest and unique; entries are sorted by {@link EntryPaths#ORDER},
+ * unique, have valid paths and a directory entry for every parent; a file's size is the sum of its
+ * chunks. A violation is an integrity failure.
+ */
+public final class SnapshotIndex {
+  /** A pack blob: a layer of the snapshot's manifest. */
+  public record PackRef(Digest digest, long size) {
+    public PackRef {
+      Objects.requireNonNull(digest, "digest");
+    }
+  }
+
+  /**
+   * A frame: a run of chunks stored together, compressed as one unit.
+   *
+   * @param pack index into {@link #packs()}
+   * @param offset where the frame starts in its pack
+   * @param storedLength bytes the frame occupies in the pack
+   * @param rawLength bytes of chunk data the frame holds
+   */
+  public record Frame(int pack, long offset, int storedLength, int rawLength, FrameEncoding encoding) {}
+
+  private final List<PackRef> packs;
+  private final List<Frame> frames;
+  private final byte[] chunkDigests;
+  private final int[] chunkFrame;
+  private final int[] chunkOffset;
+  private final int[] chunkLength;
+  private final List<Entry> entries;
+  private final long totalBytes;
+  private final int fileCount;
+
+  SnapshotIndex(
+      List<PackRef> packs,
+      List<Frame> frames,
+      byte[] chunkDigests,
+      int[] chunkFrame,
+      int[] chunkOffset,
+      int[] chunkLength,
+      List<Entry> entries) {
+    this.packs = List.copyOf(packs);
+    this.frames = List.copyOf(frames);
+    this.chunkDigests = chunkDigests;
+    this.chunkFrame = chunkFrame;
+    this.chunkOffset = chunkOffset;
+    this.chunkLength = chunkLength;
+    this.entries = Collections.unmodifiableList(new ArrayList<>(entries));
+    long bytes = 0;
+    int files = 0;
+    for (Entry e : entries) {
+      if (e.type() == EntryType.FILE) {
+        files++;
+        bytes += e.size();
+      }
+    }
+    this.totalBytes = bytes;
+    this.fileCount = files;
+    validate();
+  }
+
+  public List<PackRef> packs() {
+    return packs;
+  }
+
+  public List<Frame> frames() {
+    return frames;
+  }
+
+  public List<Entry> entries() {
+    return entries;
+  }
+
+  public int chunkCount() {
+    return chunkFrame.length;
+  }
+
+  public Digest chunkDigest(int chunk) {
+    return Digest.ofRaw(chunkDigests, chunk * Digest.LENGTH);
+  }
+
+  /** Whether chunk {@code chunk}'s digest equals {@code raw[offset, offset+32)}. */
+  public boolean chunkDigestEquals(int chunk, byte[] raw, int offset) {
+    return Arrays.equals(chunkDigests, chunk * Digest.LENGTH, (chunk + 1) * Digest.LENGTH, raw, offset, offset + Digest.LENGTH);
+  }
+
+  public int chunkFrame(int chunk) {
+    return chunkFrame[chunk];
+  }
+
+  public int chunkOffset(int chunk) {
+    return chunkOffset[chunk];
+  }
+
+  public int chunkLength(int chunk) {
+    return chunkLength[chunk];
+  }
+
+  /** The chunk with this digest, or -1. */
+  public int findChunk(Digest digest) {
+    byte[] raw = digest.toRaw();
+    int lo = 0;
+    int hi = chunkCount() - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      int c = Arrays.compareUnsigned(chunkDigests, mid * Digest.LENGTH, (mid + 1) * Digest.LENGTH, raw, 0, Digest.LENGTH);
+      if (c < 0) {
+        lo = mid + 1;
+      } else if (c > 0) {
+        hi = mid - 1;
+      } else {
+        return mid;
+      }
+    }
+    return -1;
+  }
+
+  /** Logical bytes of the tree: the sum of the file sizes. */
+  public long totalBytes() {
+    return totalBytes;
+  }
+
+  public int fileCount() {
+    return fileCount;
+  }
+
+  /** Bytes of the pack blobs. */
+  public long packBytes() {
+    long sum = 0;
+    for (PackRef p : packs) {
+      sum += p.size();
+    }
+    return sum;
+  }
+
+  /**
+   * Whether the two snapshots describe the same tree: the same paths, types, owner-executable bits,
+   * sizes, modification times, link targets and file contents (compared by chunk digests, so two
+   * indexes with different packing compare equal). A push of a tree that is the same as its parent's
+   * is a no-op.
+   */
+  public boolean sameTreeAs(SnapshotIndex other) {
+    if (entries.size() != other.entries.size()) {
+      return false;
+    }
+    for (int i = 0; i < entries.size(); i++) {
+      Entry a = entries.get(i);
+      Entry b = other.entries.get(i);
+      if (!a.path().equals(b.path())
+          || a.type() != b.type()
+          || a.executable() != b.executable()
+          || a.size() != b.size()
+          || a.mtimeSeconds() != b.mtimeSeconds()
+          || a.mtimeNanos() != b.mtimeNanos()
+          || !Objects.equals(a.linkTarget(), b.linkTarget())
+          || a.chunkCount() != b.chunkCount()) {
+        return false;
+      }
+      for (int c = 0; c < a.chunkCount(); c++) {
+        int ca = a.chunk(c);
+        if (!other.chunkDigestEquals(b.chunk(c), chunkDigests, ca * Digest.LENGTH)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // package-private views for the codec
+  byte[] rawChunkDigests() {
+    return chunkDigests;
+  }
+
+  private void validate() {
+    for (PackRef p : packs) {
+      if (p.size() <= 0) {
+        throw CachemountException.integrity("index names pack " + p.digest() + " with size " + p.size());
+      }
+    }
+    for (int i = 0; i < frames.size(); i++) {
+      Frame f = frames.get(i);
+      if (f.pack() < 0 || f.pack() >= packs.size()) {
+        throw corrupt("frame " + i + " names pack " + f.pack() + " of " + packs.size());
+      }
+      if (f.rawLength() < 1 || f.rawLength() > FormatLimits.MAX_FRAME || f.storedLength() < 1 || f.offset() < 0
+          || f.encoding() == null || (f.encoding() == FrameEncoding.RAW && f.storedLength() != f.rawLength())) {
+        throw corrupt("frame " + i + " has impossible lengths (stored " + f.storedLength() + ", raw " + f.rawLength() + ")");
+      }
+      if (f.offset() + f.storedLength() > packs.get(f.pack()).size()) {
+        throw corrupt("frame " + i + " ends past the end of its pack");
+      }
+    }
+    int n = chunkFrame.length;
+    if (chunkDigests.length != n * Digest.LENGTH || chunkOffset.length != n || chunkLength.length != n) {
+      throw new IllegalStateException("chunk table arrays disagree");
+    }
+    for (int i = 0; i < n; i++) {
+      if (i > 0 && Arrays.compareUnsigned(chunkDigests, (i - 1) * Digest.LENGTH, i * Digest.LENGTH,
+          chunkDigests, i * Digest.LENGTH, (i + 1) * Digest.LENGTH) >= 0) {
+        throw corrupt("chunk table is not sorted by digest, or has a duplicate, at chunk " + i);
+      }
+      int frame = chunkFrame[i];
+      if (frame < 0 || frame >= frames.size()) {
+        throw corrupt("chunk " + i + " names frame " + frame + " of " + frames.size());
+      }
+      int length = chunkLength[i];
+      if (length < 1 || length > FormatLimits.MAX_CHUNK || chunkOffset[i] < 0
+          || (long) chunkOffset[i] + length > frames.get(frame).rawLength()) {
+        throw corrupt("chunk " + i + " lies outside its frame");
+      }
+    }
+    Set<String> directories = new HashSet<>();
+    String previous = null;
+    for (Entry e : entries) {
+      String problem = EntryPaths.problem(e.path());
+      if (problem != null) {
+        throw CachemountException.integrity("snapshot is unsafe: entry '" + printable(e.path()) + "': " + problem);
+      }
+      if (previous != null && EntryPaths.ORDER.compare(previous, e.path()) >= 0) {
+        throw corrupt("entries are not sorted, or repeat, at '" + printable(e.path()) + "'");
+      }
+      String parent = EntryPaths.parent(e.path());
+      if (!parent.isEmpty() && !directories.contains(parent)) {
+        throw corrupt("entry '" + printable(e.path()) + "' has no directory entry for its parent");
+      }
+      if (e.mode() < 0 || e.mode() > 0777 || e.mtimeNanos() < 0 || e.mtimeNanos() > 999_999_999) {
+        throw corrupt("entry '" + printable(e.path()) + "' has an impossible mode or time");
+      }
+      switch (e.type()) {
+        case DIRECTORY -> {
+          directories.add(e.path());
+          requireNoContent(e);
+        }
+        case SYMLINK -> {
+          requireNoContent(e);
+          String t = e.linkTarget();
+          if (t.isEmpty() || t.indexOf('\0') >= 0 || t.length() > EntryPaths.MAX_LINK_TARGET_BYTES) {
+            throw corrupt("symlink '" + printable(e.path()) + "' has an empty or invalid target");
+          }
+        }
+        case FILE -> {
+          long sum = 0;
+          for (int c = 0; c < e.chunkCount(); c++) {
+            int ref = e.chunk(c);
+            if (ref < 0 || ref >= n) {
+              throw corrupt("file '" + printable(e.path()) + "' names chunk " + ref + " of " + n);
+            }
+            sum += chunkLength[ref];
+          }
+          if (sum != e.size()) {
+            throw corrupt("file '" + printable(e.path()) + "' has size " + e.size() + " but its chunks hold " + sum + " bytes");
+          }
+        }
+      }
+      previous = e.path();
+    }
+  }
+
+  private void requireNoContent(Entry e) {
+    if (e.size() != 0 || e.chunkCount() != 0) {
+      throw corrupt(e.type().name().toLowerCase() + " '" + printable(e.path()) + "' has content");
+    }
+  }
+
+  private static CachemountException corrupt(String detail) {
+    return CachemountException.integrity("snapshot index is inconsistent: " + detail);
+  }
+
+  /** The path with control characters escaped, safe to print in a message. */
+  public static String printable(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    for (int i = 0; i < s.length() && b.length() < 300; i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        b.append(String.format("\\x%02x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.toString();
+  }
+
+  /**
+   * Collects what a push produced, in any order, and builds the sorted, validated index. Not
+   * thread-safe.
+   */
+  public static final class Builder {
+    private final List<PackRef> packs = new ArrayList<>();
+    private final List<Frame> frames = new ArrayList<>();
+    private final Map<Digest, int[]> chunks = new HashMap<>();
+    private final List<PendingEntry> entries = new ArrayList<>();
+
+    private record PendingEntry(Entry entry, Digest[] chunks) {}
+
+    /** Adds a pack and returns its number. */
+    public int addPack(Digest digest, long size) {
+      packs.add(new PackRef(digest, size));
+      return packs.size() - 1;
+    }
+
+    /** Adds a frame and returns its number. */
+    public int addFrame(int pack, long offset, int storedLength, int rawLength, FrameEncoding encoding) {
+      frames.add(new Frame(pack, offset, storedLength, rawLength, encoding));
+      return frames.size() - 1;
+    }
+
+    /** Places a chunk in a frame; each digest once. */
+    public void addChunk(Digest digest, int frame, int offsetInFrame, int length) {
+      if (chunks.putIfAbsent(digest, new int[] {frame, offsetInFrame, length}) != null) {
+        throw new IllegalStateException("chunk " + digest + " placed twice");
+      }
+    }
+
+    /** Adds a directory or symlink entry. */
+    public void addEntry(Entry entry) {
+      if (entry.type() == EntryType.FILE) {
+        throw new IllegalArgumentException("files are added with their chunk digests");
+      }
+      entries.add(new PendingEntry(entry, new Digest[0]));
+    }
+
+    /** Adds a file whose content is the given chunks, each placed with {@link #addChunk}. */
+    public void addFile(String path, int mode, long size, long mtimeSeconds, int mtimeNanos, Digest[] fileChunks) {
+      entries.add(new PendingEntry(Entry.file(path, mode, size, mtimeSeconds, mtimeNanos, null), fileChunks.clone()));
+    }
+
+    public SnapshotIndex build() {
+      Digest[] sorted = chunks.keySet().toArray(new Digest[0]);
+      Arrays.sort(sorted);
+      int n = sorted.length;
+      byte[] digests = new byte[n * Digest.LENGTH];
+      int[] frame = new int[n];
+      int[] offset = new int[n];
+      int[] length = new int[n];
+      Map<Digest, Integer> number = new HashMap<>(n * 2);
+      for (int i = 0; i < n; i++) {
+        sorted[i].copyTo(digests, i * Digest.LENGTH);
+        int[] place = chunks.get(sorted[i]);
+        frame[i] = place[0];
+        offset[i] = place[1];
+        length[i] = place[2];
+        number.put(sorted[i], i);
+      }
+      List<Entry> resolved = new ArrayList<>(entries.size());
+      for (PendingEntry p : entries) {
+        Entry e = p.entry();
+        if (e.type() == EntryType.FILE) {
+          int[] refs = new int[p.chunks().length];
+          for (int c = 0; c < refs.length; c++) {
+            Integer ref = number.get(p.chunks()[c]);
+            if (ref == null) {
+              throw new IllegalStateException("file " + e.path() + " uses chunk " + p.chunks()[c] + " that was never placed");
+            }
+            refs[c] = ref;
+          }
+          e = Entry.file(e.path(), e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), refs);
+        }
+        resolved.add(e);
+      }
+      resolved.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
+      return new SnapshotIndex(packs, frames, digests, frame, offset, length, resolved);
+    }
+  }
+}

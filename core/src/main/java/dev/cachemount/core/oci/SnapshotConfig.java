@@ -1,0 +1,63 @@
+package dev.cachemount.core.oci;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.cachemount.core.chunk.ChunkerParameters;
+
+/**
+ * The config blob of a snapshot, media type {@value MediaTypes#SNAPSHOT_CONFIG}: small, readable
+ * JSON that says how the snapshot was made and what it holds (docs/format.md, "Config").
+ *
+ * @param formatVersion the snapshot format; a reader refuses versions it does not know
+ * @param id the cache id that pushed it
+ * @param created when the push began scanning, RFC 3339 in UTC; files modified at or after it may
+ *     have changed during the scan
+ * @param tool who wrote it
+ * @param chunker the chunker parameters, needed to deduplicate against this snapshot
+ * @param packing how chunks were compressed and packed
+ * @param counts what the snapshot holds
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record SnapshotConfig(
+    int formatVersion, String id, String created, Tool tool, Chunker chunker, Packing packing, Counts counts) {
+
+  /** The format version this code writes and the highest it reads. */
+  public static final int FORMAT_VERSION = 1;
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Tool(String name, String version) {}
+
+  /** The chunker parameters; the gear seed as 16 hex digits (JSON numbers lose 64-bit precision). */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Chunker(String algorithm, int minSize, int avgSize, int maxSize, int normalization, String gearSeed) {
+    public static Chunker of(ChunkerParameters p) {
+      return new Chunker(p.algorithm(), p.minSize(), p.avgSize(), p.maxSize(), p.normalization(), String.format("%016x", p.gearSeed()));
+    }
+
+    /** The parameters, validated. */
+    public ChunkerParameters toParameters() {
+      return new ChunkerParameters(algorithm, minSize, avgSize, maxSize, normalization, Long.parseUnsignedLong(gearSeed, 16));
+    }
+  }
+
+  /**
+   * @param compression {@code zstd}
+   * @param level the zstd level frames were compressed at
+   * @param frameTarget a frame is closed once it holds at least this many bytes
+   * @param packTarget a pack is closed once it holds at least this many bytes
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Packing(String compression, int level, int frameTarget, long packTarget) {}
+
+  /**
+   * @param entries all entries: files, directories and symlinks
+   * @param bytes logical bytes: the sum of the file sizes
+   * @param chunks distinct chunks
+   * @param chunkBytes bytes of the distinct chunks, uncompressed
+   * @param packBytes bytes of the pack blobs
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Counts(
+      long entries, long files, long directories, long symlinks, long bytes, long chunks, long chunkBytes, long frames, long packs, long packBytes) {}
+}

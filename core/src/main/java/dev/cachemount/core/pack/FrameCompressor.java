@@ -1,0 +1,41 @@
+package dev.cachemount.core.pack;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import dev.cachemount.core.index.FrameEncoding;
+import java.util.List;
+
+/**
+ * Compresses frames with one reused zstd context. A frame that does not shrink is stored raw. Not
+ * thread-safe: one instance per worker thread; {@link #close()} frees the native context.
+ */
+public final class FrameCompressor implements AutoCloseable {
+  private final ZstdCompressCtx ctx;
+  private byte[] out = new byte[0];
+
+  public FrameCompressor(int level) {
+    this.ctx = new ZstdCompressCtx();
+    ctx.setLevel(level);
+    ctx.setContentSize(true);
+    ctx.setChecksum(false);
+  }
+
+  /** Encodes {@code raw[0, length)}, the concatenation of {@code chunks}. The result owns new arrays. */
+  public EncodedFrame encode(byte[] raw, int length, List<ChunkRef> chunks) {
+    int bound = (int) Zstd.compressBound(length);
+    if (out.length < bound) {
+      out = new byte[bound];
+    }
+    int n = ctx.compressByteArray(out, 0, out.length, raw, 0, length);
+    if (n < length) {
+      byte[] stored = java.util.Arrays.copyOf(out, n);
+      return new EncodedFrame(stored, n, length, FrameEncoding.ZSTD, chunks);
+    }
+    return new EncodedFrame(java.util.Arrays.copyOf(raw, length), length, length, FrameEncoding.RAW, chunks);
+  }
+
+  @Override
+  public void close() {
+    ctx.close();
+  }
+}

@@ -1,0 +1,322 @@
+package dev.cachemount.core.restore;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.EntryType;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.pack.FrameDecoder;
+import dev.cachemount.core.store.BlobSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes a snapshot's tree into a target directory.
+ *
+ * <p>Order: directories first (parents before children; anything in the way, including a symlink,
+ * is replaced by a real directory, so no later write goes through a link); then file contents, by
+ * reading each pack once, front to back, decoding each needed frame and checking every chunk against
+ * its digest before a byte of it is written; then symlinks; then directory modification times.
+ *
+ * <p>Each file is written to a temporary file in its own directory and renamed over its final path
+ * once complete, with its modification time and executable bit already set: a reader never sees a
+ * half-written file. When the restore fails, every temporary file is removed; files already renamed
+ * are complete and correct. Files in the target that the snapshot does not hold are left alone.
+ *
+ * <p>Permissions: new files get the caller's umask; a file executable in the snapshot gets an execute
+ * bit wherever it has a read bit. Owners are never changed. Not thread-safe; one restore at a time.
+ */
+public final class Restorer {
+  /** What a restore did. */
+  public record Stats(long files, long directories, long symlinks, long bytesWritten, long bytesRead) {}
+
+  private static final int MAX_OPEN_FILES = 128;
+
+  private final BlobSource blobs;
+  private final OperationListener listener;
+
+  public Restorer(BlobSource blobs, OperationListener listener) {
+    this.blobs = blobs;
+    this.listener = listener;
+  }
+
+  /**
+   * Restores {@code index} into {@code target}, creating it if needed.
+   *
+   * @param where names the snapshot in messages
+   * @throws CachemountException USAGE when the target is not a directory; INTEGRITY when stored data
+   *     does not match the index
+   */
+  public Stats restore(SnapshotIndex index, Path target, String where) throws IOException {
+    Path root = prepareRoot(target);
+    List<PendingFile> pending = new ArrayList<>();
+    Map<PendingFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true);
+    try {
+      long directories = 0;
+      for (Entry e : index.entries()) {
+        if (e.type() == EntryType.DIRECTORY) {
+          ensureDirectory(root.resolve(e.path()));
+          directories++;
+        }
+      }
+      long files = 0;
+      List<List<Use>> uses = new ArrayList<>(index.frames().size());
+      for (int f = 0; f < index.frames().size(); f++) {
+        uses.add(null);
+      }
+      for (Entry e : index.entries()) {
+        if (e.type() != EntryType.FILE) {
+          continue;
+        }
+        files++;
+        PendingFile file = new PendingFile(e, root.resolve(e.path()));
+        pending.add(file);
+        if (e.size() == 0) {
+          complete(file);
+          continue;
+        }
+        long offset = 0;
+        for (int c = 0; c < e.chunkCount(); c++) {
+          int chunk = e.chunk(c);
+          int frame = index.chunkFrame(chunk);
+          if (uses.get(frame) == null) {
+            uses.set(frame, new ArrayList<>());
+          }
+          uses.get(frame).add(new Use(chunk, file, offset));
+          offset += index.chunkLength(chunk);
+        }
+      }
+      long[] bytes = fillFiles(index, uses, open, where);
+      long symlinks = 0;
+      for (Entry e : index.entries()) {
+        if (e.type() == EntryType.SYMLINK) {
+          createSymlink(root.resolve(e.path()), e);
+          symlinks++;
+        }
+      }
+      for (Entry e : index.entries()) {
+        if (e.type() == EntryType.DIRECTORY) {
+          Files.getFileAttributeView(root.resolve(e.path()), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+              .setTimes(mtime(e), null, null);
+        }
+      }
+      pending.clear();
+      return new Stats(files, directories, symlinks, bytes[0], bytes[1]);
+    } finally {
+      for (PendingFile p : pending) {
+        try {
+          p.discard();
+        } catch (IOException e) {
+          listener.warning("could not remove a temporary file beside " + p.target + ": " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** One place a chunk's bytes go: a file at an offset. */
+  private record Use(int chunk, PendingFile file, long offset) {}
+
+  /** Reads each pack once, in order, and writes every chunk to the files that use it. Returns {written, read}. */
+  private long[] fillFiles(SnapshotIndex index, List<List<Use>> uses, Map<PendingFile, Boolean> open, String where) throws IOException {
+    Map<Integer, List<Integer>> framesByPack = new HashMap<>();
+    for (int f = 0; f < uses.size(); f++) {
+      if (uses.get(f) != null) {
+        framesByPack.computeIfAbsent(index.frames().get(f).pack(), k -> new ArrayList<>()).add(f);
+      }
+    }
+    long written = 0;
+    long read = 0;
+    MessageDigest md = Digest.newMessageDigest();
+    byte[] stored = new byte[0];
+    byte[] raw = new byte[0];
+    byte[] computed = new byte[Digest.LENGTH];
+    try (FrameDecoder decoder = new FrameDecoder()) {
+      for (int p = 0; p < index.packs().size(); p++) {
+        List<Integer> frames = framesByPack.get(p);
+        if (frames == null) {
+          continue;
+        }
+        frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
+        SnapshotIndex.PackRef pack = index.packs().get(p);
+        try (InputStream in = blobs.openBlob(pack.digest(), pack.size())) {
+          long position = 0;
+          for (int f : frames) {
+            SnapshotIndex.Frame frame = index.frames().get(f);
+            if (frame.offset() < position) {
+              throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
+            }
+            in.skipNBytes(frame.offset() - position);
+            if (stored.length < frame.storedLength()) {
+              stored = new byte[frame.storedLength()];
+            }
+            int n = in.readNBytes(stored, 0, frame.storedLength());
+            read += n;
+            if (n != frame.storedLength()) {
+              throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
+            }
+            position = frame.offset() + frame.storedLength();
+            if (raw.length < frame.rawLength()) {
+              raw = new byte[frame.rawLength()];
+            }
+            decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
+                "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+            int verified = -1;
+            for (Use use : uses.get(f)) {
+              int offset = index.chunkOffset(use.chunk);
+              int length = index.chunkLength(use.chunk);
+              if (use.chunk != verified) {
+                md.update(raw, offset, length);
+                md.digest(computed, 0, Digest.LENGTH);
+                if (!index.chunkDigestEquals(use.chunk, computed, 0)) {
+                  throw CachemountException.integrity("chunk " + index.chunkDigest(use.chunk) + " of " + where
+                      + " does not match its content (pack " + pack.digest().shortForm() + " is corrupt); nothing was written from it. Push the cache again to repair the store");
+                }
+                verified = use.chunk;
+              }
+              write(use.file, raw, offset, length, use.offset, open);
+              written += length;
+              use.file.remaining -= length;
+              if (use.file.remaining == 0) {
+                open.remove(use.file);
+                complete(use.file);
+              }
+            }
+          }
+        }
+      }
+    } catch (java.security.DigestException e) {
+      throw new IllegalStateException(e);
+    }
+    return new long[] {written, read};
+  }
+
+  private static void write(PendingFile file, byte[] data, int offset, int length, long position, Map<PendingFile, Boolean> open)
+      throws IOException {
+    if (!file.isOpen()) {
+      if (open.size() >= MAX_OPEN_FILES) {
+        Iterator<PendingFile> eldest = open.keySet().iterator();
+        PendingFile victim = eldest.next();
+        eldest.remove();
+        victim.closeChannel();
+      }
+    }
+    FileChannel ch = file.channel();
+    open.put(file, Boolean.TRUE);
+    ByteBuffer buffer = ByteBuffer.wrap(data, offset, length);
+    long at = position;
+    while (buffer.hasRemaining()) {
+      at += ch.write(buffer, at);
+    }
+  }
+
+  /** Closes, sets permissions and time, and renames the finished file into place. */
+  private void complete(PendingFile file) throws IOException {
+    file.closeChannel();
+    Path temp = file.temp();
+    Entry e = file.entry;
+    if (e.executable()) {
+      Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(temp));
+      if (perms.contains(PosixFilePermission.OWNER_READ)) {
+        perms.add(PosixFilePermission.OWNER_EXECUTE);
+      }
+      if (perms.contains(PosixFilePermission.GROUP_READ)) {
+        perms.add(PosixFilePermission.GROUP_EXECUTE);
+      }
+      if (perms.contains(PosixFilePermission.OTHERS_READ)) {
+        perms.add(PosixFilePermission.OTHERS_EXECUTE);
+      }
+      Files.setPosixFilePermissions(temp, perms);
+    }
+    Files.setLastModifiedTime(temp, mtime(e));
+    clearDirectory(file.target);
+    Files.move(temp, file.target, StandardCopyOption.ATOMIC_MOVE);
+    file.markRenamed();
+  }
+
+  private void createSymlink(Path target, Entry e) throws IOException {
+    Path temp = PendingFile.tempName(target.getParent());
+    Files.createSymbolicLink(temp, Path.of(e.linkTarget()));
+    try {
+      Files.getFileAttributeView(temp, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime(e), null, null);
+      clearDirectory(target);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  /** Removes a directory that stands where the snapshot has a file or symlink. */
+  private void clearDirectory(Path path) throws IOException {
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      listener.warning("replacing directory " + path + " with a file or symlink from the snapshot");
+      deleteTree(path);
+    }
+  }
+
+  private static Path prepareRoot(Path target) throws IOException {
+    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(target)) {
+      if (!Files.isDirectory(target)) {
+        throw CachemountException.usage("target " + target + " exists and is not a directory; set target= to a directory (it is created if missing)");
+      }
+    } else {
+      Files.createDirectories(target);
+    }
+    return target.toRealPath();
+  }
+
+  /** Makes {@code dir} a real directory, replacing a file or symlink in the way. */
+  private void ensureDirectory(Path dir) throws IOException {
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      Files.createDirectory(dir);
+      return;
+    }
+    if (attrs.isDirectory()) {
+      return;
+    }
+    listener.warning("replacing " + (attrs.isSymbolicLink() ? "symlink " : "file ") + dir + " with the snapshot's directory");
+    Files.delete(dir);
+    Files.createDirectory(dir);
+  }
+
+  private static FileTime mtime(Entry e) {
+    return FileTime.from(Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos()));
+  }
+
+  static void deleteTree(Path path) throws IOException {
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
+        for (Path child : children) {
+          deleteTree(child);
+        }
+      }
+    }
+    Files.deleteIfExists(path);
+  }
+}

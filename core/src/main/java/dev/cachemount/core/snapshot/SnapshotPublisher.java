@@ -1,0 +1,111 @@
+package dev.cachemount.core.snapshot;
+
+import dev.cachemount.core.Version;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.chunk.ChunkerParameters;
+import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.IndexCodec;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.oci.Descriptor;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.oci.SnapshotConfig;
+import dev.cachemount.core.pack.PackWriter;
+import dev.cachemount.core.store.BlobSink;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.ManifestSink;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Stores a staged snapshot in the commit order of docs/format.md: packs, then the index, then the
+ * config, then the manifest and with it the tag. Until the last step nothing names the new blobs, so
+ * an interrupted push leaves the previous snapshot in place.
+ */
+public final class SnapshotPublisher {
+  /** What a publish wrote. */
+  public record Published(ManifestBytes manifest, SnapshotConfig config, long bytesWritten, long blobsWritten, long blobsPresent) {}
+
+  private final BlobSink blobs;
+  private final ManifestSink manifests;
+
+  public SnapshotPublisher(BlobSink blobs, ManifestSink manifests) {
+    this.blobs = blobs;
+    this.manifests = manifests;
+  }
+
+  /** Builds config and manifest for {@code staged} and stores everything under {@code tag}. */
+  public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget)
+      throws IOException {
+    long written = 0;
+    long blobsWritten = 0;
+    long blobsPresent = 0;
+    List<Descriptor> layers = new ArrayList<>();
+    byte[] index = IndexCodec.encode(staged.index(), level);
+    Digest indexDigest = Digest.of(index);
+    layers.add(Descriptor.of(MediaTypes.SNAPSHOT_INDEX, indexDigest, index.length));
+    for (PackWriter.FinishedPack pack : staged.packs()) {
+      long n = blobs.putBlob(pack.digest(), pack.size(), pack.file());
+      written += n;
+      if (n > 0) {
+        blobsWritten++;
+      } else {
+        blobsPresent++;
+      }
+      layers.add(Descriptor.of(MediaTypes.SNAPSHOT_PACK, pack.digest(), pack.size()));
+    }
+    long n = blobs.putBlob(indexDigest, index);
+    written += n;
+    blobsWritten += n > 0 ? 1 : 0;
+    blobsPresent += n > 0 ? 0 : 1;
+
+    String created = DateTimeFormatter.ISO_INSTANT.format(staged.scanStarted().atOffset(ZoneOffset.UTC));
+    SnapshotConfig config = new SnapshotConfig(
+        SnapshotConfig.FORMAT_VERSION, id, created, new SnapshotConfig.Tool("cachemount", Version.get()),
+        SnapshotConfig.Chunker.of(chunker),
+        new SnapshotConfig.Packing("zstd", level, frameTarget, packTarget),
+        counts(staged));
+    byte[] configBytes = Json.write(config);
+    Digest configDigest = Digest.of(configBytes);
+    n = blobs.putBlob(configDigest, configBytes);
+    written += n;
+    blobsWritten += n > 0 ? 1 : 0;
+    blobsPresent += n > 0 ? 0 : 1;
+
+    ImageManifest manifest = new ImageManifest(
+        2, MediaTypes.OCI_MANIFEST, MediaTypes.SNAPSHOT_ARTIFACT,
+        Descriptor.of(MediaTypes.SNAPSHOT_CONFIG, configDigest, configBytes.length),
+        layers,
+        Map.of(MediaTypes.CREATED, created));
+    ManifestBytes manifestBytes = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(manifest));
+    written += manifests.putManifest(tag, manifestBytes);
+    return new Published(manifestBytes, config, written, blobsWritten, blobsPresent);
+  }
+
+  private static SnapshotConfig.Counts counts(StagedSnapshot staged) {
+    SnapshotIndex index = staged.index();
+    long dirs = 0;
+    long links = 0;
+    for (Entry e : index.entries()) {
+      switch (e.type()) {
+        case DIRECTORY -> dirs++;
+        case SYMLINK -> links++;
+        default -> { }
+      }
+    }
+    return new SnapshotConfig.Counts(
+        index.entries().size(), index.fileCount(), dirs, links, index.totalBytes(), index.chunkCount(), staged.chunkBytes(),
+        index.frames().size(), index.packs().size(), index.packBytes());
+  }
+
+  /** Parses a config's {@code created} time. */
+  public static Instant parseCreated(String created) {
+    return Instant.parse(created);
+  }
+}

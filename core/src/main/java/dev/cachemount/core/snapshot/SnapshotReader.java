@@ -1,0 +1,127 @@
+package dev.cachemount.core.snapshot;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.FailureKind;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.FormatLimits;
+import dev.cachemount.core.index.IndexCodec;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.oci.Descriptor;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.oci.SnapshotConfig;
+import dev.cachemount.core.store.BlobSource;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.ManifestSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Loads a snapshot's manifest, config and index from a store and checks each against its digest and
+ * against each other before anything uses them. Stateless apart from its sources; thread-safe.
+ */
+public final class SnapshotReader {
+  private final ManifestSource manifests;
+  private final BlobSource blobs;
+
+  public SnapshotReader(ManifestSource manifests, BlobSource blobs) {
+    this.manifests = manifests;
+    this.blobs = blobs;
+  }
+
+  /**
+   * Loads the snapshot {@code reference} (a tag or digest) names.
+   *
+   * @param where names the reference in messages, e.g. {@code oci:/store:m2}
+   * @return empty when the store has no such reference
+   * @throws CachemountException OPERATIONAL when the reference is not a cachemount snapshot or has a
+   *     newer format; INTEGRITY when it is corrupt or inconsistent
+   */
+  public Optional<LoadedSnapshot> load(String reference, String where) throws IOException {
+    Optional<ManifestBytes> fetched = manifests.fetchManifest(reference);
+    if (fetched.isEmpty()) {
+      return Optional.empty();
+    }
+    ManifestBytes bytes = fetched.get();
+    long read = bytes.bytes().length;
+    if (!MediaTypes.OCI_MANIFEST.equals(bytes.mediaType())) {
+      throw notASnapshot(where, "it is a " + bytes.mediaType());
+    }
+    ImageManifest manifest = Json.read(bytes.bytes(), ImageManifest.class, "manifest of " + where);
+    Descriptor config = manifest.config();
+    boolean ours = MediaTypes.SNAPSHOT_ARTIFACT.equals(manifest.artifactType())
+        || (config != null && MediaTypes.SNAPSHOT_CONFIG.equals(config.mediaType()));
+    if (!ours) {
+      throw notASnapshot(where, "its artifactType is " + manifest.artifactType() + " and its config media type is "
+          + (config == null ? null : config.mediaType()));
+    }
+    List<Descriptor> layers = manifest.layers();
+    if (config == null || layers.isEmpty() || !MediaTypes.SNAPSHOT_INDEX.equals(layers.get(0).mediaType())) {
+      throw CachemountException.integrity("snapshot " + where + " is malformed: it needs a config and the index as its first layer");
+    }
+    for (int i = 1; i < layers.size(); i++) {
+      if (!MediaTypes.SNAPSHOT_PACK.equals(layers.get(i).mediaType())) {
+        throw CachemountException.integrity("snapshot " + where + " is malformed: layer " + i + " has media type " + layers.get(i).mediaType());
+      }
+    }
+    byte[] configBytes = fetchSmall(config, FormatLimits.MAX_CONFIG, "config of " + where);
+    read += configBytes.length;
+    SnapshotConfig cfg = Json.read(configBytes, SnapshotConfig.class, "config of " + where);
+    if (cfg.formatVersion() != SnapshotConfig.FORMAT_VERSION) {
+      throw new CachemountException(FailureKind.OPERATIONAL, "snapshot " + where + " has format version " + cfg.formatVersion()
+          + "; this cachemount reads version " + SnapshotConfig.FORMAT_VERSION + (cfg.formatVersion() > SnapshotConfig.FORMAT_VERSION
+              ? ": upgrade cachemount to read it" : ""));
+    }
+    Descriptor indexLayer = layers.get(0);
+    byte[] indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
+    read += indexBytes.length;
+    SnapshotIndex index = IndexCodec.decode(indexBytes, FormatLimits.MAX_INDEX);
+    if (index.packs().size() != layers.size() - 1) {
+      throw CachemountException.integrity("snapshot " + where + " lists " + (layers.size() - 1) + " packs but its index names " + index.packs().size());
+    }
+    for (int i = 0; i < index.packs().size(); i++) {
+      SnapshotIndex.PackRef pack = index.packs().get(i);
+      Descriptor layer = layers.get(i + 1);
+      if (!pack.digest().toString().equals(layer.digest()) || pack.size() != layer.size()) {
+        throw CachemountException.integrity("snapshot " + where + ": layer " + (i + 1) + " is not the pack its index names");
+      }
+    }
+    return Optional.of(new LoadedSnapshot(bytes, manifest, cfg, index, read));
+  }
+
+  /** Fetches a small blob whole and verifies its size and digest. */
+  private byte[] fetchSmall(Descriptor descriptor, int limit, String what) throws IOException {
+    Digest digest;
+    try {
+      digest = Digest.parse(descriptor.digest());
+    } catch (IllegalArgumentException e) {
+      throw CachemountException.integrity(what + ": " + e.getMessage());
+    }
+    if (descriptor.size() < 0 || descriptor.size() > limit) {
+      throw CachemountException.integrity(what + " declares " + descriptor.size() + " bytes; at most " + limit + " are accepted");
+    }
+    byte[] bytes;
+    try (InputStream in = blobs.openBlob(digest, descriptor.size())) {
+      bytes = in.readNBytes((int) descriptor.size());
+      if (in.read() >= 0) {
+        throw CachemountException.integrity(what + " is longer than its descriptor's " + descriptor.size() + " bytes");
+      }
+    }
+    if (bytes.length != descriptor.size()) {
+      throw CachemountException.integrity(what + " has " + bytes.length + " bytes, its descriptor says " + descriptor.size());
+    }
+    Digest actual = Digest.of(bytes);
+    if (!actual.equals(digest)) {
+      throw CachemountException.integrity(what + " does not match its digest " + digest + " (got " + actual + ")");
+    }
+    return bytes;
+  }
+
+  private static CachemountException notASnapshot(String where, String detail) {
+    return new CachemountException(FailureKind.OPERATIONAL,
+        where + " is not a cachemount snapshot (" + detail + "); choose another id or dir, or delete that tag");
+  }
+}

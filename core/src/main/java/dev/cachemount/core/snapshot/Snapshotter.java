@@ -1,0 +1,264 @@
+package dev.cachemount.core.snapshot;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.chunk.ChunkReader;
+import dev.cachemount.core.chunk.FastCdcChunker;
+import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.pack.ChunkRef;
+import dev.cachemount.core.pack.FrameCompressor;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Turns a directory tree into a {@link StagedSnapshot}: scan, then, in parallel workers, read each
+ * file, cut it into content-defined chunks, hash them, and for every chunk not seen before append it
+ * to the worker's current frame; full frames are compressed by the worker and appended to the
+ * shared {@link PackSink}. Workers take batches of consecutive files, so a frame holds neighbouring
+ * files (better compression, and a restore reads packs in order).
+ *
+ * <p>Memory is bounded by the workers' buffers (a read buffer and a frame each) and the index; no
+ * pack is held in memory. Each instance is used once per push; it is not thread-safe itself.
+ */
+public final class Snapshotter {
+  /** Settings of one push. */
+  public record Settings(FastCdcChunker chunker, int compressionLevel, int frameTarget, long packTarget, int workers) {}
+
+  private static final long BATCH_BYTES = 4L << 20;
+  private static final int BATCH_FILES = 256;
+
+  private final Settings settings;
+  private final OperationListener listener;
+  private final Clock clock;
+
+  public Snapshotter(Settings settings, OperationListener listener, Clock clock) {
+    this.settings = settings;
+    this.listener = listener;
+    this.clock = clock;
+  }
+
+  /** Scans {@code root} and writes its new chunks as packs into {@code staging}. */
+  public StagedSnapshot snapshot(Path root, Path staging) throws IOException {
+    Instant scanStarted = clock.instant();
+    List<ScannedEntry> scanned = new TreeScanner(listener).scan(root);
+    return snapshot(root, scanned, scanStarted, staging);
+  }
+
+  /** Snapshots entries already scanned (at {@code scanStarted}) under {@code root}. */
+  public StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging) throws IOException {
+    List<ScannedEntry> files = new ArrayList<>();
+    SnapshotIndex.Builder builder = new SnapshotIndex.Builder();
+    for (ScannedEntry e : scanned) {
+      switch (e.type()) {
+        case FILE -> files.add(e);
+        case DIRECTORY -> builder.addEntry(Entry.directory(e.path(), e.mode(), e.mtimeSeconds(), e.mtimeNanos()));
+        case SYMLINK -> builder.addEntry(Entry.symlink(e.path(), e.mode(), e.mtimeSeconds(), e.mtimeNanos(), e.linkTarget()));
+      }
+    }
+    List<int[]> batches = batches(files);
+    FileResult[] results = new FileResult[files.size()];
+    ConcurrentHashMap<Digest, Boolean> seen = new ConcurrentHashMap<>();
+    AtomicLong chunkBytes = new AtomicLong();
+    try (PackSink sink = new PackSink(staging, settings.packTarget())) {
+      runWorkers(root, files, batches, results, seen, chunkBytes, sink);
+      List<dev.cachemount.core.pack.PackWriter.FinishedPack> packs;
+      for (int i = 0; i < files.size(); i++) {
+        FileResult r = results[i];
+        if (r != null) {
+          ScannedEntry e = files.get(i);
+          builder.addFile(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.chunks());
+        }
+      }
+      long frames = sink.frameCount();
+      packs = sink.finish(builder);
+      return new StagedSnapshot(builder.build(), packs, scanStarted, chunkBytes.get(), frames);
+    }
+  }
+
+  private record FileResult(long size, Digest[] chunks) {}
+
+  private static List<int[]> batches(List<ScannedEntry> files) {
+    List<int[]> batches = new ArrayList<>();
+    int start = 0;
+    long bytes = 0;
+    for (int i = 0; i < files.size(); i++) {
+      bytes += files.get(i).size();
+      if (bytes >= BATCH_BYTES || i + 1 - start >= BATCH_FILES) {
+        batches.add(new int[] {start, i + 1});
+        start = i + 1;
+        bytes = 0;
+      }
+    }
+    if (start < files.size()) {
+      batches.add(new int[] {start, files.size()});
+    }
+    return batches;
+  }
+
+  private void runWorkers(
+      Path root, List<ScannedEntry> files, List<int[]> batches, FileResult[] results,
+      ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink) throws IOException {
+    int workers = Math.max(1, Math.min(settings.workers(), batches.size()));
+    AtomicInteger nextBatch = new AtomicInteger();
+    AtomicBoolean failed = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+      Thread t = new Thread(r, "cachemount-snapshot");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<Void>> futures = new ArrayList<>();
+      for (int w = 0; w < workers; w++) {
+        futures.add(pool.submit(() -> {
+          try (Worker worker = new Worker(root, seen, chunkBytes, sink)) {
+            int b;
+            while (!failed.get() && (b = nextBatch.getAndIncrement()) < batches.size()) {
+              int[] range = batches.get(b);
+              for (int i = range[0]; i < range[1] && !failed.get(); i++) {
+                results[i] = worker.read(files.get(i));
+              }
+              worker.flushFrame();
+            }
+            return null;
+          } catch (Throwable t) {
+            failed.set(true);
+            throw t;
+          }
+        }));
+      }
+      for (Future<Void> f : futures) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof IOException io) {
+            throw io;
+          }
+          if (cause instanceof RuntimeException re) {
+            throw re;
+          }
+          if (cause instanceof Error err) {
+            throw err;
+          }
+          throw new IOException(cause);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while snapshotting");
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** One worker's buffers, hasher and compressor. */
+  private final class Worker implements AutoCloseable {
+    private final Path root;
+    private final ConcurrentHashMap<Digest, Boolean> seen;
+    private final AtomicLong chunkBytes;
+    private final PackSink sink;
+    private final FastCdcChunker chunker = settings.chunker();
+    private final MessageDigest md = Digest.newMessageDigest();
+    private final FrameCompressor compressor = new FrameCompressor(settings.compressionLevel());
+    private final ChunkReader reader;
+    private final byte[] frame;
+    private int frameLength;
+    private final List<ChunkRef> frameChunks = new ArrayList<>();
+
+    Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink) {
+      this.root = root;
+      this.seen = seen;
+      this.chunkBytes = chunkBytes;
+      this.sink = sink;
+      this.reader = new ChunkReader(chunker, 1 << 20);
+      this.frame = new byte[settings.frameTarget() + chunker.maxSize()];
+    }
+
+    /** Reads, chunks and stores one file; {@code null} when it vanished. */
+    FileResult read(ScannedEntry entry) throws IOException {
+      Path file = root.resolve(entry.path());
+      List<Digest> chunks = new ArrayList<>();
+      long size = 0;
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        size = reader.read(ch, (data, offset, length) -> chunks.add(chunk(data, offset, length)));
+      } catch (NoSuchFileException e) {
+        listener.warning(entry.path() + " vanished before it was read; skipped");
+        return null;
+      } catch (AccessDeniedException e) {
+        throw CachemountException.operational("cannot read " + file + ": permission denied; make it readable by this user or remove it", e);
+      } catch (FileSystemException e) {
+        if (Files.isSymbolicLink(file)) {
+          listener.warning(entry.path() + " became a symlink before it was read; skipped");
+          return null;
+        }
+        throw e;
+      }
+      if (size != entry.size() || changedSince(file, entry)) {
+        listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
+      }
+      return new FileResult(size, chunks.toArray(new Digest[0]));
+    }
+
+    private boolean changedSince(Path file, ScannedEntry entry) {
+      try {
+        BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        Instant t = now.lastModifiedTime().toInstant();
+        return t.getEpochSecond() != entry.mtimeSeconds() || t.getNano() != entry.mtimeNanos() || now.size() != entry.size();
+      } catch (IOException e) {
+        return true;
+      }
+    }
+
+    private Digest chunk(byte[] data, int offset, int length) throws IOException {
+      md.update(data, offset, length);
+      Digest digest = Digest.finish(md);
+      if (seen.putIfAbsent(digest, Boolean.TRUE) == null) {
+        chunkBytes.addAndGet(length);
+        System.arraycopy(data, offset, frame, frameLength, length);
+        frameLength += length;
+        frameChunks.add(new ChunkRef(digest, length));
+        if (frameLength >= settings.frameTarget()) {
+          flushFrame();
+        }
+      }
+      return digest;
+    }
+
+    void flushFrame() throws IOException {
+      if (frameLength == 0) {
+        return;
+      }
+      sink.append(compressor.encode(frame, frameLength, frameChunks));
+      frameLength = 0;
+      frameChunks.clear();
+    }
+
+    @Override
+    public void close() {
+      compressor.close();
+    }
+  }
+}

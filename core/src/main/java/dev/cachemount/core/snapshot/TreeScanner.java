@@ -1,0 +1,109 @@
+package dev.cachemount.core.snapshot;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.index.EntryPaths;
+import dev.cachemount.core.index.EntryType;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Lists a directory tree without following symlinks: directories (empty ones too), regular files and
+ * symlinks, each with its permission bits, size and modification time. Sockets, FIFOs and devices
+ * are skipped with a warning, as are names a snapshot cannot hold ({@link EntryPaths}) or that are
+ * not valid UTF-8. The root itself is not an entry. Entries come back in {@link EntryPaths#ORDER}.
+ */
+public final class TreeScanner {
+  private final OperationListener listener;
+
+  public TreeScanner(OperationListener listener) {
+    this.listener = listener;
+  }
+
+  /**
+   * Scans the tree under {@code root}, a directory (a symlink to one is followed, at the root only).
+   *
+   * @throws CachemountException of kind OPERATIONAL when a directory cannot be listed
+   */
+  public List<ScannedEntry> scan(Path root) throws IOException {
+    List<ScannedEntry> entries = new ArrayList<>();
+    Deque<String> pending = new ArrayDeque<>();
+    pending.push("");
+    while (!pending.isEmpty()) {
+      String dir = pending.pop();
+      Path dirPath = dir.isEmpty() ? root : root.resolve(dir);
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(dirPath)) {
+        for (Path child : children) {
+          String name = child.getFileName().toString();
+          String path = dir.isEmpty() ? name : dir + "/" + name;
+          ScannedEntry entry = stat(child, path);
+          if (entry != null) {
+            entries.add(entry);
+            if (entry.type() == EntryType.DIRECTORY) {
+              pending.push(path);
+            }
+          }
+        }
+      } catch (NoSuchFileException e) {
+        if (dir.isEmpty()) {
+          throw e;
+        }
+        listener.warning("directory " + dir + " vanished during the scan; skipped");
+      } catch (AccessDeniedException e) {
+        throw CachemountException.operational(
+            "cannot list directory " + dirPath + ": permission denied; make it readable by this user (or run as its owner)", e);
+      }
+    }
+    entries.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
+    return entries;
+  }
+
+  private ScannedEntry stat(Path file, String path) throws IOException {
+    PosixFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      listener.warning(path + " vanished during the scan; skipped");
+      return null;
+    }
+    if (attrs.isOther()) {
+      listener.warning(path + " is a socket, FIFO or device; skipped (a snapshot holds files, directories and symlinks)");
+      return null;
+    }
+    String problem = path.indexOf('\uFFFD') >= 0 ? "the name is not valid UTF-8" : EntryPaths.problem(path);
+    if (problem != null) {
+      listener.warning(path + " cannot be stored (" + problem + "); skipped");
+      return null;
+    }
+    int mode = 0;
+    for (PosixFilePermission p : attrs.permissions()) {
+      mode |= 1 << (8 - p.ordinal());
+    }
+    Instant mtime = attrs.lastModifiedTime().toInstant();
+    if (attrs.isSymbolicLink()) {
+      String target = Files.readSymbolicLink(file).toString();
+      if (target.isEmpty() || target.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > EntryPaths.MAX_LINK_TARGET_BYTES
+          || target.indexOf('\uFFFD') >= 0) {
+        listener.warning(path + " is a symlink whose target cannot be stored; skipped");
+        return null;
+      }
+      return new ScannedEntry(path, EntryType.SYMLINK, mode, 0, mtime.getEpochSecond(), mtime.getNano(), target);
+    }
+    if (attrs.isDirectory()) {
+      return new ScannedEntry(path, EntryType.DIRECTORY, mode, 0, mtime.getEpochSecond(), mtime.getNano(), null);
+    }
+    return new ScannedEntry(path, EntryType.FILE, mode, attrs.size(), mtime.getEpochSecond(), mtime.getNano(), null);
+  }
+}

@@ -1,0 +1,33 @@
+package dev.cachemount.core.store;
+
+import dev.cachemount.core.blob.Digest;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Writes blobs to a store. A blob the store already holds is never written again. A blob becomes
+ * part of a snapshot only when a manifest that names it is committed ({@link ManifestSink}).
+ * Implementations are thread-safe.
+ */
+public interface BlobSink {
+  /**
+   * A new, empty directory for files that may become blobs, on the store's own file system where it
+   * has one (so that {@link #putBlob(Digest, long, Path)} can rename instead of copy). The caller
+   * deletes it when done.
+   */
+  Path newStagingDirectory() throws IOException;
+
+  /** Whether the store holds the blob. */
+  boolean hasBlob(Digest digest) throws IOException;
+
+  /**
+   * Stores the blob whose bytes are {@code file}. The store may move the file; afterwards the caller
+   * must not use it.
+   *
+   * @return the bytes written to the store: {@code size}, or 0 when the store already held the blob
+   */
+  long putBlob(Digest digest, long size, Path file) throws IOException;
+
+  /** Stores a small blob held in memory; returns the bytes written (0 when already present). */
+  long putBlob(Digest digest, byte[] content) throws IOException;
+}

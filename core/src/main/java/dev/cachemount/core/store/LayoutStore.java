@@ -1,0 +1,476 @@
+package dev.cachemount.core.store;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.FormatLimits;
+import dev.cachemount.core.oci.Descriptor;
+import dev.cachemount.core.oci.ImageIndex;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * A store in an OCI image-layout directory (image-spec v1.1, "image-layout"): {@code oci-layout},
+ * {@code index.json}, {@code blobs/sha256/<hex>}. Tags are the {@value MediaTypes#REF_NAME}
+ * annotations of index.json's descriptors, which is how skopeo, umoci and BuildKit name them.
+ *
+ * <p>Commit order and atomicity: a blob is written to a staging file under {@code .cachemount-tmp},
+ * forced to disk and renamed into {@code blobs/}; an existing blob is never rewritten. A manifest
+ * is itself a blob; the tag is moved last by rewriting index.json to a temporary file and renaming
+ * it over the old one, under {@link LayoutLock}. Readers therefore see the old snapshot or the new
+ * one.
+ *
+ * <p>Garbage: after a tag moves, blobs that no manifest in index.json reaches any more and that are
+ * older than a grace period are deleted, as are staging files of pushes that died. A push refreshes
+ * the modification time of every blob it reuses (under the lock), so collection never removes a
+ * blob that a push in progress is about to reference.
+ *
+ * <p>Thread-safe; several processes may push to one directory at once.
+ */
+public final class LayoutStore implements SnapshotStore {
+  /** How old an unreferenced blob must be before it is collected, by default. */
+  public static final Duration DEFAULT_GRACE = Duration.ofHours(1);
+
+  static final String OCI_LAYOUT = "oci-layout";
+  static final String INDEX_JSON = "index.json";
+  static final String STAGING = ".cachemount-tmp";
+  static final String LOCK = ".cachemount.lock";
+  private static final byte[] OCI_LAYOUT_CONTENT = "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+  private final Path root;
+  private final Duration grace;
+  private final Clock clock;
+  private final Consumer<String> warnings;
+  private volatile boolean initialised;
+
+  /** A store at {@code root}; nothing is read or created until first use. */
+  public LayoutStore(Path root) {
+    this(root, DEFAULT_GRACE, Clock.systemUTC(), message -> { });
+  }
+
+  public LayoutStore(Path root, Duration grace, Clock clock, Consumer<String> warnings) {
+    this.root = root.toAbsolutePath().normalize();
+    this.grace = grace;
+    this.clock = clock;
+    this.warnings = warnings;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  @Override
+  public String describe(String tag) {
+    return "oci:" + root + ":" + tag;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  @Override
+  public InputStream openBlob(Digest digest, long size) throws IOException {
+    Path file = blobPath(digest);
+    long actual;
+    try {
+      actual = Files.size(file);
+    } catch (NoSuchFileException e) {
+      throw CachemountException.integrity(
+          "store " + root + " lacks blob " + digest + " that the snapshot references; push the cache again to repair it");
+    }
+    if (actual != size) {
+      throw CachemountException.integrity("blob " + digest + " in " + root + " has " + actual + " bytes, its descriptor says " + size);
+    }
+    return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Override
+  public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
+    if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
+      return Optional.empty();
+    }
+    if (reference.startsWith(Digest.ALGORITHM + ":")) {
+      Digest digest = Digest.parse(reference);
+      Path file = blobPath(digest);
+      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        return Optional.empty();
+      }
+      byte[] bytes = readBounded(file, FormatLimits.MAX_MANIFEST, "manifest " + digest);
+      verify(digest, bytes, "manifest");
+      return Optional.of(new ManifestBytes(mediaTypeOf(bytes), bytes, digest));
+    }
+    Descriptor found = null;
+    for (Descriptor d : readIndex().manifests()) {
+      if (reference.equals(d.annotation(MediaTypes.REF_NAME))) {
+        found = d;
+      }
+    }
+    if (found == null) {
+      return Optional.empty();
+    }
+    Digest digest = parseDigest(found.digest(), "index.json's descriptor for tag '" + reference + "'");
+    if (found.size() < 0 || found.size() > FormatLimits.MAX_MANIFEST) {
+      throw CachemountException.integrity("tag '" + reference + "' in " + root + " names a manifest of " + found.size() + " bytes; at most " + FormatLimits.MAX_MANIFEST + " are accepted");
+    }
+    Path file = blobPath(digest);
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw CachemountException.integrity("tag '" + reference + "' in " + root + " names manifest " + digest + ", which is missing; push the cache again");
+    }
+    byte[] bytes = readBounded(file, FormatLimits.MAX_MANIFEST, "manifest " + digest);
+    if (bytes.length != found.size()) {
+      throw CachemountException.integrity("manifest " + digest + " in " + root + " has " + bytes.length + " bytes, index.json says " + found.size());
+    }
+    verify(digest, bytes, "manifest");
+    String mediaType = found.mediaType() != null ? found.mediaType() : mediaTypeOf(bytes);
+    return Optional.of(new ManifestBytes(mediaType, bytes, digest));
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  @Override
+  public Path newStagingDirectory() throws IOException {
+    initialise();
+    return Files.createTempDirectory(root.resolve(STAGING), "push-");
+  }
+
+  @Override
+  public boolean hasBlob(Digest digest) throws IOException {
+    return Files.isRegularFile(blobPath(digest), LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Override
+  public long putBlob(Digest digest, long size, Path file) throws IOException {
+    initialise();
+    Path target = blobPath(digest);
+    if (claimExisting(target)) {
+      Files.deleteIfExists(file);
+      return 0;
+    }
+    // A fresh modification time travels with the rename, so collection never sees this blob as old.
+    Files.setLastModifiedTime(file, FileTime.from(clock.instant()));
+    try {
+      Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      Path copy = stagingFile();
+      try {
+        Files.copy(file, copy);
+        force(copy);
+        Files.move(copy, target, StandardCopyOption.ATOMIC_MOVE);
+      } finally {
+        Files.deleteIfExists(copy);
+        Files.deleteIfExists(file);
+      }
+    }
+    return size;
+  }
+
+  @Override
+  public long putBlob(Digest digest, byte[] content) throws IOException {
+    initialise();
+    Path target = blobPath(digest);
+    if (claimExisting(target)) {
+      return 0;
+    }
+    Path temp = stagingFile();
+    try {
+      writeDurably(temp, content);
+      Files.setLastModifiedTime(temp, FileTime.from(clock.instant()));
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+    return content.length;
+  }
+
+  @Override
+  public long putManifest(String tag, ManifestBytes manifest) throws IOException {
+    initialise();
+    long written = putBlob(manifest.digest(), manifest.bytes());
+    forceDirectory(root.resolve("blobs").resolve(Digest.ALGORITHM));
+    String artifactType = null;
+    try {
+      artifactType = Json.read(manifest.bytes(), ImageManifest.class, "manifest").artifactType();
+    } catch (CachemountException e) {
+      // A foreign manifest without the field is stored all the same.
+    }
+    Descriptor descriptor =
+        new Descriptor(manifest.mediaType(), manifest.digest().toString(), manifest.bytes().length, artifactType, Map.of(MediaTypes.REF_NAME, tag));
+    try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+      ImageIndex current = readIndex();
+      List<Descriptor> manifests = new ArrayList<>();
+      for (Descriptor d : current.manifests()) {
+        if (!tag.equals(d.annotation(MediaTypes.REF_NAME))) {
+          manifests.add(d);
+        }
+      }
+      manifests.add(descriptor);
+      writeIndex(new ImageIndex(2, MediaTypes.OCI_INDEX, manifests, current.annotations()));
+      collectGarbage(manifests);
+    }
+    return written;
+  }
+
+  @Override
+  public void close() {}
+
+  // ---------------------------------------------------------------- layout
+
+  private Path blobPath(Digest digest) {
+    return root.resolve("blobs").resolve(Digest.ALGORITHM).resolve(digest.hex());
+  }
+
+  private Path stagingFile() {
+    return root.resolve(STAGING).resolve("blob-" + UUID.randomUUID());
+  }
+
+  /** Creates the layout on first write, or checks that an existing directory is one. */
+  private void initialise() throws IOException {
+    if (initialised) {
+      return;
+    }
+    synchronized (this) {
+      if (initialised) {
+        return;
+      }
+      if (Files.exists(root) && !Files.isDirectory(root)) {
+        throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
+      }
+      Path layout = root.resolve(OCI_LAYOUT);
+      if (Files.isDirectory(root) && !Files.exists(layout)) {
+        try (Stream<Path> children = Files.list(root)) {
+          if (children.anyMatch(p -> !p.getFileName().toString().startsWith(".cachemount"))) {
+            throw CachemountException.usage(
+                "store directory " + root + " is not empty and is not an OCI image layout (it has no oci-layout file); choose a new or empty directory with dir=");
+          }
+        }
+      }
+      Files.createDirectories(root.resolve("blobs").resolve(Digest.ALGORITHM));
+      Files.createDirectories(root.resolve(STAGING));
+      if (Files.exists(layout)) {
+        checkLayoutVersion(layout);
+      } else {
+        Path temp = stagingFile();
+        writeDurably(temp, OCI_LAYOUT_CONTENT);
+        Files.move(temp, layout, StandardCopyOption.ATOMIC_MOVE);
+      }
+      try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+        if (!Files.exists(root.resolve(INDEX_JSON))) {
+          writeIndex(ImageIndex.empty());
+        }
+      }
+      forceDirectory(root);
+      initialised = true;
+    }
+  }
+
+  private void checkLayoutVersion(Path layout) throws IOException {
+    byte[] bytes = readBounded(layout, 64 * 1024, "oci-layout");
+    Map<?, ?> content = Json.read(bytes, Map.class, root + "/oci-layout");
+    Object version = content.get("imageLayoutVersion");
+    if (!"1.0.0".equals(version)) {
+      throw CachemountException.usage("store " + root + " is an OCI image layout of version " + version + "; this cachemount writes version 1.0.0");
+    }
+  }
+
+  private ImageIndex readIndex() throws IOException {
+    Path file = root.resolve(INDEX_JSON);
+    if (!Files.exists(file)) {
+      return ImageIndex.empty();
+    }
+    return Json.read(readBounded(file, 64 << 20, "index.json"), ImageIndex.class, root + "/index.json");
+  }
+
+  private void writeIndex(ImageIndex index) throws IOException {
+    Path temp = stagingFile();
+    try {
+      writeDurably(temp, Json.write(index));
+      Files.move(temp, root.resolve(INDEX_JSON), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      forceDirectory(root);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  /**
+   * If the blob exists, refreshes its modification time under the lock and returns true: from then
+   * on, collection spares it for the grace period.
+   */
+  private boolean claimExisting(Path blob) throws IOException {
+    if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+      if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
+        return false;
+      }
+      Files.setLastModifiedTime(blob, FileTime.from(clock.instant()));
+      return true;
+    }
+  }
+
+  // ---------------------------------------------------------------- garbage
+
+  /**
+   * Deletes blobs that no manifest in {@code manifests} reaches and that are older than the grace
+   * period, and staging leftovers older than it. Called under the lock. When any reachable manifest
+   * cannot be read, nothing is deleted.
+   */
+  private void collectGarbage(List<Descriptor> manifests) {
+    Set<String> live = new HashSet<>();
+    try {
+      for (Descriptor d : manifests) {
+        mark(d, live, 0);
+      }
+    } catch (IOException | RuntimeException e) {
+      warnings.accept("store " + root + ": unreferenced blobs were not collected (" + e.getMessage() + ")");
+      return;
+    }
+    Instant cutoff = clock.instant().minus(grace);
+    try {
+      deleteOlderThan(root.resolve("blobs").resolve(Digest.ALGORITHM), cutoff, name -> !live.contains(name));
+      // Staging files belong to pushes in progress; only those of pushes long dead are removed.
+      deleteOlderThan(root.resolve(STAGING), clock.instant().minus(grace.multipliedBy(24)), name -> true);
+    } catch (IOException | UncheckedIOException e) {
+      warnings.accept("store " + root + ": collecting unreferenced blobs failed (" + e.getMessage() + ")");
+    }
+  }
+
+  private void mark(Descriptor d, Set<String> live, int depth) throws IOException {
+    Digest digest = parseDigest(d.digest(), "a descriptor in index.json");
+    if (!live.add(digest.hex()) || depth > 8) {
+      return;
+    }
+    String type = d.mediaType();
+    if (MediaTypes.OCI_MANIFEST.equals(type) || MediaTypes.DOCKER_MANIFEST_V2.equals(type)) {
+      ImageManifest m = Json.read(readBounded(blobPath(digest), FormatLimits.MAX_MANIFEST, "manifest"), ImageManifest.class, "manifest " + digest);
+      if (m.config() != null) {
+        live.add(parseDigest(m.config().digest(), "a config descriptor").hex());
+      }
+      for (Descriptor layer : m.layers()) {
+        live.add(parseDigest(layer.digest(), "a layer descriptor").hex());
+      }
+    } else if (MediaTypes.OCI_INDEX.equals(type) || MediaTypes.DOCKER_MANIFEST_LIST.equals(type)) {
+      ImageIndex index = Json.read(readBounded(blobPath(digest), FormatLimits.MAX_MANIFEST, "index"), ImageIndex.class, "index " + digest);
+      for (Descriptor child : index.manifests()) {
+        mark(child, live, depth + 1);
+      }
+    } else {
+      throw new IOException("index.json names " + digest + " of unknown media type " + type);
+    }
+  }
+
+  private void deleteOlderThan(Path dir, Instant cutoff, java.util.function.Predicate<String> eligible) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+      for (Path child : children) {
+        String name = child.getFileName().toString();
+        if (!eligible.test(name)) {
+          continue;
+        }
+        try {
+          if (Files.getLastModifiedTime(child, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+            deleteTree(child);
+          }
+        } catch (NoSuchFileException e) {
+          // gone already
+        }
+      }
+    }
+  }
+
+  static void deleteTree(Path path) throws IOException {
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
+        for (Path child : children) {
+          deleteTree(child);
+        }
+      }
+    }
+    Files.deleteIfExists(path);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static Digest parseDigest(String text, String where) {
+    try {
+      return Digest.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw CachemountException.integrity(where + ": " + e.getMessage());
+    }
+  }
+
+  private static void verify(Digest digest, byte[] bytes, String what) {
+    Digest actual = Digest.of(bytes);
+    if (!actual.equals(digest)) {
+      throw CachemountException.integrity(what + " " + digest + " does not match its content (" + actual + ")");
+    }
+  }
+
+  private static String mediaTypeOf(byte[] manifest) {
+    Map<?, ?> json = Json.read(manifest, Map.class, "manifest");
+    Object type = json.get("mediaType");
+    return type instanceof String s ? s : MediaTypes.OCI_MANIFEST;
+  }
+
+  private static byte[] readBounded(Path file, int limit, String what) throws IOException {
+    try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+      byte[] bytes = in.readNBytes(limit + 1);
+      if (bytes.length > limit) {
+        throw CachemountException.integrity(what + " in " + file.getParent() + " is larger than " + limit + " bytes");
+      }
+      return bytes;
+    }
+  }
+
+  private static void writeDurably(Path file, byte[] content) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(content);
+      while (buffer.hasRemaining()) {
+        ch.write(buffer);
+      }
+      ch.force(true);
+    } catch (FileAlreadyExistsException e) {
+      throw new IOException("staging file " + file + " exists already", e);
+    }
+  }
+
+  private static void force(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+  }
+
+  private static void forceDirectory(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Some file systems cannot sync a directory; the rename is still atomic.
+    }
+  }
+}

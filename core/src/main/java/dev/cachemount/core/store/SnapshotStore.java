@@ -1,0 +1,15 @@
+package dev.cachemount.core.store;
+
+import java.io.IOException;
+
+/**
+ * Everything a snapshot needs from where it is kept: an OCI image-layout directory or (later) an OCI
+ * registry. Consumers that only read or only write take the narrower interfaces. Thread-safe.
+ */
+public interface SnapshotStore extends BlobSource, BlobSink, ManifestSource, ManifestSink, AutoCloseable {
+  /** How to name a tag of this store in messages and results, in the syntax skopeo accepts. */
+  String describe(String tag);
+
+  @Override
+  void close() throws IOException;
+}

@@ -1,0 +1,392 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.oci.Descriptor;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Push and pull through the library's entry point, against an OCI layout store on disk. */
+class CachemountRoundTripTest {
+  @TempDir Path dir;
+  Path source;
+  Path store;
+  Cachemount client;
+  final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+  final OperationListener listener = new OperationListener() {
+    @Override
+    public void warning(String message) {
+      warnings.add(message);
+    }
+  };
+
+  @BeforeEach
+  void setUp() throws IOException {
+    source = dir.resolve("source");
+    store = dir.resolve("store");
+    TestTrees.mixed(source, 42);
+    // Small packs and several workers, so that a test tree spans many packs and frames.
+    client = Cachemount.builder().home(dir).env(Map.of()).workers(3).packTarget(256 * 1024).build();
+  }
+
+  private CacheSpec spec(String id, Path target) {
+    return CacheSpec.local(id, store, target);
+  }
+
+  @Test
+  void pullReproducesTheTreeExactly() throws IOException {
+    OperationResult pushed = client.push(spec("m2", source), listener);
+    assertEquals(Outcome.PUSHED, pushed.result());
+    assertTrue(pushed.digest().startsWith("sha256:"));
+    assertEquals("oci:" + store + ":m2", pushed.ref());
+    assertTrue(pushed.bytesTransferred() > 0);
+    assertEquals(storeBlobBytes(), pushed.bytesTransferred(), "a first push writes every blob of the store");
+
+    Path restored = dir.resolve("restored");
+    OperationResult pulled = client.pull(spec("m2", restored), listener);
+    assertEquals(Outcome.RESTORED, pulled.result());
+    assertEquals(pushed.digest(), pulled.digest());
+    assertEquals(pushed.files(), pulled.files());
+    assertEquals(pushed.bytes(), pulled.bytes());
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+    assertEquals(List.of(), warnings);
+    assertEquals(List.of(), leftovers(restored));
+  }
+
+  @Test
+  void deduplicatesRepeatedContentAndCompresses() throws IOException {
+    OperationResult pushed = client.push(spec("m2", source), listener);
+    SnapshotSummary summary = client.inspect(spec("m2", null)).orElseThrow();
+    // big.bin and copy-of-big.bin are stored once; zeros.bin collapses to a few chunks.
+    assertTrue(summary.config().counts().chunkBytes() < pushed.bytes() - 3_000_000, summary.toString());
+    assertEquals(3, summary.config().packing().level());
+    assertEquals("fastcdc-2020", summary.config().chunker().algorithm());
+    assertEquals(pushed.files(), summary.config().counts().files());
+  }
+
+  @Test
+  void aSecondPushOfTheSameTreeIsUnchangedAndWritesNothing() throws IOException {
+    OperationResult first = client.push(spec("m2", source), listener);
+    List<String> before = storeListing();
+    OperationResult second = client.push(spec("m2", source), listener);
+    assertEquals(Outcome.UNCHANGED, second.result());
+    assertEquals(first.digest(), second.digest());
+    assertEquals(0, second.bytesTransferred());
+    assertEquals(before, storeListing(), "no blob, manifest or tag was written, replaced or touched");
+  }
+
+  @Test
+  void anUnchangedTreeIsRecognisedFromMetadataWithoutReadingFiles() throws IOException {
+    Path tree = dir.resolve("old-tree");
+    TestTrees.smallFiles(tree, 50, 7);
+    setAllTimes(tree, Instant.parse("2024-01-01T00:00:00.123456789Z"));
+    client.push(spec("old", tree), listener);
+    // Same size, same time, other content: only a read could notice, and none happens.
+    Path victim = firstFile(tree);
+    byte[] content = Files.readAllBytes(victim);
+    content[0] ^= 1;
+    FileTime time = Files.getLastModifiedTime(victim);
+    Files.write(victim, content);
+    Files.setLastModifiedTime(victim, time);
+    assertEquals(Outcome.UNCHANGED, client.push(spec("old", tree), listener).result());
+  }
+
+  @Test
+  void aFileModifiedCloseToTheLastPushIsReadAgain() throws IOException {
+    Path tree = dir.resolve("fresh-tree");
+    TestTrees.smallFiles(tree, 20, 8);
+    client.push(spec("fresh", tree), listener);
+    // Files written just now are racy: equal metadata does not prove equal content.
+    Path victim = firstFile(tree);
+    byte[] content = Files.readAllBytes(victim);
+    content[0] ^= 1;
+    FileTime time = Files.getLastModifiedTime(victim);
+    Files.write(victim, content);
+    Files.setLastModifiedTime(victim, time);
+    OperationResult second = client.push(spec("fresh", tree), listener);
+    assertEquals(Outcome.PUSHED, second.result());
+    Path restored = dir.resolve("fresh-restored");
+    client.pull(spec("fresh", restored), listener);
+    assertEquals(TreeListing.of(tree), TreeListing.of(restored));
+  }
+
+  @Test
+  void changesArePushedAndPulledBack() throws IOException {
+    client.push(spec("m2", source), listener);
+    Files.writeString(source.resolve("org/example/group0/1.0/artifact-1.0.pom"), "changed\n");
+    Files.delete(source.resolve("org/example/group1/1.1/artifact-1.1.jar"));
+    Files.writeString(source.resolve("new-file.txt"), "new\n");
+    Files.createDirectories(source.resolve("new-empty-dir"));
+    OperationResult second = client.push(spec("m2", source), listener);
+    assertEquals(Outcome.PUSHED, second.result());
+
+    Path restored = dir.resolve("restored");
+    client.pull(spec("m2", restored), listener);
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+  }
+
+  @Test
+  void anEmptyTreeRoundTrips() throws IOException {
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    OperationResult pushed = client.push(spec("empty", empty), listener);
+    assertEquals(Outcome.PUSHED, pushed.result());
+    assertEquals(0, pushed.files());
+    Path restored = dir.resolve("empty-restored");
+    assertEquals(Outcome.RESTORED, client.pull(spec("empty", restored), listener).result());
+    assertEquals(List.of(), TreeListing.of(restored));
+    assertEquals(Outcome.UNCHANGED, client.push(spec("empty", empty), listener).result());
+  }
+
+  @Test
+  void pullingAnUnknownIdIsAMissThatTouchesNothing() throws IOException {
+    Path target = dir.resolve("never-created");
+    OperationResult miss = client.pull(spec("nothing", target), listener);
+    assertEquals(Outcome.MISS, miss.result());
+    assertNull(miss.digest());
+    assertEquals(0, miss.bytesTransferred());
+    assertFalse(Files.exists(target));
+    assertFalse(Files.exists(store), "a pull does not create a store");
+
+    client.push(spec("m2", source), listener);
+    assertEquals(Outcome.MISS, client.pull(spec("other", target), listener).result());
+    assertFalse(Files.exists(target));
+  }
+
+  @Test
+  void pullingIntoAnExistingDirectoryReplacesWhatConflictsAndKeepsExtras() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path target = dir.resolve("existing");
+    Path outside = Files.createDirectories(dir.resolve("outside"));
+    Files.createDirectories(target.resolve("empty-file/was-a-directory"));
+    Files.createDirectories(target.resolve("bin"));
+    Files.writeString(target.resolve("bin/tool.sh"), "old content, wrong size");
+    Files.writeString(target.resolve("empty-dir"), "a file where the snapshot has a directory");
+    Files.createSymbolicLink(target.resolve("deep"), outside);
+    Files.writeString(target.resolve("extra.txt"), "mine");
+
+    client.pull(spec("m2", target), listener);
+
+    assertEquals(TreeListing.of(source), TreeListing.of(target, p -> p.equals("extra.txt")));
+    assertEquals("mine", Files.readString(target.resolve("extra.txt")));
+    try (Stream<Path> s = Files.list(outside)) {
+      assertEquals(0, s.count(), "nothing was written through the symlink that stood where a directory belongs");
+    }
+    assertFalse(warnings.isEmpty(), "replacements are reported");
+  }
+
+  @Test
+  void aCorruptPackFailsTheRestoreAndNoWrongContentIsWritten() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path pack = largestBlob();
+    byte[] bytes = Files.readAllBytes(pack);
+    bytes[bytes.length / 3] ^= 0x20;
+    Files.write(pack, bytes);
+
+    Path target = dir.resolve("target");
+    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(spec("m2", target), listener));
+    assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains("does not match") || e.getMessage().contains("decompress"), e.getMessage());
+    assertEquals(List.of(), leftovers(target));
+    // Every file that made it into the target is complete and correct.
+    Map<String, String> expected = new java.util.HashMap<>();
+    for (String line : TreeListing.of(source)) {
+      expected.put(line.substring(0, line.indexOf(" | ")), line);
+    }
+    for (String line : TreeListing.of(target)) {
+      String path = line.substring(0, line.indexOf(" | "));
+      if (line.contains(" | f | ")) {
+        assertEquals(expected.get(path), line);
+      }
+    }
+  }
+
+  @Test
+  void aMissingOrCorruptIndexIsAnIntegrityFailure() throws IOException {
+    OperationResult pushed = client.push(spec("m2", source), listener);
+    ImageManifest m = Json.read(Files.readAllBytes(store.resolve("blobs/sha256/" + Digest.parse(pushed.digest()).hex())), ImageManifest.class, "m");
+    Path index = store.resolve("blobs/sha256/" + Digest.parse(m.layers().get(0).digest()).hex());
+    byte[] bytes = Files.readAllBytes(index);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(index, bytes);
+    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(spec("m2", dir.resolve("t")), listener));
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertFalse(Files.exists(dir.resolve("t")), "nothing is created before the index is verified");
+
+    Files.delete(index);
+    assertEquals(FailureKind.INTEGRITY, assertThrows(CachemountException.class, () -> client.pull(spec("m2", dir.resolve("t")), listener)).kind());
+    // A push over an unreadable snapshot replaces it and says so.
+    assertEquals(Outcome.PUSHED, client.push(spec("m2", source), listener).result());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("unreadable")), warnings.toString());
+    client.pull(spec("m2", dir.resolve("t2")), listener);
+    assertEquals(TreeListing.of(source), TreeListing.of(dir.resolve("t2")));
+  }
+
+  @Test
+  void aTargetThatIsNotADirectoryIsAUsageError() throws IOException {
+    Path file = Files.writeString(dir.resolve("a-file"), "x");
+    assertEquals(FailureKind.USAGE, assertThrows(CachemountException.class, () -> client.push(spec("m2", file), listener)).kind());
+    CachemountException missing = assertThrows(CachemountException.class, () -> client.push(spec("m2", dir.resolve("missing")), listener));
+    assertEquals(FailureKind.USAGE, missing.kind());
+    assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
+
+    client.push(spec("m2", source), listener);
+    CachemountException pull = assertThrows(CachemountException.class, () -> client.pull(spec("m2", file), listener));
+    assertEquals(FailureKind.USAGE, pull.kind());
+    assertTrue(pull.getMessage().contains("not a directory"), pull.getMessage());
+    assertEquals("x", Files.readString(file));
+  }
+
+  @Test
+  void aForeignArtifactUnderTheTagIsNeitherPulledNorOverwritten() throws IOException {
+    LayoutStore layout = new LayoutStore(store);
+    byte[] config = "{\"architecture\":\"amd64\"}".getBytes(StandardCharsets.UTF_8);
+    layout.putBlob(Digest.of(config), config);
+    ImageManifest image = new ImageManifest(2, MediaTypes.OCI_MANIFEST, null,
+        Descriptor.of("application/vnd.oci.image.config.v1+json", Digest.of(config), config.length), List.of(), null);
+    ManifestBytes foreign = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(image));
+    layout.putManifest("app", foreign);
+
+    CachemountException pull = assertThrows(CachemountException.class, () -> client.pull(spec("app", dir.resolve("t")), listener));
+    assertEquals(FailureKind.OPERATIONAL, pull.kind());
+    assertTrue(pull.getMessage().contains("not a cachemount snapshot"), pull.getMessage());
+    assertTrue(pull.getMessage().contains("application/vnd.oci.image.config.v1+json"), pull.getMessage());
+    CachemountException push = assertThrows(CachemountException.class, () -> client.push(spec("app", source), listener));
+    assertEquals(FailureKind.OPERATIONAL, push.kind());
+    assertEquals(foreign.digest(), layout.fetchManifest("app").orElseThrow().digest());
+  }
+
+  @Test
+  void specialFilesAreSkippedWithAWarning() throws Exception {
+    Path fifo = source.resolve("a-fifo");
+    Process p = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+    assertEquals(0, p.waitFor());
+    client.push(spec("m2", source), listener);
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("a-fifo") && w.contains("skipped")), warnings.toString());
+    Path restored = dir.resolve("restored");
+    client.pull(spec("m2", restored), listener);
+    assertEquals(TreeListing.of(source, path -> path.equals("a-fifo")), TreeListing.of(restored));
+  }
+
+  @Test
+  void theCompressionLevelIsRecordedAndChangesTheStoredSize() throws IOException {
+    Path tree = dir.resolve("text");
+    TestTrees.smallFiles(tree, 200, 9);
+    client.push(new CacheSpec("fast", StoreType.LOCAL, java.util.Optional.of(store), java.util.Optional.of(tree), 1), listener);
+    client.push(new CacheSpec("slow", StoreType.LOCAL, java.util.Optional.of(store), java.util.Optional.of(tree), 19), listener);
+    SnapshotSummary fast = client.inspect(spec("fast", null)).orElseThrow();
+    SnapshotSummary slow = client.inspect(spec("slow", null)).orElseThrow();
+    assertEquals(1, fast.config().packing().level());
+    assertEquals(19, slow.config().packing().level());
+    assertNotEquals(fast.storedBytes(), slow.storedBytes());
+    assertTrue(slow.config().counts().packBytes() < slow.config().counts().chunkBytes() / 2, "text compresses: " + slow);
+  }
+
+  @Test
+  void oneStoreHoldsManyIdsThatShareNothingButBlobs() throws IOException {
+    OperationResult a = client.push(spec("a", source), listener);
+    OperationResult b = client.push(spec("b", source), listener);
+    assertEquals(Outcome.PUSHED, b.result());
+    Path ra = dir.resolve("ra");
+    Path rb = dir.resolve("rb");
+    client.pull(spec("a", ra), listener);
+    client.pull(spec("b", rb), listener);
+    assertEquals(TreeListing.of(ra), TreeListing.of(rb));
+    assertTrue(a.bytesTransferred() > 0);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private List<String> storeListing() throws IOException {
+    List<String> lines = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(store)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        if (Files.isRegularFile(p)) {
+          lines.add(store.relativize(p) + " " + Files.getLastModifiedTime(p) + " " + Files.size(p));
+        }
+      }
+    }
+    lines.sort(null);
+    return lines;
+  }
+
+  private long storeBlobBytes() throws IOException {
+    try (Stream<Path> walk = Files.walk(store.resolve("blobs"))) {
+      return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
+  private Path largestBlob() throws IOException {
+    try (Stream<Path> walk = Files.list(store.resolve("blobs/sha256"))) {
+      return walk.max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+  }
+
+  private static List<Path> leftovers(Path target) throws IOException {
+    if (!Files.exists(target)) {
+      return List.of();
+    }
+    try (Stream<Path> walk = Files.walk(target)) {
+      return walk.filter(p -> p.getFileName().toString().startsWith(".cachemount")).toList();
+    }
+  }
+
+  private static Path firstFile(Path tree) throws IOException {
+    try (Stream<Path> walk = Files.walk(tree)) {
+      return walk.filter(Files::isRegularFile).sorted().findFirst().orElseThrow();
+    }
+  }
+
+  private static void setAllTimes(Path tree, Instant t) throws IOException {
+    try (Stream<Path> walk = Files.walk(tree)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Files.setLastModifiedTime(p, FileTime.from(t));
+      }
+    }
+  }
+
+  @Test
+  void storedManifestIsTheOneSkopeoWouldRead() throws IOException {
+    OperationResult pushed = client.push(spec("m2", source), listener);
+    byte[] manifest = Files.readAllBytes(store.resolve("blobs/sha256/" + Digest.parse(pushed.digest()).hex()));
+    ImageManifest m = Json.read(manifest, ImageManifest.class, "manifest");
+    assertEquals(2, m.schemaVersion());
+    assertEquals(MediaTypes.OCI_MANIFEST, m.mediaType());
+    assertEquals(MediaTypes.SNAPSHOT_ARTIFACT, m.artifactType());
+    assertEquals(MediaTypes.SNAPSHOT_CONFIG, m.config().mediaType());
+    assertEquals(MediaTypes.SNAPSHOT_INDEX, m.layers().get(0).mediaType());
+    assertTrue(m.layers().size() > 2, "several packs");
+    m.layers().subList(1, m.layers().size()).forEach(l -> assertEquals(MediaTypes.SNAPSHOT_PACK, l.mediaType()));
+    assertTrue(m.annotations().containsKey(MediaTypes.CREATED));
+    for (Descriptor d : m.layers()) {
+      byte[] blob = Files.readAllBytes(store.resolve("blobs/sha256/" + Digest.parse(d.digest()).hex()));
+      assertEquals(d.size(), blob.length);
+      assertArrayEquals(Digest.parse(d.digest()).toRaw(), Digest.of(blob).toRaw());
+    }
+  }
+}

@@ -1,0 +1,165 @@
+package dev.cachemount.core.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.FailureKind;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.oci.Json;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What is specific to the OCI image-layout store: the files on disk and garbage collection. */
+class LayoutStoreTest {
+  @TempDir Path dir;
+
+  @Test
+  void writesAnImageLayoutThatOtherToolsRead() throws IOException {
+    Path root = dir.resolve("store");
+    LayoutStore store = new LayoutStore(root);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    byte[] layer = "layer".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    store.putBlob(Digest.of(layer), layer);
+    ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(layer), layer.length);
+    store.putManifest("m2", m);
+
+    assertEquals("{\"imageLayoutVersion\":\"1.0.0\"}", Files.readString(root.resolve("oci-layout")));
+    JsonNode index = Json.mapper().readTree(root.resolve("index.json").toFile());
+    assertEquals(2, index.get("schemaVersion").asInt());
+    assertEquals("application/vnd.oci.image.index.v1+json", index.get("mediaType").asText());
+    JsonNode entry = index.get("manifests").get(0);
+    assertEquals(m.digest().toString(), entry.get("digest").asText());
+    assertEquals(m.bytes().length, entry.get("size").asLong());
+    assertEquals("m2", entry.get("annotations").get("org.opencontainers.image.ref.name").asText());
+    assertEquals("application/vnd.cachemount.snapshot.v1", entry.get("artifactType").asText());
+    assertTrue(Files.isRegularFile(root.resolve("blobs/sha256/" + m.digest().hex())));
+    assertEquals("oci:" + root + ":m2", store.describe("m2"));
+  }
+
+  @Test
+  void readingANonexistentStoreIsAMissAndCreatesNothing() throws IOException {
+    Path root = dir.resolve("absent");
+    assertTrue(new LayoutStore(root).fetchManifest("m2").isEmpty());
+    assertFalse(Files.exists(root));
+  }
+
+  @Test
+  void refusesToWriteIntoADirectoryThatIsNotALayout() throws IOException {
+    Path root = dir.resolve("busy");
+    Files.createDirectories(root);
+    Files.writeString(root.resolve("precious.txt"), "mine");
+    CachemountException e = assertThrows(CachemountException.class, () -> new LayoutStore(root).putBlob(Digest.of(new byte[1]), new byte[1]));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("not an OCI image layout"), e.getMessage());
+    assertEquals(List.of(root.resolve("precious.txt")), Files.list(root).toList());
+  }
+
+  @Test
+  void aTamperedManifestIsAnIntegrityFailure() throws IOException {
+    Path root = dir.resolve("store");
+    LayoutStore store = new LayoutStore(root);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
+    store.putBlob(Digest.of(config), config);
+    store.putManifest("t", m);
+    Path blob = root.resolve("blobs/sha256/" + m.digest().hex());
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[bytes.length - 2] ^= 1;
+    Files.write(blob, bytes);
+    assertEquals(FailureKind.INTEGRITY, assertThrows(CachemountException.class, () -> store.fetchManifest("t")).kind());
+  }
+
+  @Test
+  void collectsUnreferencedBlobsOnceTheyAreOlderThanTheGracePeriod() throws IOException {
+    Path root = dir.resolve("gc");
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    List<String> warnings = new ArrayList<>();
+    LayoutStore store = new LayoutStore(root, Duration.ofHours(1), clock, warnings::add);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    byte[] oldLayer = "old".getBytes(StandardCharsets.UTF_8);
+    byte[] newLayer = "new".getBytes(StandardCharsets.UTF_8);
+    byte[] stray = "stray, pushed moments ago".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    store.putBlob(Digest.of(oldLayer), oldLayer);
+    ManifestBytes first = StoreContract.manifest(Digest.of(config), config.length, Digest.of(oldLayer), oldLayer.length);
+    store.putManifest("t", first);
+
+    clock.now = clock.now.plus(Duration.ofHours(2));
+    store.putBlob(Digest.of(newLayer), newLayer);
+    store.putBlob(Digest.of(stray), stray);
+    ManifestBytes second = StoreContract.manifest(Digest.of(config), config.length, Digest.of(newLayer), newLayer.length);
+    // The config is reused by the new manifest: claiming it refreshes its time.
+    store.putBlob(Digest.of(config), config);
+    store.putManifest("t", second);
+
+    assertFalse(store.hasBlob(Digest.of(oldLayer)), "unreferenced and two hours old");
+    assertFalse(store.hasBlob(first.digest()), "the replaced manifest is garbage too");
+    assertTrue(store.hasBlob(Digest.of(stray)), "unreferenced but fresh: perhaps a push in progress");
+    assertTrue(store.hasBlob(Digest.of(newLayer)));
+    assertTrue(store.hasBlob(Digest.of(config)));
+    assertTrue(store.hasBlob(second.digest()));
+    assertEquals(List.of(), warnings);
+  }
+
+  @Test
+  void collectionStopsWhenAReachableManifestCannotBeRead() throws IOException {
+    Path root = dir.resolve("gc2");
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    List<String> warnings = new ArrayList<>();
+    LayoutStore store = new LayoutStore(root, Duration.ofHours(1), clock, warnings::add);
+    byte[] garbage = "garbage".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(garbage), garbage);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
+    store.putManifest("a", m);
+    Files.delete(root.resolve("blobs/sha256/" + m.digest().hex()));
+    Files.setLastModifiedTime(root.resolve("blobs/sha256/" + Digest.of(garbage).hex()), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+    clock.now = clock.now.plus(Duration.ofDays(1));
+    byte[] other = "other".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(other), other);
+    store.putManifest("b", StoreContract.manifest(Digest.of(config), config.length, Digest.of(other), other.length));
+    assertTrue(store.hasBlob(Digest.of(garbage)), "nothing is deleted when the reachable set is unknown");
+    assertEquals(1, warnings.size(), warnings.toString());
+  }
+
+  /** A clock tests move by hand. */
+  static final class MutableClock extends Clock {
+    Instant now;
+
+    MutableClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public ZoneOffset getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package dev.cachemount.core.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.FailureKind;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.oci.Descriptor;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The contract every {@link SnapshotStore} keeps. Each store's test extends this class and says how
+ * to make a fresh, empty store; the same assertions then run against an OCI layout directory and
+ * (later) a real registry.
+ */
+public abstract class StoreContract {
+  /** A new, empty store. */
+  protected abstract SnapshotStore newStore() throws IOException;
+
+  private static byte[] random(int seed, int n) {
+    byte[] b = new byte[n];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  private static byte[] read(SnapshotStore store, Digest digest, long size) throws IOException {
+    try (InputStream in = store.openBlob(digest, size)) {
+      return in.readAllBytes();
+    }
+  }
+
+  /** A manifest naming the given blobs, as a snapshot would. */
+  protected static ManifestBytes manifest(Digest config, long configSize, Digest layer, long layerSize) {
+    ImageManifest m = new ImageManifest(2, MediaTypes.OCI_MANIFEST, MediaTypes.SNAPSHOT_ARTIFACT,
+        Descriptor.of(MediaTypes.SNAPSHOT_CONFIG, config, configSize),
+        List.of(Descriptor.of(MediaTypes.SNAPSHOT_INDEX, layer, layerSize)), Map.of(MediaTypes.CREATED, "2026-01-01T00:00:00Z"));
+    return ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(m));
+  }
+
+  @Test
+  void blobsRoundTripFromMemoryAndFromFiles() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      byte[] small = "config".getBytes(StandardCharsets.UTF_8);
+      Digest smallDigest = Digest.of(small);
+      assertFalse(store.hasBlob(smallDigest));
+      assertEquals(small.length, store.putBlob(smallDigest, small));
+      assertTrue(store.hasBlob(smallDigest));
+      assertArrayEquals(small, read(store, smallDigest, small.length));
+
+      byte[] large = random(1, 3 << 20);
+      Digest largeDigest = Digest.of(large);
+      Path staging = store.newStagingDirectory();
+      Path file = staging.resolve("pack");
+      Files.write(file, large);
+      assertEquals(large.length, store.putBlob(largeDigest, large.length, file));
+      assertArrayEquals(large, read(store, largeDigest, large.length));
+    }
+  }
+
+  @Test
+  void aBlobAlreadyStoredIsNotWrittenAgain() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      byte[] content = random(2, 10_000);
+      Digest digest = Digest.of(content);
+      assertEquals(content.length, store.putBlob(digest, content));
+      assertEquals(0, store.putBlob(digest, content));
+      Path file = store.newStagingDirectory().resolve("again");
+      Files.write(file, content);
+      assertEquals(0, store.putBlob(digest, content.length, file));
+      assertArrayEquals(content, read(store, digest, content.length));
+    }
+  }
+
+  @Test
+  void readingABlobTheStoreLacksIsAnIntegrityFailure() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      Digest missing = Digest.of("missing".getBytes(StandardCharsets.UTF_8));
+      store.putBlob(Digest.of(new byte[] {1}), new byte[] {1});
+      CachemountException e = assertThrows(CachemountException.class, () -> read(store, missing, 7));
+      assertEquals(FailureKind.INTEGRITY, e.kind());
+    }
+  }
+
+  @Test
+  void anUnknownTagOrDigestIsAMissNotAnError() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      assertTrue(store.fetchManifest("nothing-here").isEmpty());
+      assertTrue(store.fetchManifest(Digest.of(new byte[] {9}).toString()).isEmpty());
+    }
+  }
+
+  @Test
+  void aManifestIsFoundByTagAndByDigestAndATagMovesToTheNewest() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+      byte[] layer1 = random(3, 100);
+      byte[] layer2 = random(4, 100);
+      store.putBlob(Digest.of(config), config);
+      store.putBlob(Digest.of(layer1), layer1);
+      store.putBlob(Digest.of(layer2), layer2);
+      ManifestBytes first = manifest(Digest.of(config), config.length, Digest.of(layer1), layer1.length);
+      ManifestBytes second = manifest(Digest.of(config), config.length, Digest.of(layer2), layer2.length);
+
+      store.putManifest("cache", first);
+      ManifestBytes fetched = store.fetchManifest("cache").orElseThrow();
+      assertArrayEquals(first.bytes(), fetched.bytes());
+      assertEquals(first.digest(), fetched.digest());
+      assertEquals(MediaTypes.OCI_MANIFEST, fetched.mediaType());
+
+      store.putManifest("cache", second);
+      store.putManifest("other", first);
+      assertEquals(second.digest(), store.fetchManifest("cache").orElseThrow().digest());
+      assertEquals(first.digest(), store.fetchManifest("other").orElseThrow().digest());
+      assertArrayEquals(first.bytes(), store.fetchManifest(first.digest().toString()).orElseThrow().bytes());
+    }
+  }
+
+  @Test
+  void concurrentTagUpdatesAreAllKept() throws Exception {
+    try (SnapshotStore store = newStore()) {
+      byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+      store.putBlob(Digest.of(config), config);
+      ExecutorService pool = Executors.newFixedThreadPool(8);
+      try {
+        List<Future<ManifestBytes>> futures = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+          int n = i;
+          futures.add(pool.submit(() -> {
+            byte[] layer = random(100 + n, 64);
+            store.putBlob(Digest.of(layer), layer);
+            ManifestBytes m = manifest(Digest.of(config), config.length, Digest.of(layer), layer.length);
+            store.putManifest("tag-" + n, m);
+            return m;
+          }));
+        }
+        for (int i = 0; i < 16; i++) {
+          ManifestBytes expected = futures.get(i).get();
+          assertEquals(expected.digest(), store.fetchManifest("tag-" + i).orElseThrow().digest(), "tag-" + i);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+}

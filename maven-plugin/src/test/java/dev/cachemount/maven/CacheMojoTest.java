@@ -1,0 +1,86 @@
+package dev.cachemount.maven;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.Cachemount;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.maven.plugin.MojoExecutionException;
+import org.apache.maven.plugin.MojoFailureException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The goals hand their specs to the core and turn its failures into Maven's. */
+class CacheMojoTest {
+  @TempDir Path dir;
+
+  private <M extends CacheMojo> M configure(M mojo, String... specs) {
+    mojo.client = Cachemount.builder().home(dir).env(Map.of()).build();
+    mojo.cacheIds = List.of(specs);
+    mojo.failOnError = true;
+    return mojo;
+  }
+
+  @Test
+  void pushThenPullRoundTrips() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 3);
+    Path store = dir.resolve("store");
+    configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
+    Path restored = dir.resolve("restored");
+    PullMojo pull = configure(new PullMojo());
+    pull.cacheId = "id=m2,dir=" + store + ",target=" + restored;
+    pull.execute();
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+  }
+
+  @Test
+  void aBadSpecFailsTheBuildNamingTheProblem() {
+    MojoFailureException e = assertThrows(MojoFailureException.class, () -> configure(new PushMojo(), "id=m2,colour=blue").execute());
+    assertTrue(e.getMessage().contains("unknown key 'colour'"), e.getMessage());
+    assertThrows(MojoFailureException.class, () -> configure(new PushMojo()).execute());
+  }
+
+  @Test
+  void usageErrorsFailTheBuildUnlessToldToWarn() throws Exception {
+    Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
+    Files.writeString(notALayout.resolve("precious"), "x");
+    Path source = Files.createDirectories(dir.resolve("src"));
+    Files.writeString(source.resolve("f"), "y");
+    MojoFailureException e = assertThrows(MojoFailureException.class,
+        () -> configure(new PushMojo(), "id=m2,dir=" + notALayout + ",target=" + source).execute());
+    assertTrue(e.getMessage().contains("not an OCI image layout"), e.getMessage());
+
+    Path store = dir.resolve("store");
+    configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
+    Path file = Files.writeString(dir.resolve("file"), "z");
+    PullMojo pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + file);
+    assertThrows(MojoFailureException.class, pull::execute);
+    pull.failOnError = false;
+    pull.execute();
+    assertEquals("z", Files.readString(file));
+  }
+
+  @Test
+  void skipSkips() throws Exception {
+    PushMojo push = configure(new PushMojo(), "id=m2,colour=blue");
+    push.skip = true;
+    push.execute();
+  }
+
+  @Test
+  void corruptStoreIsAnExecutionError() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 4);
+    Path store = dir.resolve("store");
+    configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
+    Files.writeString(store.resolve("index.json"), "{ not json");
+    assertThrows(MojoExecutionException.class, () -> configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("r")).execute());
+  }
+}
