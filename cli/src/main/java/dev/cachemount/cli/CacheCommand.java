@@ -3,6 +3,7 @@ package dev.cachemount.cli;
 import dev.cachemount.core.CacheSpec;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
 import dev.cachemount.core.oci.Json;
@@ -10,8 +11,8 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * What push, pull and inspect share: the repeatable {@code --cache-id} spec, {@code --json} and
@@ -39,6 +40,10 @@ abstract class CacheCommand implements Callable<Integer> {
 
   @Option(names = {"-v", "--verbose"}, description = "Say more on standard error.")
   boolean verbose;
+
+  static CachemountException unexpected(RuntimeException e) {
+    return new CachemountException(FailureKind.OPERATIONAL, "unexpected error (please report it): " + e, e);
+  }
 
   /** Parses every spec first, so that one bad spec fails the command before anything runs. */
   List<CacheSpec> specs() {
@@ -106,6 +111,15 @@ abstract class CacheCommand implements Callable<Integer> {
         if (!json) {
           err().println("cachemount: error: " + e.getMessage());
         }
+      } catch (RuntimeException e) {
+        // A defect, not a condition the core classifies: report it with its trace, go on with the other ids.
+        CachemountException wrapped = unexpected(e);
+        result = OperationResult.failed(s.id(), null, wrapped, (System.nanoTime() - started) / 1_000_000);
+        if (exit == 0) {
+          exit = wrapped.kind().exitCode();
+        }
+        err().println("cachemount: " + wrapped.getMessage());
+        e.printStackTrace(err());
       }
       if (json) {
         out().println(new String(Json.write(result), java.nio.charset.StandardCharsets.UTF_8));

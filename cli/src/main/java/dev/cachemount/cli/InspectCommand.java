@@ -32,6 +32,13 @@ final class InspectCommand extends CacheCommand {
         if (exit == 0) {
           exit = e.kind().exitCode();
         }
+      } catch (RuntimeException e) {
+        CachemountException wrapped = unexpected(e);
+        err().println("cachemount: " + wrapped.getMessage());
+        e.printStackTrace(err());
+        if (exit == 0) {
+          exit = wrapped.kind().exitCode();
+        }
       }
     }
     return exit;

@@ -3,8 +3,8 @@ package dev.cachemount.cli;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
 import java.io.PrintWriter;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * {@code cachemount}: push a cache directory to a store, pull it back, inspect what is stored. The

@@ -1,6 +1,8 @@
 package dev.cachemount.cli;
 
+import dev.cachemount.core.PushOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(
     name = "push",
@@ -10,8 +12,14 @@ import picocli.CommandLine.Command;
       "Only new chunks are written; a tree equal to the stored snapshot writes nothing (result: unchanged)."
     })
 final class PushCommand extends CacheCommand {
+  @Option(names = "--force", description = {
+      "Store a complete new snapshot even when the tree equals the stored one",
+      "(repairs a store whose blobs were damaged)."})
+  boolean force;
+
   @Override
   public Integer call() {
-    return runEach((s, listener) -> client.push(s, listener));
+    PushOptions options = new PushOptions(force);
+    return runEach((s, listener) -> client.push(s, options, listener));
   }
 }

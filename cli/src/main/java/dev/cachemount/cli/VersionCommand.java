@@ -2,8 +2,8 @@ package dev.cachemount.cli;
 
 import dev.cachemount.core.Version;
 import dev.cachemount.core.oci.SnapshotConfig;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 @Command(name = "version", description = "Print the version of cachemount, its snapshot format and its runtime.")
 final class VersionCommand implements Runnable {

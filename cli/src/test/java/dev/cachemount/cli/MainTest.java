@@ -182,6 +182,16 @@ class MainTest {
   }
 
   @Test
+  void pushForceStoresANewSnapshotOfAnUnchangedTree() throws IOException {
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)));
+    String first = jsonLines().get(0).get("digest").asText();
+    assertEquals(0, run("push", "--json", "--force", "--cache-id", spec("m2", source)));
+    JsonNode forced = jsonLines().get(0);
+    assertEquals("pushed", forced.get("result").asText());
+    assertFalse(first.equals(forced.get("digest").asText()), "a new snapshot (its config records a new creation time)");
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);

@@ -15,6 +15,8 @@ import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.MutableClock;
 import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
@@ -27,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -320,6 +323,148 @@ class CachemountRoundTripTest {
     assertTrue(a.bytesTransferred() > 0);
   }
 
+  @Test
+  void aStoreInsideTheTargetIsLeftOutOfTheSnapshot() throws IOException {
+    Path cacheHome = dir.resolve("home-cache");
+    TestTrees.smallFiles(cacheHome.resolve("pip"), 30, 3);
+    Path inside = cacheHome.resolve("cachemount/store");
+    CacheSpec spec = CacheSpec.local("home", inside, cacheHome);
+    assertEquals(Outcome.PUSHED, client.push(spec, listener).result());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("lies inside the target")), warnings.toString());
+    Path restored = dir.resolve("home-restored");
+    client.pull(spec.withTarget(restored), listener);
+    assertFalse(Files.exists(restored.resolve("cachemount/store")), "the store is not in its own snapshot");
+    assertEquals(TreeListing.of(cacheHome, p -> p.startsWith("cachemount")), TreeListing.of(restored, p -> p.startsWith("cachemount")));
+    // The store changed while being pushed to, yet the next push finds the tree unchanged.
+    assertEquals(Outcome.UNCHANGED, client.push(spec, listener).result());
+
+    CachemountException same = assertThrows(CachemountException.class, () -> client.push(CacheSpec.local("x", cacheHome, cacheHome), listener));
+    assertEquals(FailureKind.USAGE, same.kind());
+  }
+
+  @Test
+  void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
+    // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
+    Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();
+    single.push(spec("m2", source), listener);
+    Path pack = largestBlob();
+    byte[] bytes = Files.readAllBytes(pack);
+    bytes[bytes.length / 2] ^= 0x08;
+    Files.write(pack, bytes);
+    CachemountException broken = assertThrows(CachemountException.class, () -> single.pull(spec("m2", dir.resolve("r1")), listener));
+    assertEquals(FailureKind.INTEGRITY, broken.kind());
+    assertTrue(broken.getMessage().contains("push --force"), broken.getMessage());
+
+    assertEquals(Outcome.UNCHANGED, single.push(spec("m2", source), listener).result(), "without --force the tree is unchanged");
+    OperationResult forced = single.push(spec("m2", source), new PushOptions(true), listener);
+    assertEquals(Outcome.PUSHED, forced.result());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("is damaged")), warnings.toString());
+    Path restored = dir.resolve("r2");
+    single.pull(spec("m2", restored), listener);
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+  }
+
+  @Test
+  void aSnapshotWhosePackIsGoneIsReplacedByTheNextPush() throws IOException {
+    client.push(spec("m2", source), listener);
+    Files.delete(largestBlob());
+    OperationResult second = client.push(spec("m2", source), listener);
+    assertEquals(Outcome.PUSHED, second.result());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("lacks pack")), warnings.toString());
+    Path restored = dir.resolve("restored");
+    client.pull(spec("m2", restored), listener);
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+  }
+
+  @Test
+  void aConfigWithoutItsFieldsIsCorruptNotACrash() throws IOException {
+    LayoutStore layout = new LayoutStore(store);
+    byte[] config = "{\"formatVersion\":1}".getBytes(StandardCharsets.UTF_8);
+    byte[] index = dev.cachemount.core.index.IndexCodec.encode(new dev.cachemount.core.index.SnapshotIndex.Builder().build(), 3);
+    layout.putBlob(Digest.of(config), config);
+    layout.putBlob(Digest.of(index), index);
+    ImageManifest m = new ImageManifest(2, MediaTypes.OCI_MANIFEST, MediaTypes.SNAPSHOT_ARTIFACT,
+        Descriptor.of(MediaTypes.SNAPSHOT_CONFIG, Digest.of(config), config.length),
+        List.of(Descriptor.of(MediaTypes.SNAPSHOT_INDEX, Digest.of(index), index.length)), null);
+    layout.putManifest("m2", ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(m)));
+
+    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(spec("m2", dir.resolve("t")), listener));
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("lacks its 'created' field"), e.getMessage());
+    assertEquals(Outcome.PUSHED, client.push(spec("m2", source), listener).result(), "a push replaces the corrupt snapshot");
+  }
+
+  @Test
+  void theSnapshotATagNamedUntilNowSurvivesTheGracePeriod() throws IOException {
+    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+    Cachemount timed = Cachemount.builder().home(dir).env(Map.of()).clock(clock).build();
+    OperationResult first = timed.push(spec("m2", source), listener);
+    Set<Path> firstBlobs = blobs();
+    clock.now = clock.now.plus(java.time.Duration.ofHours(5));
+    Files.writeString(source.resolve("org/example/group0/1.0/artifact-1.0.pom"), "changed\n");
+    timed.push(spec("m2", source), listener);
+    assertTrue(blobs().containsAll(firstBlobs), "a pull that began before the tag moved can still read the old snapshot");
+    assertTrue(Files.exists(store.resolve("blobs/sha256/" + Digest.parse(first.digest()).hex())));
+
+    clock.now = clock.now.plus(java.time.Duration.ofHours(5));
+    Files.writeString(source.resolve("org/example/group0/1.0/artifact-1.0.pom"), "changed again\n");
+    timed.push(spec("m2", source), listener);
+    assertFalse(Files.exists(store.resolve("blobs/sha256/" + Digest.parse(first.digest()).hex())), "collected after the grace period");
+  }
+
+  @Test
+  void aBlobCollectedWhileAPullReadsItIsReportedAsAReplacedSnapshot() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path changedTree = dir.resolve("changed");
+    TestTrees.smallFiles(changedTree, 10, 77);
+    // A store whose packs vanish as soon as a pull starts reading them, after another push moved the tag.
+    Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+      @Override
+      public java.io.InputStream openBlob(Digest digest, long size) throws IOException {
+        if (size > 100_000) {
+          client.push(spec("m2", changedTree), listener);
+          Files.deleteIfExists(store.resolve("blobs/sha256/" + digest.hex()));
+        }
+        return super.openBlob(digest, size);
+      }
+    }).build();
+    CachemountException e = assertThrows(CachemountException.class, () -> racing.pull(spec("m2", dir.resolve("t")), listener));
+    assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains("replaced by a push while this pull read it"), e.getMessage());
+  }
+
+  @Test
+  void concurrentFirstPushesToOneNewStoreAllSucceed() throws Exception {
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    try {
+      List<java.util.concurrent.Future<OperationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        String id = "id" + i;
+        futures.add(pool.submit(() -> client.push(spec(id, source), listener)));
+      }
+      for (java.util.concurrent.Future<OperationResult> f : futures) {
+        assertEquals(Outcome.PUSHED, f.get().result());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    for (int i = 0; i < 6; i++) {
+      Path restored = dir.resolve("r" + i);
+      client.pull(spec("id" + i, restored), listener);
+      assertEquals(TreeListing.of(source), TreeListing.of(restored));
+    }
+  }
+
+  @Test
+  void leftoversOfAnInterruptedPullAreNotSnapshotted() throws IOException {
+    Files.writeString(source.resolve(".cachemount-tmp-1234abcd"), "half a file");
+    client.push(spec("m2", source), listener);
+    assertTrue(warnings.stream().anyMatch(w -> w.contains(".cachemount-tmp-1234abcd")), warnings.toString());
+    Path restored = dir.resolve("restored");
+    client.pull(spec("m2", restored), listener);
+    assertEquals(TreeListing.of(source, p -> p.startsWith(".cachemount-tmp-")), TreeListing.of(restored));
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private List<String> storeListing() throws IOException {
@@ -338,6 +483,12 @@ class CachemountRoundTripTest {
   private long storeBlobBytes() throws IOException {
     try (Stream<Path> walk = Files.walk(store.resolve("blobs"))) {
       return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
+  private Set<Path> blobs() throws IOException {
+    try (Stream<Path> list = Files.list(store.resolve("blobs/sha256"))) {
+      return list.collect(java.util.stream.Collectors.toSet());
     }
   }
 

@@ -4,13 +4,19 @@ import dev.cachemount.core.CacheSpec;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.PushOptions;
 import org.apache.maven.plugins.annotations.Mojo;
+import org.apache.maven.plugins.annotations.Parameter;
 
 /** {@code cachemount:push}: snapshot each cache's target and store it under its id. */
 @Mojo(name = "push", threadSafe = true, requiresProject = false)
 public class PushMojo extends CacheMojo {
+  /** Store a complete new snapshot even when the tree equals the stored one (repairs a damaged store). */
+  @Parameter(property = "cachemount.force", defaultValue = "false")
+  boolean force;
+
   @Override
   OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener) {
-    return client.push(spec, listener);
+    return client.push(spec, new PushOptions(force), listener);
   }
 }

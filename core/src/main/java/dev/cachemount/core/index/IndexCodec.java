@@ -20,6 +20,10 @@ public final class IndexCodec {
   static final byte[] MAGIC = {'C', 'M', 'I', 'X'};
   /** The payload version this code writes and reads. */
   public static final int VERSION = 1;
+  /** How many times its compressed size an index may declare uncompressed. */
+  static final int MAX_EXPANSION = 64;
+  /** How many times the payload's size the decoded paths may take, prefix compression included. */
+  static final int MAX_PATH_EXPANSION = 64;
 
   private IndexCodec() {}
 
@@ -46,9 +50,12 @@ public final class IndexCodec {
     } catch (RuntimeException e) {
       throw CachemountException.integrity("snapshot index is not a zstd frame: " + e.getMessage(), e);
     }
-    if (contentSize < 0 || contentSize > Math.min(maxPayload, FormatLimits.MAX_INDEX)) {
+    // Digests make up most of an index and do not compress: a real index expands a few times at
+    // most. The bound keeps a tiny hostile blob from making the reader allocate gigabytes.
+    long limit = Math.min(Math.min(maxPayload, FormatLimits.MAX_INDEX), MAX_EXPANSION * (long) blob.length + (1 << 20));
+    if (contentSize < 0 || contentSize > limit) {
       throw CachemountException.integrity(
-          "snapshot index declares " + contentSize + " bytes uncompressed; at most " + Math.min(maxPayload, FormatLimits.MAX_INDEX) + " are accepted");
+          "snapshot index declares " + contentSize + " bytes uncompressed from " + blob.length + "; at most " + limit + " are accepted");
     }
     byte[] payload = new byte[(int) contentSize];
     try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
@@ -152,9 +159,14 @@ public final class IndexCodec {
     int entryCount = r.varintInt(0, r.remaining() / 6, "entry count");
     List<Entry> entries = new ArrayList<>(entryCount);
     byte[] previous = new byte[0];
+    long pathBudget = (long) MAX_PATH_EXPANSION * payload.length + (1 << 20);
     for (int i = 0; i < entryCount; i++) {
       int shared = r.varintInt(0, previous.length, "shared path prefix");
       int suffix = r.varintInt(0, EntryPaths.MAX_PATH_BYTES - shared, "path suffix length");
+      pathBudget -= shared + suffix;
+      if (pathBudget < 0) {
+        throw r.corrupt("its paths expand beyond " + MAX_PATH_EXPANSION + " times the index size");
+      }
       byte[] path = new byte[shared + suffix];
       System.arraycopy(previous, 0, path, 0, shared);
       r.bytes(path, shared, suffix);

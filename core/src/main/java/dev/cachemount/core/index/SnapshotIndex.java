@@ -205,7 +205,7 @@ public final class SnapshotIndex {
           || f.encoding() == null || (f.encoding() == FrameEncoding.RAW && f.storedLength() != f.rawLength())) {
         throw corrupt("frame " + i + " has impossible lengths (stored " + f.storedLength() + ", raw " + f.rawLength() + ")");
       }
-      if (f.offset() + f.storedLength() > packs.get(f.pack()).size()) {
+      if (f.offset() > packs.get(f.pack()).size() - f.storedLength()) {
         throw corrupt("frame " + i + " ends past the end of its pack");
       }
     }

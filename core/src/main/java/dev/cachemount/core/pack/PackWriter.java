@@ -86,13 +86,27 @@ public final class PackWriter implements AutoCloseable {
         throw CachemountException.integrity("pack " + file + " has " + ch.size() + " bytes after writing, not " + size);
       }
       ByteBuffer footer = ByteBuffer.allocate(PackTrailer.FOOTER);
-      ch.read(footer, size - PackTrailer.FOOTER);
+      readFully(ch, footer, size - PackTrailer.FOOTER);
       int payloadLength = PackTrailer.payloadLength(footer.array());
+      if (payloadLength > size - PackTrailer.FOOTER) {
+        throw CachemountException.integrity("pack " + file + " has a trailer longer than itself");
+      }
       ByteBuffer payload = ByteBuffer.allocate(payloadLength);
-      ch.read(payload, size - PackTrailer.FOOTER - payloadLength);
+      readFully(ch, payload, size - PackTrailer.FOOTER - payloadLength);
       if (!PackTrailer.decode(payload.array()).equals(frames)) {
         throw CachemountException.integrity("pack " + file + " does not read back as written");
       }
+    }
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer buffer, long position) throws IOException {
+    long at = position;
+    while (buffer.hasRemaining()) {
+      int n = ch.read(buffer, at);
+      if (n < 0) {
+        throw new java.io.EOFException("pack ends early");
+      }
+      at += n;
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.cachemount.core.restore;
 
 import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.snapshot.TreeScanner;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -15,7 +16,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * may be closed and reopened any number of times. Not thread-safe.
  */
 final class PendingFile {
-  static final String TEMP_PREFIX = ".cachemount-tmp-";
+  /** Shared with the scanner, which keeps leftovers of interrupted pulls out of snapshots. */
+  static final String TEMP_PREFIX = TreeScanner.TEMP_PREFIX;
 
   final Entry entry;
   final Path target;
@@ -37,7 +39,7 @@ final class PendingFile {
         temp = createTemp(target.getParent());
         channel = FileChannel.open(temp, StandardOpenOption.WRITE);
       } else {
-        channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+        channel = FileChannel.open(temp, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
       }
     }
     return channel;

@@ -2,17 +2,14 @@ package dev.cachemount.core.restore;
 
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
-import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
-import dev.cachemount.core.pack.FrameDecoder;
+import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -22,10 +19,8 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -58,10 +53,13 @@ public final class Restorer {
 
   private final BlobSource blobs;
   private final OperationListener listener;
+  private final int threads;
 
-  public Restorer(BlobSource blobs, OperationListener listener) {
+  /** A restorer that reads up to {@code threads} packs at once. */
+  public Restorer(BlobSource blobs, OperationListener listener, int threads) {
     this.blobs = blobs;
     this.listener = listener;
+    this.threads = threads;
   }
 
   /**
@@ -72,7 +70,15 @@ public final class Restorer {
    *     does not match the index
    */
   public Stats restore(SnapshotIndex index, Path target, String where) throws IOException {
-    Path root = prepareRoot(target);
+    try {
+      return restoreInto(prepareRoot(target), index, where);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
+          + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
+    }
+  }
+
+  private Stats restoreInto(Path root, SnapshotIndex index, String where) throws IOException {
     List<PendingFile> pending = new ArrayList<>();
     Map<PendingFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true);
     try {
@@ -140,78 +146,45 @@ public final class Restorer {
   /** One place a chunk's bytes go: a file at an offset. */
   private record Use(int chunk, PendingFile file, long offset) {}
 
-  /** Reads each pack once, in order, and writes every chunk to the files that use it. Returns {written, read}. */
+  /**
+   * Reads the needed frames (several packs at once, see {@link FrameReader}) and, on this thread,
+   * writes every verified chunk to the files that use it. Returns {written, read}.
+   */
   private long[] fillFiles(SnapshotIndex index, List<List<Use>> uses, Map<PendingFile, Boolean> open, String where) throws IOException {
     Map<Integer, List<Integer>> framesByPack = new HashMap<>();
+    int[][] chunksByFrame = new int[uses.size()][];
     for (int f = 0; f < uses.size(); f++) {
-      if (uses.get(f) != null) {
+      List<Use> list = uses.get(f);
+      if (list != null) {
         framesByPack.computeIfAbsent(index.frames().get(f).pack(), k -> new ArrayList<>()).add(f);
+        chunksByFrame[f] = list.stream().mapToInt(Use::chunk).distinct().toArray();
       }
     }
-    long written = 0;
-    long read = 0;
-    MessageDigest md = Digest.newMessageDigest();
-    byte[] stored = new byte[0];
-    byte[] raw = new byte[0];
-    byte[] computed = new byte[Digest.LENGTH];
-    try (FrameDecoder decoder = new FrameDecoder()) {
-      for (int p = 0; p < index.packs().size(); p++) {
-        List<Integer> frames = framesByPack.get(p);
-        if (frames == null) {
-          continue;
-        }
-        frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
-        SnapshotIndex.PackRef pack = index.packs().get(p);
-        try (InputStream in = blobs.openBlob(pack.digest(), pack.size())) {
-          long position = 0;
-          for (int f : frames) {
-            SnapshotIndex.Frame frame = index.frames().get(f);
-            if (frame.offset() < position) {
-              throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
-            }
-            in.skipNBytes(frame.offset() - position);
-            if (stored.length < frame.storedLength()) {
-              stored = new byte[frame.storedLength()];
-            }
-            int n = in.readNBytes(stored, 0, frame.storedLength());
-            read += n;
-            if (n != frame.storedLength()) {
-              throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
-            }
-            position = frame.offset() + frame.storedLength();
-            if (raw.length < frame.rawLength()) {
-              raw = new byte[frame.rawLength()];
-            }
-            decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-                "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
-            int verified = -1;
-            for (Use use : uses.get(f)) {
-              int offset = index.chunkOffset(use.chunk);
-              int length = index.chunkLength(use.chunk);
-              if (use.chunk != verified) {
-                md.update(raw, offset, length);
-                md.digest(computed, 0, Digest.LENGTH);
-                if (!index.chunkDigestEquals(use.chunk, computed, 0)) {
-                  throw CachemountException.integrity("chunk " + index.chunkDigest(use.chunk) + " of " + where
-                      + " does not match its content (pack " + pack.digest().shortForm() + " is corrupt); nothing was written from it. Push the cache again to repair the store");
-                }
-                verified = use.chunk;
-              }
-              write(use.file, raw, offset, length, use.offset, open);
-              written += length;
-              use.file.remaining -= length;
-              if (use.file.remaining == 0) {
-                open.remove(use.file);
-                complete(use.file);
-              }
-            }
-          }
+    long[] written = {0};
+    FrameReader.Needs needs = new FrameReader.Needs() {
+      @Override
+      public List<Integer> frames(int pack) {
+        return framesByPack.get(pack);
+      }
+
+      @Override
+      public int[] chunks(int frame) {
+        return chunksByFrame[frame];
+      }
+    };
+    long read = new FrameReader(blobs, index, threads).read(needs, decoded -> {
+      for (Use use : uses.get(decoded.frame())) {
+        int length = index.chunkLength(use.chunk);
+        write(use.file, decoded.data(), index.chunkOffset(use.chunk), length, use.offset, open);
+        written[0] += length;
+        use.file.remaining -= length;
+        if (use.file.remaining == 0) {
+          open.remove(use.file);
+          complete(use.file);
         }
       }
-    } catch (java.security.DigestException e) {
-      throw new IllegalStateException(e);
-    }
-    return new long[] {written, read};
+    }, where);
+    return new long[] {written[0], read};
   }
 
   private static void write(PendingFile file, byte[] data, int offset, int length, long position, Map<PendingFile, Boolean> open)
@@ -273,7 +246,7 @@ public final class Restorer {
   private void clearDirectory(Path path) throws IOException {
     if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
       listener.warning("replacing directory " + path + " with a file or symlink from the snapshot");
-      deleteTree(path);
+      FileTrees.deleteTree(path);
     }
   }
 
@@ -309,14 +282,4 @@ public final class Restorer {
     return FileTime.from(Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos()));
   }
 
-  static void deleteTree(Path path) throws IOException {
-    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-      try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
-        for (Path child : children) {
-          deleteTree(child);
-        }
-      }
-    }
-    Files.deleteIfExists(path);
-  }
 }

@@ -75,6 +75,7 @@ public final class SnapshotReader {
           + "; this cachemount reads version " + SnapshotConfig.FORMAT_VERSION + (cfg.formatVersion() > SnapshotConfig.FORMAT_VERSION
               ? ": upgrade cachemount to read it" : ""));
     }
+    checkConfig(cfg, where);
     Descriptor indexLayer = layers.get(0);
     byte[] indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
     read += indexBytes.length;
@@ -90,6 +91,21 @@ public final class SnapshotReader {
       }
     }
     return Optional.of(new LoadedSnapshot(bytes, manifest, cfg, index, read));
+  }
+
+  /** Checks the fields every reader relies on; a config without them is corrupt. */
+  private static void checkConfig(SnapshotConfig cfg, String where) {
+    String missing = cfg.created() == null ? "created" : cfg.tool() == null ? "tool" : cfg.chunker() == null ? "chunker"
+        : cfg.packing() == null ? "packing" : cfg.counts() == null ? "counts" : null;
+    if (missing != null) {
+      throw CachemountException.integrity("the config of " + where + " lacks its '" + missing + "' field");
+    }
+    try {
+      java.time.Instant.parse(cfg.created());
+      cfg.chunker().toParameters();
+    } catch (RuntimeException e) {
+      throw CachemountException.integrity("the config of " + where + " is invalid: " + e.getMessage());
+    }
   }
 
   /** Fetches a small blob whole and verifies its size and digest. */

@@ -6,7 +6,9 @@ import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.chunk.ChunkReader;
 import dev.cachemount.core.chunk.FastCdcChunker;
 import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.FormatLimits;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.ChunkRef;
 import dev.cachemount.core.pack.FrameCompressor;
 import java.io.IOException;
@@ -27,7 +29,6 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,7 +46,17 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Snapshotter {
   /** Settings of one push. */
-  public record Settings(FastCdcChunker chunker, int compressionLevel, int frameTarget, long packTarget, int workers) {}
+  public record Settings(FastCdcChunker chunker, int compressionLevel, int frameTarget, long packTarget, int workers) {
+    public Settings {
+      if (frameTarget < 1 || (long) frameTarget - 1 + chunker.maxSize() > FormatLimits.MAX_FRAME) {
+        throw new IllegalArgumentException("a frame of " + frameTarget + " bytes plus a chunk of " + chunker.maxSize()
+            + " exceeds the format's frame limit of " + FormatLimits.MAX_FRAME);
+      }
+      if (packTarget < 1 || workers < 1) {
+        throw new IllegalArgumentException("pack target and workers must be positive");
+      }
+    }
+  }
 
   private static final long BATCH_BYTES = 4L << 20;
   private static final int BATCH_FILES = 256;
@@ -80,7 +91,13 @@ public final class Snapshotter {
     }
     List<int[]> batches = batches(files);
     FileResult[] results = new FileResult[files.size()];
-    ConcurrentHashMap<Digest, Boolean> seen = new ConcurrentHashMap<>();
+    long bytes = 0;
+    for (ScannedEntry f : files) {
+      bytes += f.size();
+    }
+    // Sized for the expected number of chunks, so that the shared map rarely resizes under contention.
+    int expectedChunks = (int) Math.min(1 << 20, files.size() + bytes / settings.chunker().parameters().avgSize());
+    ConcurrentHashMap<Digest, Boolean> seen = new ConcurrentHashMap<>(Math.max(16, expectedChunks), 0.75f, settings.workers());
     AtomicLong chunkBytes = new AtomicLong();
     try (PackSink sink = new PackSink(staging, settings.packTarget())) {
       runWorkers(root, files, batches, results, seen, chunkBytes, sink);
@@ -124,11 +141,7 @@ public final class Snapshotter {
     int workers = Math.max(1, Math.min(settings.workers(), batches.size()));
     AtomicInteger nextBatch = new AtomicInteger();
     AtomicBoolean failed = new AtomicBoolean();
-    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-      Thread t = new Thread(r, "cachemount-snapshot");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool = Workers.pool("cachemount-snapshot", workers);
     try {
       List<Future<Void>> futures = new ArrayList<>();
       for (int w = 0; w < workers; w++) {
@@ -153,24 +166,14 @@ public final class Snapshotter {
         try {
           f.get();
         } catch (ExecutionException e) {
-          Throwable cause = e.getCause();
-          if (cause instanceof IOException io) {
-            throw io;
-          }
-          if (cause instanceof RuntimeException re) {
-            throw re;
-          }
-          if (cause instanceof Error err) {
-            throw err;
-          }
-          throw new IOException(cause);
+          throw Workers.rethrow(e.getCause());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new java.io.InterruptedIOException("interrupted while snapshotting");
         }
       }
     } finally {
-      pool.shutdownNow();
+      Workers.stop(pool);
     }
   }
 
@@ -202,6 +205,11 @@ public final class Snapshotter {
       Path file = root.resolve(entry.path());
       List<Digest> chunks = new ArrayList<>();
       long size = 0;
+      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        // Replaced since the scan (by a directory, a link or a FIFO, whose open would block): not read.
+        listener.warning(entry.path() + " is no longer a regular file; skipped");
+        return null;
+      }
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         size = reader.read(ch, (data, offset, length) -> chunks.add(chunk(data, offset, length)));
       } catch (NoSuchFileException e) {
@@ -215,6 +223,8 @@ public final class Snapshotter {
           return null;
         }
         throw e;
+      } catch (IOException e) {
+        throw new IOException("reading " + file + ": " + e.getMessage(), e);
       }
       if (size != entry.size() || changedSince(file, entry)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");

@@ -18,6 +18,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Lists a directory tree without following symlinks: directories (empty ones too), regular files and
@@ -26,6 +27,9 @@ import java.util.List;
  * not valid UTF-8. The root itself is not an entry. Entries come back in {@link EntryPaths#ORDER}.
  */
 public final class TreeScanner {
+  /** The prefix of a restore's temporary files ({@code restore.PendingFile}): never part of a snapshot. */
+  public static final String TEMP_PREFIX = ".cachemount-tmp-";
+
   private final OperationListener listener;
 
   public TreeScanner(OperationListener listener) {
@@ -38,6 +42,14 @@ public final class TreeScanner {
    * @throws CachemountException of kind OPERATIONAL when a directory cannot be listed
    */
   public List<ScannedEntry> scan(Path root) throws IOException {
+    return scan(root, Set.of());
+  }
+
+  /**
+   * Scans the tree under {@code root}, leaving out the subtrees at {@code excluded} (absolute, real
+   * paths; used to keep a store that lies inside the target out of its own snapshot).
+   */
+  public List<ScannedEntry> scan(Path root, Set<Path> excluded) throws IOException {
     List<ScannedEntry> entries = new ArrayList<>();
     Deque<String> pending = new ArrayDeque<>();
     pending.push("");
@@ -48,6 +60,14 @@ public final class TreeScanner {
         for (Path child : children) {
           String name = child.getFileName().toString();
           String path = dir.isEmpty() ? name : dir + "/" + name;
+          if (name.startsWith(TEMP_PREFIX)) {
+            listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+            continue;
+          }
+          if (excluded.contains(child)) {
+            listener.info(path + " is left out of the snapshot");
+            continue;
+          }
           ScannedEntry entry = stat(child, path);
           if (entry != null) {
             entries.add(entry);

@@ -26,7 +26,8 @@ final class LayoutLock {
   }
 
   static Held acquire(Path lockFile) throws IOException {
-    Path key = lockFile.toAbsolutePath().normalize();
+    // The real path: two spellings of one store in one JVM must share the in-process lock.
+    Path key = lockFile.getParent().toRealPath().resolve(lockFile.getFileName());
     ReentrantLock local = IN_PROCESS.computeIfAbsent(key, k -> new ReentrantLock());
     local.lock();
     FileChannel channel = null;

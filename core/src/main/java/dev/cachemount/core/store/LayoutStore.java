@@ -1,8 +1,12 @@
 package dev.cachemount.core.store;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.FormatLimits;
+import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.ImageIndex;
 import dev.cachemount.core.oci.ImageManifest;
@@ -99,8 +103,8 @@ public final class LayoutStore implements SnapshotStore {
     try {
       actual = Files.size(file);
     } catch (NoSuchFileException e) {
-      throw CachemountException.integrity(
-          "store " + root + " lacks blob " + digest + " that the snapshot references; push the cache again to repair it");
+      throw new BlobNotFoundException(digest,
+          "store " + root + " lacks blob " + digest + " that the snapshot references; run push --force for this id to store a complete snapshot");
     }
     if (actual != size) {
       throw CachemountException.integrity("blob " + digest + " in " + root + " has " + actual + " bytes, its descriptor says " + size);
@@ -166,7 +170,7 @@ public final class LayoutStore implements SnapshotStore {
   public long putBlob(Digest digest, long size, Path file) throws IOException {
     initialise();
     Path target = blobPath(digest);
-    if (claimExisting(target)) {
+    if (claimExisting(target, digest, size)) {
       Files.deleteIfExists(file);
       return 0;
     }
@@ -192,7 +196,7 @@ public final class LayoutStore implements SnapshotStore {
   public long putBlob(Digest digest, byte[] content) throws IOException {
     initialise();
     Path target = blobPath(digest);
-    if (claimExisting(target)) {
+    if (claimExisting(target, digest, content.length)) {
       return 0;
     }
     Path temp = stagingFile();
@@ -220,16 +224,27 @@ public final class LayoutStore implements SnapshotStore {
     Descriptor descriptor =
         new Descriptor(manifest.mediaType(), manifest.digest().toString(), manifest.bytes().length, artifactType, Map.of(MediaTypes.REF_NAME, tag));
     try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
-      ImageIndex current = readIndex();
-      List<Descriptor> manifests = new ArrayList<>();
-      for (Descriptor d : current.manifests()) {
-        if (!tag.equals(d.annotation(MediaTypes.REF_NAME))) {
-          manifests.add(d);
+      // Edited as a JSON tree, so that what other tools wrote into index.json survives unchanged.
+      ObjectNode index = readIndexTree();
+      ArrayNode kept = Json.mapper().createArrayNode();
+      List<Descriptor> replaced = new ArrayList<>();
+      List<Descriptor> live = new ArrayList<>();
+      for (JsonNode d : manifestsOf(index)) {
+        Descriptor parsed = Json.mapper().treeToValue(d, Descriptor.class);
+        if (tag.equals(parsed.annotation(MediaTypes.REF_NAME))) {
+          replaced.add(parsed);
+        } else {
+          kept.add(d);
+          live.add(parsed);
         }
       }
-      manifests.add(descriptor);
-      writeIndex(new ImageIndex(2, MediaTypes.OCI_INDEX, manifests, current.annotations()));
-      collectGarbage(manifests);
+      kept.add(Json.mapper().valueToTree(descriptor));
+      live.add(descriptor);
+      index.set("manifests", kept);
+      writeIndexTree(index);
+      // A pull may still be reading the snapshot the tag named until now: its blobs get a full grace period.
+      refresh(replaced);
+      collectGarbage(live);
     }
     return written;
   }
@@ -247,7 +262,15 @@ public final class LayoutStore implements SnapshotStore {
     return root.resolve(STAGING).resolve("blob-" + UUID.randomUUID());
   }
 
-  /** Creates the layout on first write, or checks that an existing directory is one. */
+  /** Creates the layout if it does not exist yet, or checks that an existing directory is one. */
+  public void create() throws IOException {
+    initialise();
+  }
+
+  /**
+   * Creates the layout on first write, or checks that an existing directory is one. Runs under the
+   * lock, so that two processes creating one store at once both succeed.
+   */
   private void initialise() throws IOException {
     if (initialised) {
       return;
@@ -260,30 +283,42 @@ public final class LayoutStore implements SnapshotStore {
         throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
       }
       Path layout = root.resolve(OCI_LAYOUT);
-      if (Files.isDirectory(root) && !Files.exists(layout)) {
-        try (Stream<Path> children = Files.list(root)) {
-          if (children.anyMatch(p -> !p.getFileName().toString().startsWith(".cachemount"))) {
-            throw CachemountException.usage(
-                "store directory " + root + " is not empty and is not an OCI image layout (it has no oci-layout file); choose a new or empty directory with dir=");
-          }
-        }
+      if (!Files.exists(layout) && Files.isDirectory(root)) {
+        refuseForeignContent();
       }
-      Files.createDirectories(root.resolve("blobs").resolve(Digest.ALGORITHM));
-      Files.createDirectories(root.resolve(STAGING));
-      if (Files.exists(layout)) {
-        checkLayoutVersion(layout);
-      } else {
-        Path temp = stagingFile();
-        writeDurably(temp, OCI_LAYOUT_CONTENT);
-        Files.move(temp, layout, StandardCopyOption.ATOMIC_MOVE);
-      }
+      Files.createDirectories(root);
       try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+        if (Files.exists(layout)) {
+          checkLayoutVersion(layout);
+        } else {
+          refuseForeignContent();
+        }
+        Files.createDirectories(root.resolve("blobs").resolve(Digest.ALGORITHM));
+        Files.createDirectories(root.resolve(STAGING));
         if (!Files.exists(root.resolve(INDEX_JSON))) {
-          writeIndex(ImageIndex.empty());
+          writeIndexTree(emptyIndexTree());
+        }
+        if (!Files.exists(layout)) {
+          // oci-layout last: a directory that has it is a complete layout.
+          Path temp = stagingFile();
+          writeDurably(temp, OCI_LAYOUT_CONTENT);
+          Files.move(temp, layout, StandardCopyOption.ATOMIC_MOVE);
         }
       }
       forceDirectory(root);
       initialised = true;
+    }
+  }
+
+  /** Refuses a directory without oci-layout that holds anything but cachemount's own files. */
+  private void refuseForeignContent() throws IOException {
+    try (Stream<Path> children = Files.list(root)) {
+      // Besides our own files, what an interrupted creation of a layout leaves is accepted.
+      if (children.map(p -> p.getFileName().toString())
+          .anyMatch(name -> !name.startsWith(".cachemount") && !name.equals("blobs") && !name.equals(INDEX_JSON))) {
+        throw CachemountException.usage(
+            "store directory " + root + " is not empty and is not an OCI image layout (it has no oci-layout file); choose a new or empty directory with dir=");
+      }
     }
   }
 
@@ -304,7 +339,33 @@ public final class LayoutStore implements SnapshotStore {
     return Json.read(readBounded(file, 64 << 20, "index.json"), ImageIndex.class, root + "/index.json");
   }
 
-  private void writeIndex(ImageIndex index) throws IOException {
+  private ObjectNode readIndexTree() throws IOException {
+    Path file = root.resolve(INDEX_JSON);
+    if (!Files.exists(file)) {
+      return emptyIndexTree();
+    }
+    JsonNode tree;
+    try {
+      tree = Json.mapper().readTree(readBounded(file, 64 << 20, "index.json"));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw CachemountException.integrity(root + "/index.json is not valid JSON: " + e.getOriginalMessage());
+    }
+    if (!(tree instanceof ObjectNode object) || (object.has("manifests") && !object.get("manifests").isArray())) {
+      throw CachemountException.integrity(root + "/index.json is not an OCI image index");
+    }
+    return object;
+  }
+
+  private static ObjectNode emptyIndexTree() {
+    return Json.mapper().valueToTree(ImageIndex.empty());
+  }
+
+  private static Iterable<JsonNode> manifestsOf(ObjectNode index) {
+    JsonNode manifests = index.get("manifests");
+    return manifests == null ? List.of() : manifests;
+  }
+
+  private void writeIndexTree(ObjectNode index) throws IOException {
     Path temp = stagingFile();
     try {
       writeDurably(temp, Json.write(index));
@@ -315,11 +376,31 @@ public final class LayoutStore implements SnapshotStore {
     }
   }
 
+  /** Gives the blobs of replaced manifests a fresh time; called under the lock. */
+  private void refresh(List<Descriptor> replaced) {
+    FileTime now = FileTime.from(clock.instant());
+    for (Descriptor d : replaced) {
+      try {
+        Set<String> blobs = new HashSet<>();
+        mark(d, blobs, 0);
+        for (String hex : blobs) {
+          Path blob = root.resolve("blobs").resolve(Digest.ALGORITHM).resolve(hex);
+          if (Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
+            Files.setLastModifiedTime(blob, now);
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        // The replaced manifest is unreadable: nothing of it can be pulled anyway.
+      }
+    }
+  }
+
   /**
-   * If the blob exists, refreshes its modification time under the lock and returns true: from then
-   * on, collection spares it for the grace period.
+   * If a sound copy of the blob exists, refreshes its modification time under the lock and returns
+   * true: from then on, collection spares it for the grace period. A copy whose size or digest is
+   * wrong (a damaged disk, a hand edit) is reported and left to be replaced by the caller's rename.
    */
-  private boolean claimExisting(Path blob) throws IOException {
+  private boolean claimExisting(Path blob, Digest digest, long size) throws IOException {
     if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
       return false;
     }
@@ -327,9 +408,28 @@ public final class LayoutStore implements SnapshotStore {
       if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
         return false;
       }
+      if (!isSound(blob, digest, size)) {
+        warnings.accept("blob " + digest + " in " + root + " is damaged; it is replaced by the copy this push wrote");
+        return false;
+      }
       Files.setLastModifiedTime(blob, FileTime.from(clock.instant()));
       return true;
     }
+  }
+
+  private static boolean isSound(Path blob, Digest digest, long size) throws IOException {
+    if (Files.size(blob) != size) {
+      return false;
+    }
+    java.security.MessageDigest md = Digest.newMessageDigest();
+    try (InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
+      byte[] buffer = new byte[1 << 16];
+      int n;
+      while ((n = in.read(buffer)) > 0) {
+        md.update(buffer, 0, n);
+      }
+    }
+    return Digest.finish(md).equals(digest);
   }
 
   // ---------------------------------------------------------------- garbage
@@ -361,7 +461,10 @@ public final class LayoutStore implements SnapshotStore {
 
   private void mark(Descriptor d, Set<String> live, int depth) throws IOException {
     Digest digest = parseDigest(d.digest(), "a descriptor in index.json");
-    if (!live.add(digest.hex()) || depth > 8) {
+    if (depth > 8) {
+      throw new IOException("image indexes in index.json nest deeper than 8 levels");
+    }
+    if (!live.add(digest.hex())) {
       return;
     }
     String type = d.mediaType();
@@ -395,7 +498,7 @@ public final class LayoutStore implements SnapshotStore {
         }
         try {
           if (Files.getLastModifiedTime(child, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
-            deleteTree(child);
+            FileTrees.deleteTree(child);
           }
         } catch (NoSuchFileException e) {
           // gone already
@@ -404,16 +507,6 @@ public final class LayoutStore implements SnapshotStore {
     }
   }
 
-  static void deleteTree(Path path) throws IOException {
-    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-      try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
-        for (Path child : children) {
-          deleteTree(child);
-        }
-      }
-    }
-    Files.deleteIfExists(path);
-  }
 
   // ---------------------------------------------------------------- helpers
 

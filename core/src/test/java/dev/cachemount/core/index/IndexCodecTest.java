@@ -187,4 +187,49 @@ class IndexCodecTest {
     assertEquals(FailureKind.INTEGRITY, e.kind());
     assertThrows(CachemountException.class, () -> IndexCodec.decode(new byte[] {1, 2, 3}, 1 << 20));
   }
+
+  @Test
+  void aFrameOffsetThatWouldOverflowIsRefused() {
+    SnapshotIndex.Builder b = new SnapshotIndex.Builder();
+    int p = b.addPack(d(1), 100);
+    b.addFrame(p, Long.MAX_VALUE - 5, 60, 60, FrameEncoding.RAW);
+    CachemountException e = assertThrows(CachemountException.class, b::build);
+    assertTrue(e.getMessage().contains("past the end"), e.getMessage());
+  }
+
+  @Test
+  void aSmallBlobCannotDeclareAHugePayload() {
+    byte[] blob;
+    try (com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()) {
+      ctx.setLevel(19);
+      ctx.setContentSize(true);
+      blob = ctx.compress(new byte[64 << 20]);
+    }
+    assertTrue(blob.length < 64 * 1024, "zeros compress to " + blob.length);
+    CachemountException e = assertThrows(CachemountException.class, () -> IndexCodec.decode(blob, Long.MAX_VALUE));
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("at most"), e.getMessage());
+  }
+
+  @Test
+  void prefixCompressionCannotAmplifyPathsWithoutBound() {
+    VarInts.Writer w = new VarInts.Writer(1 << 20);
+    w.bytes(IndexCodec.MAGIC).varint(1).varint(0).varint(0).varint(0);
+    int entries = 100_000;
+    w.varint(entries);
+    byte[] segment = "s".repeat(250).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    StringBuilder first = new StringBuilder();
+    for (int i = 0; i < 16; i++) {
+      first.append(i == 0 ? "" : "/").append(new String(segment, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    byte[] path = first.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    w.varint(0).varint(path.length).bytes(path).u8(1).varint(0755).zigzag(0).varint(0);
+    for (int i = 1; i < entries; i++) {
+      w.varint(path.length).varint(0).u8(1).varint(0755).zigzag(0).varint(0);
+    }
+    byte[] payload = w.toByteArray();
+    CachemountException e = assertThrows(CachemountException.class, () -> IndexCodec.decodePayload(payload));
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("expand beyond"), e.getMessage());
+  }
 }

@@ -10,6 +10,7 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.testing.MutableClock;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +19,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -104,15 +104,22 @@ class LayoutStoreTest {
     store.putBlob(Digest.of(newLayer), newLayer);
     store.putBlob(Digest.of(stray), stray);
     ManifestBytes second = StoreContract.manifest(Digest.of(config), config.length, Digest.of(newLayer), newLayer.length);
-    // The config is reused by the new manifest: claiming it refreshes its time.
     store.putBlob(Digest.of(config), config);
     store.putManifest("t", second);
 
-    assertFalse(store.hasBlob(Digest.of(oldLayer)), "unreferenced and two hours old");
-    assertFalse(store.hasBlob(first.digest()), "the replaced manifest is garbage too");
+    assertTrue(store.hasBlob(Digest.of(oldLayer)), "the snapshot the tag named until now gets a grace period, for pulls reading it");
+    assertTrue(store.hasBlob(first.digest()));
     assertTrue(store.hasBlob(Digest.of(stray)), "unreferenced but fresh: perhaps a push in progress");
+
+    clock.now = clock.now.plus(Duration.ofHours(2));
+    byte[] another = "another".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(another), another);
+    store.putManifest("other-tag", StoreContract.manifest(Digest.of(config), config.length, Digest.of(another), another.length));
+    assertFalse(store.hasBlob(Digest.of(oldLayer)), "unreferenced and older than the grace period");
+    assertFalse(store.hasBlob(first.digest()), "the replaced manifest is garbage too");
+    assertFalse(store.hasBlob(Digest.of(stray)));
     assertTrue(store.hasBlob(Digest.of(newLayer)));
-    assertTrue(store.hasBlob(Digest.of(config)));
+    assertTrue(store.hasBlob(Digest.of(config)), "still referenced");
     assertTrue(store.hasBlob(second.digest()));
     assertEquals(List.of(), warnings);
   }
@@ -139,27 +146,61 @@ class LayoutStoreTest {
     assertEquals(1, warnings.size(), warnings.toString());
   }
 
-  /** A clock tests move by hand. */
-  static final class MutableClock extends Clock {
-    Instant now;
+  @Test
+  void whatOtherToolsWroteIntoIndexJsonSurvivesATagUpdate() throws IOException {
+    Path root = dir.resolve("shared");
+    LayoutStore store = new LayoutStore(root);
+    store.create();
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    String foreign = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"x-top\":{\"kept\":true},"
+        + "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + Digest.of(config)
+        + "\",\"size\":2,\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"},\"urls\":[\"https://example.invalid/x\"],"
+        + "\"annotations\":{\"org.opencontainers.image.ref.name\":\"theirs\",\"com.example\":\"v\"}}]}";
+    Files.writeString(root.resolve("index.json"), foreign);
+    ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
+    store.putManifest("ours", m);
+    JsonNode index = Json.mapper().readTree(root.resolve("index.json").toFile());
+    assertTrue(index.get("x-top").get("kept").asBoolean());
+    JsonNode theirs = index.get("manifests").get(0);
+    assertEquals("arm64", theirs.get("platform").get("architecture").asText());
+    assertEquals("https://example.invalid/x", theirs.get("urls").get(0).asText());
+    assertEquals("v", theirs.get("annotations").get("com.example").asText());
+    assertEquals("ours", index.get("manifests").get(1).get("annotations").get("org.opencontainers.image.ref.name").asText());
+  }
 
-    MutableClock(Instant now) {
-      this.now = now;
+  @Test
+  void manyProcessesMayCreateOneStoreAtOnce() throws Exception {
+    Path root = dir.resolve("contended");
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+    try {
+      List<java.util.concurrent.Future<Long>> results = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        byte[] content = ("blob " + i).getBytes(StandardCharsets.UTF_8);
+        // A store object each, as separate processes would have.
+        results.add(pool.submit(() -> new LayoutStore(root).putBlob(Digest.of(content), content)));
+      }
+      for (java.util.concurrent.Future<Long> r : results) {
+        assertTrue(r.get() > 0);
+      }
+    } finally {
+      pool.shutdownNow();
     }
+    assertEquals("{\"imageLayoutVersion\":\"1.0.0\"}", Files.readString(root.resolve("oci-layout")));
+  }
 
-    @Override
-    public ZoneOffset getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
+  @Test
+  void aDamagedCopyOfABlobIsReplacedNotKept() throws IOException {
+    Path root = dir.resolve("damaged");
+    List<String> warnings = new ArrayList<>();
+    LayoutStore store = new LayoutStore(root, Duration.ofHours(1), Clock.systemUTC(), warnings::add);
+    byte[] content = "the real content".getBytes(StandardCharsets.UTF_8);
+    Digest digest = Digest.of(content);
+    store.putBlob(digest, content);
+    Files.writeString(root.resolve("blobs/sha256/" + digest.hex()), "the real c0ntent");
+    assertEquals(content.length, store.putBlob(digest, content), "rewritten");
+    assertEquals("the real content", Files.readString(root.resolve("blobs/sha256/" + digest.hex())));
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertEquals(0, store.putBlob(digest, content), "a sound copy is kept");
   }
 }

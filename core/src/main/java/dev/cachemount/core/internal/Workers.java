@@ -1,0 +1,47 @@
+package dev.cachemount.core.internal;
+
+import java.io.IOException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/** The worker pools of the library and how their failures reach the caller. */
+public final class Workers {
+  private Workers() {}
+
+  /** A fixed pool of {@code threads} daemon threads named {@code name}; the caller shuts it down. */
+  public static ExecutorService pool(String name, int threads) {
+    return Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /**
+   * Interrupts the pool's workers and waits (up to 30 seconds: a worker blocked in an
+   * uninterruptible call is left behind, as a daemon) until they have stopped, so that none touches
+   * what the caller cleans up next.
+   */
+  public static void stop(ExecutorService pool) {
+    pool.shutdownNow();
+    try {
+      pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Rethrows a worker's failure as what it was: an I/O exception, a runtime exception or an error. */
+  public static IOException rethrow(Throwable t) throws IOException {
+    if (t instanceof IOException io) {
+      throw io;
+    }
+    if (t instanceof RuntimeException re) {
+      throw re;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    throw new IOException(t);
+  }
+}

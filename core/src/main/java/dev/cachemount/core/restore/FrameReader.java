@@ -1,0 +1,199 @@
+package dev.cachemount.core.restore;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.Workers;
+import dev.cachemount.core.pack.FrameDecoder;
+import dev.cachemount.core.store.BlobSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.security.DigestException;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Reads the frames a restore needs, several packs at once: each worker streams one pack front to
+ * back, skipping frames nobody needs, decodes each needed frame and checks every chunk the restore
+ * will use from it against its SHA-256. Verified frames reach the caller's thread, in no particular
+ * order, through a queue bounded in bytes, so memory stays bounded however large the snapshot.
+ *
+ * <p>Used once per restore, from one thread.
+ */
+final class FrameReader {
+  /** A decoded, verified frame: {@code data[0, rawLength)} are its chunk bytes. */
+  record Decoded(int frame, byte[] data) {}
+
+  /** Receives verified frames on the thread that called {@link #read}. */
+  interface Sink {
+    void accept(Decoded frame) throws IOException;
+  }
+
+  /** What the restore needs from one frame: the distinct chunks it will write. */
+  interface Needs {
+    /** The frames needed from each pack, or null for a pack with none. */
+    List<Integer> frames(int pack);
+
+    /** The distinct chunks needed from {@code frame}. */
+    int[] chunks(int frame);
+  }
+
+  private static final Decoded END_OF_PACK = new Decoded(-1, new byte[0]);
+  private static final long BUFFER_BYTES = 64L << 20;
+
+  private final BlobSource blobs;
+  private final SnapshotIndex index;
+  private final int threads;
+
+  FrameReader(BlobSource blobs, SnapshotIndex index, int threads) {
+    this.blobs = blobs;
+    this.index = index;
+    this.threads = threads;
+  }
+
+  /**
+   * Reads every needed frame and hands it to {@code sink}; returns the bytes read from the store.
+   *
+   * @throws CachemountException INTEGRITY when a frame does not decode or a chunk does not match
+   */
+  long read(Needs needs, Sink sink, String where) throws IOException {
+    List<Integer> packs = new ArrayList<>();
+    for (int p = 0; p < index.packs().size(); p++) {
+      if (needs.frames(p) != null) {
+        packs.add(p);
+      }
+    }
+    if (packs.isEmpty()) {
+      return 0;
+    }
+    AtomicLong bytesRead = new AtomicLong();
+    AtomicInteger next = new AtomicInteger();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    BlockingQueue<Decoded> queue = new ArrayBlockingQueue<>(1024);
+    Semaphore budget = new Semaphore((int) Math.min(Integer.MAX_VALUE, BUFFER_BYTES));
+    int workers = Math.max(1, Math.min(threads, packs.size()));
+    ExecutorService pool = Workers.pool("cachemount-restore", workers);
+    try {
+      for (int w = 0; w < workers; w++) {
+        pool.execute(() -> {
+          try (FrameDecoder decoder = new FrameDecoder()) {
+            MessageDigest md = Digest.newMessageDigest();
+            int i;
+            while (failure.get() == null && (i = next.getAndIncrement()) < packs.size()) {
+              int pack = packs.get(i);
+              readPack(pack, needs, decoder, md, budget, queue, bytesRead, where);
+              queue.put(END_OF_PACK);
+            }
+          } catch (Throwable t) {
+            failure.compareAndSet(null, t);
+            queue.offer(END_OF_PACK);
+          }
+        });
+      }
+      int packsDone = 0;
+      while (packsDone < packs.size()) {
+        Decoded d;
+        try {
+          d = queue.poll(100, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while restoring");
+        }
+        rethrow(failure.get());
+        if (d == null) {
+          continue;
+        }
+        if (d == END_OF_PACK) {
+          packsDone++;
+          continue;
+        }
+        try {
+          sink.accept(d);
+        } finally {
+          budget.release(d.data().length);
+        }
+      }
+      rethrow(failure.get());
+      return bytesRead.get();
+    } finally {
+      failure.compareAndSet(null, new CancelledRead());
+      Workers.stop(pool);
+    }
+  }
+
+  private void readPack(int p, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, BlockingQueue<Decoded> queue,
+      AtomicLong bytesRead, String where) throws IOException, InterruptedException, DigestException {
+    SnapshotIndex.PackRef pack = index.packs().get(p);
+    List<Integer> frames = new ArrayList<>(needs.frames(p));
+    frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
+    byte[] stored = new byte[0];
+    byte[] computed = new byte[Digest.LENGTH];
+    try (InputStream in = blobs.openBlob(pack.digest(), pack.size())) {
+      long position = 0;
+      for (int f : frames) {
+        SnapshotIndex.Frame frame = index.frames().get(f);
+        if (frame.offset() < position) {
+          throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
+        }
+        in.skipNBytes(frame.offset() - position);
+        if (stored.length < frame.storedLength()) {
+          stored = new byte[frame.storedLength()];
+        }
+        int n = in.readNBytes(stored, 0, frame.storedLength());
+        bytesRead.addAndGet(n);
+        if (n != frame.storedLength()) {
+          throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
+        }
+        position = frame.offset() + frame.storedLength();
+        budget.acquire(frame.rawLength());
+        byte[] raw = new byte[frame.rawLength()];
+        try {
+          try {
+            decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
+                "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+          } catch (CachemountException e) {
+            throw CachemountException.integrity(e.getMessage() + "; nothing was written from it. Run push --force for this id to store a sound snapshot", e);
+          }
+          for (int chunk : needs.chunks(f)) {
+            md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
+            md.digest(computed, 0, Digest.LENGTH);
+            if (!index.chunkDigestEquals(chunk, computed, 0)) {
+              throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
+                  + pack.digest().shortForm() + " is corrupt); nothing was written from it. Run push --force for this id to store a sound snapshot");
+            }
+          }
+          queue.put(new Decoded(f, raw));
+        } catch (Throwable t) {
+          budget.release(frame.rawLength());
+          throw t;
+        }
+      }
+    }
+  }
+
+  private static void rethrow(Throwable t) throws IOException {
+    if (t != null && !(t instanceof CancelledRead)) {
+      throw Workers.rethrow(t);
+    }
+  }
+
+  /** Marks a read the caller abandoned, so that workers stop. */
+  private static final class CancelledRead extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    CancelledRead() {
+      super(null, null, false, false);
+    }
+  }
+}

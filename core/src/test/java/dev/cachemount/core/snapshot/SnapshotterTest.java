@@ -1,0 +1,85 @@
+package dev.cachemount.core.snapshot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.chunk.ChunkerParameters;
+import dev.cachemount.core.chunk.FastCdcChunker;
+import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.EntryType;
+import dev.cachemount.core.index.FrameEncoding;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.pack.ChunkRef;
+import dev.cachemount.core.pack.EncodedFrame;
+import dev.cachemount.core.testing.TestTrees;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SnapshotterTest {
+  @TempDir Path dir;
+
+  private static Snapshotter.Settings settings(int workers, long packTarget) {
+    return new Snapshotter.Settings(new FastCdcChunker(ChunkerParameters.DEFAULT), 3, 16 * 1024, packTarget, workers);
+  }
+
+  @Test
+  void everyFileIsMadeOfPlacedChunksAndEveryChunkIsStoredOnce() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 9);
+    Path staging = Files.createDirectories(dir.resolve("staging"));
+    StagedSnapshot staged = new Snapshotter(settings(4, 128 * 1024), OperationListener.NONE, Clock.systemUTC()).snapshot(tree, staging);
+    SnapshotIndex index = staged.index();
+    assertTrue(staged.packs().size() > 3, "several packs");
+    long sum = 0;
+    for (Entry e : index.entries()) {
+      if (e.type() == EntryType.FILE) {
+        assertEquals(Files.size(tree.resolve(e.path())), e.size(), e.path());
+        sum += e.size();
+      }
+    }
+    assertEquals(sum, index.totalBytes());
+    long distinct = 0;
+    for (int c = 0; c < index.chunkCount(); c++) {
+      distinct += index.chunkLength(c);
+    }
+    assertEquals(distinct, staged.chunkBytes());
+    assertTrue(distinct < sum, "copy-of-big.bin and the zeros deduplicate");
+    try (Stream<Path> files = Files.list(staging)) {
+      assertEquals(staged.packs().size(), files.count(), "only finished packs are left in staging");
+    }
+    for (var pack : staged.packs()) {
+      assertEquals(Digest.of(Files.readAllBytes(pack.file())), pack.digest());
+    }
+  }
+
+  @Test
+  void settingsThatCouldOverflowAFrameAreRefused() {
+    FastCdcChunker huge = new FastCdcChunker(new ChunkerParameters(ChunkerParameters.FASTCDC_2020, 1024, 4096, 16 << 20, 2, 1));
+    assertThrows(IllegalArgumentException.class, () -> new Snapshotter.Settings(huge, 3, 16 * 1024, 1 << 20, 1));
+    assertThrows(IllegalArgumentException.class, () -> new Snapshotter.Settings(new FastCdcChunker(ChunkerParameters.DEFAULT), 3, 16 * 1024, 0, 1));
+  }
+
+  @Test
+  void aClosedPackSinkTakesNoMoreFramesAndDeletesWhatItHadOpen() throws IOException {
+    Path staging = Files.createDirectories(dir.resolve("sink"));
+    PackSink sink = new PackSink(staging, 1 << 20);
+    byte[] data = {1, 2, 3};
+    EncodedFrame frame = new EncodedFrame(data, 3, 3, FrameEncoding.RAW, List.of(new ChunkRef(Digest.of(data), 3)));
+    sink.append(frame);
+    sink.close();
+    assertThrows(IOException.class, () -> sink.append(frame));
+    try (Stream<Path> files = Files.list(staging)) {
+      assertFalse(files.findAny().isPresent(), "the unfinished pack was deleted");
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package dev.cachemount.core.testing;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.SnapshotStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** A store that forwards every call to another; tests override a method to inject a fault or a race. */
+public class ForwardingStore implements SnapshotStore {
+  protected final SnapshotStore delegate;
+
+  public ForwardingStore(SnapshotStore delegate) {
+    this.delegate = delegate;
+  }
+
+  @Override
+  public InputStream openBlob(Digest digest, long size) throws IOException {
+    return delegate.openBlob(digest, size);
+  }
+
+  @Override
+  public Path newStagingDirectory() throws IOException {
+    return delegate.newStagingDirectory();
+  }
+
+  @Override
+  public boolean hasBlob(Digest digest) throws IOException {
+    return delegate.hasBlob(digest);
+  }
+
+  @Override
+  public long putBlob(Digest digest, long size, Path file) throws IOException {
+    return delegate.putBlob(digest, size, file);
+  }
+
+  @Override
+  public long putBlob(Digest digest, byte[] content) throws IOException {
+    return delegate.putBlob(digest, content);
+  }
+
+  @Override
+  public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
+    return delegate.fetchManifest(reference);
+  }
+
+  @Override
+  public long putManifest(String tag, ManifestBytes manifest) throws IOException {
+    return delegate.putManifest(tag, manifest);
+  }
+
+  @Override
+  public String describe(String tag) {
+    return delegate.describe(tag);
+  }
+
+  @Override
+  public void close() throws IOException {
+    delegate.close();
+  }
+}
