@@ -4,7 +4,8 @@ import dev.cachemount.core.index.FrameEncoding;
 import java.util.List;
 
 /**
- * A frame ready to be appended to a pack.
+ * A frame ready to be appended to a pack. Its {@code data} array may be a buffer its producer reuses
+ * (see {@link FrameCompressor#encode}): consume it before asking for the next frame.
  *
  * @param data holds the stored bytes in {@code [0, storedLength)}
  * @param rawLength the bytes of chunk data the frame holds

@@ -20,7 +20,11 @@ public final class FrameCompressor implements AutoCloseable {
     ctx.setChecksum(false);
   }
 
-  /** Encodes {@code raw[0, length)}, the concatenation of {@code chunks}. The result owns new arrays. */
+  /**
+   * Encodes {@code raw[0, length)}, the concatenation of {@code chunks}. The result's bytes are this
+   * compressor's buffer or {@code raw} itself, not copies: they are valid until the next call or
+   * until the caller changes {@code raw}, so a caller writes the frame before encoding the next.
+   */
   public EncodedFrame encode(byte[] raw, int length, List<ChunkRef> chunks) {
     int bound = (int) Zstd.compressBound(length);
     if (out.length < bound) {
@@ -28,10 +32,9 @@ public final class FrameCompressor implements AutoCloseable {
     }
     int n = ctx.compressByteArray(out, 0, out.length, raw, 0, length);
     if (n < length) {
-      byte[] stored = java.util.Arrays.copyOf(out, n);
-      return new EncodedFrame(stored, n, length, FrameEncoding.ZSTD, chunks);
+      return new EncodedFrame(out, n, length, FrameEncoding.ZSTD, chunks);
     }
-    return new EncodedFrame(java.util.Arrays.copyOf(raw, length), length, length, FrameEncoding.RAW, chunks);
+    return new EncodedFrame(raw, length, length, FrameEncoding.RAW, chunks);
   }
 
   @Override

@@ -173,15 +173,30 @@ public final class Restorer {
       }
     };
     long read = new FrameReader(blobs, index, threads).read(needs, decoded -> {
-      for (Use use : uses.get(decoded.frame())) {
-        int length = index.chunkLength(use.chunk);
-        write(use.file, decoded.data(), index.chunkOffset(use.chunk), length, use.offset, open);
-        written[0] += length;
-        use.file.remaining -= length;
-        if (use.file.remaining == 0) {
-          open.remove(use.file);
-          complete(use.file);
+      List<Use> list = uses.get(decoded.frame());
+      int i = 0;
+      while (i < list.size()) {
+        // Consecutive chunks of one file lie next to each other in the frame: one write for the run.
+        Use first = list.get(i);
+        int from = index.chunkOffset(first.chunk);
+        int length = index.chunkLength(first.chunk);
+        int j = i + 1;
+        while (j < list.size()) {
+          Use next = list.get(j);
+          if (next.file != first.file || next.offset != first.offset + length || index.chunkOffset(next.chunk) != from + length) {
+            break;
+          }
+          length += index.chunkLength(next.chunk);
+          j++;
         }
+        write(first.file, decoded.data(), from, length, first.offset, open);
+        written[0] += length;
+        first.file.remaining -= length;
+        if (first.file.remaining == 0) {
+          open.remove(first.file);
+          complete(first.file);
+        }
+        i = j;
       }
     }, where);
     return new long[] {written[0], read};

@@ -13,10 +13,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Appends frames from many workers to a sequence of pack files in a staging directory, starting a
- * new pack once the current one reaches the target size, and remembers where every frame went.
- * Thread-safe: appends are serialised, but a full pack is finished (trailer, forced to disk, trailer
- * re-read) by the worker that filled it, outside the lock, so the others keep appending meanwhile.
+ * Collects the packs of one snapshot. Each worker writes into its own {@link Lane}: a sequence of
+ * pack files in the staging directory, a new one started once the current one reaches the target
+ * size. Lanes share nothing while they write (no lock on the write path: each lane hashes and writes
+ * its own pack), and report finished packs and frame placements to the sink. Thread-safe.
  */
 final class PackSink implements AutoCloseable {
   private record Placement(int pack, long offset, int storedLength, int rawLength, FrameEncoding encoding, List<ChunkRef> chunks) {}
@@ -24,10 +24,8 @@ final class PackSink implements AutoCloseable {
   private final Path directory;
   private final long packTarget;
   private final Map<Integer, PackWriter.FinishedPack> finished = new TreeMap<>();
-  private final List<PackWriter> open = new ArrayList<>();
   private final List<Placement> placements = new ArrayList<>();
-  private PackWriter current;
-  private int currentNumber = -1;
+  private final List<Lane> lanes = new ArrayList<>();
   private int packs;
   private boolean closed;
 
@@ -36,49 +34,81 @@ final class PackSink implements AutoCloseable {
     this.packTarget = packTarget;
   }
 
-  void append(EncodedFrame frame) throws IOException {
-    PackWriter full = null;
-    int fullNumber = -1;
-    synchronized (this) {
-      if (closed) {
-        throw new IOException("the snapshot was abandoned");
-      }
+  /** A new lane for one worker. */
+  synchronized Lane newLane() throws IOException {
+    if (closed) {
+      throw new IOException("the snapshot was abandoned");
+    }
+    Lane lane = new Lane();
+    lanes.add(lane);
+    return lane;
+  }
+
+  private synchronized PackWriter openPack(Lane lane) throws IOException {
+    if (closed) {
+      throw new IOException("the snapshot was abandoned");
+    }
+    lane.number = packs++;
+    return new PackWriter(directory.resolve("pack-" + lane.number));
+  }
+
+  private synchronized void record(int number, PackWriter.FinishedPack pack, List<Placement> lanePlacements) {
+    finished.put(number, pack);
+    placements.addAll(lanePlacements);
+  }
+
+  /** One worker's packs. Not thread-safe: used by its worker only. */
+  final class Lane {
+    private PackWriter current;
+    private int number;
+    private final List<Placement> pending = new ArrayList<>();
+
+    /** Appends a frame, starting a pack if needed and finishing it once it is full. */
+    void append(EncodedFrame frame) throws IOException {
       if (current == null) {
-        currentNumber = packs++;
-        current = new PackWriter(directory.resolve("pack-" + currentNumber));
-        open.add(current);
+        current = openPack(this);
       }
       long offset = current.append(frame);
-      placements.add(new Placement(currentNumber, offset, frame.storedLength(), frame.rawLength(), frame.encoding(), frame.chunks()));
+      pending.add(new Placement(number, offset, frame.storedLength(), frame.rawLength(), frame.encoding(), frame.chunks()));
       if (current.size() >= packTarget) {
-        full = current;
-        fullNumber = currentNumber;
+        finishCurrent();
+      }
+    }
+
+    /** Finishes the lane's last pack; call once, when the worker is done. */
+    void finish() throws IOException {
+      if (current != null) {
+        finishCurrent();
+      }
+    }
+
+    private void finishCurrent() throws IOException {
+      PackWriter writer = current;
+      try {
+        PackWriter.FinishedPack pack = writer.finish();
+        record(number, pack, pending);
+        pending.clear();
+      } finally {
+        writer.close();
         current = null;
       }
     }
-    if (full != null) {
-      finish(full, fullNumber);
-    }
-  }
 
-  private void finish(PackWriter writer, int number) throws IOException {
-    PackWriter.FinishedPack pack = writer.finish();
-    synchronized (this) {
-      finished.put(number, pack);
-      open.remove(writer);
+    /** Deletes an unfinished pack. */
+    private void abandon() throws IOException {
+      if (current != null) {
+        PackWriter writer = current;
+        current = null;
+        writer.close();
+      }
     }
   }
 
   /**
-   * Finishes the last pack and records packs, frames and chunks in {@code builder}. Called once,
-   * after every worker has returned.
+   * Records packs, frames and chunks in {@code builder}; every lane must have finished. Called
+   * once, after every worker has returned.
    */
-  synchronized List<PackWriter.FinishedPack> finish(SnapshotIndex.Builder builder) throws IOException {
-    if (current != null) {
-      PackWriter last = current;
-      current = null;
-      finish(last, currentNumber);
-    }
+  synchronized List<PackWriter.FinishedPack> finish(SnapshotIndex.Builder builder) {
     if (finished.size() != packs) {
       throw new IllegalStateException(packs + " packs started but " + finished.size() + " finished");
     }
@@ -101,20 +131,22 @@ final class PackSink implements AutoCloseable {
     return placements.size();
   }
 
-  /** Closes (and so deletes) every pack not finished; finished packs are the caller's to remove. */
+  /**
+   * Refuses further packs and deletes every unfinished one; finished packs are the caller's to
+   * remove. Call only when no worker writes any more.
+   */
   @Override
   public synchronized void close() throws IOException {
     closed = true;
     IOException failure = null;
-    for (PackWriter w : open) {
+    for (Lane lane : lanes) {
       try {
-        w.close();
+        lane.abandon();
       } catch (IOException e) {
         failure = e;
       }
     }
-    open.clear();
-    current = null;
+    lanes.clear();
     if (failure != null) {
       throw failure;
     }

@@ -146,7 +146,7 @@ public final class Snapshotter {
       List<Future<Void>> futures = new ArrayList<>();
       for (int w = 0; w < workers; w++) {
         futures.add(pool.submit(() -> {
-          try (Worker worker = new Worker(root, seen, chunkBytes, sink)) {
+          try (Worker worker = new Worker(root, seen, chunkBytes, sink.newLane())) {
             int b;
             while (!failed.get() && (b = nextBatch.getAndIncrement()) < batches.size()) {
               int[] range = batches.get(b);
@@ -155,6 +155,7 @@ public final class Snapshotter {
               }
               worker.flushFrame();
             }
+            worker.finish();
             return null;
           } catch (Throwable t) {
             failed.set(true);
@@ -182,7 +183,7 @@ public final class Snapshotter {
     private final Path root;
     private final ConcurrentHashMap<Digest, Boolean> seen;
     private final AtomicLong chunkBytes;
-    private final PackSink sink;
+    private final PackSink.Lane lane;
     private final FastCdcChunker chunker = settings.chunker();
     private final MessageDigest md = Digest.newMessageDigest();
     private final FrameCompressor compressor = new FrameCompressor(settings.compressionLevel());
@@ -191,11 +192,11 @@ public final class Snapshotter {
     private int frameLength;
     private final List<ChunkRef> frameChunks = new ArrayList<>();
 
-    Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink) {
+    Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink.Lane lane) {
       this.root = root;
       this.seen = seen;
       this.chunkBytes = chunkBytes;
-      this.sink = sink;
+      this.lane = lane;
       this.reader = new ChunkReader(chunker, 1 << 20);
       this.frame = new byte[settings.frameTarget() + chunker.maxSize()];
     }
@@ -261,9 +262,15 @@ public final class Snapshotter {
       if (frameLength == 0) {
         return;
       }
-      sink.append(compressor.encode(frame, frameLength, frameChunks));
+      lane.append(compressor.encode(frame, frameLength, frameChunks));
       frameLength = 0;
       frameChunks.clear();
+    }
+
+    /** Writes the last frame and finishes the worker's last pack. */
+    void finish() throws IOException {
+      flushFrame();
+      lane.finish();
     }
 
     @Override

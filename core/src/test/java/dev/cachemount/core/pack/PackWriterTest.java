@@ -37,8 +37,9 @@ class PackWriterTest {
         int half = raw.length / 2;
         List<ChunkRef> chunks = List.of(new ChunkRef(Digest.of(raw, 0, half), half), new ChunkRef(Digest.of(raw, half, raw.length - half), raw.length - half));
         EncodedFrame f = compressor.encode(raw, raw.length, chunks);
-        encoded.add(f);
         offsets.add(writer.append(f));
+        // The frame's bytes are the compressor's buffer, reused by the next call: keep a copy.
+        encoded.add(new EncodedFrame(Arrays.copyOf(f.data(), f.storedLength()), f.storedLength(), f.rawLength(), f.encoding(), f.chunks()));
       }
       pack = writer.finish();
     }

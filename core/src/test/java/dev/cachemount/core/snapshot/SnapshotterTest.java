@@ -73,13 +73,37 @@ class SnapshotterTest {
   void aClosedPackSinkTakesNoMoreFramesAndDeletesWhatItHadOpen() throws IOException {
     Path staging = Files.createDirectories(dir.resolve("sink"));
     PackSink sink = new PackSink(staging, 1 << 20);
+    PackSink.Lane lane = sink.newLane();
     byte[] data = {1, 2, 3};
     EncodedFrame frame = new EncodedFrame(data, 3, 3, FrameEncoding.RAW, List.of(new ChunkRef(Digest.of(data), 3)));
-    sink.append(frame);
+    lane.append(frame);
     sink.close();
-    assertThrows(IOException.class, () -> sink.append(frame));
     try (Stream<Path> files = Files.list(staging)) {
       assertFalse(files.findAny().isPresent(), "the unfinished pack was deleted");
     }
+    assertThrows(IOException.class, sink::newLane);
+  }
+
+  @Test
+  void lanesFillTheirOwnPacksAndTheSinkNumbersThemAll() throws IOException {
+    Path staging = Files.createDirectories(dir.resolve("lanes"));
+    PackSink sink = new PackSink(staging, 10);
+    PackSink.Lane a = sink.newLane();
+    PackSink.Lane b = sink.newLane();
+    for (int i = 0; i < 5; i++) {
+      byte[] data = new byte[] {(byte) i, 1, 2, 3, 4, 5, 6};
+      EncodedFrame frame = new EncodedFrame(data, data.length, data.length, FrameEncoding.RAW, List.of(new ChunkRef(Digest.of(data), data.length)));
+      (i % 2 == 0 ? a : b).append(frame);
+    }
+    a.finish();
+    b.finish();
+    SnapshotIndex.Builder builder = new SnapshotIndex.Builder();
+    List<dev.cachemount.core.pack.PackWriter.FinishedPack> packs = sink.finish(builder);
+    // A pack closes once its frames reach 10 bytes: after two 7-byte frames. Lane a: 2 + 1 frames; lane b: 2.
+    assertEquals(3, packs.size());
+    assertEquals(5, sink.frameCount());
+    SnapshotIndex index = builder.build();
+    assertEquals(5, index.chunkCount());
+    assertEquals(3, index.packs().size());
   }
 }
