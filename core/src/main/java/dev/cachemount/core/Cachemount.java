@@ -117,8 +117,9 @@ public final class Cachemount {
       Optional<LoadedSnapshot> parent = options.force() ? Optional.empty() : loadParent(store, tag, ref, listener);
       Path root = target.toRealPath();
       Instant scanStarted = clock.instant();
+      long scanNanos = System.nanoTime();
       List<ScannedEntry> scanned = new TreeScanner(listener).scan(root, storeInside(root, store, listener));
-      listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), millisSince(started)));
+      listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), millisSince(scanNanos)));
       if (parent.isPresent() && UnchangedCheck.unchanged(scanned, parent.get().index(),
           SnapshotPublisher.parseCreated(parent.get().config().created()))) {
         listener.info(ref + ": no file changed since the stored snapshot (by size and modification time); nothing to push");

@@ -1,7 +1,6 @@
 package dev.cachemount.core.pack;
 
 import dev.cachemount.core.CachemountException;
-import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.FormatLimits;
 import dev.cachemount.core.index.FrameEncoding;
 import dev.cachemount.core.index.VarInts;
@@ -11,9 +10,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The trailer at the end of every pack: it lists the pack's frames and their chunks, so that a pack
- * describes itself without the index (docs/format.md, "Pack"). Layout: the payload, then its length
- * as a 4-byte big-endian integer, then the 4 bytes {@code CMPK}.
+ * The trailer at the end of every pack: it lists the pack's frames and the lengths of their chunks,
+ * so that a pack describes itself without the index (docs/format.md, "Pack"): decoding its frames
+ * and hashing their chunks recovers every chunk and its digest. Digests are not repeated here; the
+ * index holds them, and they would cost about 1% of the stored bytes. Layout: the payload, then its
+ * length as a 4-byte big-endian integer, then the 4 bytes {@code CMPK}.
  */
 public final class PackTrailer {
   static final byte[] MAGIC = {'C', 'M', 'P', 'K'};
@@ -21,10 +22,34 @@ public final class PackTrailer {
   /** Bytes after the payload: its length and the magic. */
   public static final int FOOTER = 8;
 
-  /** A frame as the trailer describes it. */
-  public record FrameInfo(int storedLength, int rawLength, FrameEncoding encoding, List<ChunkRef> chunks) {
+  /** A frame as the trailer describes it: stored and raw length, encoding, and its chunks' lengths. */
+  public record FrameInfo(int storedLength, int rawLength, FrameEncoding encoding, int[] chunkLengths) {
     public FrameInfo {
-      chunks = List.copyOf(chunks);
+      chunkLengths = chunkLengths.clone();
+    }
+
+    static FrameInfo of(EncodedFrame frame) {
+      int[] lengths = new int[frame.chunks().size()];
+      for (int i = 0; i < lengths.length; i++) {
+        lengths[i] = frame.chunks().get(i).length();
+      }
+      return new FrameInfo(frame.storedLength(), frame.rawLength(), frame.encoding(), lengths);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof FrameInfo f && storedLength == f.storedLength && rawLength == f.rawLength && encoding == f.encoding
+          && Arrays.equals(chunkLengths, f.chunkLengths);
+    }
+
+    @Override
+    public int hashCode() {
+      return (storedLength * 31 + rawLength) * 31 + Arrays.hashCode(chunkLengths);
+    }
+
+    @Override
+    public String toString() {
+      return "FrameInfo[stored=" + storedLength + ", raw=" + rawLength + ", " + encoding + ", chunks=" + Arrays.toString(chunkLengths) + "]";
     }
   }
 
@@ -32,14 +57,12 @@ public final class PackTrailer {
 
   /** The trailer bytes (payload and footer) for these frames. */
   public static byte[] encode(List<FrameInfo> frames) {
-    VarInts.Writer w = new VarInts.Writer(64 + frames.size() * 64);
+    VarInts.Writer w = new VarInts.Writer(64 + frames.size() * 16);
     w.bytes(MAGIC).varint(VERSION).varint(frames.size());
-    byte[] raw = new byte[Digest.LENGTH];
     for (FrameInfo f : frames) {
-      w.varint(f.storedLength()).varint(f.rawLength()).u8(f.encoding().code()).varint(f.chunks().size());
-      for (ChunkRef c : f.chunks()) {
-        c.digest().copyTo(raw, 0);
-        w.bytes(raw).varint(c.length());
+      w.varint(f.storedLength()).varint(f.rawLength()).u8(f.encoding().code()).varint(f.chunkLengths().length);
+      for (int length : f.chunkLengths) {
+        w.varint(length);
       }
     }
     int payloadLength = w.size();
@@ -69,7 +92,7 @@ public final class PackTrailer {
     if (version != VERSION) {
       throw r.corrupt("unknown pack trailer version " + version);
     }
-    int count = r.varintInt(0, r.remaining() / 4, "frame count");
+    int count = r.varintInt(0, r.remaining() / 5, "frame count");
     List<FrameInfo> frames = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       int stored = r.varintInt(1, Integer.MAX_VALUE, "stored length");
@@ -78,13 +101,17 @@ public final class PackTrailer {
       if (encoding == null) {
         throw r.corrupt("unknown frame encoding");
       }
-      int chunkCount = r.varintInt(1, r.remaining() / (Digest.LENGTH + 1), "chunk count");
-      List<ChunkRef> chunks = new ArrayList<>(chunkCount);
+      int chunkCount = r.varintInt(1, r.remaining(), "chunk count");
+      int[] lengths = new int[chunkCount];
+      long sum = 0;
       for (int c = 0; c < chunkCount; c++) {
-        Digest d = Digest.ofRaw(r.bytes(Digest.LENGTH));
-        chunks.add(new ChunkRef(d, r.varintInt(1, FormatLimits.MAX_CHUNK, "chunk length")));
+        lengths[c] = r.varintInt(1, FormatLimits.MAX_CHUNK, "chunk length");
+        sum += lengths[c];
       }
-      frames.add(new FrameInfo(stored, rawLength, encoding, chunks));
+      if (sum != rawLength) {
+        throw r.corrupt("frame " + i + " holds " + rawLength + " bytes but its chunks " + sum);
+      }
+      frames.add(new FrameInfo(stored, rawLength, encoding, lengths));
     }
     r.expectEnd();
     return frames;

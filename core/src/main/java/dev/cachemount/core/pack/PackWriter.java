@@ -55,7 +55,7 @@ public final class PackWriter implements AutoCloseable {
     }
     long offset = size;
     write(frame.data(), 0, frame.storedLength());
-    frames.add(new PackTrailer.FrameInfo(frame.storedLength(), frame.rawLength(), frame.encoding(), frame.chunks()));
+    frames.add(PackTrailer.FrameInfo.of(frame));
     return offset;
   }
 

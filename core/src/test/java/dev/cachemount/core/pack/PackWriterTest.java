@@ -62,7 +62,7 @@ class PackWriterTest {
     List<PackTrailer.FrameInfo> trailer = PackTrailer.decode(Arrays.copyOfRange(file, file.length - PackTrailer.FOOTER - length, file.length - PackTrailer.FOOTER));
     assertEquals(pack.frames(), trailer);
     assertEquals(3, trailer.size());
-    assertEquals(encoded.get(1).chunks(), trailer.get(1).chunks());
+    assertArrayEquals(encoded.get(1).chunks().stream().mapToInt(ChunkRef::length).toArray(), trailer.get(1).chunkLengths());
   }
 
   @Test
