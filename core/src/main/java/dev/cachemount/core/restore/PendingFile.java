@@ -36,8 +36,7 @@ final class PendingFile {
   FileChannel channel() throws IOException {
     if (channel == null) {
       if (temp == null) {
-        temp = createTemp(target.getParent());
-        channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+        createTempOpen();
       } else {
         channel = FileChannel.open(temp, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
       }
@@ -45,10 +44,25 @@ final class PendingFile {
     return channel;
   }
 
+  /** Creates the temporary file (O_EXCL, so never through a link) and keeps it open. */
+  private void createTempOpen() throws IOException {
+    while (true) {
+      Path candidate = tempName(target.getParent());
+      try {
+        channel = FileChannel.open(candidate, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        temp = candidate;
+        return;
+      } catch (FileAlreadyExistsException e) {
+        // another name
+      }
+    }
+  }
+
   /** The temporary file, created (empty) if it does not exist yet. */
   Path temp() throws IOException {
     if (temp == null) {
-      temp = createTemp(target.getParent());
+      createTempOpen();
+      closeChannel();
     }
     return temp;
   }
@@ -82,17 +96,5 @@ final class PendingFile {
 
   static Path tempName(Path dir) {
     return dir.resolve(TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
-  }
-
-  private static Path createTemp(Path dir) throws IOException {
-    while (true) {
-      Path candidate = tempName(dir);
-      try {
-        Files.newByteChannel(candidate, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
-        return candidate;
-      } catch (FileAlreadyExistsException e) {
-        // another name
-      }
-    }
   }
 }
