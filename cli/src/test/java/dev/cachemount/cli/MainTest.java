@@ -192,6 +192,21 @@ class MainTest {
   }
 
   @Test
+  void inspectJsonDescribesTheStoredSnapshot() throws IOException {
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)));
+    String digest = jsonLines().get(0).get("digest").asText();
+    assertEquals(0, run("inspect", "--json", "--cache-id", "id=m2,dir=" + store, "--cache-id", "id=absent,dir=" + store));
+    List<JsonNode> results = jsonLines();
+    JsonNode found = results.get(0);
+    assertEquals("found", found.get("result").asText());
+    assertEquals(digest, found.get("snapshot").get("digest").asText());
+    assertEquals(1, found.get("snapshot").get("config").get("formatVersion").asInt());
+    assertEquals("fastcdc-2020", found.get("snapshot").get("config").get("chunker").get("algorithm").asText());
+    assertTrue(found.get("snapshot").get("packs").size() > 0);
+    assertEquals("miss", results.get(1).get("result").asText());
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);
