@@ -179,7 +179,7 @@ public final class Snapshotter {
   }
 
   /** One worker's buffers, hasher and compressor. */
-  private final class Worker implements AutoCloseable {
+  private final class Worker implements ChunkReader.ChunkConsumer, AutoCloseable {
     private final Path root;
     private final ConcurrentHashMap<Digest, Boolean> seen;
     private final AtomicLong chunkBytes;
@@ -191,6 +191,8 @@ public final class Snapshotter {
     private final byte[] frame;
     private int frameLength;
     private final List<ChunkRef> frameChunks = new ArrayList<>();
+    /** The chunks of the file being read. */
+    private final List<Digest> fileChunks = new ArrayList<>();
 
     Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink.Lane lane) {
       this.root = root;
@@ -204,7 +206,7 @@ public final class Snapshotter {
     /** Reads, chunks and stores one file; {@code null} when it vanished. */
     FileResult read(ScannedEntry entry) throws IOException {
       Path file = root.resolve(entry.path());
-      List<Digest> chunks = new ArrayList<>();
+      fileChunks.clear();
       long size = 0;
       if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
         // Replaced since the scan (by a directory, a link or a FIFO, whose open would block): not read.
@@ -212,7 +214,7 @@ public final class Snapshotter {
         return null;
       }
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        size = reader.read(ch, (data, offset, length) -> chunks.add(chunk(data, offset, length)));
+        size = reader.read(ch, this);
       } catch (NoSuchFileException e) {
         listener.warning(entry.path() + " vanished before it was read; skipped");
         return null;
@@ -230,7 +232,7 @@ public final class Snapshotter {
       if (size != entry.size() || changedSince(file, entry)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
       }
-      return new FileResult(size, chunks.toArray(new Digest[0]));
+      return new FileResult(size, fileChunks.toArray(new Digest[0]));
     }
 
     private boolean changedSince(Path file, ScannedEntry entry) {
@@ -243,9 +245,12 @@ public final class Snapshotter {
       }
     }
 
-    private Digest chunk(byte[] data, int offset, int length) throws IOException {
+    /** One chunk of the file being read: hashed, and added to the frame if no worker has seen it. */
+    @Override
+    public void accept(byte[] data, int offset, int length) throws IOException {
       md.update(data, offset, length);
       Digest digest = Digest.finish(md);
+      fileChunks.add(digest);
       if (seen.putIfAbsent(digest, Boolean.TRUE) == null) {
         chunkBytes.addAndGet(length);
         System.arraycopy(data, offset, frame, frameLength, length);
@@ -255,7 +260,6 @@ public final class Snapshotter {
           flushFrame();
         }
       }
-      return digest;
     }
 
     void flushFrame() throws IOException {
