@@ -111,12 +111,7 @@ class CachemountRoundTripTest {
     setAllTimes(tree, Instant.parse("2024-01-01T00:00:00.123456789Z"));
     client.push(spec("old", tree), listener);
     // Same size, same time, other content: only a read could notice, and none happens.
-    Path victim = firstFile(tree);
-    byte[] content = Files.readAllBytes(victim);
-    content[0] ^= 1;
-    FileTime time = Files.getLastModifiedTime(victim);
-    Files.write(victim, content);
-    Files.setLastModifiedTime(victim, time);
+    changeContentKeepingSizeAndTime(firstFile(tree));
     assertEquals(Outcome.UNCHANGED, client.push(spec("old", tree), listener).result());
   }
 
@@ -126,12 +121,7 @@ class CachemountRoundTripTest {
     TestTrees.smallFiles(tree, 20, 8);
     client.push(spec("fresh", tree), listener);
     // Files written just now are racy: equal metadata does not prove equal content.
-    Path victim = firstFile(tree);
-    byte[] content = Files.readAllBytes(victim);
-    content[0] ^= 1;
-    FileTime time = Files.getLastModifiedTime(victim);
-    Files.write(victim, content);
-    Files.setLastModifiedTime(victim, time);
+    changeContentKeepingSizeAndTime(firstFile(tree));
     OperationResult second = client.push(spec("fresh", tree), listener);
     assertEquals(Outcome.PUSHED, second.result());
     Path restored = dir.resolve("fresh-restored");
@@ -281,6 +271,8 @@ class CachemountRoundTripTest {
     assertTrue(pull.getMessage().contains("application/vnd.oci.image.config.v1+json"), pull.getMessage());
     CachemountException push = assertThrows(CachemountException.class, () -> client.push(spec("app", source), listener));
     assertEquals(FailureKind.OPERATIONAL, push.kind());
+    CachemountException forced = assertThrows(CachemountException.class, () -> client.push(spec("app", source), new PushOptions(true), listener));
+    assertEquals(FailureKind.OPERATIONAL, forced.kind(), "--force repairs our snapshots; it does not overwrite someone else's");
     assertEquals(foreign.digest(), layout.fetchManifest("app").orElseThrow().digest());
   }
 
@@ -413,11 +405,11 @@ class CachemountRoundTripTest {
   }
 
   @Test
-  void aBlobCollectedWhileAPullReadsItIsReportedAsAReplacedSnapshot() throws IOException {
+  void aPullWhoseSnapshotIsReplacedAndCollectedMidwayPullsTheNewOne() throws IOException {
     client.push(spec("m2", source), listener);
     Path changedTree = dir.resolve("changed");
     TestTrees.smallFiles(changedTree, 10, 77);
-    // A store whose packs vanish as soon as a pull starts reading them, after another push moved the tag.
+    // A store whose big packs vanish as soon as a pull starts reading them, after another push moved the tag.
     Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
       @Override
       public java.io.InputStream openBlob(Digest digest, long size) throws IOException {
@@ -428,9 +420,33 @@ class CachemountRoundTripTest {
         return super.openBlob(digest, size);
       }
     }).build();
+    Path target = dir.resolve("t");
+    OperationResult pulled = racing.pull(spec("m2", target), listener);
+    assertEquals(Outcome.RESTORED, pulled.result());
+    assertEquals(new LayoutStore(store).fetchManifest("m2").orElseThrow().digest().toString(), pulled.digest());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("was replaced by a push while this pull read it")), warnings.toString());
+    assertTrue(TreeListing.of(target).containsAll(TreeListing.of(changedTree)), "the new snapshot is restored in full");
+  }
+
+  @Test
+  void aPullWhoseSnapshotIsReplacedTwiceGivesUpWithAnOperationalError() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path other = dir.resolve("other");
+    TestTrees.mixed(other, 43);
+    int[] pushes = {0};
+    Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+      @Override
+      public java.io.InputStream openBlob(Digest digest, long size) throws IOException {
+        if (size > 100_000) {
+          client.push(spec("m2", pushes[0]++ % 2 == 0 ? other : source), new PushOptions(true), listener);
+          Files.deleteIfExists(store.resolve("blobs/sha256/" + digest.hex()));
+        }
+        return super.openBlob(digest, size);
+      }
+    }).build();
     CachemountException e = assertThrows(CachemountException.class, () -> racing.pull(spec("m2", dir.resolve("t")), listener));
     assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
-    assertTrue(e.getMessage().contains("replaced by a push while this pull read it"), e.getMessage());
+    assertTrue(e.getMessage().contains("replaced by pushes twice"), e.getMessage());
   }
 
   @Test
@@ -463,6 +479,59 @@ class CachemountRoundTripTest {
     Path restored = dir.resolve("restored");
     client.pull(spec("m2", restored), listener);
     assertEquals(TreeListing.of(source, p -> p.startsWith(".cachemount-tmp-")), TreeListing.of(restored));
+  }
+
+  @Test
+  void aPushRightAfterTheLastReadsOnlyTheRacyFilesAndPacksNothing() throws IOException {
+    Path tree = dir.resolve("racy-tree");
+    TestTrees.smallFiles(tree, 40, 5);
+    Path old = tree.resolve("00");
+    try (Stream<Path> files = Files.list(old)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+      }
+    }
+    List<String> info = Collections.synchronizedList(new ArrayList<>());
+    OperationListener verbose = new OperationListener() {
+      @Override
+      public void info(String message) {
+        info.add(message);
+      }
+    };
+    client.push(spec("racy", tree), verbose);
+    info.clear();
+    OperationResult again = client.push(spec("racy", tree), verbose);
+    assertEquals(Outcome.UNCHANGED, again.result());
+    long racy;
+    try (Stream<Path> all = Files.walk(tree)) {
+      racy = all.filter(Files::isRegularFile).filter(f -> !f.startsWith(old)).count();
+    }
+    assertTrue(racy > 0 && racy < 40);
+    assertTrue(info.stream().anyMatch(m -> m.contains("read " + racy + " files modified close to")), info.toString());
+    assertFalse(info.stream().anyMatch(m -> m.contains("packed")), "nothing was packed: " + info);
+  }
+
+  @Test
+  void aPullNeverWritesIntoTheStoreItReadsFrom() throws IOException {
+    Path target = dir.resolve("home-cache");
+    Path inside = target.resolve("cachemount/store");
+    // A snapshot (pushed from elsewhere) that holds entries where the store lies in the pull's target.
+    Path elsewhere = dir.resolve("elsewhere");
+    Files.createDirectories(elsewhere.resolve("cachemount/store"));
+    Files.writeString(elsewhere.resolve("cachemount/store/index.json"), "not an index");
+    Files.writeString(elsewhere.resolve("kept.txt"), "kept");
+    client.push(CacheSpec.local("home", inside, elsewhere), listener);
+
+    client.pull(CacheSpec.local("home", inside, target), listener);
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("lie inside the store")), warnings.toString());
+    assertEquals("kept", Files.readString(target.resolve("kept.txt")));
+    assertEquals(Outcome.RESTORED, client.pull(CacheSpec.local("home", inside, dir.resolve("again")), listener).result(), "the store is intact");
+
+    CachemountException same = assertThrows(CachemountException.class, () -> client.pull(CacheSpec.local("home", inside, inside), listener));
+    assertEquals(FailureKind.USAGE, same.kind());
+    CachemountException below = assertThrows(CachemountException.class,
+        () -> client.pull(CacheSpec.local("home", inside, inside.resolve("blobs")), listener));
+    assertEquals(FailureKind.USAGE, below.kind());
   }
 
   // ------------------------------------------------------------------ helpers
@@ -505,6 +574,14 @@ class CachemountRoundTripTest {
     try (Stream<Path> walk = Files.walk(target)) {
       return walk.filter(p -> p.getFileName().toString().startsWith(".cachemount")).toList();
     }
+  }
+
+  private static void changeContentKeepingSizeAndTime(Path file) throws IOException {
+    byte[] content = Files.readAllBytes(file);
+    content[0] ^= 1;
+    FileTime time = Files.getLastModifiedTime(file);
+    Files.write(file, content);
+    Files.setLastModifiedTime(file, time);
   }
 
   private static Path firstFile(Path tree) throws IOException {

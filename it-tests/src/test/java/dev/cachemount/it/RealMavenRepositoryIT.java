@@ -135,6 +135,41 @@ class RealMavenRepositoryIT {
     assertEquals(4, corrupt.exitCode(), corrupt.toString());
   }
 
+  @Test
+  void aPullCancelledWithSigtermLeavesNoTemporaryFiles() throws Exception {
+    Path store = dir.resolve("store-term");
+    assertEquals(0, Cli.run("push", "--cache-id", "id=m2,dir=" + store + ",target=" + corpus).exitCode());
+    Path target = dir.resolve("term-target");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", Cli.jar().toString(),
+        "pull", "--cache-id", "id=m2,dir=" + store + ",target=" + target);
+    pb.redirectErrorStream(true).redirectOutput(dir.resolve("term.log").toFile());
+    Process pull = pb.start();
+    // SIGTERM (what a CI system sends when it cancels a job) once the pull has temporary files.
+    boolean sawTemporaryFiles = false;
+    while (pull.isAlive() && !sawTemporaryFiles) {
+      sawTemporaryFiles = !temporaryFiles(target).isEmpty();
+      if (!sawTemporaryFiles) {
+        Thread.sleep(2);
+      }
+    }
+    pull.destroy();
+    int exit = pull.waitFor();
+    assertTrue(sawTemporaryFiles, "the pull finished before it could be cancelled (exit " + exit + "): " + Files.readString(dir.resolve("term.log")));
+    assertEquals(143, exit, "terminated by SIGTERM");
+    assertEquals(List.of(), temporaryFiles(target));
+  }
+
+  private static List<Path> temporaryFiles(Path target) throws IOException {
+    if (!Files.isDirectory(target)) {
+      return List.of();
+    }
+    try (Stream<Path> walk = Files.walk(target)) {
+      return walk.filter(p -> p.getFileName().toString().startsWith(".cachemount-tmp-")).toList();
+    } catch (java.io.UncheckedIOException e) {
+      return List.of(target); // a directory vanished or appeared mid-walk: look again
+    }
+  }
+
   /** Fails with the lines that differ, not with two whole listings. */
   static void assertSameListing(List<String> expected, List<String> actual) {
     java.util.Set<String> missing = new java.util.TreeSet<>(expected);

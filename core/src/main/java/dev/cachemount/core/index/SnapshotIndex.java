@@ -185,6 +185,24 @@ public final class SnapshotIndex {
     return true;
   }
 
+  /**
+   * This index without the entry at {@code path} and the entries below it ({@code this} when there
+   * are none); {@code skipped} hears how many were left out.
+   */
+  public SnapshotIndex without(String path, java.util.function.IntConsumer skipped) {
+    List<Entry> kept = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      if (!e.path().equals(path) && !e.path().startsWith(path + "/")) {
+        kept.add(e);
+      }
+    }
+    if (kept.size() == entries.size()) {
+      return this;
+    }
+    skipped.accept(entries.size() - kept.size());
+    return new SnapshotIndex(packs, frames, chunkDigests, chunkFrame, chunkOffset, chunkLength, kept);
+  }
+
   // package-private views for the codec
   byte[] rawChunkDigests() {
     return chunkDigests;
@@ -201,8 +219,11 @@ public final class SnapshotIndex {
       if (f.pack() < 0 || f.pack() >= packs.size()) {
         throw corrupt("frame " + i + " names pack " + f.pack() + " of " + packs.size());
       }
+      // A zstd frame that would not be smaller than its content is stored raw: stored <= raw always,
+      // which also bounds what a reader allocates for a frame by the format's frame limit.
       if (f.rawLength() < 1 || f.rawLength() > FormatLimits.MAX_FRAME || f.storedLength() < 1 || f.offset() < 0
-          || f.encoding() == null || (f.encoding() == FrameEncoding.RAW && f.storedLength() != f.rawLength())) {
+          || f.encoding() == null || f.storedLength() > f.rawLength()
+          || (f.encoding() == FrameEncoding.RAW && f.storedLength() != f.rawLength())) {
         throw corrupt("frame " + i + " has impossible lengths (stored " + f.storedLength() + ", raw " + f.rawLength() + ")");
       }
       if (f.offset() > packs.get(f.pack()).size() - f.storedLength()) {

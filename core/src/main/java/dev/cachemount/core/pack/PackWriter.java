@@ -69,8 +69,13 @@ public final class PackWriter implements AutoCloseable {
     out.flush();
     channel.force(true);
     channel.close();
+    try {
+      verifyTrailer();
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(file);
+      throw e;
+    }
     finished = true;
-    verifyTrailer();
     return new FinishedPack(file, Digest.finish(md), size, List.copyOf(frames));
   }
 

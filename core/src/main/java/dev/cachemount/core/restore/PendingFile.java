@@ -1,34 +1,31 @@
 package dev.cachemount.core.restore;
 
 import dev.cachemount.core.index.Entry;
-import dev.cachemount.core.snapshot.TreeScanner;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A file being restored: a temporary file beside its final path, created on the first write, filled
  * chunk by chunk in any order and renamed into place once every byte has been written. Its channel
- * may be closed and reopened any number of times. Not thread-safe.
+ * may be closed and reopened any number of times. Used by the restore's writing thread only.
  */
 final class PendingFile {
-  /** Shared with the scanner, which keeps leftovers of interrupted pulls out of snapshots. */
-  static final String TEMP_PREFIX = TreeScanner.TEMP_PREFIX;
-
   final Entry entry;
   final Path target;
   long remaining;
+  private final TempFiles temps;
   private Path temp;
   private FileChannel channel;
   private boolean renamed;
 
-  PendingFile(Entry entry, Path target) {
+  PendingFile(Entry entry, Path target, TempFiles temps) {
     this.entry = entry;
     this.target = target;
+    this.temps = temps;
     this.remaining = entry.size();
   }
 
@@ -36,32 +33,20 @@ final class PendingFile {
   FileChannel channel() throws IOException {
     if (channel == null) {
       if (temp == null) {
-        createTempOpen();
+        TempFiles.Created created = temps.createFile(target.getParent());
+        temp = created.path();
+        channel = created.channel();
       } else {
-        channel = FileChannel.open(temp, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        channel = FileChannel.open(temp, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
       }
     }
     return channel;
   }
 
-  /** Creates the temporary file (O_EXCL, so never through a link) and keeps it open. */
-  private void createTempOpen() throws IOException {
-    while (true) {
-      Path candidate = tempName(target.getParent());
-      try {
-        channel = FileChannel.open(candidate, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        temp = candidate;
-        return;
-      } catch (FileAlreadyExistsException e) {
-        // another name
-      }
-    }
-  }
-
   /** The temporary file, created (empty) if it does not exist yet. */
   Path temp() throws IOException {
     if (temp == null) {
-      createTempOpen();
+      channel();
       closeChannel();
     }
     return temp;
@@ -79,8 +64,10 @@ final class PendingFile {
     }
   }
 
+  /** Records that the temporary file became the final file. */
   void markRenamed() {
     renamed = true;
+    temps.forget(temp);
   }
 
   /** Closes the channel and removes the temporary file unless it became the final file. */
@@ -90,11 +77,8 @@ final class PendingFile {
     } finally {
       if (temp != null && !renamed) {
         Files.deleteIfExists(temp);
+        temps.forget(temp);
       }
     }
-  }
-
-  static Path tempName(Path dir) {
-    return dir.resolve(TEMP_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
   }
 }

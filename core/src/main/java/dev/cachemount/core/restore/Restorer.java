@@ -5,6 +5,7 @@ import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
@@ -70,8 +71,22 @@ public final class Restorer {
    *     does not match the index
    */
   public Stats restore(SnapshotIndex index, Path target, String where) throws IOException {
+    return restore(index, target, where, java.util.Optional.empty());
+  }
+
+  /**
+   * Restores {@code index} into {@code target}, leaving alone the subtree {@code keepOut} (a real
+   * path inside the target: the store itself, when it lies there).
+   */
+  public Stats restore(SnapshotIndex index, Path target, String where, java.util.Optional<Path> keepOut) throws IOException {
     try {
-      return restoreInto(prepareRoot(target), index, where);
+      Path root = prepareRoot(target);
+      SnapshotIndex restorable = index;
+      if (keepOut.isPresent()) {
+        restorable = index.without(root.relativize(keepOut.get()).toString(), skipped ->
+            listener.warning(skipped + " entries of the snapshot lie inside the store " + keepOut.get() + " and were not restored"));
+      }
+      return restoreInto(root, restorable, where);
     } catch (java.nio.file.InvalidPathException e) {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
@@ -81,7 +96,9 @@ public final class Restorer {
   private Stats restoreInto(Path root, SnapshotIndex index, String where) throws IOException {
     List<PendingFile> pending = new ArrayList<>();
     Map<PendingFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true);
-    try {
+    TempFiles temps = new TempFiles();
+    // On SIGTERM (a cancelled CI job) the hook deletes every temporary file and refuses new ones.
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-restore-cleanup", temps::cancel)) {
       long directories = 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
@@ -99,7 +116,7 @@ public final class Restorer {
           continue;
         }
         files++;
-        PendingFile file = new PendingFile(e, root.resolve(e.path()));
+        PendingFile file = new PendingFile(e, root.resolve(e.path()), temps);
         pending.add(file);
         if (e.size() == 0) {
           complete(file);
@@ -120,7 +137,7 @@ public final class Restorer {
       long symlinks = 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.SYMLINK) {
-          createSymlink(root.resolve(e.path()), e);
+          createSymlink(root.resolve(e.path()), e, temps);
           symlinks++;
         }
       }
@@ -245,17 +262,18 @@ public final class Restorer {
     file.markRenamed();
   }
 
-  private void createSymlink(Path target, Entry e) throws IOException {
-    Path temp = PendingFile.tempName(target.getParent());
-    Files.createSymbolicLink(temp, Path.of(e.linkTarget()));
+  private void createSymlink(Path target, Entry e, TempFiles temps) throws IOException {
+    Path temp = temps.createSymlink(target.getParent(), Path.of(e.linkTarget()));
     try {
       Files.getFileAttributeView(temp, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime(e), null, null);
       clearDirectory(target);
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(temp);
+      temps.forget(temp);
     }
   }
+
 
   /** Removes a directory that stands where the snapshot has a file or symlink. */
   private void clearDirectory(Path path) throws IOException {

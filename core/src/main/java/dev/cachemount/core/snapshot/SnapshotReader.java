@@ -45,7 +45,15 @@ public final class SnapshotReader {
     if (fetched.isEmpty()) {
       return Optional.empty();
     }
-    ManifestBytes bytes = fetched.get();
+    return Optional.of(load(fetched.get(), where));
+  }
+
+  /**
+   * Loads the snapshot of a manifest already fetched.
+   *
+   * @throws CachemountException as {@link #load(String, String)}
+   */
+  public LoadedSnapshot load(ManifestBytes bytes, String where) throws IOException {
     long read = bytes.bytes().length;
     if (!MediaTypes.OCI_MANIFEST.equals(bytes.mediaType())) {
       throw notASnapshot(where, "it is a " + bytes.mediaType());
@@ -90,7 +98,7 @@ public final class SnapshotReader {
         throw CachemountException.integrity("snapshot " + where + ": layer " + (i + 1) + " is not the pack its index names");
       }
     }
-    return Optional.of(new LoadedSnapshot(bytes, manifest, cfg, index, read));
+    return new LoadedSnapshot(bytes, manifest, cfg, index, read);
   }
 
   /** Checks the fields every reader relies on; a config without them is corrupt. */

@@ -155,7 +155,9 @@ public final class Snapshotter {
               }
               worker.flushFrame();
             }
-            worker.finish();
+            if (!failed.get()) {
+              worker.finish();
+            }
             return null;
           } catch (Throwable t) {
             failed.set(true);

@@ -4,28 +4,44 @@ import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Decides, without reading any file, that a scanned tree equals a stored snapshot: the same entries
- * with the same types, owner-executable bits, sizes, modification times and link targets. As in
- * git's index, a file whose modification time is not safely before the snapshot's scan may have
- * changed within the same clock tick and sends the push down the reading path.
+ * Decides, from metadata, whether a scanned tree may equal a stored snapshot: the same entries with
+ * the same types, owner-executable bits, sizes, modification times and link targets. As in git's
+ * index, a file whose modification time is not safely before the snapshot's scan may have changed
+ * within the same clock tick: it is "racy", and only its content can tell ({@link ContentCheck}).
  */
 public final class UnchangedCheck {
   /** How close to the parent's scan a modification time must be to count as racy. */
   static final long RACY_SECONDS = 2;
 
+  /**
+   * What the metadata says.
+   *
+   * @param sameMetadata every entry matches the snapshot's
+   * @param racy positions (in the scan and the snapshot's entries alike) of matching files whose
+   *     content must be read to be sure
+   */
+  public record Verdict(boolean sameMetadata, List<Integer> racy) {
+    /** Unchanged without reading a single file. */
+    public boolean unchangedWithoutReading() {
+      return sameMetadata && racy.isEmpty();
+    }
+  }
+
   private UnchangedCheck() {}
 
-  /** Whether {@code scanned} is certainly the tree {@code parent} holds, judged by metadata alone. */
-  public static boolean unchanged(List<ScannedEntry> scanned, SnapshotIndex parent, Instant parentScanStarted) {
+  /** Compares {@code scanned} with {@code parent}, whose scan began at {@code parentScanStarted}. */
+  public static Verdict compare(List<ScannedEntry> scanned, SnapshotIndex parent, Instant parentScanStarted) {
     List<Entry> entries = parent.entries();
     if (scanned.size() != entries.size()) {
-      return false;
+      return new Verdict(false, List.of());
     }
     Instant racyFrom = parentScanStarted.minusSeconds(RACY_SECONDS);
+    List<Integer> racy = new ArrayList<>();
     for (int i = 0; i < scanned.size(); i++) {
       ScannedEntry s = scanned.get(i);
       Entry e = entries.get(i);
@@ -35,17 +51,17 @@ public final class UnchangedCheck {
           || s.mtimeSeconds() != e.mtimeSeconds()
           || s.mtimeNanos() != e.mtimeNanos()
           || !Objects.equals(s.linkTarget(), e.linkTarget())) {
-        return false;
+        return new Verdict(false, List.of());
       }
       if (s.type() == EntryType.FILE) {
         if (s.size() != e.size()) {
-          return false;
+          return new Verdict(false, List.of());
         }
         if (!Instant.ofEpochSecond(s.mtimeSeconds(), s.mtimeNanos()).isBefore(racyFrom)) {
-          return false;
+          racy.add(i);
         }
       }
     }
-    return true;
+    return new Verdict(true, List.copyOf(racy));
   }
 }

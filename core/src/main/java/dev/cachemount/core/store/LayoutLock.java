@@ -3,8 +3,10 @@ package dev.cachemount.core.store;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -15,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * lock ({@code fcntl}) for other processes.
  */
 final class LayoutLock {
-  private static final ConcurrentHashMap<Path, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<Object, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
 
   private LayoutLock() {}
 
@@ -26,28 +28,37 @@ final class LayoutLock {
   }
 
   static Held acquire(Path lockFile) throws IOException {
-    // The real path: two spellings of one store in one JVM must share the in-process lock.
-    Path key = lockFile.getParent().toRealPath().resolve(lockFile.getFileName());
-    ReentrantLock local = IN_PROCESS.computeIfAbsent(key, k -> new ReentrantLock());
-    local.lock();
-    FileChannel channel = null;
+    FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    ReentrantLock local;
     try {
-      channel = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      // Keyed by the file's identity (device and inode), so that every spelling of one store's path,
+      // bind mounts included, shares the in-process lock.
+      Object key = Files.readAttributes(lockFile, BasicFileAttributes.class).fileKey();
+      local = IN_PROCESS.computeIfAbsent(key != null ? key : lockFile.toRealPath(), k -> new ReentrantLock());
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+    local.lock();
+    try {
       FileLock fileLock = channel.lock();
-      FileChannel ch = channel;
       return () -> {
         try {
           fileLock.release();
-          ch.close();
         } finally {
-          local.unlock();
+          try {
+            channel.close();
+          } finally {
+            local.unlock();
+          }
         }
       };
     } catch (IOException | RuntimeException e) {
-      if (channel != null) {
+      try {
         channel.close();
+      } finally {
+        local.unlock();
       }
-      local.unlock();
       throw e;
     }
   }

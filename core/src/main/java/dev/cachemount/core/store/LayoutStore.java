@@ -404,12 +404,18 @@ public final class LayoutStore implements SnapshotStore {
     if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
       return false;
     }
+    // Hashed outside the lock, so that other pushes' tag moves do not wait behind a large blob.
+    Boolean sound = soundness(blob, digest, size);
+    if (sound == null) {
+      return false;
+    }
+    if (!sound) {
+      warnings.accept("blob " + digest + " in " + root + " is damaged; it is replaced by the copy this push wrote");
+      return false;
+    }
     try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+      // Blobs are only ever replaced by renames of sound copies: still there means still sound.
       if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
-        return false;
-      }
-      if (!isSound(blob, digest, size)) {
-        warnings.accept("blob " + digest + " in " + root + " is damaged; it is replaced by the copy this push wrote");
         return false;
       }
       Files.setLastModifiedTime(blob, FileTime.from(clock.instant()));
@@ -417,20 +423,26 @@ public final class LayoutStore implements SnapshotStore {
     }
   }
 
-  private static boolean isSound(Path blob, Digest digest, long size) throws IOException {
-    if (Files.size(blob) != size) {
-      return false;
-    }
-    java.security.MessageDigest md = Digest.newMessageDigest();
-    try (InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
-      byte[] buffer = new byte[1 << 16];
-      int n;
-      while ((n = in.read(buffer)) > 0) {
-        md.update(buffer, 0, n);
+  /** Whether the blob's size and digest check; {@code null} when it is gone. */
+  private static Boolean soundness(Path blob, Digest digest, long size) throws IOException {
+    try {
+      if (Files.size(blob) != size) {
+        return false;
       }
+      java.security.MessageDigest md = Digest.newMessageDigest();
+      try (InputStream in = Files.newInputStream(blob, LinkOption.NOFOLLOW_LINKS)) {
+        byte[] buffer = new byte[1 << 16];
+        int n;
+        while ((n = in.read(buffer)) > 0) {
+          md.update(buffer, 0, n);
+        }
+      }
+      return Digest.finish(md).equals(digest);
+    } catch (NoSuchFileException e) {
+      return null;
     }
-    return Digest.finish(md).equals(digest);
   }
+
 
   // ---------------------------------------------------------------- garbage
 

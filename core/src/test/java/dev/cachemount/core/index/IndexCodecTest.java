@@ -198,6 +198,15 @@ class IndexCodecTest {
   }
 
   @Test
+  void aFrameStoredLargerThanItsContentIsRefused() {
+    SnapshotIndex.Builder b = new SnapshotIndex.Builder();
+    int p = b.addPack(d(1), 1 << 30);
+    b.addFrame(p, 0, 1 << 29, 100, FrameEncoding.ZSTD);
+    CachemountException e = assertThrows(CachemountException.class, b::build);
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+  }
+
+  @Test
   void aSmallBlobCannotDeclareAHugePayload() {
     byte[] blob;
     try (com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()) {

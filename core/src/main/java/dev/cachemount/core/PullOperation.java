@@ -1,0 +1,82 @@
+package dev.cachemount.core;
+
+import dev.cachemount.core.restore.Restorer;
+import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.store.BlobNotFoundException;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.SnapshotStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * One pull: resolve the tag, load and verify the snapshot, restore it into the target. If a push
+ * moves the tag while the pull reads, and the old snapshot's blobs are collected under it, the pull
+ * starts over once with the new snapshot. Used once.
+ */
+final class PullOperation {
+  private final Engine engine;
+  private final CacheSpec spec;
+  private final OperationListener listener;
+  private final long started = System.nanoTime();
+
+  PullOperation(Engine engine, CacheSpec spec, OperationListener listener) {
+    this.engine = engine;
+    this.spec = spec;
+    this.listener = listener;
+  }
+
+  OperationResult run(SnapshotStore store) {
+    Engine.warnAboutFileNameEncoding(listener);
+    Path target = spec.requireTarget("pull");
+    try {
+      return pull(store, target);
+    } catch (IOException e) {
+      throw CachemountException.operational("pull of cache '" + spec.id() + "' failed: " + IoErrors.describe(e), e);
+    } catch (UncheckedIOException e) {
+      throw CachemountException.operational("pull of cache '" + spec.id() + "' failed: " + IoErrors.describe(e.getCause()), e);
+    }
+  }
+
+  private OperationResult pull(SnapshotStore store, Path target) throws IOException {
+    String ref = store.describe(spec.id());
+    Optional<ManifestBytes> manifest = store.fetchManifest(spec.id());
+    for (int attempt = 0; ; attempt++) {
+      if (manifest.isEmpty()) {
+        listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss); the target was not touched");
+        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, Engine.millisSince(started), null, null);
+      }
+      try {
+        return restore(store, manifest.get(), target, ref);
+      } catch (BlobNotFoundException e) {
+        Optional<ManifestBytes> now = store.fetchManifest(spec.id());
+        boolean moved = now.isEmpty() || !now.get().digest().equals(manifest.get().digest());
+        if (!moved) {
+          throw e;
+        }
+        if (attempt > 0) {
+          throw new CachemountException(FailureKind.OPERATIONAL,
+              "the snapshot " + ref + " was replaced by pushes twice while this pull read it; run the pull again", e);
+        }
+        listener.warning("the snapshot " + ref + " was replaced by a push while this pull read it; pulling the new one");
+        manifest = now;
+      }
+    }
+  }
+
+  private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref) throws IOException {
+    LoadedSnapshot snapshot = new SnapshotReader(store, store).load(manifest, ref);
+    Optional<Path> storeInside = Optional.empty();
+    if (Files.isDirectory(target)) {
+      storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
+    }
+    Restorer restorer = new Restorer(store, listener, engine.workers());
+    Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
+    return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
+        stats.files(), stats.directories(), stats.symlinks(), snapshot.index().totalBytes(),
+        snapshot.bytesRead() + stats.bytesRead(), null, null, Engine.millisSince(started), null, null);
+  }
+}

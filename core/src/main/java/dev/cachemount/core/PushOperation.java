@@ -1,0 +1,172 @@
+package dev.cachemount.core;
+
+import dev.cachemount.core.chunk.FastCdcChunker;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.CleanupOnExit;
+import dev.cachemount.core.internal.FileTrees;
+import dev.cachemount.core.snapshot.ContentCheck;
+import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.ScannedEntry;
+import dev.cachemount.core.snapshot.SnapshotPublisher;
+import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.snapshot.Snapshotter;
+import dev.cachemount.core.snapshot.StagedSnapshot;
+import dev.cachemount.core.snapshot.TreeScanner;
+import dev.cachemount.core.snapshot.UnchangedCheck;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.store.SnapshotStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One push: load the snapshot the tag names (the parent), scan the target, decide from metadata
+ * (and, for racy files, content) whether anything changed, and if so snapshot the tree into staging
+ * and publish it. Used once.
+ */
+final class PushOperation {
+  private final Engine engine;
+  private final CacheSpec spec;
+  private final PushOptions options;
+  private final OperationListener listener;
+  private final long started = System.nanoTime();
+
+  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener) {
+    this.engine = engine;
+    this.spec = spec;
+    this.options = options;
+    this.listener = listener;
+  }
+
+  OperationResult run(SnapshotStore store) {
+    Engine.warnAboutFileNameEncoding(listener);
+    Path target = spec.requireTarget("push");
+    if (!Files.isDirectory(target)) {
+      throw CachemountException.usage(Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+          ? "target " + target + " is not a directory; set target= to the cache directory"
+          : "target " + target + " does not exist, so there is nothing to push; check the path (a cache directory appears once a build has filled it)");
+    }
+    try {
+      return push(store, target.toRealPath());
+    } catch (IOException e) {
+      throw CachemountException.operational("push of cache '" + spec.id() + "' failed: " + IoErrors.describe(e), e);
+    } catch (UncheckedIOException e) {
+      throw CachemountException.operational("push of cache '" + spec.id() + "' failed: " + IoErrors.describe(e.getCause()), e);
+    }
+  }
+
+  private OperationResult push(SnapshotStore store, Path root) throws IOException {
+    String tag = spec.id();
+    String ref = store.describe(tag);
+    // Loaded even with --force: a tag that holds something not ours is never overwritten.
+    Optional<LoadedSnapshot> parent = loadParent(store, ref);
+    Set<Path> excluded = Set.of();
+    Optional<Path> storeInside = StoreOverlap.storeInside(root, store);
+    if (storeInside.isPresent()) {
+      listener.warning("the store " + storeInside.get() + " lies inside the target " + root + "; it is left out of the snapshot");
+      // Created now, before the scan, so that this push and the next see the same tree around it.
+      ((LayoutStore) store).create();
+      excluded = Set.of(storeInside.get());
+    }
+    Instant scanStarted = engine.clock().instant();
+    long scanNanos = System.nanoTime();
+    List<ScannedEntry> scanned = new TreeScanner(listener).scan(root, excluded);
+    listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
+    if (parent.isPresent() && !options.force() && unchanged(root, scanned, parent.get(), ref)) {
+      return unchangedResult(ref, parent.get());
+    }
+    Path staging = store.newStagingDirectory();
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", () -> deleteQuietly(staging))) {
+      Snapshotter.Settings settings = new Snapshotter.Settings(new FastCdcChunker(engine.chunker()), spec.compressionLevel(),
+          engine.frameTarget(), engine.packTarget(), engine.workers());
+      long snapshotStarted = System.nanoTime();
+      StagedSnapshot staged = new Snapshotter(settings, listener, engine.clock()).snapshot(root, scanned, scanStarted, staging);
+      listener.info(String.format("read, chunked and packed %,d bytes into %,d packs in %d ms", staged.index().totalBytes(),
+          staged.packs().size(), Engine.millisSince(snapshotStarted)));
+      if (parent.isPresent() && !options.force() && staged.index().sameTreeAs(parent.get().index())) {
+        listener.info(ref + ": the tree equals the stored snapshot; nothing to push");
+        return unchangedResult(ref, parent.get());
+      }
+      long publishStarted = System.nanoTime();
+      SnapshotPublisher.Published published = new SnapshotPublisher(store, store)
+          .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget());
+      listener.info(String.format("stored %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobsWritten(), published.bytesWritten(),
+          Engine.millisSince(publishStarted)));
+      SnapshotIndex index = staged.index();
+      return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
+          index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
+          index.totalBytes(), published.bytesWritten(), published.blobsWritten(), published.blobsPresent(),
+          Engine.millisSince(started), null, null);
+    } finally {
+      deleteQuietly(staging);
+    }
+  }
+
+  /**
+   * Whether the tree is the parent's, decided without packing anything: by metadata, and for the
+   * files modified too close to the parent's scan to trust their metadata, by reading them.
+   */
+  private boolean unchanged(Path root, List<ScannedEntry> scanned, LoadedSnapshot parent, String ref) throws IOException {
+    UnchangedCheck.Verdict verdict = UnchangedCheck.compare(scanned, parent.index(), Instant.parse(parent.config().created()));
+    if (verdict.unchangedWithoutReading()) {
+      listener.info(ref + ": no file changed since the stored snapshot (by size and modification time); nothing to push");
+      return true;
+    }
+    if (verdict.sameMetadata()) {
+      long checkNanos = System.nanoTime();
+      boolean same = ContentCheck.sameContent(root, scanned, verdict.racy(), parent.index(), parent.config().chunker().toParameters());
+      listener.info(String.format("%s: read %,d files modified close to the stored snapshot's creation in %d ms: %s", ref,
+          verdict.racy().size(), Engine.millisSince(checkNanos), same ? "unchanged, nothing to push" : "changed"));
+      return same;
+    }
+    return false;
+  }
+
+  /**
+   * The snapshot a push replaces. One that cannot be read because it is corrupt, or whose packs are
+   * gone, is reported and replaced; anything that is not a cachemount snapshot fails the push.
+   */
+  private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String ref) throws IOException {
+    Optional<LoadedSnapshot> parent;
+    try {
+      parent = new SnapshotReader(store, store).load(spec.id(), ref);
+    } catch (CachemountException e) {
+      if (e.kind() != FailureKind.INTEGRITY) {
+        throw e;
+      }
+      listener.warning("the stored snapshot " + ref + " is unreadable (" + e.getMessage() + "); pushing a complete new one");
+      return Optional.empty();
+    }
+    if (parent.isPresent()) {
+      // A snapshot whose packs are gone cannot stand for the tree, however equal the trees are.
+      for (SnapshotIndex.PackRef pack : parent.get().index().packs()) {
+        if (!store.hasBlob(pack.digest())) {
+          listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + "; pushing a complete new one");
+          return Optional.empty();
+        }
+      }
+    }
+    return parent;
+  }
+
+  private OperationResult unchangedResult(String ref, LoadedSnapshot parent) {
+    SnapshotIndex index = parent.index();
+    return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
+        index.fileCount(), parent.config().counts().directories(), parent.config().counts().symlinks(), index.totalBytes(),
+        0, 0L, 0L, Engine.millisSince(started), null, null);
+  }
+
+  private void deleteQuietly(Path dir) {
+    try {
+      FileTrees.deleteTree(dir);
+    } catch (IOException e) {
+      listener.warning("could not remove staging directory " + dir + ": " + e.getMessage());
+    }
+  }
+}

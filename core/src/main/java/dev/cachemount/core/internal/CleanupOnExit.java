@@ -1,0 +1,35 @@
+package dev.cachemount.core.internal;
+
+/**
+ * Runs a clean-up if the JVM exits (SIGTERM, SIGINT, System.exit) while an operation is under way;
+ * closing it removes the hook. A CI system that cancels a job sends SIGTERM: the temporary files of
+ * a pull, or the staging files of a push, are removed instead of left behind. (SIGKILL and power loss
+ * cannot be caught; what they leave is handled by the next run.)
+ */
+public final class CleanupOnExit implements AutoCloseable {
+  private final Thread hook;
+
+  private CleanupOnExit(Thread hook) {
+    this.hook = hook;
+  }
+
+  /** Registers {@code cleanup}; it must be safe to run concurrently with the operation it cleans up after. */
+  public static CleanupOnExit register(String name, Runnable cleanup) {
+    Thread hook = new Thread(cleanup, name);
+    try {
+      Runtime.getRuntime().addShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // The JVM is shutting down already: nothing to register.
+    }
+    return new CleanupOnExit(hook);
+  }
+
+  @Override
+  public void close() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // Shutting down: the hook runs or has run.
+    }
+  }
+}
