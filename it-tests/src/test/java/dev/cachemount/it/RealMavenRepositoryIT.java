@@ -159,6 +159,46 @@ class RealMavenRepositoryIT {
     assertEquals(List.of(), temporaryFiles(target));
   }
 
+  @Test
+  void aPushCancelledWithSigtermLeavesNoStagingFilesAndTheOldSnapshot() throws Exception {
+    Path store = dir.resolve("store-term-push");
+    Path small = Files.createDirectories(dir.resolve("small-tree"));
+    Files.writeString(small.resolve("only-file"), "the previous snapshot");
+    Cli.Result first = Cli.run("push", "--json", "--cache-id", "id=m2,dir=" + store + ",target=" + small);
+    assertEquals(0, first.exitCode(), first.toString());
+    String previous = first.json().get(0).get("digest").asText();
+    Path staging = store.resolve(".cachemount-tmp");
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", Cli.jar().toString(),
+        "push", "--cache-id", "id=m2,dir=" + store + ",target=" + corpus);
+    pb.redirectErrorStream(true).redirectOutput(dir.resolve("term-push.log").toFile());
+    Process push = pb.start();
+    boolean sawPacks = false;
+    while (push.isAlive() && !sawPacks) {
+      sawPacks = !stagedPacks(staging).isEmpty();
+      if (!sawPacks) {
+        Thread.sleep(2);
+      }
+    }
+    push.destroy();
+    int exit = push.waitFor();
+    assertTrue(sawPacks, "the push finished before it could be cancelled (exit " + exit + "): " + Files.readString(dir.resolve("term-push.log")));
+    assertEquals(143, exit, "terminated by SIGTERM");
+    assertEquals(List.of(), stagedPacks(staging));
+    Cli.Result inspect = Cli.run("inspect", "--json", "--cache-id", "id=m2,dir=" + store);
+    assertEquals(previous, inspect.json().get(0).get("snapshot").get("digest").asText(), "the tag still names the previous snapshot");
+  }
+
+  private static List<Path> stagedPacks(Path staging) throws IOException {
+    if (!Files.isDirectory(staging)) {
+      return List.of();
+    }
+    try (Stream<Path> walk = Files.walk(staging)) {
+      return walk.filter(p -> p.getFileName().toString().startsWith("pack-")).toList();
+    } catch (java.io.UncheckedIOException e) {
+      return List.of(staging);
+    }
+  }
+
   private static List<Path> temporaryFiles(Path target) throws IOException {
     if (!Files.isDirectory(target)) {
       return List.of();
