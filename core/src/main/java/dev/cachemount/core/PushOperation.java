@@ -82,11 +82,17 @@ final class PushOperation {
       return unchangedResult(ref, parent.get());
     }
     Path staging = store.newStagingDirectory();
-    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", () -> deleteQuietly(staging))) {
-      Snapshotter.Settings settings = new Snapshotter.Settings(new FastCdcChunker(engine.chunker()), spec.compressionLevel(),
-          engine.frameTarget(), engine.packTarget(), engine.workers());
+    Snapshotter.Settings settings = new Snapshotter.Settings(new FastCdcChunker(engine.chunker()), spec.compressionLevel(),
+        engine.frameTarget(), engine.packTarget(), engine.workers());
+    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock());
+    // On SIGTERM (a cancelled CI job): no new pack, and the staging directory goes.
+    Runnable cleanup = () -> {
+      snapshotter.cancel();
+      deleteQuietly(staging);
+    };
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup)) {
       long snapshotStarted = System.nanoTime();
-      StagedSnapshot staged = new Snapshotter(settings, listener, engine.clock()).snapshot(root, scanned, scanStarted, staging);
+      StagedSnapshot staged = snapshotter.snapshot(root, scanned, scanStarted, staging);
       listener.info(String.format("read, chunked and packed %,d bytes into %,d packs in %d ms", staged.index().totalBytes(),
           staged.packs().size(), Engine.millisSince(snapshotStarted)));
       if (parent.isPresent() && !options.force() && staged.index().sameTreeAs(parent.get().index())) {

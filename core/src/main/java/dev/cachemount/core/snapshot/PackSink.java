@@ -34,6 +34,11 @@ final class PackSink implements AutoCloseable {
     this.packTarget = packTarget;
   }
 
+  /** Refuses new packs from now on (a cancelled push); packs being written are left to their lanes. */
+  synchronized void refuse() {
+    closed = true;
+  }
+
   /** A new lane for one worker. */
   synchronized Lane newLane() throws IOException {
     if (closed) {

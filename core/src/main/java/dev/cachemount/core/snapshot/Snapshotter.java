@@ -64,6 +64,8 @@ public final class Snapshotter {
   private final Settings settings;
   private final OperationListener listener;
   private final Clock clock;
+  private volatile PackSink activeSink;
+  private volatile boolean cancelled;
 
   public Snapshotter(Settings settings, OperationListener listener, Clock clock) {
     this.settings = settings;
@@ -100,6 +102,10 @@ public final class Snapshotter {
     ConcurrentHashMap<Digest, Boolean> seen = new ConcurrentHashMap<>(Math.max(16, expectedChunks), 0.75f, settings.workers());
     AtomicLong chunkBytes = new AtomicLong();
     try (PackSink sink = new PackSink(staging, settings.packTarget())) {
+      activeSink = sink;
+      if (cancelled) {
+        sink.refuse();
+      }
       runWorkers(root, files, batches, results, seen, chunkBytes, sink);
       List<dev.cachemount.core.pack.PackWriter.FinishedPack> packs;
       for (int i = 0; i < files.size(); i++) {
@@ -112,6 +118,18 @@ public final class Snapshotter {
       long frames = sink.frameCount();
       packs = sink.finish(builder);
       return new StagedSnapshot(builder.build(), packs, scanStarted, chunkBytes.get(), frames);
+    }
+  }
+
+  /**
+   * Makes a snapshot in progress start no new pack: called from a shutdown hook before it deletes
+   * the staging directory, so that no pack file appears there afterwards. Thread-safe.
+   */
+  public void cancel() {
+    cancelled = true;
+    PackSink sink = activeSink;
+    if (sink != null) {
+      sink.refuse();
     }
   }
 
