@@ -83,7 +83,7 @@ public final class Cachemount {
     try (SnapshotStore store = openStore(spec, listener)) {
       return new PushOperation(engine, spec, options, listener).run(store);
     } catch (IOException e) {
-      throw CachemountException.operational("push of cache '" + spec.id() + "' failed closing the store: " + IoErrors.describe(e), e);
+      throw IoErrors.failed("closing the store after the push of cache '" + spec.id() + "'", e);
     }
   }
 
@@ -92,7 +92,7 @@ public final class Cachemount {
     try (SnapshotStore store = openStore(spec, listener)) {
       return new PullOperation(engine, spec, listener).run(store);
     } catch (IOException e) {
-      throw CachemountException.operational("pull of cache '" + spec.id() + "' failed closing the store: " + IoErrors.describe(e), e);
+      throw IoErrors.failed("closing the store after the pull of cache '" + spec.id() + "'", e);
     }
   }
 
@@ -102,7 +102,7 @@ public final class Cachemount {
       String ref = store.describe(spec.id());
       return new SnapshotReader(store, store).load(spec.id(), ref).map(s -> summary(ref, s));
     } catch (IOException e) {
-      throw CachemountException.operational("inspect of cache '" + spec.id() + "' failed: " + IoErrors.describe(e), e);
+      throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
     }
   }
 

@@ -11,6 +11,11 @@ import java.nio.file.NotDirectoryException;
 final class IoErrors {
   private IoErrors() {}
 
+  /** The failure of {@code operation} (e.g. "push of cache 'm2'") on an I/O error, as an operational failure. */
+  static CachemountException failed(String operation, IOException e) {
+    return CachemountException.operational(operation + " failed: " + describe(e), e);
+  }
+
   static String describe(IOException e) {
     if (e instanceof AccessDeniedException a) {
       return "permission denied: " + a.getFile();

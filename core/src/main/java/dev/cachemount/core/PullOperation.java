@@ -35,9 +35,9 @@ final class PullOperation {
     try {
       return pull(store, target);
     } catch (IOException e) {
-      throw CachemountException.operational("pull of cache '" + spec.id() + "' failed: " + IoErrors.describe(e), e);
+      throw IoErrors.failed("pull of cache '" + spec.id() + "'", e);
     } catch (UncheckedIOException e) {
-      throw CachemountException.operational("pull of cache '" + spec.id() + "' failed: " + IoErrors.describe(e.getCause()), e);
+      throw IoErrors.failed("pull of cache '" + spec.id() + "'", e.getCause());
     }
   }
 

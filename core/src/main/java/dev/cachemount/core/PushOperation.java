@@ -55,9 +55,9 @@ final class PushOperation {
     try {
       return push(store, target.toRealPath());
     } catch (IOException e) {
-      throw CachemountException.operational("push of cache '" + spec.id() + "' failed: " + IoErrors.describe(e), e);
+      throw IoErrors.failed("push of cache '" + spec.id() + "'", e);
     } catch (UncheckedIOException e) {
-      throw CachemountException.operational("push of cache '" + spec.id() + "' failed: " + IoErrors.describe(e.getCause()), e);
+      throw IoErrors.failed("push of cache '" + spec.id() + "'", e.getCause());
     }
   }
 

@@ -140,21 +140,8 @@ class RealMavenRepositoryIT {
     Path store = dir.resolve("store-term");
     assertEquals(0, Cli.run("push", "--cache-id", "id=m2,dir=" + store + ",target=" + corpus).exitCode());
     Path target = dir.resolve("term-target");
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", Cli.jar().toString(),
+    int exit = terminateOnce(dir.resolve("term.log"), () -> !temporaryFiles(target).isEmpty(),
         "pull", "--cache-id", "id=m2,dir=" + store + ",target=" + target);
-    pb.redirectErrorStream(true).redirectOutput(dir.resolve("term.log").toFile());
-    Process pull = pb.start();
-    // SIGTERM (what a CI system sends when it cancels a job) once the pull has temporary files.
-    boolean sawTemporaryFiles = false;
-    while (pull.isAlive() && !sawTemporaryFiles) {
-      sawTemporaryFiles = !temporaryFiles(target).isEmpty();
-      if (!sawTemporaryFiles) {
-        Thread.sleep(2);
-      }
-    }
-    pull.destroy();
-    int exit = pull.waitFor();
-    assertTrue(sawTemporaryFiles, "the pull finished before it could be cancelled (exit " + exit + "): " + Files.readString(dir.resolve("term.log")));
     assertEquals(143, exit, "terminated by SIGTERM");
     assertEquals(List.of(), temporaryFiles(target));
   }
@@ -168,20 +155,8 @@ class RealMavenRepositoryIT {
     assertEquals(0, first.exitCode(), first.toString());
     String previous = first.json().get(0).get("digest").asText();
     Path staging = store.resolve(".cachemount-tmp");
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", Cli.jar().toString(),
+    int exit = terminateOnce(dir.resolve("term-push.log"), () -> !stagedPacks(staging).isEmpty(),
         "push", "--cache-id", "id=m2,dir=" + store + ",target=" + corpus);
-    pb.redirectErrorStream(true).redirectOutput(dir.resolve("term-push.log").toFile());
-    Process push = pb.start();
-    boolean sawPacks = false;
-    while (push.isAlive() && !sawPacks) {
-      sawPacks = !stagedPacks(staging).isEmpty();
-      if (!sawPacks) {
-        Thread.sleep(2);
-      }
-    }
-    push.destroy();
-    int exit = push.waitFor();
-    assertTrue(sawPacks, "the push finished before it could be cancelled (exit " + exit + "): " + Files.readString(dir.resolve("term-push.log")));
     assertEquals(143, exit, "terminated by SIGTERM");
     assertEquals(List.of(), stagedPacks(staging));
     Cli.Result inspect = Cli.run("inspect", "--json", "--cache-id", "id=m2,dir=" + store);
@@ -197,6 +172,33 @@ class RealMavenRepositoryIT {
     } catch (java.io.UncheckedIOException e) {
       return List.of(staging);
     }
+  }
+
+  /** A condition polled while a process runs. */
+  interface Probe {
+    boolean holds() throws IOException;
+  }
+
+  /**
+   * Starts the CLI with {@code args}, sends it SIGTERM (what a CI system sends when it cancels a job)
+   * as soon as {@code ready} holds, and returns its exit code; fails if it finished first.
+   */
+  private static int terminateOnce(Path log, Probe ready, String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        Cli.jar().toString()));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    boolean seen = false;
+    while (process.isAlive() && !seen) {
+      seen = ready.holds();
+      if (!seen) {
+        Thread.sleep(2);
+      }
+    }
+    process.destroy();
+    int exit = process.waitFor();
+    assertTrue(seen, "the process finished before it could be cancelled (exit " + exit + "): " + Files.readString(log));
+    return exit;
   }
 
   private static List<Path> temporaryFiles(Path target) throws IOException {

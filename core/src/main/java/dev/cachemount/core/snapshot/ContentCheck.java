@@ -8,13 +8,10 @@ import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.SnapshotIndex;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
-import java.time.Instant;
 import java.util.List;
 
 /**
@@ -61,20 +58,11 @@ public final class ContentCheck {
       } catch (IOException vanishedOrUnreadable) {
         return false;
       }
-      if (changedSinceScan(file, s)) {
+      if (!s.stillMatches(file)) {
         return false;
       }
     }
     return true;
   }
 
-  private static boolean changedSinceScan(Path file, ScannedEntry s) {
-    try {
-      BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      Instant t = now.lastModifiedTime().toInstant();
-      return now.size() != s.size() || t.getEpochSecond() != s.mtimeSeconds() || t.getNano() != s.mtimeNanos();
-    } catch (IOException e) {
-      return true;
-    }
-  }
 }

@@ -1,6 +1,12 @@
 package dev.cachemount.core.snapshot;
 
 import dev.cachemount.core.index.EntryType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
 
 /**
  * What a scan saw of one entry, before its content is read.
@@ -9,4 +15,16 @@ import dev.cachemount.core.index.EntryType;
  * @param mode permission bits, {@code 0..0777}
  * @param linkTarget the target of a symlink, else {@code null}
  */
-public record ScannedEntry(String path, EntryType type, int mode, long size, long mtimeSeconds, int mtimeNanos, String linkTarget) {}
+public record ScannedEntry(String path, EntryType type, int mode, long size, long mtimeSeconds, int mtimeNanos, String linkTarget) {
+
+  /** Whether {@code file} still has the size and modification time the scan saw (false if it is gone). */
+  boolean stillMatches(Path file) {
+    try {
+      BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      Instant t = now.lastModifiedTime().toInstant();
+      return now.size() == size && t.getEpochSecond() == mtimeSeconds && t.getNano() == mtimeNanos;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

@@ -20,7 +20,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
@@ -249,20 +248,10 @@ public final class Snapshotter {
       } catch (IOException e) {
         throw new IOException("reading " + file + ": " + e.getMessage(), e);
       }
-      if (size != entry.size() || changedSince(file, entry)) {
+      if (size != entry.size() || !entry.stillMatches(file)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
       }
       return new FileResult(size, fileChunks.toArray(new Digest[0]));
-    }
-
-    private boolean changedSince(Path file, ScannedEntry entry) {
-      try {
-        BasicFileAttributes now = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        Instant t = now.lastModifiedTime().toInstant();
-        return t.getEpochSecond() != entry.mtimeSeconds() || t.getNano() != entry.mtimeNanos() || now.size() != entry.size();
-      } catch (IOException e) {
-        return true;
-      }
     }
 
     /** One chunk of the file being read: hashed, and added to the frame if no worker has seen it. */
