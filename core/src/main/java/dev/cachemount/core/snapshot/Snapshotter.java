@@ -11,6 +11,7 @@ import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.ChunkRef;
 import dev.cachemount.core.pack.FrameCompressor;
+import dev.cachemount.core.pack.PackWriter;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -106,7 +107,7 @@ public final class Snapshotter {
         sink.refuse();
       }
       runWorkers(root, files, batches, results, seen, chunkBytes, sink);
-      List<dev.cachemount.core.pack.PackWriter.FinishedPack> packs;
+      List<PackWriter.FinishedPack> packs;
       for (int i = 0; i < files.size(); i++) {
         FileResult r = results[i];
         if (r != null) {
