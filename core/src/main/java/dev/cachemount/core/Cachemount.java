@@ -101,6 +101,8 @@ public final class Cachemount {
     try (SnapshotStore store = openStore(spec, OperationListener.NONE)) {
       String ref = store.describe(spec.id());
       return new SnapshotReader(store, store).load(spec.id(), ref).map(s -> summary(ref, s));
+    } catch (CachemountException e) {
+      throw PullOperation.withRepairHint(e, spec.id());
     } catch (IOException e) {
       throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
     }

@@ -34,11 +34,26 @@ final class PullOperation {
     Path target = spec.requireTarget("pull");
     try {
       return pull(store, target);
+    } catch (CachemountException e) {
+      throw withRepairHint(e, spec.id());
     } catch (IOException e) {
       throw IoErrors.failed("pull of cache '" + spec.id() + "'", e);
     } catch (UncheckedIOException e) {
       throw IoErrors.failed("pull of cache '" + spec.id() + "'", e.getCause());
     }
+  }
+
+  /**
+   * An integrity failure means the stored snapshot is damaged or unsafe, whichever check found it:
+   * every one gets the same remedy, here, rather than at each place that detects one.
+   */
+  static CachemountException withRepairHint(CachemountException e, String id) {
+    if (e.kind() != FailureKind.INTEGRITY) {
+      return e;
+    }
+    return new CachemountException(FailureKind.INTEGRITY, e.getMessage()
+        + ". Nothing wrong was written. To replace the stored snapshot, run `cachemount push --force` for id '" + id
+        + "' from a good copy of the tree", e);
   }
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {

@@ -124,9 +124,7 @@ class CachemountRoundTripTest {
     changeContentKeepingSizeAndTime(firstFile(tree));
     OperationResult second = client.push(spec("fresh", tree), listener);
     assertEquals(Outcome.PUSHED, second.result());
-    Path restored = dir.resolve("fresh-restored");
-    client.pull(spec("fresh", restored), listener);
-    assertEquals(TreeListing.of(tree), TreeListing.of(restored));
+    assertPullsBack(client, "fresh", tree, "fresh-restored");
   }
 
   @Test
@@ -139,9 +137,7 @@ class CachemountRoundTripTest {
     OperationResult second = client.push(spec("m2", source), listener);
     assertEquals(Outcome.PUSHED, second.result());
 
-    Path restored = dir.resolve("restored");
-    client.pull(spec("m2", restored), listener);
-    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+    assertPullsBack(client, "m2", source, "restored");
   }
 
   @Test
@@ -229,6 +225,7 @@ class CachemountRoundTripTest {
     Files.write(index, bytes);
     CachemountException e = assertThrows(CachemountException.class, () -> client.pull(spec("m2", dir.resolve("t")), listener));
     assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("push --force"), "every integrity failure says how to repair: " + e.getMessage());
     assertFalse(Files.exists(dir.resolve("t")), "nothing is created before the index is verified");
 
     Files.delete(index);
@@ -351,9 +348,7 @@ class CachemountRoundTripTest {
     OperationResult forced = single.push(spec("m2", source), new PushOptions(true), listener);
     assertEquals(Outcome.PUSHED, forced.result());
     assertTrue(warnings.stream().anyMatch(w -> w.contains("is damaged")), warnings.toString());
-    Path restored = dir.resolve("r2");
-    single.pull(spec("m2", restored), listener);
-    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+    assertPullsBack(single, "m2", source, "r2");
   }
 
   @Test
@@ -363,9 +358,7 @@ class CachemountRoundTripTest {
     OperationResult second = client.push(spec("m2", source), listener);
     assertEquals(Outcome.PUSHED, second.result());
     assertTrue(warnings.stream().anyMatch(w -> w.contains("lacks pack")), warnings.toString());
-    Path restored = dir.resolve("restored");
-    client.pull(spec("m2", restored), listener);
-    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+    assertPullsBack(client, "m2", source, "restored");
   }
 
   @Test
@@ -553,6 +546,13 @@ class CachemountRoundTripTest {
     try (Stream<Path> walk = Files.walk(store.resolve("blobs"))) {
       return walk.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
     }
+  }
+
+  /** Pulls {@code id} with {@code via} into a new directory and checks it holds exactly {@code expected}. */
+  private void assertPullsBack(Cachemount via, String id, Path expected, String name) throws IOException {
+    Path restored = dir.resolve(name);
+    assertEquals(Outcome.RESTORED, via.pull(spec(id, restored), listener).result());
+    assertEquals(TreeListing.of(expected), TreeListing.of(restored));
   }
 
   private Set<Path> blobs() throws IOException {

@@ -163,14 +163,14 @@ final class FrameReader {
             decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
                 "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
           } catch (CachemountException e) {
-            throw CachemountException.integrity(e.getMessage() + "; nothing was written from it. Run push --force for this id to store a sound snapshot", e);
+            throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
           }
           for (int chunk : needs.chunks(f)) {
             md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
             md.digest(computed, 0, Digest.LENGTH);
             if (!index.chunkDigestEquals(chunk, computed, 0)) {
               throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
-                  + pack.digest().shortForm() + " is corrupt); nothing was written from it. Run push --force for this id to store a sound snapshot");
+                  + pack.digest().shortForm() + " is corrupt); nothing was written from it");
             }
           }
           queue.put(new Decoded(f, raw));

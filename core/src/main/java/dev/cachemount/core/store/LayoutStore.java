@@ -104,7 +104,7 @@ public final class LayoutStore implements SnapshotStore {
       actual = Files.size(file);
     } catch (NoSuchFileException e) {
       throw new BlobNotFoundException(digest,
-          "store " + root + " lacks blob " + digest + " that the snapshot references; run push --force for this id to store a complete snapshot");
+          "store " + root + " lacks blob " + digest + " that the snapshot references");
     }
     if (actual != size) {
       throw CachemountException.integrity("blob " + digest + " in " + root + " has " + actual + " bytes, its descriptor says " + size);
