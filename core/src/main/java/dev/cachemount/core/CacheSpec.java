@@ -1,5 +1,6 @@
 package dev.cachemount.core;
 
+import dev.cachemount.core.registry.RegistryRef;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,13 +24,17 @@ import java.util.regex.Pattern;
  * @param storeDir for {@code type=local}: the OCI layout directory; empty for the default
  * @param target the directory to push from or pull into; empty when not given
  * @param compressionLevel zstd level for new chunks
+ * @param ref for {@code type=registry}: the repository and tag (defaulted to the id) or digest
+ * @param insecure for {@code type=registry}: plain HTTP or unverified TLS allowed for this registry
  */
-public record CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel) {
+public record CacheSpec(
+    String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
+    Optional<RegistryRef> ref, boolean insecure) {
   public static final int DEFAULT_COMPRESSION_LEVEL = 3;
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "dir", "target", "compression-level");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -39,6 +44,10 @@ public record CacheSpec(String id, StoreType type, Optional<Path> storeDir, Opti
     Objects.requireNonNull(type, "type");
     Objects.requireNonNull(storeDir, "storeDir");
     Objects.requireNonNull(target, "target");
+    Objects.requireNonNull(ref, "ref");
+    if ((type == StoreType.REGISTRY) != ref.isPresent()) {
+      throw new IllegalArgumentException("a registry spec needs a ref, and only a registry spec has one");
+    }
     if (!TAG.matcher(id).matches()) {
       throw CachemountException.usage("cache id '" + id + "' is not valid: use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
     }
@@ -49,12 +58,35 @@ public record CacheSpec(String id, StoreType type, Optional<Path> storeDir, Opti
 
   /** A local spec with default settings. */
   public static CacheSpec local(String id, Path storeDir, Path target) {
-    return new CacheSpec(id, StoreType.LOCAL, Optional.ofNullable(storeDir), Optional.ofNullable(target), DEFAULT_COMPRESSION_LEVEL);
+    return new CacheSpec(id, StoreType.LOCAL, Optional.ofNullable(storeDir), Optional.ofNullable(target), DEFAULT_COMPRESSION_LEVEL,
+        Optional.empty(), false);
+  }
+
+  /** A registry spec with default settings; {@code ref} without a tag gets the id as its tag. */
+  public static CacheSpec registry(String id, String ref, boolean insecure, Path target) {
+    return new CacheSpec(id, StoreType.REGISTRY, Optional.empty(), Optional.ofNullable(target), DEFAULT_COMPRESSION_LEVEL,
+        Optional.of(RegistryRef.parse(ref).withDefaultTag(id)), insecure);
+  }
+
+  /**
+   * The name the store files the snapshot under: the id in a local store; the ref's tag (or pinned
+   * digest) in a registry.
+   */
+  public String storeReference() {
+    return ref.map(RegistryRef::reference).orElse(id);
+  }
+
+  /** The tag a push commits to, or a usage error when the ref pins a digest, which cannot be pushed to. */
+  public String pushTag() {
+    if (ref.isPresent() && ref.get().digest().isPresent()) {
+      throw CachemountException.usage("cache id '" + id + "': ref " + ref.get() + " pins a digest, which can be pulled but not pushed to; give a tag instead of @sha256:...");
+    }
+    return storeReference();
   }
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -89,13 +121,39 @@ public record CacheSpec(String id, StoreType type, Optional<Path> storeDir, Opti
     if (id == null || id.isEmpty()) {
       throw CachemountException.usage("cache spec '" + text + "' has no id: add id=NAME (for example id=m2)");
     }
-    StoreType type = StoreType.LOCAL;
+    String refText = fields.get("ref");
     String typeText = fields.get("type");
-    if (typeText != null && !typeText.equals(StoreType.LOCAL.key())) {
-      if (typeText.equals("registry")) {
-        throw CachemountException.usage("cache spec '" + text + "': type=registry is not available in this version yet; use type=local (the default) with dir=STORE_DIR");
+    StoreType type = refText != null ? StoreType.REGISTRY : StoreType.LOCAL;
+    if (typeText != null) {
+      type = switch (typeText) {
+        case "local" -> StoreType.LOCAL;
+        case "registry" -> StoreType.REGISTRY;
+        default -> throw CachemountException.usage("cache spec '" + text + "': unknown type '" + typeText + "'; known types: local, registry");
+      };
+    }
+    Optional<RegistryRef> ref = Optional.empty();
+    if (type == StoreType.REGISTRY) {
+      if (refText == null || refText.isBlank()) {
+        throw CachemountException.usage("cache spec '" + text + "': type=registry needs ref=HOST[:PORT]/REPOSITORY[:TAG] (for example ref=ghcr.io/acme/cache:m2)");
       }
-      throw CachemountException.usage("cache spec '" + text + "': unknown type '" + typeText + "'; known types: local");
+      if (fields.containsKey("dir")) {
+        throw CachemountException.usage("cache spec '" + text + "': dir= names a local store and does not go with type=registry; remove one of them");
+      }
+      ref = Optional.of(RegistryRef.parse(refText.trim()).withDefaultTag(id));
+    } else if (refText != null) {
+      throw CachemountException.usage("cache spec '" + text + "': ref= needs type=registry (or no type at all); type=local stores in dir=");
+    }
+    boolean insecure = false;
+    String insecureText = fields.get("insecure");
+    if (insecureText != null) {
+      if (type != StoreType.REGISTRY) {
+        throw CachemountException.usage("cache spec '" + text + "': insecure= applies to registries only");
+      }
+      insecure = switch (insecureText.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "true" -> true;
+        case "false" -> false;
+        default -> throw CachemountException.usage("cache spec '" + text + "': insecure='" + insecureText + "' is not true or false");
+      };
     }
     int level = DEFAULT_COMPRESSION_LEVEL;
     String levelText = fields.get("compression-level");
@@ -107,12 +165,12 @@ public record CacheSpec(String id, StoreType type, Optional<Path> storeDir, Opti
             + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
       }
     }
-    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level);
+    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level, ref, insecure);
   }
 
   private static String hint(String key) {
     return switch (key) {
-      case "ref" -> " (registry refs need type=registry, which this version does not support yet)";
+      case "image", "repository", "registry", "name" -> " (did you mean ref=HOST/REPOSITORY:TAG?)";
       case "src", "dest", "path", "destination", "source" -> " (did you mean target=?)";
       case "store", "store-dir" -> " (did you mean dir=?)";
       case "level", "compression" -> " (did you mean compression-level=?)";

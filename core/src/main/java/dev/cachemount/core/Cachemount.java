@@ -2,6 +2,10 @@ package dev.cachemount.core;
 
 import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.registry.RegistryCredentials;
+import dev.cachemount.core.registry.RegistryRef;
+import dev.cachemount.core.registry.RegistrySettings;
+import dev.cachemount.core.registry.RegistryStore;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.store.LayoutStore;
@@ -40,8 +44,15 @@ public final class Cachemount {
     this.engine = new Engine(b.clock, b.workers, b.chunker, b.frameTarget, b.packTarget);
     Duration grace = b.layoutGrace;
     Clock storeClock = b.clock;
-    this.stores = b.stores != null ? b.stores
-        : (spec, defaultDir, listener) -> new LayoutStore(spec.storeDir().orElse(defaultDir), grace, storeClock, listener::warning);
+    RegistrySettings registry = b.registry;
+    this.stores = b.stores != null ? b.stores : (spec, defaultDir, listener) -> switch (spec.type()) {
+      case LOCAL -> new LayoutStore(spec.storeDir().orElse(defaultDir), grace, storeClock, listener::warning);
+      case REGISTRY -> {
+        RegistryRef ref = spec.ref().orElseThrow();
+        yield new RegistryStore(ref, registry, spec.insecure(), RegistryCredentials.resolve(ref, registry, env, home, listener),
+            Optional.of(defaultDir.resolveSibling("registry-blobs")), defaultDir.resolveSibling(".cachemount-tmp-staging"), listener);
+      }
+    };
   }
 
   /** A client configured from this process's environment and user. */
@@ -99,8 +110,8 @@ public final class Cachemount {
   /** What is stored under the spec's id, or empty when nothing is. */
   public Optional<SnapshotSummary> inspect(CacheSpec spec) {
     try (SnapshotStore store = openStore(spec, OperationListener.NONE)) {
-      String ref = store.describe(spec.id());
-      return new SnapshotReader(store, store).load(spec.id(), ref).map(s -> summary(ref, s));
+      String ref = store.describe(spec.storeReference());
+      return new SnapshotReader(store, store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
     } catch (CachemountException e) {
       throw PullOperation.withRepairHint(e, spec.id());
     } catch (IOException e) {
@@ -127,8 +138,15 @@ public final class Cachemount {
     private long packTarget = DEFAULT_PACK_TARGET;
     private Duration layoutGrace = LayoutStore.DEFAULT_GRACE;
     private StoreFactory stores;
+    private RegistrySettings registry = RegistrySettings.DEFAULT;
 
     private Builder() {}
+
+    /** How registries are reached: CA file, insecure hosts, explicit credentials, parallelism, retries. */
+    public Builder registry(RegistrySettings registry) {
+      this.registry = java.util.Objects.requireNonNull(registry, "registry");
+      return this;
+    }
 
     /** Opens stores some other way than the default OCI layout directories (tests, other backends). */
     public Builder stores(StoreFactory stores) {
@@ -136,7 +154,7 @@ public final class Cachemount {
       return this;
     }
 
-    /** The environment to read XDG_CACHE_HOME from. */
+    /** The environment to read XDG_CACHE_HOME, DOCKER_CONFIG and the registry credential variables from. */
     public Builder env(Map<String, String> env) {
       this.env = env;
       return this;

@@ -31,6 +31,10 @@ public class CachemountException extends RuntimeException {
     return new CachemountException(FailureKind.OPERATIONAL, message, cause);
   }
 
+  public static CachemountException auth(String message, Throwable cause) {
+    return new CachemountException(FailureKind.AUTH, message, cause);
+  }
+
   public static CachemountException integrity(String message) {
     return new CachemountException(FailureKind.INTEGRITY, message);
   }

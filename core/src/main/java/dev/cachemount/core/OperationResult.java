@@ -11,7 +11,9 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param files regular files in the snapshot
  * @param bytes logical bytes of the tree: the sum of the file sizes
  * @param bytesTransferred blob and manifest bytes written to the store (push) or read from it (pull)
- * @param blobsWritten blobs the push wrote; blobs it found already stored are {@code blobsPresent}
+ * @param blobsUploaded blobs the push wrote to the store
+ * @param blobsSkipped blobs the push found already stored, and did not send
+ * @param blobsMounted blobs the registry took from another of its repositories instead of an upload
  * @param error the failure message when {@code result} is {@code failed}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -25,14 +27,15 @@ public record OperationResult(
     long symlinks,
     long bytes,
     long bytesTransferred,
-    Long blobsWritten,
-    Long blobsPresent,
+    Long blobsUploaded,
+    Long blobsSkipped,
+    Long blobsMounted,
     long durationMs,
     String error,
     Integer exitCode) {
 
   /** A failed result for {@code id}. */
   public static OperationResult failed(String id, String ref, CachemountException e, long durationMs) {
-    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, durationMs, e.getMessage(), e.kind().exitCode());
+    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, null, durationMs, e.getMessage(), e.kind().exitCode());
   }
 }

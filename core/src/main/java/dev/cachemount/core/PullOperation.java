@@ -57,17 +57,17 @@ final class PullOperation {
   }
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {
-    String ref = store.describe(spec.id());
-    Optional<ManifestBytes> manifest = store.fetchManifest(spec.id());
+    String ref = store.describe(spec.storeReference());
+    Optional<ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
     for (int attempt = 0; ; attempt++) {
       if (manifest.isEmpty()) {
         listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss); the target was not touched");
-        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, Engine.millisSince(started), null, null);
+        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, Engine.millisSince(started), null, null);
       }
       try {
         return restore(store, manifest.get(), target, ref);
       } catch (BlobNotFoundException e) {
-        Optional<ManifestBytes> now = store.fetchManifest(spec.id());
+        Optional<ManifestBytes> now = store.fetchManifest(spec.storeReference());
         boolean moved = now.isEmpty() || !now.get().digest().equals(manifest.get().digest());
         if (!moved) {
           throw e;
@@ -92,6 +92,6 @@ final class PullOperation {
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
         stats.files(), stats.directories(), stats.symlinks(), snapshot.index().totalBytes(),
-        snapshot.bytesRead() + stats.bytesRead(), null, null, Engine.millisSince(started), null, null);
+        snapshot.bytesRead() + stats.bytesRead(), null, null, null, Engine.millisSince(started), null, null);
   }
 }

@@ -62,10 +62,10 @@ final class PushOperation {
   }
 
   private OperationResult push(SnapshotStore store, Path root) throws IOException {
-    String tag = spec.id();
+    String tag = spec.pushTag();
     String ref = store.describe(tag);
     // Loaded even with --force: a tag that holds something not ours is never overwritten.
-    Optional<LoadedSnapshot> parent = loadParent(store, ref);
+    Optional<LoadedSnapshot> parent = loadParent(store, tag, ref);
     Set<Path> excluded = Set.of();
     Optional<Path> storeInside = StoreOverlap.storeInside(root, store);
     if (storeInside.isPresent()) {
@@ -102,12 +102,12 @@ final class PushOperation {
       long publishStarted = System.nanoTime();
       SnapshotPublisher.Published published = new SnapshotPublisher(store, store)
           .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget());
-      listener.info(String.format("stored %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobsWritten(), published.bytesWritten(),
+      listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
           Engine.millisSince(publishStarted)));
       SnapshotIndex index = staged.index();
       return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
           index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
-          index.totalBytes(), published.bytesWritten(), published.blobsWritten(), published.blobsPresent(),
+          index.totalBytes(), published.bytesWritten(), published.blobs().uploaded(), published.blobs().skipped(), published.blobs().mounted(),
           Engine.millisSince(started), null, null);
     } finally {
       deleteQuietly(staging);
@@ -138,10 +138,10 @@ final class PushOperation {
    * The snapshot a push replaces. One that cannot be read because it is corrupt, or whose packs are
    * gone, is reported and replaced; anything that is not a cachemount snapshot fails the push.
    */
-  private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String ref) throws IOException {
+  private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String tag, String ref) throws IOException {
     Optional<LoadedSnapshot> parent;
     try {
-      parent = new SnapshotReader(store, store).load(spec.id(), ref);
+      parent = new SnapshotReader(store, store).load(tag, ref);
     } catch (CachemountException e) {
       if (e.kind() != FailureKind.INTEGRITY) {
         throw e;
@@ -165,7 +165,7 @@ final class PushOperation {
     SnapshotIndex index = parent.index();
     return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
         index.fileCount(), parent.config().counts().directories(), parent.config().counts().symlinks(), index.totalBytes(),
-        0, 0L, 0L, Engine.millisSince(started), null, null);
+        0, 0L, 0L, 0L, Engine.millisSince(started), null, null);
   }
 
   private void deleteQuietly(Path dir) {

@@ -3,7 +3,9 @@ package dev.cachemount.core;
 /** Where a cache is kept. */
 public enum StoreType {
   /** An OCI image-layout directory on this machine: the embedded default, no server needed. */
-  LOCAL("local");
+  LOCAL("local"),
+  /** A repository of an OCI registry (distribution, Docker Hub, GHCR, ECR, Harbor, ...). */
+  REGISTRY("registry");
 
   private final String key;
 

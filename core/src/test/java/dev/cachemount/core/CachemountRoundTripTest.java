@@ -289,8 +289,8 @@ class CachemountRoundTripTest {
   void theCompressionLevelIsRecordedAndChangesTheStoredSize() throws IOException {
     Path tree = dir.resolve("text");
     TestTrees.smallFiles(tree, 200, 9);
-    client.push(new CacheSpec("fast", StoreType.LOCAL, java.util.Optional.of(store), java.util.Optional.of(tree), 1), listener);
-    client.push(new CacheSpec("slow", StoreType.LOCAL, java.util.Optional.of(store), java.util.Optional.of(tree), 19), listener);
+    client.push(new CacheSpec("fast", StoreType.LOCAL, java.util.Optional.of(store), java.util.Optional.of(tree), 1, java.util.Optional.empty(), false), listener);
+    client.push(new CacheSpec("slow", StoreType.LOCAL, java.util.Optional.of(store), java.util.Optional.of(tree), 19, java.util.Optional.empty(), false), listener);
     SnapshotSummary fast = client.inspect(spec("fast", null)).orElseThrow();
     SnapshotSummary slow = client.inspect(spec("slow", null)).orElseThrow();
     assertEquals(1, fast.config().packing().level());

@@ -6,12 +6,14 @@ import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.IndexCodec;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.ImageManifest;
 import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.pack.PackWriter;
+import dev.cachemount.core.store.BlobPut;
 import dev.cachemount.core.store.BlobSink;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.ManifestSink;
@@ -22,6 +24,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * Stores a staged snapshot in the commit order of docs/format.md: packs, then the index, then the
@@ -30,7 +35,18 @@ import java.util.Map;
  */
 public final class SnapshotPublisher {
   /** What a publish wrote. */
-  public record Published(ManifestBytes manifest, SnapshotConfig config, long bytesWritten, long blobsWritten, long blobsPresent) {}
+  public record Published(ManifestBytes manifest, SnapshotConfig config, long bytesWritten, BlobCounts blobs) {}
+
+  /** How the blobs of a publish were stored: uploaded (written), skipped (already there), mounted. */
+  public record BlobCounts(long uploaded, long skipped, long mounted) {
+    BlobCounts plus(BlobPut put) {
+      return switch (put.how()) {
+        case WRITTEN -> new BlobCounts(uploaded + 1, skipped, mounted);
+        case PRESENT -> new BlobCounts(uploaded, skipped + 1, mounted);
+        case MOUNTED -> new BlobCounts(uploaded, skipped, mounted + 1);
+      };
+    }
+  }
 
   private final BlobSink blobs;
   private final ManifestSink manifests;
@@ -43,27 +59,15 @@ public final class SnapshotPublisher {
   /** Builds config and manifest for {@code staged} and stores everything under {@code tag}. */
   public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget)
       throws IOException {
-    long written = 0;
-    long blobsWritten = 0;
-    long blobsPresent = 0;
     List<Descriptor> layers = new ArrayList<>();
     byte[] index = IndexCodec.encode(staged.index(), level);
     Digest indexDigest = Digest.of(index);
     layers.add(Descriptor.of(MediaTypes.SNAPSHOT_INDEX, indexDigest, index.length));
     for (PackWriter.FinishedPack pack : staged.packs()) {
-      long n = blobs.putBlob(pack.digest(), pack.size(), pack.file());
-      written += n;
-      if (n > 0) {
-        blobsWritten++;
-      } else {
-        blobsPresent++;
-      }
       layers.add(Descriptor.of(MediaTypes.SNAPSHOT_PACK, pack.digest(), pack.size()));
     }
-    long n = blobs.putBlob(indexDigest, index);
-    written += n;
-    blobsWritten += n > 0 ? 1 : 0;
-    blobsPresent += n > 0 ? 0 : 1;
+    List<BlobPut> puts = putPacks(staged.packs());
+    puts.add(blobs.putBlob(indexDigest, index));
 
     String created = DateTimeFormatter.ISO_INSTANT.format(staged.scanStarted().atOffset(ZoneOffset.UTC));
     SnapshotConfig config = new SnapshotConfig(
@@ -73,10 +77,13 @@ public final class SnapshotPublisher {
         counts(staged));
     byte[] configBytes = Json.write(config);
     Digest configDigest = Digest.of(configBytes);
-    n = blobs.putBlob(configDigest, configBytes);
-    written += n;
-    blobsWritten += n > 0 ? 1 : 0;
-    blobsPresent += n > 0 ? 0 : 1;
+    puts.add(blobs.putBlob(configDigest, configBytes));
+    long written = 0;
+    BlobCounts counts = new BlobCounts(0, 0, 0);
+    for (BlobPut put : puts) {
+      written += put.bytesWritten();
+      counts = counts.plus(put);
+    }
 
     ImageManifest manifest = new ImageManifest(
         2, MediaTypes.OCI_MANIFEST, MediaTypes.SNAPSHOT_ARTIFACT,
@@ -85,7 +92,39 @@ public final class SnapshotPublisher {
         Map.of(MediaTypes.CREATED, created));
     ManifestBytes manifestBytes = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(manifest));
     written += manifests.putManifest(tag, manifestBytes);
-    return new Published(manifestBytes, config, written, blobsWritten, blobsPresent);
+    return new Published(manifestBytes, config, written, counts);
+  }
+
+  /** Stores the packs, several at once where the store waits on a network (bounded by {@link BlobSink#parallelPuts()}). */
+  private List<BlobPut> putPacks(List<PackWriter.FinishedPack> packs) throws IOException {
+    List<BlobPut> puts = new ArrayList<>();
+    int parallel = Math.min(blobs.parallelPuts(), packs.size());
+    if (parallel <= 1) {
+      for (PackWriter.FinishedPack pack : packs) {
+        puts.add(blobs.putBlob(pack.digest(), pack.size(), pack.file()));
+      }
+      return puts;
+    }
+    ExecutorService pool = Workers.pool("cachemount-upload", parallel);
+    try {
+      List<Future<BlobPut>> futures = new ArrayList<>();
+      for (PackWriter.FinishedPack pack : packs) {
+        futures.add(pool.submit(() -> blobs.putBlob(pack.digest(), pack.size(), pack.file())));
+      }
+      for (Future<BlobPut> f : futures) {
+        try {
+          puts.add(f.get());
+        } catch (ExecutionException e) {
+          throw Workers.rethrow(e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while storing packs");
+        }
+      }
+      return puts;
+    } finally {
+      Workers.stop(pool);
+    }
   }
 
   private static SnapshotConfig.Counts counts(StagedSnapshot staged) {

@@ -24,10 +24,15 @@ public interface BlobSink {
    * Stores the blob whose bytes are {@code file}. The store may move the file; afterwards the caller
    * must not use it.
    *
-   * @return the bytes written to the store: {@code size}, or 0 when the store already held the blob
+   * @return whether the blob was written (and how many bytes), already there, or mounted
    */
-  long putBlob(Digest digest, long size, Path file) throws IOException;
+  BlobPut putBlob(Digest digest, long size, Path file) throws IOException;
 
-  /** Stores a small blob held in memory; returns the bytes written (0 when already present). */
-  long putBlob(Digest digest, byte[] content) throws IOException;
+  /** Stores a small blob held in memory. */
+  BlobPut putBlob(Digest digest, byte[] content) throws IOException;
+
+  /** How many blobs a push may store at once: more than one where each put waits on a network. */
+  default int parallelPuts() {
+    return 1;
+  }
 }

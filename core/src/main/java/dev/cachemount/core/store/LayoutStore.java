@@ -167,12 +167,12 @@ public final class LayoutStore implements SnapshotStore {
   }
 
   @Override
-  public long putBlob(Digest digest, long size, Path file) throws IOException {
+  public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
     initialise();
     Path target = blobPath(digest);
     if (claimExisting(target, digest, size)) {
       Files.deleteIfExists(file);
-      return 0;
+      return BlobPut.PRESENT;
     }
     // A fresh modification time travels with the rename, so collection never sees this blob as old.
     Files.setLastModifiedTime(file, FileTime.from(clock.instant()));
@@ -189,15 +189,15 @@ public final class LayoutStore implements SnapshotStore {
         Files.deleteIfExists(file);
       }
     }
-    return size;
+    return BlobPut.written(size);
   }
 
   @Override
-  public long putBlob(Digest digest, byte[] content) throws IOException {
+  public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
     initialise();
     Path target = blobPath(digest);
     if (claimExisting(target, digest, content.length)) {
-      return 0;
+      return BlobPut.PRESENT;
     }
     Path temp = stagingFile();
     try {
@@ -207,13 +207,13 @@ public final class LayoutStore implements SnapshotStore {
     } finally {
       Files.deleteIfExists(temp);
     }
-    return content.length;
+    return BlobPut.written(content.length);
   }
 
   @Override
   public long putManifest(String tag, ManifestBytes manifest) throws IOException {
     initialise();
-    long written = putBlob(manifest.digest(), manifest.bytes());
+    long written = putBlob(manifest.digest(), manifest.bytes()).bytesWritten();
     forceDirectory(root.resolve("blobs").resolve(Digest.ALGORITHM));
     String artifactType = null;
     try {

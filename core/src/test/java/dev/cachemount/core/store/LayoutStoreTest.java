@@ -174,14 +174,14 @@ class LayoutStoreTest {
     Path root = dir.resolve("contended");
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
     try {
-      List<java.util.concurrent.Future<Long>> results = new ArrayList<>();
+      List<java.util.concurrent.Future<BlobPut>> results = new ArrayList<>();
       for (int i = 0; i < 64; i++) {
         byte[] content = ("blob " + i).getBytes(StandardCharsets.UTF_8);
         // A store object each, as separate processes would have.
         results.add(pool.submit(() -> new LayoutStore(root).putBlob(Digest.of(content), content)));
       }
-      for (java.util.concurrent.Future<Long> r : results) {
-        assertTrue(r.get() > 0);
+      for (java.util.concurrent.Future<BlobPut> r : results) {
+        assertEquals(BlobPut.How.WRITTEN, r.get().how());
       }
     } finally {
       pool.shutdownNow();
@@ -198,9 +198,9 @@ class LayoutStoreTest {
     Digest digest = Digest.of(content);
     store.putBlob(digest, content);
     Files.writeString(root.resolve("blobs/sha256/" + digest.hex()), "the real c0ntent");
-    assertEquals(content.length, store.putBlob(digest, content), "rewritten");
+    assertEquals(BlobPut.written(content.length), store.putBlob(digest, content), "rewritten");
     assertEquals("the real content", Files.readString(root.resolve("blobs/sha256/" + digest.hex())));
     assertEquals(1, warnings.size(), warnings.toString());
-    assertEquals(0, store.putBlob(digest, content), "a sound copy is kept");
+    assertEquals(BlobPut.PRESENT, store.putBlob(digest, content), "a sound copy is kept");
   }
 }

@@ -62,7 +62,7 @@ public abstract class StoreContract {
       byte[] small = "config".getBytes(StandardCharsets.UTF_8);
       Digest smallDigest = Digest.of(small);
       assertFalse(store.hasBlob(smallDigest));
-      assertEquals(small.length, store.putBlob(smallDigest, small));
+      assertEquals(BlobPut.written(small.length), store.putBlob(smallDigest, small));
       assertTrue(store.hasBlob(smallDigest));
       assertArrayEquals(small, read(store, smallDigest, small.length));
 
@@ -71,7 +71,7 @@ public abstract class StoreContract {
       Path staging = store.newStagingDirectory();
       Path file = staging.resolve("pack");
       Files.write(file, large);
-      assertEquals(large.length, store.putBlob(largeDigest, large.length, file));
+      assertEquals(BlobPut.written(large.length), store.putBlob(largeDigest, large.length, file));
       assertArrayEquals(large, read(store, largeDigest, large.length));
     }
   }
@@ -81,11 +81,11 @@ public abstract class StoreContract {
     try (SnapshotStore store = newStore()) {
       byte[] content = random(2, 10_000);
       Digest digest = Digest.of(content);
-      assertEquals(content.length, store.putBlob(digest, content));
-      assertEquals(0, store.putBlob(digest, content));
+      assertEquals(BlobPut.written(content.length), store.putBlob(digest, content));
+      assertEquals(BlobPut.PRESENT, store.putBlob(digest, content));
       Path file = store.newStagingDirectory().resolve("again");
       Files.write(file, content);
-      assertEquals(0, store.putBlob(digest, content.length, file));
+      assertEquals(BlobPut.PRESENT, store.putBlob(digest, content.length, file));
       assertArrayEquals(content, read(store, digest, content.length));
     }
   }

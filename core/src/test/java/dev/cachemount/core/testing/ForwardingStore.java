@@ -1,6 +1,7 @@
 package dev.cachemount.core.testing;
 
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.BlobPut;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
@@ -32,12 +33,12 @@ public class ForwardingStore implements SnapshotStore {
   }
 
   @Override
-  public long putBlob(Digest digest, long size, Path file) throws IOException {
+  public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
     return delegate.putBlob(digest, size, file);
   }
 
   @Override
-  public long putBlob(Digest digest, byte[] content) throws IOException {
+  public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
     return delegate.putBlob(digest, content);
   }
 

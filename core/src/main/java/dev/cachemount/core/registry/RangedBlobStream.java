@@ -1,0 +1,141 @@
+package dev.cachemount.core.registry;
+
+import com.google.cloud.tools.jib.http.Response;
+import com.google.cloud.tools.jib.registry.RegistryClient;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+
+/**
+ * A blob's bytes from a registry, never more than its descriptor's size. When the connection breaks
+ * mid-blob, the stream asks again from where it stopped ({@code Range: bytes=N-}), under the session's
+ * retry policy; a registry that ignores Range resends the blob from its start, and the bytes already
+ * delivered are skipped. The caller verifies the digest, as with every {@link dev.cachemount.core.store.BlobSource}.
+ */
+final class RangedBlobStream extends InputStream {
+  private static final List<String> ACCEPT = List.of("*/*");
+
+  private final RegistrySession session;
+  private final RegistryClient client;
+  private final Digest digest;
+  private final long size;
+  private long position;
+  private Response response;
+  private InputStream body;
+
+  private RangedBlobStream(RegistrySession session, RegistryClient client, Digest digest, long size) {
+    this.session = session;
+    this.client = client;
+    this.digest = digest;
+    this.size = size;
+  }
+
+  /**
+   * Opens the blob.
+   *
+   * @throws CachemountException of kind INTEGRITY when the registry lacks it
+   */
+  static InputStream open(RegistrySession session, RegistryClient client, Digest digest, long size) throws IOException {
+    RangedBlobStream s = new RangedBlobStream(session, client, digest, size);
+    s.connect();
+    return s;
+  }
+
+  private void connect() throws IOException {
+    closeResponse();
+    long from = position;
+    String operation = "download of blob " + digest + (from > 0 ? " from byte " + from : "");
+    session.call(operation, () -> {
+      request(from, true);
+      return null;
+    });
+  }
+
+  private void request(long from, boolean mayReauthenticate) throws IOException {
+    String range = from > 0 ? "bytes=" + from + "-" : null;
+    Response r;
+    try {
+      r = session.get(client, "blobs/" + digest, ACCEPT, range);
+    } catch (IOException e) {
+      if (RegistrySession.isNotFound(e)) {
+        throw CachemountException.integrity(session.ref().repositoryName() + " lacks blob " + digest + " that the snapshot names");
+      }
+      if (mayReauthenticate && RegistrySession.isUnauthorized(e)) {
+        session.reauthenticate(client);
+        request(from, false);
+        return;
+      }
+      throw e;
+    }
+    InputStream in = r.getBody();
+    if (from > 0 && r.getStatusCode() != 206) {
+      // The registry ignored Range: skip what was already delivered.
+      long skipped = skip(in, from);
+      if (skipped < from) {
+        r.close();
+        throw new IOException("blob " + digest + " ended after " + skipped + " bytes on a resend");
+      }
+    }
+    response = r;
+    body = in;
+  }
+
+  private static long skip(InputStream in, long n) throws IOException {
+    byte[] buffer = new byte[64 * 1024];
+    long done = 0;
+    while (done < n) {
+      int r = in.read(buffer, 0, (int) Math.min(buffer.length, n - done));
+      if (r < 0) {
+        break;
+      }
+      done += r;
+    }
+    return done;
+  }
+
+  @Override
+  public int read() throws IOException {
+    byte[] one = new byte[1];
+    int n = read(one, 0, 1);
+    return n < 0 ? -1 : one[0] & 0xff;
+  }
+
+  @Override
+  public int read(byte[] b, int off, int len) throws IOException {
+    if (position >= size) {
+      return -1;
+    }
+    int want = (int) Math.min(len, size - position);
+    for (int resumes = 0; ; resumes++) {
+      try {
+        int n = body.read(b, off, want);
+        if (n < 0) {
+          throw new IOException("the registry ended blob " + digest + " after " + position + " of " + size + " bytes");
+        }
+        position += n;
+        return n;
+      } catch (IOException e) {
+        if (resumes >= session.retryAttempts()) {
+          throw e;
+        }
+        connect();
+      }
+    }
+  }
+
+  private void closeResponse() throws IOException {
+    if (response != null) {
+      Response r = response;
+      response = null;
+      body = null;
+      r.close();
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    closeResponse();
+  }
+}

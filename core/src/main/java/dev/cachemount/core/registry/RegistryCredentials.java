@@ -1,0 +1,78 @@
+package dev.cachemount.core.registry;
+
+import com.google.cloud.tools.jib.api.Credential;
+import com.google.cloud.tools.jib.api.CredentialRetriever;
+import com.google.cloud.tools.jib.api.ImageReference;
+import com.google.cloud.tools.jib.api.LogEvent;
+import com.google.cloud.tools.jib.frontend.CredentialRetrieverFactory;
+import com.google.cloud.tools.jib.registry.credentials.CredentialRetrievalException;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Finds the credentials for a registry, first match wins: those given explicitly (the CLI's
+ * {@code --password-stdin}); {@code CACHEMOUNT_REGISTRY_USER} and {@code CACHEMOUNT_REGISTRY_PASSWORD};
+ * Docker's {@code config.json} ({@code $DOCKER_CONFIG} or {@code ~/.docker}), including its
+ * {@code credHelpers} and {@code credsStore} helpers, read by jib-core; then none (anonymous).
+ */
+public final class RegistryCredentials {
+  public static final String USER_VARIABLE = "CACHEMOUNT_REGISTRY_USER";
+  public static final String PASSWORD_VARIABLE = "CACHEMOUNT_REGISTRY_PASSWORD";
+
+  private RegistryCredentials() {}
+
+  /**
+   * @throws CachemountException of kind USAGE when only one of the two variables is set, and of kind
+   *     AUTH when a configured credential helper fails
+   */
+  public static Optional<RegistryCredential> resolve(
+      RegistryRef ref, RegistrySettings settings, Map<String, String> env, Path home, OperationListener listener) {
+    if (settings.credential().isPresent()) {
+      return settings.credential();
+    }
+    String user = env.get(USER_VARIABLE);
+    String password = env.get(PASSWORD_VARIABLE);
+    if (user != null && !user.isEmpty() && password != null) {
+      return Optional.of(new RegistryCredential(user, password, USER_VARIABLE + "/" + PASSWORD_VARIABLE));
+    }
+    if ((user != null && !user.isEmpty()) != (password != null)) {
+      throw CachemountException.usage((password == null ? USER_VARIABLE + " is set but " + PASSWORD_VARIABLE + " is not"
+          : PASSWORD_VARIABLE + " is set but " + USER_VARIABLE + " is not") + ": set both (or pipe the password to --password-stdin), or neither");
+    }
+    Path dockerConfig = dockerConfigDir(env, home).resolve("config.json");
+    if (!Files.isRegularFile(dockerConfig)) {
+      return Optional.empty();
+    }
+    Consumer<LogEvent> log = e -> {
+      if (e.getLevel() == LogEvent.Level.WARN || e.getLevel() == LogEvent.Level.ERROR) {
+        listener.warning(e.getMessage());
+      }
+    };
+    ImageReference image = ImageReference.of(ref.registry(), ref.repository(), null);
+    CredentialRetrieverFactory factory = CredentialRetrieverFactory.forImage(image, log, env);
+    String source = dockerConfig.startsWith(home) ? "~/" + home.relativize(dockerConfig) : dockerConfig.toString();
+    for (CredentialRetriever retriever : List.of(factory.dockerConfig(dockerConfig))) {
+      try {
+        Optional<Credential> c = retriever.retrieve();
+        if (c.isPresent()) {
+          return Optional.of(new RegistryCredential(c.get().getUsername(), c.get().getPassword(), source));
+        }
+      } catch (CredentialRetrievalException e) {
+        throw CachemountException.auth("the Docker credential helper configured in " + source + " for " + ref.registry()
+            + " failed: " + e.getMessage() + "; check that the helper is installed and logged in (docker login " + ref.registry() + ")", e);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Path dockerConfigDir(Map<String, String> env, Path home) {
+    String dir = env.get("DOCKER_CONFIG");
+    return dir != null && !dir.isBlank() ? Path.of(dir) : home.resolve(".docker");
+  }
+}

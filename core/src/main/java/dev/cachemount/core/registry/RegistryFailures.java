@@ -1,0 +1,157 @@
+package dev.cachemount.core.registry;
+
+import com.google.api.client.http.HttpStatusCodes;
+import com.google.cloud.tools.jib.api.InsecureRegistryException;
+import com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException;
+import com.google.cloud.tools.jib.api.RegistryException;
+import com.google.cloud.tools.jib.api.RegistryUnauthorizedException;
+import com.google.cloud.tools.jib.http.ResponseException;
+import com.google.cloud.tools.jib.registry.RegistryCredentialsNotSentException;
+import dev.cachemount.core.CachemountException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import javax.net.ssl.SSLException;
+
+/**
+ * Sorts what a registry request threw into retry-worthy or final, and turns a final failure into the
+ * {@link CachemountException} the user sees: registry, repository, operation, HTTP status, and what
+ * to do. The one place that knows jib-core's exception types.
+ */
+final class RegistryFailures {
+  private RegistryFailures() {}
+
+  /** The HTTP status of a failed request, or 0 when there was no response. */
+  static int status(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ResponseException r) {
+        return r.getStatusCode();
+      }
+      if (c instanceof RegistryUnauthorizedException u && u.getHttpResponseException() != null) {
+        return u.getHttpResponseException().getStatusCode();
+      }
+    }
+    return 0;
+  }
+
+  /** Whether trying again may help: a connection error, 408, 429 or 5xx. */
+  static boolean retryable(Throwable t) {
+    if (t instanceof InterruptedIOException && !(t instanceof java.net.SocketTimeoutException)) {
+      return false;
+    }
+    if (isAuth(t) || isTls(t) || t instanceof UnknownHostException) {
+      return false;
+    }
+    int status = status(t);
+    if (status == 0) {
+      return t instanceof IOException;
+    }
+    return status == HttpStatusCodes.STATUS_CODE_SERVER_ERROR || status >= 500 || status == 408 || status == 429;
+  }
+
+  /** The pause a 429 or 503 asked for ({@code Retry-After}: seconds or an HTTP date), or null. */
+  static Duration retryAfter(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ResponseException r && r.getHeaders() != null) {
+        Object v = r.getHeaders().getFirstHeaderStringValue("Retry-After");
+        return v == null ? null : parseRetryAfter(v.toString());
+      }
+    }
+    return null;
+  }
+
+  static Duration parseRetryAfter(String value) {
+    String v = value.trim();
+    try {
+      long seconds = Long.parseLong(v);
+      return seconds < 0 ? null : Duration.ofSeconds(seconds);
+    } catch (NumberFormatException notSeconds) {
+      try {
+        Duration d = Duration.between(ZonedDateTime.now(), ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME));
+        return d.isNegative() ? Duration.ZERO : d;
+      } catch (DateTimeParseException notADate) {
+        return null;
+      }
+    }
+  }
+
+  static boolean isAuth(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof RegistryUnauthorizedException || c instanceof RegistryAuthenticationFailedException
+          || c instanceof RegistryCredentialsNotSentException) {
+        return true;
+      }
+    }
+    int s = status(t);
+    return s == 401 || s == 403;
+  }
+
+  static boolean isTls(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof InsecureRegistryException || c instanceof SSLException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The failure the user sees after the last try.
+   *
+   * @param operation what was being done, as "upload of blob sha256:..." or "fetch of the manifest"
+   * @param tries how many tries were made
+   */
+  static CachemountException toException(RegistryRef ref, String operation, Throwable t, int tries, String credentialSource) {
+    String where = "registry " + ref.registry() + ", repository " + ref.repository() + ": " + operation;
+    int status = status(t);
+    String statusText = status == 0 ? "" : " (HTTP " + status + ")";
+    String after = tries > 1 ? " after " + tries + " tries" : "";
+    if (t instanceof RegistryCredentialsNotSentException) {
+      return CachemountException.auth(where + " was refused: the registry wants credentials, and they are not sent over plain HTTP to "
+          + ref.registry() + "; use HTTPS, or name the host with --insecure-registry only if it is on a network you trust", t);
+    }
+    if (isAuth(t)) {
+      String who = credentialSource == null ? "no credentials were found (anonymous access)" : "the " + credentialSource + " were used";
+      return CachemountException.auth(where + " was refused" + statusText + ": " + who
+          + ". Log in with `docker login " + ref.registry() + "`, or set " + RegistryCredentials.USER_VARIABLE + " and "
+          + RegistryCredentials.PASSWORD_VARIABLE + " (or pipe the password to --password-stdin); the Maven plugin reads a <server> of settings.xml"
+          + (status == 403 ? "; the credentials are valid but lack " + (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository() : ""), t);
+    }
+    if (isTls(t)) {
+      return CachemountException.operational(where + " failed: the TLS connection to " + ref.registry() + " could not be verified (" + rootMessage(t)
+          + "). If a private CA signed its certificate, pass it with --ca-file PEM; for a registry without TLS on a trusted network, --insecure-registry "
+          + ref.registry(), t);
+    }
+    if (t instanceof UnknownHostException) {
+      return CachemountException.operational(where + " failed: unknown host " + ref.hostName() + "; check the ref", t);
+    }
+    if (status == 0) {
+      return CachemountException.operational(where + " failed" + after + ": " + rootMessage(t) + "; is the registry running and reachable?", t);
+    }
+    return CachemountException.operational(where + " failed" + statusText + after + ": " + describe(t), t);
+  }
+
+  private static String describe(Throwable t) {
+    if (t instanceof RegistryException && t.getMessage() != null) {
+      return t.getMessage();
+    }
+    if (t instanceof ResponseException r && r.getContent() != null && !r.getContent().isBlank()) {
+      String body = r.getContent().strip();
+      return body.length() > 300 ? body.substring(0, 300) + "..." : body;
+    }
+    return rootMessage(t);
+  }
+
+  static String rootMessage(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String m = root.getMessage();
+    return root.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+  }
+}

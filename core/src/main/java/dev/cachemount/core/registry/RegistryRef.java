@@ -1,0 +1,125 @@
+package dev.cachemount.core.registry;
+
+import com.google.cloud.tools.jib.api.ImageReference;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Where a cache lives in a registry: {@code HOST[:PORT]/REPOSITORY[:TAG|@sha256:HEX]}, validated once
+ * by {@link #parse}. As with {@code docker}, a first component without a dot or a colon (and not
+ * {@code localhost}) means Docker Hub, and a Docker Hub repository without a slash is in
+ * {@code library/}.
+ *
+ * @param registry the host and port requests go to ({@code registry-1.docker.io} for Docker Hub)
+ * @param repository the repository inside it
+ * @param tag the tag, when the ref names one
+ * @param digest the manifest digest, when the ref pins one
+ */
+public record RegistryRef(String registry, String repository, Optional<String> tag, Optional<Digest> digest) {
+  static final String DOCKER_HUB = "registry-1.docker.io";
+
+  public RegistryRef {
+    Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(repository, "repository");
+    Objects.requireNonNull(tag, "tag");
+    Objects.requireNonNull(digest, "digest");
+  }
+
+  /**
+   * Parses a ref.
+   *
+   * @throws CachemountException of kind USAGE naming the part that is wrong
+   */
+  public static RegistryRef parse(String text) {
+    String problem = "ref '" + text + "'";
+    if (text.isBlank() || text.contains("://")) {
+      throw CachemountException.usage(problem + " is not valid: write HOST[:PORT]/REPOSITORY[:TAG], without a scheme (for example ref=ghcr.io/acme/cache:m2)");
+    }
+    String rest = text;
+    Optional<Digest> digest = Optional.empty();
+    int at = rest.indexOf('@');
+    if (at >= 0) {
+      String d = rest.substring(at + 1);
+      try {
+        digest = Optional.of(Digest.parse(d));
+      } catch (IllegalArgumentException e) {
+        throw CachemountException.usage(problem + ": '" + d + "' is not a sha256 digest (sha256: and 64 lowercase hex digits)");
+      }
+      rest = rest.substring(0, at);
+    }
+    Optional<String> tag = Optional.empty();
+    int colon = rest.lastIndexOf(':');
+    if (colon > rest.lastIndexOf('/')) {
+      String t = rest.substring(colon + 1);
+      if (!ImageReference.isValidTag(t)) {
+        throw CachemountException.usage(problem + ": tag '" + t + "' is not valid: use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+      }
+      tag = Optional.of(t);
+      rest = rest.substring(0, colon);
+    }
+    String registry;
+    String repository;
+    int slash = rest.indexOf('/');
+    String first = slash < 0 ? "" : rest.substring(0, slash);
+    if (slash > 0 && (first.contains(".") || first.contains(":") || first.equals("localhost"))) {
+      registry = first.toLowerCase(Locale.ROOT);
+      repository = rest.substring(slash + 1);
+      if (registry.equals("docker.io") || registry.equals("index.docker.io")) {
+        registry = DOCKER_HUB;
+      }
+    } else {
+      registry = DOCKER_HUB;
+      repository = rest;
+    }
+    if (registry.equals(DOCKER_HUB) && !repository.contains("/")) {
+      repository = "library/" + repository;
+    }
+    if (!ImageReference.isValidRegistry(registry)) {
+      throw CachemountException.usage(problem + ": registry host '" + registry + "' is not valid");
+    }
+    if (repository.isEmpty() || !ImageReference.isValidRepository(repository)) {
+      throw CachemountException.usage(problem + ": repository '" + repository
+          + "' is not valid: use lowercase letters, digits and separators ('.', '_', '__', '-', '/'), as in acme/build-cache");
+    }
+    return new RegistryRef(registry, repository, tag, digest);
+  }
+
+  /** The same place with {@code tag} when the ref names neither a tag nor a digest. */
+  public RegistryRef withDefaultTag(String defaultTag) {
+    return tag.isPresent() || digest.isPresent() ? this : new RegistryRef(registry, repository, Optional.of(defaultTag), digest);
+  }
+
+  /** The tag or digest a manifest request names. */
+  public String reference() {
+    return digest.map(Digest::toString).orElseGet(() -> tag.orElseThrow(() -> new IllegalStateException("no tag: call withDefaultTag first")));
+  }
+
+  /** Whether the registry is on this machine, where plain HTTP is allowed (as Docker does). */
+  public boolean isLoopback() {
+    String host = hostName();
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+  }
+
+  /** The registry's host without the port. */
+  public String hostName() {
+    if (registry.startsWith("[")) {
+      int end = registry.indexOf(']');
+      return registry.substring(0, end + 1);
+    }
+    int c = registry.indexOf(':');
+    return c < 0 ? registry : registry.substring(0, c);
+  }
+
+  /** {@code HOST/REPO}, for messages. */
+  public String repositoryName() {
+    return registry + "/" + repository;
+  }
+
+  @Override
+  public String toString() {
+    return repositoryName() + digest.map(d -> "@" + d).orElseGet(() -> tag.map(t -> ":" + t).orElse(""));
+  }
+}

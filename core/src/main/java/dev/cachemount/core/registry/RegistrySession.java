@@ -1,0 +1,237 @@
+package dev.cachemount.core.registry;
+
+import com.google.api.client.http.HttpTransport;
+import com.google.api.client.http.apache.v2.ApacheHttpTransport;
+import com.google.api.client.util.SslUtils;
+import com.google.cloud.tools.jib.api.Credential;
+import com.google.cloud.tools.jib.api.LogEvent;
+import com.google.cloud.tools.jib.api.RegistryException;
+import com.google.cloud.tools.jib.event.EventHandlers;
+import com.google.cloud.tools.jib.http.Authorization;
+import com.google.cloud.tools.jib.http.FailoverHttpClient;
+import com.google.cloud.tools.jib.http.JibHttpAccess;
+import com.google.cloud.tools.jib.http.Request;
+import com.google.cloud.tools.jib.http.Response;
+import com.google.cloud.tools.jib.http.ResponseException;
+import com.google.cloud.tools.jib.registry.RegistryClient;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.Version;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.reflect.Field;
+import java.net.URL;
+import java.security.GeneralSecurityException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+import org.apache.http.conn.ssl.NoopHostnameVerifier;
+import org.apache.http.conn.ssl.SSLConnectionSocketFactory;
+
+/**
+ * One repository of one registry, as this process talks to it: jib-core's {@link RegistryClient}s
+ * (authenticated for pull, or for push, possibly with pull access to a repository blobs are mounted
+ * from), the HTTP client under them, and the retry policy every request goes through.
+ *
+ * <p>jib-core authenticates: a {@code WWW-Authenticate: Basic} challenge gets the credentials; a
+ * {@code Bearer} challenge sends them to the token realm it names and the token to this registry only,
+ * and a token that expires mid-push is refreshed on the 401. Requests jib-core does not offer (a
+ * manifest's raw bytes, a blob as a bounded stream) go through the same HTTP client with the client's
+ * current authorization; redirects (to blob storage) drop the Authorization header.
+ */
+final class RegistrySession implements Closeable {
+  static final String USER_AGENT = "cachemount/" + Version.get();
+
+  private final RegistryRef ref;
+  private final RegistrySettings settings;
+  private final Optional<RegistryCredential> credential;
+  private final FailoverHttpClient http;
+  private final EventHandlers events;
+  private final OperationListener listener;
+  private RegistryClient reader;
+  private RegistryClient writer;
+  private final Map<String, RegistryClient> mountingWriters = new HashMap<>();
+
+  RegistrySession(RegistryRef ref, RegistrySettings settings, boolean specInsecure, Optional<RegistryCredential> credential, OperationListener listener) {
+    this.ref = ref;
+    this.settings = settings;
+    this.credential = credential;
+    this.listener = listener;
+    boolean insecure = settings.allowsInsecure(ref, specInsecure);
+    SSLContext tls = settings.caFile().map(TlsTrust::withCaFile).orElse(null);
+    Supplier<HttpTransport> secure = () -> transport(tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
+        : new SSLConnectionSocketFactory(tls));
+    Supplier<HttpTransport> unverified = () -> {
+      try {
+        return transport(new SSLConnectionSocketFactory(SslUtils.trustAllSSLContext(), NoopHostnameVerifier.INSTANCE));
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("this JDK offers no TLS", e);
+      }
+    };
+    // Credentials over plain HTTP only to this machine, as the issue of record says; elsewhere jib-core
+    // refuses to send them and the request fails with a message saying so.
+    this.http = JibHttpAccess.newClient(insecure, ref.isLoopback(), this::log, secure, unverified);
+    this.events = EventHandlers.builder().add(LogEvent.class, this::log).build();
+  }
+
+  private static HttpTransport transport(SSLConnectionSocketFactory sockets) {
+    return new ApacheHttpTransport(ApacheHttpTransport.newDefaultHttpClientBuilder().setSSLSocketFactory(sockets).build());
+  }
+
+  private void log(LogEvent e) {
+    if (e.getLevel() == LogEvent.Level.WARN) {
+      listener.info(ref.registry() + ": " + e.getMessage());
+    }
+  }
+
+  RegistryRef ref() {
+    return ref;
+  }
+
+  String credentialSource() {
+    return credential.map(RegistryCredential::source).orElse(null);
+  }
+
+  /** A client authenticated for pulls: a push session's writer when there is one. */
+  synchronized RegistryClient reader() throws IOException {
+    if (writer != null) {
+      return writer;
+    }
+    if (reader == null) {
+      reader = call("authentication for pull", () -> authenticate(newClient(null), false));
+    }
+    return reader;
+  }
+
+  /** A client authenticated for pushes to this repository. */
+  synchronized RegistryClient writer() throws IOException {
+    if (writer == null) {
+      writer = call("authentication for push", () -> authenticate(newClient(null), true));
+    }
+    return writer;
+  }
+
+  /** A push client whose token also grants pull from {@code source}, so that blobs can be mounted from it. */
+  synchronized RegistryClient writerMountingFrom(String source) throws IOException {
+    RegistryClient c = mountingWriters.get(source);
+    if (c == null) {
+      c = call("authentication for a mount from " + source, () -> authenticate(newClient(source), true));
+      mountingWriters.put(source, c);
+    }
+    return c;
+  }
+
+  private RegistryClient newClient(String mountSource) {
+    RegistryClient.Factory f = mountSource == null
+        ? RegistryClient.factory(events, ref.registry(), ref.repository(), http)
+        : RegistryClient.factory(events, ref.registry(), ref.repository(), mountSource, http);
+    return f.setCredential(credential.map(c -> Credential.from(c.username(), c.password())).orElse(null))
+        .setUserAgent(USER_AGENT)
+        .newRegistryClient();
+  }
+
+  private RegistryClient authenticate(RegistryClient client, boolean push) throws IOException, RegistryException {
+    boolean bearer = push ? client.doPushBearerAuth() : client.doPullBearerAuth();
+    if (!bearer && credential.isPresent()) {
+      client.configureBasicAuth();
+    }
+    return client;
+  }
+
+  /** A request jib-core has no method for, authorized as {@code client} is; the caller closes the response. */
+  Response get(RegistryClient client, String path, List<String> accept, String range) throws IOException {
+    URL url = new URL("https://" + ref.registry() + "/v2/" + ref.repository() + "/" + path);
+    Request.Builder b = Request.builder()
+        .setUserAgent(USER_AGENT)
+        .setAccept(accept)
+        .setHttpTimeout((int) settings.timeout().toMillis())
+        .setAuthorization(authorizationOf(client));
+    Request request = b.build();
+    if (range != null) {
+      JibHttpAccess.withHeader(request, "Range", range);
+    }
+    return http.call("GET", url, request);
+  }
+
+  /** Gets a fresh token for {@code client} after a 401 on a request jib-core did not make. */
+  synchronized void reauthenticate(RegistryClient client) throws IOException {
+    call("re-authentication", () -> authenticate(client, client != reader));
+  }
+
+  /**
+   * jib-core keeps a client's current authorization private; requests it does not offer need it. Read
+   * by reflection from the pinned jib-core version; the registry integration tests cover every path.
+   */
+  @SuppressWarnings("unchecked")
+  private static Authorization authorizationOf(RegistryClient client) {
+    try {
+      Field f = RegistryClient.class.getDeclaredField("authorization");
+      f.setAccessible(true);
+      return ((AtomicReference<Authorization>) f.get(client)).get();
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      throw new IllegalStateException("this jib-core version does not expose its authorization as expected; use the pinned version", e);
+    }
+  }
+
+  /** Something to try against the registry. */
+  interface Attempt<T> {
+    T run() throws IOException, RegistryException;
+  }
+
+  /**
+   * Runs {@code attempt} under the retry policy.
+   *
+   * @throws CachemountException after the last try, naming registry, repository, operation and status
+   */
+  <T> T call(String operation, Attempt<T> attempt) throws IOException {
+    RetryPolicy policy = settings.retry();
+    for (int tries = 1; ; tries++) {
+      try {
+        return attempt.run();
+      } catch (IOException | RegistryException | RuntimeException e) {
+        if (e instanceof CachemountException ce) {
+          throw ce;
+        }
+        if (e instanceof RuntimeException && !(e.getCause() instanceof IOException || e.getCause() instanceof RegistryException)) {
+          throw (RuntimeException) e;
+        }
+        if (tries >= policy.attempts() || !RegistryFailures.retryable(e)) {
+          throw RegistryFailures.toException(ref, operation, e, tries, credentialSource());
+        }
+        java.time.Duration pause = policy.delayAfter(tries, RegistryFailures.retryAfter(e));
+        listener.info(ref.registry() + ": " + operation + " failed (" + RegistryFailures.rootMessage(e)
+            + (RegistryFailures.status(e) == 0 ? "" : ", HTTP " + RegistryFailures.status(e)) + "); try " + (tries + 1) + " of "
+            + policy.attempts() + " in " + pause.toMillis() + " ms");
+        try {
+          Thread.sleep(pause.toMillis());
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while waiting to retry " + operation);
+        }
+      }
+    }
+  }
+
+  /** How many times a broken download may be resumed. */
+  int retryAttempts() {
+    return settings.retry().attempts();
+  }
+
+  static boolean isNotFound(Throwable e) {
+    return RegistryFailures.status(e) == 404;
+  }
+
+  static boolean isUnauthorized(Throwable e) {
+    return e instanceof ResponseException r && r.getStatusCode() == 401;
+  }
+
+  @Override
+  public void close() throws IOException {
+    http.shutDown();
+  }
+}

@@ -1,0 +1,65 @@
+package dev.cachemount.core.registry;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * How this client talks to registries, beyond what one spec says: the fronts fill it from their flags
+ * ({@code --ca-file}, {@code --insecure-registry}, {@code --password-stdin}).
+ *
+ * @param insecureRegistries hosts ({@code HOST} or {@code HOST:PORT}) where plain HTTP and unverified TLS are allowed
+ * @param caFile PEM certificates trusted in addition to the JDK's, for registries with a private CA
+ * @param credential credentials given explicitly, ahead of the environment and Docker's config
+ * @param parallelUploads blobs uploaded at once by a push
+ * @param retry how requests are retried
+ * @param timeout connect and read timeout of one request
+ */
+public record RegistrySettings(
+    Set<String> insecureRegistries, Optional<Path> caFile, Optional<RegistryCredential> credential,
+    int parallelUploads, RetryPolicy retry, Duration timeout) {
+  public static final int DEFAULT_PARALLEL_UPLOADS = 4;
+  public static final RegistrySettings DEFAULT = new RegistrySettings(
+      Set.of(), Optional.empty(), Optional.empty(), DEFAULT_PARALLEL_UPLOADS, RetryPolicy.DEFAULT, Duration.ofSeconds(60));
+
+  public RegistrySettings {
+    insecureRegistries = insecureRegistries.stream().map(h -> h.toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet());
+    Objects.requireNonNull(caFile, "caFile");
+    Objects.requireNonNull(credential, "credential");
+    Objects.requireNonNull(retry, "retry");
+    Objects.requireNonNull(timeout, "timeout");
+    if (parallelUploads < 1 || parallelUploads > 64) {
+      throw new IllegalArgumentException("parallel uploads must be 1 to 64, not " + parallelUploads);
+    }
+  }
+
+  public RegistrySettings withInsecureRegistries(Set<String> hosts) {
+    return new RegistrySettings(hosts, caFile, credential, parallelUploads, retry, timeout);
+  }
+
+  public RegistrySettings withCaFile(Path pem) {
+    return new RegistrySettings(insecureRegistries, Optional.ofNullable(pem), credential, parallelUploads, retry, timeout);
+  }
+
+  public RegistrySettings withCredential(RegistryCredential c) {
+    return new RegistrySettings(insecureRegistries, caFile, Optional.ofNullable(c), parallelUploads, retry, timeout);
+  }
+
+  public RegistrySettings withParallelUploads(int n) {
+    return new RegistrySettings(insecureRegistries, caFile, credential, n, retry, timeout);
+  }
+
+  public RegistrySettings withRetry(RetryPolicy policy) {
+    return new RegistrySettings(insecureRegistries, caFile, credential, parallelUploads, policy, timeout);
+  }
+
+  /** Whether plain HTTP (and TLS without verification) is allowed for {@code ref}'s registry. */
+  boolean allowsInsecure(RegistryRef ref, boolean specInsecure) {
+    return specInsecure || ref.isLoopback()
+        || insecureRegistries.contains(ref.registry()) || insecureRegistries.contains(ref.hostName());
+  }
+}

@@ -1,0 +1,214 @@
+package dev.cachemount.core.registry;
+
+import com.google.cloud.tools.jib.api.DescriptorDigest;
+import com.google.cloud.tools.jib.blob.Blob;
+import com.google.cloud.tools.jib.blob.Blobs;
+import com.google.cloud.tools.jib.http.Response;
+import com.google.cloud.tools.jib.registry.RegistryClient;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.SnapshotStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * A snapshot store in one repository of an OCI registry, through jib-core's registry client.
+ *
+ * <p>A blob is uploaded only after an existence check finds it missing, and mounted from another
+ * repository of the same registry when this machine saw it there ({@link BlobLocations}). The manifest
+ * goes last, byte for byte as the snapshot wrote it, so its digest is the one the tag resolves to. Reads
+ * are bounded: a manifest at most {@link #MAX_MANIFEST_BYTES}, a blob never past its descriptor's size.
+ * Every request runs under the session's retry policy.
+ */
+public final class RegistryStore implements SnapshotStore {
+  /** The largest manifest read, as registries commonly limit them (distribution: 4 MiB). */
+  public static final int MAX_MANIFEST_BYTES = 4 << 20;
+
+  static final List<String> MANIFEST_ACCEPT = List.of(
+      MediaTypes.OCI_MANIFEST, "application/vnd.oci.image.index.v1+json",
+      "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json");
+
+  private final RegistrySession session;
+  private final RegistryRef ref;
+  private final BlobLocations locations;
+  private final Path stagingParent;
+  private final int parallelPuts;
+
+  /**
+   * @param ref the repository (its tag or digest is what the operation names; the store files by the references it is given)
+   * @param specInsecure the spec's {@code insecure=true}
+   * @param credential what {@link RegistryCredentials#resolve} found
+   * @param locationsFile the record of where blobs were seen, for mounts; empty keeps it in memory
+   * @param stagingParent where pushes stage their packs
+   */
+  public RegistryStore(RegistryRef ref, RegistrySettings settings, boolean specInsecure, Optional<RegistryCredential> credential,
+      Optional<Path> locationsFile, Path stagingParent, OperationListener listener) {
+    this.ref = ref;
+    this.session = new RegistrySession(ref, settings, specInsecure, credential, listener);
+    this.locations = new BlobLocations(locationsFile);
+    this.stagingParent = stagingParent;
+    this.parallelPuts = settings.parallelUploads();
+  }
+
+  @Override
+  public String describe(String reference) {
+    String host = ref.registry().equals(RegistryRef.DOCKER_HUB) ? "docker.io" : ref.registry();
+    return "docker://" + host + "/" + ref.repository() + (reference.startsWith(Digest.ALGORITHM + ":") ? "@" : ":") + reference;
+  }
+
+  @Override
+  public Path newStagingDirectory() throws IOException {
+    Files.createDirectories(stagingParent);
+    return Files.createTempDirectory(stagingParent, "push-");
+  }
+
+  @Override
+  public int parallelPuts() {
+    return parallelPuts;
+  }
+
+  @Override
+  public boolean hasBlob(Digest digest) throws IOException {
+    RegistryClient client = session.writer();
+    return session.call("existence check of blob " + digest, () -> client.checkBlob(jib(digest)).isPresent());
+  }
+
+  @Override
+  public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
+    try {
+      return put(digest, size, Blobs.from(file));
+    } finally {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  @Override
+  public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
+    return put(digest, content.length, Blobs.from(out -> out.write(content), true));
+  }
+
+  private BlobPut put(Digest digest, long size, Blob blob) throws IOException {
+    if (hasBlob(digest)) {
+      locations.record(ref.registry(), ref.repository(), digest);
+      return BlobPut.PRESENT;
+    }
+    for (String source : locations.holders(ref.registry(), ref.repository(), digest)) {
+      RegistryClient mounting = session.writerMountingFrom(source);
+      boolean mounted = session.call("mount of blob " + digest + " from " + source,
+          () -> mounting.pushBlob(jib(digest), blob, source, n -> { }));
+      locations.record(ref.registry(), ref.repository(), digest);
+      // jib-core falls back to an upload when the registry refuses the mount.
+      return mounted ? BlobPut.MOUNTED : BlobPut.written(size);
+    }
+    RegistryClient client = session.writer();
+    session.call("upload of blob " + digest, () -> client.pushBlob(jib(digest), blob, null, n -> { }));
+    locations.record(ref.registry(), ref.repository(), digest);
+    return BlobPut.written(size);
+  }
+
+  @Override
+  public InputStream openBlob(Digest digest, long size) throws IOException {
+    RegistryClient client = session.reader();
+    InputStream in = RangedBlobStream.open(session, client, digest, size);
+    locations.record(ref.registry(), ref.repository(), digest);
+    return in;
+  }
+
+  @Override
+  public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
+    RegistryClient client = session.reader();
+    return session.call("fetch of manifest " + reference, () -> fetch(client, reference, true));
+  }
+
+  private Optional<ManifestBytes> fetch(RegistryClient client, String reference, boolean mayReauthenticate) throws IOException {
+    Response response;
+    try {
+      response = session.get(client, "manifests/" + reference, MANIFEST_ACCEPT, null);
+    } catch (IOException e) {
+      if (RegistrySession.isNotFound(e)) {
+        return Optional.empty();
+      }
+      if (mayReauthenticate && RegistrySession.isUnauthorized(e)) {
+        session.reauthenticate(client);
+        return fetch(client, reference, false);
+      }
+      throw e;
+    }
+    try (response) {
+      long declared = contentLength(response);
+      if (declared > MAX_MANIFEST_BYTES) {
+        throw CachemountException.integrity(describe(reference) + ": the manifest is " + declared + " bytes, over the limit of "
+            + MAX_MANIFEST_BYTES + "; this is not a cachemount snapshot");
+      }
+      byte[] bytes;
+      try (InputStream body = response.getBody()) {
+        bytes = body.readNBytes(MAX_MANIFEST_BYTES + 1);
+      }
+      if (bytes.length > MAX_MANIFEST_BYTES) {
+        throw CachemountException.integrity(describe(reference) + ": the manifest is over the limit of " + MAX_MANIFEST_BYTES
+            + " bytes; this is not a cachemount snapshot");
+      }
+      Digest digest = Digest.of(bytes);
+      if (reference.startsWith(Digest.ALGORITHM + ":") && !digest.toString().equals(reference)) {
+        throw CachemountException.integrity(describe(reference) + ": the registry sent a manifest whose digest is " + digest);
+      }
+      List<String> claimed = response.getHeader("Docker-Content-Digest");
+      if (!claimed.isEmpty() && claimed.get(0).startsWith(Digest.ALGORITHM + ":") && !claimed.get(0).equals(digest.toString())) {
+        throw CachemountException.integrity(describe(reference) + ": the registry says the manifest's digest is " + claimed.get(0)
+            + " but its bytes hash to " + digest);
+      }
+      return Optional.of(new ManifestBytes(mediaType(response), bytes, digest));
+    }
+  }
+
+  private static long contentLength(Response response) {
+    try {
+      return response.getContentLength();
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static String mediaType(Response response) {
+    List<String> types = response.getHeader("Content-Type");
+    if (types.isEmpty()) {
+      return "application/octet-stream";
+    }
+    String type = types.get(0);
+    int semicolon = type.indexOf(';');
+    return (semicolon < 0 ? type : type.substring(0, semicolon)).trim().toLowerCase(Locale.ROOT);
+  }
+
+  @Override
+  public long putManifest(String tag, ManifestBytes manifest) throws IOException {
+    RegistryClient client = session.writer();
+    DescriptorDigest stored = session.call("push of manifest " + tag, () -> client.pushManifest(new RawManifest(manifest), tag));
+    if (!stored.toString().equals(manifest.digest().toString())) {
+      throw new IllegalStateException("jib-core pushed a manifest whose digest is " + stored + ", not " + manifest.digest());
+    }
+    return manifest.bytes().length;
+  }
+
+  static DescriptorDigest jib(Digest digest) {
+    try {
+      return DescriptorDigest.fromDigest(digest.toString());
+    } catch (DigestException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    session.close();
+  }
+}
