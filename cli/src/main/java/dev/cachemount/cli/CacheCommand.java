@@ -7,7 +7,9 @@ import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
 import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.registry.RegistrySettings;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,11 +31,43 @@ abstract class CacheCommand implements Callable<Integer> {
       paramLabel = "SPEC",
       description = {
         "Which cache, where it is stored, which directory it mirrors; repeatable.",
-        "id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
+        "Local:    id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
+        "Registry: id=NAME,[type=registry,]ref=HOST[:PORT]/REPO[:TAG|@sha256:D][,insecure=true][,target=DIR]",
         "Comma-separated key=value fields, CSV-quoted as buildx reads --cache-to.",
-        "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store."
+        "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store; the tag defaults to the id."
       })
   List<String> cacheIds = new ArrayList<>();
+
+  @Option(names = "--ca-file", paramLabel = "PEM",
+      description = "Trust the certificates in PEM (besides the system's) for registry TLS: a registry with a private CA.")
+  Path caFile;
+
+  @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
+      description = "Allow plain HTTP and unverified TLS to this registry; repeatable. Loopback registries always are.")
+  List<String> insecureRegistries = new ArrayList<>();
+
+  @Option(names = "--password-stdin",
+      description = "Read the registry password (or token) from standard input; the user name comes from CACHEMOUNT_REGISTRY_USER.")
+  boolean passwordStdin;
+
+  /** The client with this command's registry flags applied. */
+  Cachemount configuredClient() {
+    RegistrySettings settings = client.registry();
+    if (caFile != null) {
+      settings = settings.withCaFile(caFile.toAbsolutePath());
+    }
+    if (!insecureRegistries.isEmpty()) {
+      settings = settings.withInsecureRegistries(new java.util.HashSet<>(insecureRegistries));
+    }
+    if (passwordStdin) {
+      try {
+        settings = settings.withCredential(client.passwordFromStdin(new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)));
+      } catch (java.io.IOException e) {
+        throw CachemountException.usage("--password-stdin could not read standard input: " + e.getMessage());
+      }
+    }
+    return settings == client.registry() ? client : client.withRegistry(settings);
+  }
 
   @Option(names = "--json", description = "Print one JSON object per cache id on standard output.")
   boolean json;
@@ -97,6 +131,7 @@ abstract class CacheCommand implements Callable<Integer> {
    */
   int runEach(Operation operation) {
     List<CacheSpec> specs = specs();
+    client = configuredClient();
     int exit = 0;
     for (CacheSpec s : specs) {
       long started = System.nanoTime();

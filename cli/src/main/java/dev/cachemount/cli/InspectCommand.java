@@ -6,6 +6,7 @@ import dev.cachemount.core.SnapshotSummary;
 import dev.cachemount.core.oci.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import picocli.CommandLine.Command;
@@ -15,7 +16,9 @@ final class InspectCommand extends CacheCommand {
   @Override
   public Integer call() {
     int exit = 0;
-    for (CacheSpec s : specs()) {
+    List<CacheSpec> specs = specs();
+    client = configuredClient();
+    for (CacheSpec s : specs) {
       try {
         Optional<SnapshotSummary> summary = client.inspect(s);
         if (json) {

@@ -2,6 +2,7 @@ package dev.cachemount.core;
 
 import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.registry.RegistryCredential;
 import dev.cachemount.core.registry.RegistryCredentials;
 import dev.cachemount.core.registry.RegistryRef;
 import dev.cachemount.core.registry.RegistrySettings;
@@ -36,23 +37,58 @@ public final class Cachemount {
   private final Map<String, String> env;
   private final Path home;
   private final Engine engine;
+  private final Duration layoutGrace;
+  private final RegistrySettings registry;
+  private final StoreFactory customStores;
   private final StoreFactory stores;
 
-  private Cachemount(Builder b) {
-    this.env = Map.copyOf(b.env);
-    this.home = b.home;
-    this.engine = new Engine(b.clock, b.workers, b.chunker, b.frameTarget, b.packTarget);
-    Duration grace = b.layoutGrace;
-    Clock storeClock = b.clock;
-    RegistrySettings registry = b.registry;
-    this.stores = b.stores != null ? b.stores : (spec, defaultDir, listener) -> switch (spec.type()) {
-      case LOCAL -> new LayoutStore(spec.storeDir().orElse(defaultDir), grace, storeClock, listener::warning);
+  private Cachemount(Map<String, String> env, Path home, Engine engine, Duration layoutGrace, RegistrySettings registry, StoreFactory stores) {
+    this.env = Map.copyOf(env);
+    this.home = home;
+    this.engine = engine;
+    this.layoutGrace = layoutGrace;
+    this.registry = registry;
+    this.customStores = stores;
+    this.stores = stores != null ? stores : this::openDefault;
+  }
+
+  private SnapshotStore openDefault(CacheSpec spec, Path defaultDir, OperationListener listener) {
+    return switch (spec.type()) {
+      case LOCAL -> new LayoutStore(spec.storeDir().orElse(defaultDir), layoutGrace, engine.clock(), listener::warning);
       case REGISTRY -> {
         RegistryRef ref = spec.ref().orElseThrow();
         yield new RegistryStore(ref, registry, spec.insecure(), RegistryCredentials.resolve(ref, registry, env, home, listener),
             Optional.of(defaultDir.resolveSibling("registry-blobs")), defaultDir.resolveSibling(".cachemount-tmp-staging"), listener);
       }
     };
+  }
+
+  /** This client with other registry settings (a front's {@code --ca-file}, {@code --insecure-registry}, ...). */
+  public Cachemount withRegistry(RegistrySettings settings) {
+    return new Cachemount(env, home, engine, layoutGrace, settings, customStores);
+  }
+
+  /** The registry settings in force. */
+  public RegistrySettings registry() {
+    return registry;
+  }
+
+  /**
+   * A credential whose password the user piped in ({@code --password-stdin}) and whose user name is
+   * {@code CACHEMOUNT_REGISTRY_USER}.
+   *
+   * @throws CachemountException of kind USAGE when the variable is unset or the password empty
+   */
+  public RegistryCredential passwordFromStdin(String password) {
+    String user = env.get(RegistryCredentials.USER_VARIABLE);
+    if (user == null || user.isEmpty()) {
+      throw CachemountException.usage("--password-stdin needs the user name in " + RegistryCredentials.USER_VARIABLE);
+    }
+    String p = password.strip();
+    if (p.isEmpty()) {
+      throw CachemountException.usage("--password-stdin read an empty password from standard input");
+    }
+    return new RegistryCredential(user, p, "--password-stdin with " + RegistryCredentials.USER_VARIABLE);
   }
 
   /** A client configured from this process's environment and user. */
@@ -210,7 +246,7 @@ public final class Cachemount {
     }
 
     public Cachemount build() {
-      return new Cachemount(this);
+      return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, registry, stores);
     }
   }
 }

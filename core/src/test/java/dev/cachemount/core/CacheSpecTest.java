@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.cachemount.core.registry.RegistryRef;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -53,9 +54,9 @@ class CacheSpecTest {
   void anUnknownKeyIsNamedWithTheKeysThatExist() {
     CachemountException e = usage("id=m2,colour=blue");
     assertTrue(e.getMessage().contains("unknown key 'colour'"), e.getMessage());
-    assertTrue(e.getMessage().contains("id, type, dir, target, compression-level"), e.getMessage());
+    assertTrue(e.getMessage().contains("id, type, ref, dir, target, compression-level, insecure"), e.getMessage());
     assertTrue(usage("id=m2,src=/x").getMessage().contains("did you mean target="));
-    assertTrue(usage("id=m2,ref=host/repo:tag").getMessage().contains("type=registry"));
+    assertTrue(usage("id=m2,image=host/repo:tag").getMessage().contains("did you mean ref="));
   }
 
   @Test
@@ -75,7 +76,15 @@ class CacheSpecTest {
     "id=.hidden | not valid",
     "id=has/slash | not valid",
     "id=m2,type=s3 | unknown type 's3'",
-    "id=m2,type=registry | not available in this version",
+    "id=m2,type=registry | needs ref=HOST[:PORT]/REPOSITORY[:TAG]",
+    "id=m2,type=local,ref=h.io/r | ref= needs type=registry",
+    "id=m2,ref=h.io/r,dir=/x | does not go with type=registry",
+    "id=m2,dir=/x,insecure=true | applies to registries only",
+    "id=m2,ref=h.io/r,insecure=yes | is not true or false",
+    "id=m2,ref=https://h.io/r | without a scheme",
+    "id=m2,ref=h.io/Upper | repository 'Upper' is not valid",
+    "id=m2,ref=h.io/r:bad:tag | is not valid",
+    "id=m2,ref=h.io/r@sha256:abc | is not a sha256 digest",
     "id=m2,compression-level=0 | out of range",
     "id=m2,compression-level=fast | not a number",
     "id=m2,target= | is empty",
@@ -83,6 +92,43 @@ class CacheSpecTest {
   void malformedSpecsAreUsageErrors(String text, String expected) {
     CachemountException e = usage(text);
     assertTrue(e.getMessage().contains(expected), e.getMessage());
+  }
+
+  @Test
+  void aRefMeansARegistryAndItsTagDefaultsToTheId() {
+    CacheSpec spec = parse("id=mvncache,ref=registry.example.com:5000/team/dep-cache,target=/x");
+    assertEquals(StoreType.REGISTRY, spec.type());
+    RegistryRef ref = spec.ref().orElseThrow();
+    assertEquals("registry.example.com:5000", ref.registry());
+    assertEquals("team/dep-cache", ref.repository());
+    assertEquals("mvncache", spec.storeReference());
+    assertEquals("mvncache", spec.pushTag());
+    assertEquals(false, spec.insecure());
+    assertEquals("v2", parse("id=m2,type=registry,ref=ghcr.io/acme/cache:v2,insecure=true").storeReference());
+    assertTrue(parse("id=m2,type=registry,ref=ghcr.io/acme/cache:v2,insecure=true").insecure());
+  }
+
+  @Test
+  void aRefPinnedByDigestCanBePulledButNotPushedTo() {
+    String digest = "sha256:" + "ab".repeat(32);
+    CacheSpec spec = parse("id=m2,ref=ghcr.io/acme/cache@" + digest);
+    assertEquals(digest, spec.storeReference());
+    CachemountException e = assertThrows(CachemountException.class, spec::pushTag);
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("pins a digest"), e.getMessage());
+  }
+
+  @Test
+  void refsWithoutARegistryHostMeanDockerHubAsWithDocker() {
+    RegistryRef hub = RegistryRef.parse("acme/cache:m2");
+    assertEquals("registry-1.docker.io", hub.registry());
+    assertEquals("acme/cache", hub.repository());
+    assertEquals("library/cache", RegistryRef.parse("docker.io/cache").repository());
+    assertEquals("localhost:5000", RegistryRef.parse("localhost:5000/cache").registry());
+    assertTrue(RegistryRef.parse("localhost:5000/cache").isLoopback());
+    assertTrue(RegistryRef.parse("127.0.0.1:5000/cache").isLoopback());
+    assertEquals(false, RegistryRef.parse("ghcr.io/acme/cache").isLoopback());
+    assertEquals("ghcr.io", RegistryRef.parse("GHCR.io/acme/cache").registry());
   }
 
   @Test

@@ -1,0 +1,94 @@
+package dev.cachemount.core.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.cloud.tools.jib.blob.Blobs;
+import com.google.cloud.tools.jib.hash.Digests;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.ManifestBytes;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The registry store's small parts that need no registry. */
+class RegistryPiecesTest {
+  @TempDir Path dir;
+
+  @Test
+  void jibPushesTheManifestBytesExactlyAsGiven() throws IOException {
+    // Odd spacing and key order: jib must not re-serialise, or the digest the tag names would change.
+    byte[] bytes = "{ \"schemaVersion\":2,\"z\":1,  \"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"a\":[]}"
+        .getBytes(StandardCharsets.UTF_8);
+    ManifestBytes manifest = ManifestBytes.of("application/vnd.oci.image.manifest.v1+json", bytes);
+    RawManifest raw = new RawManifest(manifest);
+    assertEquals(new String(bytes, StandardCharsets.UTF_8), Blobs.writeToString(Blobs.from(raw)));
+    assertEquals(manifest.digest().toString(), Digests.computeJsonDigest(raw).toString());
+    assertEquals(manifest.mediaType(), raw.getManifestMediaType());
+  }
+
+  @Test
+  void backOffGrowsWithJitterAndStaysUnderItsCap() {
+    RetryPolicy p = new RetryPolicy(6, Duration.ofMillis(100), Duration.ofMillis(400), Duration.ofSeconds(2));
+    for (int i = 0; i < 200; i++) {
+      long first = p.delayAfter(1, null).toMillis();
+      long third = p.delayAfter(3, null).toMillis();
+      long tenth = p.delayAfter(10, null).toMillis();
+      assertTrue(first >= 50 && first <= 100, "first " + first);
+      assertTrue(third >= 200 && third <= 400, "third " + third);
+      assertTrue(tenth >= 200 && tenth <= 400, "capped " + tenth);
+    }
+    assertEquals(Duration.ofSeconds(1), p.delayAfter(1, Duration.ofSeconds(1)), "Retry-After is honoured");
+    assertEquals(Duration.ofSeconds(2), p.delayAfter(1, Duration.ofHours(1)), "and capped");
+  }
+
+  @Test
+  void retryAfterIsReadInSecondsOrAsAnHttpDate() {
+    assertEquals(Duration.ofSeconds(7), RegistryFailures.parseRetryAfter(" 7 "));
+    Duration d = RegistryFailures.parseRetryAfter(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().plusSeconds(30)));
+    assertTrue(d.getSeconds() >= 28 && d.getSeconds() <= 30, d.toString());
+    assertEquals(Duration.ZERO, RegistryFailures.parseRetryAfter(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().minusDays(1))));
+    assertNull(RegistryFailures.parseRetryAfter("soon"));
+    assertNull(RegistryFailures.parseRetryAfter("-3"));
+  }
+
+  @Test
+  void connectionErrorsAreRetriedButTlsAndUnknownHostsAreNot() {
+    assertTrue(RegistryFailures.retryable(new java.net.ConnectException("refused")));
+    assertTrue(RegistryFailures.retryable(new java.net.SocketTimeoutException("slow")));
+    assertEquals(false, RegistryFailures.retryable(new javax.net.ssl.SSLHandshakeException("bad cert")));
+    assertEquals(false, RegistryFailures.retryable(new java.net.UnknownHostException("nowhere")));
+    assertEquals(false, RegistryFailures.retryable(new java.io.InterruptedIOException("cancelled")));
+  }
+
+  @Test
+  void blobLocationsAreKeptAcrossStoresAndNeverNameTheAskingRepository() throws IOException {
+    Path file = dir.resolve("hints/registry-blobs");
+    Digest d = Digest.of(new byte[] {1});
+    BlobLocations first = new BlobLocations(Optional.of(file));
+    first.record("r.io", "team/a", d);
+    first.record("r.io", "team/b", d);
+    first.record("r.io", "team/a", d);
+    first.record("other.io", "team/c", d);
+    assertEquals(3, Files.readAllLines(file).size(), "a sighting is written once");
+    BlobLocations second = new BlobLocations(Optional.of(file));
+    assertEquals(List.of("team/b", "team/a"), second.holders("r.io", "team/x", d));
+    assertEquals(List.of("team/a"), second.holders("r.io", "team/b", d));
+    assertEquals(List.of(), second.holders("r.io", "team/x", Digest.of(new byte[] {2})));
+  }
+
+  @Test
+  void anUnreadableLocationFileCostsNothingButMounts() {
+    BlobLocations none = new BlobLocations(Optional.of(dir.resolve("missing/file")));
+    assertEquals(List.of(), none.holders("r.io", "a", Digest.of(new byte[] {1})));
+  }
+}
