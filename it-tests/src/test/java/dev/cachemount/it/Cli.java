@@ -52,6 +52,14 @@ final class Cli {
     return new Result(r.exitCode(), r.out(), r.stderr());
   }
 
+  /** {@code java -jar cachemount.jar ARGS} with variables added to the environment and bytes on standard input. */
+  static Result run(java.util.Map<String, String> env, byte[] stdin, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-jar", jar().toString()));
+    command.addAll(List.of(args));
+    Processes.Result r = Processes.run(null, Duration.ofMinutes(10), command, env, stdin);
+    return new Result(r.exitCode(), r.out(), r.stderr());
+  }
+
   /** {@code ./cachemount ARGS}, the launcher of the README. */
   static Result launcher(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(repoRoot().resolve("cachemount").toString()));

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -28,12 +29,21 @@ final class Processes {
   }
 
   static Result run(Path workingDirectory, Duration timeout, List<String> command) throws IOException, InterruptedException {
+    return run(workingDirectory, timeout, command, Map.of(), new byte[0]);
+  }
+
+  /** Runs {@code command} with {@code env} added to this process's environment and {@code stdin} as its input. */
+  static Result run(Path workingDirectory, Duration timeout, List<String> command, Map<String, String> env, byte[] stdin)
+      throws IOException, InterruptedException {
     ProcessBuilder pb = new ProcessBuilder(command);
     if (workingDirectory != null) {
       pb.directory(workingDirectory.toFile());
     }
+    pb.environment().putAll(env);
     Process p = pb.start();
-    p.getOutputStream().close();
+    try (java.io.OutputStream in = p.getOutputStream()) {
+      in.write(stdin);
+    }
     CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
     CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
     if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -36,51 +36,10 @@ class RealMavenRepositoryIT {
 
   @BeforeAll
   static void copyTheLocalRepository() throws IOException {
-    Path local = Path.of(System.getProperty("cachemount.localRepository", System.getProperty("user.home") + "/.m2/repository"));
-    assertTrue(Files.isDirectory(local), "no local Maven repository at " + local);
-    corpus = dir.resolve("m2-repository");
-    long[] copied = new long[2];
-    Files.walkFileTree(local, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-        if (local.relativize(d).startsWith(Path.of("dev/cachemount"))) {
-          return FileVisitResult.SKIP_SUBTREE; // this build's own artifacts change while it runs
-        }
-        Files.createDirectories(corpus.resolve(local.relativize(d).toString()));
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-        if (copied[0] >= CORPUS_BYTES) {
-          return FileVisitResult.TERMINATE;
-        }
-        if (attrs.isRegularFile()) {
-          Files.copy(f, corpus.resolve(local.relativize(f).toString()), StandardCopyOption.COPY_ATTRIBUTES);
-          copied[0] += attrs.size();
-          copied[1]++;
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
-    // Directory times after their contents were copied in.
-    try (Stream<Path> walk = Files.walk(local)) {
-      for (Path d : (Iterable<Path>) walk.filter(Files::isDirectory)::iterator) {
-        Path copy = corpus.resolve(local.relativize(d).toString());
-        if (Files.isDirectory(copy)) {
-          Files.setLastModifiedTime(copy, Files.getLastModifiedTime(d));
-        }
-      }
-    }
-    // What a Maven repository rarely has but a cache directory may: links, an executable, an empty directory.
-    Files.createDirectories(corpus.resolve("zz-extra/empty"));
-    Path script = Files.writeString(corpus.resolve("zz-extra/run.sh"), "#!/bin/sh\nexit 0\n");
-    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-x---"));
-    Files.createSymbolicLink(corpus.resolve("zz-extra/link"), Path.of("run.sh"));
-    Files.createSymbolicLink(corpus.resolve("zz-extra/dangling"), Path.of("../nowhere"));
-    corpusBytes = copied[0];
-    corpusFiles = copied[1];
-    assertTrue(corpusFiles > 100, "the local repository holds only " + corpusFiles + " files");
+    MavenCorpus c = MavenCorpus.copy(dir.resolve("m2-repository"), CORPUS_BYTES);
+    corpus = c.root();
+    corpusBytes = c.bytes();
+    corpusFiles = c.files();
   }
 
   @Test
@@ -91,7 +50,7 @@ class RealMavenRepositoryIT {
     JsonNode pushed = push.json().get(0);
     assertEquals("pushed", pushed.get("result").asText());
     assertEquals(corpusFiles + 1, pushed.get("files").asLong());
-    assertEquals(corpusBytes + Files.size(corpus.resolve("zz-extra/run.sh")), pushed.get("bytes").asLong());
+    assertEquals(corpusBytes + Files.size(corpus.resolve(MavenCorpus.EXECUTABLE)), pushed.get("bytes").asLong());
 
     Path restored = dir.resolve("restored");
     Cli.Result pull = Cli.launcher("pull", "--json", "--cache-id", "id=m2,dir=" + store + ",target=" + restored);
@@ -100,7 +59,7 @@ class RealMavenRepositoryIT {
 
     Processes.Result diff = Processes.run(List.of("diff", "-r", "--no-dereference", corpus.toString(), restored.toString()));
     assertEquals(0, diff.exitCode(), "diff -r found differences:\n" + diff);
-    assertSameListing(findListing(corpus), findListing(restored));
+    TreeCompare.assertSameListing(TreeCompare.findListing(corpus), TreeCompare.findListing(restored));
 
     Cli.Result again = Cli.launcher("push", "--json", "--cache-id", "id=m2,dir=" + store + ",target=" + corpus);
     assertEquals(0, again.exitCode(), again.toString());
@@ -210,45 +169,5 @@ class RealMavenRepositoryIT {
     } catch (java.io.UncheckedIOException e) {
       return List.of(target); // a directory vanished or appeared mid-walk: look again
     }
-  }
-
-  /** Fails with the lines that differ, not with two whole listings. */
-  static void assertSameListing(List<String> expected, List<String> actual) {
-    java.util.Set<String> missing = new java.util.TreeSet<>(expected);
-    actual.forEach(missing::remove);
-    java.util.Set<String> unexpected = new java.util.TreeSet<>(actual);
-    expected.forEach(unexpected::remove);
-    if (!missing.isEmpty() || !unexpected.isEmpty()) {
-      throw new AssertionError("listings differ\n  only in the source:\n    " + String.join("\n    ", missing.stream().limit(20).toList())
-          + "\n  only in the restored tree:\n    " + String.join("\n    ", unexpected.stream().limit(20).toList()));
-    }
-  }
-
-  /**
-   * {@code find -printf}: path, type, owner-executable bit, size, link target and modification time
-   * of every entry (a restore reproduces the executable bit; the other permission bits follow the
-   * caller's umask).
-   */
-  private static List<String> findListing(Path root) throws Exception {
-    Processes.Result find = Processes.run(List.of("find", root.toString(), "-mindepth", "1", "-printf", "%P %y %M %s %l %T@\\n"));
-    assertEquals(0, find.exitCode(), find.toString());
-    return find.out().lines().map(RealMavenRepositoryIT::withoutSymlinkSize).sorted().toList();
-  }
-
-  /**
-   * Keeps the owner's execute bit of the permissions; drops directory and symlink sizes (a
-   * directory's depends on the file system's history); cuts symlink times to microseconds (lutimes).
-   */
-  private static String withoutSymlinkSize(String line) {
-    String[] f = line.split(" ");
-    f[2] = f[1].equals("f") ? "x=" + f[2].charAt(3) : "-";
-    if (f.length >= 5 && (f[1].equals("l") || f[1].equals("d"))) {
-      f[3] = "-";
-      if (f[1].equals("l")) {
-        String t = f[f.length - 1];
-        f[f.length - 1] = t.length() > 4 ? t.substring(0, t.length() - 4) : t;
-      }
-    }
-    return String.join(" ", f);
   }
 }

@@ -95,6 +95,11 @@ final class RegistryFailures {
       if (c instanceof InsecureRegistryException || c instanceof SSLException) {
         return true;
       }
+      // After a TLS failure jib-core tries plain HTTP on a loopback registry; a TLS server answers that so.
+      if (c instanceof ResponseException r && r.getStatusCode() == 400 && r.getContent() != null
+          && r.getContent().contains("HTTP request to an HTTPS server")) {
+        return true;
+      }
     }
     return false;
   }

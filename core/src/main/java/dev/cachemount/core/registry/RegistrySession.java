@@ -62,11 +62,14 @@ final class RegistrySession implements Closeable {
     this.settings = settings;
     this.credential = credential;
     this.listener = listener;
-    boolean insecure = settings.allowsInsecure(ref, specInsecure);
+    boolean unverifiedTls = settings.allowsUnverifiedTls(ref, specInsecure);
+    boolean plainHttp = unverifiedTls || ref.isLoopback();
     SSLContext tls = settings.caFile().map(TlsTrust::withCaFile).orElse(null);
     Supplier<HttpTransport> secure = () -> transport(tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
         : new SSLConnectionSocketFactory(tls));
-    Supplier<HttpTransport> unverified = () -> {
+    // jib-core's failover goes HTTPS, then HTTPS unverified, then HTTP. A loopback registry may speak
+    // plain HTTP, but its TLS, when it has some, is verified: only a host named insecure skips that.
+    Supplier<HttpTransport> unverified = !unverifiedTls ? secure : () -> {
       try {
         return transport(new SSLConnectionSocketFactory(SslUtils.trustAllSSLContext(), NoopHostnameVerifier.INSTANCE));
       } catch (GeneralSecurityException e) {
@@ -75,7 +78,7 @@ final class RegistrySession implements Closeable {
     };
     // Credentials over plain HTTP only to this machine, as the issue of record says; elsewhere jib-core
     // refuses to send them and the request fails with a message saying so.
-    this.http = JibHttpAccess.newClient(insecure, ref.isLoopback(), this::log, secure, unverified);
+    this.http = JibHttpAccess.newClient(plainHttp, ref.isLoopback(), this::log, secure, unverified);
     this.events = EventHandlers.builder().add(LogEvent.class, this::log).build();
   }
 

@@ -57,9 +57,12 @@ public record RegistrySettings(
     return new RegistrySettings(insecureRegistries, caFile, credential, parallelUploads, policy, timeout);
   }
 
-  /** Whether plain HTTP (and TLS without verification) is allowed for {@code ref}'s registry. */
-  boolean allowsInsecure(RegistryRef ref, boolean specInsecure) {
-    return specInsecure || ref.isLoopback()
-        || insecureRegistries.contains(ref.registry()) || insecureRegistries.contains(ref.hostName());
+  /**
+   * Whether plain HTTP and TLS without verification are allowed for {@code ref}'s registry: when the
+   * spec says {@code insecure=true} or {@code --insecure-registry} names it. (A loopback registry may
+   * use plain HTTP without either, but its TLS is verified.)
+   */
+  boolean allowsUnverifiedTls(RegistryRef ref, boolean specInsecure) {
+    return specInsecure || insecureRegistries.contains(ref.registry()) || insecureRegistries.contains(ref.hostName());
   }
 }

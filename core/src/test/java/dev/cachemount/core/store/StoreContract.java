@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The contract every {@link SnapshotStore} keeps. Each store's test extends this class and says how
  * to make a fresh, empty store; the same assertions then run against an OCI layout directory and
- * (later) a real registry.
+ * a real registry (RegistryStoreContractIT in it-tests, in four configurations).
  */
 public abstract class StoreContract {
   /** A new, empty store. */

@@ -1,0 +1,201 @@
+package dev.cachemount.it;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+
+/**
+ * A proxy in front of a real registry that injects what a real registry will not produce on demand:
+ * 429 with Retry-After, 503, and connections dropped without an answer. Everything else is passed
+ * through (with upload {@code Location}s pointed back at the proxy), so the registry does the real work.
+ */
+final class FaultProxy implements AutoCloseable {
+  /** What to do to matching requests. */
+  enum Fault { TOO_MANY_REQUESTS, UNAVAILABLE, DROP }
+
+  private record Rule(String method, Pattern path, Fault fault, AtomicInteger remaining) {}
+
+  private static final Set<String> HOP_BY_HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding", "keep-alive");
+
+  private final String upstream;
+  private final HttpServer server;
+  private final TlsRefusingFront front;
+  private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+  private final List<Rule> rules = new CopyOnWriteArrayList<>();
+  private final List<String> injected = new CopyOnWriteArrayList<>();
+
+  /** @param upstream {@code HOST:PORT} of a plain-HTTP registry */
+  FaultProxy(String upstream) throws IOException {
+    this.upstream = upstream;
+    this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", this::handle);
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.start();
+    front = new TlsRefusingFront(server.getAddress().getPort());
+  }
+
+  /** {@code 127.0.0.1:PORT}, where clients connect. */
+  String host() {
+    return "127.0.0.1:" + front.port();
+  }
+
+  /** Applies {@code fault} to the next {@code times} requests whose method and path (with query) match. */
+  void inject(String method, String pathRegex, Fault fault, int times) {
+    rules.add(new Rule(method, Pattern.compile(pathRegex), fault, new AtomicInteger(times)));
+  }
+
+  /** "METHOD path FAULT" for every fault injected so far. */
+  List<String> injected() {
+    return List.copyOf(injected);
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      String method = exchange.getRequestMethod();
+      String path = exchange.getRequestURI().toString();
+      byte[] body = exchange.getRequestBody().readAllBytes();
+      for (Rule r : rules) {
+        if (r.method().equals(method) && r.path().matcher(path).matches() && r.remaining().getAndDecrement() > 0) {
+          injected.add(method + " " + path + " " + r.fault());
+          switch (r.fault()) {
+            case TOO_MANY_REQUESTS -> {
+              exchange.getResponseHeaders().add("Retry-After", "1");
+              exchange.sendResponseHeaders(429, -1);
+            }
+            case UNAVAILABLE -> exchange.sendResponseHeaders(503, -1);
+            case DROP -> { } // closed without an answer
+          }
+          return;
+        }
+      }
+      forward(exchange, method, path, body);
+    }
+  }
+
+  private void forward(HttpExchange exchange, String method, String path, byte[] body) throws IOException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
+        .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    exchange.getRequestHeaders().forEach((name, values) -> {
+      if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+        values.forEach(v -> b.header(name, v));
+      }
+    });
+    HttpResponse<InputStream> response;
+    try {
+      response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+    response.headers().map().forEach((name, values) -> {
+      if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT)) && !name.startsWith(":")) {
+        values.forEach(v -> exchange.getResponseHeaders().add(name, v.replace(upstream, host())));
+      }
+    });
+    long length = response.headers().firstValueAsLong("content-length").orElse(-1);
+    boolean empty = method.equals("HEAD") || length == 0 || response.statusCode() == 204;
+    exchange.sendResponseHeaders(response.statusCode(), empty ? -1 : (length > 0 ? length : 0));
+    try (InputStream in = response.body(); OutputStream out = exchange.getResponseBody()) {
+      if (!empty) {
+        in.transferTo(out);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    front.close();
+    server.stop(0);
+  }
+
+  /**
+   * Answers a TLS handshake with {@code 400} as Go's and nginx's plain-HTTP servers do (the JDK's
+   * HttpServer would wait for a request line until the client times out), so that a client trying
+   * HTTPS first falls back to HTTP at once; passes every other connection through to the proxy.
+   */
+  private static final class TlsRefusingFront implements AutoCloseable {
+    private final java.net.ServerSocket socket;
+    private final int backend;
+
+    TlsRefusingFront(int backend) throws IOException {
+      this.backend = backend;
+      this.socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+      Thread accept = new Thread(this::acceptLoop, "fault-proxy-front");
+      accept.setDaemon(true);
+      accept.start();
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    private void acceptLoop() {
+      while (!socket.isClosed()) {
+        try {
+          java.net.Socket client = socket.accept();
+          Thread t = new Thread(() -> serve(client), "fault-proxy-conn");
+          t.setDaemon(true);
+          t.start();
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }
+
+    private void serve(java.net.Socket client) {
+      try (client) {
+        InputStream in = client.getInputStream();
+        int first = in.read();
+        if (first < 0) {
+          return;
+        }
+        if (first == 0x16) {
+          client.getOutputStream().write("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+              .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          return;
+        }
+        try (java.net.Socket back = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), backend)) {
+          back.getOutputStream().write(first);
+          Thread up = new Thread(() -> pump(in, back), "fault-proxy-up");
+          up.setDaemon(true);
+          up.start();
+          pump(back.getInputStream(), client);
+          up.join();
+        }
+      } catch (IOException | InterruptedException e) {
+        // The client or the proxy went away: nothing to clean up beyond the sockets.
+      }
+    }
+
+    private static void pump(InputStream from, java.net.Socket to) {
+      try {
+        from.transferTo(to.getOutputStream());
+        to.shutdownOutput();
+      } catch (IOException e) {
+        // One side closed.
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        socket.close();
+      } catch (IOException e) {
+        // Closing a listening socket of a test.
+      }
+    }
+  }
+}

@@ -1,0 +1,235 @@
+package dev.cachemount.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.oci.Descriptor;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.registry.RegistryStore;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.it.registry.RegistryMode;
+import dev.cachemount.it.registry.TestRegistry;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * What a user sees when the registry refuses, breaks, or holds something wrong: the exit codes of the
+ * README, a message that says what to do, and nothing written that should not be.
+ */
+class RegistryFailureIT {
+  @TempDir Path dir;
+
+  private static Path smallTree(Path root, int seed) throws Exception {
+    Random random = new Random(seed);
+    for (int i = 0; i < 20; i++) {
+      byte[] b = new byte[5000 + random.nextInt(20000)];
+      random.nextBytes(b);
+      Files.createDirectories(root.resolve("d" + (i % 4)));
+      Files.write(root.resolve("d" + (i % 4) + "/f" + i + ".jar"), b);
+    }
+    return root;
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = RegistryMode.class, names = {"BASIC", "TOKEN"})
+  void aWrongPasswordExits3WithAHintAndWritesNothing(RegistryMode mode) throws Exception {
+    try (TestRegistry registry = TestRegistry.start(mode, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = smallTree(dir.resolve("tree"), 1);
+      String secret = "not-the-Passw0rd";
+      Cli.Result push = Cli.run(access.envWithPassword(secret), new byte[0],
+          access.args("push", "id=m2,ref=" + access.ref("team/cache") + ",target=" + tree).toArray(String[]::new));
+      assertEquals(3, push.exitCode(), push.toString());
+      JsonNode failed = push.json().get(0);
+      assertEquals("failed", failed.get("result").asText());
+      String message = failed.get("error").asText();
+      assertTrue(message.contains("docker login " + registry.host()) && message.contains("CACHEMOUNT_REGISTRY_USER"), message);
+      assertTrue(message.contains("registry " + registry.host()) && message.contains("team/cache"), message);
+      assertFalse(push.out().contains(secret) || push.err().contains(secret), "the password never appears in output");
+      assertEquals(0, registry.countRequests("POST", ".*"), "no upload started");
+      assertEquals(0, registry.countRequests("PUT", ".*"), "nothing written");
+
+      Cli.Result anonymous = Cli.run(Map.of("XDG_CACHE_HOME", dir.resolve("c").toString(), "DOCKER_CONFIG", dir.resolve("none").toString()),
+          new byte[0], access.args("pull", "id=m2,ref=" + access.ref("team/cache") + ",target=" + dir.resolve("out")).toArray(String[]::new));
+      assertEquals(3, anonymous.exitCode(), anonymous.toString());
+      assertTrue(anonymous.json().get(0).get("error").asText().contains("no credentials were found"), anonymous.toString());
+      assertFalse(Files.exists(dir.resolve("out")), "a refused pull creates no target");
+    }
+  }
+
+  @Test
+  void aPasswordPipedToStdinIsUsedAndCredentialsFromDockerConfigToo() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.BASIC, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = smallTree(dir.resolve("tree"), 2);
+      Map<String, String> env = new java.util.HashMap<>(access.env());
+      env.remove("CACHEMOUNT_REGISTRY_PASSWORD");
+      List<String> args = new java.util.ArrayList<>(access.args("push", "id=m2,ref=" + access.ref("team/cache") + ",target=" + tree));
+      args.add(1, "--password-stdin");
+      Cli.Result push = Cli.run(env, (registry.password() + "\n").getBytes(StandardCharsets.UTF_8), args.toArray(String[]::new));
+      assertEquals(0, push.exitCode(), push.toString());
+      assertEquals("pushed", push.json().get(0).get("result").asText());
+
+      // docker login writes config.json like this; jib-core reads it.
+      String auth = java.util.Base64.getEncoder().encodeToString((registry.username() + ":" + registry.password()).getBytes(StandardCharsets.UTF_8));
+      Files.writeString(access.home().resolve("docker/config.json"), "{\"auths\":{\"" + registry.host() + "\":{\"auth\":\"" + auth + "\"}}}");
+      env.remove("CACHEMOUNT_REGISTRY_USER");
+      Cli.Result pull = Cli.run(env, new byte[0], access.args("pull", "id=m2,ref=" + access.ref("team/cache") + ",target=" + dir.resolve("out")).toArray(String[]::new));
+      assertEquals(0, pull.exitCode(), pull.toString());
+      TreeCompare.assertSameTree(tree, dir.resolve("out"));
+    }
+  }
+
+  @Test
+  void tlsThatCannotBeVerifiedFailsWithAHintEvenOnLoopback() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.TLS, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Cli.Result push = Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id",
+          "id=m2,ref=" + access.ref("team/cache") + ",target=" + smallTree(dir.resolve("tree"), 3));
+      assertEquals(1, push.exitCode(), push.toString());
+      String message = push.json().get(0).get("error").asText();
+      assertTrue(message.contains("could not be verified") && message.contains("--ca-file"), message);
+      assertEquals(0, registry.countRequests("PUT", ".*"));
+    }
+  }
+
+  @Test
+  void aRegistryStoppedMidPushExits1AndTheTagStillNamesThePreviousSnapshot() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = smallTree(dir.resolve("tree"), 4);
+      String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=" + tree;
+      Cli.Result first = access.cli("push", spec);
+      assertEquals(0, first.exitCode(), first.toString());
+      String previous = first.json().get(0).get("digest").asText();
+
+      // Enough incompressible data for several packs, so that the registry can die between uploads.
+      byte[] big = new byte[24 << 20];
+      Random random = new Random(5);
+      for (int i = 0; i < 6; i++) {
+        random.nextBytes(big);
+        Files.write(tree.resolve("big-" + i + ".bin"), big);
+      }
+      registry.clearLog();
+      CompletableFuture<Cli.Result> push = CompletableFuture.supplyAsync(() -> {
+        try {
+          return access.cli("push", spec);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (registry.countRequests("PUT", "/v2/team/cache/blobs/uploads/.*") == 0) {
+        assertTrue(System.nanoTime() < deadline, "the push never uploaded a blob:\n" + String.join("\n", registry.logLines()));
+        assertFalse(push.isDone(), () -> "the push ended before the registry was stopped: " + push.join());
+        Thread.sleep(10);
+      }
+      registry.stop();
+      Cli.Result broken = push.get(2, TimeUnit.MINUTES);
+      assertEquals(1, broken.exitCode(), broken.toString());
+      String message = broken.json().get(0).get("error").asText();
+      assertTrue(message.contains("registry " + registry.host() + ", repository team/cache"), message);
+      assertTrue(message.contains("tries"), "retried before giving up: " + message);
+
+      registry.restart();
+      Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
+      assertEquals(0, inspect.exitCode(), inspect.toString());
+      assertEquals(previous, inspect.json().get(0).get("snapshot").get("digest").asText(), "the tag still names the complete snapshot");
+    }
+  }
+
+  @Test
+  void aCorruptBlobInTheRegistryExits4AndWritesNoWrongByte() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=";
+      Path tree = smallTree(dir.resolve("tree"), 6);
+      assertEquals(0, access.cli("push", spec + tree).exitCode());
+      Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
+      String pack = inspect.json().get(0).get("snapshot").get("packs").get(0).get("digest").asText();
+      try (RandomAccessFile f = new RandomAccessFile(registry.blobFile(pack).toFile(), "rw")) {
+        f.seek(f.length() / 2);
+        int b = f.read();
+        f.seek(f.length() / 2);
+        f.write(b ^ 0x40);
+      }
+      Path out = dir.resolve("out");
+      Cli.Result pull = access.cli("pull", spec + out);
+      assertEquals(4, pull.exitCode(), pull.toString());
+      assertTrue(pull.json().get(0).get("error").asText().contains("push --force"), pull.toString());
+      try (Stream<Path> files = Files.walk(out)) {
+        // Files whose chunks came before the damage are whole and right; no other file is there, not even a temp file.
+        for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+          assertArrayEquals(Files.readAllBytes(tree.resolve(out.relativize(f).toString())), Files.readAllBytes(f), f.toString());
+        }
+      }
+    }
+  }
+
+  @Test
+  void aTagHoldingSomethingElseIsNamedAndNeverOverwritten() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+      ManifestBytes image;
+      try (RegistryStore store = access.store("team/app", dir.resolve("hints"))) {
+        assertEquals(BlobPut.written(config.length), store.putBlob(Digest.of(config), config));
+        image = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(new ImageManifest(2, MediaTypes.OCI_MANIFEST, null,
+            Descriptor.of("application/vnd.oci.image.config.v1+json", Digest.of(config), config.length), List.of(), null)));
+        store.putManifest("m2", image);
+      }
+      String spec = "id=m2,ref=" + access.ref("team/app") + ",target=";
+      Cli.Result pull = access.cli("pull", spec + dir.resolve("out"));
+      assertEquals(1, pull.exitCode(), pull.toString());
+      assertTrue(pull.json().get(0).get("error").asText().contains("application/vnd.oci.image.config.v1+json"), pull.toString());
+      Cli.Result push = access.cli("push", spec + smallTree(dir.resolve("tree"), 7));
+      assertEquals(1, push.exitCode(), push.toString());
+      try (RegistryStore store = access.store("team/app", dir.resolve("hints"))) {
+        assertEquals(image.digest(), store.fetchManifest("m2").orElseThrow().digest(), "the image is still there");
+      }
+    }
+  }
+
+  @Test
+  void anExpiredTokenIsRefreshedMidOperation() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.TOKEN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      registry.issuer().refusedByRegistryAfter(Duration.ofSeconds(2));
+      byte[] a = "first blob".getBytes(StandardCharsets.UTF_8);
+      byte[] b = "second blob".getBytes(StandardCharsets.UTF_8);
+      try (RegistryStore store = access.store("team/cache", dir.resolve("hints"))) {
+        assertEquals(BlobPut.written(a.length), store.putBlob(Digest.of(a), a));
+        store.putManifest("m2", StoreManifests.naming(Digest.of(a), a.length));
+        int before = registry.issuer().tokensIssued();
+        Thread.sleep(3500);
+        assertEquals(BlobPut.written(b.length), store.putBlob(Digest.of(b), b), "a push goes on after its token expired");
+        assertTrue(store.fetchManifest("m2").isPresent(), "and so do the reads jib-core does not make");
+        try (var in = store.openBlob(Digest.of(a), a.length)) {
+          assertEquals(new String(a, StandardCharsets.UTF_8), new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+        assertTrue(registry.issuer().tokensIssued() > before, "new tokens were fetched");
+        assertTrue(registry.countRequests("PUT", ".*") >= 2);
+      }
+    }
+  }
+}

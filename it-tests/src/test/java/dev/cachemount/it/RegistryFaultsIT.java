@@ -1,0 +1,77 @@
+package dev.cachemount.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.it.registry.RegistryMode;
+import dev.cachemount.it.registry.TestRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Faults a real registry will not produce on demand, injected by a proxy in front of one: requests
+ * answered 429 with Retry-After, 503, or not at all are retried, and a push or pull that meets a
+ * passing fault completes; a fault that does not pass ends in a message naming the status.
+ */
+class RegistryFaultsIT {
+  @TempDir Path dir;
+
+  private Path tree() throws Exception {
+    Path tree = dir.resolve("tree");
+    Random random = new Random(13);
+    for (int i = 0; i < 30; i++) {
+      byte[] b = new byte[2000 + random.nextInt(40_000)];
+      random.nextBytes(b);
+      Files.createDirectories(tree.resolve("p" + (i % 3)));
+      Files.write(tree.resolve("p" + (i % 3) + "/x" + i + ".jar"), b);
+    }
+    return tree;
+  }
+
+  @Test
+  void passingFaultsAreRetriedAndTheRoundTripCompletes() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      proxy.inject("PUT", "/v2/team/cache/blobs/uploads/.*", FaultProxy.Fault.TOO_MANY_REQUESTS, 2);
+      proxy.inject("PATCH", "/v2/team/cache/blobs/uploads/.*", FaultProxy.Fault.DROP, 1);
+      proxy.inject("PUT", "/v2/team/cache/manifests/.*", FaultProxy.Fault.UNAVAILABLE, 1);
+      Path tree = tree();
+      String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
+      long started = System.nanoTime();
+      Cli.Result push = Cli.run(access.env(), new byte[0], "push", "--json", "-v", "--cache-id", spec + tree);
+      long millis = (System.nanoTime() - started) / 1_000_000;
+      assertEquals(0, push.exitCode(), push.toString());
+      assertEquals("pushed", push.json().get(0).get("result").asText());
+      assertEquals(4, proxy.injected().size(), proxy.injected().toString());
+      assertTrue(push.err().contains("HTTP 429") && push.err().contains("HTTP 503"), "retries are reported with -v:\n" + push.err());
+      assertTrue(millis >= 2000, "Retry-After: 1 was honoured twice, yet the push took " + millis + " ms");
+
+      proxy.inject("GET", "/v2/team/cache/blobs/.*", FaultProxy.Fault.DROP, 2);
+      proxy.inject("GET", "/v2/team/cache/manifests/.*", FaultProxy.Fault.TOO_MANY_REQUESTS, 1);
+      Path restored = dir.resolve("restored");
+      Cli.Result pull = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      assertEquals(7, proxy.injected().size(), proxy.injected().toString());
+      TreeCompare.assertSameTree(tree, restored);
+    }
+  }
+
+  @Test
+  void aFaultThatDoesNotPassEndsInAMessageNamingTheStatus() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      proxy.inject("PUT", "/v2/team/cache/manifests/.*", FaultProxy.Fault.UNAVAILABLE, 100);
+      Cli.Result push = Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id",
+          "id=m2,ref=" + proxy.host() + "/team/cache,target=" + tree());
+      assertEquals(1, push.exitCode(), push.toString());
+      String message = push.json().get(0).get("error").asText();
+      assertTrue(message.contains("registry " + proxy.host() + ", repository team/cache: push of manifest m2 failed (HTTP 503) after 5 tries"), message);
+      assertEquals(0, registry.countRequests("PUT", "/v2/team/cache/manifests/.*"), "the manifest never reached the registry");
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package dev.cachemount.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.registry.RegistryStore;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.it.registry.RegistryMode;
+import dev.cachemount.it.registry.TestRegistry;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Cross-repository mounts: a blob this machine saw in one repository of a registry is mounted into
+ * another instead of uploaded, with anonymous access and with tokens (whose scope must then name the
+ * source repository too).
+ */
+class RegistryMountIT {
+  @TempDir Path dir;
+
+  @ParameterizedTest
+  @EnumSource(value = RegistryMode.class, names = {"PLAIN", "TOKEN"})
+  void aBlobKnownInAnotherRepositoryIsMountedNotUploaded(RegistryMode mode) throws Exception {
+    try (TestRegistry registry = TestRegistry.start(mode, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path hints = dir.resolve("registry-blobs");
+      byte[] blob = new byte[300_000];
+      new Random(9).nextBytes(blob);
+      Digest digest = Digest.of(blob);
+      try (RegistryStore a = access.store("project-a/cache", hints)) {
+        assertEquals(BlobPut.written(blob.length), a.putBlob(digest, blob));
+      }
+      registry.clearLog();
+      try (RegistryStore b = access.store("project-b/cache", hints)) {
+        assertEquals(BlobPut.MOUNTED, b.putBlob(digest, blob));
+        assertEquals(BlobPut.PRESENT, b.putBlob(digest, blob), "and afterwards it is there");
+        try (InputStream in = b.openBlob(digest, blob.length)) {
+          assertArrayEquals(blob, in.readAllBytes());
+        }
+      }
+      assertEquals(1, registry.countRequests("POST", "/v2/project-b/cache/blobs/uploads/\\?mount=sha256:[0-9a-f]{64}&from=project-a/cache"),
+          String.join("\n", registry.logLines()));
+      assertEquals(0, registry.countRequests("PATCH", ".*"), "no bytes uploaded");
+      assertEquals(0, registry.countRequests("PUT", ".*"), "no upload committed");
+      if (mode == RegistryMode.TOKEN) {
+        assertTrue(registry.issuer().scopesRequested().stream().anyMatch(s -> s.contains("repository:project-a/cache:pull")),
+            "the push token asked to read the source: " + registry.issuer().scopesRequested());
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = RegistryMode.class, names = {"PLAIN"})
+  void aStaleHintCostsAnUploadNotAFailure(RegistryMode mode) throws Exception {
+    try (TestRegistry registry = TestRegistry.start(mode, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path hints = dir.resolve("registry-blobs");
+      byte[] blob = "a blob the source repository never had".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      java.nio.file.Files.writeString(hints, registry.host() + " project-a/cache " + Digest.of(blob) + "\n");
+      try (RegistryStore b = access.store("project-b/cache", hints)) {
+        assertEquals(BlobPut.written(blob.length), b.putBlob(Digest.of(blob), blob));
+      }
+      assertEquals(1, registry.countRequests("PUT", "/v2/project-b/cache/blobs/uploads/.*"));
+    }
+  }
+}

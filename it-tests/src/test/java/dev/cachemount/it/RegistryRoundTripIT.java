@@ -1,0 +1,71 @@
+package dev.cachemount.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.cachemount.it.registry.RegistryMode;
+import dev.cachemount.it.registry.TestRegistry;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The registry store's acceptance, through the CLI as a user runs it, in each of the four registry
+ * configurations: a real Maven repository round-trips byte-identical, and a second push of the
+ * unchanged directory uploads nothing, as the registry's own access log shows.
+ */
+class RegistryRoundTripIT {
+  /** A slice of the local repository per configuration: real jars and poms, four times over, quickly. */
+  private static final long CORPUS_BYTES = 60L << 20;
+
+  @TempDir static Path dir;
+  static MavenCorpus corpus;
+
+  @BeforeAll
+  static void copyTheLocalRepository() throws Exception {
+    corpus = MavenCorpus.copy(dir.resolve("m2-repository"), CORPUS_BYTES);
+  }
+
+  @ParameterizedTest
+  @EnumSource(RegistryMode.class)
+  void aMavenRepositoryRoundTripsAndAnUnchangedPushUploadsNothing(RegistryMode mode) throws Exception {
+    Path work = dir.resolve(mode.name());
+    try (TestRegistry registry = TestRegistry.start(mode, work.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, work.resolve("home"));
+      String spec = "id=m2,ref=" + access.ref("ci/maven-cache") + ",target=";
+
+      Cli.Result push = access.cli("push", spec + corpus.root());
+      assertEquals(0, push.exitCode(), push.toString());
+      JsonNode pushed = push.json().get(0);
+      assertEquals("pushed", pushed.get("result").asText());
+      assertEquals("docker://" + registry.host() + "/ci/maven-cache:m2", pushed.get("ref").asText());
+      assertEquals(corpus.files(), pushed.get("files").asLong());
+      assertEquals(corpus.bytes(), pushed.get("bytes").asLong());
+      assertTrue(pushed.get("blobsUploaded").asLong() >= 3, pushed.toString());
+      assertTrue(registry.countRequests("PUT", "/v2/ci/maven-cache/blobs/uploads/.*") >= 3, "the registry saw the uploads");
+
+      Path restored = work.resolve("restored");
+      Cli.Result pull = access.cli("pull", spec + restored);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      assertEquals("restored", pull.json().get(0).get("result").asText());
+      assertEquals(pushed.get("digest"), pull.json().get(0).get("digest"));
+      TreeCompare.assertSameTree(corpus.root(), restored);
+
+      registry.clearLog();
+      Cli.Result again = access.cli("push", spec + corpus.root());
+      assertEquals(0, again.exitCode(), again.toString());
+      JsonNode unchanged = again.json().get(0);
+      assertEquals("unchanged", unchanged.get("result").asText());
+      assertEquals(0, unchanged.get("bytesTransferred").asLong());
+      assertEquals(0, unchanged.get("blobsUploaded").asLong());
+      assertEquals(pushed.get("digest"), unchanged.get("digest"));
+      assertTrue(registry.countRequests("GET", "/v2/ci/maven-cache/manifests/m2") >= 1, "the second push did ask the registry");
+      assertEquals(0, registry.countRequests("POST", ".*/blobs/uploads/.*"), "no upload started:\n" + String.join("\n", registry.logLines()));
+      assertEquals(0, registry.countRequests("PATCH", ".*"), "no upload sent");
+      assertEquals(0, registry.countRequests("PUT", ".*"), "neither blob nor manifest written");
+    }
+  }
+}
