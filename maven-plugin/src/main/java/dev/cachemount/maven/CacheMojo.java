@@ -6,6 +6,8 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.registry.RegistryCredential;
+import dev.cachemount.core.registry.RegistrySettings;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.maven.plugin.AbstractMojo;
@@ -19,7 +21,8 @@ import org.apache.maven.plugins.annotations.Parameter;
  */
 abstract class CacheMojo extends AbstractMojo {
   /**
-   * Cache specs, as the CLI's {@code --cache-id}: {@code id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]}.
+   * Cache specs, as the CLI's {@code --cache-id}: {@code id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]}
+   * or {@code id=NAME,ref=HOST[:PORT]/REPO[:TAG][,insecure=true][,target=DIR]}.
    */
   @Parameter
   List<String> cacheIds = new ArrayList<>();
@@ -36,10 +39,49 @@ abstract class CacheMojo extends AbstractMojo {
   @Parameter(property = "cachemount.failOnError", defaultValue = "true")
   boolean failOnError;
 
+  /** PEM certificates to trust for registry TLS besides the JDK's (a registry with a private CA). */
+  @Parameter(property = "cachemount.caFile")
+  java.io.File caFile;
+
+  /** Registries ({@code HOST[:PORT]}) where plain HTTP and unverified TLS are allowed. */
+  @Parameter(property = "cachemount.insecureRegistries")
+  List<String> insecureRegistries = new ArrayList<>();
+
+  /**
+   * The {@code <server>} of settings.xml whose username and password log in to a registry; by
+   * default the server whose id is the registry's host (for example {@code ghcr.io}).
+   */
+  @Parameter(property = "cachemount.serverId")
+  String serverId;
+
+  @Parameter(defaultValue = "${settings}", readonly = true)
+  org.apache.maven.settings.Settings settings;
+
   /** The client; tests replace it. */
   Cachemount client = Cachemount.create();
 
   abstract OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener);
+
+  /** The client with the registry parameters, and the settings.xml server of the spec's registry, applied. */
+  Cachemount clientFor(CacheSpec spec) {
+    RegistrySettings registry = client.registry();
+    if (caFile != null) {
+      registry = registry.withCaFile(caFile.toPath().toAbsolutePath());
+    }
+    if (!insecureRegistries.isEmpty()) {
+      registry = registry.withInsecureRegistries(new java.util.HashSet<>(insecureRegistries));
+    }
+    if (spec.ref().isPresent() && settings != null) {
+      String id = serverId != null && !serverId.isBlank() ? serverId : spec.ref().get().registry();
+      org.apache.maven.settings.Server server = settings.getServer(id);
+      if (server != null && server.getUsername() != null && server.getPassword() != null) {
+        registry = registry.withCredential(new RegistryCredential(server.getUsername(), server.getPassword(), "settings.xml server '" + id + "'"));
+      } else if (serverId != null && !serverId.isBlank()) {
+        throw CachemountException.usage("settings.xml has no <server> with id '" + serverId + "' and a username and password");
+      }
+    }
+    return registry == client.registry() ? client : client.withRegistry(registry);
+  }
 
   @Override
   public void execute() throws MojoExecutionException, MojoFailureException {
@@ -59,6 +101,7 @@ abstract class CacheMojo extends AbstractMojo {
       for (String text : texts) {
         specs.add(client.parseSpec(text));
       }
+      specs.forEach(this::clientFor);
     } catch (CachemountException e) {
       throw new MojoFailureException("cachemount: " + e.getMessage(), e);
     }
@@ -75,7 +118,7 @@ abstract class CacheMojo extends AbstractMojo {
     };
     for (CacheSpec spec : specs) {
       try {
-        OperationResult r = run(client, spec, listener);
+        OperationResult r = run(clientFor(spec), spec, listener);
         getLog().info("cachemount: " + r.id() + ": " + r.result().key() + (r.digest() != null ? " " + r.digest() : "") + " (" + r.ref()
             + ", " + r.files() + " files, " + r.bytes() + " bytes, " + r.bytesTransferred() + " bytes transferred, " + r.durationMs() + " ms)");
       } catch (CachemountException e) {

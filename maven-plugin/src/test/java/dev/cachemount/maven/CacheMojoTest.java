@@ -68,6 +68,29 @@ class CacheMojoTest {
   }
 
   @Test
+  void theSettingsServerOfTheRegistryHostLogsIn() throws Exception {
+    PushMojo push = configure(new PushMojo());
+    org.apache.maven.settings.Settings settings = new org.apache.maven.settings.Settings();
+    org.apache.maven.settings.Server server = new org.apache.maven.settings.Server();
+    server.setId("ghcr.io");
+    server.setUsername("ci-bot");
+    server.setPassword("token-123");
+    settings.addServer(server);
+    push.settings = settings;
+    push.insecureRegistries = List.of("cache.internal:5000");
+    var spec = push.client.parseSpec("id=m2,ref=ghcr.io/acme/cache,target=/x");
+    var registry = push.clientFor(spec).registry();
+    assertEquals("ci-bot", registry.credential().orElseThrow().username());
+    assertTrue(registry.credential().orElseThrow().source().contains("settings.xml server 'ghcr.io'"));
+    assertEquals(java.util.Set.of("cache.internal:5000"), registry.insecureRegistries());
+    assertTrue(push.clientFor(push.client.parseSpec("id=m2,ref=quay.io/acme/cache")).registry().credential().isEmpty(), "no server for that host");
+
+    push.serverId = "missing";
+    var e = assertThrows(dev.cachemount.core.CachemountException.class, () -> push.clientFor(spec));
+    assertTrue(e.getMessage().contains("no <server> with id 'missing'"), e.getMessage());
+  }
+
+  @Test
   void skipSkips() throws Exception {
     PushMojo push = configure(new PushMojo(), "id=m2,colour=blue");
     push.skip = true;
