@@ -26,15 +26,17 @@ import java.util.regex.Pattern;
  * @param compressionLevel zstd level for new chunks
  * @param ref for {@code type=registry}: the repository and tag (defaulted to the id) or digest
  * @param insecure for {@code type=registry}: plain HTTP or unverified TLS allowed for this registry
+ * @param from other snapshots a push may take chunks from: cache ids in the same local store, or refs
+ *     in the same registry (whose blobs it then mounts); a ref without a tag gets this spec's id
  */
 public record CacheSpec(
     String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
-    Optional<RegistryRef> ref, boolean insecure) {
+    Optional<RegistryRef> ref, boolean insecure, List<String> from) {
   public static final int DEFAULT_COMPRESSION_LEVEL = 3;
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -45,6 +47,7 @@ public record CacheSpec(
     Objects.requireNonNull(storeDir, "storeDir");
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(ref, "ref");
+    from = List.copyOf(from);
     if ((type == StoreType.REGISTRY) != ref.isPresent()) {
       throw new IllegalArgumentException("a registry spec needs a ref, and only a registry spec has one");
     }
@@ -54,6 +57,11 @@ public record CacheSpec(
     if (compressionLevel < MIN_COMPRESSION_LEVEL || compressionLevel > MAX_COMPRESSION_LEVEL) {
       throw CachemountException.usage("compression-level " + compressionLevel + " is out of range: use " + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
     }
+  }
+
+  public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
+      Optional<RegistryRef> ref, boolean insecure) {
+    this(id, type, storeDir, target, compressionLevel, ref, insecure, List.of());
   }
 
   /** A local spec with default settings. */
@@ -76,6 +84,15 @@ public record CacheSpec(
     return ref.map(RegistryRef::reference).orElse(id);
   }
 
+  /** The refs of {@link #from} in this spec's registry, each with this spec's id as its tag when it names none. */
+  public List<RegistryRef> fromRefs() {
+    List<RegistryRef> refs = new ArrayList<>();
+    for (String f : from) {
+      refs.add(RegistryRef.parse(f).withDefaultTag(id));
+    }
+    return refs;
+  }
+
   /** The tag a push commits to, or a usage error when the ref pins a digest, which cannot be pushed to. */
   public String pushTag() {
     if (ref.isPresent() && ref.get().digest().isPresent()) {
@@ -86,7 +103,7 @@ public record CacheSpec(
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -103,6 +120,7 @@ public record CacheSpec(
    */
   public static CacheSpec parse(String text, Path home) {
     Map<String, String> fields = new LinkedHashMap<>();
+    List<String> from = new ArrayList<>();
     for (String field : splitCsv(text)) {
       int eq = field.indexOf('=');
       if (eq <= 0) {
@@ -112,6 +130,10 @@ public record CacheSpec(
       String value = field.substring(eq + 1);
       if (!KEYS.contains(key)) {
         throw CachemountException.usage("cache spec '" + text + "': unknown key '" + key + "'" + hint(key) + "; known keys: " + String.join(", ", KEYS));
+      }
+      if (key.equals("from")) {
+        from.add(value);
+        continue;
       }
       if (fields.putIfAbsent(key, value) != null) {
         throw CachemountException.usage("cache spec '" + text + "': key '" + key + "' is given twice");
@@ -165,7 +187,22 @@ public record CacheSpec(
             + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
       }
     }
-    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level, ref, insecure);
+    for (String f : from) {
+      if (f.isBlank()) {
+        throw CachemountException.usage("cache spec '" + text + "': from= is empty: name another cache");
+      }
+      if (type == StoreType.REGISTRY) {
+        RegistryRef other = RegistryRef.parse(f.trim());
+        if (!other.registry().equals(ref.get().registry())) {
+          throw CachemountException.usage("cache spec '" + text + "': from=" + f + " is in registry " + other.registry() + ", not " + ref.get().registry()
+              + "; a push reuses blobs within one registry only");
+        }
+      } else if (!TAG.matcher(f).matches()) {
+        throw CachemountException.usage("cache spec '" + text + "': from=" + f + " is not a cache id of the same store");
+      }
+    }
+    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level, ref, insecure,
+        from.stream().map(String::trim).toList());
   }
 
   private static String hint(String key) {

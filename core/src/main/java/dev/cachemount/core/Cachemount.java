@@ -8,6 +8,7 @@ import dev.cachemount.core.registry.RegistryRef;
 import dev.cachemount.core.registry.RegistrySettings;
 import dev.cachemount.core.registry.RegistryStore;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.ReuseSource;
 import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.SnapshotStore;
@@ -128,9 +129,57 @@ public final class Cachemount {
   /** {@link #push(CacheSpec, OperationListener)} with options. */
   public OperationResult push(CacheSpec spec, PushOptions options, OperationListener listener) {
     try (SnapshotStore store = openStore(spec, listener)) {
-      return new PushOperation(engine, spec, options, listener).run(store);
+      List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
+      return new PushOperation(engine, spec, options, listener, others).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the push of cache '" + spec.id() + "'", e);
+    }
+  }
+
+  /**
+   * The snapshots a spec's {@code from=} names. One that is missing or damaged is reported and left
+   * out (a push without it stores more, nothing worse); one that is not a cachemount snapshot fails.
+   */
+  private List<ReuseSource> loadFrom(CacheSpec spec, SnapshotStore store, OperationListener listener) {
+    List<ReuseSource> sources = new ArrayList<>();
+    if (spec.ref().isEmpty()) {
+      for (String id : spec.from()) {
+        load(store, id, Optional.empty(), listener).ifPresent(sources::add);
+      }
+      return sources;
+    }
+    for (RegistryRef from : spec.fromRefs()) {
+      if (from.repository().equals(spec.ref().get().repository())) {
+        load(store, from.reference(), Optional.empty(), listener).ifPresent(sources::add);
+        continue;
+      }
+      CacheSpec other = new CacheSpec(spec.id(), StoreType.REGISTRY, Optional.empty(), Optional.empty(), spec.compressionLevel(),
+          Optional.of(from), spec.insecure());
+      try (SnapshotStore otherStore = openStore(other, listener)) {
+        load(otherStore, from.reference(), Optional.of(from.repository()), listener).ifPresent(sources::add);
+      } catch (IOException e) {
+        throw IoErrors.failed("closing the store of from=" + from, e);
+      }
+    }
+    return sources;
+  }
+
+  private static Optional<ReuseSource> load(SnapshotStore store, String reference, Optional<String> repository, OperationListener listener) {
+    String where = store.describe(reference);
+    try {
+      Optional<LoadedSnapshot> loaded = new SnapshotReader(store, store).load(reference, where);
+      if (loaded.isEmpty()) {
+        listener.warning("from=" + where + " holds no snapshot; the push goes on without it");
+      }
+      return loaded.map(s -> new ReuseSource(s, repository, where));
+    } catch (CachemountException e) {
+      if (e.kind() != FailureKind.INTEGRITY) {
+        throw e;
+      }
+      listener.warning("from=" + where + " is unreadable (" + e.getMessage() + "); the push goes on without it");
+      return Optional.empty();
+    } catch (IOException e) {
+      throw IoErrors.failed("loading from=" + where, e);
     }
   }
 

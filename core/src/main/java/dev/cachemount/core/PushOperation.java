@@ -9,6 +9,8 @@ import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.ScannedEntry;
 import dev.cachemount.core.snapshot.SnapshotPublisher;
 import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.snapshot.ReuseSource;
+import dev.cachemount.core.snapshot.ReusedPack;
 import dev.cachemount.core.snapshot.Snapshotter;
 import dev.cachemount.core.snapshot.StagedSnapshot;
 import dev.cachemount.core.snapshot.TreeScanner;
@@ -27,21 +29,24 @@ import java.util.Set;
 
 /**
  * One push: load the snapshot the tag names (the parent), scan the target, decide from metadata
- * (and, for racy files, content) whether anything changed, and if so snapshot the tree into staging
- * and publish it. Used once.
+ * (and, for racy files, content) whether anything changed, and if so snapshot the tree into staging,
+ * referencing what the parent and the {@code from=} snapshots already hold, and publish it. Used once.
  */
 final class PushOperation {
   private final Engine engine;
   private final CacheSpec spec;
   private final PushOptions options;
   private final OperationListener listener;
+  private final List<ReuseSource> others;
   private final long started = System.nanoTime();
 
-  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener) {
+  /** @param others snapshots named by {@code from=}, loaded; ignored with {@code --force} */
+  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener, List<ReuseSource> others) {
     this.engine = engine;
     this.spec = spec;
     this.options = options;
     this.listener = listener;
+    this.others = List.copyOf(others);
   }
 
   OperationResult run(SnapshotStore store) {
@@ -92,9 +97,13 @@ final class PushOperation {
     };
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup)) {
       long snapshotStarted = System.nanoTime();
-      StagedSnapshot staged = snapshotter.snapshot(root, scanned, scanStarted, staging);
-      listener.info(String.format("read, chunked and packed %,d bytes into %,d packs in %d ms", staged.index().totalBytes(),
-          staged.packs().size(), Engine.millisSince(snapshotStarted)));
+      // --force is the repair for damaged blobs: it references nothing stored before.
+      Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref));
+      StagedSnapshot staged = snapshotter.snapshot(root, scanned, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
+      long reusedBytes = staged.reused().stream().mapToLong(ReusedPack::size).sum();
+      listener.info(String.format("chunked %,d bytes; packed %,d new bytes into %,d packs and reused %,d earlier packs (%,d bytes) in %d ms",
+          staged.index().totalBytes(), staged.chunkBytes(), staged.packs().size(), staged.reused().size(), reusedBytes,
+          Engine.millisSince(snapshotStarted)));
       if (parent.isPresent() && !options.force() && staged.index().sameTreeAs(parent.get().index())) {
         listener.info(ref + ": the tree equals the stored snapshot; nothing to push");
         return unchangedResult(ref, parent.get());

@@ -117,6 +117,31 @@ public final class RegistryStore implements SnapshotStore {
   }
 
   @Override
+  public BlobPut claimBlob(Digest digest, long size, Optional<String> fromRepository) throws IOException {
+    if (hasBlob(digest)) {
+      return BlobPut.PRESENT;
+    }
+    if (fromRepository.isEmpty() || fromRepository.get().equals(ref.repository())) {
+      throw CachemountException.integrity(describe(digest.toString()) + " lacks blob " + digest
+          + " of the snapshot this push builds on; push again with --force to store a complete snapshot");
+    }
+    String source = fromRepository.get();
+    RegistryClient mounting = session.writerMountingFrom(source);
+    // The bytes are not here: if the registry refuses the mount, the upload jib-core falls back to fails.
+    Blob none = Blobs.from(out -> {
+      throw new IOException("the registry did not mount blob " + digest + " from " + source);
+    }, false);
+    try {
+      session.call("mount of blob " + digest + " from " + source, () -> mounting.pushBlob(jib(digest), none, source, n -> { }));
+    } catch (CachemountException e) {
+      throw CachemountException.operational(e.getMessage() + "; the registry must support cross-repository mounts (and the"
+          + " credentials must read " + source + ") for from=, or push without from=", e);
+    }
+    locations.record(ref.registry(), ref.repository(), digest);
+    return BlobPut.MOUNTED;
+  }
+
+  @Override
   public InputStream openBlob(Digest digest, long size) throws IOException {
     RegistryClient client = session.reader();
     InputStream in = RangedBlobStream.open(session, client, digest, size);

@@ -66,7 +66,13 @@ public final class SnapshotPublisher {
     for (PackWriter.FinishedPack pack : staged.packs()) {
       layers.add(Descriptor.of(MediaTypes.SNAPSHOT_PACK, pack.digest(), pack.size()));
     }
+    for (ReusedPack pack : staged.reused()) {
+      layers.add(Descriptor.of(MediaTypes.SNAPSHOT_PACK, pack.digest(), pack.size()));
+    }
     List<BlobPut> puts = putPacks(staged.packs());
+    for (ReusedPack pack : staged.reused()) {
+      puts.add(blobs.claimBlob(pack.digest(), pack.size(), pack.repository()));
+    }
     puts.add(blobs.putBlob(indexDigest, index));
 
     String created = DateTimeFormatter.ISO_INSTANT.format(staged.scanStarted().atOffset(ZoneOffset.UTC));

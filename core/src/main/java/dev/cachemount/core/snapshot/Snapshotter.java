@@ -46,8 +46,18 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Snapshotter {
   /** Settings of one push. */
-  public record Settings(FastCdcChunker chunker, int compressionLevel, int frameTarget, long packTarget, int workers) {
+  public record Settings(FastCdcChunker chunker, int compressionLevel, int frameTarget, long packTarget, int workers, double keepPacksAbove) {
+    /** An earlier pack is referenced again when at least this share of its bytes is used; else its chunks are packed anew. */
+    public static final double DEFAULT_KEEP_PACKS_ABOVE = 0.5;
+
+    public Settings(FastCdcChunker chunker, int compressionLevel, int frameTarget, long packTarget, int workers) {
+      this(chunker, compressionLevel, frameTarget, packTarget, workers, DEFAULT_KEEP_PACKS_ABOVE);
+    }
+
     public Settings {
+      if (!(keepPacksAbove >= 0 && keepPacksAbove <= 1)) {
+        throw new IllegalArgumentException("the pack reuse threshold is a share of a pack, 0 to 1: " + keepPacksAbove);
+      }
       if (frameTarget < 1 || (long) frameTarget - 1 + chunker.maxSize() > FormatLimits.MAX_FRAME) {
         throw new IllegalArgumentException("a frame of " + frameTarget + " bytes plus a chunk of " + chunker.maxSize()
             + " exceeds the format's frame limit of " + FormatLimits.MAX_FRAME);
@@ -82,6 +92,25 @@ public final class Snapshotter {
 
   /** Snapshots entries already scanned (at {@code scanStarted}) under {@code root}. */
   public StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging) throws IOException {
+    return snapshot(root, scanned, scanStarted, staging, ChunkReuse.none());
+  }
+
+  /**
+   * Snapshots entries already scanned under {@code root}, referencing the chunks that earlier
+   * snapshots hold instead of packing them again.
+   *
+   * @param parent the previous snapshot of the same tag, whose unchanged files are not even read
+   * @param others further snapshots whose chunks may be referenced ({@code from=})
+   */
+  public StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging,
+      java.util.Optional<ReuseSource> parent, List<ReuseSource> others) throws IOException {
+    List<ReuseSource> sources = new ArrayList<>();
+    parent.ifPresent(sources::add);
+    sources.addAll(others);
+    return snapshot(root, scanned, scanStarted, staging, new ChunkReuse(sources, parent.isPresent()));
+  }
+
+  private StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging, ChunkReuse reuse) throws IOException {
     List<ScannedEntry> files = new ArrayList<>();
     SnapshotIndex.Builder builder = new SnapshotIndex.Builder();
     for (ScannedEntry e : scanned) {
@@ -106,7 +135,13 @@ public final class Snapshotter {
       if (cancelled) {
         sink.refuse();
       }
-      runWorkers(root, files, batches, results, seen, chunkBytes, sink);
+      runWorkers(root, files, batches, results, seen, chunkBytes, sink, reuse);
+      List<ChunkReuse.KeptPack> kept = new ArrayList<>();
+      if (!reuse.isEmpty()) {
+        ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove());
+        kept.addAll(plan.kept());
+        kept.addAll(repack(root, files, plan.repack(), seen, chunkBytes, sink, reuse));
+      }
       List<PackWriter.FinishedPack> packs;
       for (int i = 0; i < files.size(); i++) {
         FileResult r = results[i];
@@ -117,7 +152,8 @@ public final class Snapshotter {
       }
       long frames = sink.frameCount();
       packs = sink.finish(builder);
-      return new StagedSnapshot(builder.build(), packs, scanStarted, chunkBytes.get(), frames);
+      List<ReusedPack> reused = placeKept(kept, reuse, builder);
+      return new StagedSnapshot(builder.build(), packs, reused, scanStarted, chunkBytes.get(), frames);
     }
   }
 
@@ -153,9 +189,101 @@ public final class Snapshotter {
     return batches;
   }
 
+  /**
+   * Records the kept earlier packs in the index: each pack once, each of its used frames once, with
+   * the chunks this snapshot uses from them.
+   */
+  private static List<ReusedPack> placeKept(List<ChunkReuse.KeptPack> kept, ChunkReuse reuse, SnapshotIndex.Builder builder) {
+    java.util.Map<Digest, Integer> packNumbers = new java.util.HashMap<>();
+    java.util.Map<String, Integer> frameNumbers = new java.util.HashMap<>();
+    java.util.Map<Digest, ReusedPack> reused = new java.util.LinkedHashMap<>();
+    for (ChunkReuse.KeptPack k : kept) {
+      SnapshotIndex index = reuse.source(k.source()).snapshot().index();
+      Integer pack = packNumbers.get(k.pack().digest());
+      if (pack == null) {
+        pack = builder.addPack(k.pack().digest(), k.pack().size());
+        packNumbers.put(k.pack().digest(), pack);
+        reused.put(k.pack().digest(), k.pack());
+      } else {
+        ReusedPack before = reused.get(k.pack().digest());
+        reused.put(before.digest(), new ReusedPack(before.digest(), before.size(), before.repository(), before.liveBytes() + k.pack().liveBytes()));
+      }
+      for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : k.chunks()) {
+        int chunk = c.getValue().chunk();
+        SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(chunk));
+        String key = k.pack().digest() + "@" + f.offset();
+        Integer frame = frameNumbers.get(key);
+        if (frame == null) {
+          frame = builder.addFrame(pack, f.offset(), f.storedLength(), f.rawLength(), f.encoding());
+          frameNumbers.put(key, frame);
+        }
+        builder.addChunk(c.getKey(), frame, index.chunkOffset(chunk), index.chunkLength(chunk));
+      }
+    }
+    return new ArrayList<>(reused.values());
+  }
+
+  /**
+   * Packs anew the chunks of earlier packs too little used to keep, reading them again from the tree
+   * where the workers found them. A chunk whose bytes changed since (the file was written to during
+   * the push) keeps its earlier pack instead.
+   */
+  private List<ChunkReuse.KeptPack> repack(Path root, List<ScannedEntry> files, List<java.util.Map.Entry<Digest, ChunkReuse.Found>> chunks,
+      ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
+    if (chunks.isEmpty()) {
+      return List.of();
+    }
+    List<java.util.Map.Entry<Digest, ChunkReuse.Found>> sorted = new ArrayList<>(chunks);
+    sorted.sort(java.util.Comparator.comparingInt((java.util.Map.Entry<Digest, ChunkReuse.Found> e) -> e.getValue().file())
+        .thenComparingLong(e -> e.getValue().offset()));
+    List<java.util.Map.Entry<Digest, ChunkReuse.Found>> stale = new ArrayList<>();
+    MessageDigest md = Digest.newMessageDigest();
+    byte[] buffer = new byte[settings.chunker().maxSize()];
+    try (Worker worker = new Worker(root, seen, chunkBytes, sink.newLane(), reuse)) {
+      FileChannel open = null;
+      int openFile = -1;
+      try {
+        for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : sorted) {
+          ChunkReuse.Found f = c.getValue();
+          if (f.file() != openFile) {
+            if (open != null) {
+              open.close();
+            }
+            openFile = f.file();
+            open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+          }
+          java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, f.length());
+          long position = f.offset();
+          while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
+            // positional reads until the chunk is whole or the file ends
+          }
+          md.update(buffer, 0, b.position());
+          if (b.hasRemaining() || !Digest.finish(md).equals(c.getKey())) {
+            stale.add(c);
+          } else {
+            worker.pack(c.getKey(), buffer, 0, f.length());
+          }
+        }
+      } catch (NoSuchFileException e) {
+        throw CachemountException.operational(e.getFile() + " vanished during the push; run the push again", e);
+      } finally {
+        if (open != null) {
+          open.close();
+        }
+      }
+      worker.finish();
+    }
+    if (!stale.isEmpty()) {
+      listener.warning(stale.size() + " chunks changed while the push ran; the snapshot references their earlier packs");
+      // Kept whatever their use: their bytes exist nowhere else now.
+      return reuse.keepAll(stale);
+    }
+    return List.of();
+  }
+
   private void runWorkers(
       Path root, List<ScannedEntry> files, List<int[]> batches, FileResult[] results,
-      ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink) throws IOException {
+      ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
     int workers = Math.max(1, Math.min(settings.workers(), batches.size()));
     AtomicInteger nextBatch = new AtomicInteger();
     AtomicBoolean failed = new AtomicBoolean();
@@ -164,12 +292,12 @@ public final class Snapshotter {
       List<Future<Void>> futures = new ArrayList<>();
       for (int w = 0; w < workers; w++) {
         futures.add(pool.submit(() -> {
-          try (Worker worker = new Worker(root, seen, chunkBytes, sink.newLane())) {
+          try (Worker worker = new Worker(root, seen, chunkBytes, sink.newLane(), reuse)) {
             int b;
             while (!failed.get() && (b = nextBatch.getAndIncrement()) < batches.size()) {
               int[] range = batches.get(b);
               for (int i = range[0]; i < range[1] && !failed.get(); i++) {
-                results[i] = worker.read(files.get(i));
+                results[i] = worker.read(files.get(i), i);
               }
               worker.flushFrame();
             }
@@ -213,9 +341,13 @@ public final class Snapshotter {
     private final List<ChunkRef> frameChunks = new ArrayList<>();
     /** The chunks of the file being read. */
     private final List<Digest> fileChunks = new ArrayList<>();
+    private final ChunkReuse reuse;
+    private int fileNumber;
+    private long fileOffset;
 
-    Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink.Lane lane) {
+    Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink.Lane lane, ChunkReuse reuse) {
       this.root = root;
+      this.reuse = reuse;
       this.seen = seen;
       this.chunkBytes = chunkBytes;
       this.lane = lane;
@@ -223,10 +355,16 @@ public final class Snapshotter {
       this.frame = new byte[settings.frameTarget() + chunker.maxSize()];
     }
 
-    /** Reads, chunks and stores one file; {@code null} when it vanished. */
-    FileResult read(ScannedEntry entry) throws IOException {
+    /** Reads, chunks and stores one file (number {@code number} of the push); {@code null} when it vanished. */
+    FileResult read(ScannedEntry entry, int number) throws IOException {
       Path file = root.resolve(entry.path());
       fileChunks.clear();
+      fileNumber = number;
+      fileOffset = 0;
+      java.util.Optional<Entry> unchanged = reuse.unchangedInParent(entry);
+      if (unchanged.isPresent()) {
+        return fromParent(unchanged.get());
+      }
       long size = 0;
       if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
         // Replaced since the scan (by a directory, a link or a FIFO, whose open would block): not read.
@@ -255,20 +393,47 @@ public final class Snapshotter {
       return new FileResult(size, fileChunks.toArray(new Digest[0]));
     }
 
-    /** One chunk of the file being read: hashed, and added to the frame if no worker has seen it. */
+    /** A file the parent vouches for: its chunks, unread, all of them in the parent. */
+    private FileResult fromParent(Entry entry) {
+      SnapshotIndex parent = reuse.parentIndex();
+      Digest[] chunks = new Digest[entry.chunkCount()];
+      long offset = 0;
+      for (int c = 0; c < chunks.length; c++) {
+        int ref = entry.chunk(c);
+        chunks[c] = parent.chunkDigest(ref);
+        int length = parent.chunkLength(ref);
+        if (seen.putIfAbsent(chunks[c], Boolean.TRUE) == null && !reuse.find(chunks[c], fileNumber, offset, length)) {
+          throw new IllegalStateException("the parent lacks its own chunk " + chunks[c]);
+        }
+        offset += length;
+      }
+      return new FileResult(entry.size(), chunks);
+    }
+
+    /**
+     * One chunk of the file being read: hashed; referenced from an earlier snapshot that holds it, or
+     * added to the frame, if no worker has seen it.
+     */
     @Override
     public void accept(byte[] data, int offset, int length) throws IOException {
       md.update(data, offset, length);
       Digest digest = Digest.finish(md);
       fileChunks.add(digest);
-      if (seen.putIfAbsent(digest, Boolean.TRUE) == null) {
-        chunkBytes.addAndGet(length);
-        System.arraycopy(data, offset, frame, frameLength, length);
-        frameLength += length;
-        frameChunks.add(new ChunkRef(digest, length));
-        if (frameLength >= settings.frameTarget()) {
-          flushFrame();
-        }
+      long at = fileOffset;
+      fileOffset += length;
+      if (seen.putIfAbsent(digest, Boolean.TRUE) == null && !reuse.find(digest, fileNumber, at, length)) {
+        pack(digest, data, offset, length);
+      }
+    }
+
+    /** Appends a chunk to the frame, closing the frame once it is full. */
+    void pack(Digest digest, byte[] data, int offset, int length) throws IOException {
+      chunkBytes.addAndGet(length);
+      System.arraycopy(data, offset, frame, frameLength, length);
+      frameLength += length;
+      frameChunks.add(new ChunkRef(digest, length));
+      if (frameLength >= settings.frameTarget()) {
+        flushFrame();
       }
     }
 

@@ -9,6 +9,9 @@ import java.util.List;
  * A snapshot built from a tree, with its packs as files in a staging directory, not yet stored.
  *
  * @param scanStarted when the scan began: files modified at or after it may be torn
- * @param chunkBytes bytes of the distinct chunks, uncompressed
+ * @param packs the new packs, in the index's order, before the reused ones
+ * @param reused packs of earlier snapshots the index references, in the index's order after the new ones
+ * @param chunkBytes bytes of the chunks packed anew, uncompressed
  */
-public record StagedSnapshot(SnapshotIndex index, List<PackWriter.FinishedPack> packs, Instant scanStarted, long chunkBytes, long frames) {}
+public record StagedSnapshot(
+    SnapshotIndex index, List<PackWriter.FinishedPack> packs, List<ReusedPack> reused, Instant scanStarted, long chunkBytes, long frames) {}

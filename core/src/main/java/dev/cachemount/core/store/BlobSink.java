@@ -31,6 +31,21 @@ public interface BlobSink {
   /** Stores a small blob held in memory. */
   BlobPut putBlob(Digest digest, byte[] content) throws IOException;
 
+  /**
+   * Makes a blob that an earlier snapshot stored part of this store again, without its bytes: a pack
+   * a new snapshot reuses. A registry mounts it from {@code fromRepository} when this repository lacks it.
+   *
+   * @param fromRepository the repository of the same registry that holds it; empty when this store should
+   * @throws dev.cachemount.core.CachemountException of kind INTEGRITY when the blob is nowhere to be had
+   */
+  default BlobPut claimBlob(Digest digest, long size, java.util.Optional<String> fromRepository) throws IOException {
+    if (hasBlob(digest)) {
+      return BlobPut.PRESENT;
+    }
+    throw dev.cachemount.core.CachemountException.integrity("the store lacks blob " + digest
+        + " of the snapshot this push builds on; push again with --force to store a complete snapshot");
+  }
+
   /** How many blobs a push may store at once: more than one where each put waits on a network. */
   default int parallelPuts() {
     return 1;

@@ -313,9 +313,10 @@ public final class LayoutStore implements SnapshotStore {
   /** Refuses a directory without oci-layout that holds anything but cachemount's own files. */
   private void refuseForeignContent() throws IOException {
     try (Stream<Path> children = Files.list(root)) {
-      // Besides our own files, what an interrupted creation of a layout leaves is accepted.
+      // Besides our own files, what an interrupted creation of a layout leaves is accepted, and
+      // oci-layout itself: another process may have finished creating the layout since we looked.
       if (children.map(p -> p.getFileName().toString())
-          .anyMatch(name -> !name.startsWith(".cachemount") && !name.equals("blobs") && !name.equals(INDEX_JSON))) {
+          .anyMatch(name -> !name.startsWith(".cachemount") && !name.equals("blobs") && !name.equals(INDEX_JSON) && !name.equals(OCI_LAYOUT))) {
         throw CachemountException.usage(
             "store directory " + root + " is not empty and is not an OCI image layout (it has no oci-layout file); choose a new or empty directory with dir=");
       }

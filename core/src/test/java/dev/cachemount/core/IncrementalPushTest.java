@@ -1,0 +1,186 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pushes that cost what changed: packs of the previous snapshot (and of {@code from=} snapshots) are
+ * referenced again, files the parent vouches for are not read, and packs too little used are
+ * compacted instead of referenced.
+ */
+class IncrementalPushTest {
+  @TempDir Path dir;
+  Path source;
+  Path store;
+  Cachemount client;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    source = dir.resolve("source");
+    TestTrees.mixed(source, 7);
+    store = dir.resolve("store");
+    client = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).build();
+  }
+
+  private CacheSpec spec(String id, Path target, String... from) {
+    StringBuilder text = new StringBuilder("id=" + id + ",dir=" + store + ",target=" + target);
+    for (String f : from) {
+      text.append(",from=").append(f);
+    }
+    return client.parseSpec(text.toString());
+  }
+
+  private LoadedSnapshot load(String id) throws IOException {
+    try (LayoutStore s = new LayoutStore(store)) {
+      return new SnapshotReader(s, s).load(id, id).orElseThrow();
+    }
+  }
+
+  private static Set<String> packs(LoadedSnapshot s) {
+    return s.index().packs().stream().map(p -> p.digest().toString()).collect(Collectors.toSet());
+  }
+
+  private void assertRestoresExactly(CacheSpec spec, Path tree) throws IOException {
+    Path out = dir.resolve("out-" + System.nanoTime());
+    assertEquals(Outcome.RESTORED, client.pull(spec.withTarget(out), OperationListener.NONE).result());
+    assertEquals(TreeListing.of(tree), TreeListing.of(out));
+  }
+
+  /** Appends to a file and gives it an old, distinct time, as a build that rewrote it would. */
+  private static void change(Path file, String extra) throws IOException {
+    Files.writeString(file, extra, java.nio.file.StandardOpenOption.APPEND);
+    Files.setLastModifiedTime(file, FileTime.fromMillis(1_600_000_000_000L + extra.length()));
+  }
+
+  @Test
+  void aSmallChangeUploadsOnlyItsChunksAndReferencesThePreviousPacks() throws IOException {
+    OperationResult first = client.push(spec("m2", source), OperationListener.NONE);
+    LoadedSnapshot parent = load("m2");
+    assertTrue(parent.index().packs().size() >= 8, "enough packs to see reuse: " + parent.index().packs().size());
+
+    change(source.resolve("org/example/group2/1.1/artifact-1.1.pom"), "<!-- changed -->\n");
+    Files.write(source.resolve("org/example/group2/new.jar"), TestTrees.randomBytes(new Random(3), 40_000));
+    OperationResult second = client.push(spec("m2", source), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, second.result());
+    LoadedSnapshot child = load("m2");
+
+    Set<String> kept = new HashSet<>(packs(child));
+    kept.retainAll(packs(parent));
+    assertTrue(kept.size() >= parent.index().packs().size() - 2, "most earlier packs are referenced again: " + kept.size());
+    assertTrue(second.blobsSkipped() >= kept.size(), "and not stored again: " + second);
+    assertTrue(second.bytesTransferred() < first.bytesTransferred() / 5,
+        "the second push stores little: " + second.bytesTransferred() + " of " + first.bytesTransferred());
+    assertRestoresExactly(spec("m2", source), source);
+  }
+
+  @Test
+  void filesTheParentVouchesForAreNotRead() throws IOException {
+    client.push(spec("m2", source), OperationListener.NONE);
+    Path jar = source.resolve("org/example/group0/1.0/artifact-1.0.jar");
+    byte[] before = Files.readAllBytes(jar);
+    FileTime time = Files.getLastModifiedTime(jar);
+    // Same size, same time, other bytes: only reading the file could tell; git would not either.
+    byte[] other = before.clone();
+    other[other.length / 2] ^= 1;
+    Files.write(jar, other);
+    Files.setLastModifiedTime(jar, time);
+    change(source.resolve("org/example/group1/1.0/artifact-1.0.pom"), "x");
+    assertEquals(Outcome.PUSHED, client.push(spec("m2", source), OperationListener.NONE).result());
+
+    Path out = dir.resolve("out");
+    client.pull(spec("m2", out), OperationListener.NONE);
+    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(out.resolve("org/example/group0/1.0/artifact-1.0.jar"))),
+        "the unread file kept the content the parent recorded");
+  }
+
+  @Test
+  void packsTooLittleUsedAreCompactedNotReferenced() throws IOException {
+    client.push(spec("m2", source), OperationListener.NONE);
+    LoadedSnapshot parent = load("m2");
+    // Most of the tree goes; what stays is spread over many packs.
+    try (Stream<Path> walk = Files.walk(source.resolve("org"))) {
+      List<Path> jars = walk.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
+      for (int i = 0; i < jars.size(); i++) {
+        if (i % 6 != 0) {
+          Files.delete(jars.get(i));
+        }
+      }
+    }
+    Files.delete(source.resolve("big.bin"));
+    assertEquals(Outcome.PUSHED, client.push(spec("m2", source), OperationListener.NONE).result());
+    LoadedSnapshot child = load("m2");
+    SnapshotIndex index = child.index();
+    long[] live = new long[index.packs().size()];
+    Set<Integer> frames = new HashSet<>();
+    for (int c = 0; c < index.chunkCount(); c++) {
+      int f = index.chunkFrame(c);
+      if (frames.add(f)) {
+        live[index.frames().get(f).pack()] += index.frames().get(f).storedLength();
+      }
+    }
+    Set<String> old = packs(parent);
+    for (int p = 0; p < live.length; p++) {
+      SnapshotIndex.PackRef ref = index.packs().get(p);
+      if (old.contains(ref.digest().toString())) {
+        assertTrue(live[p] >= ref.size() / 2, "an earlier pack is referenced only when at least half of it is used: " + live[p] + " of " + ref.size());
+      }
+    }
+    assertFalse(old.containsAll(packs(child)), "some chunks were packed anew");
+    assertRestoresExactly(spec("m2", source), source);
+  }
+
+  @Test
+  void aSecondCacheReusesThePacksOfTheCacheItNamesWithFrom() throws IOException {
+    OperationResult a = client.push(spec("project-a", source), OperationListener.NONE);
+    Path other = dir.resolve("project-b");
+    TestTrees.mixed(other, 7); // the same jars, downloaded at other times
+    try (Stream<Path> walk = Files.walk(other)) {
+      for (Path p : (Iterable<Path>) walk.filter(Files::isRegularFile)::iterator) {
+        Files.setLastModifiedTime(p, FileTime.fromMillis(1_700_000_000_000L));
+      }
+    }
+    Files.write(other.resolve("only-in-b.jar"), TestTrees.randomBytes(new Random(5), 60_000));
+    OperationResult b = client.push(spec("project-b", other, "project-a"), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, b.result());
+    assertTrue(b.blobsSkipped() >= load("project-a").index().packs().size() / 2, "project-a's packs are referenced: " + b);
+    assertTrue(b.bytesTransferred() < a.bytesTransferred() / 4, "b stores what a lacks: " + b.bytesTransferred() + " vs " + a.bytesTransferred());
+    assertRestoresExactly(spec("project-b", other), other);
+
+    OperationResult missing = client.push(spec("project-c", other, "no-such-cache"), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, missing.result(), "a from= that names nothing is skipped with a warning");
+  }
+
+  @Test
+  void forceReferencesNothingStoredBefore() throws IOException {
+    client.push(spec("m2", source), OperationListener.NONE);
+    LoadedSnapshot parent = load("m2");
+    change(source.resolve("org/example/group3/1.2/artifact-1.2.pom"), "y");
+    client.push(spec("m2", source), new PushOptions(true), OperationListener.NONE);
+    Set<String> shared = new HashSet<>(packs(load("m2")));
+    shared.retainAll(packs(parent));
+    // Packs come out the same only when their content does; none of the old ones is merely referenced.
+    assertTrue(shared.size() < parent.index().packs().size(), "a forced push packs the tree anew");
+  }
+}
