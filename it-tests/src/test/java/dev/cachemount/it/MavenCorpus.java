@@ -68,7 +68,7 @@ record MavenCorpus(Path root, long bytes, long files) {
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-x---"));
     Files.createSymbolicLink(corpus.resolve("zz-extra/link"), Path.of("run.sh"));
     Files.createSymbolicLink(corpus.resolve("zz-extra/dangling"), Path.of("../nowhere"));
-    if (copied[1] < 100) {
+    if (copied[1] < 20) {
       throw new AssertionError("the local repository " + local + " holds only " + copied[1] + " files");
     }
     return new MavenCorpus(root, copied[0] + Files.size(script), copied[1] + 1);

@@ -55,6 +55,55 @@ class RegistryMountIT {
     }
   }
 
+  /**
+   * The acceptance of the registry store: two projects' Maven caches in two repositories share most
+   * jars; the second project's first push names the first with {@code from=} and mounts its packs
+   * instead of uploading them, then restores exactly.
+   */
+  @ParameterizedTest
+  @EnumSource(value = RegistryMode.class, names = {"PLAIN", "TOKEN"})
+  void aSecondProjectSharingJarsMountsTheFirstProjectsPacks(RegistryMode mode) throws Exception {
+    MavenCorpus a = MavenCorpus.copy(dir.resolve("project-a"), 40L << 20);
+    Path b = dir.resolve("project-b");
+    // Project B: the same repository resolved at another time (other mtimes), a fifth of it missing, plus its own jars.
+    try (java.util.stream.Stream<Path> walk = java.nio.file.Files.walk(a.root())) {
+      int i = 0;
+      for (Path p : (Iterable<Path>) walk.sorted()::iterator) {
+        Path copy = b.resolve(a.root().relativize(p).toString());
+        if (java.nio.file.Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          java.nio.file.Files.createDirectories(copy);
+        } else if (java.nio.file.Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && i++ % 5 != 0) {
+          java.nio.file.Files.copy(p, copy);
+        }
+      }
+    }
+    byte[] own = new byte[3 << 20];
+    new Random(17).nextBytes(own);
+    java.nio.file.Files.write(b.resolve("only-in-b.jar"), own);
+
+    try (TestRegistry registry = TestRegistry.start(mode, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Cli.Result first = access.cli("push", "id=m2,ref=" + access.ref("project-a/cache") + ",target=" + a.root());
+      assertEquals(0, first.exitCode(), first.toString());
+      long coldBytes = first.json().get(0).get("bytesTransferred").asLong();
+
+      registry.clearLog();
+      Cli.Result second = access.cli("push", "id=m2,ref=" + access.ref("project-b/cache") + ",from=" + access.ref("project-a/cache")
+          + ",target=" + b);
+      assertEquals(0, second.exitCode(), second.toString());
+      com.fasterxml.jackson.databind.JsonNode pushed = second.json().get(0);
+      assertTrue(pushed.get("blobsMounted").asLong() > 0, pushed.toString());
+      assertTrue(pushed.get("bytesTransferred").asLong() < coldBytes * 3 / 10,
+          "B uploads what A lacks: " + pushed.get("bytesTransferred") + " of A's " + coldBytes);
+      assertTrue(registry.countRequests("POST", "/v2/project-b/cache/blobs/uploads/\\?mount=.*&from=project-a/cache") > 0);
+
+      Path restored = dir.resolve("restored-b");
+      Cli.Result pull = access.cli("pull", "id=m2,ref=" + access.ref("project-b/cache") + ",target=" + restored);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      TreeCompare.assertSameTree(b, restored);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = RegistryMode.class, names = {"PLAIN"})
   void aStaleHintCostsAnUploadNotAFailure(RegistryMode mode) throws Exception {

@@ -116,8 +116,8 @@ final class RegistryFailures {
     String statusText = status == 0 ? "" : " (HTTP " + status + ")";
     String after = tries > 1 ? " after " + tries + " tries" : "";
     if (t instanceof RegistryCredentialsNotSentException) {
-      return CachemountException.auth(where + " was refused: the registry wants credentials, and they are not sent over plain HTTP to "
-          + ref.registry() + "; use HTTPS, or name the host with --insecure-registry only if it is on a network you trust", t);
+      return CachemountException.auth(where + " was refused: the registry wants credentials, and cachemount sends credentials over plain"
+          + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (with --ca-file for a private CA)", t);
     }
     if (isAuth(t)) {
       String who = credentialSource == null ? "no credentials were found (anonymous access)" : "the " + credentialSource + " were used";

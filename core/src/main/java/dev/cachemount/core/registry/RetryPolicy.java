@@ -5,7 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * How often and how patiently registry requests are retried: exponential back-off with full jitter
+ * How often and how patiently registry requests are retried: exponential back-off with jitter
  * for connection errors, 408, 429 and 5xx, and a server's {@code Retry-After} honoured up to a cap.
  *
  * @param attempts tries in all, at least 1
@@ -14,7 +14,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param maxRetryAfter a longer {@code Retry-After} is cut to this, so that one slow answer cannot stall a CI job
  */
 public record RetryPolicy(int attempts, Duration firstDelay, Duration maxDelay, Duration maxRetryAfter) {
-  /** 5 tries, 0.5 s doubling to 8 s, Retry-After up to 60 s: at most about 15 s of back-off per request. */
+  /** 5 tries, 0.5 s doubling (4 s before the last try), Retry-After up to 60 s: at most 7.5 s of back-off per request without Retry-After. */
   public static final RetryPolicy DEFAULT = new RetryPolicy(5, Duration.ofMillis(500), Duration.ofSeconds(8), Duration.ofSeconds(60));
 
   public RetryPolicy {
@@ -38,7 +38,7 @@ public record RetryPolicy(int attempts, Duration firstDelay, Duration maxDelay, 
     }
     long cap = firstDelay.toMillis() << Math.min(20, attempt - 1);
     cap = Math.min(cap, maxDelay.toMillis());
-    // Full jitter: concurrent clients that failed together do not come back together.
+    // Jitter (half to all of the delay): concurrent clients that failed together do not come back together.
     return Duration.ofMillis(cap <= 0 ? 0 : ThreadLocalRandom.current().nextLong(cap / 2, cap + 1));
   }
 }
