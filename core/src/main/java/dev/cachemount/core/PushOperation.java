@@ -4,6 +4,7 @@ import dev.cachemount.core.chunk.FastCdcChunker;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
+import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.ScannedEntry;
@@ -110,7 +111,8 @@ final class PushOperation {
       }
       long publishStarted = System.nanoTime();
       SnapshotPublisher.Published published = new SnapshotPublisher(store, store)
-          .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget());
+          .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget(),
+              lineage(staged, reuseParent, options.force() ? List.of() : others));
       listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
           Engine.millisSince(publishStarted)));
       SnapshotIndex index = staged.index();
@@ -121,6 +123,23 @@ final class PushOperation {
     } finally {
       deleteQuietly(staging);
     }
+  }
+
+  /** What the new snapshot took from earlier ones, for its config; null when it took nothing. */
+  private static SnapshotConfig.Lineage lineage(StagedSnapshot staged, Optional<ReuseSource> parent, List<ReuseSource> others) {
+    if (parent.isEmpty() && others.isEmpty()) {
+      return null;
+    }
+    long live = 0;
+    for (SnapshotIndex.Frame f : staged.index().frames()) {
+      live += f.storedLength();
+    }
+    long packBytes = staged.index().packBytes();
+    double garbage = packBytes == 0 ? 0 : Math.round((1 - (double) live / packBytes) * 10_000) / 10_000.0;
+    return new SnapshotConfig.Lineage(
+        parent.map(p -> p.snapshot().manifestBytes().digest().toString()).orElse(null),
+        others.stream().map(o -> o.name() + "@" + o.snapshot().manifestBytes().digest()).toList(),
+        staged.reused().size(), live, garbage);
   }
 
   /**

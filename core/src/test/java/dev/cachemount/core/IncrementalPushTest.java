@@ -92,6 +92,11 @@ class IncrementalPushTest {
     assertTrue(second.blobsSkipped() >= kept.size(), "and not stored again: " + second);
     assertTrue(second.bytesTransferred() < first.bytesTransferred() / 5,
         "the second push stores little: " + second.bytesTransferred() + " of " + first.bytesTransferred());
+    var lineage = child.config().lineage();
+    assertEquals(first.digest(), lineage.parent(), "the config names the parent");
+    assertEquals(kept.size(), lineage.reusedPacks());
+    assertTrue(lineage.garbageRatio() >= 0 && lineage.garbageRatio() < 0.5, "garbage ratio " + lineage.garbageRatio());
+    assertEquals(null, parent.config().lineage(), "a first push has no lineage");
     assertRestoresExactly(spec("m2", source), source);
   }
 

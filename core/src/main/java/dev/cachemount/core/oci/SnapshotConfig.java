@@ -16,11 +16,12 @@ import dev.cachemount.core.chunk.ChunkerParameters;
  * @param chunker the chunker parameters, needed to deduplicate against this snapshot
  * @param packing how chunks were compressed and packed
  * @param counts what the snapshot holds
+ * @param lineage what earlier snapshots it references; absent when it references none
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record SnapshotConfig(
-    int formatVersion, String id, String created, Tool tool, Chunker chunker, Packing packing, Counts counts) {
+    int formatVersion, String id, String created, Tool tool, Chunker chunker, Packing packing, Counts counts, Lineage lineage) {
 
   /** The format version this code writes and the highest it reads. */
   public static final int FORMAT_VERSION = 1;
@@ -57,6 +58,19 @@ public record SnapshotConfig(
    * @param chunkBytes bytes of the distinct chunks, uncompressed
    * @param packBytes bytes of the pack blobs
    */
+  /**
+   * What a snapshot took from earlier ones.
+   *
+   * @param parent the manifest digest of the snapshot the tag named before this push, when the push referenced it
+   * @param from the {@code from=} snapshots it could reference, as {@code REF@DIGEST}
+   * @param reusedPacks how many of its packs an earlier snapshot stored
+   * @param liveBytes stored bytes of the frames it uses, in all its packs
+   * @param garbageRatio the share of its packs' bytes it does not use: {@code 1 - liveBytes / packBytes}
+   */
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Lineage(String parent, java.util.List<String> from, long reusedPacks, long liveBytes, double garbageRatio) {}
+
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Counts(
       long entries, long files, long directories, long symlinks, long bytes, long chunks, long chunkBytes, long frames, long packs, long packBytes) {}

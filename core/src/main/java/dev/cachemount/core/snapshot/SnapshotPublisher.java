@@ -59,6 +59,12 @@ public final class SnapshotPublisher {
   /** Builds config and manifest for {@code staged} and stores everything under {@code tag}. */
   public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget)
       throws IOException {
+    return publish(tag, id, staged, chunker, level, frameTarget, packTarget, null);
+  }
+
+  /** As {@link #publish(String, String, StagedSnapshot, ChunkerParameters, int, int, long)}, recording the snapshots it built on. */
+  public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget,
+      SnapshotConfig.Lineage lineage) throws IOException {
     List<Descriptor> layers = new ArrayList<>();
     byte[] index = IndexCodec.encode(staged.index(), level);
     Digest indexDigest = Digest.of(index);
@@ -80,7 +86,7 @@ public final class SnapshotPublisher {
         SnapshotConfig.FORMAT_VERSION, id, created, new SnapshotConfig.Tool("cachemount", Version.get()),
         SnapshotConfig.Chunker.of(chunker),
         new SnapshotConfig.Packing("zstd", level, frameTarget, packTarget),
-        counts(staged));
+        counts(staged), lineage);
     byte[] configBytes = Json.write(config);
     Digest configDigest = Digest.of(configBytes);
     puts.add(blobs.putBlob(configDigest, configBytes));
