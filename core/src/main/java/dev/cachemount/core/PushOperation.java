@@ -7,6 +7,7 @@ import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.PackUploader;
 import dev.cachemount.core.snapshot.ScannedEntry;
 import dev.cachemount.core.snapshot.SnapshotPublisher;
 import dev.cachemount.core.snapshot.SnapshotReader;
@@ -90,13 +91,16 @@ final class PushOperation {
     Path staging = store.newStagingDirectory();
     Snapshotter.Settings settings = new Snapshotter.Settings(new FastCdcChunker(engine.chunker()), spec.compressionLevel(),
         engine.frameTarget(), engine.packTarget(), engine.workers());
-    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock());
-    // On SIGTERM (a cancelled CI job): no new pack, and the staging directory goes.
+    // Packs are stored as soon as they are finished, while the snapshot goes on.
+    PackUploader uploader = new PackUploader(store);
+    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock()).onPackFinished(uploader::submit);
+    // On SIGTERM (a cancelled CI job): no new pack, no new upload, and the staging directory goes.
     Runnable cleanup = () -> {
       snapshotter.cancel();
+      uploader.close();
       deleteQuietly(staging);
     };
-    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup)) {
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup); uploader) {
       long snapshotStarted = System.nanoTime();
       // --force is the repair for damaged blobs: it references nothing stored before.
       Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref));
@@ -112,7 +116,7 @@ final class PushOperation {
       long publishStarted = System.nanoTime();
       SnapshotPublisher.Published published = new SnapshotPublisher(store, store)
           .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget(),
-              lineage(staged, reuseParent, options.force() ? List.of() : others));
+              lineage(staged, reuseParent, options.force() ? List.of() : others), uploader);
       listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
           Engine.millisSince(publishStarted)));
       SnapshotIndex index = staged.index();

@@ -23,6 +23,7 @@ final class PackSink implements AutoCloseable {
 
   private final Path directory;
   private final long packTarget;
+  private final java.util.function.Consumer<PackWriter.FinishedPack> onFinished;
   private final Map<Integer, PackWriter.FinishedPack> finished = new TreeMap<>();
   private final List<Placement> placements = new ArrayList<>();
   private final List<Lane> lanes = new ArrayList<>();
@@ -30,8 +31,14 @@ final class PackSink implements AutoCloseable {
   private boolean closed;
 
   PackSink(Path directory, long packTarget) {
+    this(directory, packTarget, pack -> { });
+  }
+
+  /** @param onFinished hears each pack as its lane finishes it (to store it at once) */
+  PackSink(Path directory, long packTarget, java.util.function.Consumer<PackWriter.FinishedPack> onFinished) {
     this.directory = directory;
     this.packTarget = packTarget;
+    this.onFinished = onFinished;
   }
 
   /** Refuses new packs from now on (a cancelled push); packs being written are left to their lanes. */
@@ -93,6 +100,7 @@ final class PackSink implements AutoCloseable {
         PackWriter.FinishedPack pack = writer.finish();
         record(number, pack, pending);
         pending.clear();
+        onFinished.accept(pack);
       } finally {
         writer.close();
         current = null;

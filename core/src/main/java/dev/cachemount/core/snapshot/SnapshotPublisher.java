@@ -6,7 +6,6 @@ import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.IndexCodec;
 import dev.cachemount.core.index.SnapshotIndex;
-import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.ImageManifest;
 import dev.cachemount.core.oci.Json;
@@ -24,9 +23,6 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 
 /**
  * Stores a staged snapshot in the commit order of docs/format.md: packs, then the index, then the
@@ -59,12 +55,17 @@ public final class SnapshotPublisher {
   /** Builds config and manifest for {@code staged} and stores everything under {@code tag}. */
   public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget)
       throws IOException {
-    return publish(tag, id, staged, chunker, level, frameTarget, packTarget, null);
+    try (PackUploader uploader = new PackUploader(blobs)) {
+      return publish(tag, id, staged, chunker, level, frameTarget, packTarget, null, uploader);
+    }
   }
 
-  /** As {@link #publish(String, String, StagedSnapshot, ChunkerParameters, int, int, long)}, recording the snapshots it built on. */
+  /**
+   * As {@link #publish(String, String, StagedSnapshot, ChunkerParameters, int, int, long)}, recording
+   * the snapshots it built on, with packs that {@code uploader} may have begun storing already.
+   */
   public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget,
-      SnapshotConfig.Lineage lineage) throws IOException {
+      SnapshotConfig.Lineage lineage, PackUploader uploader) throws IOException {
     List<Descriptor> layers = new ArrayList<>();
     byte[] index = IndexCodec.encode(staged.index(), level);
     Digest indexDigest = Digest.of(index);
@@ -75,7 +76,7 @@ public final class SnapshotPublisher {
     for (ReusedPack pack : staged.reused()) {
       layers.add(Descriptor.of(MediaTypes.SNAPSHOT_PACK, pack.digest(), pack.size()));
     }
-    List<BlobPut> puts = putPacks(staged.packs());
+    List<BlobPut> puts = new ArrayList<>(uploader.finish(staged.packs()));
     for (ReusedPack pack : staged.reused()) {
       puts.add(blobs.claimBlob(pack.digest(), pack.size(), pack.repository()));
     }
@@ -105,38 +106,6 @@ public final class SnapshotPublisher {
     ManifestBytes manifestBytes = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(manifest));
     written += manifests.putManifest(tag, manifestBytes);
     return new Published(manifestBytes, config, written, counts);
-  }
-
-  /** Stores the packs, several at once where the store waits on a network (bounded by {@link BlobSink#parallelPuts()}). */
-  private List<BlobPut> putPacks(List<PackWriter.FinishedPack> packs) throws IOException {
-    List<BlobPut> puts = new ArrayList<>();
-    int parallel = Math.min(blobs.parallelPuts(), packs.size());
-    if (parallel <= 1) {
-      for (PackWriter.FinishedPack pack : packs) {
-        puts.add(blobs.putBlob(pack.digest(), pack.size(), pack.file()));
-      }
-      return puts;
-    }
-    ExecutorService pool = Workers.pool("cachemount-upload", parallel);
-    try {
-      List<Future<BlobPut>> futures = new ArrayList<>();
-      for (PackWriter.FinishedPack pack : packs) {
-        futures.add(pool.submit(() -> blobs.putBlob(pack.digest(), pack.size(), pack.file())));
-      }
-      for (Future<BlobPut> f : futures) {
-        try {
-          puts.add(f.get());
-        } catch (ExecutionException e) {
-          throw Workers.rethrow(e.getCause());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while storing packs");
-        }
-      }
-      return puts;
-    } finally {
-      Workers.stop(pool);
-    }
   }
 
   private static SnapshotConfig.Counts counts(StagedSnapshot staged) {

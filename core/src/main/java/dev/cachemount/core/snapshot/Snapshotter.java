@@ -75,12 +75,19 @@ public final class Snapshotter {
   private final OperationListener listener;
   private final Clock clock;
   private volatile PackSink activeSink;
+  private java.util.function.Consumer<PackWriter.FinishedPack> onPackFinished = pack -> { };
   private volatile boolean cancelled;
 
   public Snapshotter(Settings settings, OperationListener listener, Clock clock) {
     this.settings = settings;
     this.listener = listener;
     this.clock = clock;
+  }
+
+  /** Hands each pack to {@code consumer} as soon as it is finished, from the thread that finished it. */
+  public Snapshotter onPackFinished(java.util.function.Consumer<PackWriter.FinishedPack> consumer) {
+    this.onPackFinished = consumer;
+    return this;
   }
 
   /** Scans {@code root} and writes its new chunks as packs into {@code staging}. */
@@ -130,7 +137,7 @@ public final class Snapshotter {
     int expectedChunks = (int) Math.min(1 << 20, files.size() + bytes / settings.chunker().parameters().avgSize());
     ConcurrentHashMap<Digest, Boolean> seen = new ConcurrentHashMap<>(Math.max(16, expectedChunks), 0.75f, settings.workers());
     AtomicLong chunkBytes = new AtomicLong();
-    try (PackSink sink = new PackSink(staging, settings.packTarget())) {
+    try (PackSink sink = new PackSink(staging, settings.packTarget(), onPackFinished)) {
       activeSink = sink;
       if (cancelled) {
         sink.refuse();

@@ -1,0 +1,60 @@
+package dev.cachemount.core.snapshot;
+
+import dev.cachemount.core.internal.Workers;
+import dev.cachemount.core.pack.PackWriter;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.BlobSink;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/**
+ * Stores packs while the snapshot is still being made: each pack goes to the store as soon as a
+ * worker finishes it, up to {@link BlobSink#parallelPuts()} at a time, so that reading, chunking and
+ * compressing overlap with uploading. Nothing names these blobs until the manifest is committed, so
+ * an interrupted push still leaves the previous snapshot in place. Thread-safe.
+ */
+public final class PackUploader implements AutoCloseable {
+  private final BlobSink sink;
+  private final ExecutorService pool;
+  private final Map<String, Future<BlobPut>> submitted = new ConcurrentHashMap<>();
+
+  public PackUploader(BlobSink sink) {
+    this.sink = sink;
+    this.pool = Workers.pool("cachemount-upload", Math.max(1, sink.parallelPuts()));
+  }
+
+  /** Starts storing a finished pack; called from the worker that finished it. */
+  public void submit(PackWriter.FinishedPack pack) {
+    submitted.computeIfAbsent(pack.file().toString(), k -> pool.submit(() -> sink.putBlob(pack.digest(), pack.size(), pack.file())));
+  }
+
+  /** Stores the packs not submitted yet and waits for all of them; the results are in {@code packs}' order. */
+  public List<BlobPut> finish(List<PackWriter.FinishedPack> packs) throws IOException {
+    packs.forEach(this::submit);
+    List<BlobPut> puts = new ArrayList<>();
+    for (PackWriter.FinishedPack pack : packs) {
+      try {
+        puts.add(submitted.get(pack.file().toString()).get());
+      } catch (ExecutionException e) {
+        throw Workers.rethrow(e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while storing packs");
+      }
+    }
+    return puts;
+  }
+
+  /** Stops uploads still running (a failed or cancelled push). */
+  @Override
+  public void close() {
+    Workers.stop(pool);
+  }
+}
