@@ -28,15 +28,26 @@ import java.util.regex.Pattern;
  * @param insecure for {@code type=registry}: plain HTTP or unverified TLS allowed for this registry
  * @param from other snapshots a push may take chunks from: cache ids in the same local store, or refs
  *     in the same registry (whose blobs it then mounts); a ref without a tag gets this spec's id
+ * @param mode {@code mirror} or {@code merge}; empty for each operation's default (push: mirror;
+ *     pull: keep local files the snapshot lacks)
+ * @param maxSize for push: the most bytes of files the snapshot keeps, the most recently used first
  */
 public record CacheSpec(
     String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
-    Optional<RegistryRef> ref, boolean insecure, List<String> from) {
+    Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize) {
+
+  /** How a snapshot and a directory relate. */
+  public enum Mode {
+    /** The snapshot is exactly the directory; a pull also removes local files the snapshot lacks. */
+    MIRROR,
+    /** A push stores the union of the directory and the stored snapshot, the newer file winning. */
+    MERGE
+  }
   public static final int DEFAULT_COMPRESSION_LEVEL = 3;
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -48,6 +59,11 @@ public record CacheSpec(
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(ref, "ref");
     from = List.copyOf(from);
+    Objects.requireNonNull(mode, "mode");
+    Objects.requireNonNull(maxSize, "maxSize");
+    if (maxSize.isPresent() && maxSize.getAsLong() < 1) {
+      throw CachemountException.usage("max-size must be positive");
+    }
     if ((type == StoreType.REGISTRY) != ref.isPresent()) {
       throw new IllegalArgumentException("a registry spec needs a ref, and only a registry spec has one");
     }
@@ -61,7 +77,7 @@ public record CacheSpec(
 
   public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
       Optional<RegistryRef> ref, boolean insecure) {
-    this(id, type, storeDir, target, compressionLevel, ref, insecure, List.of());
+    this(id, type, storeDir, target, compressionLevel, ref, insecure, List.of(), Optional.empty(), java.util.OptionalLong.empty());
   }
 
   /** A local spec with default settings. */
@@ -103,7 +119,7 @@ public record CacheSpec(
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -201,8 +217,21 @@ public record CacheSpec(
         throw CachemountException.usage("cache spec '" + text + "': from=" + f + " is not a cache id of the same store");
       }
     }
+    Optional<Mode> mode = Optional.empty();
+    String modeText = fields.get("mode");
+    if (modeText != null) {
+      mode = Optional.of(switch (modeText.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "mirror" -> Mode.MIRROR;
+        case "merge" -> Mode.MERGE;
+        default -> throw CachemountException.usage("cache spec '" + text + "': mode='" + modeText + "' is not mirror or merge");
+      });
+    }
+    java.util.OptionalLong maxSize = java.util.OptionalLong.empty();
+    if (fields.containsKey("max-size")) {
+      maxSize = java.util.OptionalLong.of(ByteSizes.parse(fields.get("max-size"), "cache spec '" + text + "': max-size"));
+    }
     return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level, ref, insecure,
-        from.stream().map(String::trim).toList());
+        from.stream().map(String::trim).toList(), mode, maxSize);
   }
 
   private static String hint(String key) {

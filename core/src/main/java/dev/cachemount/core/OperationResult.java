@@ -14,6 +14,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param blobsUploaded blobs the push wrote to the store
  * @param blobsSkipped blobs the push found already stored, and did not send
  * @param blobsMounted blobs the registry took from another of its repositories instead of an upload
+ * @param evictedFiles push with {@code max-size=}: files left out of the snapshot, the least recently used
+ * @param evictedBytes their bytes
  * @param error the failure message when {@code result} is {@code failed}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -30,12 +32,14 @@ public record OperationResult(
     Long blobsUploaded,
     Long blobsSkipped,
     Long blobsMounted,
+    Long evictedFiles,
+    Long evictedBytes,
     long durationMs,
     String error,
     Integer exitCode) {
 
   /** A failed result for {@code id}. */
   public static OperationResult failed(String id, String ref, CachemountException e, long durationMs) {
-    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, null, durationMs, e.getMessage(), e.kind().exitCode());
+    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, null, null, null, durationMs, e.getMessage(), e.kind().exitCode());
   }
 }

@@ -62,7 +62,7 @@ final class PullOperation {
     for (int attempt = 0; ; attempt++) {
       if (manifest.isEmpty()) {
         listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss); the target was not touched");
-        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, Engine.millisSince(started), null, null);
+        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, null, null, Engine.millisSince(started), null, null);
       }
       try {
         return restore(store, manifest.get(), target, ref);
@@ -92,6 +92,6 @@ final class PullOperation {
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
         stats.files(), stats.directories(), stats.symlinks(), snapshot.index().totalBytes(),
-        snapshot.bytesRead() + stats.bytesRead(), null, null, null, Engine.millisSince(started), null, null);
+        snapshot.bytesRead() + stats.bytesRead(), null, null, null, null, null, Engine.millisSince(started), null, null);
   }
 }

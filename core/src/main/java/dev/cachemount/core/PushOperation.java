@@ -15,6 +15,7 @@ import dev.cachemount.core.snapshot.ReuseSource;
 import dev.cachemount.core.snapshot.ReusedPack;
 import dev.cachemount.core.snapshot.Snapshotter;
 import dev.cachemount.core.snapshot.StagedSnapshot;
+import dev.cachemount.core.snapshot.TreePolicies;
 import dev.cachemount.core.snapshot.TreeScanner;
 import dev.cachemount.core.snapshot.UnchangedCheck;
 import dev.cachemount.core.store.LayoutStore;
@@ -85,8 +86,29 @@ final class PushOperation {
     long scanNanos = System.nanoTime();
     List<ScannedEntry> scanned = new TreeScanner(listener).scan(root, excluded);
     listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
-    if (parent.isPresent() && !options.force() && unchanged(root, scanned, parent.get(), ref)) {
-      return unchangedResult(ref, parent.get());
+    TreePolicies.Tree tree = TreePolicies.Tree.of(scanned);
+    if (spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MERGE && parent.isPresent()) {
+      if (options.force()) {
+        listener.warning("--force stores the directory only: a merge would reference the stored snapshot's packs");
+      } else {
+        tree = TreePolicies.merge(scanned, parent.get().index());
+        listener.info(String.format("merged with %s: %,d entries, %,d files from the stored snapshot", ref, tree.entries().size(), tree.fromParent().size()));
+      }
+    }
+    long evictedFiles = 0;
+    long evictedBytes = 0;
+    if (spec.maxSize().isPresent()) {
+      TreePolicies.Eviction eviction = TreePolicies.budget(root, tree, spec.maxSize().getAsLong());
+      tree = eviction.kept();
+      evictedFiles = eviction.files();
+      evictedBytes = eviction.bytes();
+      if (evictedFiles > 0) {
+        listener.warning(String.format("max-size=%,d bytes: left out the %,d least recently used files (%,d bytes)",
+            spec.maxSize().getAsLong(), evictedFiles, evictedBytes));
+      }
+    }
+    if (parent.isPresent() && !options.force() && unchanged(root, tree, parent.get(), ref)) {
+      return unchangedResult(ref, parent.get(), evictedFiles, evictedBytes);
     }
     Path staging = store.newStagingDirectory();
     Snapshotter.Settings settings = new Snapshotter.Settings(new FastCdcChunker(engine.chunker()), spec.compressionLevel(),
@@ -104,14 +126,14 @@ final class PushOperation {
       long snapshotStarted = System.nanoTime();
       // --force is the repair for damaged blobs: it references nothing stored before.
       Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref));
-      StagedSnapshot staged = snapshotter.snapshot(root, scanned, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
+      StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
       long reusedBytes = staged.reused().stream().mapToLong(ReusedPack::size).sum();
       listener.info(String.format("chunked %,d bytes; packed %,d new bytes into %,d packs and reused %,d earlier packs (%,d bytes) in %d ms",
           staged.index().totalBytes(), staged.chunkBytes(), staged.packs().size(), staged.reused().size(), reusedBytes,
           Engine.millisSince(snapshotStarted)));
       if (parent.isPresent() && !options.force() && staged.index().sameTreeAs(parent.get().index())) {
         listener.info(ref + ": the tree equals the stored snapshot; nothing to push");
-        return unchangedResult(ref, parent.get());
+        return unchangedResult(ref, parent.get(), evictedFiles, evictedBytes);
       }
       long publishStarted = System.nanoTime();
       SnapshotPublisher.Published published = new SnapshotPublisher(store, store)
@@ -123,7 +145,7 @@ final class PushOperation {
       return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
           index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
           index.totalBytes(), published.bytesWritten(), published.blobs().uploaded(), published.blobs().skipped(), published.blobs().mounted(),
-          Engine.millisSince(started), null, null);
+          evicted(evictedFiles), evicted(evictedBytes), Engine.millisSince(started), null, null);
     } finally {
       deleteQuietly(staging);
     }
@@ -150,8 +172,12 @@ final class PushOperation {
    * Whether the tree is the parent's, decided without packing anything: by metadata, and for the
    * files modified too close to the parent's scan to trust their metadata, by reading them.
    */
-  private boolean unchanged(Path root, List<ScannedEntry> scanned, LoadedSnapshot parent, String ref) throws IOException {
-    UnchangedCheck.Verdict verdict = UnchangedCheck.compare(scanned, parent.index(), Instant.parse(parent.config().created()));
+  private boolean unchanged(Path root, TreePolicies.Tree tree, LoadedSnapshot parent, String ref) throws IOException {
+    List<ScannedEntry> scanned = tree.entries();
+    UnchangedCheck.Verdict found = UnchangedCheck.compare(scanned, parent.index(), Instant.parse(parent.config().created()));
+    // Files a merge took from the stored snapshot are its own: nothing to read.
+    UnchangedCheck.Verdict verdict = new UnchangedCheck.Verdict(found.sameMetadata(),
+        found.racy().stream().filter(i -> !tree.fromParent().contains(scanned.get(i).path())).toList());
     if (verdict.unchangedWithoutReading()) {
       listener.info(ref + ": no file changed since the stored snapshot (by size and modification time); nothing to push");
       return true;
@@ -193,11 +219,15 @@ final class PushOperation {
     return parent;
   }
 
-  private OperationResult unchangedResult(String ref, LoadedSnapshot parent) {
+  private static Long evicted(long n) {
+    return n == 0 ? null : n;
+  }
+
+  private OperationResult unchangedResult(String ref, LoadedSnapshot parent, long evictedFiles, long evictedBytes) {
     SnapshotIndex index = parent.index();
     return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
         index.fileCount(), parent.config().counts().directories(), parent.config().counts().symlinks(), index.totalBytes(),
-        0, 0L, 0L, 0L, Engine.millisSince(started), null, null);
+        0, 0L, 0L, 0L, evicted(evictedFiles), evicted(evictedBytes), Engine.millisSince(started), null, null);
   }
 
   private void deleteQuietly(Path dir) {

@@ -28,17 +28,32 @@ final class ChunkReuse {
   /** Files modified this close to the parent's scan may have changed within the same tick: read them. */
   static final long RACY_SECONDS = 2;
 
-  /** A chunk of an earlier snapshot, and the first place in this tree where it occurs. */
-  record Found(int source, int chunk, int file, long offset, int length) {}
+  /**
+   * A chunk of an earlier snapshot, and the first place in this tree where it occurs; {@code file}
+   * is -1 when that place is a file taken from the parent, which is not on disk to read again.
+   */
+  record Found(int source, int chunk, int file, long offset, int length) {
+    boolean readable() {
+      return file >= 0;
+    }
+  }
 
   private final List<ReuseSource> sources;
   private final Map<String, Entry> parentFiles;
   private final Instant parentTrustedBefore;
+  private final java.util.Set<String> forced;
   private final ConcurrentHashMap<Digest, Found> found = new ConcurrentHashMap<>();
 
-  /** @param sources the parent first, when there is one ({@code parentFirst}), then the others */
-  ChunkReuse(List<ReuseSource> sources, boolean parentFirst) {
+  /**
+   * @param sources the parent first, when there is one ({@code parentFirst}), then the others
+   * @param forced files to take from the parent whatever their time (a merge's files the directory lacks)
+   */
+  ChunkReuse(List<ReuseSource> sources, boolean parentFirst, java.util.Set<String> forced) {
     this.sources = List.copyOf(sources);
+    this.forced = java.util.Set.copyOf(forced);
+    if (!forced.isEmpty() && !parentFirst) {
+      throw new IllegalArgumentException("files can be taken from the parent only when there is one");
+    }
     Map<String, Entry> files = new HashMap<>();
     Instant trusted = Instant.MIN;
     if (parentFirst && !sources.isEmpty()) {
@@ -55,7 +70,7 @@ final class ChunkReuse {
   }
 
   static ChunkReuse none() {
-    return new ChunkReuse(List.of(), false);
+    return new ChunkReuse(List.of(), false, java.util.Set.of());
   }
 
   boolean isEmpty() {
@@ -65,11 +80,19 @@ final class ChunkReuse {
   /** The parent's entry for a file it vouches for unread: same size and time, older than the racy window. */
   Optional<Entry> unchangedInParent(ScannedEntry file) {
     Entry e = parentFiles.get(file.path());
+    if (e != null && isForced(file.path())) {
+      return Optional.of(e);
+    }
     if (e == null || e.size() != file.size() || e.mtimeSeconds() != file.mtimeSeconds() || e.mtimeNanos() != file.mtimeNanos()) {
       return Optional.empty();
     }
     Instant modified = Instant.ofEpochSecond(file.mtimeSeconds(), file.mtimeNanos());
     return modified.isBefore(parentTrustedBefore) ? Optional.of(e) : Optional.empty();
+  }
+
+  /** Whether the file comes from the parent, not from the directory. */
+  boolean isForced(String path) {
+    return forced.contains(path);
   }
 
   SnapshotIndex parentIndex() {
@@ -125,7 +148,9 @@ final class ChunkReuse {
         }
       }
       // The same pack may be reached through two sources (a parent that reused a from= pack): keep it once.
-      if (live >= keepAtLeast * ref.size() || keptDigests.containsKey(ref.digest())) {
+      // Chunks of files taken from the parent exist only there: their packs are kept whatever their use.
+      boolean unreadable = chunks.stream().anyMatch(c -> !c.getValue().readable());
+      if (unreadable || live >= keepAtLeast * ref.size() || keptDigests.containsKey(ref.digest())) {
         keptDigests.put(ref.digest(), Boolean.TRUE);
         kept.add(new KeptPack(new ReusedPack(ref.digest(), ref.size(), sources.get(source).repository(), live), source, chunks));
       } else {

@@ -111,10 +111,16 @@ public final class Snapshotter {
    */
   public StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging,
       java.util.Optional<ReuseSource> parent, List<ReuseSource> others) throws IOException {
+    return snapshot(root, TreePolicies.Tree.of(scanned), scanStarted, staging, parent, others);
+  }
+
+  /** As above, for a tree that may hold files of the parent the directory lacks ({@code mode=merge}). */
+  public StagedSnapshot snapshot(Path root, TreePolicies.Tree tree, Instant scanStarted, Path staging,
+      java.util.Optional<ReuseSource> parent, List<ReuseSource> others) throws IOException {
     List<ReuseSource> sources = new ArrayList<>();
     parent.ifPresent(sources::add);
     sources.addAll(others);
-    return snapshot(root, scanned, scanStarted, staging, new ChunkReuse(sources, parent.isPresent()));
+    return snapshot(root, tree.entries(), scanStarted, staging, new ChunkReuse(sources, parent.isPresent(), tree.fromParent()));
   }
 
   private StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging, ChunkReuse reuse) throws IOException {
@@ -370,6 +376,9 @@ public final class Snapshotter {
       fileOffset = 0;
       java.util.Optional<Entry> unchanged = reuse.unchangedInParent(entry);
       if (unchanged.isPresent()) {
+        if (reuse.isForced(entry.path())) {
+          fileNumber = -1; // not in the directory: its chunks cannot be read again for compaction
+        }
         return fromParent(unchanged.get());
       }
       long size = 0;

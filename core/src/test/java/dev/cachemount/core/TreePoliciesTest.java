@@ -1,0 +1,104 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code mode=merge} and {@code max-size=} on push, through the library as a front calls it. */
+class TreePoliciesTest {
+  @TempDir Path dir;
+
+  private Cachemount client() {
+    return Cachemount.builder().home(dir).env(Map.of()).workers(2).build();
+  }
+
+  private static void write(Path file, String content, long epochSeconds) throws IOException {
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, content);
+    FileTime t = FileTime.fromMillis(epochSeconds * 1000);
+    Files.getFileAttributeView(file, BasicFileAttributeView.class).setTimes(t, t, null);
+  }
+
+  @Test
+  void mergeKeepsTheUnionAndTheNewerFileWins() throws IOException {
+    Cachemount client = client();
+    Path store = dir.resolve("store");
+    Path projectA = dir.resolve("a");
+    write(projectA.resolve("shared/lib.jar"), "lib v1", 1_600_000_000L);
+    write(projectA.resolve("only-a/a.jar"), "a", 1_600_000_000L);
+    client.push(client.parseSpec("id=m2,mode=merge,dir=" + store + ",target=" + projectA), OperationListener.NONE);
+
+    Path projectB = dir.resolve("b");
+    write(projectB.resolve("shared/lib.jar"), "lib v2", 1_600_000_100L);
+    write(projectB.resolve("only-b/b.jar"), "b", 1_600_000_000L);
+    OperationResult merged = client.push(client.parseSpec("id=m2,mode=merge,dir=" + store + ",target=" + projectB), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, merged.result());
+    assertEquals(3, merged.files());
+
+    Path projectC = dir.resolve("c");
+    write(projectC.resolve("shared/lib.jar"), "lib v0", 1_500_000_000L); // older than the stored one
+    client.push(client.parseSpec("id=m2,mode=merge,dir=" + store + ",target=" + projectC), OperationListener.NONE);
+
+    Path out = dir.resolve("out");
+    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE);
+    assertEquals("lib v2", Files.readString(out.resolve("shared/lib.jar")), "the newest file wins");
+    assertEquals("a", Files.readString(out.resolve("only-a/a.jar")));
+    assertEquals("b", Files.readString(out.resolve("only-b/b.jar")));
+
+    OperationResult again = client.push(client.parseSpec("id=m2,mode=merge,dir=" + store + ",target=" + projectC), OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, again.result(), "a merge that adds nothing stores nothing");
+
+    OperationResult mirror = client.push(client.parseSpec("id=m2,dir=" + store + ",target=" + projectC), OperationListener.NONE);
+    assertEquals(1, mirror.files(), "without mode=merge the snapshot is the directory");
+  }
+
+  @Test
+  void maxSizeKeepsTheMostRecentlyUsedFiles() throws IOException {
+    Cachemount client = client();
+    Path tree = dir.resolve("tree");
+    for (int i = 0; i < 10; i++) {
+      write(tree.resolve("f" + i + ".jar"), "x".repeat(1000), 1_600_000_000L + i * 1000L);
+    }
+    Path store = dir.resolve("store");
+    OperationResult pushed = client.push(client.parseSpec("id=m2,max-size=4.5KiB,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    assertEquals(4, pushed.files());
+    assertEquals(6L, pushed.evictedFiles());
+    assertEquals(6000L, pushed.evictedBytes());
+    Path out = dir.resolve("out");
+    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE);
+    for (int i = 0; i < 10; i++) {
+      assertEquals(i >= 6, Files.exists(out.resolve("f" + i + ".jar")), "f" + i);
+    }
+    OperationResult roomy = client.push(client.parseSpec("id=m2,max-size=1GB,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    assertNull(roomy.evictedFiles(), "nothing evicted, nothing reported");
+    assertEquals(10, roomy.files());
+  }
+
+  @Test
+  void sizesAreReadAsUsersWriteThem() {
+    assertEquals(2L << 30, ByteSizes.parse("2GiB", "max-size"));
+    assertEquals(2L << 30, ByteSizes.parse("2g", "max-size"));
+    assertEquals(500_000_000L, ByteSizes.parse("500MB", "max-size"));
+    assertEquals(1536L << 20, ByteSizes.parse("1.5G", "max-size"));
+    assertEquals(1_048_576L, ByteSizes.parse("1048576", "max-size"));
+    assertEquals(1_048_576L, ByteSizes.parse(" 1 MiB ", "max-size"));
+    for (String bad : new String[] {"", "big", "-1G", "2 GiBs", "0", "5i"}) {
+      CachemountException e = assertThrows(CachemountException.class, () -> ByteSizes.parse(bad, "max-size"), bad);
+      assertEquals(FailureKind.USAGE, e.kind());
+    }
+    assertTrue(assertThrows(CachemountException.class, () -> client().parseSpec("id=m2,mode=both"))
+        .getMessage().contains("not mirror or merge"));
+    assertFalse(client().parseSpec("id=m2,max-size=1G").mode().isPresent());
+  }
+}
