@@ -31,10 +31,12 @@ import java.util.regex.Pattern;
  * @param mode {@code mirror} or {@code merge}; empty for each operation's default (push: mirror;
  *     pull: keep local files the snapshot lacks)
  * @param maxSize for push: the most bytes of files the snapshot keeps, the most recently used first
+ * @param verifyContent for pull: a file already in the target is left alone only when its chunks
+ *     match, not merely its size and modification time ({@code verify=content})
  */
 public record CacheSpec(
     String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
-    Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize) {
+    Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent) {
 
   /** How a snapshot and a directory relate. */
   public enum Mode {
@@ -47,7 +49,7 @@ public record CacheSpec(
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -77,7 +79,7 @@ public record CacheSpec(
 
   public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
       Optional<RegistryRef> ref, boolean insecure) {
-    this(id, type, storeDir, target, compressionLevel, ref, insecure, List.of(), Optional.empty(), java.util.OptionalLong.empty());
+    this(id, type, storeDir, target, compressionLevel, ref, insecure, List.of(), Optional.empty(), java.util.OptionalLong.empty(), false);
   }
 
   /** A local spec with default settings. */
@@ -119,7 +121,7 @@ public record CacheSpec(
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -231,7 +233,18 @@ public record CacheSpec(
       maxSize = java.util.OptionalLong.of(ByteSizes.parse(fields.get("max-size"), "cache spec '" + text + "': max-size"));
     }
     return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level, ref, insecure,
-        from.stream().map(String::trim).toList(), mode, maxSize);
+        from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text));
+  }
+
+  private static boolean verify(String value, String text) {
+    if (value == null) {
+      return false;
+    }
+    return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "metadata" -> false;
+      case "content" -> true;
+      default -> throw CachemountException.usage("cache spec '" + text + "': verify='" + value + "' is not metadata or content");
+    };
   }
 
   private static String hint(String key) {

@@ -39,15 +39,18 @@ public final class Cachemount {
   private final Path home;
   private final Engine engine;
   private final Duration layoutGrace;
+  private final Duration targetLockTimeout;
   private final RegistrySettings registry;
   private final StoreFactory customStores;
   private final StoreFactory stores;
 
-  private Cachemount(Map<String, String> env, Path home, Engine engine, Duration layoutGrace, RegistrySettings registry, StoreFactory stores) {
+  private Cachemount(Map<String, String> env, Path home, Engine engine, Duration layoutGrace, Duration targetLockTimeout,
+      RegistrySettings registry, StoreFactory stores) {
     this.env = Map.copyOf(env);
     this.home = home;
     this.engine = engine;
     this.layoutGrace = layoutGrace;
+    this.targetLockTimeout = targetLockTimeout;
     this.registry = registry;
     this.customStores = stores;
     this.stores = stores != null ? stores : this::openDefault;
@@ -66,7 +69,7 @@ public final class Cachemount {
 
   /** This client with other registry settings (a front's {@code --ca-file}, {@code --insecure-registry}, ...). */
   public Cachemount withRegistry(RegistrySettings settings) {
-    return new Cachemount(env, home, engine, layoutGrace, settings, customStores);
+    return new Cachemount(env, home, engine, layoutGrace, targetLockTimeout, settings, customStores);
   }
 
   /** The registry settings in force. */
@@ -186,7 +189,7 @@ public final class Cachemount {
   /** Restores the snapshot stored under the spec's id into the spec's target; a miss writes nothing. */
   public OperationResult pull(CacheSpec spec, OperationListener listener) {
     try (SnapshotStore store = openStore(spec, listener)) {
-      return new PullOperation(engine, spec, listener).run(store);
+      return new PullOperation(engine, spec, listener, defaultStoreDir().resolveSibling("locks"), targetLockTimeout).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the pull of cache '" + spec.id() + "'", e);
     }
@@ -222,6 +225,7 @@ public final class Cachemount {
     private int frameTarget = DEFAULT_FRAME_TARGET;
     private long packTarget = DEFAULT_PACK_TARGET;
     private Duration layoutGrace = LayoutStore.DEFAULT_GRACE;
+    private Duration targetLockTimeout = Duration.ofMinutes(10);
     private StoreFactory stores;
     private RegistrySettings registry = RegistrySettings.DEFAULT;
 
@@ -294,8 +298,17 @@ public final class Cachemount {
       return this;
     }
 
+    /** How long a pull waits for another process restoring into the same target. Default 10 minutes. */
+    public Builder targetLockTimeout(Duration timeout) {
+      if (timeout.isNegative()) {
+        throw new IllegalArgumentException("a lock timeout cannot be negative");
+      }
+      this.targetLockTimeout = timeout;
+      return this;
+    }
+
     public Cachemount build() {
-      return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, registry, stores);
+      return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, targetLockTimeout, registry, stores);
     }
   }
 }

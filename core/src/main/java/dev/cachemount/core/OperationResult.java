@@ -16,6 +16,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param blobsMounted blobs the registry took from another of its repositories instead of an upload
  * @param evictedFiles push with {@code max-size=}: files left out of the snapshot, the least recently used
  * @param evictedBytes their bytes
+ * @param filesUnchanged pull: files already in the target with the snapshot's content, not written
+ * @param removed pull with {@code mode=mirror}: entries removed because the snapshot lacks them
  * @param error the failure message when {@code result} is {@code failed}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -34,12 +36,14 @@ public record OperationResult(
     Long blobsMounted,
     Long evictedFiles,
     Long evictedBytes,
+    Long filesUnchanged,
+    Long removed,
     long durationMs,
     String error,
     Integer exitCode) {
 
   /** A failed result for {@code id}. */
   public static OperationResult failed(String id, String ref, CachemountException e, long durationMs) {
-    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, null, null, null, durationMs, e.getMessage(), e.kind().exitCode());
+    return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, null, null, null, null, null, durationMs, e.getMessage(), e.kind().exitCode());
   }
 }

@@ -1,5 +1,6 @@
 package dev.cachemount.core;
 
+import dev.cachemount.core.internal.ExclusiveLock;
 import dev.cachemount.core.restore.Restorer;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.SnapshotReader;
@@ -23,10 +24,19 @@ final class PullOperation {
   private final OperationListener listener;
   private final long started = System.nanoTime();
 
-  PullOperation(Engine engine, CacheSpec spec, OperationListener listener) {
+  private final Path lockDirectory;
+  private final java.time.Duration lockTimeout;
+
+  /**
+   * @param lockDirectory where the per-target locks live
+   * @param lockTimeout how long to wait for another pull into the same target
+   */
+  PullOperation(Engine engine, CacheSpec spec, OperationListener listener, Path lockDirectory, java.time.Duration lockTimeout) {
     this.engine = engine;
     this.spec = spec;
     this.listener = listener;
+    this.lockDirectory = lockDirectory;
+    this.lockTimeout = lockTimeout;
   }
 
   OperationResult run(SnapshotStore store) {
@@ -57,12 +67,37 @@ final class PullOperation {
   }
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {
+    try (ExclusiveLock.Held lock = lockTarget(target)) {
+      return pullLocked(store, target);
+    }
+  }
+
+  /**
+   * One restore into a target at a time, across processes: the lock is a file named by the target's
+   * path in the lock directory (not in the target, which stays the user's); the kernel drops it when
+   * its holder dies.
+   */
+  private ExclusiveLock.Held lockTarget(Path target) throws IOException {
+    Path real = Files.exists(target) ? target.toRealPath() : target.toAbsolutePath().normalize();
+    Files.createDirectories(lockDirectory);
+    Path lockFile = lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .toString().substring(7, 39) + ".lock");
+    Optional<ExclusiveLock.Held> held = ExclusiveLock.tryAcquire(lockFile, java.time.Duration.ZERO);
+    if (held.isEmpty()) {
+      listener.warning("another cachemount process is restoring into " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)");
+      held = ExclusiveLock.tryAcquire(lockFile, lockTimeout);
+    }
+    return held.orElseThrow(() -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + real
+        + " for " + lockTimeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or pull into another target"));
+  }
+
+  private OperationResult pullLocked(SnapshotStore store, Path target) throws IOException {
     String ref = store.describe(spec.storeReference());
     Optional<ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
     for (int attempt = 0; ; attempt++) {
       if (manifest.isEmpty()) {
         listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss); the target was not touched");
-        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, null, null, Engine.millisSince(started), null, null);
+        return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, null, null, null, null, Engine.millisSince(started), null, null);
       }
       try {
         return restore(store, manifest.get(), target, ref);
@@ -88,10 +123,13 @@ final class PullOperation {
     if (Files.isDirectory(target)) {
       storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
     }
-    Restorer restorer = new Restorer(store, listener, engine.workers());
+    Restorer.Options options = new Restorer.Options(spec.verifyContent(), spec.mode().orElse(null) == CacheSpec.Mode.MIRROR,
+        snapshot.config().chunker().toParameters());
+    Restorer restorer = new Restorer(store, listener, engine.workers(), options);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
         stats.files(), stats.directories(), stats.symlinks(), snapshot.index().totalBytes(),
-        snapshot.bytesRead() + stats.bytesRead(), null, null, null, null, null, Engine.millisSince(started), null, null);
+        snapshot.bytesRead() + stats.bytesRead(), null, null, null, null, null, stats.filesUnchanged(), options.mirror() ? stats.removed() : null,
+        Engine.millisSince(started), null, null);
   }
 }

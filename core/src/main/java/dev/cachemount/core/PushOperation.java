@@ -145,7 +145,7 @@ final class PushOperation {
       return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
           index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
           index.totalBytes(), published.bytesWritten(), published.blobs().uploaded(), published.blobs().skipped(), published.blobs().mounted(),
-          evicted(evictedFiles), evicted(evictedBytes), Engine.millisSince(started), null, null);
+          evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
     } finally {
       deleteQuietly(staging);
     }
@@ -227,7 +227,7 @@ final class PushOperation {
     SnapshotIndex index = parent.index();
     return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
         index.fileCount(), parent.config().counts().directories(), parent.config().counts().symlinks(), index.totalBytes(),
-        0, 0L, 0L, 0L, evicted(evictedFiles), evicted(evictedBytes), Engine.millisSince(started), null, null);
+        0, 0L, 0L, 0L, evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
   }
 
   private void deleteQuietly(Path dir) {

@@ -7,6 +7,7 @@ import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
+import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -47,20 +48,46 @@ import java.util.Set;
  * bit wherever it has a read bit. Owners are never changed. Not thread-safe; one restore at a time.
  */
 public final class Restorer {
-  /** What a restore did. */
-  public record Stats(long files, long directories, long symlinks, long bytesWritten, long bytesRead) {}
+  /**
+   * What a restore did.
+   *
+   * @param filesUnchanged files already in the target with the snapshot's content, left alone
+   * @param removed entries removed from the target because the snapshot lacks them ({@code mode=mirror})
+   */
+  public record Stats(long files, long directories, long symlinks, long bytesWritten, long bytesRead, long filesUnchanged, long removed) {}
+
+  /**
+   * How a restore treats what the target already holds.
+   *
+   * @param verifyContent a file with the snapshot's size and time is left alone only when its chunk
+   *     digests match too ({@code verify=content}); by default size and time suffice
+   * @param mirror also remove what the snapshot lacks ({@code mode=mirror})
+   * @param chunker the snapshot's chunker, to compare contents
+   */
+  public record Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker) {
+    public static Options defaults(dev.cachemount.core.chunk.ChunkerParameters chunker) {
+      return new Options(false, false, chunker);
+    }
+  }
 
   private static final int MAX_OPEN_FILES = 128;
 
   private final BlobSource blobs;
   private final OperationListener listener;
   private final int threads;
+  private final Options options;
 
-  /** A restorer that reads up to {@code threads} packs at once. */
+  /** A restorer that reads up to {@code threads} packs at once and overwrites every file. */
   public Restorer(BlobSource blobs, OperationListener listener, int threads) {
+    this(blobs, listener, threads, null);
+  }
+
+  /** A restorer that reads up to {@code threads} packs at once; null options overwrite every file. */
+  public Restorer(BlobSource blobs, OperationListener listener, int threads, Options options) {
     this.blobs = blobs;
     this.listener = listener;
     this.threads = threads;
+    this.options = options;
   }
 
   /**
@@ -86,14 +113,14 @@ public final class Restorer {
         restorable = index.without(root.relativize(keepOut.get()).toString(), skipped ->
             listener.warning(skipped + " entries of the snapshot lie inside the store " + keepOut.get() + " and were not restored"));
       }
-      return restoreInto(root, restorable, where);
+      return restoreInto(root, restorable, where, keepOut);
     } catch (java.nio.file.InvalidPathException e) {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
     }
   }
 
-  private Stats restoreInto(Path root, SnapshotIndex index, String where) throws IOException {
+  private Stats restoreInto(Path root, SnapshotIndex index, String where, java.util.Optional<Path> keepOut) throws IOException {
     List<PendingFile> pending = new ArrayList<>();
     Map<PendingFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true);
     TempFiles temps = new TempFiles();
@@ -107,6 +134,8 @@ public final class Restorer {
         }
       }
       long files = 0;
+      long unchanged = 0;
+      ContentCheck.Reader contents = options != null && options.verifyContent() ? new ContentCheck.Reader(options.chunker()) : null;
       List<List<Use>> uses = new ArrayList<>(index.frames().size());
       for (int f = 0; f < index.frames().size(); f++) {
         uses.add(null);
@@ -116,6 +145,10 @@ public final class Restorer {
           continue;
         }
         files++;
+        if (options != null && alreadyThere(root.resolve(e.path()), e, index, contents)) {
+          unchanged++;
+          continue;
+        }
         PendingFile file = new PendingFile(e, root.resolve(e.path()), temps);
         pending.add(file);
         if (e.size() == 0) {
@@ -137,10 +170,16 @@ public final class Restorer {
       long symlinks = 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.SYMLINK) {
+          if (!pointsInside(root, e)) {
+            listener.warning("symlink " + SnapshotIndex.printable(e.path()) + " -> " + SnapshotIndex.printable(e.linkTarget())
+                + " points outside the target; not created");
+            continue;
+          }
           createSymlink(root.resolve(e.path()), e, temps);
           symlinks++;
         }
       }
+      long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut) : 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
           Files.getFileAttributeView(root.resolve(e.path()), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -148,7 +187,7 @@ public final class Restorer {
         }
       }
       pending.clear();
-      return new Stats(files, directories, symlinks, bytes[0], bytes[1]);
+      return new Stats(files, directories, symlinks, bytes[0], bytes[1], unchanged, removed);
     } finally {
       for (PendingFile p : pending) {
         try {
@@ -274,6 +313,94 @@ public final class Restorer {
     }
   }
 
+
+  /**
+   * Whether the target already holds the file: a regular file (not a link) with the snapshot's size
+   * and modification time, and with {@code verify=content} its chunks. Its executable bit is set to
+   * the snapshot's if it differs.
+   */
+  private static boolean alreadyThere(Path path, Entry e, SnapshotIndex index, ContentCheck.Reader contents) throws IOException {
+    BasicFileAttributes a;
+    try {
+      a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException missing) {
+      return false;
+    }
+    if (!a.isRegularFile() || a.size() != e.size() || !a.lastModifiedTime().toInstant().equals(mtime(e).toInstant())) {
+      return false;
+    }
+    if (contents != null && !contents.matches(path, e, index)) {
+      return false;
+    }
+    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
+    if (perms.contains(PosixFilePermission.OWNER_EXECUTE) != e.executable()) {
+      Set<PosixFilePermission> fixed = EnumSet.noneOf(PosixFilePermission.class);
+      fixed.addAll(perms);
+      if (e.executable()) {
+        fixed.add(PosixFilePermission.OWNER_EXECUTE);
+      } else {
+        fixed.removeAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
+      }
+      Files.setPosixFilePermissions(path, fixed);
+      Files.setLastModifiedTime(path, mtime(e));
+    }
+    return true;
+  }
+
+  /** Whether a symlink's target, resolved from the link's directory, stays inside the target root. */
+  private static boolean pointsInside(Path root, Entry e) {
+    Path link = root.resolve(e.path());
+    Path resolved;
+    try {
+      resolved = link.getParent().resolve(e.linkTarget()).normalize();
+    } catch (java.nio.file.InvalidPathException bad) {
+      return false;
+    }
+    return !Path.of(e.linkTarget()).isAbsolute() && resolved.startsWith(root);
+  }
+
+  /**
+   * {@code mode=mirror}: removes what the target holds and the snapshot lacks, without following
+   * links, leaving the store alone when it lies inside. Returns how many entries went (a removed
+   * directory counts once).
+   */
+  private long removeExtras(Path root, SnapshotIndex index, java.util.Optional<Path> keepOut) throws IOException {
+    Set<String> keep = new java.util.HashSet<>();
+    for (Entry e : index.entries()) {
+      keep.add(e.path());
+    }
+    long[] removed = {0};
+    Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+      @Override
+      public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+        if (dir.equals(root)) {
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+        if (keepOut.isPresent() && dir.startsWith(keepOut.get())) {
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+        }
+        if (!keep.contains(root.relativize(dir).toString())) {
+          FileTrees.deleteTree(dir);
+          removed[0]++;
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+        }
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        if (!keep.contains(root.relativize(file).toString())) {
+          Files.delete(file);
+          removed[0]++;
+        }
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+    });
+    if (removed[0] > 0) {
+      listener.info("mode=mirror: removed " + removed[0] + " entries the snapshot does not hold");
+    }
+    return removed[0];
+  }
 
   /** Removes a directory that stands where the snapshot has a file or symlink. */
   private void clearDirectory(Path path) throws IOException {

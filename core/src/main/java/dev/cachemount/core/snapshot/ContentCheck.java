@@ -29,13 +29,29 @@ public final class ContentCheck {
    */
   public static boolean sameContent(Path root, List<ScannedEntry> scanned, List<Integer> positions, SnapshotIndex parent,
       ChunkerParameters parentChunker) throws IOException {
-    ChunkReader reader = new ChunkReader(new FastCdcChunker(parentChunker), 1 << 20);
-    MessageDigest md = Digest.newMessageDigest();
-    byte[] computed = new byte[Digest.LENGTH];
+    Reader reader = new Reader(parentChunker);
     for (int position : positions) {
       ScannedEntry s = scanned.get(position);
-      Entry e = parent.entries().get(position);
       Path file = root.resolve(s.path());
+      if (!reader.matches(file, parent.entries().get(position), parent) || !s.stillMatches(file)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Compares files with entries of a snapshot, one at a time; not thread-safe. */
+  public static final class Reader {
+    private final ChunkReader reader;
+    private final MessageDigest md = Digest.newMessageDigest();
+    private final byte[] computed = new byte[Digest.LENGTH];
+
+    public Reader(ChunkerParameters chunker) {
+      this.reader = new ChunkReader(new FastCdcChunker(chunker), 1 << 20);
+    }
+
+    /** Whether {@code file} holds exactly the chunks of {@code e}; false when it cannot be read. */
+    public boolean matches(Path file, Entry e, SnapshotIndex index) {
       int[] next = {0};
       boolean[] same = {true};
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
@@ -50,19 +66,13 @@ public final class ContentCheck {
             throw new IllegalStateException(impossible);
           }
           int n = next[0]++;
-          same[0] = n < e.chunkCount() && parent.chunkDigestEquals(e.chunk(n), computed, 0);
+          same[0] = n < e.chunkCount() && index.chunkDigestEquals(e.chunk(n), computed, 0);
         });
-        if (!same[0] || next[0] != e.chunkCount() || size != e.size()) {
-          return false;
-        }
+        return same[0] && next[0] == e.chunkCount() && size == e.size();
       } catch (IOException vanishedOrUnreadable) {
         return false;
       }
-      if (!s.stillMatches(file)) {
-        return false;
-      }
     }
-    return true;
   }
 
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.FormatLimits;
+import dev.cachemount.core.internal.ExclusiveLock;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.ImageIndex;
@@ -47,7 +48,7 @@ import java.util.stream.Stream;
  * <p>Commit order and atomicity: a blob is written to a staging file under {@code .cachemount-tmp},
  * forced to disk and renamed into {@code blobs/}; an existing blob is never rewritten. A manifest
  * is itself a blob; the tag is moved last by rewriting index.json to a temporary file and renaming
- * it over the old one, under {@link LayoutLock}. Readers therefore see the old snapshot or the new
+ * it over the old one, under {@link ExclusiveLock}. Readers therefore see the old snapshot or the new
  * one.
  *
  * <p>Garbage: after a tag moves, blobs that no manifest in index.json reaches any more and that are
@@ -223,7 +224,7 @@ public final class LayoutStore implements SnapshotStore {
     }
     Descriptor descriptor =
         new Descriptor(manifest.mediaType(), manifest.digest().toString(), manifest.bytes().length, artifactType, Map.of(MediaTypes.REF_NAME, tag));
-    try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+    try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
       // Edited as a JSON tree, so that what other tools wrote into index.json survives unchanged.
       ObjectNode index = readIndexTree();
       ArrayNode kept = Json.mapper().createArrayNode();
@@ -287,7 +288,7 @@ public final class LayoutStore implements SnapshotStore {
         refuseForeignContent();
       }
       Files.createDirectories(root);
-      try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+      try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
         if (Files.exists(layout)) {
           checkLayoutVersion(layout);
         } else {
@@ -414,7 +415,7 @@ public final class LayoutStore implements SnapshotStore {
       warnings.accept("blob " + digest + " in " + root + " is damaged; it is replaced by the copy this push wrote");
       return false;
     }
-    try (LayoutLock.Held lock = LayoutLock.acquire(root.resolve(LOCK))) {
+    try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
       // Blobs are only ever replaced by renames of sound copies: still there means still sound.
       if (!Files.exists(blob, LinkOption.NOFOLLOW_LINKS)) {
         return false;

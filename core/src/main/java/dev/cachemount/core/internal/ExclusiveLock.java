@@ -1,0 +1,106 @@
+package dev.cachemount.core.internal;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An exclusive lock named by a file: held while a layout store's {@code index.json} is rewritten, and
+ * while a pull restores into a target directory. Two layers: an in-process lock per file (a JVM may
+ * hold only one file lock per file) and an advisory file lock ({@code fcntl}) for other processes,
+ * which the kernel releases when a holder dies, however it dies.
+ */
+public final class ExclusiveLock {
+  private static final ConcurrentHashMap<Object, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
+  private static final long POLL_MILLIS = 100;
+
+  private ExclusiveLock() {}
+
+  /** A held lock; closing releases it. */
+  public interface Held extends AutoCloseable {
+    @Override
+    void close() throws IOException;
+  }
+
+  /** Waits for the lock as long as it takes. */
+  public static Held acquire(Path lockFile) throws IOException {
+    return tryAcquire(lockFile, null).orElseThrow();
+  }
+
+  /**
+   * Waits for the lock at most {@code timeout} (null: as long as it takes).
+   *
+   * @return empty when another holder kept it all that time
+   */
+  public static Optional<Held> tryAcquire(Path lockFile, Duration timeout) throws IOException {
+    long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
+    FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    ReentrantLock local;
+    try {
+      // Keyed by the file's identity (device and inode), so that every spelling of the path,
+      // bind mounts included, shares the in-process lock.
+      Object key = Files.readAttributes(lockFile, BasicFileAttributes.class).fileKey();
+      local = IN_PROCESS.computeIfAbsent(key != null ? key : lockFile.toRealPath(), k -> new ReentrantLock());
+      if (!local.tryLock(remaining(deadline), TimeUnit.NANOSECONDS)) {
+        channel.close();
+        return Optional.empty();
+      }
+    } catch (InterruptedException e) {
+      channel.close();
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting for the lock " + lockFile);
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+    try {
+      FileLock fileLock;
+      while ((fileLock = channel.tryLock()) == null) {
+        if (System.nanoTime() >= deadline) {
+          channel.close();
+          local.unlock();
+          return Optional.empty();
+        }
+        Thread.sleep(Math.min(POLL_MILLIS, Math.max(1, remaining(deadline) / 1_000_000)));
+      }
+      FileLock held = fileLock;
+      return Optional.of(() -> {
+        try {
+          held.release();
+        } finally {
+          try {
+            channel.close();
+          } finally {
+            local.unlock();
+          }
+        }
+      });
+    } catch (InterruptedException e) {
+      channel.close();
+      local.unlock();
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while waiting for the lock " + lockFile);
+    } catch (IOException | RuntimeException e) {
+      try {
+        channel.close();
+      } finally {
+        local.unlock();
+      }
+      throw e;
+    }
+  }
+
+  private static long remaining(long deadline) {
+    return deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
+  }
+}

@@ -1,0 +1,165 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Pulls into a target that already holds files: what matches is left alone and not fetched; with
+ * {@code mode=mirror} what the snapshot lacks goes; one pull per target at a time; links that point
+ * out of the target are not made.
+ */
+class WarmRestoreTest {
+  @TempDir Path dir;
+  Path source;
+  Path store;
+  Cachemount client;
+  OperationResult pushed;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    source = dir.resolve("source");
+    TestTrees.mixed(source, 11);
+    store = dir.resolve("store");
+    client = Cachemount.builder().home(dir).env(Map.of()).packTarget(256 * 1024).build();
+    pushed = client.push(spec(source, ""), OperationListener.NONE);
+  }
+
+  private CacheSpec spec(Path target, String extra) {
+    return client.parseSpec("id=m2,dir=" + store + ",target=" + target + extra);
+  }
+
+  @Test
+  void aTargetThatEqualsTheSnapshotCostsTheManifestAndIndexOnly() throws IOException {
+    Path target = dir.resolve("target");
+    OperationResult cold = client.pull(spec(target, ""), OperationListener.NONE);
+    assertEquals(0L, cold.filesUnchanged());
+    OperationResult warm = client.pull(spec(target, ""), OperationListener.NONE);
+    assertEquals(warm.files(), warm.filesUnchanged());
+    assertTrue(warm.bytesTransferred() < 200_000, "only the manifest, config and index: " + warm.bytesTransferred());
+    assertTrue(cold.bytesTransferred() > 10 * warm.bytesTransferred(), cold.bytesTransferred() + " vs " + warm.bytesTransferred());
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+  }
+
+  @Test
+  void onlyMissingOrDifferentFilesAreWritten() throws IOException {
+    Path target = dir.resolve("target");
+    client.pull(spec(target, ""), OperationListener.NONE);
+    Files.delete(target.resolve("org/example/group1/1.0/artifact-1.0.jar"));
+    Path touched = target.resolve("org/example/group2/1.1/artifact-1.1.pom");
+    Files.writeString(touched, "local edit");
+    Path sneaky = target.resolve("org/example/group3/1.2/artifact-1.2.jar");
+    FileTime time = Files.getLastModifiedTime(sneaky);
+    byte[] bytes = Files.readAllBytes(sneaky);
+    bytes[10] ^= 1;
+    Files.write(sneaky, bytes);
+    Files.setLastModifiedTime(sneaky, time);
+
+    OperationResult warm = client.pull(spec(target, ""), OperationListener.NONE);
+    assertEquals(warm.files() - 2, warm.filesUnchanged(), "the deleted and the edited file are written");
+    assertTrue(warm.bytesTransferred() < pushed.bytesTransferred() / 2, "a few packs are read, not all: " + warm.bytesTransferred());
+    assertFalse(TreeListing.sha256(source.resolve("org/example/group3/1.2/artifact-1.2.jar")).equals(TreeListing.sha256(sneaky)),
+        "same size and time: left alone by default");
+
+    OperationResult verified = client.pull(spec(target, ",verify=content"), OperationListener.NONE);
+    assertEquals(verified.files() - 1, verified.filesUnchanged(), "verify=content finds the file whose bytes differ");
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+  }
+
+  @Test
+  void mirrorRemovesWhatTheSnapshotLacksAndTheDefaultKeepsIt() throws IOException {
+    Path target = dir.resolve("target");
+    Files.createDirectories(target.resolve("local-only/sub"));
+    Files.writeString(target.resolve("local-only/sub/file"), "mine");
+    Files.writeString(target.resolve("stray.txt"), "mine");
+    OperationResult kept = client.pull(spec(target, ""), OperationListener.NONE);
+    assertNull(kept.removed());
+    assertTrue(Files.exists(target.resolve("stray.txt")));
+
+    OperationResult mirrored = client.pull(spec(target, ",mode=mirror"), OperationListener.NONE);
+    assertEquals(2L, mirrored.removed(), "the stray file and the local directory");
+    assertFalse(Files.exists(target.resolve("stray.txt")));
+    assertFalse(Files.exists(target.resolve("local-only")));
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+  }
+
+  @Test
+  void linksThatPointOutOfTheTargetAreNotMade() throws IOException {
+    Path tree = dir.resolve("links");
+    Files.createDirectories(tree.resolve("d"));
+    Files.writeString(tree.resolve("d/file"), "x");
+    Files.createSymbolicLink(tree.resolve("d/inside"), Path.of("file"));
+    Files.createSymbolicLink(tree.resolve("d/up-and-out"), Path.of("../../etc"));
+    Files.createSymbolicLink(tree.resolve("absolute"), Path.of("/etc/passwd"));
+    client.push(client.parseSpec("id=links,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    Path out = dir.resolve("out");
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    OperationResult r = client.pull(client.parseSpec("id=links,dir=" + store + ",target=" + out), new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    });
+    assertEquals(1, r.symlinks(), "only the link that stays inside");
+    assertTrue(Files.isSymbolicLink(out.resolve("d/inside")));
+    assertFalse(Files.exists(out.resolve("d/up-and-out"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    assertFalse(Files.exists(out.resolve("absolute"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    assertEquals(2, warnings.stream().filter(w -> w.contains("points outside the target")).count(), warnings.toString());
+  }
+
+  @Test
+  void aSecondPullIntoTheSameTargetWaitsForTheFirst() throws Exception {
+    CountDownLatch reading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Cachemount slow = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300))
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public InputStream openBlob(Digest digest, long size) throws IOException {
+            reading.countDown();
+            try {
+              release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return super.openBlob(digest, size);
+          }
+        }).build();
+    Path target = dir.resolve("target");
+    CompletableFuture<OperationResult> first = CompletableFuture.supplyAsync(() -> slow.pull(spec(target, ""), OperationListener.NONE));
+    assertTrue(reading.await(20, TimeUnit.SECONDS));
+    Cachemount impatient = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300)).build();
+    CachemountException e = assertThrows(CachemountException.class, () -> impatient.pull(spec(target, ""), OperationListener.NONE));
+    assertEquals(FailureKind.OPERATIONAL, e.kind());
+    assertTrue(e.getMessage().contains("another cachemount process kept restoring into"), e.getMessage());
+
+    Cachemount patient = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(30)).build();
+    CompletableFuture<OperationResult> second = CompletableFuture.supplyAsync(() -> patient.pull(spec(target, ""), OperationListener.NONE));
+    Thread.sleep(300);
+    assertFalse(second.isDone(), "the second pull waits");
+    release.countDown();
+    assertEquals(Outcome.RESTORED, first.get(30, TimeUnit.SECONDS).result());
+    assertEquals(Outcome.RESTORED, second.get(30, TimeUnit.SECONDS).result());
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+  }
+}
