@@ -66,6 +66,24 @@ class RegistryRoundTripIT {
       assertEquals(0, registry.countRequests("POST", ".*/blobs/uploads/.*"), "no upload started:\n" + String.join("\n", registry.logLines()));
       assertEquals(0, registry.countRequests("PATCH", ".*"), "no upload sent");
       assertEquals(0, registry.countRequests("PUT", ".*"), "neither blob nor manifest written");
+
+      // Warm pulls: into the identical directory, then with one small file missing (fetched by range).
+      long coldBytes = pull.json().get(0).get("bytesTransferred").asLong();
+      Cli.Result identical = access.cli("pull", spec + restored);
+      assertEquals(0, identical.exitCode(), identical.toString());
+      assertEquals(corpus.files(), identical.json().get(0).get("filesUnchanged").asLong());
+      assertTrue(identical.json().get(0).get("bytesTransferred").asLong() < coldBytes / 50, identical.toString());
+      Path pom;
+      try (java.util.stream.Stream<Path> walk = java.nio.file.Files.walk(restored)) {
+        pom = walk.filter(p -> p.toString().endsWith(".pom")).sorted().findFirst().orElseThrow();
+      }
+      java.nio.file.Files.delete(pom);
+      Cli.Result warm = access.cli("pull", spec + restored);
+      assertEquals(0, warm.exitCode(), warm.toString());
+      assertEquals(corpus.files() - 1, warm.json().get(0).get("filesUnchanged").asLong());
+      assertTrue(warm.json().get(0).get("bytesTransferred").asLong() < coldBytes / 20,
+          "one pom costs a range of one pack, not the pack: " + warm.json().get(0).get("bytesTransferred") + " of " + coldBytes);
+      TreeCompare.assertSameTree(corpus.root(), restored);
     }
   }
 }

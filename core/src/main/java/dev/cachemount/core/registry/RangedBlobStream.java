@@ -21,15 +21,18 @@ final class RangedBlobStream extends InputStream {
   private final RegistryClient client;
   private final Digest digest;
   private final long size;
+  private final long end;
   private long position;
   private Response response;
   private InputStream body;
 
-  private RangedBlobStream(RegistrySession session, RegistryClient client, Digest digest, long size) {
+  private RangedBlobStream(RegistrySession session, RegistryClient client, Digest digest, long size, long offset, long length) {
     this.session = session;
     this.client = client;
     this.digest = digest;
     this.size = size;
+    this.position = offset;
+    this.end = offset + length;
   }
 
   /**
@@ -38,7 +41,12 @@ final class RangedBlobStream extends InputStream {
    * @throws CachemountException of kind INTEGRITY when the registry lacks it
    */
   static InputStream open(RegistrySession session, RegistryClient client, Digest digest, long size) throws IOException {
-    RangedBlobStream s = new RangedBlobStream(session, client, digest, size);
+    return open(session, client, digest, size, 0, size);
+  }
+
+  /** Opens {@code length} bytes from {@code offset}, asking for that range only. */
+  static InputStream open(RegistrySession session, RegistryClient client, Digest digest, long size, long offset, long length) throws IOException {
+    RangedBlobStream s = new RangedBlobStream(session, client, digest, size, offset, length);
     s.connect();
     return s;
   }
@@ -54,7 +62,7 @@ final class RangedBlobStream extends InputStream {
   }
 
   private void request(long from, boolean mayReauthenticate) throws IOException {
-    String range = from > 0 ? "bytes=" + from + "-" : null;
+    String range = from > 0 || end < size ? "bytes=" + from + "-" + (end - 1) : null;
     Response r;
     try {
       r = session.get(client, "blobs/" + digest, ACCEPT, range);
@@ -104,15 +112,15 @@ final class RangedBlobStream extends InputStream {
 
   @Override
   public int read(byte[] b, int off, int len) throws IOException {
-    if (position >= size) {
+    if (position >= end) {
       return -1;
     }
-    int want = (int) Math.min(len, size - position);
+    int want = (int) Math.min(len, end - position);
     for (int resumes = 0; ; resumes++) {
       try {
         int n = body.read(b, off, want);
         if (n < 0) {
-          throw new IOException("the registry ended blob " + digest + " after " + position + " of " + size + " bytes");
+          throw new IOException("the registry ended blob " + digest + " at byte " + position + ", before byte " + end);
         }
         position += n;
         return n;

@@ -150,6 +150,14 @@ public final class RegistryStore implements SnapshotStore {
   }
 
   @Override
+  public InputStream openRange(Digest digest, long size, long offset, long length) throws IOException {
+    if (offset < 0 || length < 0 || offset + length > size) {
+      throw new IllegalArgumentException("range " + offset + "+" + length + " outside a blob of " + size + " bytes");
+    }
+    return RangedBlobStream.open(session, session.reader(), digest, size, offset, length);
+  }
+
+  @Override
   public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
     RegistryClient client = session.reader();
     return session.call("fetch of manifest " + reference, () -> fetch(client, reference, true));

@@ -132,6 +132,48 @@ final class FrameReader {
     }
   }
 
+  /** Reads a span of a pack whose frames lie closer than this together, rather than asking for each. */
+  static final long MERGE_GAP = 1 << 20;
+  /** A pack of which the needed frames cover at least this share is read in one go. */
+  static final double WHOLE_PACK_SHARE = 0.5;
+
+  /** A run of a pack read with one request: the needed frames in it, by offset. */
+  record Span(long start, long end, List<Integer> frames) {}
+
+  /**
+   * Plans the reads of one pack: needed frames closer than {@link #MERGE_GAP} share a read; when the
+   * reads would cover at least {@link #WHOLE_PACK_SHARE} of the pack anyway, one read covers them all.
+   */
+  static List<Span> plan(SnapshotIndex index, List<Integer> sortedFrames, long packSize) {
+    List<Span> spans = new ArrayList<>();
+    long start = -1;
+    long end = -1;
+    List<Integer> current = new ArrayList<>();
+    long covered = 0;
+    for (int f : sortedFrames) {
+      SnapshotIndex.Frame frame = index.frames().get(f);
+      if (start >= 0 && frame.offset() - end > MERGE_GAP) {
+        spans.add(new Span(start, end, current));
+        covered += end - start;
+        current = new ArrayList<>();
+        start = -1;
+      }
+      if (start < 0) {
+        start = frame.offset();
+      }
+      end = Math.max(end, frame.offset() + frame.storedLength());
+      current.add(f);
+    }
+    if (start >= 0) {
+      spans.add(new Span(start, end, current));
+      covered += end - start;
+    }
+    if (spans.size() > 1 && covered >= WHOLE_PACK_SHARE * packSize) {
+      return List.of(new Span(spans.get(0).start(), spans.get(spans.size() - 1).end(), sortedFrames));
+    }
+    return spans;
+  }
+
   private void readPack(int p, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, BlockingQueue<Decoded> queue,
       AtomicLong bytesRead, String where) throws IOException, InterruptedException, DigestException {
     SnapshotIndex.PackRef pack = index.packs().get(p);
@@ -139,45 +181,53 @@ final class FrameReader {
     frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
     byte[] stored = new byte[0];
     byte[] computed = new byte[Digest.LENGTH];
-    try (InputStream in = blobs.openBlob(pack.digest(), pack.size())) {
-      long position = 0;
-      for (int f : frames) {
-        SnapshotIndex.Frame frame = index.frames().get(f);
-        if (frame.offset() < position) {
-          throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
-        }
-        in.skipNBytes(frame.offset() - position);
-        if (stored.length < frame.storedLength()) {
-          stored = new byte[frame.storedLength()];
-        }
-        int n = in.readNBytes(stored, 0, frame.storedLength());
-        bytesRead.addAndGet(n);
-        if (n != frame.storedLength()) {
-          throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
-        }
-        position = frame.offset() + frame.storedLength();
-        budget.acquire(frame.rawLength());
-        byte[] raw = new byte[frame.rawLength()];
-        try {
+    long previousEnd = 0;
+    for (Span span : plan(index, frames, pack.size())) {
+      if (span.start() < previousEnd || span.end() > pack.size()) {
+        throw CachemountException.integrity("snapshot " + where + ": frames overlap or lie past the end of pack " + pack.digest().shortForm());
+      }
+      previousEnd = span.end();
+      try (InputStream in = blobs.openRange(pack.digest(), pack.size(), span.start(), span.end() - span.start())) {
+        long position = span.start();
+        for (int f : span.frames()) {
+          SnapshotIndex.Frame frame = index.frames().get(f);
+          if (frame.offset() < position) {
+            throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
+          }
+          in.skipNBytes(frame.offset() - position);
+          if (stored.length < frame.storedLength()) {
+            stored = new byte[frame.storedLength()];
+          }
+          int n = in.readNBytes(stored, 0, frame.storedLength());
+          if (n != frame.storedLength()) {
+            throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
+          }
+          position = frame.offset() + frame.storedLength();
+          budget.acquire(frame.rawLength());
+          byte[] raw = new byte[frame.rawLength()];
           try {
-            decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-                "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
-          } catch (CachemountException e) {
-            throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
-          }
-          for (int chunk : needs.chunks(f)) {
-            md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
-            md.digest(computed, 0, Digest.LENGTH);
-            if (!index.chunkDigestEquals(chunk, computed, 0)) {
-              throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
-                  + pack.digest().shortForm() + " is corrupt); nothing was written from it");
+            try {
+              decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
+                  "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+            } catch (CachemountException e) {
+              throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
             }
+            for (int chunk : needs.chunks(f)) {
+              md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
+              md.digest(computed, 0, Digest.LENGTH);
+              if (!index.chunkDigestEquals(chunk, computed, 0)) {
+                throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
+                    + pack.digest().shortForm() + " is corrupt); nothing was written from it");
+              }
+            }
+            queue.put(new Decoded(f, raw));
+          } catch (Throwable t) {
+            budget.release(frame.rawLength());
+            throw t;
           }
-          queue.put(new Decoded(f, raw));
-        } catch (Throwable t) {
-          budget.release(frame.rawLength());
-          throw t;
         }
+        // What the span cost: frames and the gaps between them all come over the wire from a registry.
+        bytesRead.addAndGet(span.end() - span.start());
       }
     }
   }

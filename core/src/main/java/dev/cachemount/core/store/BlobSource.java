@@ -14,4 +14,58 @@ public interface BlobSource {
    * @throws dev.cachemount.core.CachemountException of kind INTEGRITY when the store lacks the blob
    */
   InputStream openBlob(Digest digest, long size) throws IOException;
+
+  /**
+   * Opens {@code length} bytes of a blob from {@code offset}: a few frames of a pack, when a restore
+   * needs little of it. The default reads the blob from its start and skips; a registry asks for the
+   * range only.
+   *
+   * @param size the size its descriptor declares
+   */
+  default InputStream openRange(Digest digest, long size, long offset, long length) throws IOException {
+    if (offset < 0 || length < 0 || offset + length > size) {
+      throw new IllegalArgumentException("range " + offset + "+" + length + " outside a blob of " + size + " bytes");
+    }
+    InputStream in = openBlob(digest, size);
+    try {
+      in.skipNBytes(offset);
+    } catch (IOException | RuntimeException e) {
+      in.close();
+      throw e;
+    }
+    return new java.io.FilterInputStream(in) {
+      private long left = length;
+
+      @Override
+      public int read() throws IOException {
+        if (left <= 0) {
+          return -1;
+        }
+        int b = super.read();
+        if (b >= 0) {
+          left--;
+        }
+        return b;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        if (left <= 0) {
+          return -1;
+        }
+        int n = super.read(b, off, (int) Math.min(len, left));
+        if (n > 0) {
+          left -= n;
+        }
+        return n;
+      }
+
+      @Override
+      public long skip(long n) throws IOException {
+        long s = super.skip(Math.min(n, left));
+        left -= s;
+        return s;
+      }
+    };
+  }
 }

@@ -1,0 +1,57 @@
+package dev.cachemount.core.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.FrameEncoding;
+import dev.cachemount.core.index.SnapshotIndex;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** How a restore asks for the frames it needs: ranges when it needs little of a pack, the pack when it needs much. */
+class FetchPlanTest {
+  private static final int FRAME = 16 * 1024;
+  private static final long PACK = 200L * FRAME;
+
+  /** An index of one pack of 200 frames of 16 KiB, back to back. */
+  private static SnapshotIndex index() {
+    SnapshotIndex.Builder b = new SnapshotIndex.Builder();
+    int pack = b.addPack(Digest.of(new byte[] {1}), PACK);
+    for (int f = 0; f < 200; f++) {
+      int frame = b.addFrame(pack, (long) f * FRAME, FRAME, FRAME, FrameEncoding.RAW);
+      b.addChunk(Digest.of(new byte[] {2, (byte) f}), frame, 0, FRAME);
+    }
+    return b.build();
+  }
+
+  @Test
+  void farApartFramesAreFetchedAsSeparateRanges() {
+    List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(3, 100, 190), PACK);
+    assertEquals(List.of(new FrameReader.Span(3L * FRAME, 4L * FRAME, List.of(3)),
+        new FrameReader.Span(100L * FRAME, 101L * FRAME, List.of(100)),
+        new FrameReader.Span(190L * FRAME, 191L * FRAME, List.of(190))), spans);
+  }
+
+  @Test
+  void neighboursShareARange() {
+    // 64 frames apart is exactly 1 MiB of gap: merged; 65 apart is not.
+    List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(10, 11, 76, 142), PACK);
+    assertEquals(List.of(new FrameReader.Span(10L * FRAME, 77L * FRAME, List.of(10, 11, 76)),
+        new FrameReader.Span(142L * FRAME, 143L * FRAME, List.of(142))), spans);
+  }
+
+  @Test
+  void whenMostOfThePackIsNeededItIsReadInOneGo() {
+    // Two runs more than 1 MiB apart that cover two thirds of the pack: one read, not two.
+    List<Integer> many = new java.util.ArrayList<>();
+    for (int f = 0; f < 70; f++) {
+      many.add(f);
+    }
+    for (int f = 136; f < 200; f++) {
+      many.add(f);
+    }
+    List<FrameReader.Span> spans = FrameReader.plan(index(), many, PACK);
+    assertEquals(List.of(new FrameReader.Span(0, PACK, many)), spans);
+    assertEquals(2, FrameReader.plan(index(), many.subList(60, 80), PACK).size(), "a small share stays two ranges");
+  }
+}
