@@ -166,6 +166,7 @@ public final class Restorer {
           offset += index.chunkLength(chunk);
         }
       }
+      requireSpace(root, pending);
       long[] bytes = fillFiles(index, uses, open, where);
       long symlinks = 0;
       for (Entry e : index.entries()) {
@@ -400,6 +401,23 @@ public final class Restorer {
       listener.info("mode=mirror: removed " + removed[0] + " entries the snapshot does not hold");
     }
     return removed[0];
+  }
+
+  /**
+   * Refuses, before a byte is written, a restore whose files cannot fit: a snapshot may reference one
+   * chunk from many files, so a small artifact can describe a huge tree.
+   */
+  private static void requireSpace(Path root, List<PendingFile> pending) throws IOException {
+    long needed = 0;
+    for (PendingFile p : pending) {
+      needed += p.entry.size();
+    }
+    long usable = Files.getFileStore(root).getUsableSpace();
+    if (needed > usable) {
+      throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, String.format(
+          "restoring needs %,d bytes for %,d files but the file system of %s has %,d bytes free; free space or pull elsewhere",
+          needed, pending.size(), root, usable));
+    }
   }
 
   /** Removes a directory that stands where the snapshot has a file or symlink. */

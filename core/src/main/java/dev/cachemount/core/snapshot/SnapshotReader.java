@@ -88,6 +88,11 @@ public final class SnapshotReader {
     byte[] indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
     read += indexBytes.length;
     SnapshotIndex index = IndexCodec.decode(indexBytes, FormatLimits.MAX_INDEX);
+    SnapshotConfig.Counts counts = cfg.counts();
+    if (counts.entries() != index.entries().size() || counts.files() != index.fileCount() || counts.bytes() != index.totalBytes()) {
+      throw CachemountException.integrity("snapshot " + where + ": its index holds " + index.entries().size() + " entries, " + index.fileCount()
+          + " files and " + index.totalBytes() + " bytes, but its config says " + counts.entries() + ", " + counts.files() + " and " + counts.bytes());
+    }
     if (index.packs().size() != layers.size() - 1) {
       throw CachemountException.integrity("snapshot " + where + " lists " + (layers.size() - 1) + " packs but its index names " + index.packs().size());
     }
