@@ -94,14 +94,15 @@ public final class BenchMain {
       double mb = primary.getScore() * scale / 1e6;
       double error = primary.getScoreError() * scale / 1e6;
       double mib = primary.getScore() * scale / (1 << 20);
-      System.out.printf(Locale.ROOT, "%-44s %-14s %4d %10.1f %10.1f %10.1f%n", name, params(b), b.getThreads(), mb,
-          Double.isNaN(error) ? 0.0 : error, mib);
+      System.out.printf(Locale.ROOT, "%-44s %-14s %4d %10.1f %10s %10.1f%n", name, params(b), b.getThreads(), mb,
+          Double.isNaN(error) ? "n/a" : String.format(Locale.ROOT, "%.1f", error), mib);
       if (name.equals("ChunkerBenchmark.cutPoints")) {
         String verdict = mb >= CHUNKER_TARGET_MB_S ? "PASS" : "MISS";
         String certainty = Double.isNaN(error) || (mb - error >= CHUNKER_TARGET_MB_S) == (mb + error >= CHUNKER_TARGET_MB_S)
             ? "" : " (the error interval straddles the target)";
-        verdicts.add(String.format(Locale.ROOT, "# chunker target >= %.0f MB/s per core, %s: %s at %.1f +- %.1f MB/s%s",
-            CHUNKER_TARGET_MB_S, params(b), verdict, mb, Double.isNaN(error) ? 0.0 : error, certainty));
+        verdicts.add(String.format(Locale.ROOT, "# chunker target >= %.0f MB/s per core, %s: %s at %.1f +- %s MB/s%s",
+            CHUNKER_TARGET_MB_S, params(b), verdict, mb, Double.isNaN(error) ? "n/a" : String.format(Locale.ROOT, "%.1f", error),
+            certainty));
       }
     }
     verdicts.forEach(System.out::println);

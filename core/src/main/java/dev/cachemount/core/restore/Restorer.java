@@ -113,7 +113,9 @@ public final class Restorer {
         restorable = index.without(root.relativize(keepOut.get()).toString(), skipped ->
             listener.warning(skipped + " entries of the snapshot lie inside the store " + keepOut.get() + " and were not restored"));
       }
-      return restoreInto(root, restorable, where, keepOut);
+      try (WritableDirectories unlocked = WritableDirectories.unlock(root)) {
+        return restoreInto(root, restorable, where, keepOut);
+      }
     } catch (java.nio.file.InvalidPathException e) {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);

@@ -1,0 +1,77 @@
+package dev.cachemount.core.restore;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Lets a restore write into directories that are read-only to their owner, as Go's module cache
+ * makes them (0555): each such directory of the target that the caller owns gets its owner-write bit
+ * for the restore, and its mode back afterwards. Directories of other users are left as they are (the
+ * restore then fails on them with the system's own "permission denied"). Nothing happens for a caller
+ * that may write anywhere, such as root.
+ */
+final class WritableDirectories implements AutoCloseable {
+  private record Unlocked(Path dir, Set<PosixFilePermission> mode) {}
+
+  private final List<Unlocked> unlocked = new ArrayList<>();
+
+  /** Unlocks the read-only directories under {@code root}, {@code root} included. */
+  static WritableDirectories unlock(Path root) throws IOException {
+    WritableDirectories w = new WritableDirectories();
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+        if (!Files.isWritable(dir)) {
+          Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+          if (!mode.contains(PosixFilePermission.OWNER_WRITE)) {
+            Set<PosixFilePermission> writable = EnumSet.copyOf(mode);
+            writable.add(PosixFilePermission.OWNER_WRITE);
+            writable.add(PosixFilePermission.OWNER_EXECUTE);
+            try {
+              Files.setPosixFilePermissions(dir, writable);
+              w.unlocked.add(new Unlocked(dir, mode));
+            } catch (IOException notOurs) {
+              // Another user's directory: left alone.
+            }
+          }
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) {
+        return FileVisitResult.CONTINUE;
+      }
+    });
+    return w;
+  }
+
+  /** Gives the unlocked directories that still exist their modes back, deepest first. */
+  @Override
+  public void close() throws IOException {
+    IOException failure = null;
+    for (int i = unlocked.size() - 1; i >= 0; i--) {
+      Unlocked u = unlocked.get(i);
+      try {
+        if (Files.isDirectory(u.dir(), LinkOption.NOFOLLOW_LINKS)) {
+          Files.setPosixFilePermissions(u.dir(), u.mode());
+        }
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+package dev.cachemount.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Go's module cache is read-only (directories 0555, files 0444). A pull over such a tree, by a user
+ * whom the modes bind (not root: the test drops to {@code nobody} with {@code setpriv} when it runs as
+ * root), restores what is missing and leaves the directories read-only as they were.
+ */
+class ReadOnlyModuleCacheIT {
+  @TempDir Path dir;
+
+  private boolean root() throws Exception {
+    return Processes.run(List.of("id", "-u")).out().trim().equals("0");
+  }
+
+  /** Runs {@code command} as the test's unprivileged user. */
+  private Processes.Result asUser(Path home, String... command) throws Exception {
+    List<String> full = new ArrayList<>();
+    if (root()) {
+      full.addAll(List.of(Processes.require("setpriv", "apt-get install -y util-linux"), "--reuid=65534", "--regid=65534", "--clear-groups"));
+    }
+    full.addAll(List.of(command));
+    return Processes.run(home, Duration.ofMinutes(5), full,
+        Map.of("HOME", home.toString(), "XDG_CACHE_HOME", home.resolve("cache").toString(), "LC_ALL", "C.UTF-8"), new byte[0]);
+  }
+
+  @Test
+  void aPullOverAReadOnlyModuleCacheRestoresWhatIsMissingAndKeepsItReadOnly() throws Exception {
+    Path home = dir.resolve("home");
+    Files.createDirectories(home);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path jar = Files.copy(Cli.jar(), home.resolve("cachemount.jar"));
+    Path mod = home.resolve("gomodcache/github.com/acme/lib@v1.2.3");
+    Files.createDirectories(mod.resolve("internal"));
+    Files.writeString(mod.resolve("go.mod"), "module github.com/acme/lib\n");
+    Files.writeString(mod.resolve("lib.go"), "package lib\n");
+    Files.writeString(mod.resolve("internal/x.go"), "package internal\n");
+    if (root()) {
+      UserPrincipal nobody = home.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+      try (var walk = Files.walk(home)) {
+        for (Path p : (Iterable<Path>) walk::iterator) {
+          Files.setOwner(p, nobody);
+        }
+      }
+    }
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path cache = home.resolve("gomodcache");
+    assertEquals(0, asUser(home, "chmod", "-R", "a-w", cache.toString()).exitCode());
+    Processes.Result denied = asUser(home, "touch", mod.resolve("probe").toString());
+    assertTrue(denied.exitCode() != 0, "the modes bind the user who pulls: " + denied);
+
+    String spec = "id=gomod,dir=" + home.resolve("store") + ",target=" + cache;
+    Processes.Result push = asUser(home, java, "-jar", jar.toString(), "push", "--cache-id", spec);
+    assertEquals(0, push.exitCode(), push.toString());
+
+    // A cache with a file gone (a partial download): made writable for the deletion, then read-only again.
+    assertEquals(0, asUser(home, "chmod", "u+w", mod.resolve("internal").toString()).exitCode());
+    assertEquals(0, asUser(home, "rm", "-f", mod.resolve("internal/x.go").toString()).exitCode());
+    assertEquals(0, asUser(home, "chmod", "a-w", mod.resolve("internal").toString()).exitCode());
+
+    Processes.Result pull = asUser(home, java, "-jar", jar.toString(), "pull", "--json", "--cache-id", spec);
+    assertEquals(0, pull.exitCode(), pull.toString());
+    assertEquals("package internal\n", Files.readString(mod.resolve("internal/x.go")));
+    assertEquals("r-xr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(mod.resolve("internal"))), "read-only again");
+    assertEquals("r-xr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(mod)));
+    assertFalse(Files.isWritable(mod.resolve("go.mod")) && !root(), "files untouched");
+    assertEquals(0, asUser(home, "chmod", "-R", "u+w", cache.toString()).exitCode(), "so that the temp dir can be removed");
+  }
+}
