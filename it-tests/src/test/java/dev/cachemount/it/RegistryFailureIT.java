@@ -40,14 +40,7 @@ class RegistryFailureIT {
   @TempDir Path dir;
 
   private static Path smallTree(Path root, int seed) throws Exception {
-    Random random = new Random(seed);
-    for (int i = 0; i < 20; i++) {
-      byte[] b = new byte[5000 + random.nextInt(20000)];
-      random.nextBytes(b);
-      Files.createDirectories(root.resolve("d" + (i % 4)));
-      Files.write(root.resolve("d" + (i % 4) + "/f" + i + ".jar"), b);
-    }
-    return root;
+    return RandomTrees.write(root, seed, 20, 4, 5000, 20000);
   }
 
   @ParameterizedTest

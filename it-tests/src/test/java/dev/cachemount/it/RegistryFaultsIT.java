@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.it.registry.RegistryMode;
 import dev.cachemount.it.registry.TestRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,15 +18,7 @@ class RegistryFaultsIT {
   @TempDir Path dir;
 
   private Path tree() throws Exception {
-    Path tree = dir.resolve("tree");
-    Random random = new Random(13);
-    for (int i = 0; i < 30; i++) {
-      byte[] b = new byte[2000 + random.nextInt(40_000)];
-      random.nextBytes(b);
-      Files.createDirectories(tree.resolve("p" + (i % 3)));
-      Files.write(tree.resolve("p" + (i % 3) + "/x" + i + ".jar"), b);
-    }
-    return tree;
+    return RandomTrees.write(dir.resolve("tree"), 13, 30, 3, 2000, 40_000);
   }
 
   @Test

@@ -8,9 +8,9 @@ import dev.cachemount.it.registry.RegistryMode;
 import dev.cachemount.it.registry.TestRegistry;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The registry store's acceptance, through the CLI as a user runs it, in each of the four registry

@@ -6,10 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.it.registry.RegistryMode;
 import dev.cachemount.it.registry.TestRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,14 +30,7 @@ class SkopeoRegistryInteropIT {
   void skopeoReadsAndCopiesWhatWasPushedAndTheCopiesRestore() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
-      Path tree = dir.resolve("tree");
-      Random random = new Random(11);
-      for (int i = 0; i < 40; i++) {
-        byte[] b = new byte[1000 + random.nextInt(60_000)];
-        random.nextBytes(b);
-        Files.createDirectories(tree.resolve("g" + (i % 5)));
-        Files.write(tree.resolve("g" + (i % 5) + "/a" + i + ".jar"), b);
-      }
+      Path tree = RandomTrees.write(dir.resolve("tree"), 11, 40, 5, 1000, 60_000);
       Cli.Result push = access.cli("push", "id=m2,ref=" + access.ref("team/cache") + ",target=" + tree);
       assertEquals(0, push.exitCode(), push.toString());
       String digest = push.json().get(0).get("digest").asText();

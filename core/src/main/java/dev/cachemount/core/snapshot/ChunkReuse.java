@@ -125,34 +125,18 @@ final class ChunkReuse {
    * {@code keepAtLeast} of its bytes.
    */
   Plan plan(double keepAtLeast) {
-    Map<String, List<Map.Entry<Digest, Found>>> byPack = new LinkedHashMap<>();
-    for (Map.Entry<Digest, Found> f : found.entrySet()) {
-      SnapshotIndex index = sources.get(f.getValue().source()).snapshot().index();
-      int pack = index.frames().get(index.chunkFrame(f.getValue().chunk())).pack();
-      byPack.computeIfAbsent(f.getValue().source() + ":" + pack, k -> new ArrayList<>()).add(f);
-    }
     List<KeptPack> kept = new ArrayList<>();
     List<Map.Entry<Digest, Found>> repack = new ArrayList<>();
-    Map<Digest, Boolean> keptDigests = new HashMap<>();
-    for (List<Map.Entry<Digest, Found>> chunks : byPack.values()) {
-      int source = chunks.get(0).getValue().source();
-      SnapshotIndex index = sources.get(source).snapshot().index();
-      int pack = index.frames().get(index.chunkFrame(chunks.get(0).getValue().chunk())).pack();
-      SnapshotIndex.PackRef ref = index.packs().get(pack);
-      java.util.Set<Integer> frames = new java.util.HashSet<>();
-      long live = 0;
-      for (Map.Entry<Digest, Found> c : chunks) {
-        int frame = index.chunkFrame(c.getValue().chunk());
-        if (frames.add(frame)) {
-          live += index.frames().get(frame).storedLength();
-        }
-      }
+    java.util.Set<Digest> keptDigests = new java.util.HashSet<>();
+    for (List<Map.Entry<Digest, Found>> chunks : byPack(found.entrySet())) {
+      KeptPack candidate = asKept(chunks);
+      ReusedPack pack = candidate.pack();
       // The same pack may be reached through two sources (a parent that reused a from= pack): keep it once.
       // Chunks of files taken from the parent exist only there: their packs are kept whatever their use.
       boolean unreadable = chunks.stream().anyMatch(c -> !c.getValue().readable());
-      if (unreadable || live >= keepAtLeast * ref.size() || keptDigests.containsKey(ref.digest())) {
-        keptDigests.put(ref.digest(), Boolean.TRUE);
-        kept.add(new KeptPack(new ReusedPack(ref.digest(), ref.size(), sources.get(source).repository(), live), source, chunks));
+      if (unreadable || pack.liveBytes() >= keepAtLeast * pack.size() || keptDigests.contains(pack.digest())) {
+        keptDigests.add(pack.digest());
+        kept.add(candidate);
       } else {
         repack.addAll(chunks);
       }
@@ -162,28 +146,38 @@ final class ChunkReuse {
 
   /** Keeps the earlier packs of {@code chunks}, however little of them is used. */
   List<KeptPack> keepAll(List<Map.Entry<Digest, Found>> chunks) {
+    List<KeptPack> kept = new ArrayList<>();
+    for (List<Map.Entry<Digest, Found>> group : byPack(chunks)) {
+      kept.add(asKept(group));
+    }
+    return kept;
+  }
+
+  /** Found chunks grouped by the earlier pack that holds them. */
+  private java.util.Collection<List<Map.Entry<Digest, Found>>> byPack(java.util.Collection<Map.Entry<Digest, Found>> chunks) {
     Map<String, List<Map.Entry<Digest, Found>>> byPack = new LinkedHashMap<>();
     for (Map.Entry<Digest, Found> f : chunks) {
       SnapshotIndex index = sources.get(f.getValue().source()).snapshot().index();
-      byPack.computeIfAbsent(f.getValue().source() + ":" + index.frames().get(index.chunkFrame(f.getValue().chunk())).pack(),
-          k -> new ArrayList<>()).add(f);
+      int pack = index.frames().get(index.chunkFrame(f.getValue().chunk())).pack();
+      byPack.computeIfAbsent(f.getValue().source() + ":" + pack, k -> new ArrayList<>()).add(f);
     }
-    List<KeptPack> kept = new ArrayList<>();
-    for (List<Map.Entry<Digest, Found>> group : byPack.values()) {
-      int source = group.get(0).getValue().source();
-      SnapshotIndex index = sources.get(source).snapshot().index();
-      java.util.Set<Integer> frames = new java.util.HashSet<>();
-      long live = 0;
-      for (Map.Entry<Digest, Found> c : group) {
-        int frame = index.chunkFrame(c.getValue().chunk());
-        if (frames.add(frame)) {
-          live += index.frames().get(frame).storedLength();
-        }
+    return byPack.values();
+  }
+
+  /** One pack's found chunks as a kept pack, with the stored bytes of the frames they use. */
+  private KeptPack asKept(List<Map.Entry<Digest, Found>> group) {
+    int source = group.get(0).getValue().source();
+    SnapshotIndex index = sources.get(source).snapshot().index();
+    java.util.Set<Integer> frames = new java.util.HashSet<>();
+    long live = 0;
+    for (Map.Entry<Digest, Found> c : group) {
+      int frame = index.chunkFrame(c.getValue().chunk());
+      if (frames.add(frame)) {
+        live += index.frames().get(frame).storedLength();
       }
-      SnapshotIndex.PackRef ref = index.packs().get(index.frames().get(index.chunkFrame(group.get(0).getValue().chunk())).pack());
-      kept.add(new KeptPack(new ReusedPack(ref.digest(), ref.size(), sources.get(source).repository(), live), source, group));
     }
-    return kept;
+    SnapshotIndex.PackRef ref = index.packs().get(index.frames().get(index.chunkFrame(group.get(0).getValue().chunk())).pack());
+    return new KeptPack(new ReusedPack(ref.digest(), ref.size(), sources.get(source).repository(), live), source, group);
   }
 
   ReuseSource source(int i) {
