@@ -133,28 +133,30 @@ final class FrameReader {
   }
 
   /** Reads a span of a pack whose frames lie closer than this together, rather than asking for each. */
-  static final long MERGE_GAP = 1 << 20;
-  /** A pack of which the needed frames cover at least this share is read in one go. */
+  static final long MERGE_GAP = 256 << 10;
+  /** A pack of which the needed frames hold at least this share is read in one go. */
   static final double WHOLE_PACK_SHARE = 0.5;
 
   /** A run of a pack read with one request: the needed frames in it, by offset. */
   record Span(long start, long end, List<Integer> frames) {}
 
   /**
-   * Plans the reads of one pack: needed frames closer than {@link #MERGE_GAP} share a read; when the
-   * reads would cover at least {@link #WHOLE_PACK_SHARE} of the pack anyway, one read covers them all.
+   * Plans the reads of one pack: when the needed frames hold at least {@link #WHOLE_PACK_SHARE} of
+   * the pack, one read covers them all; otherwise frames closer than {@link #MERGE_GAP} share a read
+   * (one request instead of several, for a few gap bytes), and the others are read apart, so that a
+   * few files scattered over a pack cost their frames, not the pack.
    */
   static List<Span> plan(SnapshotIndex index, List<Integer> sortedFrames, long packSize) {
     List<Span> spans = new ArrayList<>();
     long start = -1;
     long end = -1;
     List<Integer> current = new ArrayList<>();
-    long covered = 0;
+    long needed = 0;
     for (int f : sortedFrames) {
       SnapshotIndex.Frame frame = index.frames().get(f);
+      needed += frame.storedLength();
       if (start >= 0 && frame.offset() - end > MERGE_GAP) {
         spans.add(new Span(start, end, current));
-        covered += end - start;
         current = new ArrayList<>();
         start = -1;
       }
@@ -166,9 +168,8 @@ final class FrameReader {
     }
     if (start >= 0) {
       spans.add(new Span(start, end, current));
-      covered += end - start;
     }
-    if (spans.size() > 1 && covered >= WHOLE_PACK_SHARE * packSize) {
+    if (spans.size() > 1 && needed >= WHOLE_PACK_SHARE * packSize) {
       return List.of(new Span(spans.get(0).start(), spans.get(spans.size() - 1).end(), sortedFrames));
     }
     return spans;

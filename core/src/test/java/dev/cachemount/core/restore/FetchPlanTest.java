@@ -34,15 +34,26 @@ class FetchPlanTest {
 
   @Test
   void neighboursShareARange() {
-    // 64 frames apart is exactly 1 MiB of gap: merged; 65 apart is not.
-    List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(10, 11, 76, 142), PACK);
-    assertEquals(List.of(new FrameReader.Span(10L * FRAME, 77L * FRAME, List.of(10, 11, 76)),
-        new FrameReader.Span(142L * FRAME, 143L * FRAME, List.of(142))), spans);
+    // 16 frames of gap are exactly 256 KiB: merged; 32 are not.
+    List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(10, 11, 28, 61), PACK);
+    assertEquals(List.of(new FrameReader.Span(10L * FRAME, 29L * FRAME, List.of(10, 11, 28)),
+        new FrameReader.Span(61L * FRAME, 62L * FRAME, List.of(61))), spans);
+  }
+
+  @Test
+  void framesScatteredOverAPackAreReadApartNotAsThePack() {
+    List<Integer> scattered = new java.util.ArrayList<>();
+    for (int f = 0; f < 200; f += 25) {
+      scattered.add(f);
+    }
+    List<FrameReader.Span> spans = FrameReader.plan(index(), scattered, PACK);
+    assertEquals(8, spans.size());
+    assertEquals(8L * FRAME, spans.stream().mapToLong(s -> s.end() - s.start()).sum(), "their frames, not the gaps");
   }
 
   @Test
   void whenMostOfThePackIsNeededItIsReadInOneGo() {
-    // Two runs more than 1 MiB apart that cover two thirds of the pack: one read, not two.
+    // Two runs far apart that hold two thirds of the pack: one read, not two.
     List<Integer> many = new java.util.ArrayList<>();
     for (int f = 0; f < 70; f++) {
       many.add(f);
