@@ -53,6 +53,7 @@ final class RegistrySession implements Closeable {
   private final FailoverHttpClient http;
   private final EventHandlers events;
   private final OperationListener listener;
+  private final boolean unverifiedTls;
   private RegistryClient reader;
   private RegistryClient writer;
   private final Map<String, RegistryClient> mountingWriters = new HashMap<>();
@@ -62,7 +63,7 @@ final class RegistrySession implements Closeable {
     this.settings = settings;
     this.credential = credential;
     this.listener = listener;
-    boolean unverifiedTls = settings.allowsUnverifiedTls(ref, specInsecure);
+    this.unverifiedTls = settings.allowsUnverifiedTls(ref, specInsecure);
     boolean plainHttp = unverifiedTls || ref.isLoopback();
     SSLContext tls = settings.caFile().map(TlsTrust::withCaFile).orElse(null);
     Supplier<HttpTransport> secure = () -> transport(tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
@@ -87,9 +88,16 @@ final class RegistrySession implements Closeable {
   }
 
   private void log(LogEvent e) {
-    if (e.getLevel() == LogEvent.Level.WARN) {
-      listener.info(ref.registry() + ": " + e.getMessage());
+    if (e.getLevel() != LogEvent.Level.WARN) {
+      return;
     }
+    // jib-core announces its unverified-TLS step even where that step verifies (a loopback registry
+    // without --insecure-registry): say what really happens.
+    String message = e.getMessage();
+    if (!unverifiedTls && message.contains("no TLS verification")) {
+      message = "no TLS at " + ref.registry() + "; trying plain HTTP, allowed for a registry on this machine";
+    }
+    listener.info(ref.registry() + ": " + message);
   }
 
   RegistryRef ref() {
