@@ -36,6 +36,8 @@ final class FaultProxy implements AutoCloseable {
   private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<String> injected = new CopyOnWriteArrayList<>();
+  private volatile boolean ignoreRange;
+  private final java.util.concurrent.atomic.AtomicInteger rangesIgnored = new java.util.concurrent.atomic.AtomicInteger();
 
   /** @param upstream {@code HOST:PORT} of a plain-HTTP registry */
   FaultProxy(String upstream) throws IOException {
@@ -55,6 +57,16 @@ final class FaultProxy implements AutoCloseable {
   /** Applies {@code fault} to the next {@code times} requests whose method and path (with query) match. */
   void inject(String method, String pathRegex, Fault fault, int times) {
     rules.add(new Rule(method, Pattern.compile(pathRegex), fault, new AtomicInteger(times)));
+  }
+
+  /** From now on, drops {@code Range} headers, as a registry (or a proxy) that ignores ranges does: the answer is the whole blob. */
+  void ignoreRanges() {
+    ignoreRange = true;
+  }
+
+  /** How many requests asked for a range that was dropped. */
+  int rangesIgnored() {
+    return rangesIgnored.get();
   }
 
   /** "METHOD path FAULT" for every fault injected so far. */
@@ -89,6 +101,10 @@ final class FaultProxy implements AutoCloseable {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
         .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
     exchange.getRequestHeaders().forEach((name, values) -> {
+      if (ignoreRange && name.equalsIgnoreCase("Range")) {
+        rangesIgnored.incrementAndGet();
+        return;
+      }
       if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT))) {
         values.forEach(v -> b.header(name, v));
       }

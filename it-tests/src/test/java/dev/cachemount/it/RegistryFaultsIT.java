@@ -51,6 +51,27 @@ class RegistryFaultsIT {
   }
 
   @Test
+  void aRegistryThatIgnoresRangesStillServesWarmPulls() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = RandomTrees.write(dir.resolve("tree"), 19, 400, 8, 500, 4000);
+      String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
+      assertEquals(0, Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree).exitCode());
+      Path restored = dir.resolve("restored");
+      assertEquals(0, Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored).exitCode());
+      java.nio.file.Files.delete(restored.resolve("g3/f203.jar"));
+      java.nio.file.Files.delete(restored.resolve("g5/f397.jar"));
+      proxy.ignoreRanges();
+      Cli.Result warm = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
+      assertEquals(0, warm.exitCode(), warm.toString());
+      assertEquals(398, warm.json().get(0).get("filesUnchanged").asLong());
+      assertTrue(proxy.rangesIgnored() > 0, "the pull asked for ranges, and got whole blobs");
+      TreeCompare.assertSameTree(tree, restored);
+    }
+  }
+
+  @Test
   void aFaultThatDoesNotPassEndsInAMessageNamingTheStatus() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
         FaultProxy proxy = new FaultProxy(registry.host())) {
