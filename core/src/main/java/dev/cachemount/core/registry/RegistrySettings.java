@@ -49,14 +49,6 @@ public record RegistrySettings(
     return new RegistrySettings(insecureRegistries, caFile, Optional.ofNullable(c), parallelUploads, retry, timeout);
   }
 
-  public RegistrySettings withParallelUploads(int n) {
-    return new RegistrySettings(insecureRegistries, caFile, credential, n, retry, timeout);
-  }
-
-  public RegistrySettings withRetry(RetryPolicy policy) {
-    return new RegistrySettings(insecureRegistries, caFile, credential, parallelUploads, policy, timeout);
-  }
-
   /**
    * Whether plain HTTP and TLS without verification are allowed for {@code ref}'s registry: when the
    * spec says {@code insecure=true} or {@code --insecure-registry} names it. (A loopback registry may
