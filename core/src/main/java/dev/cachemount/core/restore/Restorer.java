@@ -76,6 +76,8 @@ public final class Restorer {
   private final OperationListener listener;
   private final int threads;
   private final Options options;
+  /** The read-only directories this restore made writable: set during a restore. */
+  private WritableDirectories unlocked;
 
   /** A restorer that reads up to {@code threads} packs at once and overwrites every file. */
   public Restorer(BlobSource blobs, OperationListener listener, int threads) {
@@ -113,8 +115,12 @@ public final class Restorer {
         restorable = index.without(root.relativize(keepOut.get()).toString(), skipped ->
             listener.warning(skipped + " entries of the snapshot lie inside the store " + keepOut.get() + " and were not restored"));
       }
-      try (WritableDirectories unlocked = WritableDirectories.unlock(root)) {
+      try (WritableDirectories writable = new WritableDirectories()) {
+        unlocked = writable;
+        writable.unlock(root);
         return restoreInto(root, restorable, where, keepOut);
+      } finally {
+        unlocked = null;
       }
     } catch (java.nio.file.InvalidPathException e) {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
@@ -383,6 +389,7 @@ public final class Restorer {
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
         if (!keep.contains(root.relativize(dir).toString())) {
+          unlocked.unlockTree(dir);
           FileTrees.deleteTree(dir);
           removed[0]++;
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
@@ -426,6 +433,7 @@ public final class Restorer {
   private void clearDirectory(Path path) throws IOException {
     if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
       listener.warning("replacing directory " + path + " with a file or symlink from the snapshot");
+      unlocked.unlockTree(path);
       FileTrees.deleteTree(path);
     }
   }
@@ -451,6 +459,7 @@ public final class Restorer {
       return;
     }
     if (attrs.isDirectory()) {
+      unlocked.unlock(dir);
       return;
     }
     listener.warning("replacing " + (attrs.isSymbolicLink() ? "symlink " : "file ") + dir + " with the snapshot's directory");

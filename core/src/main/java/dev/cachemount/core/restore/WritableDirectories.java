@@ -15,36 +15,42 @@ import java.util.Set;
 
 /**
  * Lets a restore write into directories that are read-only to their owner, as Go's module cache
- * makes them (0555): each such directory of the target that the caller owns gets its owner-write bit
- * for the restore, and its mode back afterwards. Directories of other users are left as they are (the
- * restore then fails on them with the system's own "permission denied"). Nothing happens for a caller
- * that may write anywhere, such as root.
+ * makes them (0555): a restore hands each directory it writes into to {@link #unlock}, which gives a
+ * read-only one that the caller owns its owner-write bit, and {@link #close} gives the modes back.
+ * Directories of other users are left as they are (the restore then fails on them with the system's
+ * own "permission denied"). For a caller that may write anywhere, such as root, nothing changes.
  */
 final class WritableDirectories implements AutoCloseable {
   private record Unlocked(Path dir, Set<PosixFilePermission> mode) {}
 
   private final List<Unlocked> unlocked = new ArrayList<>();
 
-  /** Unlocks the read-only directories under {@code root}, {@code root} included. */
-  static WritableDirectories unlock(Path root) throws IOException {
-    WritableDirectories w = new WritableDirectories();
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+  /** Makes the existing directory {@code dir} writable for this restore, if it is read-only to its owner. */
+  void unlock(Path dir) throws IOException {
+    if (Files.isWritable(dir)) {
+      return;
+    }
+    Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+    if (mode.contains(PosixFilePermission.OWNER_WRITE)) {
+      return;
+    }
+    Set<PosixFilePermission> writable = EnumSet.copyOf(mode);
+    writable.add(PosixFilePermission.OWNER_WRITE);
+    writable.add(PosixFilePermission.OWNER_EXECUTE);
+    try {
+      Files.setPosixFilePermissions(dir, writable);
+      unlocked.add(new Unlocked(dir, mode));
+    } catch (IOException notOurs) {
+      // Another user's directory: left alone.
+    }
+  }
+
+  /** Unlocks every directory under {@code dir}, {@code dir} included: a tree about to be deleted. */
+  void unlockTree(Path dir) throws IOException {
+    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
       @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-        if (!Files.isWritable(dir)) {
-          Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-          if (!mode.contains(PosixFilePermission.OWNER_WRITE)) {
-            Set<PosixFilePermission> writable = EnumSet.copyOf(mode);
-            writable.add(PosixFilePermission.OWNER_WRITE);
-            writable.add(PosixFilePermission.OWNER_EXECUTE);
-            try {
-              Files.setPosixFilePermissions(dir, writable);
-              w.unlocked.add(new Unlocked(dir, mode));
-            } catch (IOException notOurs) {
-              // Another user's directory: left alone.
-            }
-          }
-        }
+      public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
+        unlock(d);
         return FileVisitResult.CONTINUE;
       }
 
@@ -53,7 +59,6 @@ final class WritableDirectories implements AutoCloseable {
         return FileVisitResult.CONTINUE;
       }
     });
-    return w;
   }
 
   /** Gives the unlocked directories that still exist their modes back, deepest first. */
