@@ -174,7 +174,7 @@ public final class Cachemount {
       if (loaded.isEmpty()) {
         listener.warning("from=" + where + " holds no snapshot; the push goes on without it");
       }
-      return loaded.map(s -> new ReuseSource(s, repository, where));
+      return loaded.map(s -> new ReuseSource(s, repository, where, false));
     } catch (CachemountException e) {
       if (e.kind() != FailureKind.INTEGRITY) {
         throw e;

@@ -125,7 +125,7 @@ final class PushOperation {
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup); uploader) {
       long snapshotStarted = System.nanoTime();
       // --force is the repair for damaged blobs: it references nothing stored before.
-      Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref));
+      Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref, true));
       StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
       long reusedBytes = staged.reused().stream().mapToLong(ReusedPack::size).sum();
       listener.info(String.format("chunked %,d bytes; packed %,d new bytes into %,d packs and reused %,d earlier packs (%,d bytes) in %d ms",

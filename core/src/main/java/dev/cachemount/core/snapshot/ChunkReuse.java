@@ -177,7 +177,8 @@ final class ChunkReuse {
       }
     }
     SnapshotIndex.PackRef ref = index.packs().get(index.frames().get(index.chunkFrame(group.get(0).getValue().chunk())).pack());
-    return new KeptPack(new ReusedPack(ref.digest(), ref.size(), sources.get(source).repository(), live), source, group);
+    ReuseSource from = sources.get(source);
+    return new KeptPack(new ReusedPack(ref.digest(), ref.size(), from.repository(), live, from.packsPresent()), source, group);
   }
 
   ReuseSource source(int i) {

@@ -8,5 +8,6 @@ import java.util.Optional;
  *
  * @param repository where to mount it from when it is in another repository; empty when the store holds it
  * @param liveBytes stored bytes of its frames that the new snapshot uses
+ * @param knownPresent the store is already known to hold it: nothing to check or mount
  */
-public record ReusedPack(Digest digest, long size, Optional<String> repository, long liveBytes) {}
+public record ReusedPack(Digest digest, long size, Optional<String> repository, long liveBytes, boolean knownPresent) {}

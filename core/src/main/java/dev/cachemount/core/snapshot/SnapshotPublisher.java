@@ -78,7 +78,8 @@ public final class SnapshotPublisher {
     }
     List<BlobPut> puts = new ArrayList<>(uploader.finish(staged.packs()));
     for (ReusedPack pack : staged.reused()) {
-      puts.add(blobs.claimBlob(pack.digest(), pack.size(), pack.repository()));
+      // The parent's packs were seen in the store when it was loaded: no second request for each.
+      puts.add(pack.knownPresent() ? BlobPut.PRESENT : blobs.claimBlob(pack.digest(), pack.size(), pack.repository()));
     }
     puts.add(blobs.putBlob(indexDigest, index));
 

@@ -219,7 +219,8 @@ public final class Snapshotter {
         reused.put(k.pack().digest(), k.pack());
       } else {
         ReusedPack before = reused.get(k.pack().digest());
-        reused.put(before.digest(), new ReusedPack(before.digest(), before.size(), before.repository(), before.liveBytes() + k.pack().liveBytes()));
+        reused.put(before.digest(), new ReusedPack(before.digest(), before.size(), before.repository(), before.liveBytes() + k.pack().liveBytes(),
+            before.knownPresent() || k.pack().knownPresent()));
       }
       for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : k.chunks()) {
         int chunk = c.getValue().chunk();
