@@ -69,6 +69,11 @@ final class FaultProxy implements AutoCloseable {
     return rangesIgnored.get();
   }
 
+  /** How many connections opened with a TLS handshake (answered 400, as a plain-HTTP registry does). */
+  int tlsHandshakesRefused() {
+    return front.tlsRefused.get();
+  }
+
   /** "METHOD path FAULT" for every fault injected so far. */
   List<String> injected() {
     return List.copyOf(injected);
@@ -145,6 +150,7 @@ final class FaultProxy implements AutoCloseable {
   private static final class TlsRefusingFront implements AutoCloseable {
     private final java.net.ServerSocket socket;
     private final int backend;
+    private final AtomicInteger tlsRefused = new AtomicInteger();
 
     TlsRefusingFront(int backend) throws IOException {
       this.backend = backend;
@@ -179,6 +185,7 @@ final class FaultProxy implements AutoCloseable {
           return;
         }
         if (first == 0x16) {
+          tlsRefused.incrementAndGet();
           client.getOutputStream().write("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
               .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
           return;

@@ -51,6 +51,23 @@ class RegistryFaultsIT {
   }
 
   @Test
+  void aPlainHttpRegistryOnThisMachineIsNeverAskedForTls() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = tree();
+      String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
+      assertEquals(0, Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree).exitCode());
+      Path restored = dir.resolve("restored");
+      assertEquals(0, Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored).exitCode());
+      TreeCompare.assertSameTree(tree, restored);
+      // jib-core alone would open every connection with a TLS handshake and fall back to HTTP after
+      // the 400; the plain-HTTP probe routes them all over HTTP from the start.
+      assertEquals(0, proxy.tlsHandshakesRefused(), "TLS handshakes sent to a plain-HTTP registry on loopback");
+    }
+  }
+
+  @Test
   void aRegistryThatIgnoresRangesStillServesWarmPulls() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
         FaultProxy proxy = new FaultProxy(registry.host())) {

@@ -113,6 +113,12 @@ public record RegistryRef(String registry, String repository, Optional<String> t
     return c < 0 ? registry : registry.substring(0, c);
   }
 
+  /** The port the ref names, or -1 when it names none (HTTPS's 443 then). */
+  public int port() {
+    String rest = registry.substring(hostName().length());
+    return rest.startsWith(":") ? Integer.parseInt(rest.substring(1)) : -1;
+  }
+
   /** {@code HOST/REPO}, for messages. */
   public String repositoryName() {
     return registry + "/" + repository;

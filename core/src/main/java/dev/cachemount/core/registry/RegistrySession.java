@@ -21,17 +21,25 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.reflect.Field;
+import java.net.ProxySelector;
 import java.net.URL;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
+import org.apache.http.HttpHost;
+import org.apache.http.conn.routing.HttpRoutePlanner;
+import org.apache.http.conn.socket.LayeredConnectionSocketFactory;
 import org.apache.http.conn.ssl.NoopHostnameVerifier;
 import org.apache.http.conn.ssl.SSLConnectionSocketFactory;
+import org.apache.http.impl.client.HttpClientBuilder;
+import org.apache.http.impl.conn.SystemDefaultRoutePlanner;
 
 /**
  * One repository of one registry, as this process talks to it: jib-core's {@link RegistryClient}s
@@ -46,6 +54,8 @@ import org.apache.http.conn.ssl.SSLConnectionSocketFactory;
  */
 final class RegistrySession implements Closeable {
   static final String USER_AGENT = "cachemount/" + Version.get();
+  /** How long the plain-HTTP probe of a registry on this machine may take; a loopback answer takes a millisecond. */
+  private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
 
   private final RegistryRef ref;
   private final RegistrySettings settings;
@@ -66,25 +76,58 @@ final class RegistrySession implements Closeable {
     this.unverifiedTls = settings.allowsUnverifiedTls(ref, specInsecure);
     boolean plainHttp = unverifiedTls || ref.isLoopback();
     SSLContext tls = settings.caFile().map(TlsTrust::withCaFile).orElse(null);
-    Supplier<HttpTransport> secure = () -> transport(tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
-        : new SSLConnectionSocketFactory(tls));
+    // A registry on this machine without a CA of its own is asked in plain HTTP first (see PlainHttpProbe).
+    HttpRoutePlanner routes = ref.isLoopback() && tls == null && ref.port() > 0
+        ? plainFirst(ref, PROBE_TIMEOUT.compareTo(settings.timeout()) < 0 ? PROBE_TIMEOUT : settings.timeout()) : new SystemDefaultRoutePlanner(ProxySelector.getDefault());
+    Supplier<HttpTransport> secure = () -> transport(new LazyTlsSockets(() -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
+        : new SSLConnectionSocketFactory(tls)), routes);
     // jib-core's failover goes HTTPS, then HTTPS unverified, then HTTP. A loopback registry may speak
     // plain HTTP, but its TLS, when it has some, is verified: only a host named insecure skips that.
-    Supplier<HttpTransport> unverified = !unverifiedTls ? secure : () -> {
+    Supplier<HttpTransport> unverified = !unverifiedTls ? secure : () -> transport(new LazyTlsSockets(() -> {
       try {
-        return transport(new SSLConnectionSocketFactory(SslUtils.trustAllSSLContext(), NoopHostnameVerifier.INSTANCE));
+        return new SSLConnectionSocketFactory(SslUtils.trustAllSSLContext(), NoopHostnameVerifier.INSTANCE);
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("this JDK offers no TLS", e);
       }
-    };
+    }), routes);
     // Credentials over plain HTTP only to this machine, as the issue of record says; elsewhere jib-core
     // refuses to send them and the request fails with a message saying so.
     this.http = JibHttpAccess.newClient(plainHttp, ref.isLoopback(), this::log, secure, unverified);
     this.events = EventHandlers.builder().add(LogEvent.class, this::log).build();
   }
 
-  private static HttpTransport transport(SSLConnectionSocketFactory sockets) {
-    return new ApacheHttpTransport(ApacheHttpTransport.newDefaultHttpClientBuilder().setSSLSocketFactory(sockets).build());
+  /**
+   * google-http-client's default Apache client ({@code ApacheHttpTransport.newDefaultHttpClientBuilder()}),
+   * built here so that its TLS sockets and routes are ours: that builder makes a TLS context at once.
+   */
+  private static HttpTransport transport(LayeredConnectionSocketFactory sockets, HttpRoutePlanner routes) {
+    return new ApacheHttpTransport(HttpClientBuilder.create()
+        .useSystemProperties()
+        .setSSLSocketFactory(sockets)
+        .setMaxConnTotal(200)
+        .setMaxConnPerRoute(20)
+        .setConnectionTimeToLive(-1, TimeUnit.MILLISECONDS)
+        .setRoutePlanner(routes)
+        .disableRedirectHandling()
+        .disableAutomaticRetries()
+        .build());
+  }
+
+  /**
+   * Routes jib-core's {@code https://} requests for {@code ref}'s registry over plain HTTP once a probe
+   * found that the registry speaks it; jib-core then never attempts (and fails) a TLS handshake.
+   */
+  private static HttpRoutePlanner plainFirst(RegistryRef ref, Duration timeout) {
+    HttpRoutePlanner system = new SystemDefaultRoutePlanner(ProxySelector.getDefault());
+    String host = ref.hostName();
+    int port = ref.port();
+    return (target, request, context) -> {
+      boolean ours = "https".equals(target.getSchemeName()) && target.getPort() == port && host.equalsIgnoreCase(target.getHostName());
+      if (ours && PlainHttpProbe.speaksPlainHttp(host, port, timeout)) {
+        return system.determineRoute(new HttpHost(target.getHostName(), port, "http"), request, context);
+      }
+      return system.determineRoute(target, request, context);
+    };
   }
 
   private void log(LogEvent e) {
@@ -214,7 +257,7 @@ final class RegistrySession implements Closeable {
         if (tries >= policy.attempts() || !RegistryFailures.retryable(e)) {
           throw RegistryFailures.toException(ref, operation, e, tries, credentialSource());
         }
-        java.time.Duration pause = policy.delayAfter(tries, RegistryFailures.retryAfter(e));
+        Duration pause = policy.delayAfter(tries, RegistryFailures.retryAfter(e));
         listener.info(ref.registry() + ": " + operation + " failed (" + RegistryFailures.rootMessage(e)
             + (RegistryFailures.status(e) == 0 ? "" : ", HTTP " + RegistryFailures.status(e)) + "); try " + (tries + 1) + " of "
             + policy.attempts() + " in " + pause.toMillis() + " ms");
