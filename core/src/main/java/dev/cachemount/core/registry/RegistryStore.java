@@ -86,7 +86,7 @@ public final class RegistryStore implements SnapshotStore {
   @Override
   public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
     try {
-      return put(digest, size, Blobs.from(file));
+      return put(digest, size, KnownBlob.ofFile(digest, size, file));
     } finally {
       Files.deleteIfExists(file);
     }
@@ -94,7 +94,7 @@ public final class RegistryStore implements SnapshotStore {
 
   @Override
   public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
-    return put(digest, content.length, Blobs.from(out -> out.write(content), true));
+    return put(digest, content.length, KnownBlob.ofBytes(digest, content));
   }
 
   private BlobPut put(Digest digest, long size, Blob blob) throws IOException {
