@@ -4,6 +4,7 @@ import dev.cachemount.core.chunk.FastCdcChunker;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
+import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
@@ -21,6 +22,7 @@ import dev.cachemount.core.snapshot.UnchangedCheck;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -29,6 +31,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * One push: load the snapshot the tag names (the parent), scan the target, decide from metadata
@@ -72,20 +77,43 @@ final class PushOperation {
   private OperationResult push(SnapshotStore store, Path root) throws IOException {
     String tag = spec.pushTag();
     String ref = store.describe(tag);
-    // Loaded even with --force: a tag that holds something not ours is never overwritten.
-    Optional<LoadedSnapshot> parent = loadParent(store, tag, ref);
     Set<Path> excluded = Set.of();
     Optional<Path> storeInside = StoreOverlap.storeInside(root, store);
+    Optional<LoadedSnapshot> parent;
+    Instant scanStarted;
+    List<ScannedEntry> scanned;
     if (storeInside.isPresent()) {
+      // Loaded even with --force: a tag that holds something not ours is never overwritten.
+      parent = loadParent(store, tag, ref);
       listener.warning("the store " + storeInside.get() + " lies inside the target " + root + "; it is left out of the snapshot");
       // Created now, before the scan, so that this push and the next see the same tree around it.
       ((LayoutStore) store).create();
       excluded = Set.of(storeInside.get());
+      scanStarted = engine.clock().instant();
+      scanned = scan(root, excluded);
+    } else {
+      // The parent's manifest, config and index come from the store while this thread scans the tree.
+      ExecutorService loader = Workers.pool("cachemount-parent", 1);
+      try {
+        Future<Optional<LoadedSnapshot>> loading = loader.submit(() -> loadParent(store, tag, ref));
+        scanStarted = engine.clock().instant();
+        List<ScannedEntry> found = null;
+        Throwable scanFailure = null;
+        try {
+          found = scan(root, excluded);
+        } catch (IOException | RuntimeException e) {
+          scanFailure = e;
+        }
+        // As before the overlap: a parent that cannot be loaded is the failure reported first.
+        parent = await(loading);
+        if (scanFailure != null) {
+          throw Workers.rethrow(scanFailure);
+        }
+        scanned = found;
+      } finally {
+        Workers.stop(loader);
+      }
     }
-    Instant scanStarted = engine.clock().instant();
-    long scanNanos = System.nanoTime();
-    List<ScannedEntry> scanned = new TreeScanner(listener).scan(root, excluded);
-    listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
     TreePolicies.Tree tree = TreePolicies.Tree.of(scanned);
     if (spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MERGE && parent.isPresent()) {
       if (options.force()) {
@@ -190,6 +218,24 @@ final class PushOperation {
       return same;
     }
     return false;
+  }
+
+  private List<ScannedEntry> scan(Path root, Set<Path> excluded) throws IOException {
+    long scanNanos = System.nanoTime();
+    List<ScannedEntry> scanned = new TreeScanner(listener).scan(root, excluded);
+    listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
+    return scanned;
+  }
+
+  private static <T> T await(Future<T> future) throws IOException {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while loading the stored snapshot");
+    } catch (ExecutionException e) {
+      throw Workers.rethrow(e.getCause());
+    }
   }
 
   /**
