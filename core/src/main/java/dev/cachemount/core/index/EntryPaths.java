@@ -1,7 +1,6 @@
 package dev.cachemount.core.index;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Comparator;
 
 /**
@@ -19,9 +18,34 @@ public final class EntryPaths {
   /** Longest symbolic-link target, in UTF-8 bytes. */
   public static final int MAX_LINK_TARGET_BYTES = 4096;
 
-  /** Index order: the unsigned byte order of the UTF-8 encoding. A parent sorts before its children. */
-  public static final Comparator<String> ORDER =
-      (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+  /**
+   * Index order: the unsigned byte order of the UTF-8 encoding. A parent sorts before its children.
+   * UTF-8 byte order is code point order, so the strings are compared as they are, without encoding
+   * either (a sort of 40,000 paths compared encoded copies a million times): UTF-16 order is code point
+   * order except that surrogates (D800–DFFF, the halves of code points above FFFF) sort below E000–FFFF,
+   * which the comparison moves above them.
+   */
+  public static final Comparator<String> ORDER = EntryPaths::compareUtf8;
+
+  private static int compareUtf8(String a, String b) {
+    int n = Math.min(a.length(), b.length());
+    for (int i = 0; i < n; i++) {
+      char x = a.charAt(i);
+      char y = b.charAt(i);
+      if (x != y) {
+        if (x >= 0xD800 && y >= 0xD800) {
+          return codePointRank(x) - codePointRank(y);
+        }
+        return x - y;
+      }
+    }
+    return a.length() - b.length();
+  }
+
+  /** E000–FFFF down to D800–F7FF, surrogates up to F800–FFFF: code point order among chars from D800. */
+  private static int codePointRank(char c) {
+    return c >= 0xE000 ? c - 0x800 : c + 0x2000;
+  }
 
   private EntryPaths() {}
 
