@@ -24,4 +24,8 @@ public record Descriptor(
   public String annotation(String key) {
     return annotations == null ? null : annotations.get(key);
   }
+
+  static Descriptor read(JsonFields f) {
+    return new Descriptor(f.text("mediaType"), f.text("digest"), f.longValue("size"), f.text("artifactType"), f.textMap("annotations"));
+  }
 }

@@ -20,4 +20,9 @@ public record ImageManifest(
     layers = layers == null ? List.of() : List.copyOf(layers);
     annotations = annotations == null ? null : Map.copyOf(annotations);
   }
+
+  static ImageManifest read(JsonFields f) {
+    return new ImageManifest(f.intValue("schemaVersion"), f.text("mediaType"), f.text("artifactType"), f.object("config", Descriptor::read),
+        f.objects("layers", Descriptor::read), f.textMap("annotations"));
+  }
 }

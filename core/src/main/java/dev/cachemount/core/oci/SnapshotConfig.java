@@ -27,13 +27,22 @@ public record SnapshotConfig(
   public static final int FORMAT_VERSION = 1;
 
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Tool(String name, String version) {}
+  public record Tool(String name, String version) {
+    static Tool read(JsonFields f) {
+      return new Tool(f.text("name"), f.text("version"));
+    }
+  }
 
   /** The chunker parameters; the gear seed as 16 hex digits (JSON numbers lose 64-bit precision). */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Chunker(String algorithm, int minSize, int avgSize, int maxSize, int normalization, String gearSeed) {
     public static Chunker of(ChunkerParameters p) {
       return new Chunker(p.algorithm(), p.minSize(), p.avgSize(), p.maxSize(), p.normalization(), String.format("%016x", p.gearSeed()));
+    }
+
+    static Chunker read(JsonFields f) {
+      return new Chunker(f.text("algorithm"), f.intValue("minSize"), f.intValue("avgSize"), f.intValue("maxSize"), f.intValue("normalization"),
+          f.text("gearSeed"));
     }
 
     /** The parameters, validated. */
@@ -49,7 +58,11 @@ public record SnapshotConfig(
    * @param packTarget a pack is closed once it holds at least this many bytes
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Packing(String compression, int level, int frameTarget, long packTarget) {}
+  public record Packing(String compression, int level, int frameTarget, long packTarget) {
+    static Packing read(JsonFields f) {
+      return new Packing(f.text("compression"), f.intValue("level"), f.intValue("frameTarget"), f.longValue("packTarget"));
+    }
+  }
 
   /**
    * @param entries all entries: files, directories and symlinks
@@ -69,9 +82,23 @@ public record SnapshotConfig(
    */
   @JsonInclude(JsonInclude.Include.NON_EMPTY)
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Lineage(String parent, java.util.List<String> from, long reusedPacks, long liveBytes, double garbageRatio) {}
+  public record Lineage(String parent, java.util.List<String> from, long reusedPacks, long liveBytes, double garbageRatio) {
+    static Lineage read(JsonFields f) {
+      return new Lineage(f.text("parent"), f.texts("from"), f.longValue("reusedPacks"), f.longValue("liveBytes"), f.doubleValue("garbageRatio"));
+    }
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Counts(
-      long entries, long files, long directories, long symlinks, long bytes, long chunks, long chunkBytes, long frames, long packs, long packBytes) {}
+      long entries, long files, long directories, long symlinks, long bytes, long chunks, long chunkBytes, long frames, long packs, long packBytes) {
+    static Counts read(JsonFields f) {
+      return new Counts(f.longValue("entries"), f.longValue("files"), f.longValue("directories"), f.longValue("symlinks"), f.longValue("bytes"),
+          f.longValue("chunks"), f.longValue("chunkBytes"), f.longValue("frames"), f.longValue("packs"), f.longValue("packBytes"));
+    }
+  }
+
+  static SnapshotConfig read(JsonFields f) {
+    return new SnapshotConfig(f.intValue("formatVersion"), f.text("id"), f.text("created"), f.object("tool", Tool::read),
+        f.object("chunker", Chunker::read), f.object("packing", Packing::read), f.object("counts", Counts::read), f.object("lineage", Lineage::read));
+  }
 }

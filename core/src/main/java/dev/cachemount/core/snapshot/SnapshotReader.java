@@ -58,7 +58,7 @@ public final class SnapshotReader {
     if (!MediaTypes.OCI_MANIFEST.equals(bytes.mediaType())) {
       throw notASnapshot(where, "it is a " + bytes.mediaType());
     }
-    ImageManifest manifest = Json.read(bytes.bytes(), ImageManifest.class, "manifest of " + where);
+    ImageManifest manifest = Json.readManifest(bytes.bytes(), "manifest of " + where);
     Descriptor config = manifest.config();
     boolean ours = MediaTypes.SNAPSHOT_ARTIFACT.equals(manifest.artifactType())
         || (config != null && MediaTypes.SNAPSHOT_CONFIG.equals(config.mediaType()));
@@ -77,7 +77,7 @@ public final class SnapshotReader {
     }
     byte[] configBytes = fetchSmall(config, FormatLimits.MAX_CONFIG, "config of " + where);
     read += configBytes.length;
-    SnapshotConfig cfg = Json.read(configBytes, SnapshotConfig.class, "config of " + where);
+    SnapshotConfig cfg = Json.readConfig(configBytes, "config of " + where);
     if (cfg.formatVersion() != SnapshotConfig.FORMAT_VERSION) {
       throw new CachemountException(FailureKind.OPERATIONAL, "snapshot " + where + " has format version " + cfg.formatVersion()
           + "; this cachemount reads version " + SnapshotConfig.FORMAT_VERSION + (cfg.formatVersion() > SnapshotConfig.FORMAT_VERSION

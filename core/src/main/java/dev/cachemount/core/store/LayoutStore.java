@@ -218,7 +218,7 @@ public final class LayoutStore implements SnapshotStore {
     forceDirectory(root.resolve("blobs").resolve(Digest.ALGORITHM));
     String artifactType = null;
     try {
-      artifactType = Json.read(manifest.bytes(), ImageManifest.class, "manifest").artifactType();
+      artifactType = Json.readManifest(manifest.bytes(), "manifest").artifactType();
     } catch (CachemountException e) {
       // A foreign manifest without the field is stored all the same.
     }
@@ -483,7 +483,7 @@ public final class LayoutStore implements SnapshotStore {
     }
     String type = d.mediaType();
     if (MediaTypes.OCI_MANIFEST.equals(type) || MediaTypes.DOCKER_MANIFEST_V2.equals(type)) {
-      ImageManifest m = Json.read(readBounded(blobPath(digest), FormatLimits.MAX_MANIFEST, "manifest"), ImageManifest.class, "manifest " + digest);
+      ImageManifest m = Json.readManifest(readBounded(blobPath(digest), FormatLimits.MAX_MANIFEST, "manifest"), "manifest " + digest);
       if (m.config() != null) {
         live.add(parseDigest(m.config().digest(), "a config descriptor").hex());
       }
