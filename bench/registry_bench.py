@@ -295,8 +295,9 @@ def evolve(root, seed, style):
 def delete(root, seed, percent):
     rng = random.Random(seed)
     files = list_files(root)
-    for f in rng.sample(files, max(1, round(len(files) * percent / 100))):
+    for f in sorted(rng.sample(files, max(1, round(len(files) * percent / 100)))):
         os.remove(os.path.join(root, f))
+        print(f)
 
 
 def project_b(src, dst, seed, style):
@@ -468,6 +469,12 @@ def report(samples_path, meta_path):
         time_row("cold pull into an empty directory: wall ms", "pull_cold", 1.0)
         time_row("pull, 1% of the files missing: wall ms (baseline: into an empty directory)", "pull_warm", 0.2)
         time_row("pull into an identical directory: wall ms", "pull_ident", 0.1)
+        if s.get("pull_warm.zc") and s.get("pull_warm.cm.index"):
+            c, zc, idx = med("pull_warm.cm.down"), med("pull_warm.zc"), med("pull_warm.cm.index")
+            limit = 1.5 * zc + idx
+            bytes_row(f"pull, 1% missing: bytes downloaded (missing files, tar\\|zstd -3: {fmt_bytes(zc)}; index: {fmt_bytes(idx)})",
+                      "—", fmt_bytes(c), f"{c / zc:.2f}x of the compressed missing files ({(c - idx) / zc:.2f}x without the index)",
+                      f"≤ 1.5 × {fmt_bytes(zc)} + {fmt_bytes(idx)} = {fmt_bytes(limit)}", verdict(c <= limit))
         for key, label in (("pull_cold", "cold"), ("pull_warm", "1% missing"), ("pull_ident", "identical")):
             b, c = med(f"{key}.base.down"), med(f"{key}.cm.down")
             extra = ""
