@@ -37,6 +37,7 @@ final class FaultProxy implements AutoCloseable {
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<String> injected = new CopyOnWriteArrayList<>();
   private volatile boolean ignoreRange;
+  private final AtomicInteger requests = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger rangesIgnored = new java.util.concurrent.atomic.AtomicInteger();
 
   /** @param upstream {@code HOST:PORT} of a plain-HTTP registry */
@@ -69,6 +70,16 @@ final class FaultProxy implements AutoCloseable {
     return rangesIgnored.get();
   }
 
+  /** How many requests reached the proxy. */
+  int requests() {
+    return requests.get();
+  }
+
+  /** How many connections clients opened to the proxy. */
+  int connections() {
+    return front.connections.get();
+  }
+
   /** How many connections opened with a TLS handshake (answered 400, as a plain-HTTP registry does). */
   int tlsHandshakesRefused() {
     return front.tlsRefused.get();
@@ -80,6 +91,7 @@ final class FaultProxy implements AutoCloseable {
   }
 
   private void handle(HttpExchange exchange) throws IOException {
+    requests.incrementAndGet();
     try (exchange) {
       String method = exchange.getRequestMethod();
       String path = exchange.getRequestURI().toString();
@@ -151,6 +163,7 @@ final class FaultProxy implements AutoCloseable {
     private final java.net.ServerSocket socket;
     private final int backend;
     private final AtomicInteger tlsRefused = new AtomicInteger();
+    private final AtomicInteger connections = new AtomicInteger();
 
     TlsRefusingFront(int backend) throws IOException {
       this.backend = backend;
@@ -168,6 +181,7 @@ final class FaultProxy implements AutoCloseable {
       while (!socket.isClosed()) {
         try {
           java.net.Socket client = socket.accept();
+          connections.incrementAndGet();
           Thread t = new Thread(() -> serve(client), "fault-proxy-conn");
           t.setDaemon(true);
           t.start();

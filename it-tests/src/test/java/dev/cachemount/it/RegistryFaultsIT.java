@@ -68,6 +68,33 @@ class RegistryFaultsIT {
   }
 
   @Test
+  void aSessionReusesItsConnections() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = RandomTrees.write(dir.resolve("tree"), 23, 400, 8, 500, 4000);
+      String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
+      assertEquals(0, Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree).exitCode());
+      Path restored = dir.resolve("restored");
+      assertEquals(0, Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored).exitCode());
+      for (String missing : new String[] {"g3/f11.jar", "g3/f203.jar", "g5/f397.jar", "g0/f120.jar"}) {
+        java.nio.file.Files.delete(restored.resolve(missing));
+      }
+      int requestsBefore = proxy.requests();
+      int connectionsBefore = proxy.connections();
+      Cli.Result warm = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
+      assertEquals(0, warm.exitCode(), warm.toString());
+      TreeCompare.assertSameTree(tree, restored);
+      int requests = proxy.requests() - requestsBefore;
+      int connections = proxy.connections() - connectionsBefore;
+      // jib-core asks for a new transport (a new Apache client and pool) on every request; the session
+      // hands it the same one, so requests share connections: at most one per parallel reader, plus the probe.
+      assertTrue(requests >= 6, "the warm pull made " + requests + " requests");
+      assertTrue(connections <= 3, "the warm pull made " + requests + " requests over " + connections + " connections");
+    }
+  }
+
+  @Test
   void aRegistryThatIgnoresRangesStillServesWarmPulls() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
         FaultProxy proxy = new FaultProxy(registry.host())) {

@@ -79,21 +79,41 @@ final class RegistrySession implements Closeable {
     // A registry on this machine without a CA of its own is asked in plain HTTP first (see PlainHttpProbe).
     HttpRoutePlanner routes = ref.isLoopback() && tls == null && ref.port() > 0
         ? plainFirst(ref, PROBE_TIMEOUT.compareTo(settings.timeout()) < 0 ? PROBE_TIMEOUT : settings.timeout()) : new SystemDefaultRoutePlanner(ProxySelector.getDefault());
-    Supplier<HttpTransport> secure = () -> transport(new LazyTlsSockets(() -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
-        : new SSLConnectionSocketFactory(tls)), routes);
+    Supplier<HttpTransport> secure = shared(() -> transport(new LazyTlsSockets(() -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
+        : new SSLConnectionSocketFactory(tls)), routes));
     // jib-core's failover goes HTTPS, then HTTPS unverified, then HTTP. A loopback registry may speak
     // plain HTTP, but its TLS, when it has some, is verified: only a host named insecure skips that.
-    Supplier<HttpTransport> unverified = !unverifiedTls ? secure : () -> transport(new LazyTlsSockets(() -> {
+    Supplier<HttpTransport> unverified = !unverifiedTls ? secure : shared(() -> transport(new LazyTlsSockets(() -> {
       try {
         return new SSLConnectionSocketFactory(SslUtils.trustAllSSLContext(), NoopHostnameVerifier.INSTANCE);
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("this JDK offers no TLS", e);
       }
-    }), routes);
+    }), routes));
     // Credentials over plain HTTP only to this machine, as the issue of record says; elsewhere jib-core
     // refuses to send them and the request fails with a message saying so.
     this.http = JibHttpAccess.newClient(plainHttp, ref.isLoopback(), this::log, secure, unverified);
     this.events = EventHandlers.builder().add(LogEvent.class, this::log).build();
+  }
+
+  /**
+   * One transport for every request of the session. jib-core's client asks its factory for a new
+   * transport on every request (and shuts them all down at the end): a new Apache client each time,
+   * with its own connection pool, so no connection was ever reused and every request paid for a new
+   * client and a new connection. The Apache client is thread-safe; shutting it down twice is harmless.
+   */
+  private static Supplier<HttpTransport> shared(Supplier<HttpTransport> make) {
+    return new Supplier<>() {
+      private HttpTransport transport;
+
+      @Override
+      public synchronized HttpTransport get() {
+        if (transport == null) {
+          transport = make.get();
+        }
+        return transport;
+      }
+    };
   }
 
   /**
