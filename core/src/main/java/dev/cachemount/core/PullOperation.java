@@ -125,7 +125,7 @@ final class PullOperation {
     }
     Restorer.Options options = new Restorer.Options(spec.verifyContent(), spec.mode().orElse(null) == CacheSpec.Mode.MIRROR,
         snapshot.config().chunker().toParameters());
-    Restorer restorer = new Restorer(store, listener, engine.workers(), options);
+    Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
         stats.files(), stats.directories(), stats.symlinks(), snapshot.index().totalBytes(),

@@ -15,13 +15,13 @@ import java.util.stream.Collectors;
  * @param insecureRegistries hosts ({@code HOST} or {@code HOST:PORT}) where plain HTTP and unverified TLS are allowed
  * @param caFile PEM certificates trusted in addition to the JDK's, for registries with a private CA
  * @param credential credentials given explicitly, ahead of the environment and Docker's config
- * @param parallelUploads blobs uploaded at once by a push
+ * @param parallelTransfers blobs a push uploads at once, and byte ranges a pull reads at once
  * @param retry how requests are retried
  * @param timeout connect and read timeout of one request
  */
 public record RegistrySettings(
     Set<String> insecureRegistries, Optional<Path> caFile, Optional<RegistryCredential> credential,
-    int parallelUploads, RetryPolicy retry, Duration timeout) {
+    int parallelTransfers, RetryPolicy retry, Duration timeout) {
   public static final int DEFAULT_PARALLEL_UPLOADS = 4;
   public static final RegistrySettings DEFAULT = new RegistrySettings(
       Set.of(), Optional.empty(), Optional.empty(), DEFAULT_PARALLEL_UPLOADS, RetryPolicy.DEFAULT, Duration.ofSeconds(60));
@@ -32,21 +32,21 @@ public record RegistrySettings(
     Objects.requireNonNull(credential, "credential");
     Objects.requireNonNull(retry, "retry");
     Objects.requireNonNull(timeout, "timeout");
-    if (parallelUploads < 1 || parallelUploads > 64) {
-      throw new IllegalArgumentException("parallel uploads must be 1 to 64, not " + parallelUploads);
+    if (parallelTransfers < 1 || parallelTransfers > 64) {
+      throw new IllegalArgumentException("parallel transfers must be 1 to 64, not " + parallelTransfers);
     }
   }
 
   public RegistrySettings withInsecureRegistries(Set<String> hosts) {
-    return new RegistrySettings(hosts, caFile, credential, parallelUploads, retry, timeout);
+    return new RegistrySettings(hosts, caFile, credential, parallelTransfers, retry, timeout);
   }
 
   public RegistrySettings withCaFile(Path pem) {
-    return new RegistrySettings(insecureRegistries, Optional.ofNullable(pem), credential, parallelUploads, retry, timeout);
+    return new RegistrySettings(insecureRegistries, Optional.ofNullable(pem), credential, parallelTransfers, retry, timeout);
   }
 
   public RegistrySettings withCredential(RegistryCredential c) {
-    return new RegistrySettings(insecureRegistries, caFile, Optional.ofNullable(c), parallelUploads, retry, timeout);
+    return new RegistrySettings(insecureRegistries, caFile, Optional.ofNullable(c), parallelTransfers, retry, timeout);
   }
 
   /**

@@ -57,7 +57,7 @@ public final class RegistryStore implements SnapshotStore {
     this.session = new RegistrySession(ref, settings, specInsecure, credential, listener);
     this.locations = new BlobLocations(locationsFile);
     this.stagingParent = stagingParent;
-    this.parallelPuts = settings.parallelUploads();
+    this.parallelPuts = settings.parallelTransfers();
   }
 
   @Override
@@ -74,6 +74,11 @@ public final class RegistryStore implements SnapshotStore {
 
   @Override
   public int parallelPuts() {
+    return parallelPuts;
+  }
+
+  @Override
+  public int parallelReads() {
     return parallelPuts;
   }
 

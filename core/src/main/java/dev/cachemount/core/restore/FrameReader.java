@@ -24,9 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Reads the frames a restore needs, several packs at once: each worker streams one pack front to
- * back, skipping frames nobody needs, decodes each needed frame and checks every chunk the restore
- * will use from it against its SHA-256. Verified frames reach the caller's thread, in no particular
+ * Reads the frames a restore needs, several reads at once: the plan cuts each pack into spans (see
+ * {@link #plan}), and each worker streams one span at a time front to back, skipping frames nobody
+ * needs, decodes each needed frame and checks every chunk the restore will use from it against its
+ * SHA-256. Spans, not packs, are the unit of work, so that a warm pull's many small ranges of one
+ * pack overlap their round trips. Verified frames reach the caller's thread, in no particular
  * order, through a queue bounded in bytes, so memory stays bounded however large the snapshot.
  *
  * <p>Used once per restore, from one thread.
@@ -49,7 +51,7 @@ final class FrameReader {
     int[] chunks(int frame);
   }
 
-  private static final Decoded END_OF_PACK = new Decoded(-1, new byte[0]);
+  private static final Decoded END_OF_SPAN = new Decoded(-1, new byte[0]);
   private static final long BUFFER_BYTES = 64L << 20;
 
   private final BlobSource blobs;
@@ -68,13 +70,25 @@ final class FrameReader {
    * @throws CachemountException INTEGRITY when a frame does not decode or a chunk does not match
    */
   long read(Needs needs, Sink sink, String where) throws IOException {
-    List<Integer> packs = new ArrayList<>();
+    List<Task> tasks = new ArrayList<>();
     for (int p = 0; p < index.packs().size(); p++) {
-      if (needs.frames(p) != null) {
-        packs.add(p);
+      List<Integer> needed = needs.frames(p);
+      if (needed == null) {
+        continue;
+      }
+      SnapshotIndex.PackRef pack = index.packs().get(p);
+      List<Integer> frames = new ArrayList<>(needed);
+      frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
+      long previousEnd = 0;
+      for (Span span : plan(index, frames, pack.size())) {
+        if (span.start() < previousEnd || span.end() > pack.size()) {
+          throw CachemountException.integrity("snapshot " + where + ": frames overlap or lie past the end of pack " + pack.digest().shortForm());
+        }
+        previousEnd = span.end();
+        tasks.add(new Task(pack, span));
       }
     }
-    if (packs.isEmpty()) {
+    if (tasks.isEmpty()) {
       return 0;
     }
     AtomicLong bytesRead = new AtomicLong();
@@ -82,7 +96,7 @@ final class FrameReader {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     BlockingQueue<Decoded> queue = new ArrayBlockingQueue<>(1024);
     Semaphore budget = new Semaphore((int) Math.min(Integer.MAX_VALUE, BUFFER_BYTES));
-    int workers = Math.max(1, Math.min(threads, packs.size()));
+    int workers = Math.max(1, Math.min(threads, tasks.size()));
     ExecutorService pool = Workers.pool("cachemount-restore", workers);
     try {
       for (int w = 0; w < workers; w++) {
@@ -90,19 +104,18 @@ final class FrameReader {
           try (FrameDecoder decoder = new FrameDecoder()) {
             MessageDigest md = Digest.newMessageDigest();
             int i;
-            while (failure.get() == null && (i = next.getAndIncrement()) < packs.size()) {
-              int pack = packs.get(i);
-              readPack(pack, needs, decoder, md, budget, queue, bytesRead, where);
-              queue.put(END_OF_PACK);
+            while (failure.get() == null && (i = next.getAndIncrement()) < tasks.size()) {
+              readSpan(tasks.get(i), needs, decoder, md, budget, queue, bytesRead, where);
+              queue.put(END_OF_SPAN);
             }
           } catch (Throwable t) {
             failure.compareAndSet(null, t);
-            queue.offer(END_OF_PACK);
+            queue.offer(END_OF_SPAN);
           }
         });
       }
-      int packsDone = 0;
-      while (packsDone < packs.size()) {
+      int spansDone = 0;
+      while (spansDone < tasks.size()) {
         Decoded d;
         try {
           d = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -114,8 +127,8 @@ final class FrameReader {
         if (d == null) {
           continue;
         }
-        if (d == END_OF_PACK) {
-          packsDone++;
+        if (d == END_OF_SPAN) {
+          spansDone++;
           continue;
         }
         try {
@@ -131,6 +144,9 @@ final class FrameReader {
       Workers.stop(pool);
     }
   }
+
+  /** One read of the plan: a span of one pack. */
+  private record Task(SnapshotIndex.PackRef pack, Span span) {}
 
   /** Reads a span of a pack whose frames lie closer than this together, rather than asking for each. */
   static final long MERGE_GAP = 256 << 10;
@@ -175,61 +191,53 @@ final class FrameReader {
     return spans;
   }
 
-  private void readPack(int p, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, BlockingQueue<Decoded> queue,
+  private void readSpan(Task task, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, BlockingQueue<Decoded> queue,
       AtomicLong bytesRead, String where) throws IOException, InterruptedException, DigestException {
-    SnapshotIndex.PackRef pack = index.packs().get(p);
-    List<Integer> frames = new ArrayList<>(needs.frames(p));
-    frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
+    SnapshotIndex.PackRef pack = task.pack();
+    Span span = task.span();
     byte[] stored = new byte[0];
     byte[] computed = new byte[Digest.LENGTH];
-    long previousEnd = 0;
-    for (Span span : plan(index, frames, pack.size())) {
-      if (span.start() < previousEnd || span.end() > pack.size()) {
-        throw CachemountException.integrity("snapshot " + where + ": frames overlap or lie past the end of pack " + pack.digest().shortForm());
-      }
-      previousEnd = span.end();
-      try (InputStream in = blobs.openRange(pack.digest(), pack.size(), span.start(), span.end() - span.start())) {
-        long position = span.start();
-        for (int f : span.frames()) {
-          SnapshotIndex.Frame frame = index.frames().get(f);
-          if (frame.offset() < position) {
-            throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
-          }
-          in.skipNBytes(frame.offset() - position);
-          if (stored.length < frame.storedLength()) {
-            stored = new byte[frame.storedLength()];
-          }
-          int n = in.readNBytes(stored, 0, frame.storedLength());
-          if (n != frame.storedLength()) {
-            throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
-          }
-          position = frame.offset() + frame.storedLength();
-          budget.acquire(frame.rawLength());
-          byte[] raw = new byte[frame.rawLength()];
-          try {
-            try {
-              decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-                  "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
-            } catch (CachemountException e) {
-              throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
-            }
-            for (int chunk : needs.chunks(f)) {
-              md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
-              md.digest(computed, 0, Digest.LENGTH);
-              if (!index.chunkDigestEquals(chunk, computed, 0)) {
-                throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
-                    + pack.digest().shortForm() + " is corrupt); nothing was written from it");
-              }
-            }
-            queue.put(new Decoded(f, raw));
-          } catch (Throwable t) {
-            budget.release(frame.rawLength());
-            throw t;
-          }
+    try (InputStream in = blobs.openRange(pack.digest(), pack.size(), span.start(), span.end() - span.start())) {
+      long position = span.start();
+      for (int f : span.frames()) {
+        SnapshotIndex.Frame frame = index.frames().get(f);
+        if (frame.offset() < position) {
+          throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
         }
-        // What the span cost: frames and the gaps between them all come over the wire from a registry.
-        bytesRead.addAndGet(span.end() - span.start());
+        in.skipNBytes(frame.offset() - position);
+        if (stored.length < frame.storedLength()) {
+          stored = new byte[frame.storedLength()];
+        }
+        int n = in.readNBytes(stored, 0, frame.storedLength());
+        if (n != frame.storedLength()) {
+          throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
+        }
+        position = frame.offset() + frame.storedLength();
+        budget.acquire(frame.rawLength());
+        byte[] raw = new byte[frame.rawLength()];
+        try {
+          try {
+            decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
+                "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+          } catch (CachemountException e) {
+            throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
+          }
+          for (int chunk : needs.chunks(f)) {
+            md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
+            md.digest(computed, 0, Digest.LENGTH);
+            if (!index.chunkDigestEquals(chunk, computed, 0)) {
+              throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
+                  + pack.digest().shortForm() + " is corrupt); nothing was written from it");
+            }
+          }
+          queue.put(new Decoded(f, raw));
+        } catch (Throwable t) {
+          budget.release(frame.rawLength());
+          throw t;
+        }
       }
+      // What the span cost: frames and the gaps between them all come over the wire from a registry.
+      bytesRead.addAndGet(span.end() - span.start());
     }
   }
 

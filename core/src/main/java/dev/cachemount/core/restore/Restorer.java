@@ -79,12 +79,12 @@ public final class Restorer {
   /** The read-only directories this restore made writable: set during a restore. */
   private WritableDirectories unlocked;
 
-  /** A restorer that reads up to {@code threads} packs at once and overwrites every file. */
+  /** A restorer that runs up to {@code threads} reads at once and overwrites every file. */
   public Restorer(BlobSource blobs, OperationListener listener, int threads) {
     this(blobs, listener, threads, null);
   }
 
-  /** A restorer that reads up to {@code threads} packs at once; null options overwrite every file. */
+  /** A restorer that runs up to {@code threads} reads at once; null options overwrite every file. */
   public Restorer(BlobSource blobs, OperationListener listener, int threads, Options options) {
     this.blobs = blobs;
     this.listener = listener;

@@ -68,4 +68,12 @@ public interface BlobSource {
       }
     };
   }
+
+  /**
+   * How many reads of this source a restore runs at once at least: a remote source's reads wait on
+   * round trips, not on this machine's cores. The default, 0, leaves it to the restore's workers.
+   */
+  default int parallelReads() {
+    return 0;
+  }
 }
