@@ -379,7 +379,7 @@ def report(samples_path, meta_path):
           f"registry: {meta.get('registry')}")
     print(f"- cachemount: {meta.get('cm_version')}, run by the `./cachemount` launcher as users run it "
           f"(`CACHEMOUNT_JAR=` a copy of cli/target/cachemount.jar built {meta.get('jar_mtime')}); "
-          f"{meta.get('cm_java')}, `-XX:+UseSerialGC`, {meta.get('cm_aot')}; start-up "
+          f"{meta.get('cm_java')} with the launcher's default options, {meta.get('cm_aot')}; start-up "
           f"(`cachemount version`): {meta.get('jvm_ms')} ms")
     print(f"- Command: `{meta.get('command')}`; {meta.get('rounds')} round(s), median and (min–max) of "
           f"wall times; rounds alternate which side runs first. Page caches are not dropped (that needs "
