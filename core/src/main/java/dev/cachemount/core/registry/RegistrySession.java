@@ -77,10 +77,12 @@ final class RegistrySession implements Closeable {
     boolean plainHttp = unverifiedTls || ref.isLoopback();
     SSLContext tls = settings.caFile().map(TlsTrust::withCaFile).orElse(null);
     // A registry on this machine without a CA of its own is asked in plain HTTP first (see PlainHttpProbe).
+    Duration probeTimeout = PROBE_TIMEOUT.compareTo(settings.timeout()) < 0 ? PROBE_TIMEOUT : settings.timeout();
     HttpRoutePlanner routes = ref.isLoopback() && tls == null && ref.port() > 0
-        ? plainFirst(ref, PROBE_TIMEOUT.compareTo(settings.timeout()) < 0 ? PROBE_TIMEOUT : settings.timeout()) : new SystemDefaultRoutePlanner(ProxySelector.getDefault());
-    Supplier<HttpTransport> secure = shared(() -> transport(new LazyTlsSockets(() -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory()
-        : new SSLConnectionSocketFactory(tls)), routes));
+        ? plainFirst(ref, probeTimeout)
+        : new SystemDefaultRoutePlanner(ProxySelector.getDefault());
+    Supplier<HttpTransport> secure = shared(() -> transport(new LazyTlsSockets(
+        () -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory() : new SSLConnectionSocketFactory(tls)), routes));
     // jib-core's failover goes HTTPS, then HTTPS unverified, then HTTP. A loopback registry may speak
     // plain HTTP, but its TLS, when it has some, is verified: only a host named insecure skips that.
     Supplier<HttpTransport> unverified = !unverifiedTls ? secure : shared(() -> transport(new LazyTlsSockets(() -> {
