@@ -1,17 +1,25 @@
 package dev.cachemount.core;
 
 import dev.cachemount.core.internal.ExclusiveLock;
+import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.restore.Restorer;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.ScannedEntry;
+import dev.cachemount.core.snapshot.SnapshotHead;
 import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.snapshot.TreeDigest;
+import dev.cachemount.core.snapshot.TreeScanner;
 import dev.cachemount.core.store.BlobNotFoundException;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One pull: resolve the tag, load and verify the snapshot, restore it into the target. If a push
@@ -117,14 +125,50 @@ final class PullOperation {
     }
   }
 
+  /**
+   * Whether {@code target} already holds exactly what a restore of the snapshot would leave there,
+   * decided from a scan against the config's tree digest, without the index. A scan that skipped
+   * anything (a temporary file, a socket, a name that is not UTF-8) does not decide: the full restore
+   * handles such entries.
+   */
+  private boolean alreadyRestored(SnapshotHead head, Path target) throws IOException {
+    String expected = head.config().treeDigest();
+    if (expected == null || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+      return false;
+    }
+    AtomicInteger skipped = new AtomicInteger();
+    OperationListener counting = new OperationListener() {
+      @Override
+      public void warning(String message) {
+        skipped.incrementAndGet();
+      }
+    };
+    List<ScannedEntry> scanned;
+    try {
+      scanned = new TreeScanner(counting).scan(target);
+    } catch (CachemountException e) {
+      return false;
+    }
+    return skipped.get() == 0 && expected.equals(TreeDigest.ofScan(scanned));
+  }
+
   private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref) throws IOException {
-    LoadedSnapshot snapshot = new SnapshotReader(store, store).load(manifest, ref);
+    SnapshotReader reader = new SnapshotReader(store, store);
+    SnapshotHead head = reader.loadHead(manifest, ref);
     Optional<Path> storeInside = Optional.empty();
     if (Files.isDirectory(target)) {
       storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
     }
-    Restorer.Options options = new Restorer.Options(spec.verifyContent(), spec.mode().orElse(null) == CacheSpec.Mode.MIRROR,
-        snapshot.config().chunker().toParameters());
+    boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
+    if (!spec.verifyContent() && storeInside.isEmpty() && alreadyRestored(head, target)) {
+      SnapshotConfig.Counts counts = head.config().counts();
+      listener.info(target + " already holds " + ref + " (its tree digest matches a scan); the index was not fetched");
+      return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
+          counts.files(), counts.directories(), counts.symlinks(), counts.bytes(), head.bytesRead(), null, null, null, null, null,
+          counts.files(), mirror ? 0L : null, Engine.millisSince(started), null, null);
+    }
+    LoadedSnapshot snapshot = reader.load(head, ref);
+    Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters());
     Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,

@@ -1,10 +1,12 @@
 package dev.cachemount.core;
 
+import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.chunk.FastCdcChunker;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.internal.Workers;
+import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
@@ -12,14 +14,17 @@ import dev.cachemount.core.snapshot.PackUploader;
 import dev.cachemount.core.snapshot.ReuseSource;
 import dev.cachemount.core.snapshot.ReusedPack;
 import dev.cachemount.core.snapshot.ScannedEntry;
+import dev.cachemount.core.snapshot.SnapshotHead;
 import dev.cachemount.core.snapshot.SnapshotPublisher;
 import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.snapshot.Snapshotter;
 import dev.cachemount.core.snapshot.StagedSnapshot;
+import dev.cachemount.core.snapshot.TreeDigest;
 import dev.cachemount.core.snapshot.TreePolicies;
 import dev.cachemount.core.snapshot.TreeScanner;
 import dev.cachemount.core.snapshot.UnchangedCheck;
 import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -92,10 +97,12 @@ final class PushOperation {
       scanStarted = engine.clock().instant();
       scanned = scan(root, excluded);
     } else {
-      // The parent's manifest, config and index come from the store while this thread scans the tree.
+      // The parent's manifest and config come from the store while this thread scans the tree; its
+      // index only when the tree digest cannot tell that nothing changed (a large cache's index is
+      // large: an unchanged push should not fetch it).
       ExecutorService loader = Workers.pool("cachemount-parent", 1);
       try {
-        Future<Optional<LoadedSnapshot>> loading = loader.submit(() -> loadParent(store, tag, ref));
+        Future<Optional<SnapshotHead>> headLoaded = loader.submit(() -> loadParentHead(store, tag, ref));
         scanStarted = engine.clock().instant();
         List<ScannedEntry> found = null;
         Throwable scanFailure = null;
@@ -105,10 +112,14 @@ final class PushOperation {
           scanFailure = e;
         }
         // As before the overlap: a parent that cannot be loaded is the failure reported first.
-        parent = await(loading);
+        Optional<SnapshotHead> head = await(headLoaded);
         if (scanFailure != null) {
           throw Workers.rethrow(scanFailure);
         }
+        if (head.isPresent() && unchangedByTreeDigest(store, head.get(), found, ref)) {
+          return unchangedResult(ref, head.get());
+        }
+        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), ref);
         scanned = found;
       } finally {
         Workers.stop(loader);
@@ -239,34 +250,91 @@ final class PushOperation {
   }
 
   /**
+   * Whether the scanned tree is the parent's, decided from the config's tree digest without the index:
+   * a plain push (no merge, no size budget, no --force) of a tree none of whose files changed too close
+   * to the parent's scan, and whose digest matches, is unchanged once every pack of the parent is
+   * still in the store. Anything else is decided by the full comparison.
+   */
+  private boolean unchangedByTreeDigest(SnapshotStore store, SnapshotHead head, List<ScannedEntry> scanned, String ref) throws IOException {
+    String expected = head.config().treeDigest();
+    boolean plain = !options.force() && spec.maxSize().isEmpty() && spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MIRROR;
+    if (expected == null || !plain || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
+        || !expected.equals(TreeDigest.ofScan(scanned))) {
+      return false;
+    }
+    for (Descriptor pack : head.packs()) {
+      Digest digest;
+      try {
+        digest = Digest.parse(pack.digest());
+      } catch (IllegalArgumentException e) {
+        return false;
+      }
+      if (!store.hasBlob(digest)) {
+        return false;
+      }
+    }
+    listener.info("the tree matches the tree digest of " + ref + "; its index was not needed");
+    return true;
+  }
+
+  /**
    * The snapshot a push replaces. One that cannot be read because it is corrupt, or whose packs are
    * gone, is reported and replaced; anything that is not a cachemount snapshot fails the push.
    */
   private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String tag, String ref) throws IOException {
-    Optional<LoadedSnapshot> parent;
-    try {
-      parent = new SnapshotReader(store, store).load(tag, ref);
-    } catch (CachemountException e) {
-      if (e.kind() != FailureKind.INTEGRITY) {
-        throw e;
-      }
-      listener.warning("the stored snapshot " + ref + " is unreadable (" + e.getMessage() + "); pushing a complete new one");
+    Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
+    return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), ref);
+  }
+
+  /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */
+  private Optional<SnapshotHead> loadParentHead(SnapshotStore store, String tag, String ref) throws IOException {
+    Optional<ManifestBytes> manifest = store.fetchManifest(tag);
+    if (manifest.isEmpty()) {
       return Optional.empty();
     }
-    if (parent.isPresent()) {
-      // A snapshot whose packs are gone cannot stand for the tree, however equal the trees are.
-      for (SnapshotIndex.PackRef pack : parent.get().index().packs()) {
-        if (!store.hasBlob(pack.digest())) {
-          listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + "; pushing a complete new one");
-          return Optional.empty();
-        }
+    try {
+      return Optional.of(new SnapshotReader(store, store).loadHead(manifest.get(), ref));
+    } catch (CachemountException e) {
+      return unreadable(e, ref);
+    }
+  }
+
+  /** The parent with its index; empty when the index is corrupt or a pack is gone (reported). */
+  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, String ref) throws IOException {
+    LoadedSnapshot parent;
+    try {
+      parent = new SnapshotReader(store, store).load(head, ref);
+    } catch (CachemountException e) {
+      return unreadable(e, ref);
+    }
+    // A snapshot whose packs are gone cannot stand for the tree, however equal the trees are.
+    for (SnapshotIndex.PackRef pack : parent.index().packs()) {
+      if (!store.hasBlob(pack.digest())) {
+        listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + "; pushing a complete new one");
+        return Optional.empty();
       }
     }
-    return parent;
+    return Optional.of(parent);
+  }
+
+  private <T> Optional<T> unreadable(CachemountException e, String ref) {
+    if (e.kind() != FailureKind.INTEGRITY) {
+      throw e;
+    }
+    listener.warning("the stored snapshot " + ref + " is unreadable (" + e.getMessage() + "); pushing a complete new one");
+    return Optional.empty();
   }
 
   private static Long evicted(long n) {
     return n == 0 ? null : n;
+  }
+
+  /** An unchanged push decided from the parent's head: its config's counts describe the tree. */
+  private OperationResult unchangedResult(String ref, SnapshotHead parent) {
+    SnapshotConfig.Counts counts = parent.config().counts();
+    return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
+        counts.files(), counts.directories(), counts.symlinks(), counts.bytes(), 0, 0L, 0L, 0L, null, null, null, null,
+        Engine.millisSince(started), null, null);
   }
 
   private OperationResult unchangedResult(String ref, LoadedSnapshot parent, long evictedFiles, long evictedBytes) {

@@ -17,11 +17,14 @@ import dev.cachemount.core.chunk.ChunkerParameters;
  * @param packing how chunks were compressed and packed
  * @param counts what the snapshot holds
  * @param lineage what earlier snapshots it references; absent when it references none
+ * @param treeDigest what a restore reproduces of the tree apart from content, hashed
+ *     ({@code snapshot.TreeDigest}); absent in snapshots of earlier versions
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record SnapshotConfig(
-    int formatVersion, String id, String created, Tool tool, Chunker chunker, Packing packing, Counts counts, Lineage lineage) {
+    int formatVersion, String id, String created, Tool tool, Chunker chunker, Packing packing, Counts counts, Lineage lineage,
+    String treeDigest) {
 
   /** The format version this code writes and the highest it reads. */
   public static final int FORMAT_VERSION = 1;
@@ -99,6 +102,7 @@ public record SnapshotConfig(
 
   static SnapshotConfig read(JsonFields f) {
     return new SnapshotConfig(f.intValue("formatVersion"), f.text("id"), f.text("created"), f.object("tool", Tool::read),
-        f.object("chunker", Chunker::read), f.object("packing", Packing::read), f.object("counts", Counts::read), f.object("lineage", Lineage::read));
+        f.object("chunker", Chunker::read), f.object("packing", Packing::read), f.object("counts", Counts::read), f.object("lineage", Lineage::read),
+        f.text("treeDigest"));
   }
 }

@@ -88,7 +88,7 @@ public final class SnapshotPublisher {
         SnapshotConfig.FORMAT_VERSION, id, created, new SnapshotConfig.Tool("cachemount", Version.get()),
         SnapshotConfig.Chunker.of(chunker),
         new SnapshotConfig.Packing("zstd", level, frameTarget, packTarget),
-        counts(staged), lineage);
+        counts(staged), lineage, TreeDigest.ofIndex(staged.index().entries()));
     byte[] configBytes = Json.write(config);
     Digest configDigest = Digest.of(configBytes);
     puts.add(blobs.putBlob(configDigest, configBytes));

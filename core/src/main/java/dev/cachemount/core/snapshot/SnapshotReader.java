@@ -54,6 +54,16 @@ public final class SnapshotReader {
    * @throws CachemountException as {@link #load(String, String)}
    */
   public LoadedSnapshot load(ManifestBytes bytes, String where) throws IOException {
+    return load(loadHead(bytes, where), where);
+  }
+
+  /**
+   * Loads the manifest and config of a manifest already fetched, verified as {@link #load} verifies
+   * them, without fetching the index.
+   *
+   * @throws CachemountException as {@link #load(String, String)}
+   */
+  public SnapshotHead loadHead(ManifestBytes bytes, String where) throws IOException {
     long read = bytes.bytes().length;
     if (!MediaTypes.OCI_MANIFEST.equals(bytes.mediaType())) {
       throw notASnapshot(where, "it is a " + bytes.mediaType());
@@ -84,6 +94,18 @@ public final class SnapshotReader {
               ? ": upgrade cachemount to read it" : ""));
     }
     checkConfig(cfg, where);
+    return new SnapshotHead(bytes, manifest, cfg, read);
+  }
+
+  /**
+   * Fetches and verifies the index of a snapshot whose head {@link #loadHead} loaded.
+   *
+   * @throws CachemountException as {@link #load(String, String)}
+   */
+  public LoadedSnapshot load(SnapshotHead head, String where) throws IOException {
+    List<Descriptor> layers = head.manifest().layers();
+    SnapshotConfig cfg = head.config();
+    long read = head.bytesRead();
     Descriptor indexLayer = layers.get(0);
     byte[] indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
     read += indexBytes.length;
@@ -103,7 +125,7 @@ public final class SnapshotReader {
         throw CachemountException.integrity("snapshot " + where + ": layer " + (i + 1) + " is not the pack its index names");
       }
     }
-    return new LoadedSnapshot(bytes, manifest, cfg, index, read);
+    return new LoadedSnapshot(head.manifestBytes(), head.manifest(), cfg, index, read);
   }
 
   /** Checks the fields every reader relies on; a config without them is corrupt. */

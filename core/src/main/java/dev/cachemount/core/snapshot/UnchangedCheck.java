@@ -34,6 +34,20 @@ public final class UnchangedCheck {
 
   private UnchangedCheck() {}
 
+  /**
+   * Whether a file of {@code scanned} was modified too close to (or after) the scan of a parent that
+   * began at {@code parentScanStarted} for its size and time to vouch for its content.
+   */
+  public static boolean anyRacy(List<ScannedEntry> scanned, Instant parentScanStarted) {
+    Instant racyFrom = parentScanStarted.minusSeconds(RACY_SECONDS);
+    for (ScannedEntry s : scanned) {
+      if (s.type() == EntryType.FILE && !Instant.ofEpochSecond(s.mtimeSeconds(), s.mtimeNanos()).isBefore(racyFrom)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Compares {@code scanned} with {@code parent}, whose scan began at {@code parentScanStarted}. */
   public static Verdict compare(List<ScannedEntry> scanned, SnapshotIndex parent, Instant parentScanStarted) {
     List<Entry> entries = parent.entries();

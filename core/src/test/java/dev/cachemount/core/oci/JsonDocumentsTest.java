@@ -22,7 +22,8 @@ class JsonDocumentsTest {
   private static SnapshotConfig config(SnapshotConfig.Lineage lineage) {
     return new SnapshotConfig(SnapshotConfig.FORMAT_VERSION, "m2", "2026-11-27T21:00:00.123456789Z", new SnapshotConfig.Tool("cachemount", "0.1.0"),
         SnapshotConfig.Chunker.of(ChunkerParameters.DEFAULT), new SnapshotConfig.Packing("zstd", 3, 16384, 33_554_432L),
-        new SnapshotConfig.Counts(6162, 4176, 1986, 0, 412_511_931L, 61_000, 410_000_000L, 25_000, 14, 375_000_000L), lineage);
+        new SnapshotConfig.Counts(6162, 4176, 1986, 0, 412_511_931L, 61_000, 410_000_000L, 25_000, 14, 375_000_000L), lineage,
+        lineage == null ? null : "sha256:" + D1.hex());
   }
 
   @Test
