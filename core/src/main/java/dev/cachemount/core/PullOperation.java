@@ -17,7 +17,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -126,15 +128,15 @@ final class PullOperation {
   }
 
   /**
-   * Whether {@code target} already holds exactly what a restore of the snapshot would leave there,
-   * decided from a scan against the config's tree digest, without the index. A scan that skipped
-   * anything (a temporary file, a socket, a name that is not UTF-8) does not decide: the full restore
-   * handles such entries.
+   * What a scan of {@code target} sees, by path in index order, or null when there is no directory
+   * or the scan skipped something (a temporary file, a socket, a name that is not UTF-8): then it
+   * cannot stand for the target. A pull compares it with the config's tree digest (a target that
+   * already holds the snapshot needs nothing more, not even the index), and otherwise hands it to the
+   * restore, which compares files with it instead of looking at each again.
    */
-  private boolean alreadyRestored(SnapshotHead head, Path target) throws IOException {
-    String expected = head.config().treeDigest();
-    if (expected == null || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-      return false;
+  private Map<String, ScannedEntry> scanTarget(Path target) throws IOException {
+    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+      return null;
     }
     AtomicInteger skipped = new AtomicInteger();
     OperationListener counting = new OperationListener() {
@@ -146,10 +148,17 @@ final class PullOperation {
     List<ScannedEntry> scanned;
     try {
       scanned = new TreeScanner(counting).scan(target);
-    } catch (CachemountException e) {
-      return false;
+    } catch (CachemountException | IOException e) {
+      return null; // the restore looks at each file itself, and reports what it cannot read
     }
-    return skipped.get() == 0 && expected.equals(TreeDigest.ofScan(scanned));
+    if (skipped.get() > 0) {
+      return null;
+    }
+    Map<String, ScannedEntry> seen = new LinkedHashMap<>(scanned.size() * 2);
+    for (ScannedEntry e : scanned) {
+      seen.put(e.path(), e);
+    }
+    return seen;
   }
 
   private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref) throws IOException {
@@ -160,7 +169,9 @@ final class PullOperation {
       storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
     }
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
-    if (!spec.verifyContent() && storeInside.isEmpty() && alreadyRestored(head, target)) {
+    Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null : scanTarget(target);
+    if (seen != null && head.config().treeDigest() != null
+        && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
       SnapshotConfig.Counts counts = head.config().counts();
       listener.info(target + " already holds " + ref + " (its tree digest matches a scan); the index was not fetched");
       return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
@@ -168,7 +179,7 @@ final class PullOperation {
           counts.files(), mirror ? 0L : null, Engine.millisSince(started), null, null);
     }
     LoadedSnapshot snapshot = reader.load(head, ref);
-    Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters());
+    Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen);
     Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,

@@ -8,6 +8,7 @@ import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.snapshot.ContentCheck;
+import dev.cachemount.core.snapshot.ScannedEntry;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -63,8 +64,16 @@ public final class Restorer {
    *     digests match too ({@code verify=content}); by default size and time suffice
    * @param mirror also remove what the snapshot lacks ({@code mode=mirror})
    * @param chunker the snapshot's chunker, to compare contents
+   * @param seen what a complete scan of the target saw just before, by path (null: none); a file is
+   *     then compared with what the scan saw instead of being looked at again, and a path the scan
+   *     did not see is missing
    */
-  public record Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker) {
+  public record Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker,
+      Map<String, ScannedEntry> seen) {
+    public Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker) {
+      this(verifyContent, mirror, chunker, null);
+    }
+
     public static Options defaults(dev.cachemount.core.chunk.ChunkerParameters chunker) {
       return new Options(false, false, chunker);
     }
@@ -153,7 +162,7 @@ public final class Restorer {
           continue;
         }
         files++;
-        if (options != null && alreadyThere(root.resolve(e.path()), e, index, contents)) {
+        if (options != null && alreadyThere(root.resolve(e.path()), e, index, contents, options.seen())) {
           unchanged++;
           continue;
         }
@@ -328,18 +337,31 @@ public final class Restorer {
    * and modification time, and with {@code verify=content} its chunks. Its executable bit is set to
    * the snapshot's if it differs.
    */
-  private static boolean alreadyThere(Path path, Entry e, SnapshotIndex index, ContentCheck.Reader contents) throws IOException {
-    BasicFileAttributes a;
-    try {
-      a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    } catch (NoSuchFileException missing) {
-      return false;
-    }
-    if (!a.isRegularFile() || a.size() != e.size() || !a.lastModifiedTime().toInstant().equals(mtime(e).toInstant())) {
-      return false;
+  private static boolean alreadyThere(Path path, Entry e, SnapshotIndex index, ContentCheck.Reader contents, Map<String, ScannedEntry> seen)
+      throws IOException {
+    if (seen != null) {
+      ScannedEntry s = seen.get(e.path());
+      if (s == null || s.type() != EntryType.FILE || s.size() != e.size() || s.mtimeSeconds() != e.mtimeSeconds()
+          || s.mtimeNanos() != e.mtimeNanos()) {
+        return false;
+      }
+    } else {
+      BasicFileAttributes a;
+      try {
+        a = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException missing) {
+        return false;
+      }
+      if (!a.isRegularFile() || a.size() != e.size() || !a.lastModifiedTime().toInstant().equals(mtime(e).toInstant())) {
+        return false;
+      }
     }
     if (contents != null && !contents.matches(path, e, index)) {
       return false;
+    }
+    ScannedEntry s = seen == null ? null : seen.get(e.path());
+    if (s != null && ((s.mode() & 0100) != 0) == e.executable()) {
+      return true;
     }
     Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
     if (perms.contains(PosixFilePermission.OWNER_EXECUTE) != e.executable()) {
