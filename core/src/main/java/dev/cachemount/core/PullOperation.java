@@ -128,13 +128,15 @@ final class PullOperation {
   }
 
   /**
-   * What a scan of {@code target} sees, by path in index order, or null when there is no directory
-   * or the scan skipped something (a temporary file, a socket, a name that is not UTF-8): then it
+   * What a scan of {@code target} sees, by path in index order, or null when there is no directory,
+   * when it holds more than the snapshot's {@code entries} (the scan stops there: a pull into a large
+   * directory of which the snapshot is a small part looks at the snapshot's files only, one by one),
+   * or when the scan skipped something (a temporary file, a socket, a name that is not UTF-8): then it
    * cannot stand for the target. A pull compares it with the config's tree digest (a target that
    * already holds the snapshot needs nothing more, not even the index), and otherwise hands it to the
    * restore, which compares files with it instead of looking at each again.
    */
-  private Map<String, ScannedEntry> scanTarget(Path target) throws IOException {
+  private Map<String, ScannedEntry> scanTarget(Path target, long entries) throws IOException {
     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       return null;
     }
@@ -147,11 +149,11 @@ final class PullOperation {
     };
     List<ScannedEntry> scanned;
     try {
-      scanned = new TreeScanner(counting).scan(target);
+      scanned = new TreeScanner(counting).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
     }
-    if (skipped.get() > 0) {
+    if (scanned == null || skipped.get() > 0) {
       return null;
     }
     Map<String, ScannedEntry> seen = new LinkedHashMap<>(scanned.size() * 2);
@@ -169,7 +171,7 @@ final class PullOperation {
       storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
     }
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
-    Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null : scanTarget(target);
+    Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null : scanTarget(target, head.config().counts().entries());
     if (seen != null && head.config().treeDigest() != null
         && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
       SnapshotConfig.Counts counts = head.config().counts();

@@ -130,6 +130,29 @@ class TreeDigestFastPathTest {
   }
 
   @Test
+  void aPullIntoALargerDirectoryScansNoFurtherThanTheSnapshotsSize() throws IOException {
+    Path tree = dir.resolve("small");
+    Files.createDirectories(tree.resolve("a/b"));
+    Files.writeString(tree.resolve("a/b/one"), "1");
+    Files.writeString(tree.resolve("a/two"), "2");
+    Files.writeString(tree.resolve("three"), "3");
+    var scanner = new dev.cachemount.core.snapshot.TreeScanner(OperationListener.NONE);
+    assertEquals(5, scanner.scan(tree, Set.of(), 5).size());
+    assertEquals(null, scanner.scan(tree, Set.of(), 4), "more entries than the limit: the scan gives up");
+
+    client.push(spec(tree, ""), OperationListener.NONE);
+    Path target = dir.resolve("target");
+    Files.createDirectories(target);
+    for (int i = 0; i < 50; i++) {
+      Files.writeString(target.resolve("local-" + i), "the user's own file " + i);
+    }
+    OperationResult pulled = client.pull(spec(target, ""), OperationListener.NONE);
+    assertEquals(3, pulled.files());
+    assertEquals("1", Files.readString(target.resolve("a/b/one")));
+    assertTrue(Files.exists(target.resolve("local-49")), "without mode=mirror the target's own files stay");
+  }
+
+  @Test
   void verifyContentAlwaysReadsTheIndex() throws IOException {
     Path source = dir.resolve("source");
     TestTrees.mixed(source, 7);

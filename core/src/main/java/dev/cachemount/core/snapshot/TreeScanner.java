@@ -50,6 +50,14 @@ public final class TreeScanner {
    * paths; used to keep a store that lies inside the target out of its own snapshot).
    */
   public List<ScannedEntry> scan(Path root, Set<Path> excluded) throws IOException {
+    return scan(root, excluded, Long.MAX_VALUE);
+  }
+
+  /**
+   * Scans as {@link #scan(Path, Set)} does, but gives up once the tree holds more than {@code limit}
+   * entries: then it returns null, having looked at about {@code limit} entries, not the whole tree.
+   */
+  public List<ScannedEntry> scan(Path root, Set<Path> excluded, long limit) throws IOException {
     List<ScannedEntry> entries = new ArrayList<>();
     Deque<String> pending = new ArrayDeque<>();
     pending.push("");
@@ -70,6 +78,9 @@ public final class TreeScanner {
           }
           ScannedEntry entry = stat(child, path);
           if (entry != null) {
+            if (entries.size() >= limit) {
+              return null;
+            }
             entries.add(entry);
             if (entry.type() == EntryType.DIRECTORY) {
               pending.push(path);
