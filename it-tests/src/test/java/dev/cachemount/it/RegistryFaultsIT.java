@@ -21,6 +21,16 @@ class RegistryFaultsIT {
     return RandomTrees.write(dir.resolve("tree"), 13, 30, 3, 2000, 40_000);
   }
 
+  /** Pushes {@code tree} under {@code spec} and pulls it into a new directory, which it returns; both must succeed. */
+  private Path pushThenPull(RegistryAccess access, String spec, Path tree) throws Exception {
+    Cli.Result push = Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree);
+    assertEquals(0, push.exitCode(), push.toString());
+    Path restored = dir.resolve("restored");
+    Cli.Result pull = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
+    assertEquals(0, pull.exitCode(), pull.toString());
+    return restored;
+  }
+
   @Test
   void passingFaultsAreRetriedAndTheRoundTripCompletes() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
@@ -57,9 +67,7 @@ class RegistryFaultsIT {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
       Path tree = tree();
       String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
-      assertEquals(0, Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree).exitCode());
-      Path restored = dir.resolve("restored");
-      assertEquals(0, Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored).exitCode());
+      Path restored = pushThenPull(access, spec, tree);
       TreeCompare.assertSameTree(tree, restored);
       // jib-core alone would open every connection with a TLS handshake and fall back to HTTP after
       // the 400; the plain-HTTP probe routes them all over HTTP from the start.
@@ -75,9 +83,7 @@ class RegistryFaultsIT {
       // 400 incompressible files of 20-40 KB: one pack of about 12 MB.
       Path tree = RandomTrees.write(dir.resolve("tree"), 23, 400, 8, 20_000, 20_000);
       String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
-      assertEquals(0, Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree).exitCode());
-      Path restored = dir.resolve("restored");
-      assertEquals(0, Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored).exitCode());
+      Path restored = pushThenPull(access, spec, tree);
       // Every 33rd file, about 1 MB apart in the pack: a range request each.
       for (int i = 5; i < 400; i += 33) {
         java.nio.file.Files.delete(restored.resolve("g" + (i % 8) + "/f" + i + ".jar"));
@@ -103,9 +109,7 @@ class RegistryFaultsIT {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
       Path tree = RandomTrees.write(dir.resolve("tree"), 19, 400, 8, 500, 4000);
       String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
-      assertEquals(0, Cli.run(access.env(), new byte[0], "push", "--json", "--cache-id", spec + tree).exitCode());
-      Path restored = dir.resolve("restored");
-      assertEquals(0, Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored).exitCode());
+      Path restored = pushThenPull(access, spec, tree);
       java.nio.file.Files.delete(restored.resolve("g3/f203.jar"));
       java.nio.file.Files.delete(restored.resolve("g5/f397.jar"));
       proxy.ignoreRanges();
