@@ -263,6 +263,9 @@ public final class Snapshotter {
             if (open != null) {
               open.close();
             }
+            if ((openFile >= 0 && worker.startsOwnFrames(files.get(openFile).size())) || worker.startsOwnFrames(files.get(f.file()).size())) {
+              worker.flushFrame();
+            }
             openFile = f.file();
             open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
           }
@@ -388,8 +391,15 @@ public final class Snapshotter {
         listener.warning(entry.path() + " is no longer a regular file; skipped");
         return null;
       }
+      boolean ownFrames = startsOwnFrames(entry.size());
+      if (ownFrames) {
+        flushFrame();
+      }
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         size = reader.read(ch, this);
+        if (ownFrames) {
+          flushFrame();
+        }
       } catch (NoSuchFileException e) {
         listener.warning(entry.path() + " vanished before it was read; skipped");
         return null;
@@ -441,6 +451,16 @@ public final class Snapshotter {
       if (seen.putIfAbsent(digest, Boolean.TRUE) == null && !reuse.find(digest, fileNumber, at, length)) {
         pack(digest, data, offset, length);
       }
+    }
+
+    /**
+     * Whether a file of this size gets frames of its own: one at least a frame long starts a new frame
+     * and closes its last one, so that a restore missing only this file fetches no neighbour's bytes
+     * and a restore missing only a neighbour fetches none of this file's. Smaller files share frames,
+     * which is where the compression of neighbouring poms, checksums and metadata comes from.
+     */
+    boolean startsOwnFrames(long size) {
+      return size >= settings.frameTarget();
     }
 
     /** Appends a chunk to the frame, closing the frame once it is full. */

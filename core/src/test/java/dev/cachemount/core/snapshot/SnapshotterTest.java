@@ -63,6 +63,37 @@ class SnapshotterTest {
   }
 
   @Test
+  void aFileOfAFrameOrMoreHasFramesOfItsOwnAndSmallFilesShareTheirs() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("framed"));
+    java.util.Random random = new java.util.Random(7);
+    for (String name : List.of("a1.pom", "a2.pom", "a3.pom", "big.jar", "z1.pom", "z2.pom", "z3.pom")) {
+      byte[] data = new byte[name.equals("big.jar") ? 70_000 : 900];
+      random.nextBytes(data);
+      Files.write(tree.resolve(name), data);
+    }
+    Path staging = Files.createDirectories(dir.resolve("framed-staging"));
+    SnapshotIndex index = new Snapshotter(settings(1, 1 << 20), OperationListener.NONE, Clock.systemUTC()).snapshot(tree, staging).index();
+    java.util.Map<Integer, java.util.Set<String>> filesOfFrame = new java.util.HashMap<>();
+    for (Entry e : index.entries()) {
+      for (int c = 0; c < e.chunkCount(); c++) {
+        filesOfFrame.computeIfAbsent(index.chunkFrame(e.chunk(c)), f -> new java.util.TreeSet<>()).add(e.path());
+      }
+    }
+    int framesOfBig = 0;
+    int sharedFrames = 0;
+    for (java.util.Set<String> files : filesOfFrame.values()) {
+      if (files.contains("big.jar")) {
+        assertEquals(java.util.Set.of("big.jar"), files, "a frame of big.jar holds nothing else");
+        framesOfBig++;
+      } else if (files.size() > 1) {
+        sharedFrames++;
+      }
+    }
+    assertTrue(framesOfBig >= 2, "big.jar spans several frames: " + framesOfBig);
+    assertEquals(2, sharedFrames, "the three poms before it share one frame, the three after it another: " + filesOfFrame);
+  }
+
+  @Test
   void settingsThatCouldOverflowAFrameAreRefused() {
     FastCdcChunker huge = new FastCdcChunker(new ChunkerParameters(ChunkerParameters.FASTCDC_2020, 1024, 4096, 16 << 20, 2, 1));
     assertThrows(IllegalArgumentException.class, () -> new Snapshotter.Settings(huge, 3, 16 * 1024, 1 << 20, 1));
