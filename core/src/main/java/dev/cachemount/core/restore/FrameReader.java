@@ -148,8 +148,13 @@ final class FrameReader {
   /** One read of the plan: a span of one pack. */
   private record Task(SnapshotIndex.PackRef pack, Span span) {}
 
-  /** Reads a span of a pack whose frames lie closer than this together, rather than asking for each. */
+  /** Frames at most this far apart may share a read, if {@link #GAP_SHARE} allows. */
   static final long MERGE_GAP = 256 << 10;
+  /**
+   * The gap bytes a plan may read to save requests, as a share of the needed frames' bytes: so a
+   * warm pull downloads at most an eighth more than the frames it needs.
+   */
+  static final double GAP_SHARE = 0.125;
   /** A pack of which the needed frames hold at least this share is read in one go. */
   static final double WHOLE_PACK_SHARE = 0.5;
 
@@ -158,12 +163,13 @@ final class FrameReader {
 
   /**
    * Plans the reads of one pack: when the needed frames hold at least {@link #WHOLE_PACK_SHARE} of
-   * the pack, one read covers them all; otherwise frames closer than {@link #MERGE_GAP} share a read
-   * (one request instead of several, for a few gap bytes), and the others are read apart, so that a
-   * few files scattered over a pack cost their frames, not the pack.
+   * the pack, one read covers them all. Otherwise adjacent frames share a read, and so do runs of
+   * frames whose gap is at most {@link #MERGE_GAP}, smallest gaps first, while the gap bytes read stay
+   * within {@link #GAP_SHARE} of the needed bytes: a few files scattered over a pack cost their
+   * frames and a bounded excess, not the pack, and neighbouring runs cost one request, not several.
    */
   static List<Span> plan(SnapshotIndex index, List<Integer> sortedFrames, long packSize) {
-    List<Span> spans = new ArrayList<>();
+    List<Span> runs = new ArrayList<>();
     long start = -1;
     long end = -1;
     List<Integer> current = new ArrayList<>();
@@ -171,8 +177,8 @@ final class FrameReader {
     for (int f : sortedFrames) {
       SnapshotIndex.Frame frame = index.frames().get(f);
       needed += frame.storedLength();
-      if (start >= 0 && frame.offset() - end > MERGE_GAP) {
-        spans.add(new Span(start, end, current));
+      if (start >= 0 && frame.offset() > end) {
+        runs.add(new Span(start, end, current));
         current = new ArrayList<>();
         start = -1;
       }
@@ -183,11 +189,44 @@ final class FrameReader {
       current.add(f);
     }
     if (start >= 0) {
-      spans.add(new Span(start, end, current));
+      runs.add(new Span(start, end, current));
     }
-    if (spans.size() > 1 && needed >= WHOLE_PACK_SHARE * packSize) {
-      return List.of(new Span(spans.get(0).start(), spans.get(spans.size() - 1).end(), sortedFrames));
+    if (runs.size() > 1 && needed >= WHOLE_PACK_SHARE * packSize) {
+      return List.of(new Span(runs.get(0).start(), runs.get(runs.size() - 1).end(), sortedFrames));
     }
+    if (runs.size() < 2) {
+      return runs;
+    }
+    // gap i lies between run i and run i + 1; merge the smallest while the budget lasts
+    Integer[] gaps = new Integer[runs.size() - 1];
+    for (int i = 0; i < gaps.length; i++) {
+      gaps[i] = i;
+    }
+    java.util.Arrays.sort(gaps, Comparator.comparingLong(i -> runs.get(i + 1).start() - runs.get(i).end()));
+    boolean[] merge = new boolean[gaps.length];
+    long budget = (long) (GAP_SHARE * needed);
+    for (int i : gaps) {
+      long gap = runs.get(i + 1).start() - runs.get(i).end();
+      if (gap > MERGE_GAP || gap > budget) {
+        break;
+      }
+      budget -= gap;
+      merge[i] = true;
+    }
+    List<Span> spans = new ArrayList<>();
+    Span open = runs.get(0);
+    for (int i = 1; i < runs.size(); i++) {
+      Span next = runs.get(i);
+      if (merge[i - 1]) {
+        List<Integer> frames = new ArrayList<>(open.frames());
+        frames.addAll(next.frames());
+        open = new Span(open.start(), next.end(), frames);
+      } else {
+        spans.add(open);
+        open = next;
+      }
+    }
+    spans.add(open);
     return spans;
   }
 

@@ -33,11 +33,41 @@ class FetchPlanTest {
   }
 
   @Test
-  void neighboursShareARange() {
-    // 16 frames of gap are exactly 256 KiB: merged; 32 are not.
-    List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(10, 11, 28, 61), PACK);
-    assertEquals(List.of(new FrameReader.Span(10L * FRAME, 29L * FRAME, List.of(10, 11, 28)),
+  void adjacentFramesShareARange() {
+    List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(10, 11, 12, 61), PACK);
+    assertEquals(List.of(new FrameReader.Span(10L * FRAME, 13L * FRAME, List.of(10, 11, 12)),
         new FrameReader.Span(61L * FRAME, 62L * FRAME, List.of(61))), spans);
+  }
+
+  @Test
+  void gapsAreReadOnlyWithinAnEighthOfTheNeededBytesSmallestFirst() {
+    // 42 frames needed: a budget of 5.25 frames. The gap of 2 frames (45, 46) is read; the gap of 4
+    // (40 … 43) would exceed what is left, so 44 and 47 are one range and 0 … 39 another.
+    List<Integer> frames = new java.util.ArrayList<>();
+    for (int f = 0; f < 40; f++) {
+      frames.add(f);
+    }
+    frames.add(44);
+    frames.add(47);
+    List<FrameReader.Span> spans = FrameReader.plan(index(), frames, PACK);
+    assertEquals(List.of(new FrameReader.Span(0, 40L * FRAME, frames.subList(0, 40)),
+        new FrameReader.Span(44L * FRAME, 48L * FRAME, List.of(44, 47))), spans);
+    long read = spans.stream().mapToLong(s -> s.end() - s.start()).sum();
+    assertEquals(44L * FRAME, read, "the needed 42 frames and a gap of 2");
+  }
+
+  @Test
+  void aGapOverTheMergeLimitIsNeverReadWhateverTheBudget() {
+    // 150 frames needed (a budget of 18.75 frames) in a pack large enough not to be read whole; the
+    // gap of 17 frames (272 KiB) to frame 167 exceeds MERGE_GAP.
+    List<Integer> frames = new java.util.ArrayList<>();
+    for (int f = 0; f < 150; f++) {
+      frames.add(f);
+    }
+    frames.add(167);
+    List<FrameReader.Span> spans = FrameReader.plan(index(), frames, 10 * PACK);
+    assertEquals(2, spans.size());
+    assertEquals(new FrameReader.Span(167L * FRAME, 168L * FRAME, List.of(167)), spans.get(1));
   }
 
   @Test
