@@ -6,8 +6,10 @@ import com.google.cloud.tools.jib.api.ImageReference;
 import com.google.cloud.tools.jib.api.LogEvent;
 import com.google.cloud.tools.jib.frontend.CredentialRetrieverFactory;
 import com.google.cloud.tools.jib.registry.credentials.CredentialRetrievalException;
+import com.google.cloud.tools.jib.registry.credentials.DockerConfigCredentialRetriever;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -54,10 +56,19 @@ public final class RegistryCredentials {
         listener.warning(e.getMessage());
       }
     };
-    ImageReference image = ImageReference.of(ref.registry(), ref.repository(), null);
-    CredentialRetrieverFactory factory = CredentialRetrieverFactory.forImage(image, log, env);
+    // jib-core's ImageReference refuses a bracketed IPv6 host ([::1]:5000); its Docker config reader
+    // takes any host, and an unreadable config.json means no credentials, as with the factory.
+    CredentialRetriever dockerConfigRetriever = ImageReference.isValidRegistry(ref.registry())
+        ? CredentialRetrieverFactory.forImage(ImageReference.of(ref.registry(), ref.repository(), null), log, env).dockerConfig(dockerConfig)
+        : () -> {
+          try {
+            return DockerConfigCredentialRetriever.create(ref.registry(), dockerConfig).retrieve(log);
+          } catch (IOException e) {
+            return Optional.empty();
+          }
+        };
     String source = dockerConfig.startsWith(home) ? "~/" + home.relativize(dockerConfig) : dockerConfig.toString();
-    for (CredentialRetriever retriever : List.of(factory.dockerConfig(dockerConfig))) {
+    for (CredentialRetriever retriever : List.of(dockerConfigRetriever)) {
       try {
         Optional<Credential> c = retriever.retrieve();
         if (c.isPresent()) {

@@ -3,6 +3,8 @@ package dev.cachemount.core.registry;
 import com.google.cloud.tools.jib.api.ImageReference;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -11,9 +13,10 @@ import java.util.Optional;
  * Where a cache lives in a registry: {@code HOST[:PORT]/REPOSITORY[:TAG|@sha256:HEX]}, validated once
  * by {@link #parse}. As with {@code docker}, a first component without a dot or a colon (and not
  * {@code localhost}) means Docker Hub, and a Docker Hub repository without a slash is in
- * {@code library/}.
+ * {@code library/}. An IPv6 host is written in brackets, as in {@code [::1]:5000/acme/cache}.
  *
- * @param registry the host and port requests go to ({@code registry-1.docker.io} for Docker Hub)
+ * @param registry the host and port requests go to ({@code registry-1.docker.io} for Docker Hub,
+ *     {@code [::1]:5000} for an IPv6 host, brackets included)
  * @param repository the repository inside it
  * @param tag the tag, when the ref names one
  * @param digest the manifest digest, when the ref pins one
@@ -50,6 +53,14 @@ public record RegistryRef(String registry, String repository, Optional<String> t
       }
       rest = rest.substring(0, at);
     }
+    // An IPv6 host has colons of its own: take it off before looking for the tag's colon.
+    String ipv6Host = null;
+    int hostEnd = rest.indexOf('/');
+    String host = hostEnd < 0 ? rest : rest.substring(0, hostEnd);
+    if (host.startsWith("[") || (hostEnd > 0 && host.indexOf(':') != host.lastIndexOf(':'))) {
+      ipv6Host = bracketedHost(problem, host);
+      rest = hostEnd < 0 ? "" : rest.substring(hostEnd + 1);
+    }
     Optional<String> tag = Optional.empty();
     int colon = rest.lastIndexOf(':');
     if (colon > rest.lastIndexOf('/')) {
@@ -64,7 +75,10 @@ public record RegistryRef(String registry, String repository, Optional<String> t
     String repository;
     int slash = rest.indexOf('/');
     String first = slash < 0 ? "" : rest.substring(0, slash);
-    if (slash > 0 && (first.contains(".") || first.contains(":") || first.equals("localhost"))) {
+    if (ipv6Host != null) {
+      registry = ipv6Host;
+      repository = rest;
+    } else if (slash > 0 && (first.contains(".") || first.contains(":") || first.equals("localhost"))) {
       registry = first.toLowerCase(Locale.ROOT);
       repository = rest.substring(slash + 1);
       if (registry.equals("docker.io") || registry.equals("index.docker.io")) {
@@ -77,14 +91,62 @@ public record RegistryRef(String registry, String repository, Optional<String> t
     if (registry.equals(DOCKER_HUB) && !repository.contains("/")) {
       repository = "library/" + repository;
     }
-    if (!ImageReference.isValidRegistry(registry)) {
+    if (ipv6Host == null && !ImageReference.isValidRegistry(registry)) {
       throw CachemountException.usage(problem + ": registry host '" + registry + "' is not valid");
+    }
+    if (ipv6Host == null && registry.contains(":")) {
+      checkPort(problem, registry, registry.substring(registry.indexOf(':') + 1));
     }
     if (repository.isEmpty() || !ImageReference.isValidRepository(repository)) {
       throw CachemountException.usage(problem + ": repository '" + repository
           + "' is not valid: use lowercase letters, digits and separators ('.', '_', '__', '-', '/'), as in acme/build-cache");
     }
     return new RegistryRef(registry, repository, tag, digest);
+  }
+
+  /** {@code [ADDRESS]} or {@code [ADDRESS]:PORT}, lowercased, or a USAGE error naming what is wrong. */
+  private static String bracketedHost(String problem, String host) {
+    int end = host.indexOf(']');
+    String wrong = null;
+    if (!host.startsWith("[")) {
+      wrong = "an IPv6 address must be in brackets";
+    } else if (end < 0) {
+      wrong = "the ']' closing the IPv6 address is missing";
+    } else if (end == 1) {
+      wrong = "the brackets are empty";
+    } else if (!isIpv6Literal(host.substring(1, end))) {
+      wrong = "'" + host.substring(1, end) + "' is not an IPv6 address";
+    } else if (end + 1 < host.length() && host.charAt(end + 1) != ':') {
+      wrong = "only :PORT may follow the ']'";
+    }
+    if (wrong != null) {
+      throw CachemountException.usage(problem + ": registry host '" + host + "' is not valid: " + wrong
+          + "; write [ADDRESS] or [ADDRESS]:PORT, as in ref=[::1]:5000/acme/cache");
+    }
+    if (end + 1 < host.length()) {
+      checkPort(problem, host, host.substring(end + 2));
+    }
+    return host.toLowerCase(Locale.ROOT);
+  }
+
+  /** Hex digits, colons and dots (an IPv4-mapped tail) that the JDK reads as an IPv6 address, without a DNS lookup. */
+  private static boolean isIpv6Literal(String address) {
+    if (!address.matches("[0-9A-Fa-f:.]+") || !address.contains(":")) {
+      return false;
+    }
+    try {
+      InetAddress.getByName("[" + address + "]"); // brackets: a literal or an error, never a lookup
+      return true;
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private static void checkPort(String problem, String host, String port) {
+    if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+      throw CachemountException.usage(problem + ": registry host '" + host + "' is not valid: port '" + port
+          + "' is not a number from 1 to 65535, as in localhost:5000");
+    }
   }
 
   /** The same place with {@code tag} when the ref names neither a tag nor a digest. */
@@ -100,7 +162,14 @@ public record RegistryRef(String registry, String repository, Optional<String> t
   /** Whether the registry is on this machine, where plain HTTP is allowed (as Docker does). */
   public boolean isLoopback() {
     String host = hostName();
-    return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+    if (host.startsWith("[")) {
+      try {
+        return InetAddress.getByName(host).isLoopbackAddress(); // [::1], [0:0:0:0:0:0:0:1]; never a lookup
+      } catch (UnknownHostException e) {
+        return false;
+      }
+    }
+    return host.equals("localhost") || host.startsWith("127.");
   }
 
   /** The registry's host without the port. */

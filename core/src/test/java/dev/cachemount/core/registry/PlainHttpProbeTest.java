@@ -2,7 +2,12 @@ package dev.cachemount.core.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.FailureKind;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,7 +16,10 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class PlainHttpProbeTest {
   @Test
@@ -53,14 +61,93 @@ class PlainHttpProbeTest {
     assertEquals(-1, RegistryRef.parse("ghcr.io/team/cache").port());
   }
 
+  @Test
+  void anIpv6HostIsWrittenInBracketsWithAnOptionalPort() {
+    RegistryRef ref = RegistryRef.parse("[::1]:5000/dep-cache:mvn");
+    assertEquals("[::1]:5000", ref.registry());
+    assertEquals("dep-cache", ref.repository());
+    assertEquals(Optional.of("mvn"), ref.tag());
+    assertEquals("[::1]", ref.hostName());
+    assertEquals(5000, ref.port());
+    assertTrue(ref.isLoopback());
+    assertEquals("[::1]:5000/dep-cache:mvn", ref.toString());
+
+    RegistryRef remote = RegistryRef.parse("[2001:DB8::1]/team/repo:tag");
+    assertEquals("[2001:db8::1]", remote.registry());
+    assertEquals("team/repo", remote.repository());
+    assertEquals(-1, remote.port());
+    assertFalse(remote.isLoopback());
+
+    String digest = "sha256:" + "ab".repeat(32);
+    RegistryRef pinned = RegistryRef.parse("[fe80::1]:443/cache@" + digest);
+    assertEquals("[fe80::1]:443", pinned.registry());
+    assertEquals(Optional.empty(), pinned.tag());
+    assertEquals(digest, pinned.digest().orElseThrow().toString());
+    assertEquals(443, pinned.port());
+    assertEquals(Optional.empty(), RegistryRef.parse("[::1]/cache").tag());
+    assertEquals(-1, RegistryRef.parse("[::1]/cache").port());
+    assertTrue(RegistryRef.parse("[::1]/cache").isLoopback());
+    assertTrue(RegistryRef.parse("[0:0:0:0:0:0:0:1]:5000/cache").isLoopback());
+    assertTrue(RegistryRef.parse("[::ffff:127.0.0.1]:5000/cache").isLoopback(), "IPv4-mapped");
+    assertFalse(RegistryRef.parse("[::]:5000/cache").isLoopback());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+      "[::1:5000/x      | registry host '[::1:5000' is not valid: the ']' closing the IPv6 address is missing",
+      "[::1             | registry host '[::1' is not valid: the ']' closing the IPv6 address is missing",
+      "[]:5000/x        | registry host '[]:5000' is not valid: the brackets are empty",
+      "[zz::1]/x        | registry host '[zz::1]' is not valid: 'zz::1' is not an IPv6 address",
+      "[1::2::3]/x      | registry host '[1::2::3]' is not valid: '1::2::3' is not an IPv6 address",
+      "[127.0.0.1]/x    | registry host '[127.0.0.1]' is not valid: '127.0.0.1' is not an IPv6 address",
+      "[fe80::1%lo]/x   | registry host '[fe80::1%lo]' is not valid: 'fe80::1%lo' is not an IPv6 address",
+      "::1:5000/x       | registry host '::1:5000' is not valid: an IPv6 address must be in brackets",
+      "2001:db8::1/x:t  | registry host '2001:db8::1' is not valid: an IPv6 address must be in brackets",
+      "[::1]5000/x      | registry host '[::1]5000' is not valid: only :PORT may follow the ']'",
+      "[::1]:/x         | registry host '[::1]:' is not valid: port '' is not a number from 1 to 65535",
+      "[::1]:0/x        | registry host '[::1]:0' is not valid: port '0' is not a number from 1 to 65535",
+      "[::1]:65536/x    | registry host '[::1]:65536' is not valid: port '65536' is not a number from 1 to 65535",
+      "localhost:0/x    | registry host 'localhost:0' is not valid: port '0' is not a number from 1 to 65535",
+      "r.io:99999999999/x | registry host 'r.io:99999999999' is not valid: port '99999999999' is not a number from 1 to 65535",
+  })
+  void aBadIpv6HostOrPortIsAUsageErrorShowingTheForm(String ref, String message) {
+    CachemountException e = assertThrows(CachemountException.class, () -> RegistryRef.parse(ref));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().startsWith("ref '" + ref + "': " + message), e.getMessage());
+    String form = message.contains("port '") ? ", as in localhost:5000" : "; write [ADDRESS] or [ADDRESS]:PORT, as in ref=[::1]:5000/acme/cache";
+    assertTrue(e.getMessage().endsWith(form), e.getMessage());
+  }
+
+  @Test
+  void asksARegistryOnTheIpv6Loopback() throws Exception {
+    InetAddress ipv6Loopback = InetAddress.getByName("::1");
+    OneLineServer registry;
+    try {
+      registry = new OneLineServer(ipv6Loopback, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    } catch (IOException e) {
+      assumeTrue(false, "no IPv6 loopback here: " + e);
+      return;
+    }
+    try (registry) {
+      RegistryRef ref = RegistryRef.parse("[::1]:" + registry.port() + "/dep-cache:mvn");
+      assertTrue(PlainHttpProbe.speaksPlainHttp(ref.hostName(), ref.port(), Duration.ofSeconds(5)));
+      assertTrue(registry.firstRequest().startsWith("GET /v2/ HTTP/1.1\r\nHost: [::1]:" + registry.port() + "\r\n"), registry.firstRequest());
+    }
+  }
+
   /** Answers every connection with a fixed response, counting them. */
   private static final class OneLineServer implements AutoCloseable {
-    private final ServerSocket socket = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+    private final ServerSocket socket;
     private final Thread thread;
     private volatile int requests;
     private volatile String first = "";
 
     OneLineServer(String response) throws IOException {
+      this(InetAddress.getLoopbackAddress(), response);
+    }
+
+    OneLineServer(InetAddress address, String response) throws IOException {
+      socket = new ServerSocket(0, 10, address);
       thread = new Thread(() -> {
         while (!socket.isClosed()) {
           try (Socket s = socket.accept()) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.cloud.tools.jib.blob.Blobs;
 import com.google.cloud.tools.jib.hash.Digests;
+import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.ManifestBytes;
 import java.io.IOException;
@@ -15,7 +16,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -84,6 +87,20 @@ class RegistryPiecesTest {
     assertEquals(List.of("team/b", "team/a"), second.holders("r.io", "team/x", d));
     assertEquals(List.of("team/a"), second.holders("r.io", "team/b", d));
     assertEquals(List.of(), second.holders("r.io", "team/x", Digest.of(new byte[] {2})));
+  }
+
+  @Test
+  void dockerConfigCredentialsAreFoundForAnIpv6Host() throws IOException {
+    // jib-core's ImageReference refuses [::1]:5000; its Docker config reader takes it.
+    String auth = Base64.getEncoder().encodeToString("ci:secret".getBytes(StandardCharsets.UTF_8));
+    Files.writeString(dir.resolve("config.json"), "{\"auths\": {\"[::1]:5000\": {\"auth\": \"" + auth + "\"}}}");
+    Map<String, String> env = Map.of("DOCKER_CONFIG", dir.toString());
+    Optional<RegistryCredential> c = RegistryCredentials.resolve(
+        RegistryRef.parse("[::1]:5000/dep-cache"), RegistrySettings.DEFAULT, env, dir.resolve("home"), new OperationListener() {});
+    assertEquals("ci", c.orElseThrow().username());
+    assertEquals("secret", c.orElseThrow().password());
+    assertEquals(Optional.empty(), RegistryCredentials.resolve(
+        RegistryRef.parse("[::1]:5001/dep-cache"), RegistrySettings.DEFAULT, env, dir.resolve("home"), new OperationListener() {}));
   }
 
   @Test
