@@ -128,7 +128,8 @@ final class PullOperation {
   }
 
   /**
-   * What a scan of {@code target} sees, by path in index order, or null when there is no directory,
+   * What a scan of {@code target} sees, by path in index order (nothing, when there is nothing at
+   * {@code target} yet), or null when something other than a directory is there,
    * when it holds more than the snapshot's {@code entries} (the scan stops there: a pull into a large
    * directory of which the snapshot is a small part looks at the snapshot's files only, one by one),
    * or when the scan skipped something (a temporary file, a socket, a name that is not UTF-8): then it
@@ -138,7 +139,8 @@ final class PullOperation {
    */
   private Map<String, ScannedEntry> scanTarget(Path target, long entries) throws IOException {
     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-      return null;
+      // Nothing there yet: the restore creates it and need not look for any file.
+      return Files.notExists(target, LinkOption.NOFOLLOW_LINKS) ? Map.of() : null;
     }
     AtomicInteger skipped = new AtomicInteger();
     OperationListener counting = new OperationListener() {
@@ -172,7 +174,7 @@ final class PullOperation {
     }
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
     Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null : scanTarget(target, head.config().counts().entries());
-    if (seen != null && head.config().treeDigest() != null
+    if (seen != null && !seen.isEmpty() && head.config().treeDigest() != null
         && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
       SnapshotConfig.Counts counts = head.config().counts();
       listener.info(target + " already holds " + ref + " (its tree digest matches a scan); the index was not fetched");

@@ -22,16 +22,16 @@ public final class FrameDecoder implements AutoCloseable {
   /**
    * Decodes {@code stored[offset, offset+storedLength)} into {@code target[0, rawLength)}.
    *
-   * @param what names the frame in an error message
+   * @param what names the frame in an error message (asked only when there is one)
    * @throws CachemountException of kind INTEGRITY when the bytes do not decode to exactly rawLength
    */
-  public void decode(FrameEncoding encoding, byte[] stored, int offset, int storedLength, byte[] target, int rawLength, String what) {
+  public void decode(FrameEncoding encoding, byte[] stored, int offset, int storedLength, byte[] target, int rawLength, java.util.function.Supplier<String> what) {
     if (target.length < rawLength) {
       throw new IllegalArgumentException("target buffer too small");
     }
     if (encoding == FrameEncoding.RAW) {
       if (storedLength != rawLength) {
-        throw CachemountException.integrity(what + ": raw frame of " + storedLength + " bytes declared as " + rawLength);
+        throw CachemountException.integrity(what.get() + ": raw frame of " + storedLength + " bytes declared as " + rawLength);
       }
       System.arraycopy(stored, offset, target, 0, rawLength);
       return;
@@ -42,10 +42,10 @@ public final class FrameDecoder implements AutoCloseable {
       ctx.setLongMax(FormatLimits.MAX_WINDOW_LOG);
       n = ctx.decompressByteArray(target, 0, rawLength, stored, offset, storedLength);
     } catch (ZstdException e) {
-      throw CachemountException.integrity(what + " does not decompress: " + e.getMessage(), e);
+      throw CachemountException.integrity(what.get() + " does not decompress: " + e.getMessage(), e);
     }
     if (n != rawLength) {
-      throw CachemountException.integrity(what + " decompressed to " + n + " bytes, not the declared " + rawLength);
+      throw CachemountException.integrity(what.get() + " decompressed to " + n + " bytes, not the declared " + rawLength);
     }
   }
 

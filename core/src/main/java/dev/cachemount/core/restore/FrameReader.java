@@ -34,7 +34,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Used once per restore, from one thread.
  */
 final class FrameReader {
-  /** A decoded, verified frame: {@code data[0, rawLength)} are its chunk bytes. */
+  /**
+   * A decoded, verified frame: {@code data[0, rawLength)} are its chunk bytes. The buffer is the
+   * reader's again once the sink returns: a sink must not keep it.
+   */
   record Decoded(int frame, byte[] data) {}
 
   /** Receives verified frames on the thread that called {@link #read}. */
@@ -95,6 +98,7 @@ final class FrameReader {
     AtomicInteger next = new AtomicInteger();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     BlockingQueue<Decoded> queue = new ArrayBlockingQueue<>(1024);
+    FrameBuffers buffers = new FrameBuffers(index, tasks);
     Semaphore budget = new Semaphore((int) Math.min(Integer.MAX_VALUE, BUFFER_BYTES));
     int workers = Math.max(1, Math.min(threads, tasks.size()));
     ExecutorService pool = Workers.pool("cachemount-restore", workers);
@@ -105,7 +109,7 @@ final class FrameReader {
             MessageDigest md = Digest.newMessageDigest();
             int i;
             while (failure.get() == null && (i = next.getAndIncrement()) < tasks.size()) {
-              readSpan(tasks.get(i), needs, decoder, md, budget, queue, bytesRead, where);
+              readSpan(tasks.get(i), needs, decoder, md, budget, buffers, queue, bytesRead, where);
               queue.put(END_OF_SPAN);
             }
           } catch (Throwable t) {
@@ -134,7 +138,8 @@ final class FrameReader {
         try {
           sink.accept(d);
         } finally {
-          budget.release(d.data().length);
+          buffers.giveBack(d.data());
+          budget.release(index.frames().get(d.frame()).rawLength());
         }
       }
       rethrow(failure.get());
@@ -144,6 +149,44 @@ final class FrameReader {
       Workers.stop(pool);
     }
   }
+
+  /**
+   * Buffers for decoded frames, used again once the sink is done with them rather than allocated (and
+   * zeroed) for every frame: all of one size, that of the largest frame to read, when that is at most
+   * {@link #POOLED_FRAME}; larger frames get buffers of their own. How many exist at once is bounded by
+   * the byte budget of frames in flight.
+   */
+  private static final class FrameBuffers {
+    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final int size;
+
+    FrameBuffers(SnapshotIndex index, List<Task> tasks) {
+      int largest = 0;
+      for (Task t : tasks) {
+        for (int f : t.span().frames()) {
+          largest = Math.max(largest, index.frames().get(f).rawLength());
+        }
+      }
+      this.size = largest <= POOLED_FRAME ? largest : 0;
+    }
+
+    byte[] take(int length) {
+      if (length > size) {
+        return new byte[length];
+      }
+      byte[] b = free.poll();
+      return b != null ? b : new byte[size];
+    }
+
+    void giveBack(byte[] b) {
+      if (b.length == size) {
+        free.offer(b);
+      }
+    }
+  }
+
+  /** Frames up to this size (the format's default frames are at most 48 KiB) decode into reused buffers. */
+  private static final int POOLED_FRAME = 1 << 20;
 
   /** One read of the plan: a span of one pack. */
   private record Task(SnapshotIndex.PackRef pack, Span span) {}
@@ -230,7 +273,7 @@ final class FrameReader {
     return spans;
   }
 
-  private void readSpan(Task task, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, BlockingQueue<Decoded> queue,
+  private void readSpan(Task task, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, FrameBuffers buffers, BlockingQueue<Decoded> queue,
       AtomicLong bytesRead, String where) throws IOException, InterruptedException, DigestException {
     SnapshotIndex.PackRef pack = task.pack();
     Span span = task.span();
@@ -253,11 +296,11 @@ final class FrameReader {
         }
         position = frame.offset() + frame.storedLength();
         budget.acquire(frame.rawLength());
-        byte[] raw = new byte[frame.rawLength()];
+        byte[] raw = buffers.take(frame.rawLength());
         try {
           try {
             decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-                "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+                () -> "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
           } catch (CachemountException e) {
             throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
           }

@@ -146,7 +146,7 @@ public final class Restorer {
       long directories = 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
-          ensureDirectory(root.resolve(e.path()));
+          ensureDirectory(root.resolve(e.path()), options != null && options.seen() != null && !options.seen().containsKey(e.path()));
           directories++;
         }
       }
@@ -314,8 +314,7 @@ public final class Restorer {
       Files.setPosixFilePermissions(temp, perms);
     }
     Files.setLastModifiedTime(temp, mtime(e));
-    clearDirectory(file.target);
-    Files.move(temp, file.target, StandardCopyOption.ATOMIC_MOVE);
+    moveIntoPlace(temp, file.target);
     file.markRenamed();
   }
 
@@ -323,8 +322,7 @@ public final class Restorer {
     Path temp = temps.createSymlink(target.getParent(), Path.of(e.linkTarget()));
     try {
       Files.getFileAttributeView(temp, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime(e), null, null);
-      clearDirectory(target);
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      moveIntoPlace(temp, target);
     } finally {
       Files.deleteIfExists(temp);
       temps.forget(temp);
@@ -452,6 +450,22 @@ public final class Restorer {
   }
 
   /** Removes a directory that stands where the snapshot has a file or symlink. */
+  /**
+   * Renames a finished temporary file or link over {@code target}. A directory in the way is replaced
+   * (the rename fails on it, and only then is it looked at), so the usual case costs one rename.
+   */
+  private void moveIntoPlace(Path temp, Path target) throws IOException {
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (java.nio.file.FileSystemException e) {
+      if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+        throw e;
+      }
+      clearDirectory(target);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+    }
+  }
+
   private void clearDirectory(Path path) throws IOException {
     if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
       listener.warning("replacing directory " + path + " with a file or symlink from the snapshot");
@@ -472,7 +486,19 @@ public final class Restorer {
   }
 
   /** Makes {@code dir} a real directory, replacing a file or symlink in the way. */
-  private void ensureDirectory(Path dir) throws IOException {
+  /**
+   * Makes {@code dir} a writable directory. {@code likelyMissing}: the scan before the restore saw
+   * nothing there, so creating it is tried first (one call instead of a failed look and a create).
+   */
+  private void ensureDirectory(Path dir, boolean likelyMissing) throws IOException {
+    if (likelyMissing) {
+      try {
+        Files.createDirectory(dir);
+        return;
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        // something appeared since the scan: looked at below
+      }
+    }
     BasicFileAttributes attrs;
     try {
       attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

@@ -52,7 +52,7 @@ class PackWriterTest {
     try (FrameDecoder decoder = new FrameDecoder()) {
       for (int i = 0; i < frames.size(); i++) {
         byte[] out = new byte[frames.get(i).length];
-        decoder.decode(encoded.get(i).encoding(), file, (int) (long) offsets.get(i), encoded.get(i).storedLength(), out, out.length, "frame " + i);
+        decoder.decode(encoded.get(i).encoding(), file, (int) (long) offsets.get(i), encoded.get(i).storedLength(), out, out.length, () -> "frame");
         assertArrayEquals(frames.get(i), out);
       }
     }
@@ -75,12 +75,12 @@ class PackWriterTest {
     try (FrameDecoder decoder = new FrameDecoder()) {
       byte[] out = new byte[raw.length + 10];
       CachemountException e = assertThrows(CachemountException.class,
-          () -> decoder.decode(FrameEncoding.ZSTD, f.data(), 0, f.storedLength(), out, raw.length - 1, "frame"));
+          () -> decoder.decode(FrameEncoding.ZSTD, f.data(), 0, f.storedLength(), out, raw.length - 1, () -> "frame"));
       assertEquals(FailureKind.INTEGRITY, e.kind());
       byte[] garbage = f.data().clone();
       garbage[garbage.length / 2] ^= 0x55;
       garbage[0] ^= 0x01;
-      assertThrows(CachemountException.class, () -> decoder.decode(FrameEncoding.ZSTD, garbage, 0, garbage.length, out, raw.length, "frame"));
+      assertThrows(CachemountException.class, () -> decoder.decode(FrameEncoding.ZSTD, garbage, 0, garbage.length, out, raw.length, () -> "frame"));
     }
   }
 
