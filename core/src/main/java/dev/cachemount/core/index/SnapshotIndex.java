@@ -346,7 +346,8 @@ public final class SnapshotIndex {
 
     /** Places a chunk in a frame; each digest once. */
     public void addChunk(Digest digest, int frame, int offsetInFrame, int length) {
-      if (chunks.putIfAbsent(digest, new int[] {frame, offsetInFrame, length}) != null) {
+      // the fourth place is the chunk's number, set by build()
+      if (chunks.putIfAbsent(digest, new int[] {frame, offsetInFrame, length, -1}) != null) {
         throw new IllegalStateException("chunk " + digest + " placed twice");
       }
     }
@@ -372,14 +373,13 @@ public final class SnapshotIndex {
       int[] frame = new int[n];
       int[] offset = new int[n];
       int[] length = new int[n];
-      Map<Digest, Integer> number = new HashMap<>(n * 2);
       for (int i = 0; i < n; i++) {
         sorted[i].copyTo(digests, i * Digest.LENGTH);
         int[] place = chunks.get(sorted[i]);
         frame[i] = place[0];
         offset[i] = place[1];
         length[i] = place[2];
-        number.put(sorted[i], i);
+        place[3] = i;
       }
       List<Entry> resolved = new ArrayList<>(entries.size());
       for (PendingEntry p : entries) {
@@ -387,11 +387,11 @@ public final class SnapshotIndex {
         if (e.type() == EntryType.FILE) {
           int[] refs = new int[p.chunks().length];
           for (int c = 0; c < refs.length; c++) {
-            Integer ref = number.get(p.chunks()[c]);
-            if (ref == null) {
+            int[] place = chunks.get(p.chunks()[c]);
+            if (place == null) {
               throw new IllegalStateException("file " + e.path() + " uses chunk " + p.chunks()[c] + " that was never placed");
             }
-            refs[c] = ref;
+            refs[c] = place[3];
           }
           e = Entry.file(e.path(), e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), refs);
         }

@@ -155,11 +155,11 @@ final class ChunkReuse {
 
   /** Found chunks grouped by the earlier pack that holds them. */
   private java.util.Collection<List<Map.Entry<Digest, Found>>> byPack(java.util.Collection<Map.Entry<Digest, Found>> chunks) {
-    Map<String, List<Map.Entry<Digest, Found>>> byPack = new LinkedHashMap<>();
+    Map<Long, List<Map.Entry<Digest, Found>>> byPack = new LinkedHashMap<>();
     for (Map.Entry<Digest, Found> f : chunks) {
       SnapshotIndex index = sources.get(f.getValue().source()).snapshot().index();
       int pack = index.frames().get(index.chunkFrame(f.getValue().chunk())).pack();
-      byPack.computeIfAbsent(f.getValue().source() + ":" + pack, k -> new ArrayList<>()).add(f);
+      byPack.computeIfAbsent(((long) f.getValue().source() << 32) | pack, k -> new ArrayList<>()).add(f);
     }
     return byPack.values();
   }
@@ -168,11 +168,12 @@ final class ChunkReuse {
   private KeptPack asKept(List<Map.Entry<Digest, Found>> group) {
     int source = group.get(0).getValue().source();
     SnapshotIndex index = sources.get(source).snapshot().index();
-    java.util.Set<Integer> frames = new java.util.HashSet<>();
+    java.util.BitSet frames = new java.util.BitSet();
     long live = 0;
     for (Map.Entry<Digest, Found> c : group) {
       int frame = index.chunkFrame(c.getValue().chunk());
-      if (frames.add(frame)) {
+      if (!frames.get(frame)) {
+        frames.set(frame);
         live += index.frames().get(frame).storedLength();
       }
     }

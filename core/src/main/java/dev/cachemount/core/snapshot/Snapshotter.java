@@ -208,7 +208,8 @@ public final class Snapshotter {
    */
   private static List<ReusedPack> placeKept(List<ChunkReuse.KeptPack> kept, ChunkReuse reuse, SnapshotIndex.Builder builder) {
     java.util.Map<Digest, Integer> packNumbers = new java.util.HashMap<>();
-    java.util.Map<String, Integer> frameNumbers = new java.util.HashMap<>();
+    // a frame of a kept pack: (the pack's number here, its offset in the pack); packs are far smaller than 2^40 bytes
+    java.util.Map<Long, Integer> frameNumbers = new java.util.HashMap<>();
     java.util.Map<Digest, ReusedPack> reused = new java.util.LinkedHashMap<>();
     for (ChunkReuse.KeptPack k : kept) {
       SnapshotIndex index = reuse.source(k.source()).snapshot().index();
@@ -225,7 +226,7 @@ public final class Snapshotter {
       for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : k.chunks()) {
         int chunk = c.getValue().chunk();
         SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(chunk));
-        String key = k.pack().digest() + "@" + f.offset();
+        long key = ((long) pack << 40) | f.offset();
         Integer frame = frameNumbers.get(key);
         if (frame == null) {
           frame = builder.addFrame(pack, f.offset(), f.storedLength(), f.rawLength(), f.encoding());
