@@ -55,7 +55,7 @@ final class FrameReader {
   }
 
   private static final Decoded END_OF_SPAN = new Decoded(-1, new byte[0]);
-  private static final long BUFFER_BYTES = 64L << 20;
+  private static final long BUFFER_BYTES = 16L << 20;
 
   private final BlobSource blobs;
   private final SnapshotIndex index;
@@ -139,7 +139,7 @@ final class FrameReader {
           sink.accept(d);
         } finally {
           buffers.giveBack(d.data());
-          budget.release(index.frames().get(d.frame()).rawLength());
+          budget.release(buffers.cost(index.frames().get(d.frame()).rawLength()));
         }
       }
       rethrow(failure.get());
@@ -154,7 +154,7 @@ final class FrameReader {
    * Buffers for decoded frames, used again once the sink is done with them rather than allocated (and
    * zeroed) for every frame: all of one size, that of the largest frame to read, when that is at most
    * {@link #POOLED_FRAME}; larger frames get buffers of their own. How many exist at once is bounded by
-   * the byte budget of frames in flight.
+   * the byte budget of frames in flight, which counts buffers, not frames.
    */
   private static final class FrameBuffers {
     private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -168,6 +168,11 @@ final class FrameReader {
         }
       }
       this.size = largest <= POOLED_FRAME ? largest : 0;
+    }
+
+    /** The bytes a frame of this length holds while in flight: its buffer's size. */
+    int cost(int length) {
+      return Math.max(length, size);
     }
 
     byte[] take(int length) {
@@ -295,7 +300,7 @@ final class FrameReader {
           throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
         }
         position = frame.offset() + frame.storedLength();
-        budget.acquire(frame.rawLength());
+        budget.acquire(buffers.cost(frame.rawLength()));
         byte[] raw = buffers.take(frame.rawLength());
         try {
           try {
@@ -314,7 +319,7 @@ final class FrameReader {
           }
           queue.put(new Decoded(f, raw));
         } catch (Throwable t) {
-          budget.release(frame.rawLength());
+          budget.release(buffers.cost(frame.rawLength()));
           throw t;
         }
       }
