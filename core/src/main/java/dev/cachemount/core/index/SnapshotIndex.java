@@ -367,7 +367,7 @@ public final class SnapshotIndex {
 
     public SnapshotIndex build() {
       Digest[] sorted = chunks.keySet().toArray(new Digest[0]);
-      Arrays.sort(sorted);
+      Digest.sort(sorted);
       int n = sorted.length;
       byte[] digests = new byte[n * Digest.LENGTH];
       int[] frame = new int[n];

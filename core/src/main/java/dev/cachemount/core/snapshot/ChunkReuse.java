@@ -114,6 +114,14 @@ final class ChunkReuse {
     return false;
   }
 
+  /**
+   * Notes chunk {@code chunk} of the parent, which a file taken from the parent uses, with where this
+   * tree has it: {@link #find} without the search, for a chunk whose number in the parent is known.
+   */
+  void foundInParent(Digest digest, int chunk, int file, long offset, int length) {
+    found.put(digest, new Found(0, chunk, file, offset, length));
+  }
+
   /** What {@link #plan} decided: packs kept, and chunks to pack anew from the tree. */
   record Plan(List<KeptPack> kept, List<Map.Entry<Digest, Found>> repack) {}
 

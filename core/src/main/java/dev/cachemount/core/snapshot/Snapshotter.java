@@ -430,8 +430,8 @@ public final class Snapshotter {
         int ref = entry.chunk(c);
         chunks[c] = parent.chunkDigest(ref);
         int length = parent.chunkLength(ref);
-        if (seen.putIfAbsent(chunks[c], Boolean.TRUE) == null && !reuse.find(chunks[c], fileNumber, offset, length)) {
-          throw new IllegalStateException("the parent lacks its own chunk " + chunks[c]);
+        if (seen.putIfAbsent(chunks[c], Boolean.TRUE) == null) {
+          reuse.foundInParent(chunks[c], ref, fileNumber, offset, length);
         }
         offset += length;
       }

@@ -45,4 +45,35 @@ class DigestTest {
     assertTrue(low.compareTo(high) < 0);
     assertTrue(high.compareTo(low) > 0);
   }
+
+  @Test
+  void sortOrdersLikeCompareToIncludingDigestsThatShareTheirFirstBytes() {
+    java.util.Random random = new java.util.Random(3);
+    java.util.List<Digest> list = new java.util.ArrayList<>();
+    byte[] raw = new byte[32];
+    for (int i = 0; i < 50_000; i++) {
+      random.nextBytes(raw);
+      list.add(Digest.ofRaw(raw));
+    }
+    // Runs that tie on their first 8 bytes, and on all but the last byte: sorted by the full digest.
+    for (int i = 0; i < 300; i++) {
+      random.nextBytes(raw);
+      raw[0] = (byte) (i % 3);
+      for (int b = 1; b < 8; b++) {
+        raw[b] = 0;
+      }
+      list.add(Digest.ofRaw(raw));
+      raw[31] ^= 1;
+      list.add(Digest.ofRaw(raw));
+    }
+    java.util.Collections.shuffle(list, random);
+    Digest[] sorted = list.toArray(new Digest[0]);
+    Digest.sort(sorted);
+    Digest[] expected = list.toArray(new Digest[0]);
+    java.util.Arrays.sort(expected);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(expected, sorted);
+    Digest[] one = {list.get(0)};
+    Digest.sort(one);
+    org.junit.jupiter.api.Assertions.assertSame(list.get(0), one[0]);
+  }
 }
