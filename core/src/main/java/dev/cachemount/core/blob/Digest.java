@@ -139,6 +139,11 @@ public final class Digest implements Comparable<Digest> {
     return p;
   }
 
+  /** Compares this digest with the 32 bytes of {@code other} at {@code offset}, as {@link #compareTo} does. */
+  public int compareToRaw(byte[] other, int offset) {
+    return Arrays.compareUnsigned(bytes, 0, LENGTH, other, offset, offset + LENGTH);
+  }
+
   /** Whether this digest equals the 32 bytes of {@code other} at {@code offset}. */
   public boolean matches(byte[] other, int offset) {
     return Arrays.equals(bytes, 0, LENGTH, other, offset, offset + LENGTH);

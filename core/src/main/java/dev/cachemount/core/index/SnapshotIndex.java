@@ -98,6 +98,16 @@ public final class SnapshotIndex {
     return Digest.ofRaw(chunkDigests, chunk * Digest.LENGTH);
   }
 
+  /** Compares chunk {@code chunk}'s digest with {@code digest} in their unsigned byte order. */
+  public int compareChunkDigest(int chunk, Digest digest) {
+    return -digest.compareToRaw(chunkDigests, chunk * Digest.LENGTH);
+  }
+
+  /** Copies chunk {@code chunk}'s 32 digest bytes into {@code target} at {@code offset}. */
+  public void copyChunkDigest(int chunk, byte[] target, int offset) {
+    System.arraycopy(chunkDigests, chunk * Digest.LENGTH, target, offset, Digest.LENGTH);
+  }
+
   /** Whether chunk {@code chunk}'s digest equals {@code raw[offset, offset+32)}. */
   public boolean chunkDigestEquals(int chunk, byte[] raw, int offset) {
     return Arrays.equals(chunkDigests, chunk * Digest.LENGTH, (chunk + 1) * Digest.LENGTH, raw, offset, offset + Digest.LENGTH);
@@ -329,8 +339,13 @@ public final class SnapshotIndex {
     private final List<Frame> frames = new ArrayList<>();
     private final Map<Digest, int[]> chunks = new HashMap<>();
     private final List<PendingEntry> entries = new ArrayList<>();
+    /** An earlier index whose chunks are placed by number ({@link #addParentChunk}), or null. */
+    private SnapshotIndex parent;
+    /** The frame here of each of the parent's chunks, or -1 when not placed. */
+    private int[] parentFrame;
 
-    private record PendingEntry(Entry entry, Digest[] chunks) {}
+    /** A file's chunks: by digest, or by number in the parent. */
+    private record PendingEntry(Entry entry, Digest[] chunks, int[] parentChunks) {}
 
     /** Adds a pack and returns its number. */
     public int addPack(Digest digest, long size) {
@@ -352,46 +367,111 @@ public final class SnapshotIndex {
       }
     }
 
+    /**
+     * Names the earlier index whose chunks {@link #addParentChunk} places and
+     * {@link #addFileOfParentChunks} refers to by number (once, before either). A digest given to
+     * {@link #addFile} that is not placed by {@link #addChunk} is also looked up there.
+     */
+    public void useParent(SnapshotIndex parent) {
+      if (this.parent != null) {
+        throw new IllegalStateException("the parent is already set");
+      }
+      this.parent = parent;
+      this.parentFrame = new int[parent.chunkCount()];
+      Arrays.fill(parentFrame, -1);
+    }
+
+    /**
+     * Places the parent's chunk {@code chunk} in {@code frame}, a frame added here for the parent's
+     * frame that holds it (same pack, same bytes), at its offset and length in the parent.
+     */
+    public void addParentChunk(int chunk, int frame) {
+      if (parentFrame[chunk] >= 0) {
+        throw new IllegalStateException("chunk " + parent.chunkDigest(chunk) + " placed twice");
+      }
+      parentFrame[chunk] = frame;
+    }
+
     /** Adds a directory or symlink entry. */
     public void addEntry(Entry entry) {
       if (entry.type() == EntryType.FILE) {
         throw new IllegalArgumentException("files are added with their chunk digests");
       }
-      entries.add(new PendingEntry(entry, new Digest[0]));
+      entries.add(new PendingEntry(entry, new Digest[0], null));
     }
 
-    /** Adds a file whose content is the given chunks, each placed with {@link #addChunk}. */
+    /** Adds a file whose content is the given chunks, each placed with {@link #addChunk} (or in the parent). */
     public void addFile(String path, int mode, long size, long mtimeSeconds, int mtimeNanos, Digest[] fileChunks) {
-      entries.add(new PendingEntry(Entry.file(path, mode, size, mtimeSeconds, mtimeNanos, null), fileChunks.clone()));
+      entries.add(new PendingEntry(Entry.file(path, mode, size, mtimeSeconds, mtimeNanos, null), fileChunks.clone(), null));
+    }
+
+    /**
+     * Adds a file whose content is the given chunks of the parent, each placed with
+     * {@link #addParentChunk} or, when packed anew, with {@link #addChunk}.
+     */
+    public void addFileOfParentChunks(String path, int mode, long size, long mtimeSeconds, int mtimeNanos, int[] parentChunks) {
+      entries.add(new PendingEntry(Entry.file(path, mode, size, mtimeSeconds, mtimeNanos, null), null, parentChunks.clone()));
     }
 
     public SnapshotIndex build() {
       Digest[] sorted = chunks.keySet().toArray(new Digest[0]);
       Digest.sort(sorted);
-      int n = sorted.length;
+      int placedInParent = 0;
+      if (parent != null) {
+        for (int f : parentFrame) {
+          if (f >= 0) {
+            placedInParent++;
+          }
+        }
+      }
+      // Both lists are in digest order: merged, they number the chunks of the new index.
+      int n = sorted.length + placedInParent;
       byte[] digests = new byte[n * Digest.LENGTH];
       int[] frame = new int[n];
       int[] offset = new int[n];
       int[] length = new int[n];
-      for (int i = 0; i < n; i++) {
-        sorted[i].copyTo(digests, i * Digest.LENGTH);
-        int[] place = chunks.get(sorted[i]);
-        frame[i] = place[0];
-        offset[i] = place[1];
-        length[i] = place[2];
-        place[3] = i;
+      int[] parentNumber = parent == null ? null : new int[parentFrame.length];
+      int next = 0;
+      int r = nextPlaced(0);
+      for (int i = 0; i < sorted.length || r >= 0; next++) {
+        int order = i == sorted.length ? 1 : r < 0 ? -1 : -parent.compareChunkDigest(r, sorted[i]);
+        if (order == 0) {
+          throw new IllegalStateException("chunk " + sorted[i] + " placed twice");
+        }
+        if (order < 0) {
+          sorted[i].copyTo(digests, next * Digest.LENGTH);
+          int[] place = chunks.get(sorted[i]);
+          frame[next] = place[0];
+          offset[next] = place[1];
+          length[next] = place[2];
+          place[3] = next;
+          i++;
+        } else {
+          parent.copyChunkDigest(r, digests, next * Digest.LENGTH);
+          frame[next] = parentFrame[r];
+          offset[next] = parent.chunkOffset(r);
+          length[next] = parent.chunkLength(r);
+          parentNumber[r] = next;
+          r = nextPlaced(r + 1);
+        }
       }
       List<Entry> resolved = new ArrayList<>(entries.size());
       for (PendingEntry p : entries) {
         Entry e = p.entry();
         if (e.type() == EntryType.FILE) {
-          int[] refs = new int[p.chunks().length];
-          for (int c = 0; c < refs.length; c++) {
-            int[] place = chunks.get(p.chunks()[c]);
-            if (place == null) {
-              throw new IllegalStateException("file " + e.path() + " uses chunk " + p.chunks()[c] + " that was never placed");
+          int[] refs;
+          if (p.parentChunks() != null) {
+            refs = new int[p.parentChunks().length];
+            for (int c = 0; c < refs.length; c++) {
+              int chunk = p.parentChunks()[c];
+              // placed from the parent, or packed anew (its pack was compacted) and placed by digest
+              refs[c] = parentFrame[chunk] >= 0 ? parentNumber[chunk] : numberOf(parent.chunkDigest(chunk), parentNumber, e.path());
             }
-            refs[c] = place[3];
+          } else {
+            refs = new int[p.chunks().length];
+            for (int c = 0; c < refs.length; c++) {
+              refs[c] = numberOf(p.chunks()[c], parentNumber, e.path());
+            }
           }
           e = Entry.file(e.path(), e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), refs);
         }
@@ -399,6 +479,33 @@ public final class SnapshotIndex {
       }
       resolved.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
       return new SnapshotIndex(packs, frames, digests, frame, offset, length, resolved);
+    }
+
+    /** The first of the parent's chunks from {@code from} on that is placed, or -1. */
+    private int nextPlaced(int from) {
+      if (parent == null) {
+        return -1;
+      }
+      for (int c = from; c < parentFrame.length; c++) {
+        if (parentFrame[c] >= 0) {
+          return c;
+        }
+      }
+      return -1;
+    }
+
+    private int numberOf(Digest digest, int[] parentNumber, String path) {
+      int[] place = chunks.get(digest);
+      if (place != null) {
+        return place[3];
+      }
+      if (parent != null) {
+        int chunk = parent.findChunk(digest);
+        if (chunk >= 0 && parentFrame[chunk] >= 0) {
+          return parentNumber[chunk];
+        }
+      }
+      throw new IllegalStateException("file " + path + " uses chunk " + digest + " that was never placed");
     }
   }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * What a push takes from earlier snapshots instead of packing again. Workers ask {@link #find} for
@@ -42,7 +43,16 @@ final class ChunkReuse {
   private final Map<String, Entry> parentFiles;
   private final Instant parentTrustedBefore;
   private final java.util.Set<String> forced;
+  /** Chunks found in sources other than the parent, by digest. */
   private final ConcurrentHashMap<Digest, Found> found = new ConcurrentHashMap<>();
+  /**
+   * The parent's chunks this tree uses, by their number in the parent: the file where the tree has it
+   * first (-1: a file taken from the parent), or {@link #UNUSED}; and the offset in that file. Arrays,
+   * not objects per chunk: a 10 GB cache has millions of chunks, nearly all of them the parent's.
+   */
+  private final AtomicIntegerArray parentFile;
+  private final long[] parentOffset;
+  private static final int UNUSED = Integer.MIN_VALUE;
 
   /**
    * @param sources the parent first, when there is one ({@code parentFirst}), then the others
@@ -64,6 +74,15 @@ final class ChunkReuse {
         }
       }
       trusted = Instant.parse(parent.config().created()).minusSeconds(RACY_SECONDS);
+      int chunks = parent.index().chunkCount();
+      this.parentFile = new AtomicIntegerArray(chunks);
+      for (int c = 0; c < chunks; c++) {
+        parentFile.lazySet(c, UNUSED);
+      }
+      this.parentOffset = new long[chunks];
+    } else {
+      this.parentFile = null;
+      this.parentOffset = null;
     }
     this.parentFiles = files;
     this.parentTrustedBefore = trusted;
@@ -75,6 +94,11 @@ final class ChunkReuse {
 
   boolean isEmpty() {
     return sources.isEmpty();
+  }
+
+  /** Whether source 0 is the parent, whose chunks are tracked by number. */
+  boolean hasParent() {
+    return parentFile != null;
   }
 
   /** The parent's entry for a file it vouches for unread: same size and time, older than the racy window. */
@@ -107,7 +131,11 @@ final class ChunkReuse {
     for (int s = 0; s < sources.size(); s++) {
       int chunk = sources.get(s).snapshot().index().findChunk(digest);
       if (chunk >= 0) {
-        found.put(digest, new Found(s, chunk, file, offset, length));
+        if (s == 0 && hasParent()) {
+          foundInParent(chunk, file, offset);
+        } else {
+          found.put(digest, new Found(s, chunk, file, offset, length));
+        }
         return true;
       }
     }
@@ -115,38 +143,42 @@ final class ChunkReuse {
   }
 
   /**
-   * Notes chunk {@code chunk} of the parent, which a file taken from the parent uses, with where this
-   * tree has it: {@link #find} without the search, for a chunk whose number in the parent is known.
+   * Notes chunk {@code chunk} of the parent with where this tree has it, unless it was noted before
+   * (the first place found stays). Thread-safe; no digest is needed.
    */
-  void foundInParent(Digest digest, int chunk, int file, long offset, int length) {
-    found.put(digest, new Found(0, chunk, file, offset, length));
+  void foundInParent(int chunk, int file, long offset) {
+    if (parentFile.compareAndSet(chunk, UNUSED, file)) {
+      parentOffset[chunk] = offset; // read after the workers are joined
+    }
   }
 
   /** What {@link #plan} decided: packs kept, and chunks to pack anew from the tree. */
   record Plan(List<KeptPack> kept, List<Map.Entry<Digest, Found>> repack) {}
 
-  /** An earlier pack kept, with the chunks of it this snapshot uses. */
-  record KeptPack(ReusedPack pack, int source, List<Map.Entry<Digest, Found>> chunks) {}
+  /** An earlier pack kept, with the chunks of it this snapshot uses: their numbers in the source's index. */
+  record KeptPack(ReusedPack pack, int source, int[] chunks) {}
 
   /**
    * Groups the found chunks by earlier pack and keeps a pack when its used frames hold at least
-   * {@code keepAtLeast} of its bytes.
+   * {@code keepAtLeast} of its bytes. The parent's packs come first, in its order.
    */
   Plan plan(double keepAtLeast) {
     List<KeptPack> kept = new ArrayList<>();
     List<Map.Entry<Digest, Found>> repack = new ArrayList<>();
     java.util.Set<Digest> keptDigests = new java.util.HashSet<>();
-    for (List<Map.Entry<Digest, Found>> chunks : byPack(found.entrySet())) {
-      KeptPack candidate = asKept(chunks);
+    for (Group g : groups(parentChunks(), found.values())) {
+      KeptPack candidate = asKept(g.source(), g.chunks());
       ReusedPack pack = candidate.pack();
       // The same pack may be reached through two sources (a parent that reused a from= pack): keep it once.
       // Chunks of files taken from the parent exist only there: their packs are kept whatever their use.
-      boolean unreadable = chunks.stream().anyMatch(c -> !c.getValue().readable());
-      if (unreadable || pack.liveBytes() >= keepAtLeast * pack.size() || keptDigests.contains(pack.digest())) {
+      if (g.unreadable() || pack.liveBytes() >= keepAtLeast * pack.size() || keptDigests.contains(pack.digest())) {
         keptDigests.add(pack.digest());
         kept.add(candidate);
       } else {
-        repack.addAll(chunks);
+        SnapshotIndex index = sources.get(g.source()).snapshot().index();
+        for (int chunk : g.chunks()) {
+          repack.add(Map.entry(index.chunkDigest(chunk), found(g.source(), chunk, index)));
+        }
       }
     }
     return new Plan(kept, repack);
@@ -154,40 +186,110 @@ final class ChunkReuse {
 
   /** Keeps the earlier packs of {@code chunks}, however little of them is used. */
   List<KeptPack> keepAll(List<Map.Entry<Digest, Found>> chunks) {
+    List<Found> list = new ArrayList<>(chunks.size());
+    for (Map.Entry<Digest, Found> c : chunks) {
+      list.add(c.getValue());
+    }
     List<KeptPack> kept = new ArrayList<>();
-    for (List<Map.Entry<Digest, Found>> group : byPack(chunks)) {
-      kept.add(asKept(group));
+    for (Group g : groups(new int[0], list)) {
+      kept.add(asKept(g.source(), g.chunks()));
     }
     return kept;
   }
 
-  /** Found chunks grouped by the earlier pack that holds them. */
-  private java.util.Collection<List<Map.Entry<Digest, Found>>> byPack(java.util.Collection<Map.Entry<Digest, Found>> chunks) {
-    Map<Long, List<Map.Entry<Digest, Found>>> byPack = new LinkedHashMap<>();
-    for (Map.Entry<Digest, Found> f : chunks) {
-      SnapshotIndex index = sources.get(f.getValue().source()).snapshot().index();
-      int pack = index.frames().get(index.chunkFrame(f.getValue().chunk())).pack();
-      byPack.computeIfAbsent(((long) f.getValue().source() << 32) | pack, k -> new ArrayList<>()).add(f);
+  /** The parent's used chunks, in number order (so each pack's chunks in digest order). */
+  private int[] parentChunks() {
+    if (parentFile == null) {
+      return new int[0];
     }
-    return byPack.values();
+    int n = 0;
+    for (int c = 0; c < parentFile.length(); c++) {
+      if (parentFile.get(c) != UNUSED) {
+        n++;
+      }
+    }
+    int[] used = new int[n];
+    for (int c = 0, i = 0; c < parentFile.length(); c++) {
+      if (parentFile.get(c) != UNUSED) {
+        used[i++] = c;
+      }
+    }
+    return used;
   }
 
-  /** One pack's found chunks as a kept pack, with the stored bytes of the frames they use. */
-  private KeptPack asKept(List<Map.Entry<Digest, Found>> group) {
-    int source = group.get(0).getValue().source();
+  /** The chunks of one earlier pack, by number in {@code source}'s index; {@code unreadable}: one is not on disk. */
+  private record Group(int source, int pack, int[] chunks, boolean unreadable) {}
+
+  /** Used chunks grouped by the earlier pack that holds them: the parent's packs first, then the others'. */
+  private List<Group> groups(int[] parentChunks, java.util.Collection<Found> others) {
+    List<Group> groups = new ArrayList<>();
+    if (parentChunks.length > 0) {
+      SnapshotIndex index = parentIndex();
+      int packs = index.packs().size();
+      int[] count = new int[packs];
+      boolean[] unreadable = new boolean[packs];
+      for (int c : parentChunks) {
+        int pack = index.frames().get(index.chunkFrame(c)).pack();
+        count[pack]++;
+        unreadable[pack] |= parentFile.get(c) < 0;
+      }
+      int[][] byPack = new int[packs][];
+      int[] filled = new int[packs];
+      for (int p = 0; p < packs; p++) {
+        byPack[p] = new int[count[p]];
+      }
+      for (int c : parentChunks) {
+        int pack = index.frames().get(index.chunkFrame(c)).pack();
+        byPack[pack][filled[pack]++] = c;
+      }
+      for (int p = 0; p < packs; p++) {
+        if (count[p] > 0) {
+          groups.add(new Group(0, p, byPack[p], unreadable[p]));
+        }
+      }
+    }
+    Map<Long, List<Found>> byPack = new LinkedHashMap<>();
+    for (Found f : others) {
+      SnapshotIndex index = sources.get(f.source()).snapshot().index();
+      int pack = index.frames().get(index.chunkFrame(f.chunk())).pack();
+      byPack.computeIfAbsent(((long) f.source() << 32) | pack, k -> new ArrayList<>()).add(f);
+    }
+    for (Map.Entry<Long, List<Found>> e : byPack.entrySet()) {
+      List<Found> list = e.getValue();
+      int[] chunks = new int[list.size()];
+      boolean unreadable = false;
+      for (int i = 0; i < chunks.length; i++) {
+        chunks[i] = list.get(i).chunk();
+        unreadable |= !list.get(i).readable();
+      }
+      groups.add(new Group((int) (e.getKey() >>> 32), (int) (long) e.getKey(), chunks, unreadable));
+    }
+    return groups;
+  }
+
+  /** Where this tree has chunk {@code chunk} of {@code source}. */
+  private Found found(int source, int chunk, SnapshotIndex index) {
+    if (source == 0 && hasParent()) {
+      return new Found(0, chunk, parentFile.get(chunk), parentOffset[chunk], index.chunkLength(chunk));
+    }
+    return found.get(index.chunkDigest(chunk));
+  }
+
+  /** One pack's used chunks as a kept pack, with the stored bytes of the frames they use. */
+  private KeptPack asKept(int source, int[] chunks) {
     SnapshotIndex index = sources.get(source).snapshot().index();
     java.util.BitSet frames = new java.util.BitSet();
     long live = 0;
-    for (Map.Entry<Digest, Found> c : group) {
-      int frame = index.chunkFrame(c.getValue().chunk());
+    for (int c : chunks) {
+      int frame = index.chunkFrame(c);
       if (!frames.get(frame)) {
         frames.set(frame);
         live += index.frames().get(frame).storedLength();
       }
     }
-    SnapshotIndex.PackRef ref = index.packs().get(index.frames().get(index.chunkFrame(group.get(0).getValue().chunk())).pack());
+    SnapshotIndex.PackRef ref = index.packs().get(index.frames().get(index.chunkFrame(chunks[0])).pack());
     ReuseSource from = sources.get(source);
-    return new KeptPack(new ReusedPack(ref.digest(), ref.size(), from.repository(), live, from.packsPresent()), source, group);
+    return new KeptPack(new ReusedPack(ref.digest(), ref.size(), from.repository(), live, from.packsPresent()), source, chunks);
   }
 
   ReuseSource source(int i) {

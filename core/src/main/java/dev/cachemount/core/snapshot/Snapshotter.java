@@ -126,6 +126,9 @@ public final class Snapshotter {
   private StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging, ChunkReuse reuse) throws IOException {
     List<ScannedEntry> files = new ArrayList<>();
     SnapshotIndex.Builder builder = new SnapshotIndex.Builder();
+    if (reuse.hasParent()) {
+      builder.useParent(reuse.parentIndex());
+    }
     for (ScannedEntry e : scanned) {
       switch (e.type()) {
         case FILE -> files.add(e);
@@ -160,7 +163,11 @@ public final class Snapshotter {
         FileResult r = results[i];
         if (r != null) {
           ScannedEntry e = files.get(i);
-          builder.addFile(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.chunks());
+          if (r.parentChunks() != null) {
+            builder.addFileOfParentChunks(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.parentChunks());
+          } else {
+            builder.addFile(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.chunks());
+          }
         }
       }
       long frames = sink.frameCount();
@@ -182,7 +189,8 @@ public final class Snapshotter {
     }
   }
 
-  private record FileResult(long size, Digest[] chunks) {}
+  /** A file's chunks: by digest when it was read, by number in the parent when the parent vouched for it. */
+  private record FileResult(long size, Digest[] chunks, int[] parentChunks) {}
 
   private static List<int[]> batches(List<ScannedEntry> files) {
     List<int[]> batches = new ArrayList<>();
@@ -223,8 +231,8 @@ public final class Snapshotter {
         reused.put(before.digest(), new ReusedPack(before.digest(), before.size(), before.repository(), before.liveBytes() + k.pack().liveBytes(),
             before.knownPresent() || k.pack().knownPresent()));
       }
-      for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : k.chunks()) {
-        int chunk = c.getValue().chunk();
+      boolean ofParent = k.source() == 0 && reuse.hasParent();
+      for (int chunk : k.chunks()) {
         SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(chunk));
         long key = ((long) pack << 40) | f.offset();
         Integer frame = frameNumbers.get(key);
@@ -232,7 +240,11 @@ public final class Snapshotter {
           frame = builder.addFrame(pack, f.offset(), f.storedLength(), f.rawLength(), f.encoding());
           frameNumbers.put(key, frame);
         }
-        builder.addChunk(c.getKey(), frame, index.chunkOffset(chunk), index.chunkLength(chunk));
+        if (ofParent) {
+          builder.addParentChunk(chunk, frame);
+        } else {
+          builder.addChunk(index.chunkDigest(chunk), frame, index.chunkOffset(chunk), index.chunkLength(chunk));
+        }
       }
     }
     return new ArrayList<>(reused.values());
@@ -418,24 +430,21 @@ public final class Snapshotter {
       if (size != entry.size() || !entry.stillMatches(file)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
       }
-      return new FileResult(size, fileChunks.toArray(new Digest[0]));
+      return new FileResult(size, fileChunks.toArray(new Digest[0]), null);
     }
 
-    /** A file the parent vouches for: its chunks, unread, all of them in the parent. */
+    /** A file the parent vouches for: its chunks, unread, all of them in the parent, by number. */
     private FileResult fromParent(Entry entry) {
       SnapshotIndex parent = reuse.parentIndex();
-      Digest[] chunks = new Digest[entry.chunkCount()];
+      int[] chunks = new int[entry.chunkCount()];
       long offset = 0;
       for (int c = 0; c < chunks.length; c++) {
         int ref = entry.chunk(c);
-        chunks[c] = parent.chunkDigest(ref);
-        int length = parent.chunkLength(ref);
-        if (seen.putIfAbsent(chunks[c], Boolean.TRUE) == null) {
-          reuse.foundInParent(chunks[c], ref, fileNumber, offset, length);
-        }
-        offset += length;
+        chunks[c] = ref;
+        reuse.foundInParent(ref, fileNumber, offset);
+        offset += parent.chunkLength(ref);
       }
-      return new FileResult(entry.size(), chunks);
+      return new FileResult(entry.size(), null, chunks);
     }
 
     /**
