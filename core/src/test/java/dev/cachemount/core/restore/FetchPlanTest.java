@@ -32,6 +32,15 @@ class FetchPlanTest {
         new FrameReader.Span(190L * FRAME, 191L * FRAME, List.of(190))), spans);
   }
 
+  /** Frames {@code from} to {@code to - 1}, in a list that takes more. */
+  private static List<Integer> run(int from, int to) {
+    List<Integer> frames = new java.util.ArrayList<>();
+    for (int f = from; f < to; f++) {
+      frames.add(f);
+    }
+    return frames;
+  }
+
   @Test
   void adjacentFramesShareARange() {
     List<FrameReader.Span> spans = FrameReader.plan(index(), List.of(10, 11, 12, 61), PACK);
@@ -43,10 +52,7 @@ class FetchPlanTest {
   void gapsAreReadOnlyWithinAnEighthOfTheNeededBytesSmallestFirst() {
     // 42 frames needed: a budget of 5.25 frames. The gap of 2 frames (45, 46) is read; the gap of 4
     // (40 … 43) would exceed what is left, so 44 and 47 are one range and 0 … 39 another.
-    List<Integer> frames = new java.util.ArrayList<>();
-    for (int f = 0; f < 40; f++) {
-      frames.add(f);
-    }
+    List<Integer> frames = run(0, 40);
     frames.add(44);
     frames.add(47);
     List<FrameReader.Span> spans = FrameReader.plan(index(), frames, PACK);
@@ -60,10 +66,7 @@ class FetchPlanTest {
   void aGapOverTheMergeLimitIsNeverReadWhateverTheBudget() {
     // 150 frames needed (a budget of 18.75 frames) in a pack large enough not to be read whole; the
     // gap of 17 frames (272 KiB) to frame 167 exceeds MERGE_GAP.
-    List<Integer> frames = new java.util.ArrayList<>();
-    for (int f = 0; f < 150; f++) {
-      frames.add(f);
-    }
+    List<Integer> frames = run(0, 150);
     frames.add(167);
     List<FrameReader.Span> spans = FrameReader.plan(index(), frames, 10 * PACK);
     assertEquals(2, spans.size());
@@ -84,13 +87,8 @@ class FetchPlanTest {
   @Test
   void whenMostOfThePackIsNeededItIsReadInOneGo() {
     // Two runs far apart that hold two thirds of the pack: one read, not two.
-    List<Integer> many = new java.util.ArrayList<>();
-    for (int f = 0; f < 70; f++) {
-      many.add(f);
-    }
-    for (int f = 136; f < 200; f++) {
-      many.add(f);
-    }
+    List<Integer> many = run(0, 70);
+    many.addAll(run(136, 200));
     List<FrameReader.Span> spans = FrameReader.plan(index(), many, PACK);
     assertEquals(List.of(new FrameReader.Span(0, PACK, many)), spans);
     assertEquals(2, FrameReader.plan(index(), many.subList(60, 80), PACK).size(), "a small share stays two ranges");
