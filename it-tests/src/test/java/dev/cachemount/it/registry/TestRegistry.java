@@ -54,6 +54,8 @@ public final class TestRegistry implements AutoCloseable {
 
   private final RegistryMode mode;
   private final int port;
+  /** The loopback address a reference names: {@code 127.0.0.1}, or {@code [::1]} for the IPv6 loopback. */
+  private final String address;
   private final Path config;
   private final Path storageRoot;
   private final Path caFile;
@@ -64,9 +66,10 @@ public final class TestRegistry implements AutoCloseable {
   private final Thread shutdownHook;
   private boolean closed;
 
-  private TestRegistry(RegistryMode mode, int port, Path config, Path storageRoot, Path caFile, TokenIssuer issuer,
+  private TestRegistry(RegistryMode mode, String address, int port, Path config, Path storageRoot, Path caFile, TokenIssuer issuer,
       List<String> log, RegistryServer server) throws IOException, GeneralSecurityException {
     this.mode = mode;
+    this.address = address;
     this.port = port;
     this.config = config;
     this.storageRoot = storageRoot;
@@ -91,6 +94,26 @@ public final class TestRegistry implements AutoCloseable {
    *     available (the message says what to install), or the registry did not come up (with its log)
    */
   public static TestRegistry start(RegistryMode mode, Path workDir) throws IOException {
+    return start(mode, workDir, false);
+  }
+
+  /**
+   * Starts a registry as {@link #start} does, listening on the IPv6 loopback {@code [::1]}: with the
+   * {@code docker-registry} binary only (not in TLS mode, whose certificate names 127.0.0.1).
+   *
+   * @throws IllegalStateException if the binary is not on PATH or the machine has no IPv6 loopback
+   */
+  public static TestRegistry startOnIpv6Loopback(RegistryMode mode, Path workDir) throws IOException {
+    if (mode == RegistryMode.TLS) {
+      throw new IllegalArgumentException("the test certificate names 127.0.0.1 and localhost only");
+    }
+    if (onPath("docker-registry").isEmpty()) {
+      throw new IllegalStateException("a registry on [::1] needs the docker-registry binary: apt-get install -y docker-registry");
+    }
+    return start(mode, workDir, true);
+  }
+
+  private static TestRegistry start(RegistryMode mode, Path workDir, boolean ipv6) throws IOException {
     Path dir = Files.createDirectories(workDir.toAbsolutePath());
     Optional<Path> binary = onPath("docker-registry");
     // only touch Testcontainers where it is needed: it looks for a Docker engine when first used
@@ -100,8 +123,9 @@ public final class TestRegistry implements AutoCloseable {
           + " (Debian's package of the CNCF distribution registry, /usr/bin/docker-registry), or run a Docker"
           + " engine that Testcontainers can reach.");
     }
-    int port = freeLoopbackPort();
-    String listen = binary.isPresent() ? "127.0.0.1:" + port : "0.0.0.0:" + RegistryContainer.CONTAINER_PORT;
+    String address = ipv6 ? "[::1]" : "127.0.0.1";
+    int port = freeLoopbackPort(ipv6 ? "::1" : "127.0.0.1");
+    String listen = binary.isPresent() ? address + ":" + port : "0.0.0.0:" + RegistryContainer.CONTAINER_PORT;
     Path storageRoot = Files.createDirectories(dir.resolve("storage"));
     Path config = dir.resolve("config.yml");
     List<String> log = Collections.synchronizedList(new ArrayList<>());
@@ -120,7 +144,7 @@ public final class TestRegistry implements AutoCloseable {
         case TOKEN -> issuer = configureToken(dir, yaml);
       }
       Files.writeString(config, yaml, StandardCharsets.UTF_8);
-      registry = new TestRegistry(mode, port, config, storageRoot, caFile, issuer, log, server);
+      registry = new TestRegistry(mode, address, port, config, storageRoot, caFile, issuer, log, server);
     } catch (GeneralSecurityException e) {
       closeIfStarted(issuer);
       throw new IllegalStateException("cannot make the test registry's keys and certificates", e);
@@ -137,9 +161,9 @@ public final class TestRegistry implements AutoCloseable {
     return registry;
   }
 
-  /** {@code 127.0.0.1:PORT}, as a registry reference's host part. */
+  /** {@code 127.0.0.1:PORT} (or {@code [::1]:PORT}), as a registry reference's host part. */
   public String host() {
-    return "127.0.0.1:" + port;
+    return address + ":" + port;
   }
 
   public int port() {
@@ -363,9 +387,9 @@ public final class TestRegistry implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** A port free now on 127.0.0.1; another process could take it before the registry binds it, which is unlikely enough in tests. */
-  private static int freeLoopbackPort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+  /** A port free now on {@code address}; another process could take it before the registry binds it, which is unlikely enough in tests. */
+  private static int freeLoopbackPort(String address) throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(address))) {
       return socket.getLocalPort();
     }
   }
