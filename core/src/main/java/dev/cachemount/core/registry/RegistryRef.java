@@ -169,8 +169,12 @@ public record RegistryRef(String registry, String repository, Optional<String> t
         return false;
       }
     }
-    return host.equals("localhost") || host.startsWith("127.");
+    // an IPv4 literal in 127.0.0.0/8, not any name that starts with "127." (127.example.com is not loopback)
+    return host.equals("localhost") || LOOPBACK_IPV4.matcher(host).matches();
   }
+
+  private static final java.util.regex.Pattern LOOPBACK_IPV4 =
+      java.util.regex.Pattern.compile("127(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
 
   /** The registry's host without the port. */
   public String hostName() {

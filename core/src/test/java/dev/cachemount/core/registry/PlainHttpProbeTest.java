@@ -55,6 +55,18 @@ class PlainHttpProbeTest {
   }
 
   @Test
+  void onlyLocalhostAndLiteralsOf127Slash8AreLoopback() {
+    assertTrue(RegistryRef.parse("127.0.0.1:5000/team/cache").isLoopback());
+    assertTrue(RegistryRef.parse("127.1.2.254:5000/team/cache").isLoopback());
+    assertTrue(RegistryRef.parse("localhost:5000/team/cache").isLoopback());
+    // names that merely start with 127. are remote hosts: no plain HTTP, no credentials over it
+    assertFalse(RegistryRef.parse("127.example.com:5000/team/cache").isLoopback());
+    assertFalse(RegistryRef.parse("127.0.0.1.nip.io:5000/team/cache").isLoopback());
+    assertFalse(RegistryRef.parse("127.0.0.256:5000/team/cache").isLoopback());
+    assertFalse(RegistryRef.parse("ghcr.io/team/cache").isLoopback());
+  }
+
+  @Test
   void portIsTheRefsExplicitPortOrNone() {
     assertEquals(5000, RegistryRef.parse("localhost:5000/team/cache").port());
     assertEquals(-1, RegistryRef.parse("localhost/team/cache").port());
