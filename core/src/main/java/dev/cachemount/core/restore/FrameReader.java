@@ -99,7 +99,8 @@ final class FrameReader {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     BlockingQueue<Decoded> queue = new ArrayBlockingQueue<>(1024);
     FrameBuffers buffers = new FrameBuffers(index, tasks);
-    Semaphore budget = new Semaphore((int) Math.min(Integer.MAX_VALUE, BUFFER_BYTES));
+    // room for several of the largest frames at once, whatever frame target the snapshot was written with
+    Semaphore budget = new Semaphore((int) Math.min(Integer.MAX_VALUE, Math.max(BUFFER_BYTES, 4L * buffers.largest())));
     int workers = Math.max(1, Math.min(threads, tasks.size()));
     ExecutorService pool = Workers.pool("cachemount-restore", workers);
     try {
@@ -159,6 +160,7 @@ final class FrameReader {
   private static final class FrameBuffers {
     private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> free = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final int size;
+    private final int largest;
 
     FrameBuffers(SnapshotIndex index, List<Task> tasks) {
       int largest = 0;
@@ -167,7 +169,13 @@ final class FrameReader {
           largest = Math.max(largest, index.frames().get(f).rawLength());
         }
       }
+      this.largest = largest;
       this.size = largest <= POOLED_FRAME ? largest : 0;
+    }
+
+    /** The largest frame to read, decoded. */
+    int largest() {
+      return largest;
     }
 
     /** The bytes a frame of this length holds while in flight: its buffer's size. */

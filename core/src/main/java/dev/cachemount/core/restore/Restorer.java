@@ -449,7 +449,6 @@ public final class Restorer {
     }
   }
 
-  /** Removes a directory that stands where the snapshot has a file or symlink. */
   /**
    * Renames a finished temporary file or link over {@code target}. A directory in the way is replaced
    * (the rename fails on it, and only then is it looked at), so the usual case costs one rename.
@@ -466,6 +465,7 @@ public final class Restorer {
     }
   }
 
+  /** Removes a directory that stands where the snapshot has a file or symlink. */
   private void clearDirectory(Path path) throws IOException {
     if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
       listener.warning("replacing directory " + path + " with a file or symlink from the snapshot");
@@ -485,10 +485,10 @@ public final class Restorer {
     return target.toRealPath();
   }
 
-  /** Makes {@code dir} a real directory, replacing a file or symlink in the way. */
   /**
-   * Makes {@code dir} a writable directory. {@code likelyMissing}: the scan before the restore saw
-   * nothing there, so creating it is tried first (one call instead of a failed look and a create).
+   * Makes {@code dir} a real, writable directory, replacing a file or symlink in the way.
+   * {@code likelyMissing}: the scan before the restore saw nothing there, so creating it is tried
+   * first (one call instead of a failed look and a create).
    */
   private void ensureDirectory(Path dir, boolean likelyMissing) throws IOException {
     if (likelyMissing) {

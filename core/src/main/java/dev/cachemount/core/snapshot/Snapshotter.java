@@ -210,14 +210,16 @@ public final class Snapshotter {
     return batches;
   }
 
+  /** A frame of a kept pack: the pack's number in the new index, the frame's offset in the pack. */
+  private record FrameAt(int pack, long offset) {}
+
   /**
    * Records the kept earlier packs in the index: each pack once, each of its used frames once, with
    * the chunks this snapshot uses from them.
    */
   private static List<ReusedPack> placeKept(List<ChunkReuse.KeptPack> kept, ChunkReuse reuse, SnapshotIndex.Builder builder) {
     java.util.Map<Digest, Integer> packNumbers = new java.util.HashMap<>();
-    // a frame of a kept pack: (the pack's number here, its offset in the pack); packs are far smaller than 2^40 bytes
-    java.util.Map<Long, Integer> frameNumbers = new java.util.HashMap<>();
+    java.util.Map<FrameAt, Integer> frameNumbers = new java.util.HashMap<>();
     java.util.Map<Digest, ReusedPack> reused = new java.util.LinkedHashMap<>();
     for (ChunkReuse.KeptPack k : kept) {
       SnapshotIndex index = reuse.source(k.source()).snapshot().index();
@@ -234,7 +236,7 @@ public final class Snapshotter {
       boolean ofParent = k.source() == 0 && reuse.hasParent();
       for (int chunk : k.chunks()) {
         SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(chunk));
-        long key = ((long) pack << 40) | f.offset();
+        FrameAt key = new FrameAt(pack, f.offset());
         Integer frame = frameNumbers.get(key);
         if (frame == null) {
           frame = builder.addFrame(pack, f.offset(), f.storedLength(), f.rawLength(), f.encoding());
@@ -410,9 +412,6 @@ public final class Snapshotter {
       }
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         size = reader.read(ch, this);
-        if (ownFrames) {
-          flushFrame();
-        }
       } catch (NoSuchFileException e) {
         listener.warning(entry.path() + " vanished before it was read; skipped");
         return null;
@@ -426,6 +425,9 @@ public final class Snapshotter {
         throw e;
       } catch (IOException e) {
         throw new IOException("reading " + file + ": " + e.getMessage(), e);
+      }
+      if (ownFrames) {
+        flushFrame(); // outside the read's try: a failure to write the pack is not the file's
       }
       if (size != entry.size() || !entry.stillMatches(file)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
