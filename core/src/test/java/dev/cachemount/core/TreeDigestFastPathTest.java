@@ -79,14 +79,21 @@ class TreeDigestFastPathTest {
         .setTimes(FileTime.from(Instant.ofEpochSecond(seconds, 123_456_789)), null, null);
   }
 
-  @Test
-  void anIdenticalTargetIsRecognisedWithoutTheIndex() throws IOException {
+  /** Pushes a mixed tree (seeded) from {@code source} and pulls it into {@code target}, which it returns. */
+  private Path pushedAndPulled(int seed) throws IOException {
     Path source = dir.resolve("source");
-    TestTrees.mixed(source, 5);
+    TestTrees.mixed(source, seed);
     client.push(spec(source, ""), OperationListener.NONE);
-    assertTrue(config().treeDigest().startsWith("sha256:"), "the config records the tree digest");
     Path target = dir.resolve("target");
     client.pull(spec(target, ""), OperationListener.NONE);
+    return target;
+  }
+
+  @Test
+  void anIdenticalTargetIsRecognisedWithoutTheIndex() throws IOException {
+    Path target = pushedAndPulled(5);
+    Path source = dir.resolve("source");
+    assertTrue(config().treeDigest().startsWith("sha256:"), "the config records the tree digest");
 
     opened.clear();
     OperationResult identical = client.pull(spec(target, ""), OperationListener.NONE);
@@ -103,11 +110,8 @@ class TreeDigestFastPathTest {
 
   @Test
   void anyDifferenceTakesTheFullRestore() throws IOException {
+    Path target = pushedAndPulled(6);
     Path source = dir.resolve("source");
-    TestTrees.mixed(source, 6);
-    client.push(spec(source, ""), OperationListener.NONE);
-    Path target = dir.resolve("target");
-    client.pull(spec(target, ""), OperationListener.NONE);
     List<Runnable> changes = List.of(
         () -> run(() -> setTime(target.resolve("empty-file"), 1_600_000_000L)),
         () -> run(() -> setTime(target.resolve("deep/a/b"), 1_600_000_000L)),
@@ -154,11 +158,7 @@ class TreeDigestFastPathTest {
 
   @Test
   void verifyContentAlwaysReadsTheIndex() throws IOException {
-    Path source = dir.resolve("source");
-    TestTrees.mixed(source, 7);
-    client.push(spec(source, ""), OperationListener.NONE);
-    Path target = dir.resolve("target");
-    client.pull(spec(target, ""), OperationListener.NONE);
+    Path target = pushedAndPulled(7);
     opened.clear();
     client.pull(spec(target, ",verify=content"), OperationListener.NONE);
     assertTrue(opened.contains(indexDigest()));
