@@ -3,6 +3,8 @@ package dev.cachemount.cli;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
 
@@ -18,7 +20,6 @@ import picocli.CommandLine;
     mixinStandardHelpOptions = true,
     versionProvider = VersionCommand.Provider.class,
     description = "Build caches as deduplicated OCI artifacts: push a cache directory, pull it back.",
-    subcommands = {PushCommand.class, PullCommand.class, InspectCommand.class, VersionCommand.class, CommandLine.HelpCommand.class},
     footerHeading = "%nExit codes:%n",
     footer = {
       "  0  success, or a cache miss on pull",
@@ -39,9 +40,32 @@ public final class Main implements Runnable {
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), Cachemount.create()));
   }
 
+  /** The subcommands, in the order the usage lists them. */
+  private static final Map<String, Class<?>> COMMANDS = commands();
+
+  private static Map<String, Class<?>> commands() {
+    Map<String, Class<?>> commands = new LinkedHashMap<>();
+    commands.put("push", PushCommand.class);
+    commands.put("pull", PullCommand.class);
+    commands.put("inspect", InspectCommand.class);
+    commands.put("version", VersionCommand.class);
+    commands.put("help", CommandLine.HelpCommand.class);
+    return commands;
+  }
+
   /** Runs the CLI with the given streams and client; returns the exit code. */
   public static int run(String[] args, PrintWriter out, PrintWriter err, Cachemount client) {
-    CommandLine cli = new CommandLine(new Main(), new Factory(client));
+    Factory factory = new Factory(client);
+    CommandLine cli = new CommandLine(new Main(), factory);
+    // picocli builds a command's model by reflection, a tenth of a short command's time: a command
+    // line that names its command gets only that one (its usage and errors name no other); anything
+    // else (no command, an option first, "help", a typo) gets all of them, for the usage and the error.
+    Class<?> named = args.length > 0 && !"help".equals(args[0]) ? COMMANDS.get(args[0]) : null;
+    if (named != null) {
+      cli.addSubcommand(args[0], new CommandLine(named, factory));
+    } else {
+      COMMANDS.forEach((name, command) -> cli.addSubcommand(name, new CommandLine(command, factory)));
+    }
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {

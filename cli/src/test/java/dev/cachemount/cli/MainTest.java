@@ -207,6 +207,23 @@ class MainTest {
   }
 
   @Test
+  void usageAndErrorsNameEveryCommandWhateverTheCommandLine() {
+    // Only a command line that names its command builds that command alone (Main.run).
+    assertEquals(2, run());
+    for (String command : List.of("push", "pull", "inspect", "version")) {
+      assertTrue(err.contains("  " + command + " "), command + " in " + err);
+    }
+    assertEquals(2, run("pusj"));
+    assertTrue(err.contains("Did you mean: cachemount push or cachemount pull?"), err);
+    assertEquals(0, run("help", "pull"));
+    assertTrue(out.startsWith("Usage: cachemount pull "), out);
+    assertEquals(0, run("--version"));
+    assertTrue(out.contains("snapshot format 1"), out);
+    assertEquals(0, run("inspect", "--help"));
+    assertTrue(out.startsWith("Usage: cachemount inspect "), out);
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);
