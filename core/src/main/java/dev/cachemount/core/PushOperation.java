@@ -33,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -100,9 +101,10 @@ final class PushOperation {
       // The parent's manifest and config come from the store while this thread scans the tree; its
       // index only when the tree digest cannot tell that nothing changed (a large cache's index is
       // large: an unchanged push should not fetch it).
-      ExecutorService loader = Workers.pool("cachemount-parent", 1);
+      // The loader's first thread reads the head, the others ask the store for its packs meanwhile.
+      ExecutorService loader = Workers.pool("cachemount-parent", 1 + PACK_CHECKS);
       try {
-        Future<Optional<SnapshotHead>> headLoaded = loader.submit(() -> loadParentHead(store, tag, ref));
+        Future<Optional<ParentHead>> headLoaded = loader.submit(() -> loadParentHeadAndPacks(store, tag, ref, loader));
         scanStarted = engine.clock().instant();
         List<ScannedEntry> found = null;
         Throwable scanFailure = null;
@@ -112,14 +114,14 @@ final class PushOperation {
           scanFailure = e;
         }
         // As before the overlap: a parent that cannot be loaded is the failure reported first.
-        Optional<SnapshotHead> head = await(headLoaded);
+        Optional<ParentHead> head = await(headLoaded);
         if (scanFailure != null) {
           throw Workers.rethrow(scanFailure);
         }
-        if (head.isPresent() && unchangedByTreeDigest(store, head.get(), found, ref)) {
-          return unchangedResult(ref, head.get());
+        if (head.isPresent() && unchangedByTreeDigest(head.get(), found, ref)) {
+          return unchangedResult(ref, head.get().head());
         }
-        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), ref);
+        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().packsPresent(), ref);
         scanned = found;
       } finally {
         Workers.stop(loader);
@@ -255,23 +257,13 @@ final class PushOperation {
    * to the parent's scan, and whose digest matches, is unchanged once every pack of the parent is
    * still in the store. Anything else is decided by the full comparison.
    */
-  private boolean unchangedByTreeDigest(SnapshotStore store, SnapshotHead head, List<ScannedEntry> scanned, String ref) throws IOException {
+  private boolean unchangedByTreeDigest(ParentHead parent, List<ScannedEntry> scanned, String ref) {
+    SnapshotHead head = parent.head();
     String expected = head.config().treeDigest();
     boolean plain = !options.force() && spec.maxSize().isEmpty() && spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MIRROR;
-    if (expected == null || !plain || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
+    if (expected == null || !plain || !parent.packsPresent() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
         || !expected.equals(TreeDigest.ofScan(scanned))) {
       return false;
-    }
-    for (Descriptor pack : head.packs()) {
-      Digest digest;
-      try {
-        digest = Digest.parse(pack.digest());
-      } catch (IllegalArgumentException e) {
-        return false;
-      }
-      if (!store.hasBlob(digest)) {
-        return false;
-      }
     }
     listener.info("the tree matches the tree digest of " + ref + "; its index was not needed");
     return true;
@@ -283,7 +275,40 @@ final class PushOperation {
    */
   private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String tag, String ref) throws IOException {
     Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
-    return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), ref);
+    return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), false, ref);
+  }
+
+  /** How many existence checks of the parent's packs run at once. */
+  private static final int PACK_CHECKS = 4;
+
+  /** A stored snapshot's manifest and config, and whether the store still holds every pack they list. */
+  private record ParentHead(SnapshotHead head, boolean packsPresent) {}
+
+  /**
+   * The parent's head, and whether its packs are all in the store, asked {@link #PACK_CHECKS} at a
+   * time on {@code pool} (of which this task holds one thread): both answers are needed whether or
+   * not the tree changed, and they come while the caller scans.
+   */
+  private Optional<ParentHead> loadParentHeadAndPacks(SnapshotStore store, String tag, String ref, ExecutorService pool) throws IOException {
+    Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
+    if (head.isEmpty()) {
+      return Optional.empty();
+    }
+    List<Future<Boolean>> checks = new ArrayList<>();
+    for (Descriptor pack : head.get().packs()) {
+      Digest digest;
+      try {
+        digest = Digest.parse(pack.digest());
+      } catch (IllegalArgumentException e) {
+        return Optional.of(new ParentHead(head.get(), false));
+      }
+      checks.add(pool.submit(() -> store.hasBlob(digest)));
+    }
+    boolean present = true;
+    for (Future<Boolean> check : checks) {
+      present &= await(check);
+    }
+    return Optional.of(new ParentHead(head.get(), present));
   }
 
   /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */
@@ -300,15 +325,16 @@ final class PushOperation {
   }
 
   /** The parent with its index; empty when the index is corrupt or a pack is gone (reported). */
-  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, String ref) throws IOException {
+  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, boolean packsPresent, String ref) throws IOException {
     LoadedSnapshot parent;
     try {
       parent = new SnapshotReader(store, store).load(head, ref);
     } catch (CachemountException e) {
       return unreadable(e, ref);
     }
-    // A snapshot whose packs are gone cannot stand for the tree, however equal the trees are.
-    for (SnapshotIndex.PackRef pack : parent.index().packs()) {
+    // A snapshot whose packs are gone cannot stand for the tree, however equal the trees are. The
+    // index lists the packs of the manifest (checked by the reader), so those found are not asked again.
+    for (SnapshotIndex.PackRef pack : packsPresent ? List.<SnapshotIndex.PackRef>of() : parent.index().packs()) {
       if (!store.hasBlob(pack.digest())) {
         listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + "; pushing a complete new one");
         return Optional.empty();
