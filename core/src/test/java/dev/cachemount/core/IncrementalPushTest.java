@@ -178,6 +178,45 @@ class IncrementalPushTest {
   }
 
   @Test
+  void aPackReachedThroughTheParentAndAFromSnapshotIsJudgedOnBothShares() throws IOException {
+    // One pack: one worker, a pack target larger than the tree.
+    client = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(64 << 20).build();
+    Path a = dir.resolve("a");
+    Path b = dir.resolve("b");
+    Files.createDirectories(a);
+    Files.createDirectories(b);
+    Random random = new Random(11);
+    for (int i = 0; i < 10; i++) {
+      Files.write(a.resolve("a" + i + ".jar"), TestTrees.randomBytes(random, 64 * 1024));
+    }
+    client.push(spec("a", a), OperationListener.NONE);
+    Set<String> packOfA = packs(load("a"));
+    assertEquals(1, packOfA.size());
+    // b holds 6 of a's 10 files: it references a's pack (60% used).
+    for (int i = 0; i < 6; i++) {
+      Files.copy(a.resolve("a" + i + ".jar"), b.resolve("a" + i + ".jar"));
+    }
+    client.push(spec("b", b, "a"), OperationListener.NONE);
+    assertEquals(packOfA, packs(load("b")));
+    // Now b holds 2 of its own (20% of the pack, reached through the parent; touched, so read again)
+    // and 4 it did not have (40%, reached through a only). Each share is under half, together they
+    // are over it: the pack is kept for both, and nothing is packed anew.
+    for (int i = 2; i < 6; i++) {
+      Files.delete(b.resolve("a" + i + ".jar"));
+    }
+    for (int i = 0; i < 2; i++) {
+      Files.setLastModifiedTime(b.resolve("a" + i + ".jar"), FileTime.fromMillis(1_650_000_000_000L));
+    }
+    for (int i = 6; i < 10; i++) {
+      Files.copy(a.resolve("a" + i + ".jar"), b.resolve("a" + i + ".jar"));
+    }
+    OperationResult third = client.push(spec("b", b, "a"), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, third.result());
+    assertEquals(packOfA, packs(load("b")), "the pack is kept, once, for both sources; no chunk is packed anew");
+    assertRestoresExactly(spec("b", b), b);
+  }
+
+  @Test
   void forceReferencesNothingStoredBefore() throws IOException {
     client.push(spec("m2", source), OperationListener.NONE);
     LoadedSnapshot parent = load("m2");

@@ -161,18 +161,40 @@ final class ChunkReuse {
   /**
    * Groups the found chunks by earlier pack and keeps a pack when its used frames hold at least
    * {@code keepAtLeast} of its bytes. The parent's packs come first, in its order.
+   *
+   * <p>One pack may be reached through two sources: a parent that kept a {@code from=} snapshot's
+   * pack, and that snapshot itself. It is judged once, on the frames used through any of them, and
+   * either kept for all of them or packed anew for all of them: judged apart, a pack kept for one
+   * source would also hold the chunks packed anew for the other (stored twice), and two shares each
+   * under the threshold would have it packed anew though together they are over it.
    */
   Plan plan(double keepAtLeast) {
+    List<Group> groups = groups(parentChunks(), found.values());
+    List<KeptPack> candidates = new ArrayList<>(groups.size());
+    Map<Digest, Integer> reached = new HashMap<>();
+    for (Group g : groups) {
+      KeptPack candidate = asKept(g.source(), g.chunks());
+      candidates.add(candidate);
+      reached.merge(candidate.pack().digest(), 1, Integer::sum);
+    }
+    Map<Digest, Boolean> keep = new HashMap<>();
+    Map<Digest, SharedUse> shared = new HashMap<>();
+    for (int i = 0; i < groups.size(); i++) {
+      Group g = groups.get(i);
+      ReusedPack pack = candidates.get(i).pack();
+      if (reached.get(pack.digest()) == 1) {
+        keep.put(pack.digest(), g.unreadable() || pack.liveBytes() >= keepAtLeast * pack.size());
+      } else {
+        shared.computeIfAbsent(pack.digest(), d -> new SharedUse(pack.size())).add(g, sources.get(g.source()).snapshot().index());
+      }
+    }
+    shared.forEach((digest, use) -> keep.put(digest, use.unreadable || use.live >= keepAtLeast * use.size));
     List<KeptPack> kept = new ArrayList<>();
     List<Map.Entry<Digest, Found>> repack = new ArrayList<>();
-    java.util.Set<Digest> keptDigests = new java.util.HashSet<>();
-    for (Group g : groups(parentChunks(), found.values())) {
-      KeptPack candidate = asKept(g.source(), g.chunks());
-      ReusedPack pack = candidate.pack();
-      // The same pack may be reached through two sources (a parent that reused a from= pack): keep it once.
-      // Chunks of files taken from the parent exist only there: their packs are kept whatever their use.
-      if (g.unreadable() || pack.liveBytes() >= keepAtLeast * pack.size() || keptDigests.contains(pack.digest())) {
-        keptDigests.add(pack.digest());
+    for (int i = 0; i < groups.size(); i++) {
+      Group g = groups.get(i);
+      KeptPack candidate = candidates.get(i);
+      if (keep.get(candidate.pack().digest())) {
         kept.add(candidate);
       } else {
         SnapshotIndex index = sources.get(g.source()).snapshot().index();
@@ -182,6 +204,28 @@ final class ChunkReuse {
       }
     }
     return new Plan(kept, repack);
+  }
+
+  /** A pack reached through several sources: the frames used through any of them, by offset in the pack. */
+  private static final class SharedUse {
+    private final long size;
+    private final java.util.Set<Long> frames = new java.util.HashSet<>();
+    private long live;
+    private boolean unreadable;
+
+    SharedUse(long size) {
+      this.size = size;
+    }
+
+    void add(Group g, SnapshotIndex index) {
+      unreadable |= g.unreadable();
+      for (int c : g.chunks()) {
+        SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(c));
+        if (frames.add(f.offset())) {
+          live += f.storedLength();
+        }
+      }
+    }
   }
 
   /** Keeps the earlier packs of {@code chunks}, however little of them is used. */
