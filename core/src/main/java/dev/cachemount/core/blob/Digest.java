@@ -24,10 +24,10 @@ public final class Digest implements Comparable<Digest> {
    * The 32 bytes as four big-endian longs: one object of 48 bytes per digest instead of a digest and
    * its array (72 bytes, two objects), for the millions of chunks a large cache has.
    */
-  private final long w0;
-  private final long w1;
-  private final long w2;
-  private final long w3;
+  final long w0;
+  final long w1;
+  final long w2;
+  final long w3;
 
   private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 

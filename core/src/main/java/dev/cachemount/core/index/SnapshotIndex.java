@@ -2,13 +2,12 @@ package dev.cachemount.core.index;
 
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.blob.DigestTable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -337,7 +336,18 @@ public final class SnapshotIndex {
   public static final class Builder {
     private final List<PackRef> packs = new ArrayList<>();
     private final List<Frame> frames = new ArrayList<>();
-    private final Map<Digest, int[]> chunks = new HashMap<>();
+    /**
+     * The chunks placed by digest ({@link #addChunk}), by slot: a digest table and columns instead of
+     * a map entry and an array per chunk (a cold push of a large cache places millions).
+     */
+    private final DigestTable chunkSlots = new DigestTable(1024);
+    private Digest[] slotDigest = new Digest[1024];
+    private int[] slotFrame = new int[1024];
+    private int[] slotOffset = new int[1024];
+    private int[] slotLength = new int[1024];
+    /** The chunk's number in the built index, set by build(). */
+    private int[] slotNumber;
+    private int slots;
     private final List<PendingEntry> entries = new ArrayList<>();
     /** An earlier index whose chunks are placed by number ({@link #addParentChunk}), or null. */
     private SnapshotIndex parent;
@@ -361,10 +371,21 @@ public final class SnapshotIndex {
 
     /** Places a chunk in a frame; each digest once. */
     public void addChunk(Digest digest, int frame, int offsetInFrame, int length) {
-      // the fourth place is the chunk's number, set by build()
-      if (chunks.putIfAbsent(digest, new int[] {frame, offsetInFrame, length, -1}) != null) {
+      if (chunkSlots.putIfAbsent(digest, slots) >= 0) {
         throw new IllegalStateException("chunk " + digest + " placed twice");
       }
+      if (slots == slotDigest.length) {
+        int grown = slots * 2;
+        slotDigest = Arrays.copyOf(slotDigest, grown);
+        slotFrame = Arrays.copyOf(slotFrame, grown);
+        slotOffset = Arrays.copyOf(slotOffset, grown);
+        slotLength = Arrays.copyOf(slotLength, grown);
+      }
+      slotDigest[slots] = digest;
+      slotFrame[slots] = frame;
+      slotOffset[slots] = offsetInFrame;
+      slotLength[slots] = length;
+      slots++;
     }
 
     /**
@@ -414,8 +435,9 @@ public final class SnapshotIndex {
     }
 
     public SnapshotIndex build() {
-      Digest[] sorted = chunks.keySet().toArray(new Digest[0]);
+      Digest[] sorted = Arrays.copyOf(slotDigest, slots);
       Digest.sort(sorted);
+      slotNumber = new int[slots];
       int placedInParent = 0;
       if (parent != null) {
         for (int f : parentFrame) {
@@ -440,11 +462,11 @@ public final class SnapshotIndex {
         }
         if (order < 0) {
           sorted[i].copyTo(digests, next * Digest.LENGTH);
-          int[] place = chunks.get(sorted[i]);
-          frame[next] = place[0];
-          offset[next] = place[1];
-          length[next] = place[2];
-          place[3] = next;
+          int slot = chunkSlots.get(sorted[i]);
+          frame[next] = slotFrame[slot];
+          offset[next] = slotOffset[slot];
+          length[next] = slotLength[slot];
+          slotNumber[slot] = next;
           i++;
         } else {
           parent.copyChunkDigest(r, digests, next * Digest.LENGTH);
@@ -495,9 +517,9 @@ public final class SnapshotIndex {
     }
 
     private int numberOf(Digest digest, int[] parentNumber, String path) {
-      int[] place = chunks.get(digest);
-      if (place != null) {
-        return place[3];
+      int slot = chunkSlots.get(digest);
+      if (slot >= 0) {
+        return slotNumber[slot];
       }
       if (parent != null) {
         int chunk = parent.findChunk(digest);

@@ -2,6 +2,7 @@ package dev.cachemount.core.snapshot;
 
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.ConcurrentDigestSet;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.chunk.ChunkReader;
 import dev.cachemount.core.chunk.FastCdcChunker;
@@ -26,7 +27,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
@@ -142,9 +142,9 @@ public final class Snapshotter {
     for (ScannedEntry f : files) {
       bytes += f.size();
     }
-    // Sized for the expected number of chunks, so that the shared map rarely resizes under contention.
     int expectedChunks = (int) Math.min(1 << 20, files.size() + bytes / settings.chunker().parameters().avgSize());
-    ConcurrentHashMap<Digest, Boolean> seen = new ConcurrentHashMap<>(Math.max(16, expectedChunks), 0.75f, settings.workers());
+    // Half of that: the tables grow as needed, and an incremental push reads few of the files.
+    ConcurrentDigestSet seen = new ConcurrentDigestSet(expectedChunks / 2);
     AtomicLong chunkBytes = new AtomicLong();
     try (PackSink sink = new PackSink(staging, settings.packTarget(), onPackFinished)) {
       activeSink = sink;
@@ -258,7 +258,7 @@ public final class Snapshotter {
    * the push) keeps its earlier pack instead.
    */
   private List<ChunkReuse.KeptPack> repack(Path root, List<ScannedEntry> files, List<java.util.Map.Entry<Digest, ChunkReuse.Found>> chunks,
-      ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
+      ConcurrentDigestSet seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
     if (chunks.isEmpty()) {
       return List.of();
     }
@@ -315,7 +315,7 @@ public final class Snapshotter {
 
   private void runWorkers(
       Path root, List<ScannedEntry> files, List<int[]> batches, FileResult[] results,
-      ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
+      ConcurrentDigestSet seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
     int workers = Math.max(1, Math.min(settings.workers(), batches.size()));
     AtomicInteger nextBatch = new AtomicInteger();
     AtomicBoolean failed = new AtomicBoolean();
@@ -361,7 +361,7 @@ public final class Snapshotter {
   /** One worker's buffers, hasher and compressor. */
   private final class Worker implements ChunkReader.ChunkConsumer, AutoCloseable {
     private final Path root;
-    private final ConcurrentHashMap<Digest, Boolean> seen;
+    private final ConcurrentDigestSet seen;
     private final AtomicLong chunkBytes;
     private final PackSink.Lane lane;
     private final FastCdcChunker chunker = settings.chunker();
@@ -377,7 +377,7 @@ public final class Snapshotter {
     private int fileNumber;
     private long fileOffset;
 
-    Worker(Path root, ConcurrentHashMap<Digest, Boolean> seen, AtomicLong chunkBytes, PackSink.Lane lane, ChunkReuse reuse) {
+    Worker(Path root, ConcurrentDigestSet seen, AtomicLong chunkBytes, PackSink.Lane lane, ChunkReuse reuse) {
       this.root = root;
       this.reuse = reuse;
       this.seen = seen;
@@ -460,7 +460,7 @@ public final class Snapshotter {
       fileChunks.add(digest);
       long at = fileOffset;
       fileOffset += length;
-      if (seen.putIfAbsent(digest, Boolean.TRUE) == null && !reuse.find(digest, fileNumber, at, length)) {
+      if (seen.add(digest) && !reuse.find(digest, fileNumber, at, length)) {
         pack(digest, data, offset, length);
       }
     }
