@@ -126,7 +126,66 @@ public record RegistryRef(String registry, String repository, Optional<String> t
     if (end + 1 < host.length()) {
       checkPort(problem, host, host.substring(end + 2));
     }
-    return host.toLowerCase(Locale.ROOT);
+    return "[" + canonicalIpv6(host.substring(1, end)) + "]" + host.substring(end + 1);
+  }
+
+  /**
+   * {@code [ADDRESS]} or {@code [ADDRESS]:PORT} with the address in its canonical text (RFC 5952:
+   * lowercase, no leading zeros, the longest run of zero groups as {@code ::}), so that
+   * {@code [0:0:0:0:0:0:0:1]:5000} and {@code [::1]:5000} name one registry wherever hosts are
+   * compared ({@code from=}, {@code --insecure-registry}, Docker's {@code config.json} keys). Anything
+   * else comes back lowercased, as it was.
+   */
+  static String canonicalHost(String host) {
+    String lower = host.toLowerCase(Locale.ROOT);
+    int end = lower.indexOf(']');
+    if (!lower.startsWith("[") || end < 0 || !isIpv6Literal(lower.substring(1, end))) {
+      return lower;
+    }
+    return "[" + canonicalIpv6(lower.substring(1, end)) + "]" + lower.substring(end + 1);
+  }
+
+  /** RFC 5952 text of an IPv6 literal that {@link #isIpv6Literal} accepted. */
+  private static String canonicalIpv6(String literal) {
+    byte[] raw;
+    try {
+      raw = InetAddress.getByName("[" + literal + "]").getAddress(); // a literal: never a lookup
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("not an IPv6 literal: " + literal, e);
+    }
+    if (raw.length == 4) { // the JDK gives an IPv4-mapped address (::ffff:a.b.c.d) as IPv4
+      return "::ffff:" + (raw[0] & 0xff) + "." + (raw[1] & 0xff) + "." + (raw[2] & 0xff) + "." + (raw[3] & 0xff);
+    }
+    int[] groups = new int[8];
+    for (int i = 0; i < 8; i++) {
+      groups[i] = ((raw[2 * i] & 0xff) << 8) | (raw[2 * i + 1] & 0xff);
+    }
+    int bestStart = -1;
+    int bestLength = 1; // a single zero group is written out, not as ::
+    for (int i = 0; i < 8; ) {
+      int j = i;
+      while (j < 8 && groups[j] == 0) {
+        j++;
+      }
+      if (j - i > bestLength) {
+        bestStart = i;
+        bestLength = j - i;
+      }
+      i = j == i ? i + 1 : j;
+    }
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 8; i++) {
+      if (i == bestStart) {
+        text.append("::");
+        i += bestLength - 1;
+        continue;
+      }
+      if (text.length() > 0 && text.charAt(text.length() - 1) != ':') {
+        text.append(':');
+      }
+      text.append(Integer.toHexString(groups[i]));
+    }
+    return text.toString();
   }
 
   /** Hex digits, colons and dots (an IPv4-mapped tail) that the JDK reads as an IPv6 address, without a DNS lookup. */

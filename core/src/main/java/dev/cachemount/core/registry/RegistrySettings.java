@@ -2,7 +2,6 @@ package dev.cachemount.core.registry;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -27,7 +26,7 @@ public record RegistrySettings(
       Set.of(), Optional.empty(), Optional.empty(), DEFAULT_PARALLEL_UPLOADS, RetryPolicy.DEFAULT, Duration.ofSeconds(60));
 
   public RegistrySettings {
-    insecureRegistries = insecureRegistries.stream().map(h -> h.toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet());
+    insecureRegistries = insecureRegistries.stream().map(RegistryRef::canonicalHost).collect(Collectors.toUnmodifiableSet());
     Objects.requireNonNull(caFile, "caFile");
     Objects.requireNonNull(credential, "credential");
     Objects.requireNonNull(retry, "retry");

@@ -105,6 +105,26 @@ class PlainHttpProbeTest {
   }
 
   @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "[0:0:0:0:0:0:0:1]:5000    | [::1]:5000",
+      "[0000::0001]              | [::1]",
+      "[2001:DB8:0:0:0:0:2:1]    | [2001:db8::2:1]",
+      "[2001:db8:0:0:1:0:0:1]    | [2001:db8::1:0:0:1]",
+      "[2001:db8:0:1:1:1:1:1]    | [2001:db8:0:1:1:1:1:1]",
+      "[2001:db8::]:443          | [2001:db8::]:443",
+      "[::]                      | [::]",
+      "[::FFFF:127.0.0.1]:5000   | [::ffff:127.0.0.1]:5000",
+      "[fe80:0:0:0:0:0:0:a]      | [fe80::a]",
+  })
+  void anIpv6HostIsKeptInItsCanonicalTextSoThatOneRegistryHasOneName(String written, String canonical) {
+    RegistryRef ref = RegistryRef.parse(written + "/team/cache:tag");
+    assertEquals(canonical, ref.registry());
+    assertEquals(RegistryRef.parse(canonical + "/team/cache:tag"), ref, "the same registry, however it is written");
+    assertTrue(RegistrySettings.DEFAULT.withInsecureRegistries(java.util.Set.of(written)).allowsUnverifiedTls(RegistryRef.parse(canonical + "/x"), false),
+        "--insecure-registry " + written + " names " + canonical);
+  }
+
+  @ParameterizedTest
   @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
       "[::1:5000/x      | registry host '[::1:5000' is not valid: the ']' closing the IPv6 address is missing",
       "[::1             | registry host '[::1' is not valid: the ']' closing the IPv6 address is missing",
