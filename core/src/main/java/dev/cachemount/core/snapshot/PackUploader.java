@@ -1,5 +1,6 @@
 package dev.cachemount.core.snapshot;
 
+import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.PackWriter;
 import dev.cachemount.core.store.BlobPut;
@@ -35,19 +36,32 @@ public final class PackUploader implements AutoCloseable {
     submitted.computeIfAbsent(pack.file().toString(), k -> pool.submit(() -> sink.putBlob(pack.digest(), pack.size(), pack.file())));
   }
 
+  /**
+   * Starts storing a small blob held in memory (the index, the config) beside the packs; the
+   * returned future is the caller's to {@link #await}.
+   */
+  public Future<BlobPut> submit(Digest digest, byte[] content) {
+    return pool.submit(() -> sink.putBlob(digest, content));
+  }
+
+  /** The outcome of a {@link #submit(Digest, byte[])}, waiting for it; its failure as it was thrown. */
+  public static BlobPut await(Future<BlobPut> put) throws IOException {
+    try {
+      return put.get();
+    } catch (ExecutionException e) {
+      throw Workers.rethrow(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while storing blobs");
+    }
+  }
+
   /** Stores the packs not submitted yet and waits for all of them; the results are in {@code packs}' order. */
   public List<BlobPut> finish(List<PackWriter.FinishedPack> packs) throws IOException {
     packs.forEach(this::submit);
     List<BlobPut> puts = new ArrayList<>();
     for (PackWriter.FinishedPack pack : packs) {
-      try {
-        puts.add(submitted.get(pack.file().toString()).get());
-      } catch (ExecutionException e) {
-        throw Workers.rethrow(e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while storing packs");
-      }
+      puts.add(await(submitted.get(pack.file().toString())));
     }
     return puts;
   }

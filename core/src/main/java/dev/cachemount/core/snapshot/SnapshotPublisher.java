@@ -23,6 +23,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 
 /**
  * Stores a staged snapshot in the commit order of docs/format.md: packs, then the index, then the
@@ -76,12 +77,13 @@ public final class SnapshotPublisher {
     for (ReusedPack pack : staged.reused()) {
       layers.add(Descriptor.of(MediaTypes.SNAPSHOT_PACK, pack.digest(), pack.size()));
     }
-    List<BlobPut> puts = new ArrayList<>(uploader.finish(staged.packs()));
+    // The index and the config go up beside the packs still uploading; the manifest, last, once all are stored.
+    Future<BlobPut> indexPut = uploader.submit(indexDigest, index);
+    List<BlobPut> puts = new ArrayList<>();
     for (ReusedPack pack : staged.reused()) {
       // The parent's packs were seen in the store when it was loaded: no second request for each.
       puts.add(pack.knownPresent() ? BlobPut.PRESENT : blobs.claimBlob(pack.digest(), pack.size(), pack.repository()));
     }
-    puts.add(blobs.putBlob(indexDigest, index));
 
     String created = DateTimeFormatter.ISO_INSTANT.format(staged.scanStarted().atOffset(ZoneOffset.UTC));
     SnapshotConfig config = new SnapshotConfig(
@@ -91,7 +93,10 @@ public final class SnapshotPublisher {
         counts(staged), lineage, TreeDigest.ofIndex(staged.index().entries()));
     byte[] configBytes = Json.write(config);
     Digest configDigest = Digest.of(configBytes);
-    puts.add(blobs.putBlob(configDigest, configBytes));
+    Future<BlobPut> configPut = uploader.submit(configDigest, configBytes);
+    puts.addAll(uploader.finish(staged.packs()));
+    puts.add(PackUploader.await(indexPut));
+    puts.add(PackUploader.await(configPut));
     long written = 0;
     BlobCounts counts = new BlobCounts(0, 0, 0);
     for (BlobPut put : puts) {
