@@ -10,6 +10,7 @@ import dev.cachemount.core.registry.RegistryStore;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.ReuseSource;
 import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.SnapshotStore;
 import dev.cachemount.core.store.StoreFactory;
@@ -62,7 +63,8 @@ public final class Cachemount {
       case REGISTRY -> {
         RegistryRef ref = spec.ref().orElseThrow();
         yield new RegistryStore(ref, registry, spec.insecure(), RegistryCredentials.resolve(ref, registry, env, home, listener),
-            Optional.of(defaultDir.resolveSibling("registry-blobs")), defaultDir.resolveSibling(".cachemount-tmp-staging"), listener);
+            Optional.of(defaultDir.resolveSibling("registry-blobs")), defaultDir.resolveSibling(".cachemount-tmp-staging"),
+            IndexCache.at(defaultDir.resolveSibling("indexes")), listener);
       }
     };
   }
@@ -170,7 +172,7 @@ public final class Cachemount {
   private static Optional<ReuseSource> load(SnapshotStore store, String reference, Optional<String> repository, OperationListener listener) {
     String where = store.describe(reference);
     try {
-      Optional<LoadedSnapshot> loaded = new SnapshotReader(store, store).load(reference, where);
+      Optional<LoadedSnapshot> loaded = SnapshotReader.of(store).load(reference, where);
       if (loaded.isEmpty()) {
         listener.warning("from=" + where + " holds no snapshot; the push goes on without it");
       }
@@ -199,7 +201,7 @@ public final class Cachemount {
   public Optional<SnapshotSummary> inspect(CacheSpec spec) {
     try (SnapshotStore store = openStore(spec, OperationListener.NONE)) {
       String ref = store.describe(spec.storeReference());
-      return new SnapshotReader(store, store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
+      return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
     } catch (CachemountException e) {
       throw PullOperation.withRepairHint(e, spec.id());
     } catch (IOException e) {

@@ -166,7 +166,7 @@ final class PullOperation {
   }
 
   private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref) throws IOException {
-    SnapshotReader reader = new SnapshotReader(store, store);
+    SnapshotReader reader = SnapshotReader.of(store);
     SnapshotHead head = reader.loadHead(manifest, ref);
     Optional<Path> storeInside = Optional.empty();
     if (Files.isDirectory(target)) {

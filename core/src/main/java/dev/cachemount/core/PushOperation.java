@@ -177,7 +177,7 @@ final class PushOperation {
         return unchangedResult(ref, parent.get(), evictedFiles, evictedBytes);
       }
       long publishStarted = System.nanoTime();
-      SnapshotPublisher.Published published = new SnapshotPublisher(store, store)
+      SnapshotPublisher.Published published = SnapshotPublisher.of(store)
           .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget(),
               lineage(staged, reuseParent, options.force() ? List.of() : others), uploader);
       listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
@@ -318,7 +318,7 @@ final class PushOperation {
       return Optional.empty();
     }
     try {
-      return Optional.of(new SnapshotReader(store, store).loadHead(manifest.get(), ref));
+      return Optional.of(SnapshotReader.of(store).loadHead(manifest.get(), ref));
     } catch (CachemountException e) {
       return unreadable(e, ref);
     }
@@ -328,7 +328,7 @@ final class PushOperation {
   private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, boolean packsPresent, String ref) throws IOException {
     LoadedSnapshot parent;
     try {
-      parent = new SnapshotReader(store, store).load(head, ref);
+      parent = SnapshotReader.of(store).load(head, ref);
     } catch (CachemountException e) {
       return unreadable(e, ref);
     }

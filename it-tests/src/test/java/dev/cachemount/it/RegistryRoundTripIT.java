@@ -86,4 +86,55 @@ class RegistryRoundTripIT {
       TreeCompare.assertSameTree(corpus.root(), restored);
     }
   }
+
+  /**
+   * A CI job pulls its cache, builds, and pushes: the push's parent is the snapshot the pull fetched,
+   * and it reads that index from this machine instead of the registry. A machine that never saw the
+   * index fetches it.
+   */
+  @org.junit.jupiter.api.Test
+  void aPushAfterAPullOnTheSameMachineDoesNotFetchTheParentsIndexAgain() throws Exception {
+    Path work = dir.resolve("index-cache");
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, work.resolve("registry"))) {
+      RegistryAccess first = RegistryAccess.of(registry, work.resolve("first-home"));
+      RegistryAccess ci = RegistryAccess.of(registry, work.resolve("ci-home"));
+      RegistryAccess fresh = RegistryAccess.of(registry, work.resolve("fresh-home"));
+      String spec = "id=m2,ref=" + ci.ref("ci/index-cache") + ",target=";
+      Path tree = RandomTrees.write(work.resolve("tree"), 11, 300, 20, 1_000, 40_000);
+      assertEquals(0, first.cli("push", spec + tree).exitCode());
+
+      Path restored = work.resolve("restored");
+      registry.clearLog();
+      Cli.Result pull = ci.cli("pull", spec + restored);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      String index = indexDigest(registry, "ci/index-cache", "m2");
+      assertEquals(1, registry.countRequests("GET", "/v2/ci/index-cache/blobs/" + index), "the pull fetched the index");
+
+      java.nio.file.Files.writeString(restored.resolve("built-by-this-job.txt"), "new");
+      registry.clearLog();
+      Cli.Result push = ci.cli("push", spec + restored);
+      assertEquals("pushed", push.json().get(0).get("result").asText(), push.toString());
+      assertEquals(0, registry.countRequests("GET", "/v2/ci/index-cache/blobs/" + index),
+          "the parent's index came from this machine:\n" + String.join("\n", registry.logLines()));
+
+      String pushedIndex = indexDigest(registry, "ci/index-cache", "m2");
+      java.nio.file.Files.writeString(restored.resolve("built-by-another-job.txt"), "newer");
+      registry.clearLog();
+      assertEquals(0, fresh.cli("push", spec + restored).exitCode());
+      assertEquals(1, registry.countRequests("GET", "/v2/ci/index-cache/blobs/" + pushedIndex), "a machine without it fetches it");
+      Path again = work.resolve("again");
+      assertEquals(0, ci.cli("pull", spec + again).exitCode());
+      TreeCompare.assertSameTree(restored, again);
+    }
+  }
+
+  /** The digest of the index (the first layer) of the snapshot a tag names, asked of the registry. */
+  private static String indexDigest(TestRegistry registry, String repository, String tag) throws Exception {
+    java.net.http.HttpResponse<String> manifest = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(registry.baseUri().resolve("/v2/" + repository + "/manifests/" + tag))
+            .header("Accept", "application/vnd.oci.image.manifest.v1+json").build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, manifest.statusCode(), manifest.body());
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifest.body()).get("layers").get(0).get("digest").asText();
+  }
 }

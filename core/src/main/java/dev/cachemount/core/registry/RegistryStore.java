@@ -10,6 +10,7 @@ import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.oci.MediaTypes;
 import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
@@ -43,6 +44,7 @@ public final class RegistryStore implements SnapshotStore {
   private final BlobLocations locations;
   private final Path stagingParent;
   private final int parallelPuts;
+  private final IndexCache indexes;
 
   /**
    * @param ref the repository (its tag or digest is what the operation names; the store files by the references it is given)
@@ -53,6 +55,13 @@ public final class RegistryStore implements SnapshotStore {
    */
   public RegistryStore(RegistryRef ref, RegistrySettings settings, boolean specInsecure, Optional<RegistryCredential> credential,
       Optional<Path> locationsFile, Path stagingParent, OperationListener listener) {
+    this(ref, settings, specInsecure, credential, locationsFile, stagingParent, IndexCache.NONE, listener);
+  }
+
+  /** @param indexes where this machine keeps the indexes it read or wrote, so as not to fetch them again */
+  public RegistryStore(RegistryRef ref, RegistrySettings settings, boolean specInsecure, Optional<RegistryCredential> credential,
+      Optional<Path> locationsFile, Path stagingParent, IndexCache indexes, OperationListener listener) {
+    this.indexes = indexes;
     this.ref = ref;
     this.session = new RegistrySession(ref, settings, specInsecure, credential, listener);
     this.locations = new BlobLocations(locationsFile);
@@ -64,6 +73,11 @@ public final class RegistryStore implements SnapshotStore {
   public String describe(String reference) {
     String host = ref.registry().equals(RegistryRef.DOCKER_HUB) ? "docker.io" : ref.registry();
     return "docker://" + host + "/" + ref.repository() + (reference.startsWith(Digest.ALGORITHM + ":") ? "@" : ":") + reference;
+  }
+
+  @Override
+  public IndexCache indexCache() {
+    return indexes;
   }
 
   @Override

@@ -14,8 +14,10 @@ import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.pack.PackWriter;
 import dev.cachemount.core.store.BlobPut;
 import dev.cachemount.core.store.BlobSink;
+import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.ManifestSink;
+import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -47,10 +49,22 @@ public final class SnapshotPublisher {
 
   private final BlobSink blobs;
   private final ManifestSink manifests;
+  private final IndexCache indexes;
 
   public SnapshotPublisher(BlobSink blobs, ManifestSink manifests) {
+    this(blobs, manifests, IndexCache.NONE);
+  }
+
+  /** @param indexes where this machine keeps the index it publishes, for the next push's parent */
+  public SnapshotPublisher(BlobSink blobs, ManifestSink manifests, IndexCache indexes) {
     this.blobs = blobs;
     this.manifests = manifests;
+    this.indexes = indexes;
+  }
+
+  /** A publisher to {@code store}, with the store's index cache. */
+  public static SnapshotPublisher of(SnapshotStore store) {
+    return new SnapshotPublisher(store, store, store.indexCache());
   }
 
   /** Builds config and manifest for {@code staged} and stores everything under {@code tag}. */
@@ -111,6 +125,7 @@ public final class SnapshotPublisher {
         Map.of(MediaTypes.CREATED, created));
     ManifestBytes manifestBytes = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(manifest));
     written += manifests.putManifest(tag, manifestBytes);
+    indexes.put(indexDigest, index);
     return new Published(manifestBytes, config, written, counts);
   }
 

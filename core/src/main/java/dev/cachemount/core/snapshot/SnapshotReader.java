@@ -12,8 +12,10 @@ import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.store.BlobSource;
+import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.ManifestSource;
+import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -26,10 +28,22 @@ import java.util.Optional;
 public final class SnapshotReader {
   private final ManifestSource manifests;
   private final BlobSource blobs;
+  private final IndexCache indexes;
 
   public SnapshotReader(ManifestSource manifests, BlobSource blobs) {
+    this(manifests, blobs, IndexCache.NONE);
+  }
+
+  /** @param indexes indexes this machine holds already, and keeps those it fetches */
+  public SnapshotReader(ManifestSource manifests, BlobSource blobs, IndexCache indexes) {
     this.manifests = manifests;
     this.blobs = blobs;
+    this.indexes = indexes;
+  }
+
+  /** A reader of {@code store}, with the store's index cache. */
+  public static SnapshotReader of(SnapshotStore store) {
+    return new SnapshotReader(store, store, store.indexCache());
   }
 
   /**
@@ -107,8 +121,12 @@ public final class SnapshotReader {
     SnapshotConfig cfg = head.config();
     long read = head.bytesRead();
     Descriptor indexLayer = layers.get(0);
-    byte[] indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
-    read += indexBytes.length;
+    byte[] indexBytes = cachedIndex(indexLayer).orElse(null);
+    if (indexBytes == null) {
+      indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
+      read += indexBytes.length;
+      indexes.put(Digest.parse(indexLayer.digest()), indexBytes);
+    }
     SnapshotIndex index = IndexCodec.decode(indexBytes, FormatLimits.MAX_INDEX);
     SnapshotConfig.Counts counts = cfg.counts();
     if (counts.entries() != index.entries().size() || counts.files() != index.fileCount() || counts.bytes() != index.totalBytes()) {
@@ -140,6 +158,18 @@ public final class SnapshotReader {
       cfg.chunker().toParameters();
     } catch (RuntimeException e) {
       throw CachemountException.integrity("the config of " + where + " is invalid: " + e.getMessage());
+    }
+  }
+
+  /** The index from this machine's cache: only what matches the layer's digest and size, within the format's limit. */
+  private Optional<byte[]> cachedIndex(Descriptor layer) {
+    if (layer.size() < 0 || layer.size() > FormatLimits.MAX_INDEX) {
+      return Optional.empty();
+    }
+    try {
+      return indexes.get(Digest.parse(layer.digest()), layer.size());
+    } catch (IllegalArgumentException e) {
+      return Optional.empty(); // fetchSmall reports the malformed digest
     }
   }
 

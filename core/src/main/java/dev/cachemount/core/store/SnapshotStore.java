@@ -10,6 +10,14 @@ public interface SnapshotStore extends BlobSource, BlobSink, ManifestSource, Man
   /** How to name a tag of this store in messages and results, in the syntax skopeo accepts. */
   String describe(String tag);
 
+  /**
+   * Where this machine keeps the indexes it read from or wrote to this store, so as not to fetch them
+   * again: none for a store on this machine.
+   */
+  default IndexCache indexCache() {
+    return IndexCache.NONE;
+  }
+
   @Override
   void close() throws IOException;
 }
