@@ -121,7 +121,7 @@ final class PushOperation {
         if (head.isPresent() && unchangedByTreeDigest(head.get(), found, ref)) {
           return unchangedResult(ref, head.get().head());
         }
-        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().packsPresent(), ref);
+        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref);
         scanned = found;
       } finally {
         Workers.stop(loader);
@@ -261,7 +261,7 @@ final class PushOperation {
     SnapshotHead head = parent.head();
     String expected = head.config().treeDigest();
     boolean plain = !options.force() && spec.maxSize().isEmpty() && spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MIRROR;
-    if (expected == null || !plain || !parent.packsPresent() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
+    if (expected == null || !plain || !parent.blobsPresent() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
         || !expected.equals(TreeDigest.ofScan(scanned))) {
       return false;
     }
@@ -278,16 +278,18 @@ final class PushOperation {
     return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), false, ref);
   }
 
-  /** How many existence checks of the parent's packs run at once. */
+  /** How many existence checks of the parent's blobs run at once. */
   private static final int PACK_CHECKS = 4;
 
-  /** A stored snapshot's manifest and config, and whether the store still holds every pack they list. */
-  private record ParentHead(SnapshotHead head, boolean packsPresent) {}
+  /** A stored snapshot's manifest and config, and whether the store still holds its index and every pack. */
+  private record ParentHead(SnapshotHead head, boolean blobsPresent) {}
 
   /**
-   * The parent's head, and whether its packs are all in the store, asked {@link #PACK_CHECKS} at a
-   * time on {@code pool} (of which this task holds one thread): both answers are needed whether or
-   * not the tree changed, and they come while the caller scans.
+   * The parent's head, and whether its index and packs are all in the store, asked
+   * {@link #PACK_CHECKS} at a time on {@code pool} (of which this task holds one thread): the answer
+   * is needed whether or not the tree changed, and it comes while the caller scans. The index is
+   * asked for too: this machine may hold a copy of it ({@code IndexCache}), which must not hide
+   * that the store lost it.
    */
   private Optional<ParentHead> loadParentHeadAndPacks(SnapshotStore store, String tag, String ref, ExecutorService pool) throws IOException {
     Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
@@ -295,10 +297,10 @@ final class PushOperation {
       return Optional.empty();
     }
     List<Future<Boolean>> checks = new ArrayList<>();
-    for (Descriptor pack : head.get().packs()) {
+    for (Descriptor blob : head.get().manifest().layers()) {
       Digest digest;
       try {
-        digest = Digest.parse(pack.digest());
+        digest = Digest.parse(blob.digest());
       } catch (IllegalArgumentException e) {
         return Optional.of(new ParentHead(head.get(), false));
       }
@@ -324,17 +326,26 @@ final class PushOperation {
     }
   }
 
-  /** The parent with its index; empty when the index is corrupt or a pack is gone (reported). */
-  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, boolean packsPresent, String ref) throws IOException {
+  /**
+   * The parent with its index; empty when the index is corrupt, or it or a pack is gone (reported).
+   *
+   * @param blobsPresent the store is known to hold the index and every pack: not asked again
+   */
+  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, boolean blobsPresent, String ref) throws IOException {
     LoadedSnapshot parent;
     try {
       parent = SnapshotReader.of(store).load(head, ref);
     } catch (CachemountException e) {
       return unreadable(e, ref);
     }
-    // A snapshot whose packs are gone cannot stand for the tree, however equal the trees are. The
-    // index lists the packs of the manifest (checked by the reader), so those found are not asked again.
-    for (SnapshotIndex.PackRef pack : packsPresent ? List.<SnapshotIndex.PackRef>of() : parent.index().packs()) {
+    // A snapshot whose blobs are gone cannot stand for the tree, however equal the trees are. The
+    // index may have come from this machine's copy, so the store is asked for it too.
+    if (!blobsPresent && !store.hasBlob(Digest.parse(head.manifest().layers().get(0).digest()))) {
+      listener.warning("the stored snapshot " + ref + " lacks its index; pushing a complete new one");
+      return Optional.empty();
+    }
+    // The index lists the packs of the manifest (checked by the reader).
+    for (SnapshotIndex.PackRef pack : blobsPresent ? List.<SnapshotIndex.PackRef>of() : parent.index().packs()) {
       if (!store.hasBlob(pack.digest())) {
         listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + "; pushing a complete new one");
         return Optional.empty();

@@ -13,6 +13,7 @@ import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.ImageManifest;
 import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.testing.ForwardingStore;
@@ -358,6 +359,32 @@ class CachemountRoundTripTest {
     OperationResult second = client.push(spec("m2", source), listener);
     assertEquals(Outcome.PUSHED, second.result());
     assertTrue(warnings.stream().anyMatch(w -> w.contains("lacks pack")), warnings.toString());
+    assertPullsBack(client, "m2", source, "restored");
+  }
+
+  @Test
+  void aSnapshotWhoseIndexIsGoneIsReplacedEvenWhenThisMachineKeepsACopyOfIt() throws IOException {
+    // As a registry store: this machine keeps the indexes it pushed (IndexCache).
+    IndexCache copies = IndexCache.at(dir.resolve("indexes"));
+    Cachemount keeping = Cachemount.builder().home(dir).env(Map.of())
+        .stores((spec, defaultDir, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public IndexCache indexCache() {
+            return copies;
+          }
+        }).build();
+    keeping.push(spec("m2", source), listener);
+    ImageManifest pushed;
+    try (LayoutStore layout = new LayoutStore(store)) {
+      pushed = Json.readManifest(layout.fetchManifest("m2").orElseThrow().bytes(), "manifest");
+    }
+    Digest index = Digest.parse(pushed.layers().get(0).digest());
+    assertTrue(copies.get(index, pushed.layers().get(0).size()).isPresent(), "the push kept a copy of its index");
+    Files.delete(store.resolve("blobs/sha256").resolve(index.hex()));
+
+    OperationResult second = keeping.push(spec("m2", source), listener);
+    assertEquals(Outcome.PUSHED, second.result(), "not unchanged: the stored snapshot lacks its index");
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("lacks its index")), warnings.toString());
     assertPullsBack(client, "m2", source, "restored");
   }
 

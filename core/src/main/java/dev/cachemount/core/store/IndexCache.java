@@ -65,7 +65,11 @@ public final class IndexCache {
         Files.deleteIfExists(file);
         return Optional.empty();
       }
-      Files.setLastModifiedTime(file, FileTime.from(Instant.now())); // most recently used
+      try {
+        Files.setLastModifiedTime(file, FileTime.from(Instant.now())); // most recently used
+      } catch (IOException e) {
+        // a directory this user cannot write: the entry is good, only its place in the order is not kept
+      }
       return Optional.of(bytes);
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // absent, pruned meanwhile, unreadable: a miss

@@ -1,6 +1,7 @@
 package dev.cachemount.core.testing;
 
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.BlobPut;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
@@ -55,6 +56,11 @@ public class ForwardingStore implements SnapshotStore {
   @Override
   public String describe(String tag) {
     return delegate.describe(tag);
+  }
+
+  @Override
+  public IndexCache indexCache() {
+    return delegate.indexCache();
   }
 
   @Override
