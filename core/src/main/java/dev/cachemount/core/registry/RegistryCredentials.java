@@ -1,5 +1,6 @@
 package dev.cachemount.core.registry;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.google.cloud.tools.jib.api.Credential;
 import com.google.cloud.tools.jib.api.CredentialRetriever;
 import com.google.cloud.tools.jib.api.ImageReference;
@@ -9,6 +10,7 @@ import com.google.cloud.tools.jib.registry.credentials.CredentialRetrievalExcept
 import com.google.cloud.tools.jib.registry.credentials.DockerConfigCredentialRetriever;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.oci.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +64,7 @@ public final class RegistryCredentials {
         ? CredentialRetrieverFactory.forImage(ImageReference.of(ref.registry(), ref.repository(), null), log, env).dockerConfig(dockerConfig)
         : () -> {
           try {
-            return DockerConfigCredentialRetriever.create(ref.registry(), dockerConfig).retrieve(log);
+            return DockerConfigCredentialRetriever.create(ipv6ConfigKey(ref, dockerConfig), dockerConfig).retrieve(log);
           } catch (IOException e) {
             return Optional.empty();
           }
@@ -80,6 +82,36 @@ public final class RegistryCredentials {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The key under which {@code config.json} holds a bracketed IPv6 registry: Docker keeps the address
+   * as {@code docker login} was given it ({@code [0:0::1]:5000}), the ref holds it in its canonical
+   * text ({@code [::1]:5000}), and jib-core compares text. A key of {@code auths} or
+   * {@code credHelpers} that names the same address and port is used as it is written; else the
+   * canonical text.
+   */
+  static String ipv6ConfigKey(RegistryRef ref, Path dockerConfig) {
+    try {
+      JsonNode config = Json.mapper().readTree(dockerConfig.toFile());
+      for (String section : List.of("auths", "credHelpers")) {
+        JsonNode entries = config == null ? null : config.get(section);
+        if (entries == null || !entries.isObject()) {
+          continue;
+        }
+        for (java.util.Iterator<String> keys = entries.fieldNames(); keys.hasNext(); ) {
+          String key = keys.next();
+          String host = key.replaceFirst("^https?://", "");
+          int slash = host.indexOf('/');
+          if (RegistryRef.canonicalHost(slash < 0 ? host : host.substring(0, slash)).equals(ref.registry())) {
+            return key;
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // unreadable: jib-core's reader says so, with the canonical text
+    }
+    return ref.registry();
   }
 
   private static Path dockerConfigDir(Map<String, String> env, Path home) {

@@ -104,6 +104,22 @@ class RegistryPiecesTest {
   }
 
   @Test
+  void dockerConfigCredentialsSavedUnderAnotherSpellingOfTheIpv6AddressAreFound() throws IOException {
+    // docker login keeps the address as it was typed; the ref holds its canonical text ([::1]:5000).
+    String auth = Base64.getEncoder().encodeToString("ci:secret".getBytes(StandardCharsets.UTF_8));
+    Files.writeString(dir.resolve("config.json"), "{\"auths\": {\"https://[0:0:0:0:0:0:0:1]:5000\": {\"auth\": \"" + auth + "\"},"
+        + " \"[2001:DB8::0:1]\": {\"auth\": \"" + auth + "\"}}}");
+    Map<String, String> env = Map.of("DOCKER_CONFIG", dir.toString());
+    for (String ref : List.of("[::1]:5000/dep-cache", "[0::1]:5000/dep-cache", "[2001:db8::1]/team/cache")) {
+      Optional<RegistryCredential> c = RegistryCredentials.resolve(
+          RegistryRef.parse(ref), RegistrySettings.DEFAULT, env, dir.resolve("home"), new OperationListener() {});
+      assertEquals("ci", c.map(RegistryCredential::username).orElse("<none: anonymous>"), ref);
+    }
+    assertEquals(Optional.empty(), RegistryCredentials.resolve(
+        RegistryRef.parse("[::2]:5000/dep-cache"), RegistrySettings.DEFAULT, env, dir.resolve("home"), new OperationListener() {}));
+  }
+
+  @Test
   void anUnreadableLocationFileCostsNothingButMounts() {
     BlobLocations none = new BlobLocations(Optional.of(dir.resolve("missing/file")));
     assertEquals(List.of(), none.holders("r.io", "a", Digest.of(new byte[] {1})));
