@@ -28,9 +28,9 @@ import java.util.Map;
 import java.util.concurrent.Future;
 
 /**
- * Stores a staged snapshot in the commit order of docs/format.md: packs, then the index, then the
- * config, then the manifest and with it the tag. Until the last step nothing names the new blobs, so
- * an interrupted push leaves the previous snapshot in place.
+ * Stores a staged snapshot in the commit order of docs/format.md: packs, index and config, in
+ * parallel, all of them stored before the manifest and with it the tag. Until the last step nothing
+ * names the new blobs, so an interrupted push leaves the previous snapshot in place.
  */
 public final class SnapshotPublisher {
   /** What a publish wrote. */
