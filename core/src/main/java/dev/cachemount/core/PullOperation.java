@@ -1,6 +1,7 @@
 package dev.cachemount.core;
 
 import dev.cachemount.core.internal.ExclusiveLock;
+import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.restore.Restorer;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
@@ -21,7 +22,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * One pull: resolve the tag, load and verify the snapshot, restore it into the target. If a push
@@ -103,6 +109,12 @@ final class PullOperation {
 
   private OperationResult pullLocked(SnapshotStore store, Path target) throws IOException {
     String ref = store.describe(spec.storeReference());
+    try (EarlyScan early = EarlyScan.of(this, store, target)) {
+      return pullLocked(store, target, ref, early);
+    }
+  }
+
+  private OperationResult pullLocked(SnapshotStore store, Path target, String ref, EarlyScan early) throws IOException {
     Optional<ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
     for (int attempt = 0; ; attempt++) {
       if (manifest.isEmpty()) {
@@ -110,7 +122,8 @@ final class PullOperation {
         return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, null, null, null, null, Engine.millisSince(started), null, null);
       }
       try {
-        return restore(store, manifest.get(), target, ref);
+        // A second attempt scans again: the first may have written into the target.
+        return restore(store, manifest.get(), target, ref, attempt == 0 ? early : null);
       } catch (BlobNotFoundException e) {
         Optional<ManifestBytes> now = store.fetchManifest(spec.storeReference());
         boolean moved = now.isEmpty() || !now.get().digest().equals(manifest.get().digest());
@@ -137,7 +150,7 @@ final class PullOperation {
    * already holds the snapshot needs nothing more, not even the index), and otherwise hands it to the
    * restore, which compares files with it instead of looking at each again.
    */
-  private Map<String, ScannedEntry> scanTarget(Path target, long entries) throws IOException {
+  private Map<String, ScannedEntry> scanTarget(Path target, LongSupplier entries) throws IOException {
     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       // Nothing there yet: the restore creates it and need not look for any file.
       return Files.notExists(target, LinkOption.NOFOLLOW_LINKS) ? Map.of() : null;
@@ -165,7 +178,54 @@ final class PullOperation {
     return seen;
   }
 
-  private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref) throws IOException {
+  /**
+   * A scan of the target that runs while the snapshot's manifest and config are fetched, as a push
+   * scans while it loads its parent: for a target that is a directory without the store in it, when
+   * the pull compares by metadata. Its limit (the snapshot's entry count, see {@link #scanTarget}) is
+   * set once the config is read; until then it scans on, and a scan past that count is dropped.
+   */
+  private static final class EarlyScan implements AutoCloseable {
+    private final AtomicLong limit = new AtomicLong(Long.MAX_VALUE);
+    private final ExecutorService pool = Workers.pool("cachemount-scan", 1);
+    private final Future<Map<String, ScannedEntry>> scanned;
+
+    private EarlyScan(PullOperation pull, Path target) {
+      scanned = pool.submit(() -> pull.scanTarget(target, limit::get));
+    }
+
+    /** An early scan of {@code target}, or null when the pull would not scan it, or scans it only later. */
+    static EarlyScan of(PullOperation pull, SnapshotStore store, Path target) throws IOException {
+      if (pull.spec.verifyContent() || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)
+          || StoreOverlap.storeInside(target.toRealPath(), store).isPresent()) {
+        return null;
+      }
+      return new EarlyScan(pull, target);
+    }
+
+    /** What {@link #scanTarget} says, for a snapshot of {@code entries} entries. */
+    Map<String, ScannedEntry> result(long entries) throws IOException {
+      limit.set(entries);
+      Map<String, ScannedEntry> seen;
+      try {
+        seen = scanned.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while scanning the target");
+      } catch (ExecutionException e) {
+        throw Workers.rethrow(e.getCause());
+      }
+      return seen != null && seen.size() > entries ? null : seen;
+    }
+
+    /** Stops a scan nobody waits for (a miss, a failure) at its next entry. */
+    @Override
+    public void close() {
+      limit.set(0);
+      Workers.stop(pool);
+    }
+  }
+
+  private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref, EarlyScan early) throws IOException {
     SnapshotReader reader = SnapshotReader.of(store);
     SnapshotHead head = reader.loadHead(manifest, ref);
     Optional<Path> storeInside = Optional.empty();
@@ -173,7 +233,9 @@ final class PullOperation {
       storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
     }
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
-    Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null : scanTarget(target, head.config().counts().entries());
+    long entries = head.config().counts().entries();
+    Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null
+        : early != null ? early.result(entries) : scanTarget(target, () -> entries);
     if (seen != null && !seen.isEmpty() && head.config().treeDigest() != null
         && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
       SnapshotConfig.Counts counts = head.config().counts();

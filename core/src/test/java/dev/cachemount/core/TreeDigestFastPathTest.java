@@ -143,6 +143,10 @@ class TreeDigestFastPathTest {
     var scanner = new dev.cachemount.core.snapshot.TreeScanner(OperationListener.NONE);
     assertEquals(5, scanner.scan(tree, Set.of(), 5).size());
     assertEquals(null, scanner.scan(tree, Set.of(), 4), "more entries than the limit: the scan gives up");
+    java.util.concurrent.atomic.AtomicLong limit = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
+    assertEquals(5, scanner.scan(tree, Set.of(), limit::get).size(), "a limit set later (a pull's early scan)");
+    limit.set(4);
+    assertEquals(null, scanner.scan(tree, Set.of(), limit::get));
 
     client.push(spec(tree, ""), OperationListener.NONE);
     Path target = dir.resolve("target");

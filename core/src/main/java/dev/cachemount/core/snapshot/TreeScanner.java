@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Lists a directory tree without following symlinks: directories (empty ones too), regular files and
@@ -58,6 +59,14 @@ public final class TreeScanner {
    * entries: then it returns null, having looked at about {@code limit} entries, not the whole tree.
    */
   public List<ScannedEntry> scan(Path root, Set<Path> excluded, long limit) throws IOException {
+    return scan(root, excluded, () -> limit);
+  }
+
+  /**
+   * Scans as {@link #scan(Path, Set, long)} does, with a limit that may change while it runs: a scan
+   * started before the limit is known (another thread sets it) stops once it is passed.
+   */
+  public List<ScannedEntry> scan(Path root, Set<Path> excluded, LongSupplier limit) throws IOException {
     List<ScannedEntry> entries = new ArrayList<>();
     Deque<String> pending = new ArrayDeque<>();
     pending.push("");
@@ -78,7 +87,7 @@ public final class TreeScanner {
           }
           ScannedEntry entry = stat(child, path);
           if (entry != null) {
-            if (entries.size() >= limit) {
+            if (entries.size() >= limit.getAsLong()) {
               return null;
             }
             entries.add(entry);
