@@ -107,9 +107,12 @@ final class PushOperation {
         Future<Optional<ParentHead>> headLoaded = loader.submit(() -> loadParentHeadAndPacks(store, tag, ref, loader));
         scanStarted = engine.clock().instant();
         List<ScannedEntry> found = null;
+        String foundDigest = null;
         Throwable scanFailure = null;
         try {
           found = scan(root, excluded);
+          // while the loader may still be at work: what the tree-digest check compares
+          foundDigest = plainPush() ? TreeDigest.ofScan(found) : null;
         } catch (IOException | RuntimeException e) {
           scanFailure = e;
         }
@@ -118,7 +121,7 @@ final class PushOperation {
         if (scanFailure != null) {
           throw Workers.rethrow(scanFailure);
         }
-        if (head.isPresent() && unchangedByTreeDigest(head.get(), found, ref)) {
+        if (head.isPresent() && unchangedByTreeDigest(head.get(), found, foundDigest, ref)) {
           return unchangedResult(ref, head.get().head());
         }
         parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref);
@@ -256,17 +259,23 @@ final class PushOperation {
    * a plain push (no merge, no size budget, no --force) of a tree none of whose files changed too close
    * to the parent's scan, and whose digest matches, is unchanged once every pack of the parent is
    * still in the store. Anything else is decided by the full comparison.
+   *
+   * @param scannedDigest the scan's tree digest, computed for a {@link #plainPush}
    */
-  private boolean unchangedByTreeDigest(ParentHead parent, List<ScannedEntry> scanned, String ref) {
+  private boolean unchangedByTreeDigest(ParentHead parent, List<ScannedEntry> scanned, String scannedDigest, String ref) {
     SnapshotHead head = parent.head();
     String expected = head.config().treeDigest();
-    boolean plain = !options.force() && spec.maxSize().isEmpty() && spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MIRROR;
-    if (expected == null || !plain || !parent.blobsPresent() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
-        || !expected.equals(TreeDigest.ofScan(scanned))) {
+    if (expected == null || !plainPush() || !parent.blobsPresent() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
+        || !expected.equals(scannedDigest)) {
       return false;
     }
     listener.info("the tree matches the tree digest of " + ref + "; its index was not needed");
     return true;
+  }
+
+  /** A push that stores the directory as it is: no merge, no size budget, no --force. */
+  private boolean plainPush() {
+    return !options.force() && spec.maxSize().isEmpty() && spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MIRROR;
   }
 
   /**
