@@ -22,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -205,15 +204,7 @@ final class PullOperation {
     /** What {@link #scanTarget} says, for a snapshot of {@code entries} entries. */
     Map<String, ScannedEntry> result(long entries) throws IOException {
       limit.set(entries);
-      Map<String, ScannedEntry> seen;
-      try {
-        seen = scanned.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new java.io.InterruptedIOException("interrupted while scanning the target");
-      } catch (ExecutionException e) {
-        throw Workers.rethrow(e.getCause());
-      }
+      Map<String, ScannedEntry> seen = Workers.await(scanned, "scanning the target");
       return seen != null && seen.size() > entries ? null : seen;
     }
 

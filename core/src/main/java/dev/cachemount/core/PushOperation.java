@@ -27,7 +27,6 @@ import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -37,7 +36,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
@@ -244,14 +242,7 @@ final class PushOperation {
   }
 
   private static <T> T await(Future<T> future) throws IOException {
-    try {
-      return future.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while loading the stored snapshot");
-    } catch (ExecutionException e) {
-      throw Workers.rethrow(e.getCause());
-    }
+    return Workers.await(future, "loading the stored snapshot");
   }
 
   /**

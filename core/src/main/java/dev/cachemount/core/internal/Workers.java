@@ -1,8 +1,11 @@
 package dev.cachemount.core.internal;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /** The worker pools of the library and how their failures reach the caller. */
 public final class Workers {
@@ -28,6 +31,23 @@ public final class Workers {
       pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Waits for a worker's result; its failure comes out as it was thrown ({@link #rethrow}), an
+   * interrupt as an {@link InterruptedIOException} saying what was interrupted.
+   *
+   * @param activity what the caller was doing, for the interrupt's message: "storing blobs"
+   */
+  public static <T> T await(Future<T> result, String activity) throws IOException {
+    try {
+      return result.get();
+    } catch (ExecutionException e) {
+      throw rethrow(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while " + activity);
     }
   }
 

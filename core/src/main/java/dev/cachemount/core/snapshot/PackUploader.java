@@ -6,12 +6,10 @@ import dev.cachemount.core.pack.PackWriter;
 import dev.cachemount.core.store.BlobPut;
 import dev.cachemount.core.store.BlobSink;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
@@ -46,14 +44,7 @@ public final class PackUploader implements AutoCloseable {
 
   /** The outcome of a {@link #submit(Digest, byte[])}, waiting for it; its failure as it was thrown. */
   public static BlobPut await(Future<BlobPut> put) throws IOException {
-    try {
-      return put.get();
-    } catch (ExecutionException e) {
-      throw Workers.rethrow(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while storing blobs");
-    }
+    return Workers.await(put, "storing blobs");
   }
 
   /** Stores the packs not submitted yet and waits for all of them; the results are in {@code packs}' order. */
