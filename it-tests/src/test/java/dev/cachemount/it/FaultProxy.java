@@ -36,7 +36,20 @@ final class FaultProxy implements AutoCloseable {
   private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<String> injected = new CopyOnWriteArrayList<>();
-  private volatile boolean ignoreRange;
+  /** How the proxy treats a request's {@code Range}. */
+  enum Ranges {
+    /** Passed on: the registry answers several ranges with a multipart/byteranges body. */
+    PASS,
+    /** Dropped, as a registry (or a proxy) that ignores ranges does: the answer is the whole blob. */
+    IGNORE,
+    /** Of several ranges, only the first passed on, as servers that serve one range per request do. */
+    FIRST_ONLY,
+    /** Several ranges answered 416, as object stores that serve one range per request do. */
+    REFUSE_SEVERAL
+  }
+
+  private volatile Ranges ranges = Ranges.PASS;
+  private final List<String> rangeHeaders = new CopyOnWriteArrayList<>();
   private final AtomicInteger requests = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger rangesIgnored = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -62,7 +75,17 @@ final class FaultProxy implements AutoCloseable {
 
   /** From now on, drops {@code Range} headers, as a registry (or a proxy) that ignores ranges does: the answer is the whole blob. */
   void ignoreRanges() {
-    ignoreRange = true;
+    ranges = Ranges.IGNORE;
+  }
+
+  /** From now on, treats {@code Range} headers as {@code how} says. */
+  void ranges(Ranges how) {
+    ranges = how;
+  }
+
+  /** Every {@code Range} header received so far, as the client sent it. */
+  List<String> rangeHeaders() {
+    return List.copyOf(rangeHeaders);
   }
 
   /** How many requests asked for a range that was dropped. */
@@ -96,6 +119,14 @@ final class FaultProxy implements AutoCloseable {
       String method = exchange.getRequestMethod();
       String path = exchange.getRequestURI().toString();
       byte[] body = exchange.getRequestBody().readAllBytes();
+      String range = exchange.getRequestHeaders().getFirst("Range");
+      if (range != null) {
+        rangeHeaders.add(range);
+        if (ranges == Ranges.REFUSE_SEVERAL && range.contains(",")) {
+          exchange.sendResponseHeaders(416, -1);
+          return;
+        }
+      }
       for (Rule r : rules) {
         if (r.method().equals(method) && r.path().matcher(path).matches() && r.remaining().getAndDecrement() > 0) {
           injected.add(method + " " + path + " " + r.fault());
@@ -118,9 +149,15 @@ final class FaultProxy implements AutoCloseable {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
         .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
     exchange.getRequestHeaders().forEach((name, values) -> {
-      if (ignoreRange && name.equalsIgnoreCase("Range")) {
-        rangesIgnored.incrementAndGet();
-        return;
+      if (name.equalsIgnoreCase("Range")) {
+        if (ranges == Ranges.IGNORE) {
+          rangesIgnored.incrementAndGet();
+          return;
+        }
+        if (ranges == Ranges.FIRST_ONLY) {
+          values.forEach(v -> b.header(name, v.contains(",") ? v.substring(0, v.indexOf(',')) : v));
+          return;
+        }
       }
       if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT))) {
         values.forEach(v -> b.header(name, v));

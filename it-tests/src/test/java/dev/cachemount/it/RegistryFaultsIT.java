@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.cachemount.it.registry.RegistryMode;
 import dev.cachemount.it.registry.TestRegistry;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -80,25 +83,86 @@ class RegistryFaultsIT {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
         FaultProxy proxy = new FaultProxy(registry.host())) {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
-      // 400 incompressible files of 20-40 KB: one pack of about 12 MB.
-      Path tree = RandomTrees.write(dir.resolve("tree"), 23, 400, 8, 20_000, 20_000);
-      String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
-      Path restored = pushThenPull(access, spec, tree);
-      // Every 33rd file, about 1 MB apart in the pack: a range request each.
-      for (int i = 5; i < 400; i += 33) {
-        java.nio.file.Files.delete(restored.resolve("g" + (i % 8) + "/f" + i + ".jar"));
-      }
+      // Every 33rd file, about 1 MB apart in the pack: a range request each, since this registry is
+      // made to refuse several ranges in one request.
+      Scattered scattered = scattered(proxy, access);
+      proxy.ranges(FaultProxy.Ranges.REFUSE_SEVERAL);
       int requestsBefore = proxy.requests();
       int connectionsBefore = proxy.connections();
-      Cli.Result warm = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
-      assertEquals(0, warm.exitCode(), warm.toString());
-      TreeCompare.assertSameTree(tree, restored);
+      Cli.Result warm = scattered.pullAgain(access);
       int requests = proxy.requests() - requestsBefore;
       int connections = proxy.connections() - connectionsBefore;
       // jib-core asks for a new transport (a new Apache client and pool) on every request; the session
       // hands it the same one, so requests share connections: the probe's, and one per parallel read (4).
       assertTrue(requests >= 15, "the warm pull made " + requests + " requests");
       assertTrue(connections <= 6, "the warm pull made " + requests + " requests over " + connections + " connections");
+    }
+  }
+
+  /** A tree pushed through the proxy, the copy a pull made of it, and the spec without its target. */
+  private record Scattered(Path tree, Path restored, String spec) {
+    /** Pulls into the copy again: the pull must succeed and restore the tree. */
+    Cli.Result pullAgain(RegistryAccess access) throws Exception {
+      Cli.Result warm = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
+      assertEquals(0, warm.exitCode(), warm.toString());
+      TreeCompare.assertSameTree(tree, restored);
+      return warm;
+    }
+  }
+
+  /** A tree of 400 incompressible files (about 8 MB) pushed and pulled; then every 33rd file of the copy deleted. */
+  private Scattered scattered(FaultProxy proxy, RegistryAccess access) throws Exception {
+    Path tree = RandomTrees.write(dir.resolve("tree"), 23, 400, 8, 20_000, 20_000);
+    String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=";
+    Path restored = pushThenPull(access, spec, tree);
+    for (int i = 5; i < 400; i += 33) {
+      java.nio.file.Files.delete(restored.resolve("g" + (i % 8) + "/f" + i + ".jar"));
+    }
+    return new Scattered(tree, restored, spec);
+  }
+
+  @Test
+  void aWarmPullAsksForAPacksScatteredFramesInAFewRequests() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Scattered scattered = scattered(proxy, access);
+      int before = proxy.rangeHeaders().size();
+      Cli.Result warm = scattered.pullAgain(access);
+      java.util.List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
+      // 12 runs of frames about 1 MB apart (in the packs the push's writers filled side by side): a
+      // request for every 2 or 3 runs of a pack (so that 4 are in flight), each answered with a
+      // multipart/byteranges body by the registry, instead of a request for each run.
+      assertEquals(12, asked.stream().mapToInt(r -> r.split(",").length).sum(), asked.toString());
+      assertTrue(asked.size() <= 6 && asked.stream().allMatch(r -> r.contains(",")), asked.toString());
+      long read = warm.json().get(0).get("bytesTransferred").asLong();
+      assertTrue(read < 2_000_000, "the warm pull read " + read + " bytes of a 12 MB pack");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = FaultProxy.Ranges.class, names = {"FIRST_ONLY", "REFUSE_SEVERAL", "IGNORE"})
+  void aRegistryThatDoesNotServeSeveralRangesAtOnceIsAskedForThemOneByOne(FaultProxy.Ranges how) throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Scattered scattered = scattered(proxy, access);
+      proxy.ranges(how);
+      int before = proxy.rangeHeaders().size();
+      Cli.Result warm = scattered.pullAgain(access);
+      java.util.List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
+      // One request asks for several ranges; its answer settles it, and the other readers, which waited
+      // for that answer, ask for one range at a time. What the first answer held is used.
+      List<String> several = asked.stream().filter(r -> r.contains(",")).toList();
+      assertEquals(1, several.size(), asked.toString());
+      int inTheFirst = several.get(0).split(",").length;
+      int served = switch (how) {
+        case FIRST_ONLY -> 1; // the first range came back
+        case REFUSE_SEVERAL -> 0;
+        case IGNORE -> inTheFirst; // the whole blob came back, with all of them in it
+        default -> throw new AssertionError(how);
+      };
+      assertEquals(12 - served, asked.size() - 1, asked.toString());
     }
   }
 

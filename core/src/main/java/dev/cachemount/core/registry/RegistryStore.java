@@ -10,6 +10,7 @@ import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.oci.MediaTypes;
 import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.BlobRange;
 import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
@@ -45,6 +46,7 @@ public final class RegistryStore implements SnapshotStore {
   private final Path stagingParent;
   private final int parallelPuts;
   private final IndexCache indexes;
+  private final MultiRangeRead.Support multiRanges = new MultiRangeRead.Support();
 
   /**
    * @param ref the repository (its tag or digest is what the operation names; the store files by the references it is given)
@@ -174,6 +176,16 @@ public final class RegistryStore implements SnapshotStore {
       throw new IllegalArgumentException("range " + offset + "+" + length + " outside a blob of " + size + " bytes");
     }
     return RangedBlobStream.open(session, session.reader(), digest, size, offset, length);
+  }
+
+  /** All the ranges in one request where the registry serves that (see {@link MultiRangeRead}). */
+  @Override
+  public InputStream openRanges(Digest digest, long size, List<BlobRange> ranges) throws IOException {
+    BlobRange.checkSet(ranges, size);
+    if (ranges.size() == 1) {
+      return openRange(digest, size, ranges.get(0).offset(), ranges.get(0).length());
+    }
+    return MultiRangeRead.open(session, multiRanges, digest, size, ranges);
   }
 
   @Override

@@ -5,6 +5,7 @@ import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.FrameDecoder;
+import dev.cachemount.core.store.BlobRange;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,11 +26,13 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Reads the frames a restore needs, several reads at once: the plan cuts each pack into spans (see
- * {@link #plan}), and each worker streams one span at a time front to back, skipping frames nobody
- * needs, decodes each needed frame and checks every chunk the restore will use from it against its
- * SHA-256. Spans, not packs, are the unit of work, so that a warm pull's many small ranges of one
- * pack overlap their round trips. Verified frames reach the caller's thread, in no particular
- * order, through a queue bounded in bytes, so memory stays bounded however large the snapshot.
+ * {@link #plan}) and groups a pack's spans into reads (see {@link #group}); each worker takes one read
+ * at a time, a single request where the store serves several ranges in one answer, streams its spans
+ * front to back, skipping frames nobody needs, decodes each needed frame and checks every chunk the
+ * restore will use from it against its SHA-256. A warm pull's many small ranges of one pack thus cost
+ * a few round trips, and reads of several packs, or of one pack's groups, overlap. Verified frames
+ * reach the caller's thread, in no particular order, through a queue bounded in bytes, so memory
+ * stays bounded however large the snapshot.
  *
  * <p>Used once per restore, from one thread.
  */
@@ -54,7 +57,7 @@ final class FrameReader {
     int[] chunks(int frame);
   }
 
-  private static final Decoded END_OF_SPAN = new Decoded(-1, new byte[0]);
+  private static final Decoded END_OF_READ = new Decoded(-1, new byte[0]);
   private static final long BUFFER_BYTES = 16L << 20;
 
   private final BlobSource blobs;
@@ -73,7 +76,8 @@ final class FrameReader {
    * @throws CachemountException INTEGRITY when a frame does not decode or a chunk does not match
    */
   long read(Needs needs, Sink sink, String where) throws IOException {
-    List<Task> tasks = new ArrayList<>();
+    List<SnapshotIndex.PackRef> packs = new ArrayList<>();
+    List<List<Span>> spansOfPacks = new ArrayList<>();
     for (int p = 0; p < index.packs().size(); p++) {
       List<Integer> needed = needs.frames(p);
       if (needed == null) {
@@ -83,14 +87,17 @@ final class FrameReader {
       List<Integer> frames = new ArrayList<>(needed);
       frames.sort(Comparator.comparingLong(f -> index.frames().get(f).offset()));
       long previousEnd = 0;
-      for (Span span : plan(index, frames, pack.size())) {
+      List<Span> spans = plan(index, frames, pack.size());
+      for (Span span : spans) {
         if (span.start() < previousEnd || span.end() > pack.size()) {
           throw CachemountException.integrity("snapshot " + where + ": frames overlap or lie past the end of pack " + pack.digest().shortForm());
         }
         previousEnd = span.end();
-        tasks.add(new Task(pack, span));
       }
+      packs.add(pack);
+      spansOfPacks.add(spans);
     }
+    List<Task> tasks = group(packs, spansOfPacks, threads);
     if (tasks.isEmpty()) {
       return 0;
     }
@@ -110,17 +117,17 @@ final class FrameReader {
             MessageDigest md = Digest.newMessageDigest();
             int i;
             while (failure.get() == null && (i = next.getAndIncrement()) < tasks.size()) {
-              readSpan(tasks.get(i), needs, decoder, md, budget, buffers, queue, bytesRead, where);
-              queue.put(END_OF_SPAN);
+              readTask(tasks.get(i), needs, decoder, md, budget, buffers, queue, bytesRead, where);
+              queue.put(END_OF_READ);
             }
           } catch (Throwable t) {
             failure.compareAndSet(null, t);
-            queue.offer(END_OF_SPAN);
+            queue.offer(END_OF_READ);
           }
         });
       }
-      int spansDone = 0;
-      while (spansDone < tasks.size()) {
+      int readsDone = 0;
+      while (readsDone < tasks.size()) {
         Decoded d;
         try {
           d = queue.poll(100, TimeUnit.MILLISECONDS);
@@ -132,8 +139,8 @@ final class FrameReader {
         if (d == null) {
           continue;
         }
-        if (d == END_OF_SPAN) {
-          spansDone++;
+        if (d == END_OF_READ) {
+          readsDone++;
           continue;
         }
         try {
@@ -165,8 +172,10 @@ final class FrameReader {
     FrameBuffers(SnapshotIndex index, List<Task> tasks) {
       int largest = 0;
       for (Task t : tasks) {
-        for (int f : t.span().frames()) {
-          largest = Math.max(largest, index.frames().get(f).rawLength());
+        for (Span span : t.spans()) {
+          for (int f : span.frames()) {
+            largest = Math.max(largest, index.frames().get(f).rawLength());
+          }
         }
       }
       this.largest = largest;
@@ -201,8 +210,35 @@ final class FrameReader {
   /** Frames up to this size (the format's default frames are at most 48 KiB) decode into reused buffers. */
   private static final int POOLED_FRAME = 1 << 20;
 
-  /** One read of the plan: a span of one pack. */
-  private record Task(SnapshotIndex.PackRef pack, Span span) {}
+  /** One read of the plan: spans of one pack, asked for together. */
+  record Task(SnapshotIndex.PackRef pack, List<Span> spans) {}
+
+  /** The most spans one read asks for: a {@code Range} header of about a kilobyte. */
+  static final int MAX_SPANS_PER_READ = 48;
+
+  /**
+   * Groups each pack's spans into reads of up to {@link #MAX_SPANS_PER_READ} neighbouring spans, so
+   * that a registry that serves several ranges in one answer is asked once per group, not once per
+   * span; but into no larger groups than keep {@code threads} readers busy, since a registry that
+   * does not is then asked for a group's spans one after another.
+   */
+  static List<Task> group(List<SnapshotIndex.PackRef> packs, List<List<Span>> spansOfPacks, int threads) {
+    int total = 0;
+    for (List<Span> spans : spansOfPacks) {
+      total += spans.size();
+    }
+    int perRead = Math.max(1, Math.min(MAX_SPANS_PER_READ, (total + threads - 1) / Math.max(1, threads)));
+    List<Task> tasks = new ArrayList<>();
+    for (int p = 0; p < packs.size(); p++) {
+      List<Span> spans = spansOfPacks.get(p);
+      int reads = (spans.size() + perRead - 1) / perRead;
+      // equal shares, so that a pack of 49 spans is read as 25 and 24, not 48 and 1
+      for (int r = 0; r < reads; r++) {
+        tasks.add(new Task(packs.get(p), List.copyOf(spans.subList(r * spans.size() / reads, (r + 1) * spans.size() / reads))));
+      }
+    }
+    return tasks;
+  }
 
   /** Frames at most this far apart may share a read, if {@link #GAP_SHARE} allows. */
   static final long MERGE_GAP = 256 << 10;
@@ -286,53 +322,60 @@ final class FrameReader {
     return spans;
   }
 
-  private void readSpan(Task task, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, FrameBuffers buffers, BlockingQueue<Decoded> queue,
+  private void readTask(Task task, Needs needs, FrameDecoder decoder, MessageDigest md, Semaphore budget, FrameBuffers buffers, BlockingQueue<Decoded> queue,
       AtomicLong bytesRead, String where) throws IOException, InterruptedException, DigestException {
     SnapshotIndex.PackRef pack = task.pack();
-    Span span = task.span();
+    List<BlobRange> ranges = new ArrayList<>(task.spans().size());
+    for (Span span : task.spans()) {
+      ranges.add(new BlobRange(span.start(), span.end() - span.start()));
+    }
     byte[] stored = new byte[0];
     byte[] computed = new byte[Digest.LENGTH];
-    try (InputStream in = blobs.openRange(pack.digest(), pack.size(), span.start(), span.end() - span.start())) {
-      long position = span.start();
-      for (int f : span.frames()) {
-        SnapshotIndex.Frame frame = index.frames().get(f);
-        if (frame.offset() < position) {
-          throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
-        }
-        in.skipNBytes(frame.offset() - position);
-        if (stored.length < frame.storedLength()) {
-          stored = new byte[frame.storedLength()];
-        }
-        int n = in.readNBytes(stored, 0, frame.storedLength());
-        if (n != frame.storedLength()) {
-          throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
-        }
-        position = frame.offset() + frame.storedLength();
-        budget.acquire(buffers.cost(frame.rawLength()));
-        byte[] raw = buffers.take(frame.rawLength());
-        try {
+    // The stream yields the spans' bytes one after another, nothing between them.
+    try (InputStream in = blobs.openRanges(pack.digest(), pack.size(), ranges)) {
+      for (Span span : task.spans()) {
+        long position = span.start();
+        for (int f : span.frames()) {
+          SnapshotIndex.Frame frame = index.frames().get(f);
+          if (frame.offset() < position) {
+            throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
+          }
+          in.skipNBytes(frame.offset() - position);
+          if (stored.length < frame.storedLength()) {
+            stored = new byte[frame.storedLength()];
+          }
+          int n = in.readNBytes(stored, 0, frame.storedLength());
+          if (n != frame.storedLength()) {
+            throw CachemountException.integrity("pack " + pack.digest() + " of " + where + " ends early, inside frame " + f);
+          }
+          position = frame.offset() + frame.storedLength();
+          budget.acquire(buffers.cost(frame.rawLength()));
+          byte[] raw = buffers.take(frame.rawLength());
           try {
-            decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-                () -> "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
-          } catch (CachemountException e) {
-            throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
-          }
-          for (int chunk : needs.chunks(f)) {
-            md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
-            md.digest(computed, 0, Digest.LENGTH);
-            if (!index.chunkDigestEquals(chunk, computed, 0)) {
-              throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
-                  + pack.digest().shortForm() + " is corrupt); nothing was written from it");
+            try {
+              decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
+                  () -> "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+            } catch (CachemountException e) {
+              throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
             }
+            for (int chunk : needs.chunks(f)) {
+              md.update(raw, index.chunkOffset(chunk), index.chunkLength(chunk));
+              md.digest(computed, 0, Digest.LENGTH);
+              if (!index.chunkDigestEquals(chunk, computed, 0)) {
+                throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
+                    + pack.digest().shortForm() + " is corrupt); nothing was written from it");
+              }
+            }
+            queue.put(new Decoded(f, raw));
+          } catch (Throwable t) {
+            budget.release(buffers.cost(frame.rawLength()));
+            throw t;
           }
-          queue.put(new Decoded(f, raw));
-        } catch (Throwable t) {
-          budget.release(buffers.cost(frame.rawLength()));
-          throw t;
         }
+        in.skipNBytes(span.end() - position);
+        // What the span cost: frames and the gaps between them all come over the wire from a registry.
+        bytesRead.addAndGet(span.end() - span.start());
       }
-      // What the span cost: frames and the gaps between them all come over the wire from a registry.
-      bytesRead.addAndGet(span.end() - span.start());
     }
   }
 

@@ -70,6 +70,21 @@ public interface BlobSource {
   }
 
   /**
+   * Opens several ranges of a blob as one stream: the bytes of each range in turn, nothing between
+   * them. The default opens each range in turn ({@link #openRange}) when the reader reaches it; a
+   * registry asks for all of them in one request where it can, saving the round trips.
+   *
+   * @param ranges ascending and not overlapping ({@link BlobRange#checkSet})
+   */
+  default InputStream openRanges(Digest digest, long size, java.util.List<BlobRange> ranges) throws IOException {
+    BlobRange.checkSet(ranges, size);
+    if (ranges.size() == 1) {
+      return openRange(digest, size, ranges.get(0).offset(), ranges.get(0).length());
+    }
+    return RangeSetStream.oneByOne(ranges, (offset, length) -> openRange(digest, size, offset, length));
+  }
+
+  /**
    * How many reads of this source a restore runs at once at least: a remote source's reads wait on
    * round trips, not on this machine's cores. The default, 0, leaves it to the restore's workers.
    */

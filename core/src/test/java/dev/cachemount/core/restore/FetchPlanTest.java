@@ -1,6 +1,7 @@
 package dev.cachemount.core.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.FrameEncoding;
@@ -92,5 +93,40 @@ class FetchPlanTest {
     List<FrameReader.Span> spans = FrameReader.plan(index(), many, PACK);
     assertEquals(List.of(new FrameReader.Span(0, PACK, many)), spans);
     assertEquals(2, FrameReader.plan(index(), many.subList(60, 80), PACK).size(), "a small share stays two ranges");
+  }
+
+  /** {@code n} one-frame spans, 10 frames apart. */
+  private static List<FrameReader.Span> spans(int n) {
+    List<FrameReader.Span> spans = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      spans.add(new FrameReader.Span(i * 10L * FRAME, (i * 10L + 1) * FRAME, List.of(i * 10)));
+    }
+    return spans;
+  }
+
+  private static SnapshotIndex.PackRef pack(int n) {
+    return new SnapshotIndex.PackRef(Digest.of(new byte[] {(byte) n}), 1L << 30);
+  }
+
+  @Test
+  void aPacksSpansAreAskedForTogetherInEqualGroupsOfAtMostTheLimit() {
+    // 359 spans over 3 packs (as in a warm pull of the go corpus, 400 files missing): 9 reads, not 359.
+    List<FrameReader.Task> tasks = FrameReader.group(List.of(pack(1), pack(2), pack(3)), List.of(spans(120), spans(139), spans(100)), 4);
+    assertEquals(List.of(40, 40, 40, 46, 46, 47, 33, 33, 34), tasks.stream().map(t -> t.spans().size()).toList());
+    assertEquals(359, tasks.stream().mapToInt(t -> t.spans().size()).sum());
+    assertEquals(List.of(pack(1), pack(1), pack(1), pack(2), pack(2), pack(2), pack(3), pack(3), pack(3)), tasks.stream().map(FrameReader.Task::pack).toList());
+    assertEquals(spans(120).subList(40, 80), tasks.get(1).spans(), "neighbouring spans, in order");
+    assertTrue(tasks.stream().allMatch(t -> t.spans().size() <= FrameReader.MAX_SPANS_PER_READ));
+  }
+
+  @Test
+  void fewSpansAreSplitSoThatEveryReaderHasSome() {
+    // 12 spans of one pack and 4 readers: 4 reads of 3, so that a registry that serves one range per
+    // request still has 4 requests in flight.
+    List<FrameReader.Task> tasks = FrameReader.group(List.of(pack(1)), List.of(spans(12)), 4);
+    assertEquals(List.of(3, 3, 3, 3), tasks.stream().map(t -> t.spans().size()).toList());
+    // A cold pull: one span per pack, one read per pack.
+    tasks = FrameReader.group(List.of(pack(1), pack(2)), List.of(spans(1), spans(1)), 4);
+    assertEquals(List.of(1, 1), tasks.stream().map(t -> t.spans().size()).toList());
   }
 }

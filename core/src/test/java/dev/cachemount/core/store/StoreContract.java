@@ -77,6 +77,38 @@ public abstract class StoreContract {
   }
 
   @Test
+  void rangesOfABlobYieldTheirBytesAndNothingBetween() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      byte[] content = random(7, 300_000);
+      Digest digest = Digest.of(content);
+      store.putBlob(digest, content);
+      try (InputStream in = store.openRange(digest, content.length, 1_000, 5_000)) {
+        assertArrayEquals(java.util.Arrays.copyOfRange(content, 1_000, 6_000), in.readAllBytes());
+      }
+      // Neighbours, a one-byte range, far-apart ones, the last byte; then a hundred small ones.
+      List<List<BlobRange>> sets = new ArrayList<>();
+      sets.add(List.of(new BlobRange(0, 10), new BlobRange(10, 1), new BlobRange(4_096, 30_000), new BlobRange(200_000, 17), new BlobRange(299_999, 1)));
+      List<BlobRange> many = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        many.add(new BlobRange(i * 2_999L + 7, 100 + i));
+      }
+      sets.add(many);
+      for (List<BlobRange> ranges : sets) {
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        for (BlobRange r : ranges) {
+          expected.write(content, (int) r.offset(), (int) r.length());
+        }
+        for (int round = 0; round < 2; round++) { // the second time, a registry knows how it answers
+          try (InputStream in = store.openRanges(digest, content.length, ranges)) {
+            assertArrayEquals(expected.toByteArray(), in.readAllBytes(), ranges.size() + " ranges, round " + round);
+          }
+        }
+      }
+      assertThrows(IllegalArgumentException.class, () -> store.openRanges(digest, content.length, List.of(new BlobRange(0, 10), new BlobRange(5, 10))));
+    }
+  }
+
+  @Test
   void aBlobAlreadyStoredIsNotWrittenAgain() throws IOException {
     try (SnapshotStore store = newStore()) {
       byte[] content = random(2, 10_000);
