@@ -13,8 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.Option;
-import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * What push, pull and inspect share: the repeatable {@code --cache-id} spec, {@code --json} and
@@ -22,34 +22,55 @@ import picocli.CommandLine;
  */
 abstract class CacheCommand implements Callable<Integer> {
   Cachemount client;
+  CommandSpec spec;
+  List<String> cacheIds;
+  Path caFile;
+  List<String> insecureRegistries;
+  boolean passwordStdin;
+  boolean json;
+  boolean verbose;
 
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  @Option(
-      names = "--cache-id",
-      required = true,
-      paramLabel = "SPEC",
-      description = {
+  /**
+   * The model of a cache command (see {@link Models}): its name and description, the standard help
+   * options and the options every cache command takes; the command adds its own.
+   */
+  static CommandSpec model(CacheCommand command, Cachemount client, String name, String... description) {
+    CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name(name);
+    spec.usageMessage().description(description);
+    spec.addOption(Models.repeatable("--cache-id", "SPEC").required(true).description(
         "Which cache, where it is stored, which directory it mirrors; repeatable.",
         "Local:    id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
         "Registry: id=NAME,[type=registry,]ref=HOST[:PORT]/REPO[:TAG|@sha256:D][,insecure=true][,target=DIR]",
         "Also: from=REF (repeatable), mode=mirror|merge, max-size=SIZE, verify=metadata|content.",
         "Comma-separated key=value fields, CSV-quoted as buildx reads --cache-to.",
-        "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store; the tag defaults to the id."
-      })
-  List<String> cacheIds = new ArrayList<>();
+        "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store; the tag defaults to the id.").build());
+    spec.addOption(OptionSpec.builder("--ca-file").paramLabel("PEM").type(Path.class).description(
+        "Trust the certificates in PEM (besides the system's) for registry TLS: a registry with a private CA.").build());
+    spec.addOption(Models.repeatable("--insecure-registry", "HOST[:PORT]").description(
+        "Allow plain HTTP and unverified TLS to this registry; repeatable. Loopback registries always are.").build());
+    spec.addOption(Models.flag(new String[] {"--password-stdin"},
+        "Read the registry password (or token) from standard input; the user name comes from CACHEMOUNT_REGISTRY_USER."));
+    spec.addOption(Models.flag(new String[] {"--json"}, "Print one JSON object per cache id on standard output."));
+    spec.addOption(Models.flag(new String[] {"-v", "--verbose"}, "Say more on standard error."));
+    command.spec = spec;
+    command.client = client;
+    return Models.withStandardHelpOptions(spec);
+  }
 
-  @Option(names = "--ca-file", paramLabel = "PEM",
-      description = "Trust the certificates in PEM (besides the system's) for registry TLS: a registry with a private CA.")
-  Path caFile;
+  @Override
+  public final Integer call() {
+    cacheIds = Models.value(spec, "--cache-id");
+    caFile = Models.value(spec, "--ca-file");
+    List<String> insecure = Models.value(spec, "--insecure-registry");
+    insecureRegistries = insecure == null ? List.of() : insecure;
+    passwordStdin = Models.value(spec, "--password-stdin");
+    json = Models.value(spec, "--json");
+    verbose = Models.value(spec, "--verbose");
+    return run();
+  }
 
-  @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
-      description = "Allow plain HTTP and unverified TLS to this registry; repeatable. Loopback registries always are.")
-  List<String> insecureRegistries = new ArrayList<>();
-
-  @Option(names = "--password-stdin",
-      description = "Read the registry password (or token) from standard input; the user name comes from CACHEMOUNT_REGISTRY_USER.")
-  boolean passwordStdin;
+  /** Runs the command, its options read; returns the exit code. */
+  abstract int run();
 
   /** The client with this command's registry flags applied. */
   Cachemount configuredClient() {
@@ -69,12 +90,6 @@ abstract class CacheCommand implements Callable<Integer> {
     }
     return settings == client.registry() ? client : client.withRegistry(settings);
   }
-
-  @Option(names = "--json", description = "Print one JSON object per cache id on standard output.")
-  boolean json;
-
-  @Option(names = {"-v", "--verbose"}, description = "Say more on standard error.")
-  boolean verbose;
 
   static CachemountException unexpected(RuntimeException e) {
     return new CachemountException(FailureKind.OPERATIONAL, "unexpected error (please report it): " + e, e);

@@ -1,6 +1,7 @@
 package dev.cachemount.cli;
 
 import dev.cachemount.core.CacheSpec;
+import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.SnapshotSummary;
 import dev.cachemount.core.oci.Json;
@@ -9,12 +10,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show what is stored for each cache id.")
 final class InspectCommand extends CacheCommand {
+  static CommandSpec model(Cachemount client) {
+    return model(new InspectCommand(), client, "inspect", "Show what is stored for each cache id.");
+  }
+
   @Override
-  public Integer call() {
+  int run() {
     int exit = 0;
     List<CacheSpec> specs = specs();
     client = configuredClient();

@@ -3,10 +3,9 @@ package dev.cachemount.cli;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
 import java.io.PrintWriter;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import picocli.CommandLine.Command;
+import java.util.List;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code cachemount}: push a cache directory to a store, pull it back, inspect what is stored. The
@@ -15,25 +14,29 @@ import picocli.CommandLine;
  * <p>Exit codes: 0 success or cache miss; 1 operational failure; 2 usage or spec error; 3
  * authentication refused; 4 integrity failure.
  */
-@Command(
-    name = "cachemount",
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionCommand.Provider.class,
-    description = "Build caches as deduplicated OCI artifacts: push a cache directory, pull it back.",
-    footerHeading = "%nExit codes:%n",
-    footer = {
-      "  0  success, or a cache miss on pull",
-      "  1  operational failure (I/O, store, network)",
-      "  2  usage or spec error",
-      "  3  authentication or authorization refused",
-      "  4  integrity failure (digest mismatch, corrupt or unsafe artifact)"
-    })
 public final class Main implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  private CommandSpec spec;
 
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, inspect or version");
+  }
+
+  /** The top-level command's model (see {@link Models}). */
+  private static CommandSpec model() {
+    Main main = new Main();
+    main.spec = Models.withStandardHelpOptions(CommandSpec.wrapWithoutInspection(main).name("cachemount"));
+    main.spec.versionProvider(new VersionCommand.Provider());
+    main.spec.usageMessage()
+        .description("Build caches as deduplicated OCI artifacts: push a cache directory, pull it back.")
+        .footerHeading("%nExit codes:%n")
+        .footer(
+            "  0  success, or a cache miss on pull",
+            "  1  operational failure (I/O, store, network)",
+            "  2  usage or spec error",
+            "  3  authentication or authorization refused",
+            "  4  integrity failure (digest mismatch, corrupt or unsafe artifact)");
+    return main.spec;
   }
 
   public static void main(String[] args) {
@@ -41,30 +44,31 @@ public final class Main implements Runnable {
   }
 
   /** The subcommands, in the order the usage lists them. */
-  private static final Map<String, Class<?>> COMMANDS = commands();
+  private static final List<String> COMMANDS = List.of("push", "pull", "inspect", "version", "help");
 
-  private static Map<String, Class<?>> commands() {
-    Map<String, Class<?>> commands = new LinkedHashMap<>();
-    commands.put("push", PushCommand.class);
-    commands.put("pull", PullCommand.class);
-    commands.put("inspect", InspectCommand.class);
-    commands.put("version", VersionCommand.class);
-    commands.put("help", CommandLine.HelpCommand.class);
-    return commands;
+  /** A new model of the subcommand {@code name}. */
+  private static CommandLine subcommand(String name, Cachemount client) {
+    return switch (name) {
+      case "push" -> new CommandLine(PushCommand.model(client));
+      case "pull" -> new CommandLine(PullCommand.model(client));
+      case "inspect" -> new CommandLine(InspectCommand.model(client));
+      case "version" -> new CommandLine(VersionCommand.model());
+      // Only usage and errors need it, and its model is picocli's own, read from its annotations.
+      case "help" -> new CommandLine(new CommandLine.HelpCommand());
+      default -> throw new IllegalArgumentException(name);
+    };
   }
 
   /** Runs the CLI with the given streams and client; returns the exit code. */
   public static int run(String[] args, PrintWriter out, PrintWriter err, Cachemount client) {
-    Factory factory = new Factory(client);
-    CommandLine cli = new CommandLine(new Main(), factory);
-    // picocli builds a command's model by reflection, a tenth of a short command's time: a command
-    // line that names its command gets only that one (its usage and errors name no other); anything
-    // else (no command, an option first, "help", a typo) gets all of them, for the usage and the error.
-    Class<?> named = args.length > 0 && !"help".equals(args[0]) ? COMMANDS.get(args[0]) : null;
-    if (named != null) {
-      cli.addSubcommand(args[0], new CommandLine(named, factory));
+    CommandLine cli = new CommandLine(model());
+    // A command line that names its command gets only that one (its usage and errors name no
+    // other); anything else (no command, an option first, "help", a typo) gets all of them, for the
+    // usage and the error. Each model costs a little to build.
+    if (args.length > 0 && !"help".equals(args[0]) && COMMANDS.contains(args[0])) {
+      cli.addSubcommand(args[0], subcommand(args[0], client));
     } else {
-      COMMANDS.forEach((name, command) -> cli.addSubcommand(name, new CommandLine(command, factory)));
+      COMMANDS.forEach(name -> cli.addSubcommand(name, subcommand(name, client)));
     }
     cli.setOut(out);
     cli.setErr(err);
@@ -81,24 +85,5 @@ public final class Main implements Runnable {
     out.flush();
     err.flush();
     return code;
-  }
-
-  /** Hands every command the same client. */
-  private static final class Factory implements CommandLine.IFactory {
-    private final Cachemount client;
-
-    Factory(Cachemount client) {
-      this.client = client;
-    }
-
-    @Override
-    public <K> K create(Class<K> cls) throws Exception {
-      if (CacheCommand.class.isAssignableFrom(cls)) {
-        K command = CommandLine.defaultFactory().create(cls);
-        ((CacheCommand) command).client = client;
-        return command;
-      }
-      return CommandLine.defaultFactory().create(cls);
-    }
   }
 }

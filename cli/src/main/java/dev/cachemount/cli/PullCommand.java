@@ -1,17 +1,17 @@
 package dev.cachemount.cli;
 
-import picocli.CommandLine.Command;
+import dev.cachemount.core.Cachemount;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(
-    name = "pull",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Restore each cache's stored snapshot into its target directory (created if missing).",
-      "Files the snapshot does not hold are left alone. An id that is not stored is a miss: exit 0, target untouched."
-    })
 final class PullCommand extends CacheCommand {
+  static CommandSpec model(Cachemount client) {
+    return model(new PullCommand(), client, "pull",
+        "Restore each cache's stored snapshot into its target directory (created if missing).",
+        "Files the snapshot does not hold are left alone. An id that is not stored is a miss: exit 0, target untouched.");
+  }
+
   @Override
-  public Integer call() {
+  int run() {
     return runEach((s, listener) -> client.pull(s, listener));
   }
 }

@@ -1,25 +1,23 @@
 package dev.cachemount.cli;
 
+import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.PushOptions;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(
-    name = "push",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Snapshot each cache's target directory and store it under its id.",
-      "Only new chunks are written; a tree equal to the stored snapshot writes nothing (result: unchanged)."
-    })
 final class PushCommand extends CacheCommand {
-  @Option(names = "--force", description = {
-      "Store a complete new snapshot even when the tree equals the stored one",
-      "(repairs a store whose blobs were damaged)."})
-  boolean force;
+  static CommandSpec model(Cachemount client) {
+    CommandSpec spec = model(new PushCommand(), client, "push",
+        "Snapshot each cache's target directory and store it under its id.",
+        "Only new chunks are written; a tree equal to the stored snapshot writes nothing (result: unchanged).");
+    spec.addOption(Models.flag(new String[] {"--force"},
+        "Store a complete new snapshot even when the tree equals the stored one",
+        "(repairs a store whose blobs were damaged)."));
+    return spec;
+  }
 
   @Override
-  public Integer call() {
-    PushOptions options = new PushOptions(force);
+  int run() {
+    PushOptions options = new PushOptions(Models.value(spec, "--force"));
     return runEach((s, listener) -> client.push(s, options, listener));
   }
 }

@@ -2,12 +2,18 @@ package dev.cachemount.cli;
 
 import dev.cachemount.core.Version;
 import dev.cachemount.core.oci.SnapshotConfig;
-import picocli.CommandLine.Command;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "version", description = "Print the version of cachemount, its snapshot format and its runtime.")
 final class VersionCommand implements Runnable {
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  private CommandSpec spec;
+
+  static CommandSpec model() {
+    VersionCommand command = new VersionCommand();
+    command.spec = CommandSpec.wrapWithoutInspection(command).name("version");
+    command.spec.usageMessage().description("Print the version of cachemount, its snapshot format and its runtime.");
+    return command.spec;
+  }
 
   @Override
   public void run() {

@@ -224,6 +224,41 @@ class MainTest {
   }
 
   @Test
+  void theUsageOfACacheCommandListsItsOptionsAsBefore() {
+    // The models are built by code (Models); the help text is what the annotations gave.
+    assertEquals(0, run("push", "--help"));
+    assertTrue(out.startsWith("""
+        Usage: cachemount push [-hvV] [--force] [--json] [--password-stdin]
+                               [--ca-file=PEM] --cache-id=SPEC [--cache-id=SPEC]...
+                               [--insecure-registry=HOST[:PORT]]...
+        Snapshot each cache's target directory and store it under its id.
+        """), out);
+    for (String line : List.of("      --ca-file=PEM      Trust the certificates in PEM", "      --cache-id=SPEC    Which cache, where it is stored",
+        "                         dir defaults to ${XDG_CACHE_HOME:-~/.cache}", "      --force            Store a complete new snapshot",
+        "  -h, --help             Show this help message and exit.", "      --insecure-registry=HOST[:PORT]",
+        "      --json             Print one JSON object per cache id", "      --password-stdin   Read the registry password",
+        "  -v, --verbose          Say more on standard error.", "  -V, --version          Print version information and exit.")) {
+      assertTrue(out.contains(line), line + " in\n" + out);
+    }
+    assertEquals(2, run("pull", "--force", "--cache-id", spec("m2", source)));
+    assertTrue(err.startsWith("Unknown option: '--force'"), err);
+    assertEquals(2, run("inspect"));
+    assertTrue(err.startsWith("Missing required option: '--cache-id=SPEC'"), err);
+  }
+
+  @Test
+  void optionsReachTheCommand() throws IOException {
+    assertEquals(0, run("push", "--json", "-v", "--cache-id", spec("m2", source), "--insecure-registry", "a.example", "--insecure-registry", "b.example"));
+    assertEquals("pushed", jsonLines().get(0).get("result").asText());
+    assertEquals(0, run("push", "--json", "--force", "--cache-id", spec("m2", source)));
+    assertEquals("pushed", jsonLines().get(0).get("result").asText(), "--force stores a new snapshot of an unchanged tree");
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)));
+    assertEquals("unchanged", jsonLines().get(0).get("result").asText());
+    assertEquals(2, run("push", "--ca-file", dir.resolve("absent.pem").toString(), "--cache-id", "id=m2,ref=registry.example/r,target=" + source));
+    assertTrue(err.contains("absent.pem"), err);
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);
