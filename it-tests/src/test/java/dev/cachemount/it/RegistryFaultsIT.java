@@ -131,10 +131,10 @@ class RegistryFaultsIT {
       Cli.Result warm = scattered.pullAgain(access);
       java.util.List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
       // 12 runs of frames about 1 MB apart (in the packs the push's writers filled side by side): a
-      // request for every 2 or 3 runs of a pack (so that 4 are in flight), each answered with a
+      // request for every 3 runs of a pack or fewer (so that 4 are in flight), answered with a
       // multipart/byteranges body by the registry, instead of a request for each run.
       assertEquals(12, asked.stream().mapToInt(r -> r.split(",").length).sum(), asked.toString());
-      assertTrue(asked.size() <= 6 && asked.stream().allMatch(r -> r.contains(",")), asked.toString());
+      assertTrue(asked.size() <= 6 && asked.stream().anyMatch(r -> r.contains(",")), asked.toString());
       long read = warm.json().get(0).get("bytesTransferred").asLong();
       assertTrue(read < 2_000_000, "the warm pull read " + read + " bytes of a 12 MB pack");
     }

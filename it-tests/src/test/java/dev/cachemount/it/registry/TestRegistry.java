@@ -219,11 +219,22 @@ public final class TestRegistry implements AutoCloseable {
   /**
    * Forgets the log so far. The registry writes a request's access-log line once it has answered, and
    * a thread of this harness reads its output: the line of a request a client just finished may still
-   * be on its way, and would count after the clear. So a marked request goes first, and the log is cut
-   * after its line, which comes after the lines of every request answered before it was sent. (A
-   * registry that does not answer is simply cleared.)
+   * be on its way, and would count after the clear. So the log is cut after a marked request's line
+   * ({@link #syncLog}).
    */
   public void clearLog() {
+    int upToMark = syncLog();
+    synchronized (log) {
+      log.subList(0, Math.min(upToMark, log.size())).clear();
+    }
+  }
+
+  /**
+   * Sends a marked request and waits for its access-log line, which comes after the lines of every
+   * request answered before it was sent; returns the number of log lines up to and with it (all
+   * lines when the registry does not answer, stopped by the test: nothing more will arrive).
+   */
+  private int syncLog() {
     String mark = "cachemount-log-mark-" + java.util.UUID.randomUUID();
     HttpRequest request = HttpRequest.newBuilder(baseUri().resolve("/v2/?" + mark))
         .header("User-Agent", PROBE_AGENT).timeout(Duration.ofSeconds(2)).build();
@@ -234,30 +245,36 @@ public final class TestRegistry implements AutoCloseable {
         synchronized (log) {
           for (int i = log.size() - 1; i >= 0; i--) {
             if (log.get(i).contains(mark)) {
-              log.subList(0, i + 1).clear();
-              return;
+              return i + 1;
             }
           }
         }
         Thread.sleep(5);
       }
     } catch (IOException stopped) {
-      // not answering (stopped by the test): nothing more will arrive
+      // not answering: nothing more will arrive
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    log.clear();
+    synchronized (log) {
+      return log.size();
+    }
   }
 
   /**
    * How many requests in the access log (since start or {@link #clearLog()}, the harness's own
-   * readiness probes left out) had this method and a request target matching {@code pathRegex} in
-   * full, query string included: e.g.
-   * <code>countRequests("PUT", ".*&#47;blobs/uploads/.*")</code> counts completed blob uploads.
+   * requests left out) had this method and a request target matching {@code pathRegex} in full,
+   * query string included: e.g. <code>countRequests("PUT", ".*&#47;blobs/uploads/.*")</code> counts
+   * completed blob uploads. Every request answered before the call counts ({@link #syncLog}).
    */
   public long countRequests(String method, String pathRegex) {
     Pattern path = Pattern.compile(pathRegex);
-    return logLines().stream()
+    int upToMark = syncLog();
+    List<String> lines;
+    synchronized (log) {
+      lines = List.copyOf(log.subList(0, Math.min(upToMark, log.size())));
+    }
+    return lines.stream()
         .map(ACCESS_LOG_REQUEST::matcher)
         .filter(Matcher::find)
         .filter(request -> !request.group(3).equals(PROBE_AGENT))
