@@ -50,6 +50,10 @@ final class FaultProxy implements AutoCloseable {
 
   private volatile Ranges ranges = Ranges.PASS;
   private final List<String> rangeHeaders = new CopyOnWriteArrayList<>();
+  private volatile boolean redirectBlobs;
+  private final List<String> storageRequests = new CopyOnWriteArrayList<>();
+  private static final String STORAGE = "/_storage";
+  private static final Pattern BLOB_GET = Pattern.compile("/v2/.+/blobs/sha256:[0-9a-f]{64}");
   private final AtomicInteger requests = new AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger rangesIgnored = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -81,6 +85,19 @@ final class FaultProxy implements AutoCloseable {
   /** From now on, treats {@code Range} headers as {@code how} says. */
   void ranges(Ranges how) {
     ranges = how;
+  }
+
+  /**
+   * From now on, answers every blob {@code GET} with a {@code 307} to this proxy's own "blob storage"
+   * (as registries backed by object storage do: GHCR, Docker Hub, ECR), which then serves the blob.
+   */
+  void redirectBlobs() {
+    redirectBlobs = true;
+  }
+
+  /** "Range: VALUE" (or "no range") and whether an Authorization header came along, for every request the blob storage got. */
+  List<String> storageRequests() {
+    return List.copyOf(storageRequests);
   }
 
   /** Every {@code Range} header received so far, as the client sent it. */
@@ -120,6 +137,17 @@ final class FaultProxy implements AutoCloseable {
       String path = exchange.getRequestURI().toString();
       byte[] body = exchange.getRequestBody().readAllBytes();
       String range = exchange.getRequestHeaders().getFirst("Range");
+      if (path.startsWith(STORAGE + "/")) {
+        storageRequests.add((range == null ? "no range" : "Range: " + range)
+            + (exchange.getRequestHeaders().containsKey("Authorization") ? ", with Authorization" : ""));
+        forward(exchange, method, path.substring(STORAGE.length()), body);
+        return;
+      }
+      if (redirectBlobs && method.equals("GET") && BLOB_GET.matcher(path).matches()) {
+        exchange.getResponseHeaders().add("Location", "http://" + host() + STORAGE + path);
+        exchange.sendResponseHeaders(307, -1);
+        return;
+      }
       if (range != null) {
         rangeHeaders.add(range);
         if (ranges == Ranges.REFUSE_SEVERAL && range.contains(",")) {

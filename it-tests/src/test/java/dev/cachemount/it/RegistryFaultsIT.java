@@ -140,6 +140,26 @@ class RegistryFaultsIT {
     }
   }
 
+  @Test
+  void aWarmPullFollowsARedirectToBlobStorageWithItsRanges() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Scattered scattered = scattered(proxy, access);
+      proxy.redirectBlobs();
+      scattered.pullAgain(access);
+      List<String> storage = proxy.storageRequests();
+      // The config whole (the index is this machine's copy, kept by the first pull), then the 12 runs
+      // of frames: the Range headers survive the redirect, several ranges in one request still, and
+      // no credentials go to the storage.
+      assertEquals(1, storage.stream().filter(r -> r.equals("no range")).count(), storage.toString());
+      List<String> ranged = storage.stream().filter(r -> r.startsWith("Range: bytes=")).toList();
+      assertEquals(12, ranged.stream().mapToInt(r -> r.split(",").length).sum(), storage.toString());
+      assertTrue(ranged.size() <= 6 && ranged.stream().anyMatch(r -> r.contains(",")), storage.toString());
+      assertTrue(storage.stream().noneMatch(r -> r.contains("Authorization")), storage.toString());
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = FaultProxy.Ranges.class, names = {"FIRST_ONLY", "REFUSE_SEVERAL", "IGNORE"})
   void aRegistryThatDoesNotServeSeveralRangesAtOnceIsAskedForThemOneByOne(FaultProxy.Ranges how) throws Exception {
