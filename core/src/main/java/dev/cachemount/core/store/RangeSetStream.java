@@ -40,6 +40,7 @@ public final class RangeSetStream extends InputStream {
   private Parts parts;
   private BlobRange part;
   private long partPosition;
+  private int partsSeen;
   private int range;
   private long position;
   private InputStream alone;
@@ -90,10 +91,11 @@ public final class RangeSetStream extends InputStream {
         int n;
         try {
           n = readFromParts(b, off, want);
-        } catch (java.io.InterruptedIOException e) {
-          throw e;
         } catch (IOException e) {
-          n = -1;
+          if (Thread.currentThread().isInterrupted()) {
+            throw e;
+          }
+          n = -1; // a broken answer, a reset or a read timeout: the rest range by range
         }
         if (n > 0) {
           position += n;
@@ -114,11 +116,18 @@ public final class RangeSetStream extends InputStream {
     return -1;
   }
 
-  /** Reads from the part that holds {@link #position}; -1 when the parts cannot serve it. */
+  /**
+   * Reads from the part that holds {@link #position}; -1 when the parts cannot serve it. Parts must
+   * come in ascending order without overlapping, each holding a byte not yet read, and no more of
+   * them than ranges: a server may join ranges but not split or repeat them. However an answer
+   * misbehaves, it is read at most once, front to back.
+   */
   private int readFromParts(byte[] b, int off, int want) throws IOException {
-    while (part == null || part.end() <= position) {
+    if (part == null || part.end() <= position) {
+      long previousEnd = part == null ? 0 : part.end();
       part = parts.next();
-      if (part == null) {
+      partsSeen++;
+      if (part == null || partsSeen > ranges.size() || part.offset() < previousEnd || part.end() <= position) {
         return -1;
       }
       partPosition = part.offset();

@@ -117,6 +117,29 @@ class MultipartByteRangesTest {
   }
 
   @Test
+  void anAnswerOfEndlessPartsIsNotReadForever() {
+    // Valid parts of one byte, for ever: the reader takes one, sees it is no use, and reads the
+    // ranges one by one instead.
+    byte[] part = ("--" + BOUNDARY + "\r\nContent-Range: bytes 0-0/" + BLOB.length + "\r\n\r\n\0\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    java.io.InputStream endless = new java.io.InputStream() {
+      private long at;
+
+      @Override
+      public int read() {
+        return part[(int) (at++ % part.length)] & 0xff;
+      }
+    };
+    List<BlobRange> wanted = List.of(new BlobRange(500, 10), new BlobRange(800, 10));
+    dev.cachemount.core.store.RangeSetStream in = new dev.cachemount.core.store.RangeSetStream(wanted,
+        new MultipartByteRanges(endless, BOUNDARY, BLOB.length, () -> {}),
+        (offset, length) -> new ByteArrayInputStream(BLOB, (int) offset, (int) length), () -> {});
+    byte[] expected = new byte[20];
+    System.arraycopy(BLOB, 500, expected, 0, 10);
+    System.arraycopy(BLOB, 800, expected, 10, 10);
+    assertArrayEquals(expected, org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), in::readAllBytes));
+  }
+
+  @Test
   void theBoundaryAndContentRangeAreReadFromTheirHeaders() {
     assertEquals(Optional.of(BOUNDARY), MultipartByteRanges.boundaryOf("multipart/byteranges; boundary=" + BOUNDARY));
     assertEquals(Optional.of("a b;c"), MultipartByteRanges.boundaryOf("Multipart/ByteRanges; charset=x; boundary=\"a b;c\""));

@@ -3,6 +3,7 @@ package dev.cachemount.core.store;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -159,6 +160,65 @@ class RangeSetStreamTest {
     }
     assertEquals(List.of(new BlobRange(5_001 + 1_233, 4_000 - 1_233), RANGES.get(3), RANGES.get(4)), singles.opened);
     assertEquals(1, fallbacks.get());
+  }
+
+  /** Parts whose first read fails with {@code failure}. */
+  private static RangeSetStream.Parts failingWith(IOException failure) {
+    return new RangeSetStream.Parts() {
+      private boolean given;
+
+      @Override
+      public BlobRange next() {
+        if (given) {
+          return null;
+        }
+        given = true;
+        return new BlobRange(0, BLOB.length);
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        throw failure;
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  @Test
+  void aResetOrAReadTimeoutFallsBackToSingleRanges() throws IOException {
+    // A read timeout is an InterruptedIOException too, but no interrupt: the answer stalled.
+    for (IOException failure : List.of(new IOException("Connection reset"), new java.net.SocketTimeoutException("Read timed out"))) {
+      Singles singles = new Singles();
+      try (RangeSetStream in = new RangeSetStream(RANGES, failingWith(failure), singles, () -> {})) {
+        assertArrayEquals(expected(RANGES), in.readAllBytes(), failure.toString());
+      }
+      assertEquals(RANGES, singles.opened, failure.toString());
+    }
+  }
+
+  @Test
+  void partsThatRepeatGoBackOrOutnumberTheRangesAreNotFollowed() throws IOException {
+    List<List<BlobRange>> answers = List.of(
+        // the first range again, and again: an answer that never ends must not be read forever
+        List.of(RANGES.get(0), RANGES.get(0), RANGES.get(0), RANGES.get(0), RANGES.get(0), RANGES.get(0), RANGES.get(0)),
+        // a part that goes back over the one before it
+        List.of(new BlobRange(100, 5_000), new BlobRange(4_000, 60_000)),
+        // a part that ends before the byte needed next
+        List.of(RANGES.get(0), new BlobRange(1_000, 10)),
+        // more parts than ranges, however they are cut
+        List.of(new BlobRange(100, 450), new BlobRange(550, 450), new BlobRange(5_000, 4_001), new BlobRange(40_000, 10_000),
+            new BlobRange(50_000, 10_000), new BlobRange(99_000, 1_000)));
+    for (List<BlobRange> answer : answers) {
+      Singles singles = new Singles();
+      AtomicInteger fallbacks = new AtomicInteger();
+      try (RangeSetStream in = new RangeSetStream(RANGES, new FakeParts(answer, Long.MAX_VALUE), singles, fallbacks::incrementAndGet)) {
+        assertArrayEquals(expected(RANGES), in.readAllBytes(), answer.toString());
+      }
+      assertEquals(1, fallbacks.get(), answer.toString());
+      assertTrue(!singles.opened.isEmpty(), answer.toString());
+    }
   }
 
   @Test
