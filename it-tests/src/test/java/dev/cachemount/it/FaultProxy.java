@@ -77,11 +77,6 @@ final class FaultProxy implements AutoCloseable {
     rules.add(new Rule(method, Pattern.compile(pathRegex), fault, new AtomicInteger(times)));
   }
 
-  /** From now on, drops {@code Range} headers, as a registry (or a proxy) that ignores ranges does: the answer is the whole blob. */
-  void ignoreRanges() {
-    ranges = Ranges.IGNORE;
-  }
-
   /** From now on, treats {@code Range} headers as {@code how} says. */
   void ranges(Ranges how) {
     ranges = how;

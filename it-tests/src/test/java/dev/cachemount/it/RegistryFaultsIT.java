@@ -196,7 +196,7 @@ class RegistryFaultsIT {
       Path restored = pushThenPull(access, spec, tree);
       java.nio.file.Files.delete(restored.resolve("g3/f203.jar"));
       java.nio.file.Files.delete(restored.resolve("g5/f397.jar"));
-      proxy.ignoreRanges();
+      proxy.ranges(FaultProxy.Ranges.IGNORE);
       Cli.Result warm = Cli.run(access.env(), new byte[0], "pull", "--json", "--cache-id", spec + restored);
       assertEquals(0, warm.exitCode(), warm.toString());
       assertEquals(398, warm.json().get(0).get("filesUnchanged").asLong());

@@ -67,10 +67,6 @@ final class MultiRangeRead {
     void settle() {
       settled.complete(null);
     }
-
-    boolean refused() {
-      return refused;
-    }
   }
 
   /** Opens {@code ranges} of a blob (at least two, as {@link BlobRange#checkSet} requires) as one stream. */
