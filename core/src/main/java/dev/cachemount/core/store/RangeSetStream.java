@@ -108,7 +108,8 @@ public final class RangeSetStream extends InputStream {
       }
       int n = alone.read(b, off, want);
       if (n < 0) {
-        throw new IOException("the blob ended at byte " + position + ", inside a range that ends at " + r.end());
+        throw new IOException("the store's blob ended at byte " + position + ", inside a range that ends at " + r.end()
+            + " (was it replaced or cut short while this pull read it?); run the pull again");
       }
       position += n;
       return n;

@@ -241,7 +241,8 @@ class RangeSetStreamTest {
         in.readAllBytes();
       }
     });
-    assertEquals("the blob ended at byte 999, inside a range that ends at 1000", e.getMessage());
+    assertEquals("the store's blob ended at byte 999, inside a range that ends at 1000 (was it replaced or cut short while this pull"
+        + " read it?); run the pull again", e.getMessage());
   }
 
   @Test
