@@ -54,9 +54,14 @@ final class Cli {
 
   /** {@code java -jar cachemount.jar ARGS} with variables added to the environment and bytes on standard input. */
   static Result run(java.util.Map<String, String> env, byte[] stdin, String... args) throws IOException, InterruptedException {
+    return run(Duration.ofMinutes(10), env, stdin, args);
+  }
+
+  /** As {@link #run(java.util.Map, byte[], String...)}, failing once {@code timeout} has passed (the process is killed). */
+  static Result run(Duration timeout, java.util.Map<String, String> env, byte[] stdin, String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(javaBinary(), "-jar", jar().toString()));
     command.addAll(List.of(args));
-    Processes.Result r = Processes.run(null, Duration.ofMinutes(10), command, env, stdin);
+    Processes.Result r = Processes.run(null, timeout, command, env, stdin);
     return new Result(r.exitCode(), r.out(), r.stderr());
   }
 

@@ -45,12 +45,17 @@ final class FaultProxy implements AutoCloseable {
     /** Of several ranges, only the first passed on, as servers that serve one range per request do. */
     FIRST_ONLY,
     /** Several ranges answered 416, as object stores that serve one range per request do. */
-    REFUSE_SEVERAL
+    REFUSE_SEVERAL,
+    /** As REFUSE_SEVERAL, and a range {@code A-B} answered from byte 0: {@code 206}, {@code Content-Range: bytes 0-B/SIZE}. */
+    FROM_BLOB_START,
+    /** As REFUSE_SEVERAL, and a range {@code A-B} answered from byte {@code A+1}, as a broken server might. */
+    ONE_BYTE_LATE
   }
 
   private volatile Ranges ranges = Ranges.PASS;
   private final List<String> rangeHeaders = new CopyOnWriteArrayList<>();
   private volatile boolean redirectBlobs;
+  private volatile boolean endlessBlobs;
   private final List<String> storageRequests = new CopyOnWriteArrayList<>();
   private static final String STORAGE = "/_storage";
   private static final Pattern BLOB_GET = Pattern.compile("/v2/.+/blobs/sha256:[0-9a-f]{64}");
@@ -88,6 +93,14 @@ final class FaultProxy implements AutoCloseable {
    */
   void redirectBlobs() {
     redirectBlobs = true;
+  }
+
+  /**
+   * From now on, answers every blob {@code GET} as a broken registry might: {@code Range} ignored, the
+   * whole blob ({@code 200}, chunked), and then zeros without end, until the client hangs up.
+   */
+  void endlessBlobs() {
+    endlessBlobs = true;
   }
 
   /** "Range: VALUE" (or "no range") and whether an Authorization header came along, for every request the blob storage got. */
@@ -135,7 +148,7 @@ final class FaultProxy implements AutoCloseable {
       if (path.startsWith(STORAGE + "/")) {
         storageRequests.add((range == null ? "no range" : "Range: " + range)
             + (exchange.getRequestHeaders().containsKey("Authorization") ? ", with Authorization" : ""));
-        forward(exchange, method, path.substring(STORAGE.length()), body);
+        forward(exchange, method, path.substring(STORAGE.length()), body, false);
         return;
       }
       if (redirectBlobs && method.equals("GET") && BLOB_GET.matcher(path).matches()) {
@@ -143,9 +156,13 @@ final class FaultProxy implements AutoCloseable {
         exchange.sendResponseHeaders(307, -1);
         return;
       }
+      if (endlessBlobs && method.equals("GET") && BLOB_GET.matcher(path).matches()) {
+        forward(exchange, method, path, body, true);
+        return;
+      }
       if (range != null) {
         rangeHeaders.add(range);
-        if (ranges == Ranges.REFUSE_SEVERAL && range.contains(",")) {
+        if ((ranges == Ranges.REFUSE_SEVERAL || ranges == Ranges.FROM_BLOB_START || ranges == Ranges.ONE_BYTE_LATE) && range.contains(",")) {
           exchange.sendResponseHeaders(416, -1);
           return;
         }
@@ -164,21 +181,30 @@ final class FaultProxy implements AutoCloseable {
           return;
         }
       }
-      forward(exchange, method, path, body);
+      forward(exchange, method, path, body, false);
     }
   }
 
-  private void forward(HttpExchange exchange, String method, String path, byte[] body) throws IOException {
+  /** Passes the request on; {@code endless}: with its Range dropped, and the answer followed by zeros without end. */
+  private void forward(HttpExchange exchange, String method, String path, byte[] body, boolean endless) throws IOException {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
         .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
     exchange.getRequestHeaders().forEach((name, values) -> {
       if (name.equalsIgnoreCase("Range")) {
-        if (ranges == Ranges.IGNORE) {
+        if (ranges == Ranges.IGNORE || endless) {
           rangesIgnored.incrementAndGet();
           return;
         }
         if (ranges == Ranges.FIRST_ONLY) {
           values.forEach(v -> b.header(name, v.contains(",") ? v.substring(0, v.indexOf(',')) : v));
+          return;
+        }
+        if (ranges == Ranges.FROM_BLOB_START || ranges == Ranges.ONE_BYTE_LATE) {
+          values.forEach(v -> {
+            String[] firstLast = v.substring("bytes=".length()).split("-", 2);
+            long first = ranges == Ranges.FROM_BLOB_START ? 0 : Long.parseLong(firstLast[0]) + 1;
+            b.header(name, "bytes=" + first + "-" + firstLast[1]);
+          });
           return;
         }
       }
@@ -200,10 +226,14 @@ final class FaultProxy implements AutoCloseable {
     });
     long length = response.headers().firstValueAsLong("content-length").orElse(-1);
     boolean empty = method.equals("HEAD") || length == 0 || response.statusCode() == 204;
-    exchange.sendResponseHeaders(response.statusCode(), empty ? -1 : (length > 0 ? length : 0));
+    exchange.sendResponseHeaders(response.statusCode(), empty ? -1 : (length > 0 && !endless ? length : 0));
     try (InputStream in = response.body(); OutputStream out = exchange.getResponseBody()) {
       if (!empty) {
         in.transferTo(out);
+      }
+      byte[] zeros = new byte[64 * 1024];
+      while (endless) {
+        out.write(zeros); // until the client hangs up: an IOException
       }
     }
   }

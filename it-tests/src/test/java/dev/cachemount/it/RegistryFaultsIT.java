@@ -80,12 +80,9 @@ class RegistryFaultsIT {
 
   @Test
   void aSessionReusesItsConnections() throws Exception {
-    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
-        FaultProxy proxy = new FaultProxy(registry.host())) {
-      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
-      // Every 33rd file, about 1 MB apart in the pack: a range request each, since this registry is
-      // made to refuse several ranges in one request.
-      Scattered scattered = scattered(proxy, access);
+    // Every 33rd file, about 1 MB apart in the pack: a range request each, since this registry is
+    // made to refuse several ranges in one request.
+    withScattered((proxy, access, scattered) -> {
       proxy.ranges(FaultProxy.Ranges.REFUSE_SEVERAL);
       int requestsBefore = proxy.requests();
       int connectionsBefore = proxy.connections();
@@ -96,7 +93,7 @@ class RegistryFaultsIT {
       // hands it the same one, so requests share connections: the probe's, and one per parallel read (4).
       assertTrue(requests >= 15, "the warm pull made " + requests + " requests");
       assertTrue(connections <= 6, "the warm pull made " + requests + " requests over " + connections + " connections");
-    }
+    });
   }
 
   /** A tree pushed through the proxy, the copy a pull made of it, and the spec without its target. */
@@ -107,6 +104,19 @@ class RegistryFaultsIT {
       assertEquals(0, warm.exitCode(), warm.toString());
       TreeCompare.assertSameTree(tree, restored);
       return warm;
+    }
+  }
+
+  /** A test of a pull again into {@link #scattered}'s copy, through a proxy in front of a real registry. */
+  private interface OnScattered {
+    void run(FaultProxy proxy, RegistryAccess access, Scattered scattered) throws Exception;
+  }
+
+  private void withScattered(OnScattered test) throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      test.run(proxy, access, scattered(proxy, access));
     }
   }
 
@@ -123,13 +133,10 @@ class RegistryFaultsIT {
 
   @Test
   void aWarmPullAsksForAPacksScatteredFramesInAFewRequests() throws Exception {
-    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
-        FaultProxy proxy = new FaultProxy(registry.host())) {
-      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
-      Scattered scattered = scattered(proxy, access);
+    withScattered((proxy, access, scattered) -> {
       int before = proxy.rangeHeaders().size();
       Cli.Result warm = scattered.pullAgain(access);
-      java.util.List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
+      List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
       // 12 runs of frames about 1 MB apart (in the packs the push's writers filled side by side): a
       // request for every 3 runs of a pack or fewer (so that 4 are in flight), answered with a
       // multipart/byteranges body by the registry, instead of a request for each run.
@@ -137,15 +144,12 @@ class RegistryFaultsIT {
       assertTrue(asked.size() <= 6 && asked.stream().anyMatch(r -> r.contains(",")), asked.toString());
       long read = warm.json().get(0).get("bytesTransferred").asLong();
       assertTrue(read < 2_000_000, "the warm pull read " + read + " bytes of a 12 MB pack");
-    }
+    });
   }
 
   @Test
   void aWarmPullFollowsARedirectToBlobStorageWithItsRanges() throws Exception {
-    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
-        FaultProxy proxy = new FaultProxy(registry.host())) {
-      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
-      Scattered scattered = scattered(proxy, access);
+    withScattered((proxy, access, scattered) -> {
       proxy.redirectBlobs();
       scattered.pullAgain(access);
       List<String> storage = proxy.storageRequests();
@@ -157,20 +161,17 @@ class RegistryFaultsIT {
       assertEquals(12, ranged.stream().mapToInt(r -> r.split(",").length).sum(), storage.toString());
       assertTrue(ranged.size() <= 6 && ranged.stream().anyMatch(r -> r.contains(",")), storage.toString());
       assertTrue(storage.stream().noneMatch(r -> r.contains("Authorization")), storage.toString());
-    }
+    });
   }
 
   @ParameterizedTest
   @EnumSource(value = FaultProxy.Ranges.class, names = {"FIRST_ONLY", "REFUSE_SEVERAL", "IGNORE"})
   void aRegistryThatDoesNotServeSeveralRangesAtOnceIsAskedForThemOneByOne(FaultProxy.Ranges how) throws Exception {
-    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
-        FaultProxy proxy = new FaultProxy(registry.host())) {
-      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
-      Scattered scattered = scattered(proxy, access);
+    withScattered((proxy, access, scattered) -> {
       proxy.ranges(how);
       int before = proxy.rangeHeaders().size();
       Cli.Result warm = scattered.pullAgain(access);
-      java.util.List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
+      List<String> asked = proxy.rangeHeaders().subList(before, proxy.rangeHeaders().size());
       // One request asks for several ranges; its answer settles it, and the other readers, which waited
       // for that answer, ask for one range at a time. What the first answer held is used.
       List<String> several = asked.stream().filter(r -> r.contains(",")).toList();
@@ -183,7 +184,42 @@ class RegistryFaultsIT {
         default -> throw new AssertionError(how);
       };
       assertEquals(12 - served, asked.size() - 1, asked.toString());
-    }
+    });
+  }
+
+  @Test
+  void aBodyThatDoesNotEndCostsABoundedReadNotAHang() throws Exception {
+    withScattered((proxy, access, scattered) -> {
+      // Every blob GET now gets the whole blob and then zeros without end. The pull reads what it needs
+      // and closes each answer; the HTTP client, left to itself, reads a closed body to its end.
+      proxy.endlessBlobs();
+      Cli.Result warm = Cli.run(java.time.Duration.ofSeconds(60), access.env(), new byte[0],
+          "pull", "--json", "--cache-id", scattered.spec() + scattered.restored());
+      assertEquals(0, warm.exitCode(), warm.toString());
+      TreeCompare.assertSameTree(scattered.tree(), scattered.restored());
+    });
+  }
+
+  @Test
+  void aRangeAnsweredFromAnEarlierByteIsReadFromTheByteAskedFor() throws Exception {
+    withScattered((proxy, access, scattered) -> {
+      // One range per request (several are refused), each answered 206 from the pack's first byte, as
+      // its Content-Range says: the bytes before the range are skipped, not taken for the range.
+      proxy.ranges(FaultProxy.Ranges.FROM_BLOB_START);
+      Cli.Result warm = scattered.pullAgain(access);
+      long read = warm.json().get(0).get("bytesTransferred").asLong();
+      assertTrue(read < 2_000_000, "the warm pull counted " + read + " bytes: the runs asked for, not the bytes skipped");
+    });
+  }
+
+  @Test
+  void aRangeAnsweredFromALaterByteFailsThePullWithTheRegistrysAnswer() throws Exception {
+    withScattered((proxy, access, scattered) -> {
+      proxy.ranges(FaultProxy.Ranges.ONE_BYTE_LATE);
+      Cli.Result warm = Cli.run(access.env(), new byte[0], "pull", "--cache-id", scattered.spec() + scattered.restored());
+      assertEquals(1, warm.exitCode(), warm.toString());
+      assertTrue(warm.err().contains("with 'Content-Range: bytes ") && warm.err().contains("does not serve byte ranges as HTTP says"), warm.err());
+    });
   }
 
   @Test

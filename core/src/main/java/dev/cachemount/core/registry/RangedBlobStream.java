@@ -4,9 +4,11 @@ import com.google.cloud.tools.jib.http.Response;
 import com.google.cloud.tools.jib.registry.RegistryClient;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.BlobRange;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A blob's bytes from a registry, never more than its descriptor's size. When the connection breaks
@@ -77,17 +79,40 @@ final class RangedBlobStream extends InputStream {
       }
       throw e;
     }
-    InputStream in = r.getBody();
-    if (from > 0 && r.getStatusCode() != 206) {
-      // The registry ignored Range: skip what was already delivered.
-      long skipped = skip(in, from);
-      if (skipped < from) {
-        r.close();
-        throw new IOException("blob " + digest + " ended after " + skipped + " bytes on a resend");
+    InputStream in;
+    try {
+      in = r.getBody();
+      // The registry ignored Range (200: the whole blob), or answered with a run that starts earlier:
+      // skip to the byte asked for.
+      long start = r.getStatusCode() == 206 ? startOf(r, from) : 0;
+      long skipped = skip(in, from - start);
+      if (skipped < from - start) {
+        throw new IOException("blob " + digest + " ended after " + (start + skipped) + " bytes, before byte " + from);
       }
+    } catch (IOException | RuntimeException e) {
+      r.close();
+      throw e;
     }
     response = r;
     body = in;
+  }
+
+  /**
+   * Where a {@code 206}'s bytes start, by its {@code Content-Range}: {@code from} when it names none. A
+   * run that starts after {@code from}, or that is not of this blob, fails the request.
+   */
+  private long startOf(Response r, long from) throws IOException {
+    List<String> values = r.getHeader("Content-Range");
+    if (values.isEmpty()) {
+      return from;
+    }
+    Optional<BlobRange> run = MultipartByteRanges.contentRange(values.get(0), size);
+    if (run.isEmpty() || run.get().offset() > from) {
+      throw new IOException("the registry answered a request for blob " + digest + " from byte " + from
+          + " with 'Content-Range: " + values.get(0) + "': it, or a proxy in front of it, does not serve byte ranges as HTTP says;"
+          + " tell its operator");
+    }
+    return run.get().offset();
   }
 
   private static long skip(InputStream in, long n) throws IOException {

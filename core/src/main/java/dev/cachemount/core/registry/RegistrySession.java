@@ -129,6 +129,7 @@ final class RegistrySession implements Closeable {
    * registry relies on them), and so no public suffix list, which the builder otherwise parses at once
    * (13,000 lines, a sixth of a short command's HTTP set-up) for its cookie rules. TLS host names are
    * still checked against the list: the TLS socket factories load it themselves, when TLS is used.
+   * An answer closed before its end costs a bounded number of bytes ({@link AbandonedBodies}).
    */
   private static HttpTransport transport(LayeredConnectionSocketFactory sockets, HttpRoutePlanner routes) {
     return new ApacheHttpTransport(HttpClientBuilder.create()
@@ -142,6 +143,7 @@ final class RegistrySession implements Closeable {
         .setRoutePlanner(routes)
         .disableRedirectHandling()
         .disableAutomaticRetries()
+        .addInterceptorFirst(new AbandonedBodies())
         .build());
   }
 
