@@ -56,6 +56,8 @@ final class FaultProxy implements AutoCloseable {
   private final List<String> rangeHeaders = new CopyOnWriteArrayList<>();
   private volatile boolean redirectBlobs;
   private volatile boolean endlessBlobs;
+  private volatile boolean cutMultipartAnswers;
+  private final AtomicInteger answersCut = new AtomicInteger();
   private final List<String> storageRequests = new CopyOnWriteArrayList<>();
   private static final String STORAGE = "/_storage";
   private static final Pattern BLOB_GET = Pattern.compile("/v2/.+/blobs/sha256:[0-9a-f]{64}");
@@ -103,6 +105,19 @@ final class FaultProxy implements AutoCloseable {
     endlessBlobs = true;
   }
 
+  /**
+   * From now on, breaks the connection of every answer to a request for several ranges halfway through
+   * its body, as a connection reset or a proxy's timeout does.
+   */
+  void cutMultipartAnswers() {
+    cutMultipartAnswers = true;
+  }
+
+  /** How many answers {@link #cutMultipartAnswers} broke. */
+  int answersCut() {
+    return answersCut.get();
+  }
+
   /** "Range: VALUE" (or "no range") and whether an Authorization header came along, for every request the blob storage got. */
   List<String> storageRequests() {
     return List.copyOf(storageRequests);
@@ -148,7 +163,7 @@ final class FaultProxy implements AutoCloseable {
       if (path.startsWith(STORAGE + "/")) {
         storageRequests.add((range == null ? "no range" : "Range: " + range)
             + (exchange.getRequestHeaders().containsKey("Authorization") ? ", with Authorization" : ""));
-        forward(exchange, method, path.substring(STORAGE.length()), body, false);
+        forward(exchange, method, path.substring(STORAGE.length()), body, Body.AS_IS);
         return;
       }
       if (redirectBlobs && method.equals("GET") && BLOB_GET.matcher(path).matches()) {
@@ -157,7 +172,7 @@ final class FaultProxy implements AutoCloseable {
         return;
       }
       if (endlessBlobs && method.equals("GET") && BLOB_GET.matcher(path).matches()) {
-        forward(exchange, method, path, body, true);
+        forward(exchange, method, path, body, Body.ENDLESS);
         return;
       }
       if (range != null) {
@@ -181,12 +196,22 @@ final class FaultProxy implements AutoCloseable {
           return;
         }
       }
-      forward(exchange, method, path, body, false);
+      forward(exchange, method, path, body, cutMultipartAnswers && range != null && range.contains(",") ? Body.CUT_IN_HALF : Body.AS_IS);
     }
   }
 
-  /** Passes the request on; {@code endless}: with its Range dropped, and the answer followed by zeros without end. */
-  private void forward(HttpExchange exchange, String method, String path, byte[] body, boolean endless) throws IOException {
+  /** What the proxy does with the body of an answer. */
+  private enum Body {
+    AS_IS,
+    /** The request's Range dropped, and the answer followed by zeros without end. */
+    ENDLESS,
+    /** The connection closed after half of the answer's body. */
+    CUT_IN_HALF
+  }
+
+  /** Passes the request on, and its answer back as {@code how} says. */
+  private void forward(HttpExchange exchange, String method, String path, byte[] body, Body how) throws IOException {
+    boolean endless = how == Body.ENDLESS;
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + path))
         .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
     exchange.getRequestHeaders().forEach((name, values) -> {
@@ -228,6 +253,12 @@ final class FaultProxy implements AutoCloseable {
     boolean empty = method.equals("HEAD") || length == 0 || response.statusCode() == 204;
     exchange.sendResponseHeaders(response.statusCode(), empty ? -1 : (length > 0 && !endless ? length : 0));
     try (InputStream in = response.body(); OutputStream out = exchange.getResponseBody()) {
+      if (how == Body.CUT_IN_HALF && !empty && length > 1) {
+        out.write(in.readNBytes((int) (length / 2)));
+        out.flush();
+        answersCut.incrementAndGet();
+        throw new IOException("cut in half, as asked"); // the server closes the connection mid-body
+      }
       if (!empty) {
         in.transferTo(out);
       }

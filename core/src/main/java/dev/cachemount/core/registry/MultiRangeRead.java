@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * Several ranges of a blob in one request ({@code Range: bytes=A-B,C-D,…}), so that a warm pull's
@@ -36,8 +37,15 @@ final class MultiRangeRead {
    */
   static final class Support {
     private final AtomicBoolean asked = new AtomicBoolean();
+    private final AtomicBoolean reported = new AtomicBoolean();
     private final CompletableFuture<Void> settled = new CompletableFuture<>();
+    private final Consumer<String> report;
     private volatile boolean refused;
+
+    /** @param report hears once, if the registry turns out not to serve several ranges, what it did instead */
+    Support(Consumer<String> report) {
+      this.report = report;
+    }
 
     /** Whether to ask for several ranges at once. The first caller asks, and must then call {@link #settle}. */
     boolean worthAsking() throws InterruptedIOException {
@@ -57,9 +65,12 @@ final class MultiRangeRead {
       return !refused;
     }
 
-    /** The registry did not serve several ranges as asked: ask for one range at a time from now on. */
-    void refuse() {
+    /** The registry did not serve several ranges as asked ({@code how}): ask for one range at a time from now on. */
+    void refuse(String how) {
       refused = true;
+      if (reported.compareAndSet(false, true)) {
+        report.accept(how);
+      }
       settle();
     }
 
@@ -101,7 +112,7 @@ final class MultiRangeRead {
       }
       int status = RegistryFailures.status(e);
       if (status == 400 || status == 416 || status == 501) {
-        support.refuse();
+        support.refuse("it answered a request for " + ranges.size() + " ranges with HTTP " + status);
         return null;
       }
       throw e;
@@ -115,17 +126,18 @@ final class MultiRangeRead {
         Optional<BlobRange> run = MultipartByteRanges.contentRange(first(r, "Content-Range"), size);
         if (run.isEmpty()) {
           r.close();
-          support.refuse();
+          support.refuse("it answered a request for " + ranges.size() + " ranges with a 206 that is not multipart and names no range of the blob ("
+              + first(r, "Content-Type") + ", Content-Range: " + first(r, "Content-Range") + ")");
           return null;
         }
         // One run for all: the registry joined the ranges (fine), or sent the first one only.
         if (run.get().offset() > ranges.get(0).offset() || run.get().end() < ranges.get(ranges.size() - 1).end()) {
-          support.refuse();
+          support.refuse("it answered a request for " + ranges.size() + " ranges with one of them");
         }
         return new OneRun(run.get(), r.getBody(), r);
       }
       // 200: the registry ignored Range and sends the whole blob; read what is needed of it.
-      support.refuse();
+      support.refuse("it answered a request for " + ranges.size() + " ranges with the whole blob (HTTP " + r.getStatusCode() + ")");
       return new OneRun(new BlobRange(0, size), r.getBody(), r);
     } catch (IOException | RuntimeException e) {
       r.close();

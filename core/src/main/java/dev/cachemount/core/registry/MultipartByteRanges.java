@@ -1,7 +1,9 @@
 package dev.cachemount.core.registry;
 
 import dev.cachemount.core.store.BlobRange;
+import dev.cachemount.core.store.RangeSetStream.MalformedAnswer;
 import java.io.Closeable;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -81,7 +83,11 @@ final class MultipartByteRanges extends PartReader {
       return null;
     }
     if (left > 0) {
-      in.skipNBytes(left);
+      try {
+        in.skipNBytes(left);
+      } catch (EOFException e) {
+        throw new MalformedAnswer("the multipart answer ended inside a part, " + left + " bytes short");
+      }
     }
     boolean first = left < 0;
     left = 0;
@@ -89,7 +95,7 @@ final class MultipartByteRanges extends PartReader {
     for (int padding = 0; !line.startsWith(delimiter); padding++) {
       // Before the first delimiter: an optional preamble. After a part: the line break that ends its bytes.
       if (padding >= MAX_PADDING_LINES || (!first && !line.isEmpty())) {
-        throw new IOException("the multipart answer has '" + clip(line) + "' where a delimiter belongs");
+        throw new MalformedAnswer("the multipart answer has '" + clip(line) + "' where a delimiter belongs");
       }
       line = readLine();
     }
@@ -99,7 +105,7 @@ final class MultipartByteRanges extends PartReader {
       return null;
     }
     if (!rest.isEmpty()) {
-      throw new IOException("the multipart answer has a line that starts with its delimiter but is not one: '" + clip(line) + "'");
+      throw new MalformedAnswer("the multipart answer has a line that starts with its delimiter but is not one: '" + clip(line) + "'");
     }
     BlobRange range = null;
     for (int headers = 0; ; headers++) {
@@ -108,17 +114,17 @@ final class MultipartByteRanges extends PartReader {
         break;
       }
       if (headers >= MAX_HEADERS) {
-        throw new IOException("a part of the multipart answer has more than " + MAX_HEADERS + " header lines");
+        throw new MalformedAnswer("a part of the multipart answer has more than " + MAX_HEADERS + " header lines");
       }
       int colon = header.indexOf(':');
       if (colon > 0 && header.substring(0, colon).trim().toLowerCase(Locale.ROOT).equals("content-range")) {
         String value = header.substring(colon + 1);
         range = contentRange(value, size)
-            .orElseThrow(() -> new IOException("a part of the multipart answer names a range outside the blob of " + size + " bytes: '" + clip(value) + "'"));
+            .orElseThrow(() -> new MalformedAnswer("a part of the multipart answer names a range outside the blob of " + size + " bytes: '" + clip(value) + "'"));
       }
     }
     if (range == null) {
-      throw new IOException("a part of the multipart answer has no Content-Range");
+      throw new MalformedAnswer("a part of the multipart answer has no Content-Range");
     }
     left = range.length();
     return range;
@@ -131,13 +137,13 @@ final class MultipartByteRanges extends PartReader {
     while (true) {
       int c = in.read();
       if (c < 0) {
-        throw new IOException("the multipart answer ended in the middle of its headers");
+        throw new MalformedAnswer("the multipart answer ended in the middle of its headers");
       }
       if (c == '\n') {
         break;
       }
       if (n == MAX_LINE) {
-        throw new IOException("the multipart answer has a line longer than " + MAX_LINE + " bytes");
+        throw new MalformedAnswer("the multipart answer has a line longer than " + MAX_LINE + " bytes");
       }
       line[n++] = (byte) c;
     }

@@ -27,7 +27,7 @@ abstract class PartReader implements RangeSetStream.Parts {
     }
     int n = in.read(b, off, (int) Math.min(len, left));
     if (n < 0) {
-      throw new IOException(endedEarly() + ", " + left + " bytes short");
+      throw new RangeSetStream.MalformedAnswer(endedEarly() + ", " + left + " bytes short");
     }
     left -= n;
     return n;

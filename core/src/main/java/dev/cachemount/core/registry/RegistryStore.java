@@ -46,7 +46,7 @@ public final class RegistryStore implements SnapshotStore {
   private final Path stagingParent;
   private final int parallelPuts;
   private final IndexCache indexes;
-  private final MultiRangeRead.Support multiRanges = new MultiRangeRead.Support();
+  private final MultiRangeRead.Support multiRanges;
 
   /**
    * @param ref the repository (its tag or digest is what the operation names; the store files by the references it is given)
@@ -66,6 +66,8 @@ public final class RegistryStore implements SnapshotStore {
     this.indexes = indexes;
     this.ref = ref;
     this.session = new RegistrySession(ref, settings, specInsecure, credential, listener);
+    this.multiRanges = new MultiRangeRead.Support(how -> listener.info(ref.registry() + " does not serve several byte ranges in one request ("
+        + how + "); a warm pull asks for one range per request from now on"));
     this.locations = new BlobLocations(locationsFile);
     this.stagingParent = stagingParent;
     this.parallelPuts = settings.parallelTransfers();

@@ -4,18 +4,28 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The bytes of several ranges of one blob, one range after the other, as {@link BlobSource#openRanges}
  * promises them. They come from the parts a source got back for all of them at once ({@link Parts}:
  * a multipart answer, or one run of the blob that covers several ranges, even the whole blob), and the
- * bytes between ranges are skipped. When the parts cannot serve a range (they end early, skip it, or
- * fail to read), that range and the rest are read one by one through {@code single}, and
- * {@code onFallback} hears of it once.
+ * bytes between ranges are skipped. When the parts cannot serve a range, that range and the rest are
+ * read one by one through {@code single}. If the parts misbehaved (they ended early, skipped a range,
+ * or broke their format: {@link MalformedAnswer}), {@code onFallback} hears once what they did; if the
+ * connection broke or stalled, it does not, as the source served what it was asked for as far as it
+ * got.
  *
  * <p>Never yields a byte outside the ranges asked for, whatever the parts hold.
  */
 public final class RangeSetStream extends InputStream {
+  /** The parts are not what the source said they would be: their format, their order or their length. */
+  public static final class MalformedAnswer extends IOException {
+    public MalformedAnswer(String message) {
+      super(message);
+    }
+  }
+
   /** Runs of a blob, in the order a source received them. */
   public interface Parts extends Closeable {
     /**
@@ -36,7 +46,7 @@ public final class RangeSetStream extends InputStream {
 
   private final List<BlobRange> ranges;
   private final RangeOpener single;
-  private final Runnable onFallback;
+  private final Consumer<String> onFallback;
   private Parts parts;
   private BlobRange part;
   private long partPosition;
@@ -50,7 +60,7 @@ public final class RangeSetStream extends InputStream {
    * @param ranges ascending, not overlapping ({@link BlobRange#checkSet})
    * @param parts what the source received for all of them, or null to read them one by one
    */
-  public RangeSetStream(List<BlobRange> ranges, Parts parts, RangeOpener single, Runnable onFallback) {
+  public RangeSetStream(List<BlobRange> ranges, Parts parts, RangeOpener single, Consumer<String> onFallback) {
     this.ranges = List.copyOf(ranges);
     this.parts = parts;
     this.single = single;
@@ -60,7 +70,7 @@ public final class RangeSetStream extends InputStream {
 
   /** Reads each of {@code ranges} on its own, in turn, each opened when the reader reaches it. */
   public static RangeSetStream oneByOne(List<BlobRange> ranges, RangeOpener single) {
-    return new RangeSetStream(ranges, null, single, () -> {});
+    return new RangeSetStream(ranges, null, single, how -> {});
   }
 
   @Override
@@ -89,19 +99,24 @@ public final class RangeSetStream extends InputStream {
       int want = (int) Math.min(len, r.end() - position);
       if (parts != null) {
         int n;
+        String misbehaviour = "its answer for " + ranges.size() + " ranges lacked byte " + position + " of them";
         try {
           n = readFromParts(b, off, want);
+        } catch (MalformedAnswer e) {
+          n = -1;
+          misbehaviour = e.getMessage();
         } catch (IOException e) {
           if (Thread.currentThread().isInterrupted()) {
             throw e;
           }
-          n = -1; // a broken answer, a reset or a read timeout: the rest range by range
+          n = -1; // a reset or a read timeout: the rest range by range, the source not blamed
+          misbehaviour = null;
         }
         if (n > 0) {
           position += n;
           return n;
         }
-        abandonParts();
+        abandonParts(misbehaviour);
       }
       if (alone == null) {
         alone = single.open(position, r.end() - position);
@@ -153,11 +168,14 @@ public final class RangeSetStream extends InputStream {
     return n;
   }
 
-  private void abandonParts() {
+  /** @param misbehaviour what the parts did wrong, or null when their connection failed */
+  private void abandonParts(String misbehaviour) {
     Parts p = parts;
     parts = null;
     part = null;
-    onFallback.run();
+    if (misbehaviour != null) {
+      onFallback.accept(misbehaviour);
+    }
     try {
       p.close();
     } catch (IOException e) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.store.BlobRange;
+import dev.cachemount.core.store.RangeSetStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -105,7 +106,7 @@ class MultipartByteRangesTest {
         {garbage, "the multipart answer has 'XX" + BOUNDARY + "' where a delimiter belongs"},
         {longLine, "the multipart answer has a line longer than 1024 bytes"},
         {cut, "the multipart answer ended inside a part"}}) {
-      IOException e = assertThrows(IOException.class, () -> {
+      IOException e = assertThrows(RangeSetStream.MalformedAnswer.class, () -> {
         try (MultipartByteRanges parts = parts(c[0].getBytes(StandardCharsets.ISO_8859_1), new AtomicBoolean())) {
           while (parts.next() != null) {
             body(parts);
@@ -130,9 +131,9 @@ class MultipartByteRangesTest {
       }
     };
     List<BlobRange> wanted = List.of(new BlobRange(500, 10), new BlobRange(800, 10));
-    dev.cachemount.core.store.RangeSetStream in = new dev.cachemount.core.store.RangeSetStream(wanted,
+    RangeSetStream in = new RangeSetStream(wanted,
         new MultipartByteRanges(endless, BOUNDARY, BLOB.length, () -> {}),
-        (offset, length) -> new ByteArrayInputStream(BLOB, (int) offset, (int) length), () -> {});
+        (offset, length) -> new ByteArrayInputStream(BLOB, (int) offset, (int) length), how -> {});
     byte[] expected = new byte[20];
     System.arraycopy(BLOB, 500, expected, 0, 10);
     System.arraycopy(BLOB, 800, expected, 10, 10);

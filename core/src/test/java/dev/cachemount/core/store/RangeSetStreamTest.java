@@ -45,9 +45,16 @@ class RangeSetStreamTest {
     private long at;
     boolean closed;
 
+    private final IOException failure;
+
     FakeParts(List<BlobRange> runs, long failAfter) {
+      this(runs, failAfter, new IOException("connection reset"));
+    }
+
+    FakeParts(List<BlobRange> runs, long failAfter, IOException failure) {
       this.runs = new ArrayDeque<>(runs);
       this.failAfter = failAfter;
+      this.failure = failure;
     }
 
     @Override
@@ -63,7 +70,7 @@ class RangeSetStreamTest {
         return -1;
       }
       if (served >= failAfter) {
-        throw new IOException("connection reset");
+        throw failure;
       }
       int n = (int) Math.min(Math.min(len, current.end() - at), Math.min(777, failAfter - served));
       System.arraycopy(BLOB, (int) at, b, off, n);
@@ -104,7 +111,7 @@ class RangeSetStreamTest {
     FakeParts parts = new FakeParts(RANGES, Long.MAX_VALUE);
     Singles singles = new Singles();
     AtomicInteger fallbacks = new AtomicInteger();
-    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, fallbacks::incrementAndGet)) {
+    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, how -> fallbacks.incrementAndGet())) {
       assertArrayEquals(expected(RANGES), readInSmallPieces(in));
     }
     assertEquals(List.of(), singles.opened);
@@ -117,7 +124,7 @@ class RangeSetStreamTest {
     for (List<BlobRange> runs : List.of(List.of(new BlobRange(0, BLOB.length)),
         List.of(new BlobRange(100, 8_901), new BlobRange(30_000, 30_000), new BlobRange(98_000, 2_000)))) {
       Singles singles = new Singles();
-      try (RangeSetStream in = new RangeSetStream(RANGES, new FakeParts(runs, Long.MAX_VALUE), singles, () -> {})) {
+      try (RangeSetStream in = new RangeSetStream(RANGES, new FakeParts(runs, Long.MAX_VALUE), singles, how -> {})) {
         assertArrayEquals(expected(RANGES), in.readAllBytes(), runs.toString());
       }
       assertEquals(List.of(), singles.opened, runs.toString());
@@ -129,12 +136,12 @@ class RangeSetStreamTest {
     // Only the first range came back (a server that serves one range per request).
     FakeParts parts = new FakeParts(List.of(RANGES.get(0)), Long.MAX_VALUE);
     Singles singles = new Singles();
-    AtomicInteger fallbacks = new AtomicInteger();
-    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, fallbacks::incrementAndGet)) {
+    List<String> reported = new ArrayList<>();
+    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, reported::add)) {
       assertArrayEquals(expected(RANGES), readInSmallPieces(in));
     }
     assertEquals(RANGES.subList(1, RANGES.size()), singles.opened);
-    assertEquals(1, fallbacks.get());
+    assertEquals(List.of("its answer for 5 ranges lacked byte " + RANGES.get(1).offset() + " of them"), reported);
     assertEquals(true, parts.closed);
   }
 
@@ -143,7 +150,7 @@ class RangeSetStreamTest {
     // The second range is missing from the answer: the part that follows must not stand in for it.
     FakeParts parts = new FakeParts(List.of(RANGES.get(0), RANGES.get(3), RANGES.get(4)), Long.MAX_VALUE);
     Singles singles = new Singles();
-    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, () -> {})) {
+    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, how -> {})) {
       assertArrayEquals(expected(RANGES), in.readAllBytes());
     }
     assertEquals(RANGES.subList(1, RANGES.size()), singles.opened);
@@ -152,14 +159,17 @@ class RangeSetStreamTest {
   @Test
   void anAnswerThatBreaksMidPartIsResumedAtTheExactByte() throws IOException {
     // 900 bytes of the first range, then 1_234 of the joined second and third: the break is inside the third.
-    FakeParts parts = new FakeParts(RANGES, 900 + 1 + 1_233);
-    Singles singles = new Singles();
-    AtomicInteger fallbacks = new AtomicInteger();
-    try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, fallbacks::incrementAndGet)) {
-      assertArrayEquals(expected(RANGES), readInSmallPieces(in));
+    // A broken connection is not the source's fault; a broken format is, and is reported.
+    for (IOException failure : List.of(new IOException("connection reset"), new RangeSetStream.MalformedAnswer("no delimiter"))) {
+      FakeParts parts = new FakeParts(RANGES, 900 + 1 + 1_233, failure);
+      Singles singles = new Singles();
+      List<String> reported = new ArrayList<>();
+      try (RangeSetStream in = new RangeSetStream(RANGES, parts, singles, reported::add)) {
+        assertArrayEquals(expected(RANGES), readInSmallPieces(in));
+      }
+      assertEquals(List.of(new BlobRange(5_001 + 1_233, 4_000 - 1_233), RANGES.get(3), RANGES.get(4)), singles.opened);
+      assertEquals(failure instanceof RangeSetStream.MalformedAnswer ? List.of("no delimiter") : List.of(), reported, failure.toString());
     }
-    assertEquals(List.of(new BlobRange(5_001 + 1_233, 4_000 - 1_233), RANGES.get(3), RANGES.get(4)), singles.opened);
-    assertEquals(1, fallbacks.get());
   }
 
   /** Parts whose first read fails with {@code failure}. */
@@ -191,10 +201,12 @@ class RangeSetStreamTest {
     // A read timeout is an InterruptedIOException too, but no interrupt: the answer stalled.
     for (IOException failure : List.of(new IOException("Connection reset"), new java.net.SocketTimeoutException("Read timed out"))) {
       Singles singles = new Singles();
-      try (RangeSetStream in = new RangeSetStream(RANGES, failingWith(failure), singles, () -> {})) {
+      AtomicInteger fallbacks = new AtomicInteger();
+      try (RangeSetStream in = new RangeSetStream(RANGES, failingWith(failure), singles, how -> fallbacks.incrementAndGet())) {
         assertArrayEquals(expected(RANGES), in.readAllBytes(), failure.toString());
       }
       assertEquals(RANGES, singles.opened, failure.toString());
+      assertEquals(0, fallbacks.get(), "a broken connection says nothing of what the source serves: " + failure);
     }
   }
 
@@ -213,7 +225,7 @@ class RangeSetStreamTest {
     for (List<BlobRange> answer : answers) {
       Singles singles = new Singles();
       AtomicInteger fallbacks = new AtomicInteger();
-      try (RangeSetStream in = new RangeSetStream(RANGES, new FakeParts(answer, Long.MAX_VALUE), singles, fallbacks::incrementAndGet)) {
+      try (RangeSetStream in = new RangeSetStream(RANGES, new FakeParts(answer, Long.MAX_VALUE), singles, how -> fallbacks.incrementAndGet())) {
         assertArrayEquals(expected(RANGES), in.readAllBytes(), answer.toString());
       }
       assertEquals(1, fallbacks.get(), answer.toString());
