@@ -58,6 +58,7 @@ final class FaultProxy implements AutoCloseable {
   private volatile boolean endlessBlobs;
   private volatile boolean cutMultipartAnswers;
   private final AtomicInteger answersCut = new AtomicInteger();
+  private final AtomicInteger rangesRewritten = new AtomicInteger();
   private final List<String> storageRequests = new CopyOnWriteArrayList<>();
   private static final String STORAGE = "/_storage";
   private static final Pattern BLOB_GET = Pattern.compile("/v2/.+/blobs/sha256:[0-9a-f]{64}");
@@ -111,6 +112,11 @@ final class FaultProxy implements AutoCloseable {
    */
   void cutMultipartAnswers() {
     cutMultipartAnswers = true;
+  }
+
+  /** How many ranges {@link Ranges#FROM_BLOB_START} or {@link Ranges#ONE_BYTE_LATE} moved. */
+  int rangesRewritten() {
+    return rangesRewritten.get();
   }
 
   /** How many answers {@link #cutMultipartAnswers} broke. */
@@ -229,6 +235,7 @@ final class FaultProxy implements AutoCloseable {
             String[] firstLast = v.substring("bytes=".length()).split("-", 2);
             long first = ranges == Ranges.FROM_BLOB_START ? 0 : Long.parseLong(firstLast[0]) + 1;
             b.header(name, "bytes=" + first + "-" + firstLast[1]);
+            rangesRewritten.incrementAndGet();
           });
           return;
         }

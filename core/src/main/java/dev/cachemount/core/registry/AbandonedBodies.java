@@ -11,12 +11,12 @@ import org.apache.http.entity.HttpEntityWrapper;
 import org.apache.http.protocol.HttpContext;
 
 /**
- * An answer closed before its body ended costs at most {@value #DRAIN_LIMIT} more bytes. Apache's
+ * An answer closed before its body ended costs at most {@value #DRAIN_LIMIT} more bytes read. Apache's
  * client reads the rest of a body when its stream is closed, to reuse the connection, however long
  * the rest is: the rest of a whole pack (hundreds of MB) from a registry that ignored a request's
  * {@code Range}, or bytes without end from a broken or hostile one, which would hold a pull for ever.
- * Now a rest that ends within the limit is still read, and the connection kept; a longer one closes
- * the connection instead.
+ * Now a rest shorter than the limit is still read, and the connection kept; a longer one closes the
+ * connection instead.
  *
  * <p>Installed as the first response interceptor of the session's Apache client, so that it wraps the
  * body's own stream, which can close its connection, before any decoding wraps it in turn.
@@ -33,15 +33,27 @@ final class AbandonedBodies implements HttpResponseInterceptor {
     }
   }
 
+  /**
+   * One body per answer: google-http-client asks for the content again to close it, and the body it
+   * closes must be the one that was read.
+   */
   private static final class Entity extends HttpEntityWrapper {
+    private Body body;
+
     Entity(HttpEntity wrapped) {
       super(wrapped);
     }
 
     @Override
-    public InputStream getContent() throws IOException {
-      InputStream in = super.getContent();
-      return in == null ? null : new Body(in);
+    public synchronized InputStream getContent() throws IOException {
+      if (body == null) {
+        InputStream in = super.getContent();
+        if (in == null) {
+          return null;
+        }
+        body = new Body(in);
+      }
+      return body;
     }
   }
 
@@ -81,10 +93,10 @@ final class AbandonedBodies implements HttpResponseInterceptor {
       in.close();
     }
 
-    /** Reads on until the body ends, at most {@code limit} bytes; whether it ended. */
-    private boolean endsWithin(int limit) throws IOException {
+    /** Reads on until the body ends, at most {@code limit} bytes; whether it ended (a rest of {@code limit} bytes or more has not). */
+    private boolean endsWithin(int limit) {
       byte[] scratch = new byte[8192];
-      for (int left = limit + 1; left > 0; ) {
+      for (int left = limit; left > 0; ) {
         int n;
         try {
           n = in.read(scratch, 0, Math.min(scratch.length, left));

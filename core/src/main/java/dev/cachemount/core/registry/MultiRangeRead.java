@@ -121,7 +121,7 @@ final class MultiRangeRead {
       if (r.getStatusCode() == 206) {
         Optional<String> boundary = MultipartByteRanges.boundaryOf(first(r, "Content-Type"));
         if (boundary.isPresent()) {
-          return new MultipartByteRanges(r.getBody(), boundary.get(), size, r);
+          return new MultipartByteRanges(r.getBody(), boundary.get(), size, r, delimited(r));
         }
         Optional<BlobRange> run = MultipartByteRanges.contentRange(first(r, "Content-Range"), size);
         if (run.isEmpty()) {
@@ -134,15 +134,21 @@ final class MultiRangeRead {
         if (run.get().offset() > ranges.get(0).offset() || run.get().end() < ranges.get(ranges.size() - 1).end()) {
           support.refuse("it answered a request for " + ranges.size() + " ranges with one of them");
         }
-        return new OneRun(run.get(), r.getBody(), r);
+        return new OneRun(run.get(), r.getBody(), r, delimited(r));
       }
       // 200: the registry ignored Range and sends the whole blob; read what is needed of it.
       support.refuse("it answered a request for " + ranges.size() + " ranges with the whole blob (HTTP " + r.getStatusCode() + ")");
-      return new OneRun(new BlobRange(0, size), r.getBody(), r);
+      return new OneRun(new BlobRange(0, size), r.getBody(), r, delimited(r));
     } catch (IOException | RuntimeException e) {
       r.close();
       throw e;
     }
+  }
+
+  /** Whether the answer says where its body ends: a {@code Content-Length}, or chunked. */
+  private static boolean delimited(Response r) {
+    String encoding = first(r, "Transfer-Encoding");
+    return first(r, "Content-Length") != null || (encoding != null && encoding.toLowerCase(java.util.Locale.ROOT).contains("chunked"));
   }
 
   private static String first(Response r, String header) {
@@ -154,8 +160,8 @@ final class MultiRangeRead {
   private static final class OneRun extends PartReader {
     private final BlobRange run;
 
-    OneRun(BlobRange run, InputStream in, Closeable answer) {
-      super(in, answer);
+    OneRun(BlobRange run, InputStream in, Closeable answer, boolean delimited) {
+      super(in, answer, delimited);
       this.run = run;
     }
 

@@ -36,9 +36,10 @@ final class MultipartByteRanges extends PartReader {
    * @param boundary from {@link #boundaryOf}
    * @param size the blob's size: every part must lie within it
    * @param answer closes the answer
+   * @param delimited whether the answer said where its body ends (see {@link PartReader})
    */
-  MultipartByteRanges(InputStream in, String boundary, long size, Closeable answer) {
-    super(in, answer);
+  MultipartByteRanges(InputStream in, String boundary, long size, Closeable answer, boolean delimited) {
+    super(in, answer, delimited);
     this.delimiter = "--" + boundary;
     this.size = size;
   }
@@ -86,7 +87,7 @@ final class MultipartByteRanges extends PartReader {
       try {
         in.skipNBytes(left);
       } catch (EOFException e) {
-        throw new MalformedAnswer("the multipart answer ended inside a part, " + left + " bytes short");
+        throw earlyEnd("the multipart answer ended inside a part, " + left + " bytes short");
       }
     }
     boolean first = left < 0;
@@ -137,7 +138,7 @@ final class MultipartByteRanges extends PartReader {
     while (true) {
       int c = in.read();
       if (c < 0) {
-        throw new MalformedAnswer("the multipart answer ended in the middle of its headers");
+        throw earlyEnd("the multipart answer ended in the middle of its headers");
       }
       if (c == '\n') {
         break;

@@ -98,19 +98,20 @@ final class RangedBlobStream extends InputStream {
   }
 
   /**
-   * Where a {@code 206}'s bytes start, by its {@code Content-Range}: {@code from} when it names none. A
-   * run that starts after {@code from}, or that is not of this blob, fails the request.
+   * Where a {@code 206}'s bytes start, by its {@code Content-Range}: {@code from} when it names none
+   * (trusted, as HTTP requires the header). A run that starts after {@code from}, or that is not of
+   * this blob, fails the pull at once: asking again would get the same answer.
    */
-  private long startOf(Response r, long from) throws IOException {
+  private long startOf(Response r, long from) {
     List<String> values = r.getHeader("Content-Range");
     if (values.isEmpty()) {
       return from;
     }
     Optional<BlobRange> run = MultipartByteRanges.contentRange(values.get(0), size);
     if (run.isEmpty() || run.get().offset() > from) {
-      throw new IOException("the registry answered a request for blob " + digest + " from byte " + from
-          + " with 'Content-Range: " + values.get(0) + "': it, or a proxy in front of it, does not serve byte ranges as HTTP says;"
-          + " tell its operator");
+      throw CachemountException.operational("registry " + session.ref().registry() + ", repository " + session.ref().repository()
+          + ": a request for blob " + digest + " from byte " + from + " was answered with 'Content-Range: " + values.get(0)
+          + "': the registry, or a proxy in front of it, does not serve byte ranges as HTTP says; tell its operator", null);
     }
     return run.get().offset();
   }

@@ -3,12 +3,26 @@ package dev.cachemount.core.registry;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.api.client.http.GenericUrl;
+import com.google.api.client.http.HttpResponse;
+import com.google.api.client.http.HttpTransport;
+import com.google.api.client.http.apache.v2.ApacheHttpTransport;
+import com.sun.net.httpserver.HttpServer;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
 import org.apache.http.conn.ConnectionReleaseTrigger;
+import org.apache.http.impl.client.HttpClientBuilder;
 import org.junit.jupiter.api.Test;
 
 class AbandonedBodiesTest {
@@ -72,25 +86,27 @@ class AbandonedBodiesTest {
   }
 
   @Test
-  void aRestWithinTheLimitIsReadAndTheConnectionKept() throws IOException {
-    Connection c = new Connection(10 + AbandonedBodies.DRAIN_LIMIT);
+  void aRestShorterThanTheLimitIsReadAndTheConnectionKept() throws IOException {
+    Connection c = new Connection(10 + AbandonedBodies.DRAIN_LIMIT - 1);
     try (InputStream body = new AbandonedBodies.Body(c)) {
       assertEquals(10, body.read(new byte[10]));
     }
     assertTrue(c.closed);
     assertFalse(c.aborted);
-    assertEquals(10 + AbandonedBodies.DRAIN_LIMIT, c.read);
+    assertEquals(10 + AbandonedBodies.DRAIN_LIMIT - 1, c.read);
   }
 
   @Test
   void aLongerRestClosesTheConnectionAfterAtMostTheLimit() throws IOException {
-    Connection c = new Connection(11 + AbandonedBodies.DRAIN_LIMIT);
-    try (InputStream body = new AbandonedBodies.Body(c)) {
-      assertEquals(10, body.read(new byte[10]));
+    for (long rest : new long[] {AbandonedBodies.DRAIN_LIMIT, 100L * AbandonedBodies.DRAIN_LIMIT}) {
+      Connection c = new Connection(10 + rest);
+      try (InputStream body = new AbandonedBodies.Body(c)) {
+        assertEquals(10, body.read(new byte[10]));
+      }
+      assertTrue(c.aborted);
+      assertFalse(c.closed, "a closed Apache body reads on to its end");
+      assertEquals(10 + AbandonedBodies.DRAIN_LIMIT, c.read, "bytes read of a rest of " + rest);
     }
-    assertTrue(c.aborted);
-    assertFalse(c.closed, "a closed Apache body reads on to its end");
-    assertTrue(c.read <= 11 + AbandonedBodies.DRAIN_LIMIT, c.read + " bytes read");
   }
 
   @Test
@@ -99,7 +115,56 @@ class AbandonedBodiesTest {
     new AbandonedBodies.Body(c).close();
     assertTrue(c.aborted);
     assertFalse(c.closed);
-    assertTrue(c.read <= AbandonedBodies.DRAIN_LIMIT + 1, c.read + " bytes read");
+    assertEquals(AbandonedBodies.DRAIN_LIMIT, c.read);
+  }
+
+  /**
+   * Through the transport the registry client uses, as jib-core closes answers ({@code disconnect}):
+   * which connection serves the request after an answer was closed early.
+   */
+  @Test
+  void throughTheTransportAShortRestKeepsTheConnectionAndALongOrEndlessOneDropsIt() throws Exception {
+    List<Integer> ports = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.setExecutor(Executors.newCachedThreadPool());
+    server.createContext("/", exchange -> {
+      ports.add(exchange.getRemoteAddress().getPort());
+      String path = exchange.getRequestURI().getPath();
+      long length = switch (path) {
+        case "/short" -> 10 + 1_000;
+        case "/long" -> 10 + 8L * AbandonedBodies.DRAIN_LIMIT;
+        default -> -1; // endless
+      };
+      exchange.sendResponseHeaders(200, length < 0 ? 0 : length);
+      byte[] bytes = new byte[8192];
+      try (OutputStream out = exchange.getResponseBody()) {
+        for (long left = length; length < 0 || left > 0; left -= bytes.length) {
+          out.write(bytes, 0, (int) Math.min(bytes.length, length < 0 ? bytes.length : left));
+        }
+      } catch (IOException hungUp) {
+        // the client closed the connection
+      }
+    });
+    server.start();
+    HttpTransport transport = new ApacheHttpTransport(HttpClientBuilder.create().addInterceptorFirst(new AbandonedBodies()).build());
+    try {
+      String base = "http://127.0.0.1:" + server.getAddress().getPort();
+      for (String path : List.of("/short", "/short", "/long", "/short", "/endless", "/short")) {
+        HttpResponse response = transport.createRequestFactory().buildGetRequest(new GenericUrl(base + path)).execute();
+        assertEquals(10, response.getContent().readNBytes(10).length);
+        assertTimeoutPreemptively(Duration.ofSeconds(20), response::disconnect, path);
+      }
+    } finally {
+      transport.shutdown();
+      server.stop(0);
+    }
+    // Each answer after /long and /endless came over a new connection; the others over the one before.
+    assertEquals(6, ports.size(), ports.toString());
+    assertEquals(ports.get(0), ports.get(1), ports.toString());
+    assertEquals(ports.get(1), ports.get(2), ports.toString());
+    assertNotEquals(ports.get(2), ports.get(3), ports.toString());
+    assertEquals(ports.get(3), ports.get(4), ports.toString());
+    assertNotEquals(ports.get(4), ports.get(5), ports.toString());
   }
 
   @Test

@@ -43,7 +43,7 @@ class MultipartByteRangesTest {
   }
 
   private static MultipartByteRanges parts(byte[] answer, AtomicBoolean closed) {
-    return new MultipartByteRanges(new ByteArrayInputStream(answer), BOUNDARY, BLOB.length, () -> closed.set(true));
+    return new MultipartByteRanges(new ByteArrayInputStream(answer), BOUNDARY, BLOB.length, () -> closed.set(true), true);
   }
 
   private static byte[] body(MultipartByteRanges parts) throws IOException {
@@ -118,6 +118,27 @@ class MultipartByteRangesTest {
   }
 
   @Test
+  void anEarlyEndIsTheAnswersFaultOnlyWhenTheAnswerSaidWhereItEnds() {
+    String text = new String(answer("\r\n", "", RANGES), StandardCharsets.ISO_8859_1);
+    for (String cut : List.of(text.substring(0, text.indexOf("Content-Range: bytes 100-") + 100), text.substring(0, text.indexOf("Content-Range: bytes 100-") + 5))) {
+      for (boolean delimited : List.of(true, false)) {
+        IOException e = assertThrows(IOException.class, () -> {
+          try (MultipartByteRanges parts = new MultipartByteRanges(new ByteArrayInputStream(cut.getBytes(StandardCharsets.ISO_8859_1)), BOUNDARY,
+              BLOB.length, () -> {}, delimited)) {
+            while (parts.next() != null) {
+              body(parts);
+            }
+          }
+        });
+        // With a Content-Length (or chunked), Apache's client reports a broken connection as an error of
+        // its own; an end it reports as an end is the answer's. Without, a broken connection looks like an end.
+        assertEquals(delimited, e instanceof RangeSetStream.MalformedAnswer, delimited + ": " + e);
+        assertTrue(e.getMessage().startsWith("the multipart answer ended"), e.getMessage());
+      }
+    }
+  }
+
+  @Test
   void anAnswerOfEndlessPartsIsNotReadForever() {
     // Valid parts of one byte, for ever: the reader takes one, sees it is no use, and reads the
     // ranges one by one instead.
@@ -132,7 +153,7 @@ class MultipartByteRangesTest {
     };
     List<BlobRange> wanted = List.of(new BlobRange(500, 10), new BlobRange(800, 10));
     RangeSetStream in = new RangeSetStream(wanted,
-        new MultipartByteRanges(endless, BOUNDARY, BLOB.length, () -> {}),
+        new MultipartByteRanges(endless, BOUNDARY, BLOB.length, () -> {}, true),
         (offset, length) -> new ByteArrayInputStream(BLOB, (int) offset, (int) length), how -> {});
     byte[] expected = new byte[20];
     System.arraycopy(BLOB, 500, expected, 0, 10);

@@ -76,6 +76,9 @@ class TreeDigestTest {
         Entry.file("org/a.jar", 0644, 12, -3, 999_999_999, new int[] {0}),
         Entry.file("org/run", 0755, 0, 0, 0, new int[0]),
         Entry.symlink("org/ünï", 0777, 1_700_000_001, 123_456_789, "a.jar"));
+    // The bytes docs/format.md describes, written out by hand, hashed by sha256sum:
+    // printf 'd\0org\0x 1700000000 5\0f\0org/a.jar\0- -3 999999999 12\0f\0org/run\0x 0 0 0\0l\0org/\xc3\xbcn\xc3\xaf\0x 1700000001 123456\0a.jar\0' | sha256sum
+    assertEquals("sha256:471792ff2f90b866aaf49ace61466834aa9d1d524f51b08da63d5332a658827a", TreeDigest.ofIndex(index));
     assertEquals(asFormatSays(scan), TreeDigest.ofIndex(index));
     assertEquals(TreeDigest.ofScan(scan), TreeDigest.ofIndex(index));
     // A link's time counts to the microsecond, a file's to the nanosecond.
