@@ -93,7 +93,9 @@ final class PullOperation {
    * its holder dies.
    */
   private ExclusiveLock.Held lockTarget(Path target) throws IOException {
-    Path real = Files.exists(target) ? target.toRealPath() : target.toAbsolutePath().normalize();
+    // The real path of its longest existing part: a path through a link names the same lock before
+    // and after the target is made.
+    Path real = StoreOverlap.real(target);
     Files.createDirectories(lockDirectory);
     Path lockFile = lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
         .toString().substring(7, 39) + ".lock");
@@ -219,10 +221,8 @@ final class PullOperation {
   private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref, EarlyScan early) throws IOException {
     SnapshotReader reader = SnapshotReader.of(store);
     SnapshotHead head = reader.loadHead(manifest, ref);
-    Optional<Path> storeInside = Optional.empty();
-    if (Files.isDirectory(target)) {
-      storeInside = StoreOverlap.storeInside(target.toRealPath(), store);
-    }
+    // A target that does not exist yet is checked too: it must not be made inside the store.
+    Optional<Path> storeInside = StoreOverlap.storeInside(StoreOverlap.real(target), store);
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
     long entries = head.config().counts().entries();
     Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null

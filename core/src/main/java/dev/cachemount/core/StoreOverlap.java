@@ -25,15 +25,21 @@ final class StoreOverlap {
       return Optional.empty();
     }
     Path dir = layout.root();
-    Path existing = dir;
-    while (existing != null && !Files.exists(existing)) {
-      existing = existing.getParent();
-    }
-    Path real = existing == null ? dir : existing.toRealPath().resolve(existing.relativize(dir));
+    Path real = real(dir);
     if (root.startsWith(real)) {
       throw CachemountException.usage("the target " + root + " is the store " + dir + " or lies inside it; set target= to the cache directory"
           + " and dir= to a directory outside it");
     }
     return real.startsWith(root) ? Optional.of(real) : Optional.empty();
+  }
+
+  /** {@code path} with the links of its longest existing part resolved: its real path, if it existed. */
+  static Path real(Path path) throws IOException {
+    Path absolute = path.toAbsolutePath().normalize();
+    Path existing = absolute;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    return existing == null ? absolute : existing.toRealPath().resolve(existing.relativize(absolute));
   }
 }

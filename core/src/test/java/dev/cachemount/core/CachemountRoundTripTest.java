@@ -554,6 +554,40 @@ class CachemountRoundTripTest {
     assertEquals(FailureKind.USAGE, below.kind());
   }
 
+  @Test
+  void noPullRemovesTheStoreThatLiesInsideItsTarget() throws IOException {
+    // mode=mirror: the directories above the store are not in the snapshot, and are kept.
+    Path target = dir.resolve("mirror-target");
+    Path inside = target.resolve(".cache/store");
+    Path tree = dir.resolve("mirror-tree");
+    Files.createDirectories(tree);
+    Files.writeString(tree.resolve("a"), "a");
+    client.push(CacheSpec.local("m", inside, tree), listener);
+    Files.writeString(target.resolve("extra"), "extra");
+    client.pull(client.parseSpec("id=m,dir=" + inside + ",target=" + target + ",mode=mirror"), listener);
+    assertFalse(Files.exists(target.resolve("extra")), "mirror removes what the snapshot lacks");
+    assertEquals(Outcome.RESTORED, client.pull(CacheSpec.local("m", inside, dir.resolve("mirror-again")), listener).result(), "the store is intact");
+
+    // A file in the snapshot where a directory above the store is: left out, not put in the store's place.
+    Path target2 = dir.resolve("file-target");
+    Path inside2 = target2.resolve("cache/store");
+    Path tree2 = dir.resolve("file-tree");
+    Files.createDirectories(tree2);
+    Files.writeString(tree2.resolve("cache"), "a file named like the store's parent");
+    client.push(CacheSpec.local("f", inside2, tree2), listener);
+    warnings.clear();
+    client.pull(CacheSpec.local("f", inside2, target2), listener);
+    assertTrue(Files.isDirectory(target2.resolve("cache")), "the store's parent stays a directory");
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("lie inside the store")), warnings.toString());
+    assertEquals(Outcome.RESTORED, client.pull(CacheSpec.local("f", inside2, dir.resolve("file-again")), listener).result(), "the store is intact");
+
+    // A target inside the store is refused whether or not it exists yet.
+    CachemountException notYet = assertThrows(CachemountException.class,
+        () -> client.pull(CacheSpec.local("f", inside2, inside2.resolve("blobs/sha256/new")), listener));
+    assertEquals(FailureKind.USAGE, notYet.kind());
+    assertFalse(Files.exists(inside2.resolve("blobs/sha256/new")));
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private List<String> storeListing() throws IOException {

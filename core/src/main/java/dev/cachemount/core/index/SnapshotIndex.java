@@ -201,7 +201,10 @@ public final class SnapshotIndex {
   public SnapshotIndex without(String path, java.util.function.IntConsumer skipped) {
     List<Entry> kept = new ArrayList<>(entries.size());
     for (Entry e : entries) {
-      if (!e.path().equals(path) && !e.path().startsWith(path + "/")) {
+      boolean inside = e.path().equals(path) || e.path().startsWith(path + "/");
+      // A file or link where a directory above the path is: restoring it would replace that directory.
+      boolean inTheWay = e.type() != EntryType.DIRECTORY && path.startsWith(e.path() + "/");
+      if (!inside && !inTheWay) {
         kept.add(e);
       }
     }

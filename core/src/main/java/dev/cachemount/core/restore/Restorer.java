@@ -408,6 +408,9 @@ public final class Restorer {
         if (keepOut.isPresent() && dir.startsWith(keepOut.get())) {
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
+        if (keepOut.isPresent() && keepOut.get().startsWith(dir)) {
+          return java.nio.file.FileVisitResult.CONTINUE; // holds the store: kept, whatever the snapshot says
+        }
         if (!keep.contains(root.relativize(dir).toString())) {
           unlocked.unlockTree(dir);
           FileTrees.deleteTree(dir);
