@@ -129,6 +129,40 @@ class WarmRestoreTest {
   }
 
   @Test
+  void linksThatLeadOutThroughOtherLinksAreRemoved() throws IOException {
+    Path tree = dir.resolve("chains");
+    Files.createDirectories(tree.resolve("a/b"));
+    Files.writeString(tree.resolve("a/file"), "x");
+    Files.createSymbolicLink(tree.resolve("s"), Path.of("."));
+    Files.createSymbolicLink(tree.resolve("up"), Path.of("s/.."));
+    Files.createSymbolicLink(tree.resolve("run"), Path.of("s/../elsewhere/run"));
+    Files.createSymbolicLink(tree.resolve("a/b/two-up"), Path.of("../.."));
+    Files.createSymbolicLink(tree.resolve("t"), Path.of("a/b/two-up/.."));
+    Files.createSymbolicLink(tree.resolve("through"), Path.of("s/a/file"));
+    Files.createSymbolicLink(tree.resolve("loop1"), Path.of("loop2"));
+    Files.createSymbolicLink(tree.resolve("loop2"), Path.of("loop1"));
+    client.push(client.parseSpec("id=chains,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    Path out = dir.resolve("chains-out");
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    OperationResult r = client.pull(client.parseSpec("id=chains,dir=" + store + ",target=" + out), new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    });
+    // Each stays inside on its own (s/.. is the target), but up, run and t lead out through s and two-up.
+    for (String gone : java.util.List.of("up", "run", "t")) {
+      assertFalse(Files.exists(out.resolve(gone), java.nio.file.LinkOption.NOFOLLOW_LINKS), gone);
+    }
+    for (String kept : java.util.List.of("s", "a/b/two-up", "through", "loop1", "loop2")) {
+      assertTrue(Files.isSymbolicLink(out.resolve(kept)), kept);
+    }
+    assertEquals("x", Files.readString(out.resolve("through")));
+    assertEquals(5, r.symlinks());
+    assertEquals(3, warnings.stream().filter(w -> w.contains("leads outside the target through other links")).count(), warnings.toString());
+  }
+
+  @Test
   void aSecondPullIntoTheSameTargetWaitsForTheFirst() throws Exception {
     CountDownLatch reading = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);

@@ -185,7 +185,7 @@ public final class Restorer {
       }
       requireSpace(root, pending);
       long[] bytes = fillFiles(index, uses, open, where);
-      long symlinks = 0;
+      List<Entry> links = new ArrayList<>();
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.SYMLINK) {
           if (!pointsInside(root, e)) {
@@ -194,9 +194,10 @@ public final class Restorer {
             continue;
           }
           createSymlink(root.resolve(e.path()), e, temps);
-          symlinks++;
+          links.add(e);
         }
       }
+      long symlinks = links.size() - removeEscapingLinks(root, links);
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut) : 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
@@ -386,6 +387,31 @@ public final class Restorer {
       return false;
     }
     return !Path.of(e.linkTarget()).isAbsolute() && resolved.startsWith(root);
+  }
+
+  /**
+   * Removes the links that, followed through the links made before them (each stays inside on its own:
+   * {@link #pointsInside}), lead out of the target: {@code s -> .} and {@code up -> s/..}. Until none
+   * is left, as removing one may change where another leads. Returns how many went.
+   */
+  private long removeEscapingLinks(Path root, List<Entry> links) throws IOException {
+    long removed = 0;
+    for (boolean again = true; again; ) {
+      again = false;
+      for (java.util.Iterator<Entry> it = links.iterator(); it.hasNext(); ) {
+        Entry e = it.next();
+        Path link = root.resolve(e.path());
+        if (!LinkResolution.staysInside(root, link)) {
+          Files.delete(link);
+          it.remove();
+          removed++;
+          again = true;
+          listener.warning("symlink " + SnapshotIndex.printable(e.path()) + " -> " + SnapshotIndex.printable(e.linkTarget())
+              + " leads outside the target through other links; removed");
+        }
+      }
+    }
+    return removed;
   }
 
   /**
