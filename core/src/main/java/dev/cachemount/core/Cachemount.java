@@ -220,7 +220,8 @@ public final class Cachemount {
   /** Settings of a client; the defaults suit the CLI. */
   public static final class Builder {
     private Map<String, String> env = System.getenv();
-    private Path home = Path.of(System.getProperty("user.home"));
+    /** Null: {@code HOME} from {@link #env}, as a shell expands {@code ~}, else the JVM's {@code user.home}. */
+    private Path home;
     private Clock clock = Clock.systemUTC();
     private int workers = Runtime.getRuntime().availableProcessors();
     private ChunkerParameters chunker = ChunkerParameters.DEFAULT;
@@ -251,6 +252,19 @@ public final class Cachemount {
       return this;
     }
 
+    /**
+     * The user's home as a shell sees it: {@code HOME} when set to an absolute path (CI containers
+     * often set it to somewhere other than the account's passwd entry, which {@code user.home} reads).
+     */
+    static Path homeOf(Map<String, String> env) {
+      String home = env.get("HOME");
+      if (home != null && !home.isBlank() && home.startsWith("/")) {
+        return Path.of(home);
+      }
+      return Path.of(System.getProperty("user.home"));
+    }
+
+    /** Where {@code ~} in a spec, the default store and {@code ~/.docker} are; default {@link #homeOf}. */
     public Builder home(Path home) {
       this.home = home;
       return this;
@@ -310,6 +324,7 @@ public final class Cachemount {
     }
 
     public Cachemount build() {
+      Path home = this.home != null ? this.home : homeOf(env);
       return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, targetLockTimeout, registry, stores);
     }
   }
