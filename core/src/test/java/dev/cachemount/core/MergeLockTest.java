@@ -1,0 +1,58 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.internal.ExclusiveLock;
+import dev.cachemount.core.store.LayoutStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Two merge pushes of one tag of a directory store take turns: the second builds on the first. */
+class MergeLockTest {
+  @TempDir Path dir;
+
+  @Test
+  void aMergePushWaitsForAnotherMergeOfTheSameTag() throws IOException {
+    Path store = dir.resolve("store");
+    Path tree = dir.resolve("tree");
+    Files.createDirectories(tree);
+    Files.writeString(tree.resolve("a"), "a");
+    Cachemount client = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300)).build();
+    CacheSpec merge = client.parseSpec("id=shared,dir=" + store + ",target=" + tree + ",mode=merge");
+    Path locks = dir.resolve(".cache/cachemount/locks");
+    List<String> warnings = new ArrayList<>();
+    OperationListener listening = new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    };
+    try (LayoutStore layout = new LayoutStore(store);
+        ExclusiveLock.Held other = MergeLock.acquire(merge, layout, locks, Duration.ZERO, OperationListener.NONE)) {
+      // Another thread, as another process would be (a thread re-entering a lock it holds gets it).
+      java.util.concurrent.CompletableFuture<OperationResult> waiting =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> client.push(merge, listening));
+      java.util.concurrent.CompletionException failed = assertThrows(java.util.concurrent.CompletionException.class, waiting::join);
+      CachemountException e = assertInstanceOf(CachemountException.class, failed.getCause());
+      assertEquals(FailureKind.OPERATIONAL, e.kind());
+      assertTrue(e.getMessage().contains("another cachemount process kept merging into"), e.getMessage());
+      assertTrue(warnings.stream().anyMatch(w -> w.contains("waiting for it")), warnings.toString());
+      // A plain push, or a merge of another tag, does not wait.
+      client.push(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), OperationListener.NONE);
+      client.push(client.parseSpec("id=other,dir=" + store + ",target=" + tree + ",mode=merge"), OperationListener.NONE);
+      assertNull(MergeLock.acquire(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), layout, locks, Duration.ZERO, OperationListener.NONE));
+    }
+    client.push(merge, OperationListener.NONE);
+  }
+}
