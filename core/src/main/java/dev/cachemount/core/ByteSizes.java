@@ -23,6 +23,10 @@ final class ByteSizes {
       throw CachemountException.usage(what + "='" + text + "' is not a size; write for example 2GiB, 500MB, 1.5G or 1048576");
     }
     String unit = m.group(2);
+    if (unit.isEmpty() && m.group(1).contains(".")) {
+      throw CachemountException.usage(what + "='" + text + "' is a fraction of a byte; a size without a unit is in bytes: add the unit"
+          + " you meant, for example " + m.group(1) + "GiB");
+    }
     boolean decimal = !unit.isEmpty() && m.group(3).isEmpty() && !m.group(4).isEmpty();
     int power = unit.isEmpty() ? 0 : "kmgt".indexOf(unit.charAt(0)) + 1;
     double value = Double.parseDouble(m.group(1)) * Math.pow(decimal ? 1000 : 1024, power);

@@ -97,6 +97,9 @@ class TreePoliciesTest {
       CachemountException e = assertThrows(CachemountException.class, () -> ByteSizes.parse(bad, "max-size"), bad);
       assertEquals(FailureKind.USAGE, e.kind());
     }
+    // A bare 1.5 was once 1 byte, a budget that evicts everything: a fraction needs its unit.
+    assertTrue(assertThrows(CachemountException.class, () -> ByteSizes.parse("1.5", "max-size")).getMessage()
+        .contains("max-size='1.5' is a fraction of a byte; a size without a unit is in bytes: add the unit you meant, for example 1.5GiB"));
     assertTrue(assertThrows(CachemountException.class, () -> client().parseSpec("id=m2,mode=both"))
         .getMessage().contains("not mirror or merge"));
     assertFalse(client().parseSpec("id=m2,max-size=1G").mode().isPresent());
