@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 
 /**
  * One {@code mode=merge} push of a tag of a directory store at a time, on this machine: a merge reads
@@ -29,12 +28,9 @@ final class MergeLock {
     String tag = StoreOverlap.real(layout.root()) + ":" + spec.storeReference();
     Files.createDirectories(lockDirectory);
     Path lockFile = lockDirectory.resolve("merge-" + Digest.of(tag.getBytes(StandardCharsets.UTF_8)).toString().substring(7, 39) + ".lock");
-    Optional<ExclusiveLock.Held> held = ExclusiveLock.tryAcquire(lockFile, Duration.ZERO);
-    if (held.isEmpty()) {
-      listener.warning("another cachemount process is merging into " + tag + "; waiting for it (at most " + timeout.toSeconds() + " s)");
-      held = ExclusiveLock.tryAcquire(lockFile, timeout);
-    }
-    return held.orElseThrow(() -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept merging into " + tag
-        + " for " + timeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or push again"));
+    return ExclusiveLock.acquireOrFail(lockFile, timeout,
+        () -> listener.warning("another cachemount process is merging into " + tag + "; waiting for it (at most " + timeout.toSeconds() + " s)"),
+        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept merging into " + tag
+            + " for " + timeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or push again"));
   }
 }

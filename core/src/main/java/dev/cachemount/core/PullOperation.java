@@ -99,13 +99,10 @@ final class PullOperation {
     Files.createDirectories(lockDirectory);
     Path lockFile = lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
         .toString().substring(7, 39) + ".lock");
-    Optional<ExclusiveLock.Held> held = ExclusiveLock.tryAcquire(lockFile, java.time.Duration.ZERO);
-    if (held.isEmpty()) {
-      listener.warning("another cachemount process is restoring into " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)");
-      held = ExclusiveLock.tryAcquire(lockFile, lockTimeout);
-    }
-    return held.orElseThrow(() -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + real
-        + " for " + lockTimeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or pull into another target"));
+    return ExclusiveLock.acquireOrFail(lockFile, lockTimeout,
+        () -> listener.warning("another cachemount process is restoring into " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)"),
+        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + real
+            + " for " + lockTimeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or pull into another target"));
   }
 
   private OperationResult pullLocked(SnapshotStore store, Path target) throws IOException {

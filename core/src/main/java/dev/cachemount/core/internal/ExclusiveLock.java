@@ -100,6 +100,20 @@ public final class ExclusiveLock {
     }
   }
 
+  /**
+   * The lock at once if it is free; else {@code waiting} runs (to tell the user), and the lock is
+   * waited for at most {@code timeout}, after which {@code tooLong} is thrown.
+   */
+  public static Held acquireOrFail(Path lockFile, Duration timeout, Runnable waiting, java.util.function.Supplier<RuntimeException> tooLong)
+      throws IOException {
+    Optional<Held> held = tryAcquire(lockFile, Duration.ZERO);
+    if (held.isEmpty()) {
+      waiting.run();
+      held = tryAcquire(lockFile, timeout);
+    }
+    return held.orElseThrow(tooLong);
+  }
+
   private static long remaining(long deadline) {
     return deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - System.nanoTime());
   }
