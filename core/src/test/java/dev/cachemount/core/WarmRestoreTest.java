@@ -46,6 +46,15 @@ class WarmRestoreTest {
     pushed = client.push(spec(source, ""), OperationListener.NONE);
   }
 
+  private static OperationListener warningsInto(java.util.List<String> warnings) {
+    return new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    };
+  }
+
   private CacheSpec spec(Path target, String extra) {
     return client.parseSpec("id=m2,dir=" + store + ",target=" + target + extra);
   }
@@ -115,12 +124,7 @@ class WarmRestoreTest {
     client.push(client.parseSpec("id=links,dir=" + store + ",target=" + tree), OperationListener.NONE);
     Path out = dir.resolve("out");
     java.util.List<String> warnings = new java.util.ArrayList<>();
-    OperationResult r = client.pull(client.parseSpec("id=links,dir=" + store + ",target=" + out), new OperationListener() {
-      @Override
-      public void warning(String message) {
-        warnings.add(message);
-      }
-    });
+    OperationResult r = client.pull(client.parseSpec("id=links,dir=" + store + ",target=" + out), warningsInto(warnings));
     assertEquals(1, r.symlinks(), "only the link that stays inside");
     assertTrue(Files.isSymbolicLink(out.resolve("d/inside")));
     assertFalse(Files.exists(out.resolve("d/up-and-out"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
@@ -144,12 +148,7 @@ class WarmRestoreTest {
     client.push(client.parseSpec("id=chains,dir=" + store + ",target=" + tree), OperationListener.NONE);
     Path out = dir.resolve("chains-out");
     java.util.List<String> warnings = new java.util.ArrayList<>();
-    OperationResult r = client.pull(client.parseSpec("id=chains,dir=" + store + ",target=" + out), new OperationListener() {
-      @Override
-      public void warning(String message) {
-        warnings.add(message);
-      }
-    });
+    OperationResult r = client.pull(client.parseSpec("id=chains,dir=" + store + ",target=" + out), warningsInto(warnings));
     // Each stays inside on its own (s/.. is the target), but up, run and t lead out through s and two-up.
     for (String gone : java.util.List.of("up", "run", "t")) {
       assertFalse(Files.exists(out.resolve(gone), java.nio.file.LinkOption.NOFOLLOW_LINKS), gone);
