@@ -104,6 +104,9 @@ abstract class CacheCommand implements Callable<Integer> {
     return specs;
   }
 
+  /** Refuses specs that would undo each other within this command; by default none do. */
+  void checkTogether(List<CacheSpec> specs) {}
+
   PrintWriter out() {
     return spec.commandLine().getOut();
   }
@@ -147,6 +150,7 @@ abstract class CacheCommand implements Callable<Integer> {
    */
   int runEach(Operation operation) {
     List<CacheSpec> specs = specs();
+    checkTogether(specs);
     client = configuredClient();
     int exit = 0;
     for (CacheSpec s : specs) {

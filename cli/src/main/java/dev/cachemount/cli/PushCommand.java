@@ -1,7 +1,9 @@
 package dev.cachemount.cli;
 
+import dev.cachemount.core.CacheSpec;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.PushOptions;
+import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 
 final class PushCommand extends CacheCommand {
@@ -13,6 +15,11 @@ final class PushCommand extends CacheCommand {
         "Store a complete new snapshot even when the tree equals the stored one",
         "(repairs a store whose blobs were damaged)."));
     return spec;
+  }
+
+  @Override
+  void checkTogether(List<CacheSpec> specs) {
+    client.requireDistinctPushes(specs);
   }
 
   @Override

@@ -182,6 +182,21 @@ class MainTest {
   }
 
   @Test
+  void specsThatWouldUndoEachOtherExitTwoBeforeAnythingRuns() throws IOException {
+    Path other = Files.createDirectories(dir.resolve("other"));
+    assertEquals(2, run("push", "--json", "--cache-id", spec("m2", source), "--cache-id", spec("m2", other)));
+    assertTrue(err.contains("cache ids 'm2' and 'm2' both push to"), err);
+    assertEquals("", out);
+    assertFalse(Files.exists(store), "nothing was pushed");
+
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)));
+    Path target = dir.resolve("t");
+    assertEquals(2, run("pull", "--cache-id", spec("m2", target), "--cache-id", spec("m2", target.resolve("sub"))));
+    assertTrue(err.contains("lies inside"), err);
+    assertFalse(Files.exists(target), "nothing was pulled");
+  }
+
+  @Test
   void pushForceStoresANewSnapshotOfAnUnchangedTree() throws IOException {
     assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)));
     String first = jsonLines().get(0).get("digest").asText();

@@ -118,6 +118,26 @@ public final class Cachemount {
     return base.resolve("cachemount").resolve("store");
   }
 
+  /**
+   * Refuses the specs of one push command when two of them name the same snapshot (the second
+   * would replace the first).
+   *
+   * @throws CachemountException USAGE naming both ids
+   */
+  public void requireDistinctPushes(List<CacheSpec> specs) {
+    SpecConflicts.requireDistinctSnapshots(specs, defaultStoreDir());
+  }
+
+  /**
+   * Refuses the specs of one pull command when two of them have the same target or one's target
+   * lies inside another's (one would write over the other's files).
+   *
+   * @throws CachemountException USAGE naming both ids
+   */
+  public void requireDistinctPulls(List<CacheSpec> specs) {
+    SpecConflicts.requireSeparateTargets(specs);
+  }
+
   /** The store a spec names. The caller closes it. */
   public SnapshotStore openStore(CacheSpec spec, OperationListener listener) {
     return stores.open(spec, defaultStoreDir(), listener);

@@ -1,0 +1,85 @@
+package dev.cachemount.core;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Specs of one command that would undo each other. Each runs on its own, one after another, so two
+ * pushes to one snapshot keep only the second, and two pulls into one directory (or one inside the
+ * other) write over each other's files; such a command is refused before anything runs.
+ */
+final class SpecConflicts {
+  private SpecConflicts() {}
+
+  /**
+   * @throws CachemountException USAGE when two specs name the same snapshot: the same tag in the
+   *     same local store or the same registry repository
+   */
+  static void requireDistinctSnapshots(List<CacheSpec> specs, Path defaultStoreDir) {
+    Map<String, CacheSpec> seen = new HashMap<>();
+    for (CacheSpec spec : specs) {
+      String snapshot = snapshotKey(spec, defaultStoreDir);
+      CacheSpec earlier = seen.putIfAbsent(snapshot, spec);
+      if (earlier != null) {
+        throw CachemountException.usage("cache ids '" + earlier.id() + "' and '" + spec.id() + "' both push to " + describe(spec, defaultStoreDir)
+            + ": the second would replace the first; give each --cache-id its own id (or ref tag), or push them in separate commands");
+      }
+    }
+  }
+
+  /**
+   * @throws CachemountException USAGE when two specs have the same target, or one's target lies
+   *     inside another's
+   */
+  static void requireSeparateTargets(List<CacheSpec> specs) {
+    List<Path> targets = new ArrayList<>();
+    List<CacheSpec> owners = new ArrayList<>();
+    for (CacheSpec spec : specs) {
+      if (spec.target().isEmpty()) {
+        continue; // the operation itself says that it needs one
+      }
+      Path target = real(spec.target().get());
+      for (int i = 0; i < targets.size(); i++) {
+        Path other = targets.get(i);
+        String ids = "cache ids '" + owners.get(i).id() + "' and '" + spec.id() + "'";
+        if (other.equals(target)) {
+          throw CachemountException.usage(ids + " both pull into " + target
+              + ": the second would write over the first; give each its own target=, or pull them in separate commands");
+        }
+        if (target.startsWith(other) || other.startsWith(target)) {
+          Path outer = target.startsWith(other) ? other : target;
+          Path inner = outer == other ? target : other;
+          throw CachemountException.usage(ids + " pull into " + inner + ", which lies inside " + outer
+              + ": one would write into the other's files; give them targets that do not contain each other");
+        }
+      }
+      targets.add(target);
+      owners.add(spec);
+    }
+  }
+
+  private static String snapshotKey(CacheSpec spec, Path defaultStoreDir) {
+    if (spec.ref().isPresent()) {
+      var ref = spec.ref().get();
+      return "registry\0" + ref.registry().toLowerCase(Locale.ROOT) + "\0" + ref.repository() + "\0" + ref.reference();
+    }
+    return "local\0" + real(spec.storeDir().orElse(defaultStoreDir)) + "\0" + spec.storeReference();
+  }
+
+  private static String describe(CacheSpec spec, Path defaultStoreDir) {
+    return spec.ref().map(r -> r.toString()).orElseGet(() -> "'" + spec.storeReference() + "' in the store " + spec.storeDir().orElse(defaultStoreDir));
+  }
+
+  private static Path real(Path path) {
+    try {
+      return StoreOverlap.real(path);
+    } catch (IOException e) {
+      return path.toAbsolutePath().normalize(); // an unreadable part: the operation reports it
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Specs of one command that would undo each other are refused before anything runs. */
+class SpecConflictsTest {
+  @TempDir Path dir;
+
+  private Cachemount client() {
+    return Cachemount.builder().home(dir).env(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString())).build();
+  }
+
+  private List<CacheSpec> specs(String... texts) {
+    List<CacheSpec> specs = new ArrayList<>();
+    for (String text : texts) {
+      specs.add(client().parseSpec(text));
+    }
+    return specs;
+  }
+
+  private String refusedPush(String... texts) {
+    CachemountException e = assertThrows(CachemountException.class, () -> client().requireDistinctPushes(specs(texts)));
+    assertEquals(FailureKind.USAGE, e.kind(), e.getMessage());
+    return e.getMessage();
+  }
+
+  private String refusedPull(String... texts) {
+    CachemountException e = assertThrows(CachemountException.class, () -> client().requireDistinctPulls(specs(texts)));
+    assertEquals(FailureKind.USAGE, e.kind(), e.getMessage());
+    return e.getMessage();
+  }
+
+  @Test
+  void twoPushesToOneLocalSnapshotAreRefused() throws IOException {
+    Path a = Files.createDirectories(dir.resolve("a"));
+    Path b = Files.createDirectories(dir.resolve("b"));
+    String message = refusedPush("id=m2,target=" + a, "id=m2,target=" + b);
+    assertTrue(message.contains("'m2' and 'm2'") && message.contains("replace"), message);
+    // the default store named explicitly, through a link, is the same store
+    Path store = client().defaultStoreDir();
+    Files.createDirectories(store);
+    Path link = Files.createSymbolicLink(dir.resolve("store-link"), store);
+    refusedPush("id=m2,target=" + a, "id=m2,dir=" + link + ",target=" + b);
+  }
+
+  @Test
+  void twoPushesToOneRegistryTagAreRefusedWhateverTheIds() {
+    String message = refusedPush("id=one,ref=localhost:5000/cache:shared,target=/a", "id=two,ref=LOCALHOST:5000/cache:shared,target=/b");
+    assertTrue(message.contains("'one' and 'two'") && message.contains("localhost:5000/cache:shared"), message);
+    refusedPush("id=m2,ref=localhost:5000/cache,target=/a", "id=other,ref=localhost:5000/cache:m2,target=/b");
+  }
+
+  @Test
+  void pushesToDistinctSnapshotsPass() throws IOException {
+    client().requireDistinctPushes(specs(
+        "id=m2,target=/a", "id=go,target=/a", "id=m2,dir=" + dir.resolve("other-store") + ",target=/b",
+        "id=m2,ref=localhost:5000/cache,target=/a", "id=m2,ref=localhost:5000/other,target=/a", "id=m2,ref=localhost:5001/cache,target=/a"));
+  }
+
+  @Test
+  void twoPullsIntoOneTargetOrOneInsideAnotherAreRefused() throws IOException {
+    Path target = Files.createDirectories(dir.resolve("t"));
+    String same = refusedPull("id=a,target=" + target, "id=b,target=" + dir.resolve("x/../t"));
+    assertTrue(same.contains("'a' and 'b'") && same.contains("both pull into " + target.toRealPath()), same);
+    String nested = refusedPull("id=a,target=" + target.resolve("inner/deeper"), "id=b,target=" + target);
+    assertTrue(nested.contains("lies inside " + target.toRealPath()), nested);
+    Path link = Files.createSymbolicLink(dir.resolve("t-link"), target);
+    refusedPull("id=a,target=" + target, "id=b,target=" + link);
+  }
+
+  @Test
+  void pullsIntoSeparateTargetsPassEvenFromOneSnapshot() {
+    client().requireDistinctPulls(specs("id=a,target=" + dir.resolve("t1"), "id=a,target=" + dir.resolve("t10"), "id=b"));
+  }
+}
