@@ -148,6 +148,17 @@ class MainTest {
   }
 
   @Test
+  void aTargetOrStoreBelowAFileExitsTwoAndNamesTheFile() throws IOException {
+    Path file = Files.writeString(dir.resolve("file"), "x");
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)));
+    assertEquals(2, run("pull", "--cache-id", spec("m2", file.resolve("sub/repo"))));
+    assertTrue(err.contains("target " + file.resolve("sub/repo") + " cannot be made: " + file + " is a file"), err);
+    assertEquals(2, run("push", "--cache-id", "id=m2,dir=" + file.resolve("store") + ",target=" + source));
+    assertTrue(err.contains("store " + file.resolve("store") + " cannot be made: " + file + " is a file"), err);
+    assertEquals("x", Files.readString(file));
+  }
+
+  @Test
   void aCorruptBlobExitsFourAndWritesNoWrongContent() throws IOException {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));
     Path pack;

@@ -1,6 +1,7 @@
 package dev.cachemount.core;
 
 import dev.cachemount.core.internal.ExclusiveLock;
+import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.restore.Restorer;
@@ -57,6 +58,12 @@ final class PullOperation {
   OperationResult run(SnapshotStore store) {
     Engine.warnAboutFileNameEncoding(listener);
     Path target = spec.requireTarget("pull");
+    if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      FileTrees.blockingAncestor(target).ifPresent(file -> {
+        throw CachemountException.usage("target " + target + " cannot be made: " + file
+            + " is a file, not a directory; set target= to a directory (it is created if missing)");
+      });
+    }
     try {
       return pull(store, target);
     } catch (CachemountException e) {

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
-/** Removing directory trees without ever following a symlink out of them. */
+/** Removing directory trees without ever following a symlink out of them; directories that can be made. */
 public final class FileTrees {
   private FileTrees() {}
 
@@ -20,5 +20,18 @@ public final class FileTrees {
       }
     }
     Files.deleteIfExists(path);
+  }
+
+  /**
+   * The nearest existing ancestor of {@code dir} (a path that does not exist) when it is not a
+   * directory, so that {@code dir} cannot be made; empty when it can be, as far as types go.
+   */
+  public static java.util.Optional<Path> blockingAncestor(Path dir) {
+    for (Path p = dir.toAbsolutePath().getParent(); p != null; p = p.getParent()) {
+      if (Files.exists(p)) {
+        return Files.isDirectory(p) ? java.util.Optional.empty() : java.util.Optional.of(p);
+      }
+    }
+    return java.util.Optional.empty();
   }
 }

@@ -283,6 +283,13 @@ public final class LayoutStore implements SnapshotStore {
       if (Files.exists(root) && !Files.isDirectory(root)) {
         throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
       }
+      if (!Files.exists(root)) {
+        Optional<Path> file = FileTrees.blockingAncestor(root);
+        if (file.isPresent()) {
+          throw CachemountException.usage("store " + root + " cannot be made: " + file.get()
+              + " is a file, not a directory; set dir= to a directory for the store (it is created if missing)");
+        }
+      }
       Path layout = root.resolve(OCI_LAYOUT);
       if (!Files.exists(layout) && Files.isDirectory(root)) {
         refuseForeignContent();
