@@ -217,6 +217,35 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void aFailedPullPutsBackTheFileAndSymlinkThatTheSnapshotsDirectoriesWouldReplace() throws IOException {
+    Path tree = dir.resolve("tree");
+    Files.createDirectories(tree.resolve("d"));
+    Files.createDirectories(tree.resolve("l/sub"));
+    Files.write(tree.resolve("d/f.bin"), TestTrees.randomBytes(new java.util.Random(7), 200_000));
+    client.push(spec("t", tree), listener);
+    Path target = Files.createDirectories(dir.resolve("target"));
+    Files.writeString(target.resolve("d"), "mine");
+    Path outside = Files.createDirectories(dir.resolve("outside"));
+    Files.createSymbolicLink(target.resolve("l"), outside);
+
+    Path pack = largestBlob();
+    byte[] bytes = Files.readAllBytes(pack);
+    Files.write(pack, new byte[bytes.length]); // every frame fails to decode
+    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(spec("t", target), listener));
+    assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
+    assertEquals("mine", Files.readString(target.resolve("d")), "the file is back");
+    assertTrue(Files.isSymbolicLink(target.resolve("l")), "the symlink is back");
+    assertEquals(outside, Files.readSymbolicLink(target.resolve("l")));
+    assertEquals(List.of(), leftovers(target));
+    assertEquals(List.of(), leftovers(outside));
+
+    Files.write(pack, bytes);
+    client.pull(spec("t", target), listener);
+    assertEquals(TreeListing.of(tree), TreeListing.of(target));
+    assertEquals(List.of(), leftovers(target), "what was moved aside is gone once the pull completes");
+  }
+
+  @Test
   void aMissingOrCorruptIndexIsAnIntegrityFailure() throws IOException {
     OperationResult pushed = client.push(spec("m2", source), listener);
     ImageManifest m = Json.read(Files.readAllBytes(store.resolve("blobs/sha256/" + Digest.parse(pushed.digest()).hex())), ImageManifest.class, "m");

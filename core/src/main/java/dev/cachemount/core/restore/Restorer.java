@@ -43,7 +43,8 @@ import java.util.Set;
  * <p>Each file is written to a temporary file in its own directory and renamed over its final path
  * once complete, with its modification time and executable bit already set: a reader never sees a
  * half-written file. When the restore fails, every temporary file is removed; files already renamed
- * are complete and correct. Files in the target that the snapshot does not hold are left alone.
+ * are complete and correct; a file or symlink that a directory of the snapshot replaced is put back
+ * unless restored files already lie in that directory. Files in the target that the snapshot does not hold are left alone.
  *
  * <p>Permissions: new files get the caller's umask; a file executable in the snapshot gets an execute
  * bit wherever it has a read bit. Owners are never changed. Not thread-safe; one restore at a time.
@@ -146,7 +147,7 @@ public final class Restorer {
       long directories = 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
-          ensureDirectory(root.resolve(e.path()), options != null && options.seen() != null && !options.seen().containsKey(e.path()));
+          ensureDirectory(root.resolve(e.path()), options != null && options.seen() != null && !options.seen().containsKey(e.path()), temps);
           directories++;
         }
       }
@@ -199,6 +200,7 @@ public final class Restorer {
       }
       long symlinks = links.size() - removeEscapingLinks(root, links);
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut) : 0;
+      temps.dropAsides(); // before the directories' times are set, which a deletion would change
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
           Files.getFileAttributeView(root.resolve(e.path()), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -215,6 +217,7 @@ public final class Restorer {
           listener.warning("could not remove a temporary file beside " + p.target + ": " + e.getMessage());
         }
       }
+      temps.putBackAsides(listener::warning); // nothing left to put back when the restore completed
     }
   }
 
@@ -515,11 +518,12 @@ public final class Restorer {
   }
 
   /**
-   * Makes {@code dir} a real, writable directory, replacing a file or symlink in the way.
+   * Makes {@code dir} a real, writable directory, replacing a file or symlink in the way (moved
+   * aside until the restore completes: see {@link TempFiles#moveAside}).
    * {@code likelyMissing}: the scan before the restore saw nothing there, so creating it is tried
    * first (one call instead of a failed look and a create).
    */
-  private void ensureDirectory(Path dir, boolean likelyMissing) throws IOException {
+  private void ensureDirectory(Path dir, boolean likelyMissing, TempFiles temps) throws IOException {
     if (likelyMissing) {
       try {
         Files.createDirectory(dir);
@@ -540,7 +544,7 @@ public final class Restorer {
       return;
     }
     listener.warning("replacing " + (attrs.isSymbolicLink() ? "symlink " : "file ") + dir + " with the snapshot's directory");
-    Files.delete(dir);
+    temps.moveAside(dir); // deleted once the restore completes, put back if it fails first
     Files.createDirectory(dir);
   }
 

@@ -1,27 +1,44 @@
 package dev.cachemount.core.restore;
 
+import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.snapshot.TreeScanner;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /**
  * The temporary files of one restore, each created beside its final path with O_EXCL (never through
- * a link). {@link #cancel()} — from a shutdown hook, on SIGTERM — deletes every one not yet renamed
- * into place and refuses new ones, so that a cancelled pull leaves none behind. Thread-safe.
+ * a link), and what the restore moved aside. {@link #cancel()} — from a shutdown hook, on SIGTERM —
+ * deletes every temporary file not yet renamed into place, puts back what was moved aside where it
+ * can, and refuses new ones, so that a cancelled pull leaves none behind. Thread-safe.
+ *
+ * <p>A file or symlink that stands where the snapshot has a directory is moved aside (renamed, in
+ * its directory, to a temporary name) rather than deleted: until the restore completes, the user's
+ * file is still there to be put back when the restore fails before it writes into that directory.
  */
 final class TempFiles {
   /** Shared with the scanner, which keeps leftovers of killed pulls out of snapshots. */
   static final String PREFIX = TreeScanner.TEMP_PREFIX;
 
   private final Set<Path> live = new HashSet<>();
+  /** What stood where the snapshot has a directory, in the order it was moved aside. */
+  private final List<Aside> asides = new ArrayList<>();
   private boolean cancelled;
+
+  /** A file or symlink moved from {@code original} to {@code aside}, beside it. */
+  private record Aside(Path original, Path aside) {}
 
   /** A new, empty temporary file in {@code dir}, open for writing. */
   synchronized Created createFile(Path dir) throws IOException {
@@ -53,6 +70,69 @@ final class TempFiles {
     }
   }
 
+  /**
+   * Renames the file or symlink at {@code path} (never followed) to a temporary name beside it, so
+   * that a directory can be made there; {@link #putBackAsides} or {@link #dropAsides} settles it.
+   */
+  synchronized void moveAside(Path path) throws IOException {
+    refuseIfCancelled();
+    while (true) {
+      Path candidate = path.resolveSibling(PREFIX + "aside-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
+      if (Files.exists(candidate, LinkOption.NOFOLLOW_LINKS)) {
+        continue; // rename(2) would replace it
+      }
+      Files.move(path, candidate, StandardCopyOption.ATOMIC_MOVE);
+      asides.add(new Aside(path, candidate));
+      return;
+    }
+  }
+
+  /** The restore completed: deletes what was moved aside. */
+  synchronized void dropAsides() throws IOException {
+    for (Aside a : asides) {
+      Files.deleteIfExists(a.aside());
+    }
+    asides.clear();
+  }
+
+  /**
+   * The restore failed: puts back, newest first, every file or symlink whose directory still holds
+   * nothing but empty directories (the directory goes); one whose directory has restored files in it
+   * is deleted, reported to {@code warn}, as the restore has replaced it.
+   */
+  synchronized void putBackAsides(Consumer<String> warn) {
+    for (int i = asides.size() - 1; i >= 0; i--) {
+      Aside a = asides.get(i);
+      try {
+        if (onlyDirectories(a.original())) {
+          FileTrees.deleteTree(a.original());
+          Files.move(a.aside(), a.original(), StandardCopyOption.ATOMIC_MOVE);
+        } else {
+          Files.deleteIfExists(a.aside());
+          warn.accept("the snapshot's directory " + a.original() + " replaced the file or symlink there before the pull failed");
+        }
+      } catch (IOException | RuntimeException e) {
+        warn.accept("could not put back " + a.original() + " (kept as " + a.aside() + "): " + e.getMessage());
+      }
+    }
+    asides.clear();
+  }
+
+  /** Whether {@code dir} is a directory (not a link) holding directories only, at any depth. */
+  private static boolean onlyDirectories(Path dir) throws IOException {
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return !Files.exists(dir, LinkOption.NOFOLLOW_LINKS);
+    }
+    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+      for (Path child : children) {
+        if (!Files.isDirectory(child, LinkOption.NOFOLLOW_LINKS) || !onlyDirectories(child)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** The temporary file is gone: renamed into place, or deleted. */
   synchronized void forget(Path temp) {
     live.remove(temp);
@@ -69,6 +149,7 @@ final class TempFiles {
       }
     }
     live.clear();
+    putBackAsides(message -> {});
   }
 
   /** A created file and its open channel. */
