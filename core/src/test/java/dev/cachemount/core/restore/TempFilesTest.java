@@ -1,0 +1,73 @@
+package dev.cachemount.core.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a cancelled or failed restore does with its temporary files and what it moved aside. */
+class TempFilesTest {
+  @TempDir Path dir;
+
+  @Test
+  void cancelDeletesTemporaryFilesPutsBackWhatWasMovedAsideAndRefusesNewOnes() throws IOException {
+    TempFiles temps = new TempFiles();
+    Path file = Files.writeString(dir.resolve("was-a-file"), "mine");
+    temps.moveAside(file);
+    Files.createDirectories(file.resolve("empty/dirs"));
+    temps.createFile(dir).channel().close();
+
+    temps.cancel();
+
+    assertEquals("mine", Files.readString(file));
+    assertEquals(List.of("was-a-file"), names());
+    assertThrows(IOException.class, () -> temps.createFile(dir));
+    assertThrows(IOException.class, () -> temps.moveAside(dir.resolve("was-a-file")));
+  }
+
+  @Test
+  void aDirectoryWithRestoredFilesStaysAndWhatItReplacedGoesWithAWarning() throws IOException {
+    TempFiles temps = new TempFiles();
+    Path link = Files.createSymbolicLink(dir.resolve("link"), Path.of("/nowhere"));
+    temps.moveAside(link);
+    Files.createDirectories(link);
+    Files.writeString(link.resolve("restored"), "from the snapshot");
+    List<String> warnings = new ArrayList<>();
+
+    temps.putBackAsides(warnings::add);
+
+    assertTrue(Files.isDirectory(link), "the restored directory stays");
+    assertEquals(List.of("link"), names());
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains(link + " replaced"), warnings.get(0));
+  }
+
+  @Test
+  void aCompletedRestoreDeletesWhatItMovedAside() throws IOException {
+    TempFiles temps = new TempFiles();
+    Path file = Files.writeString(dir.resolve("f"), "mine");
+    temps.moveAside(file);
+    Files.createDirectory(file);
+    temps.dropAsides();
+    temps.putBackAsides(message -> {
+      throw new AssertionError(message);
+    });
+    assertTrue(Files.isDirectory(file));
+    assertFalse(names().stream().anyMatch(n -> n.startsWith(TempFiles.PREFIX)), names().toString());
+  }
+
+  private List<String> names() throws IOException {
+    try (Stream<Path> list = Files.list(dir)) {
+      return list.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+}
