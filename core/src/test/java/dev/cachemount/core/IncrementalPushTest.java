@@ -97,6 +97,14 @@ class IncrementalPushTest {
     assertEquals(kept.size(), lineage.reusedPacks());
     assertTrue(lineage.garbageRatio() >= 0 && lineage.garbageRatio() < 0.5, "garbage ratio " + lineage.garbageRatio());
     assertEquals(null, parent.config().lineage(), "a first push has no lineage");
+    var counts = child.config().counts();
+    assertEquals(child.index().chunkCount(), counts.chunks());
+    long distinct = 0;
+    for (int c = 0; c < child.index().chunkCount(); c++) {
+      distinct += child.index().chunkLength(c);
+    }
+    assertEquals(distinct, counts.chunkBytes(), "the counts describe the whole snapshot, not what this push packed");
+    assertTrue(counts.chunkBytes() > parent.config().counts().chunkBytes(), counts.chunkBytes() + " after " + parent.config().counts().chunkBytes());
     assertRestoresExactly(spec("m2", source), source);
   }
 

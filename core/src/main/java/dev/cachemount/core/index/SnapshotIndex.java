@@ -148,6 +148,15 @@ public final class SnapshotIndex {
     return totalBytes;
   }
 
+  /** Uncompressed bytes of the distinct chunks: the sum of the chunk table's lengths. */
+  public long distinctChunkBytes() {
+    long sum = 0;
+    for (int c = 0; c < chunkCount(); c++) {
+      sum += chunkLength(c);
+    }
+    return sum;
+  }
+
   public int fileCount() {
     return fileCount;
   }

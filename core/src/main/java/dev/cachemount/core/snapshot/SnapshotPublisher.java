@@ -141,7 +141,7 @@ public final class SnapshotPublisher {
       }
     }
     return new SnapshotConfig.Counts(
-        index.entries().size(), index.fileCount(), dirs, links, index.totalBytes(), index.chunkCount(), staged.chunkBytes(),
+        index.entries().size(), index.fileCount(), dirs, links, index.totalBytes(), index.chunkCount(), index.distinctChunkBytes(),
         index.frames().size(), index.packs().size(), index.packBytes());
   }
 
