@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Go's module cache is read-only (directories 0555, files 0444). A pull over such a tree, by a user
  * whom the modes bind (not root: the test drops to {@code nobody} with {@code setpriv} when it runs as
- * root), restores what is missing and leaves the directories read-only as they were.
+ * root), restores what is missing and leaves the directories read-only as they were, also when it is
+ * cancelled with SIGTERM.
  */
 class ReadOnlyModuleCacheIT {
   @TempDir Path dir;
@@ -27,28 +28,34 @@ class ReadOnlyModuleCacheIT {
     return Processes.run(List.of("id", "-u")).out().trim().equals("0");
   }
 
-  /** Runs {@code command} as the test's unprivileged user. */
-  private Processes.Result asUser(Path home, String... command) throws Exception {
+  /** {@code command} run as the test's unprivileged user. */
+  private List<String> userCommand(String... command) throws Exception {
     List<String> full = new ArrayList<>();
     if (root()) {
       full.addAll(List.of(Processes.require("setpriv", "apt-get install -y util-linux"), "--reuid=65534", "--regid=65534", "--clear-groups"));
     }
     full.addAll(List.of(command));
-    return Processes.run(home, Duration.ofMinutes(5), full,
-        Map.of("HOME", home.toString(), "XDG_CACHE_HOME", home.resolve("cache").toString(), "LC_ALL", "C.UTF-8"), new byte[0]);
+    return full;
   }
 
-  @Test
-  void aPullOverAReadOnlyModuleCacheRestoresWhatIsMissingAndKeepsItReadOnly() throws Exception {
-    Path home = dir.resolve("home");
-    Files.createDirectories(home);
+  private static Map<String, String> userEnv(Path home) {
+    return Map.of("HOME", home.toString(), "XDG_CACHE_HOME", home.resolve("cache").toString(), "LC_ALL", "C.UTF-8");
+  }
+
+  /** Runs {@code command} as the test's unprivileged user. */
+  private Processes.Result asUser(Path home, String... command) throws Exception {
+    return Processes.run(home, Duration.ofMinutes(5), userCommand(command), userEnv(home), new byte[0]);
+  }
+
+  /** A home directory for the unprivileged user, owned by it, with a copy of the CLI jar. */
+  private Path userHome() throws Exception {
+    Path home = Files.createDirectories(dir.resolve("home"));
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Path jar = Files.copy(Cli.jar(), home.resolve("cachemount.jar"));
-    Path mod = home.resolve("gomodcache/github.com/acme/lib@v1.2.3");
-    Files.createDirectories(mod.resolve("internal"));
-    Files.writeString(mod.resolve("go.mod"), "module github.com/acme/lib\n");
-    Files.writeString(mod.resolve("lib.go"), "package lib\n");
-    Files.writeString(mod.resolve("internal/x.go"), "package internal\n");
+    Files.copy(Cli.jar(), home.resolve("cachemount.jar"));
+    return home;
+  }
+
+  private void giveToUser(Path home) throws Exception {
     if (root()) {
       UserPrincipal nobody = home.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
       try (var walk = Files.walk(home)) {
@@ -57,6 +64,18 @@ class ReadOnlyModuleCacheIT {
         }
       }
     }
+  }
+
+  @Test
+  void aPullOverAReadOnlyModuleCacheRestoresWhatIsMissingAndKeepsItReadOnly() throws Exception {
+    Path home = userHome();
+    Path jar = home.resolve("cachemount.jar");
+    Path mod = home.resolve("gomodcache/github.com/acme/lib@v1.2.3");
+    Files.createDirectories(mod.resolve("internal"));
+    Files.writeString(mod.resolve("go.mod"), "module github.com/acme/lib\n");
+    Files.writeString(mod.resolve("lib.go"), "package lib\n");
+    Files.writeString(mod.resolve("internal/x.go"), "package internal\n");
+    giveToUser(home);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path cache = home.resolve("gomodcache");
     assertEquals(0, asUser(home, "chmod", "-R", "a-w", cache.toString()).exitCode());
@@ -78,6 +97,56 @@ class ReadOnlyModuleCacheIT {
     assertEquals("r-xr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(mod.resolve("internal"))), "read-only again");
     assertEquals("r-xr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(mod)));
     assertFalse(Files.isWritable(mod.resolve("go.mod")) && !root(), "files untouched");
+    assertEquals(0, asUser(home, "chmod", "-R", "u+w", cache.toString()).exitCode(), "so that the temp dir can be removed");
+  }
+
+  @Test
+  void aPullCancelledWithSigtermGivesTheDirectoriesTheirModesBack() throws Exception {
+    Path home = userHome();
+    Path cache = home.resolve("gomodcache");
+    Path mod = cache.resolve("github.com/acme/big@v1.0.0");
+    Files.createDirectories(mod.resolve("data"));
+    Files.writeString(mod.resolve("go.mod"), "module github.com/acme/big\n");
+    byte[] block = new byte[1 << 20];
+    java.util.Random random = new java.util.Random(11);
+    try (var out = Files.newOutputStream(mod.resolve("data/blob.bin"))) {
+      for (int i = 0; i < 160; i++) { // random, so that writing it takes a while: time to cancel the pull
+        random.nextBytes(block);
+        out.write(block);
+      }
+    }
+    giveToUser(home);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String jar = home.resolve("cachemount.jar").toString();
+    String spec = "id=gomod,dir=" + home.resolve("store") + ",target=" + cache;
+    Processes.Result push = asUser(home, java, "-jar", jar, "push", "--cache-id", spec);
+    assertEquals(0, push.exitCode(), push.toString());
+    assertEquals(0, asUser(home, "rm", "-f", mod.resolve("data/blob.bin").toString()).exitCode());
+    assertEquals(0, asUser(home, "chmod", "-R", "a-w", cache.toString()).exitCode());
+
+    ProcessBuilder pb = new ProcessBuilder(userCommand(java, "-jar", jar, "pull", "--cache-id", spec))
+        .redirectErrorStream(true).redirectOutput(dir.resolve("pull.log").toFile());
+    pb.environment().putAll(userEnv(home));
+    Process pull = pb.start();
+    boolean writing = false;
+    while (pull.isAlive() && !writing) {
+      try (var list = Files.list(mod.resolve("data"))) {
+        writing = list.anyMatch(p -> p.getFileName().toString().startsWith(".cachemount-tmp-"));
+      }
+      if (!writing) {
+        Thread.sleep(2);
+      }
+    }
+    pull.destroy(); // SIGTERM, as a CI system cancelling the job sends
+    int exit = pull.waitFor();
+    assertTrue(writing, "the pull finished before it could be cancelled (exit " + exit + "): " + Files.readString(dir.resolve("pull.log")));
+    assertEquals(143, exit, Files.readString(dir.resolve("pull.log")));
+    try (var list = Files.list(mod.resolve("data"))) {
+      assertEquals(List.of(), list.toList(), "no temporary file is left");
+    }
+    for (Path d : List.of(cache, mod, mod.resolve("data"))) {
+      assertEquals("r-xr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(d)), d + " is read-only again");
+    }
     assertEquals(0, asUser(home, "chmod", "-R", "u+w", cache.toString()).exitCode(), "so that the temp dir can be removed");
   }
 }

@@ -125,10 +125,17 @@ public final class Restorer {
         restorable = index.without(root.relativize(keepOut.get()).toString(), skipped ->
             listener.warning(skipped + " entries of the snapshot lie inside the store " + keepOut.get() + " and were not restored"));
       }
-      try (WritableDirectories writable = new WritableDirectories()) {
+      TempFiles temps = new TempFiles();
+      try (WritableDirectories writable = new WritableDirectories();
+          // On SIGTERM (a cancelled CI job) the hook deletes every temporary file, puts back what was
+          // moved aside and gives read-only directories their modes back.
+          CleanupOnExit hook = CleanupOnExit.register("cachemount-restore-cleanup", () -> {
+            temps.cancel();
+            writable.cancel();
+          })) {
         unlocked = writable;
         writable.unlock(root);
-        return restoreInto(root, restorable, where, keepOut);
+        return restoreInto(root, restorable, where, keepOut, temps);
       } finally {
         unlocked = null;
       }
@@ -138,12 +145,11 @@ public final class Restorer {
     }
   }
 
-  private Stats restoreInto(Path root, SnapshotIndex index, String where, java.util.Optional<Path> keepOut) throws IOException {
+  private Stats restoreInto(Path root, SnapshotIndex index, String where, java.util.Optional<Path> keepOut, TempFiles temps)
+      throws IOException {
     List<PendingFile> pending = new ArrayList<>();
     Map<PendingFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true);
-    TempFiles temps = new TempFiles();
-    // On SIGTERM (a cancelled CI job) the hook deletes every temporary file and refuses new ones.
-    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-restore-cleanup", temps::cancel)) {
+    try {
       long directories = 0;
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {

@@ -19,14 +19,20 @@ import java.util.Set;
  * read-only one that the caller owns its owner-write bit, and {@link #close} gives the modes back.
  * Directories of other users are left as they are (the restore then fails on them with the system's
  * own "permission denied"). For a caller that may write anywhere, such as root, nothing changes.
+ * {@link #cancel} — from a shutdown hook, on SIGTERM — gives the modes back early and refuses
+ * further unlocks. Thread-safe.
  */
 final class WritableDirectories implements AutoCloseable {
   private record Unlocked(Path dir, Set<PosixFilePermission> mode) {}
 
   private final List<Unlocked> unlocked = new ArrayList<>();
+  private boolean cancelled;
 
   /** Makes the existing directory {@code dir} writable for this restore, if it is read-only to its owner. */
-  void unlock(Path dir) throws IOException {
+  synchronized void unlock(Path dir) throws IOException {
+    if (cancelled) {
+      throw new IOException("the restore was cancelled");
+    }
     if (Files.isWritable(dir)) {
       return;
     }
@@ -63,7 +69,7 @@ final class WritableDirectories implements AutoCloseable {
 
   /** Gives the unlocked directories that still exist their modes back, deepest first. */
   @Override
-  public void close() throws IOException {
+  public synchronized void close() throws IOException {
     IOException failure = null;
     for (int i = unlocked.size() - 1; i >= 0; i--) {
       Unlocked u = unlocked.get(i);
@@ -75,8 +81,19 @@ final class WritableDirectories implements AutoCloseable {
         failure = e;
       }
     }
+    unlocked.clear();
     if (failure != null) {
       throw failure;
+    }
+  }
+
+  /** Gives the modes back now, as far as it can, and refuses further unlocks: the JVM is exiting. */
+  synchronized void cancel() {
+    cancelled = true;
+    try {
+      close();
+    } catch (IOException e) {
+      // best effort
     }
   }
 }
