@@ -285,6 +285,20 @@ class MainTest {
   }
 
   @Test
+  void verbosePullSaysWhatItFetchedAndRestored() {
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)), err);
+    Path target = dir.resolve("target");
+    assertEquals(0, run("pull", "--cache-id", spec("m2", target)), err);
+    assertFalse(err.contains("cachemount: restored"), "without -v a pull prints no notes: " + err);
+    assertEquals(0, run("pull", "-v", "--cache-id", spec("m2", dir.resolve("target2"))), err);
+    assertTrue(err.contains("fetched the manifest and config"), err);
+    assertTrue(err.contains("fetched the index"), err);
+    assertTrue(err.matches("(?s).*cachemount: restored [0-9,]+ files \\(0 already there.*"), err);
+    assertEquals(0, run("pull", "-v", "--cache-id", spec("m2", target)), err);
+    assertTrue(err.contains("already holds"), "an identical target is reported as such: " + err);
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);

@@ -225,6 +225,8 @@ final class PullOperation {
   private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref, EarlyScan early) throws IOException {
     SnapshotReader reader = SnapshotReader.of(store);
     SnapshotHead head = reader.loadHead(manifest, ref);
+    listener.info(String.format("%s: fetched the manifest and config (%,d entries, %,d bytes of files) in %d ms", ref,
+        head.config().counts().entries(), head.config().counts().bytes(), Engine.millisSince(started)));
     // A target that does not exist yet is checked too: it must not be made inside the store.
     Optional<Path> storeInside = StoreOverlap.storeInside(StoreOverlap.real(target), store);
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
@@ -239,10 +241,17 @@ final class PullOperation {
           counts.files(), counts.directories(), counts.symlinks(), counts.bytes(), head.bytesRead(), null, null, null, null, null,
           counts.files(), mirror ? 0L : null, Engine.millisSince(started), null, null);
     }
+    long indexNanos = System.nanoTime();
     LoadedSnapshot snapshot = reader.load(head, ref);
+    listener.info(String.format("%s: fetched the index (%,d bytes read in all) in %d ms; %s", ref, snapshot.bytesRead(),
+        Engine.millisSince(indexNanos), seen == null ? "the restore looks at each file of the target" : "a scan saw " + seen.size() + " entries in the target"));
+    long restoreNanos = System.nanoTime();
     Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen);
     Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
+    listener.info(String.format("restored %,d files (%,d already there), %,d directories and %,d symlinks into %s;"
+        + " fetched %,d pack bytes, wrote %,d bytes, in %d ms", stats.files(), stats.filesUnchanged(), stats.directories(), stats.symlinks(),
+        target, stats.bytesRead(), stats.bytesWritten(), Engine.millisSince(restoreNanos)));
     return new OperationResult(spec.id(), ref, manifest.digest().toString(), Outcome.RESTORED,
         stats.files(), stats.directories(), stats.symlinks(), snapshot.index().totalBytes(),
         snapshot.bytesRead() + stats.bytesRead(), null, null, null, null, null, stats.filesUnchanged(), options.mirror() ? stats.removed() : null,
