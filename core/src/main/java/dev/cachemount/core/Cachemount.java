@@ -62,7 +62,7 @@ public final class Cachemount {
       case LOCAL -> new LayoutStore(spec.storeDir().orElse(defaultDir), layoutGrace, engine.clock(), listener::warning);
       case REGISTRY -> {
         RegistryRef ref = spec.ref().orElseThrow();
-        yield new RegistryStore(ref, registry, spec.insecure(), RegistryCredentials.resolve(ref, registry, env, home, listener),
+        yield new RegistryStore(ref, registry, spec.insecure(), RegistryCredentials.lookup(ref, registry, env, home, listener),
             Optional.of(defaultDir.resolveSibling("registry-blobs")), defaultDir.resolveSibling(".cachemount-tmp-staging"),
             IndexCache.at(defaultDir.resolveSibling("indexes")), listener);
       }

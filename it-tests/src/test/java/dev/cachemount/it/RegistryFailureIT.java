@@ -93,6 +93,48 @@ class RegistryFailureIT {
     }
   }
 
+  /**
+   * A credHelpers entry in config.json runs docker-credential-NAME (from PATH, as Docker does). One
+   * that fails leaves the pull anonymous, with a warning; the refusal then names the helper and what
+   * it said. One that answers "credentials not found" is a registry nobody logged in to: no warning.
+   * One that answers with credentials gets the pull through.
+   */
+  @Test
+  void aCredentialHelpersFailureIsNamedWhenTheRegistryRefuses() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.BASIC, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Files.writeString(access.home().resolve("docker/config.json"), "{\"credHelpers\":{\"" + registry.host() + "\":\"cmtest\"}}");
+      Path bin = Files.createDirectories(dir.resolve("bin"));
+      Path helper = bin.resolve("docker-credential-cmtest");
+      Map<String, String> env = new java.util.HashMap<>(access.env());
+      env.remove("CACHEMOUNT_REGISTRY_USER");
+      env.remove("CACHEMOUNT_REGISTRY_PASSWORD");
+      env.put("PATH", bin + ":" + System.getenv("PATH"));
+      String[] pull = access.args("pull", "id=m2,ref=" + access.ref("team/cache") + ",target=" + dir.resolve("out")).toArray(String[]::new);
+
+      Files.writeString(helper, "#!/bin/sh\ncat >/dev/null\necho 'the token of this test expired'\nexit 1\n");
+      Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      Cli.Result failing = Cli.run(env, new byte[0], pull);
+      assertEquals(3, failing.exitCode(), failing.toString());
+      String message = failing.json().get(0).get("error").asText();
+      assertTrue(message.contains("no credentials were found") && message.contains("docker-credential-cmtest")
+          && message.contains("the token of this test expired"), message);
+      assertTrue(failing.err().contains("warning: the Docker credential helper configured in"), failing.err());
+
+      Files.writeString(helper, "#!/bin/sh\ncat >/dev/null\necho 'credentials not found in native keychain'\nexit 1\n");
+      Cli.Result loggedOut = Cli.run(env, new byte[0], pull);
+      assertEquals(3, loggedOut.exitCode(), loggedOut.toString());
+      assertFalse(loggedOut.err().contains("warning"), "a helper that holds nothing for the registry is no failure: " + loggedOut.err());
+      assertFalse(loggedOut.json().get(0).get("error").asText().contains("docker-credential-cmtest"), loggedOut.toString());
+
+      Files.writeString(helper, "#!/bin/sh\ncat >/dev/null\necho '{\"ServerURL\":\"" + registry.host() + "\",\"Username\":\""
+          + registry.username() + "\",\"Secret\":\"" + registry.password() + "\"}'\n");
+      Cli.Result answered = Cli.run(env, new byte[0], pull);
+      assertEquals(0, answered.exitCode(), answered.toString());
+      assertEquals("miss", answered.json().get(0).get("result").asText(), answered.toString());
+    }
+  }
+
   @Test
   void tlsThatCannotBeVerifiedFailsWithAHintEvenOnLoopback() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.TLS, dir.resolve("registry"))) {

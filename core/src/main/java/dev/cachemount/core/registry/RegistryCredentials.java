@@ -28,22 +28,34 @@ import java.util.function.Consumer;
 public final class RegistryCredentials {
   public static final String USER_VARIABLE = "CACHEMOUNT_REGISTRY_USER";
   public static final String PASSWORD_VARIABLE = "CACHEMOUNT_REGISTRY_PASSWORD";
+  /** What docker-credential-helpers print for a registry they hold nothing for. */
+  private static final String NOT_FOUND = "credentials not found";
 
   private RegistryCredentials() {}
 
   /**
    * @throws CachemountException of kind USAGE when only one of the two variables is set, and of kind
-   *     AUTH when a configured credential helper fails
+   *     AUTH when jib-core reports a credential helper's failure as an error rather than a warning
    */
   public static Optional<RegistryCredential> resolve(
       RegistryRef ref, RegistrySettings settings, Map<String, String> env, Path home, OperationListener listener) {
+    return lookup(ref, settings, env, home, listener).credential();
+  }
+
+  /**
+   * As {@link #resolve}, and when no credential is found because a configured Docker credential
+   * helper failed (missing, or exited non-zero with something other than "credentials not found"),
+   * says so: with a warning now, and in the lookup, for the message of a refusal.
+   */
+  public static CredentialLookup lookup(
+      RegistryRef ref, RegistrySettings settings, Map<String, String> env, Path home, OperationListener listener) {
     if (settings.credential().isPresent()) {
-      return settings.credential();
+      return CredentialLookup.of(settings.credential());
     }
     String user = env.get(USER_VARIABLE);
     String password = env.get(PASSWORD_VARIABLE);
     if (user != null && !user.isEmpty() && password != null) {
-      return Optional.of(new RegistryCredential(user, password, USER_VARIABLE + "/" + PASSWORD_VARIABLE));
+      return CredentialLookup.of(Optional.of(new RegistryCredential(user, password, USER_VARIABLE + "/" + PASSWORD_VARIABLE)));
     }
     if ((user != null && !user.isEmpty()) != (password != null)) {
       throw CachemountException.usage((password == null ? USER_VARIABLE + " is set but " + PASSWORD_VARIABLE + " is not"
@@ -51,11 +63,14 @@ public final class RegistryCredentials {
     }
     Path dockerConfig = dockerConfigDir(env, home).resolve("config.json");
     if (!Files.isRegularFile(dockerConfig)) {
-      return Optional.empty();
+      return CredentialLookup.NONE;
     }
+    // jib-core reports a failing helper as a log message and goes on without credentials: collect
+    // what it says, to tell the user once, on one line.
+    List<String> complaints = new java.util.ArrayList<>();
     Consumer<LogEvent> log = e -> {
       if (e.getLevel() == LogEvent.Level.WARN || e.getLevel() == LogEvent.Level.ERROR) {
-        listener.warning(e.getMessage());
+        complaints.add(e.getMessage().trim().replaceAll("\\s+", " "));
       }
     };
     // jib-core's ImageReference refuses a bracketed IPv6 host ([::1]:5000); its Docker config reader
@@ -70,18 +85,30 @@ public final class RegistryCredentials {
           }
         };
     String source = dockerConfig.startsWith(home) ? "~/" + home.relativize(dockerConfig) : dockerConfig.toString();
-    for (CredentialRetriever retriever : List.of(dockerConfigRetriever)) {
-      try {
-        Optional<Credential> c = retriever.retrieve();
-        if (c.isPresent()) {
-          return Optional.of(new RegistryCredential(c.get().getUsername(), c.get().getPassword(), source));
-        }
-      } catch (CredentialRetrievalException e) {
-        throw CachemountException.auth("the Docker credential helper configured in " + source + " for " + ref.registry()
-            + " failed: " + e.getMessage() + "; check that the helper is installed and logged in (docker login " + ref.registry() + ")", e);
-      }
+    Optional<Credential> c;
+    try {
+      c = dockerConfigRetriever.retrieve();
+    } catch (CredentialRetrievalException e) {
+      throw CachemountException.auth("the Docker credential helper configured in " + source + " for " + ref.registry()
+          + " failed: " + e.getMessage() + "; check that the helper is installed and logged in (docker login " + ref.registry() + ")", e);
     }
-    return Optional.empty();
+    if (c.isPresent()) {
+      complaints.forEach(listener::warning);
+      return CredentialLookup.of(Optional.of(new RegistryCredential(c.get().getUsername(), c.get().getPassword(), source)));
+    }
+    if (complaints.isEmpty()) {
+      return CredentialLookup.NONE;
+    }
+    String said = String.join("; ", complaints);
+    if (said.contains(NOT_FOUND)) {
+      // docker-credential-helpers' answer for a registry nobody logged in to: anonymous, as Docker does.
+      listener.info("the Docker credential helper configured in " + source + " holds no credentials for " + ref.registry() + "; going on without");
+      return CredentialLookup.NONE;
+    }
+    String failure = "the Docker credential helper configured in " + source + " for " + ref.registry() + " failed (" + said + ")";
+    listener.warning(failure + "; going on without credentials. Check that the helper is installed and logged in (docker login "
+        + ref.registry() + "), or remove its entry from " + source);
+    return new CredentialLookup(Optional.empty(), Optional.of(failure));
   }
 
   /**

@@ -109,19 +109,20 @@ final class RegistryFailures {
    *
    * @param operation what was being done, as "upload of blob sha256:..." or "fetch of the manifest"
    * @param tries how many tries were made
+   * @param credentialsUsed which credentials went with the requests, as "the ~/.docker/config.json were used"
+   * @param withheld whether jib-core left the credentials out because it went over to plain HTTP
    */
-  static CachemountException toException(RegistryRef ref, String operation, Throwable t, int tries, String credentialSource) {
+  static CachemountException toException(RegistryRef ref, String operation, Throwable t, int tries, String credentialsUsed, boolean withheld) {
     String where = "registry " + ref.registry() + ", repository " + ref.repository() + ": " + operation;
     int status = status(t);
     String statusText = status == 0 ? "" : " (HTTP " + status + ")";
     String after = tries > 1 ? " after " + tries + " tries" : "";
-    if (t instanceof RegistryCredentialsNotSentException) {
+    if (t instanceof RegistryCredentialsNotSentException || (withheld && isAuth(t))) {
       return CachemountException.auth(where + " was refused: the registry wants credentials, and cachemount sends credentials over plain"
           + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (with --ca-file for a private CA)", t);
     }
     if (isAuth(t)) {
-      String who = credentialSource == null ? "no credentials were found (anonymous access)" : "the " + credentialSource + " were used";
-      return CachemountException.auth(where + " was refused" + statusText + ": " + who
+      return CachemountException.auth(where + " was refused" + statusText + ": " + credentialsUsed
           + ". Log in with `docker login " + ref.registry() + "`, or set " + RegistryCredentials.USER_VARIABLE + " and "
           + RegistryCredentials.PASSWORD_VARIABLE + " (or pipe the password to --password-stdin); the Maven plugin reads a <server> of settings.xml"
           + (status == 403 ? "; the credentials are valid but lack " + (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository() : ""), t);

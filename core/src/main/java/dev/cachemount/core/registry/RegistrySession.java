@@ -61,6 +61,9 @@ final class RegistrySession implements Closeable {
   private final RegistryRef ref;
   private final RegistrySettings settings;
   private final Optional<RegistryCredential> credential;
+  private final Optional<String> helperFailure;
+  /** Set once jib-core went over to plain HTTP for a registry not on this machine: it then sends no credentials. */
+  private volatile boolean credentialsWithheld;
   private final FailoverHttpClient http;
   private final EventHandlers events;
   private final OperationListener listener;
@@ -69,10 +72,11 @@ final class RegistrySession implements Closeable {
   private RegistryClient writer;
   private final Map<String, RegistryClient> mountingWriters = new HashMap<>();
 
-  RegistrySession(RegistryRef ref, RegistrySettings settings, boolean specInsecure, Optional<RegistryCredential> credential, OperationListener listener) {
+  RegistrySession(RegistryRef ref, RegistrySettings settings, boolean specInsecure, CredentialLookup lookup, OperationListener listener) {
     this.ref = ref;
     this.settings = settings;
-    this.credential = credential;
+    this.credential = lookup.credential();
+    this.helperFailure = lookup.helperFailure();
     this.listener = listener;
     this.unverifiedTls = settings.allowsUnverifiedTls(ref, specInsecure);
     boolean plainHttp = unverifiedTls || ref.isLoopback();
@@ -171,6 +175,9 @@ final class RegistrySession implements Closeable {
     // jib-core announces its unverified-TLS step even where that step verifies (a loopback registry
     // without --insecure-registry): say what really happens.
     String message = e.getMessage();
+    if (message.contains("Attempting again with HTTP") && !ref.isLoopback() && credential.isPresent()) {
+      credentialsWithheld = true;
+    }
     if (!unverifiedTls && message.contains("no TLS verification")) {
       message = "no TLS at " + ref.registry() + "; trying plain HTTP, allowed for a registry on this machine";
     }
@@ -181,8 +188,16 @@ final class RegistrySession implements Closeable {
     return ref;
   }
 
-  String credentialSource() {
-    return credential.map(RegistryCredential::source).orElse(null);
+  /** Which credentials went with the requests, for the message of a refusal. */
+  String credentialsUsed() {
+    return credentialsUsed(credential, helperFailure);
+  }
+
+  static String credentialsUsed(Optional<RegistryCredential> credential, Optional<String> helperFailure) {
+    if (credential.isPresent()) {
+      return "the " + credential.get().source() + " were used";
+    }
+    return "no credentials were found (anonymous access)" + helperFailure.map(f -> ": " + f).orElse("");
   }
 
   /** A client authenticated for pulls: a push session's writer when there is one. */
@@ -289,7 +304,7 @@ final class RegistrySession implements Closeable {
           throw (RuntimeException) e;
         }
         if (tries >= policy.attempts() || !RegistryFailures.retryable(e)) {
-          throw RegistryFailures.toException(ref, operation, e, tries, credentialSource());
+          throw RegistryFailures.toException(ref, operation, e, tries, credentialsUsed(), credentialsWithheld);
         }
         Duration pause = policy.delayAfter(tries, RegistryFailures.retryAfter(e));
         listener.info(ref.registry() + ": " + operation + " failed (" + RegistryFailures.rootMessage(e)

@@ -63,6 +63,12 @@ public final class RegistryStore implements SnapshotStore {
   /** @param indexes where this machine keeps the indexes it read or wrote, so as not to fetch them again */
   public RegistryStore(RegistryRef ref, RegistrySettings settings, boolean specInsecure, Optional<RegistryCredential> credential,
       Optional<Path> locationsFile, Path stagingParent, IndexCache indexes, OperationListener listener) {
+    this(ref, settings, specInsecure, CredentialLookup.of(credential), locationsFile, stagingParent, indexes, listener);
+  }
+
+  /** @param credential what {@link RegistryCredentials#lookup} found, with a failing helper's complaint */
+  public RegistryStore(RegistryRef ref, RegistrySettings settings, boolean specInsecure, CredentialLookup credential,
+      Optional<Path> locationsFile, Path stagingParent, IndexCache indexes, OperationListener listener) {
     this.indexes = indexes;
     this.ref = ref;
     this.session = new RegistrySession(ref, settings, specInsecure, credential, listener);

@@ -1,6 +1,7 @@
 package dev.cachemount.core.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,6 +118,45 @@ class RegistryPiecesTest {
     }
     assertEquals(Optional.empty(), RegistryCredentials.resolve(
         RegistryRef.parse("[::2]:5000/dep-cache"), RegistrySettings.DEFAULT, env, dir.resolve("home"), new OperationListener() {}));
+  }
+
+  @Test
+  void aRefusalSaysWhichCredentialsWentOrWhyNoneDid() {
+    RegistryRef ref = RegistryRef.parse("cache.example.com/team/cache");
+    Exception refused = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException("cache.example.com", "team/cache", "401");
+    Optional<RegistryCredential> fromEnv = Optional.of(new RegistryCredential("ci", "pw", "CACHEMOUNT_REGISTRY_USER/PASSWORD"));
+
+    String used = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
+        RegistrySession.credentialsUsed(fromEnv, Optional.empty()), false).getMessage();
+    assertTrue(used.contains("the CACHEMOUNT_REGISTRY_USER/PASSWORD were used") && used.contains("docker login cache.example.com"), used);
+
+    String withheld = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
+        RegistrySession.credentialsUsed(fromEnv, Optional.empty()), true).getMessage();
+    assertTrue(withheld.contains("sends credentials over plain HTTP only to registries on this machine"), withheld);
+    assertFalse(withheld.contains("were used"), "credentials left out over plain HTTP were not used: " + withheld);
+
+    String helper = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
+        RegistrySession.credentialsUsed(Optional.empty(), Optional.of("the Docker credential helper configured in ~/.docker/config.json"
+            + " for cache.example.com failed (it said so)")), false).getMessage();
+    assertTrue(helper.contains("no credentials were found (anonymous access): the Docker credential helper") && helper.contains("it said so"), helper);
+  }
+
+  @Test
+  void aHelperThatCannotRunIsAWarningAndTheLookupSaysWhy() throws IOException {
+    Files.writeString(dir.resolve("config.json"), "{\"credHelpers\": {\"cache.example.com\": \"cachemount-test-absent\"}}");
+    List<String> warnings = new java.util.ArrayList<>();
+    CredentialLookup found = RegistryCredentials.lookup(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT,
+        Map.of("DOCKER_CONFIG", dir.toString()), dir.resolve("home"), new OperationListener() {
+          @Override
+          public void warning(String message) {
+            warnings.add(message);
+          }
+        });
+    assertEquals(Optional.empty(), found.credential());
+    assertTrue(found.helperFailure().orElseThrow().contains("docker-credential-cachemount-test-absent"), found.toString());
+    assertEquals(1, warnings.size(), "one warning, on one line: " + warnings);
+    assertFalse(warnings.get(0).contains("\n"), warnings.get(0));
+    assertTrue(warnings.get(0).contains("going on without credentials"), warnings.get(0));
   }
 
   @Test
