@@ -154,7 +154,7 @@ public final class Cachemount {
   /** {@link #push(CacheSpec, OperationListener)} with options. */
   public OperationResult push(CacheSpec spec, PushOptions options, OperationListener listener) {
     try (SnapshotStore store = openStore(spec, listener);
-        var merging = MergeLock.acquire(spec, store, defaultStoreDir().resolveSibling("locks"), targetLockTimeout, listener)) {
+        var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
       return new PushOperation(engine, spec, options, listener, others).run(store);
     } catch (IOException e) {

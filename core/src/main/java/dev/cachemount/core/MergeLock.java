@@ -11,23 +11,35 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * One {@code mode=merge} push of a tag of a directory store at a time, on this machine: a merge reads
- * the stored snapshot and moves the tag to a snapshot built on it, and two merges at once would each
- * build on the same one, the last dropping what the other added. A registry offers no such lock
- * (docs/user-guide.md says so).
+ * One {@code mode=merge} push of a tag of a directory store at a time: a merge reads the stored
+ * snapshot and moves the tag to a snapshot built on it, and two merges at once would each build on
+ * the same one, the last dropping what the other added. The lock is a file in the store itself
+ * ({@code .cachemount-locks/}, which other tools ignore as they ignore {@code .cachemount.lock}), so
+ * that every process that writes the store takes turns, whatever its user's cache directory. A
+ * registry offers no such lock (docs/user-guide.md says so).
  */
 final class MergeLock {
+  static final String DIRECTORY = ".cachemount-locks";
+
   private MergeLock() {}
 
   /** The lock for this push, or null when it needs none. */
-  static ExclusiveLock.Held acquire(CacheSpec spec, SnapshotStore store, Path lockDirectory, Duration timeout, OperationListener listener)
-      throws IOException {
+  static ExclusiveLock.Held acquire(CacheSpec spec, SnapshotStore store, Duration timeout, OperationListener listener) {
     if (spec.mode().orElse(null) != CacheSpec.Mode.MERGE || !(store instanceof LayoutStore layout)) {
       return null;
     }
-    String tag = StoreOverlap.real(layout.root()) + ":" + spec.storeReference();
-    Files.createDirectories(lockDirectory);
-    Path lockFile = lockDirectory.resolve("merge-" + Digest.of(tag.getBytes(StandardCharsets.UTF_8)).toString().substring(7, 39) + ".lock");
+    String tag = layout.root() + ":" + spec.storeReference();
+    Path lockFile = layout.root().resolve(DIRECTORY)
+        .resolve("merge-" + Digest.of(spec.storeReference().getBytes(StandardCharsets.UTF_8)).toString().substring(7, 39) + ".lock");
+    try {
+      Files.createDirectories(lockFile.getParent());
+      return acquire(lockFile, tag, timeout, listener);
+    } catch (IOException e) {
+      throw IoErrors.failed("taking the merge lock " + lockFile + " of cache '" + spec.id() + "'", e);
+    }
+  }
+
+  private static ExclusiveLock.Held acquire(Path lockFile, String tag, Duration timeout, OperationListener listener) throws IOException {
     return ExclusiveLock.acquireOrFail(lockFile, timeout,
         () -> listener.warning("another cachemount process is merging into " + tag + "; waiting for it (at most " + timeout.toSeconds() + " s)"),
         () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept merging into " + tag

@@ -18,7 +18,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Two merge pushes of one tag of a directory store take turns: the second builds on the first. */
+/**
+ * Two merge pushes of one tag of a directory store take turns, the second building on the first,
+ * whatever cache directory each process has: the lock lives in the store.
+ */
 class MergeLockTest {
   @TempDir Path dir;
 
@@ -29,8 +32,10 @@ class MergeLockTest {
     Files.createDirectories(tree);
     Files.writeString(tree.resolve("a"), "a");
     Cachemount client = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300)).build();
+    // A process whose user cache directory differs (another XDG_CACHE_HOME) waits all the same.
+    Cachemount elsewhere = Cachemount.builder().home(dir.resolve("other-home"))
+        .env(Map.of("XDG_CACHE_HOME", dir.resolve("other-xdg").toString())).targetLockTimeout(Duration.ofMillis(300)).build();
     CacheSpec merge = client.parseSpec("id=shared,dir=" + store + ",target=" + tree + ",mode=merge");
-    Path locks = dir.resolve(".cache/cachemount/locks");
     List<String> warnings = new ArrayList<>();
     OperationListener listening = new OperationListener() {
       @Override
@@ -39,7 +44,7 @@ class MergeLockTest {
       }
     };
     try (LayoutStore layout = new LayoutStore(store);
-        ExclusiveLock.Held other = MergeLock.acquire(merge, layout, locks, Duration.ZERO, OperationListener.NONE)) {
+        ExclusiveLock.Held other = MergeLock.acquire(merge, layout, Duration.ZERO, OperationListener.NONE)) {
       // Another thread, as another process would be (a thread re-entering a lock it holds gets it).
       java.util.concurrent.CompletableFuture<OperationResult> waiting =
           java.util.concurrent.CompletableFuture.supplyAsync(() -> client.push(merge, listening));
@@ -48,10 +53,13 @@ class MergeLockTest {
       assertEquals(FailureKind.OPERATIONAL, e.kind());
       assertTrue(e.getMessage().contains("another cachemount process kept merging into"), e.getMessage());
       assertTrue(warnings.stream().anyMatch(w -> w.contains("waiting for it")), warnings.toString());
+      java.util.concurrent.CompletionException failedToo = assertThrows(java.util.concurrent.CompletionException.class,
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> elsewhere.push(merge, OperationListener.NONE))::join);
+      assertTrue(failedToo.getCause().getMessage().contains("another cachemount process kept merging into"), failedToo.getCause().getMessage());
       // A plain push, or a merge of another tag, does not wait.
       client.push(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), OperationListener.NONE);
       client.push(client.parseSpec("id=other,dir=" + store + ",target=" + tree + ",mode=merge"), OperationListener.NONE);
-      assertNull(MergeLock.acquire(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), layout, locks, Duration.ZERO, OperationListener.NONE));
+      assertNull(MergeLock.acquire(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), layout, Duration.ZERO, OperationListener.NONE));
     }
     client.push(merge, OperationListener.NONE);
   }
