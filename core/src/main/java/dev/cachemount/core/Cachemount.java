@@ -222,9 +222,11 @@ public final class Cachemount {
   public Optional<SnapshotSummary> inspect(CacheSpec spec) {
     try (SnapshotStore store = openStore(spec, OperationListener.NONE)) {
       String ref = store.describe(spec.storeReference());
-      return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
-    } catch (CachemountException e) {
-      throw PullOperation.withRepairHint(e, spec.id());
+      try {
+        return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
+      } catch (CachemountException e) {
+        throw PullOperation.withRepairHint(e, spec.id(), store);
+      }
     } catch (IOException e) {
       throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
     }

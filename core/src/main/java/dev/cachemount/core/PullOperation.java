@@ -67,7 +67,7 @@ final class PullOperation {
     try {
       return pull(store, target);
     } catch (CachemountException e) {
-      throw withRepairHint(e, spec.id());
+      throw withRepairHint(e, spec.id(), store);
     } catch (IOException e) {
       throw IoErrors.failed("pull of cache '" + spec.id() + "'", e);
     } catch (UncheckedIOException e) {
@@ -79,13 +79,19 @@ final class PullOperation {
    * An integrity failure means the stored snapshot is damaged or unsafe, whichever check found it:
    * every one gets the same remedy, here, rather than at each place that detects one.
    */
-  static CachemountException withRepairHint(CachemountException e, String id) {
+  static CachemountException withRepairHint(CachemountException e, String id, SnapshotStore store) {
     if (e.kind() != FailureKind.INTEGRITY) {
       return e;
     }
+    // A registry stores each digest once, for all its repositories, and keeps the bytes it has
+    // whatever a later upload sends (CNCF distribution skips the write when the digest exists).
+    String registry = store instanceof dev.cachemount.core.registry.RegistryStore
+        ? ". If a blob's bytes are damaged (a digest or chunk mismatch), no push can replace them in a registry, which keeps"
+            + " the bytes it holds for a digest: its operator must delete that blob from the registry's storage first"
+        : "";
     return new CachemountException(FailureKind.INTEGRITY, e.getMessage()
         + ". Nothing wrong was written. To replace the stored snapshot, run `cachemount push --force` for id '" + id
-        + "' from a good copy of the tree", e);
+        + "' from a good copy of the tree" + registry, e);
   }
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {

@@ -218,6 +218,23 @@ class RegistryFailureIT {
           assertArrayEquals(Files.readAllBytes(tree.resolve(out.relativize(f).toString())), Files.readAllBytes(f), f.toString());
         }
       }
+
+      // The registry keeps the bytes it holds for a digest: --force uploads nothing it says it has,
+      // and the message says that the registry's operator must remove the damaged blob first.
+      List<String> force = new java.util.ArrayList<>(access.args("push", spec + tree));
+      force.add(1, "--force");
+      assertEquals(0, Cli.run(access.env(), new byte[0], force.toArray(String[]::new)).exitCode());
+      Cli.Result still = access.cli("pull", spec + out);
+      assertEquals(4, still.exitCode(), still.toString());
+      assertTrue(still.json().get(0).get("error").asText().contains("its operator must delete that blob"), still.toString());
+      // Once the damaged blob is gone (as after its deletion and the registry's garbage collection), --force repairs.
+      Files.delete(registry.blobFile(pack));
+      Cli.Result repaired = Cli.run(access.env(), new byte[0], force.toArray(String[]::new));
+      assertEquals(0, repaired.exitCode(), repaired.toString());
+      assertTrue(repaired.json().get(0).get("bytesTransferred").asLong() > 0, "the missing pack was uploaded again: " + repaired);
+      Cli.Result good = access.cli("pull", spec + out);
+      assertEquals(0, good.exitCode(), good.toString());
+      TreeCompare.assertSameTree(tree, out);
     }
   }
 
