@@ -47,7 +47,7 @@ abstract class CacheCommand implements Callable<Integer> {
     spec.addOption(OptionSpec.builder("--ca-file").paramLabel("PEM").type(Path.class).description(
         "Trust the certificates in PEM (besides the system's) for registry TLS: a registry with a private CA.").build());
     spec.addOption(Models.repeatable("--insecure-registry", "HOST[:PORT]").description(
-        "Allow plain HTTP and unverified TLS to this registry; repeatable. Loopback registries always are.").build());
+        "Allow plain HTTP and unverified TLS to this registry; repeatable. A registry on this machine (loopback) may always answer in plain HTTP, but its TLS is verified unless it is named here.").build());
     spec.addOption(Models.flag(new String[] {"--password-stdin"},
         "Read the registry password (or token) from standard input; the user name comes from CACHEMOUNT_REGISTRY_USER."));
     spec.addOption(Models.flag(new String[] {"--json"}, "Print one JSON object per cache id on standard output."));

@@ -299,6 +299,18 @@ class MainTest {
   }
 
   @Test
+  void aStoreDirectoryOfSomethingElseIsRefusedByEveryCommand() throws IOException {
+    Files.createDirectories(store);
+    Files.writeString(store.resolve("notes.txt"), "not a store");
+    for (String command : List.of("push", "pull", "inspect")) {
+      assertEquals(2, run(command, "--cache-id", spec("m2", command.equals("pull") ? dir.resolve("target") : source)), command + ": " + err);
+      assertTrue(err.contains("is not an OCI image layout"), command + ": " + err);
+    }
+    assertFalse(Files.exists(dir.resolve("target")), "a refused pull makes no target");
+    assertEquals(List.of(store.resolve("notes.txt")), Files.list(store).toList());
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);

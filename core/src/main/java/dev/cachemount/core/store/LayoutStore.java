@@ -116,6 +116,11 @@ public final class LayoutStore implements SnapshotStore {
   @Override
   public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
     if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
+      // No store yet, and nothing stored: a miss. A directory of something else is a wrong dir=,
+      // refused as a push refuses it, rather than reported as a miss.
+      if (Files.isDirectory(root)) {
+        refuseForeignContent();
+      }
       return Optional.empty();
     }
     if (reference.startsWith(Digest.ALGORITHM + ":")) {

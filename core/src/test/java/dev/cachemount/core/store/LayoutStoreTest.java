@@ -60,6 +60,18 @@ class LayoutStoreTest {
   }
 
   @Test
+  void readingADirectoryThatIsNotALayoutIsAUsageErrorNotAMiss() throws IOException {
+    Path root = dir.resolve("busy");
+    Files.createDirectories(root);
+    Files.writeString(root.resolve("precious.txt"), "mine");
+    CachemountException e = assertThrows(CachemountException.class, () -> new LayoutStore(root).fetchManifest("m2"));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("not an OCI image layout") && e.getMessage().contains("dir="), e.getMessage());
+    Path empty = Files.createDirectories(dir.resolve("empty"));
+    assertTrue(new LayoutStore(empty).fetchManifest("m2").isEmpty(), "an empty directory is a store with nothing in it yet");
+  }
+
+  @Test
   void refusesToWriteIntoADirectoryThatIsNotALayout() throws IOException {
     Path root = dir.resolve("busy");
     Files.createDirectories(root);
