@@ -31,7 +31,7 @@ public final class PackUploader implements AutoCloseable {
 
   /** Starts storing a finished pack; called from the worker that finished it. */
   public void submit(PackWriter.FinishedPack pack) {
-    submitted.computeIfAbsent(pack.file().toString(), k -> pool.submit(() -> sink.putBlob(pack.digest(), pack.size(), pack.file())));
+    submitted.computeIfAbsent(pack.file().toString(), k -> start(() -> sink.putBlob(pack.digest(), pack.size(), pack.file())));
   }
 
   /**
@@ -39,7 +39,19 @@ public final class PackUploader implements AutoCloseable {
    * returned future is the caller's to {@link #await}.
    */
   public Future<BlobPut> submit(Digest digest, byte[] content) {
-    return pool.submit(() -> sink.putBlob(digest, content));
+    return start(() -> sink.putBlob(digest, content));
+  }
+
+  /**
+   * Starts a put; after {@link #close()} (a push cancelled by SIGTERM while a worker finished a pack)
+   * the put fails as an I/O failure of the push, not as a defect.
+   */
+  private Future<BlobPut> start(java.util.concurrent.Callable<BlobPut> put) {
+    try {
+      return pool.submit(put);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new IOException("the push was cancelled before this blob was stored", e));
+    }
   }
 
   /** The outcome of a {@link #submit(Digest, byte[])}, waiting for it; its failure as it was thrown. */
