@@ -49,7 +49,8 @@ abstract class CacheMojo extends AbstractMojo {
 
   /**
    * The {@code <server>} of settings.xml whose username and password log in to a registry; by
-   * default the server whose id is the registry's host (for example {@code ghcr.io}).
+   * default the first server whose id is the registry as the ref names it ({@code HOST:PORT}), its
+   * host alone (for example {@code ghcr.io}), or for Docker Hub {@code docker.io}.
    */
   @Parameter(property = "cachemount.serverId")
   String serverId;
@@ -57,10 +58,17 @@ abstract class CacheMojo extends AbstractMojo {
   @Parameter(defaultValue = "${settings}", readonly = true)
   org.apache.maven.settings.Settings settings;
 
+  /** Maven's decrypter of passwords encrypted with the master password (settings-security.xml). */
+  @org.apache.maven.plugins.annotations.Component
+  org.apache.maven.settings.crypto.SettingsDecrypter decrypter;
+
   /** The client; tests replace it. */
   Cachemount client = Cachemount.create();
 
   abstract OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener);
+
+  /** Refuses specs that would undo each other within this goal, as the CLI's command does. */
+  abstract void checkTogether(Cachemount client, List<CacheSpec> specs);
 
   /** The client with the registry parameters, and the settings.xml server of the spec's registry, applied. */
   Cachemount clientFor(CacheSpec spec) {
@@ -72,15 +80,33 @@ abstract class CacheMojo extends AbstractMojo {
       registry = registry.withInsecureRegistries(new java.util.HashSet<>(insecureRegistries));
     }
     if (spec.ref().isPresent() && settings != null) {
-      String id = serverId != null && !serverId.isBlank() ? serverId : spec.ref().get().registry();
-      org.apache.maven.settings.Server server = settings.getServer(id);
-      if (server != null && server.getUsername() != null && server.getPassword() != null) {
-        registry = registry.withCredential(new RegistryCredential(server.getUsername(), server.getPassword(), "settings.xml server '" + id + "'"));
-      } else if (serverId != null && !serverId.isBlank()) {
-        throw CachemountException.usage("settings.xml has no <server> with id '" + serverId + "' and a username and password");
+      boolean named = serverId != null && !serverId.isBlank();
+      for (String id : named ? List.of(serverId) : spec.ref().get().loginNames()) {
+        org.apache.maven.settings.Server server = decrypted(settings.getServer(id));
+        if (server != null && server.getUsername() != null && server.getPassword() != null) {
+          registry = registry.withCredential(new RegistryCredential(server.getUsername(), server.getPassword(), "settings.xml server '" + id + "'"));
+          break;
+        }
+        if (named) {
+          throw CachemountException.usage("settings.xml has no <server> with id '" + serverId + "' and a username and password");
+        }
       }
     }
     return registry == client.registry() ? client : client.withRegistry(registry);
+  }
+
+  /** The server with its password decrypted where Maven's master password encrypted it ({@code {...}}). */
+  private org.apache.maven.settings.Server decrypted(org.apache.maven.settings.Server server) {
+    if (server == null || decrypter == null) {
+      return server;
+    }
+    org.apache.maven.settings.crypto.SettingsDecryptionResult result =
+        decrypter.decrypt(new org.apache.maven.settings.crypto.DefaultSettingsDecryptionRequest(server));
+    if (!result.getProblems().isEmpty()) {
+      throw CachemountException.usage("the password of settings.xml server '" + server.getId() + "' cannot be decrypted: "
+          + result.getProblems().get(0).getMessage() + "; check ~/.m2/settings-security.xml (mvn --encrypt-master-password)");
+    }
+    return result.getServer() != null ? result.getServer() : server;
   }
 
   @Override
@@ -102,6 +128,7 @@ abstract class CacheMojo extends AbstractMojo {
         specs.add(client.parseSpec(text));
       }
       specs.forEach(this::clientFor);
+      checkTogether(client, specs);
     } catch (CachemountException e) {
       throw new MojoFailureException("cachemount: " + e.getMessage(), e);
     }
@@ -130,6 +157,13 @@ abstract class CacheMojo extends AbstractMojo {
         } else {
           throw new MojoExecutionException(message, e);
         }
+      } catch (RuntimeException e) {
+        // A defect, not a condition the core classifies: failOnError=false still keeps the build going.
+        String message = "cachemount: " + spec.id() + ": unexpected error (please report it): " + e;
+        if (failOnError) {
+          throw new MojoExecutionException(message, e);
+        }
+        getLog().warn(message, e);
       }
     }
   }

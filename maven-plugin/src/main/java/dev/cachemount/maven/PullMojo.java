@@ -6,11 +6,19 @@ import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
 import org.apache.maven.plugins.annotations.Mojo;
 
-/** {@code cachemount:pull}: restore each cache's stored snapshot into its target. */
-@Mojo(name = "pull", threadSafe = true, requiresProject = false)
+/**
+ * {@code cachemount:pull}: restore each cache's stored snapshot into its target. Bound to
+ * {@code validate} by default, the first phase: before anything resolves a dependency.
+ */
+@Mojo(name = "pull", threadSafe = true, requiresProject = false, defaultPhase = org.apache.maven.plugins.annotations.LifecyclePhase.VALIDATE)
 public class PullMojo extends CacheMojo {
   @Override
   OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener) {
     return client.pull(spec, listener);
+  }
+
+  @Override
+  void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
+    client.requireDistinctPulls(specs);
   }
 }

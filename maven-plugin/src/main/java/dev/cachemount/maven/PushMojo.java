@@ -8,8 +8,11 @@ import dev.cachemount.core.PushOptions;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
 
-/** {@code cachemount:push}: snapshot each cache's target and store it under its id. */
-@Mojo(name = "push", threadSafe = true, requiresProject = false)
+/**
+ * {@code cachemount:push}: snapshot each cache's target and store it under its id. Bound to
+ * {@code verify} by default: after the build has resolved and used what it needs.
+ */
+@Mojo(name = "push", threadSafe = true, requiresProject = false, defaultPhase = org.apache.maven.plugins.annotations.LifecyclePhase.VERIFY)
 public class PushMojo extends CacheMojo {
   /** Store a complete new snapshot even when the tree equals the stored one (repairs a damaged store). */
   @Parameter(property = "cachemount.force", defaultValue = "false")
@@ -18,5 +21,10 @@ public class PushMojo extends CacheMojo {
   @Override
   OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener) {
     return client.push(spec, new PushOptions(force), listener);
+  }
+
+  @Override
+  void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
+    client.requireDistinctPushes(specs);
   }
 }

@@ -1,6 +1,7 @@
 package dev.cachemount.maven;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -88,6 +89,99 @@ class CacheMojoTest {
     push.serverId = "missing";
     var e = assertThrows(dev.cachemount.core.CachemountException.class, () -> push.clientFor(spec));
     assertTrue(e.getMessage().contains("no <server> with id 'missing'"), e.getMessage());
+  }
+
+  private static org.apache.maven.settings.Server server(String id, String user, String password) {
+    org.apache.maven.settings.Server server = new org.apache.maven.settings.Server();
+    server.setId(id);
+    server.setUsername(user);
+    server.setPassword(password);
+    return server;
+  }
+
+  @Test
+  void theServerIsFoundByHostAndPortByHostOrForDockerHubByDockerIo() {
+    PushMojo push = configure(new PushMojo());
+    push.settings = new org.apache.maven.settings.Settings();
+    push.settings.addServer(server("cache.internal", "by-host", "p1"));
+    push.settings.addServer(server("docker.io", "hub", "p2"));
+    assertEquals("by-host", push.clientFor(push.client.parseSpec("id=m2,ref=cache.internal:5000/acme/c")).registry().credential().orElseThrow().username());
+    push.settings.addServer(server("cache.internal:5000", "by-port", "p3"));
+    assertEquals("by-port", push.clientFor(push.client.parseSpec("id=m2,ref=cache.internal:5000/acme/c")).registry().credential().orElseThrow().username(),
+        "host and port, as the ref names it, come first");
+    assertEquals("hub", push.clientFor(push.client.parseSpec("id=m2,ref=acme/cache")).registry().credential().orElseThrow().username());
+  }
+
+  @Test
+  void aPasswordEncryptedWithMavensMasterPasswordIsDecrypted() {
+    PushMojo push = configure(new PushMojo());
+    push.settings = new org.apache.maven.settings.Settings();
+    push.settings.addServer(server("ghcr.io", "ci-bot", "{COQLCE6DU6GtcS5P=}"));
+    List<org.apache.maven.settings.building.SettingsProblem> problems = new java.util.ArrayList<>();
+    push.decrypter = request -> new org.apache.maven.settings.crypto.SettingsDecryptionResult() {
+      @Override
+      public org.apache.maven.settings.Server getServer() {
+        org.apache.maven.settings.Server s = request.getServers().get(0).clone();
+        s.setPassword("decrypted-" + s.getPassword().length());
+        return s;
+      }
+
+      @Override
+      public List<org.apache.maven.settings.Server> getServers() {
+        return List.of(getServer());
+      }
+
+      @Override
+      public org.apache.maven.settings.Proxy getProxy() {
+        return null;
+      }
+
+      @Override
+      public List<org.apache.maven.settings.Proxy> getProxies() {
+        return List.of();
+      }
+
+      @Override
+      public List<org.apache.maven.settings.building.SettingsProblem> getProblems() {
+        return problems;
+      }
+    };
+    var spec = push.client.parseSpec("id=m2,ref=ghcr.io/acme/cache");
+    assertEquals("decrypted-19", push.clientFor(spec).registry().credential().orElseThrow().password());
+    problems.add(new org.apache.maven.settings.building.DefaultSettingsProblem("Failed to decrypt password for server ghcr.io",
+        org.apache.maven.settings.building.SettingsProblem.Severity.ERROR, "server: ghcr.io", -1, -1, null));
+    var e = assertThrows(dev.cachemount.core.CachemountException.class, () -> push.clientFor(spec));
+    assertTrue(e.getMessage().contains("cannot be decrypted") && e.getMessage().contains("settings-security.xml"), e.getMessage());
+  }
+
+  @Test
+  void specsThatWouldUndoEachOtherFailTheBuildBeforeAnythingRuns() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 3);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    push.cacheId = "id=m2,dir=" + store + ",target=" + dir.resolve("other");
+    MojoFailureException twice = assertThrows(MojoFailureException.class, push::execute);
+    assertTrue(twice.getMessage().contains("'m2'"), twice.getMessage());
+    assertFalse(Files.exists(store), "nothing was pushed");
+
+    configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
+    Path target = dir.resolve("target");
+    PullMojo pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target, "id=m2,dir=" + store + ",target=" + target.resolve("sub"));
+    assertThrows(MojoFailureException.class, pull::execute);
+    assertFalse(Files.exists(target), "nothing was pulled");
+  }
+
+  @Test
+  void theGoalsBindToPhasesAndAskForTheOldestMavenTheyRunOn() throws Exception {
+    // The descriptor maven-plugin-plugin generated from the annotations, as Maven reads it.
+    String descriptor = Files.readString(Path.of("target/classes/META-INF/maven/plugin.xml"));
+    assertTrue(descriptor.contains("<requiredMavenVersion>3.6.3</requiredMavenVersion>"), "README promises Maven 3.6.3");
+    java.util.regex.Matcher pull = java.util.regex.Pattern.compile("<goal>pull</goal>.*?<phase>(\\w+)</phase>", java.util.regex.Pattern.DOTALL).matcher(descriptor);
+    java.util.regex.Matcher push = java.util.regex.Pattern.compile("<goal>push</goal>.*?<phase>(\\w+)</phase>", java.util.regex.Pattern.DOTALL).matcher(descriptor);
+    assertTrue(pull.find() && push.find(), descriptor);
+    assertEquals("validate", pull.group(1));
+    assertEquals("verify", push.group(1));
   }
 
   @Test

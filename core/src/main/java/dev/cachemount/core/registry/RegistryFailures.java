@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.Optional;
 import javax.net.ssl.SSLException;
 
 /**
@@ -105,26 +106,47 @@ final class RegistryFailures {
   }
 
   /**
+   * Which credentials went with a session's requests, for the message of a refusal.
+   *
+   * @param source where the credentials came from ("CACHEMOUNT_REGISTRY_USER/PASSWORD", "settings.xml server 'ghcr.io'", ...); empty: none
+   * @param helperFailure a Docker credential helper that failed, and what it said, when none were found
+   * @param withheld whether jib-core left the credentials out because it went over to plain HTTP
+   */
+  record CredentialsUsed(Optional<String> source, Optional<String> helperFailure, boolean withheld) {
+    String describe() {
+      return source.map(s -> "the credentials from " + s + " were used")
+          .orElseGet(() -> "no credentials were found (anonymous access)" + helperFailure.map(f -> ": " + f).orElse(""));
+    }
+
+    /** What to do about a refusal: fix the source that was used, or give some. */
+    String advice(RegistryRef ref) {
+      if (source.isPresent() && source.get().startsWith("settings.xml")) {
+        return "Check the username and password of that <server> in settings.xml (the Maven plugin uses it before any other source)";
+      }
+      return "Log in with `docker login " + ref.registry() + "`, or set " + RegistryCredentials.USER_VARIABLE + " and "
+          + RegistryCredentials.PASSWORD_VARIABLE + " (the CLI also reads the password from --password-stdin, the Maven plugin from a"
+          + " <server> of settings.xml)";
+    }
+  }
+
+  /**
    * The failure the user sees after the last try.
    *
    * @param operation what was being done, as "upload of blob sha256:..." or "fetch of the manifest"
    * @param tries how many tries were made
-   * @param credentialsUsed which credentials went with the requests, as "the ~/.docker/config.json were used"
-   * @param withheld whether jib-core left the credentials out because it went over to plain HTTP
+   * @param credentials which credentials went with the requests
    */
-  static CachemountException toException(RegistryRef ref, String operation, Throwable t, int tries, String credentialsUsed, boolean withheld) {
+  static CachemountException toException(RegistryRef ref, String operation, Throwable t, int tries, CredentialsUsed credentials) {
     String where = "registry " + ref.registry() + ", repository " + ref.repository() + ": " + operation;
     int status = status(t);
     String statusText = status == 0 ? "" : " (HTTP " + status + ")";
     String after = tries > 1 ? " after " + tries + " tries" : "";
-    if (t instanceof RegistryCredentialsNotSentException || (withheld && isAuth(t))) {
+    if (t instanceof RegistryCredentialsNotSentException || (credentials.withheld() && isAuth(t))) {
       return CachemountException.auth(where + " was refused: the registry wants credentials, and cachemount sends credentials over plain"
           + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (with --ca-file for a private CA)", t);
     }
     if (isAuth(t)) {
-      return CachemountException.auth(where + " was refused" + statusText + ": " + credentialsUsed
-          + ". Log in with `docker login " + ref.registry() + "`, or set " + RegistryCredentials.USER_VARIABLE + " and "
-          + RegistryCredentials.PASSWORD_VARIABLE + " (or pipe the password to --password-stdin); the Maven plugin reads a <server> of settings.xml"
+      return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ". " + credentials.advice(ref)
           + (status == 403 ? "; the credentials are valid but lack " + (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository() : ""), t);
     }
     if (isTls(t)) {

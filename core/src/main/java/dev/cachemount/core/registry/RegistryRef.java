@@ -251,6 +251,19 @@ public record RegistryRef(String registry, String repository, Optional<String> t
     return rest.startsWith(":") ? Integer.parseInt(rest.substring(1)) : -1;
   }
 
+  /**
+   * The names a login for this registry may be filed under, most specific first: {@code HOST:PORT}
+   * as the ref gives it, then {@code HOST} alone; for Docker Hub, {@code docker.io},
+   * {@code index.docker.io} and {@code registry-1.docker.io}. (The Maven plugin looks up a
+   * settings.xml {@code <server>} by these ids.)
+   */
+  public java.util.List<String> loginNames() {
+    if (registry.equals(DOCKER_HUB)) {
+      return java.util.List.of("docker.io", "index.docker.io", DOCKER_HUB);
+    }
+    return port() < 0 ? java.util.List.of(registry) : java.util.List.of(registry, hostName());
+  }
+
   /** {@code HOST/REPO}, for messages. */
   public String repositoryName() {
     return registry + "/" + repository;

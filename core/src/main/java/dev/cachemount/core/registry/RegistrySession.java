@@ -189,15 +189,8 @@ final class RegistrySession implements Closeable {
   }
 
   /** Which credentials went with the requests, for the message of a refusal. */
-  String credentialsUsed() {
-    return credentialsUsed(credential, helperFailure);
-  }
-
-  static String credentialsUsed(Optional<RegistryCredential> credential, Optional<String> helperFailure) {
-    if (credential.isPresent()) {
-      return "the " + credential.get().source() + " were used";
-    }
-    return "no credentials were found (anonymous access)" + helperFailure.map(f -> ": " + f).orElse("");
+  RegistryFailures.CredentialsUsed credentialsUsed() {
+    return new RegistryFailures.CredentialsUsed(credential.map(RegistryCredential::source), helperFailure, credentialsWithheld);
   }
 
   /** A client authenticated for pulls: a push session's writer when there is one. */
@@ -304,7 +297,7 @@ final class RegistrySession implements Closeable {
           throw (RuntimeException) e;
         }
         if (tries >= policy.attempts() || !RegistryFailures.retryable(e)) {
-          throw RegistryFailures.toException(ref, operation, e, tries, credentialsUsed(), credentialsWithheld);
+          throw RegistryFailures.toException(ref, operation, e, tries, credentialsUsed());
         }
         Duration pause = policy.delayAfter(tries, RegistryFailures.retryAfter(e));
         listener.info(ref.registry() + ": " + operation + " failed (" + RegistryFailures.rootMessage(e)

@@ -121,24 +121,37 @@ class RegistryPiecesTest {
   }
 
   @Test
-  void aRefusalSaysWhichCredentialsWentOrWhyNoneDid() {
+  void aRefusalSaysWhichCredentialsWentOrWhyNoneDidAndWhatToDo() {
     RegistryRef ref = RegistryRef.parse("cache.example.com/team/cache");
     Exception refused = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException("cache.example.com", "team/cache", "401");
-    Optional<RegistryCredential> fromEnv = Optional.of(new RegistryCredential("ci", "pw", "CACHEMOUNT_REGISTRY_USER/PASSWORD"));
+    Optional<String> fromEnv = Optional.of("CACHEMOUNT_REGISTRY_USER/PASSWORD");
 
     String used = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
-        RegistrySession.credentialsUsed(fromEnv, Optional.empty()), false).getMessage();
-    assertTrue(used.contains("the CACHEMOUNT_REGISTRY_USER/PASSWORD were used") && used.contains("docker login cache.example.com"), used);
+        new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), false)).getMessage();
+    assertTrue(used.contains("the credentials from CACHEMOUNT_REGISTRY_USER/PASSWORD were used") && used.contains("docker login cache.example.com"), used);
 
     String withheld = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
-        RegistrySession.credentialsUsed(fromEnv, Optional.empty()), true).getMessage();
+        new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), true)).getMessage();
     assertTrue(withheld.contains("sends credentials over plain HTTP only to registries on this machine"), withheld);
     assertFalse(withheld.contains("were used"), "credentials left out over plain HTTP were not used: " + withheld);
 
     String helper = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
-        RegistrySession.credentialsUsed(Optional.empty(), Optional.of("the Docker credential helper configured in ~/.docker/config.json"
-            + " for cache.example.com failed (it said so)")), false).getMessage();
+        new RegistryFailures.CredentialsUsed(Optional.empty(), Optional.of("the Docker credential helper configured in ~/.docker/config.json"
+            + " for cache.example.com failed (it said so)"), false)).getMessage();
     assertTrue(helper.contains("no credentials were found (anonymous access): the Docker credential helper") && helper.contains("it said so"), helper);
+
+    String maven = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
+        new RegistryFailures.CredentialsUsed(Optional.of("settings.xml server 'cache.example.com'"), Optional.empty(), false)).getMessage();
+    assertTrue(maven.contains("the credentials from settings.xml server 'cache.example.com' were used")
+        && maven.contains("Check the username and password of that <server>"), maven);
+    assertFalse(maven.contains("docker login"), "what would not be used is not suggested: " + maven);
+  }
+
+  @Test
+  void loginNamesAreTheRegistryThenItsHostAndDockerHubsNames() {
+    assertEquals(List.of("cache.internal:5000", "cache.internal"), RegistryRef.parse("cache.internal:5000/a/b").loginNames());
+    assertEquals(List.of("ghcr.io"), RegistryRef.parse("ghcr.io/a/b").loginNames());
+    assertEquals(List.of("docker.io", "index.docker.io", "registry-1.docker.io"), RegistryRef.parse("acme/cache").loginNames());
   }
 
   @Test
