@@ -24,7 +24,7 @@ final class InspectCommand extends CacheCommand {
     client = configuredClient();
     for (CacheSpec s : specs) {
       try {
-        Optional<SnapshotSummary> summary = client.inspect(s);
+        Optional<SnapshotSummary> summary = client.inspect(s, listener());
         if (json) {
           Map<String, Object> object = new LinkedHashMap<>();
           object.put("id", s.id());
@@ -35,13 +35,13 @@ final class InspectCommand extends CacheCommand {
           out().println(summary.map(v -> Text.describe(s.id(), v)).orElse(s.id() + ": miss, nothing stored for this id"));
         }
       } catch (CachemountException e) {
-        err().println("cachemount: error: " + e.getMessage());
+        failed(s, e);
         if (exit == 0) {
           exit = e.kind().exitCode();
         }
       } catch (RuntimeException e) {
         CachemountException wrapped = unexpected(e);
-        err().println("cachemount: " + wrapped.getMessage());
+        failed(s, wrapped);
         e.printStackTrace(err());
         if (exit == 0) {
           exit = wrapped.kind().exitCode();
@@ -49,5 +49,18 @@ final class InspectCommand extends CacheCommand {
       }
     }
     return exit;
+  }
+
+  /** As push and pull: with --json, a {@code failed} object on standard output too. */
+  private void failed(CacheSpec s, CachemountException e) {
+    err().println("cachemount: error: " + e.getMessage());
+    if (json) {
+      Map<String, Object> object = new LinkedHashMap<>();
+      object.put("id", s.id());
+      object.put("result", "failed");
+      object.put("error", e.getMessage());
+      object.put("exitCode", e.kind().exitCode());
+      out().println(new String(Json.write(object), StandardCharsets.UTF_8));
+    }
   }
 }

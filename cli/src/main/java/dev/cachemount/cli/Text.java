@@ -35,7 +35,8 @@ final class Text {
     line(b, "entries", String.format(Locale.ROOT, "%,d (%,d files, %,d directories, %,d symlinks)", n.entries(), n.files(), n.directories(), n.symlinks()));
     line(b, "tree", bytes(n.bytes()) + " in files");
     line(b, "chunks", String.format(Locale.ROOT, "%,d distinct, %s uncompressed, in %,d frames", n.chunks(), bytes(n.chunkBytes()), n.frames()));
-    line(b, "stored", String.format(Locale.ROOT, "%s: %,d packs (%s) and the index (%s)", bytes(s.storedBytes()), s.packs().size(),
+    line(b, "stored", String.format(Locale.ROOT, "%s: %,d pack%s (%s) and the index (%s)", bytes(s.storedBytes()), s.packs().size(),
+        s.packs().size() == 1 ? "" : "s",
         bytes(n.packBytes()), bytes(s.indexBytes())));
     line(b, "chunker", c.chunker().algorithm() + " " + c.chunker().minSize() + "/" + c.chunker().avgSize() + "/" + c.chunker().maxSize());
     line(b, "packing", c.packing().compression() + " level " + c.packing().level() + ", frames of " + bytes(c.packing().frameTarget())

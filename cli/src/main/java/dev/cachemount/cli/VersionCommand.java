@@ -12,6 +12,7 @@ final class VersionCommand implements Runnable {
     VersionCommand command = new VersionCommand();
     command.spec = CommandSpec.wrapWithoutInspection(command).name("version");
     command.spec.usageMessage().description("Print the version of cachemount, its snapshot format and its runtime.");
+    command.spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true).description("Show this help message and exit.").build());
     return command.spec;
   }
 

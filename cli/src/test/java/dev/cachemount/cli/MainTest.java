@@ -247,6 +247,22 @@ class MainTest {
     assertTrue(out.contains("snapshot format 1"), out);
     assertEquals(0, run("inspect", "--help"));
     assertTrue(out.startsWith("Usage: cachemount inspect "), out);
+    for (String help : List.of("-h", "--help")) {
+      assertEquals(0, run("version", help), err);
+      assertTrue(out.startsWith("Usage: cachemount version"), out);
+    }
+  }
+
+  @Test
+  void inspectJsonPrintsAFailedObjectAsPushAndPullDo() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)), err);
+    Files.writeString(store.resolve("index.json"), "{ not json");
+    assertEquals(4, run("inspect", "--json", "--cache-id", "id=m2,dir=" + store));
+    JsonNode failed = jsonLines().get(0);
+    assertEquals("m2", failed.get("id").asText());
+    assertEquals("failed", failed.get("result").asText());
+    assertEquals(4, failed.get("exitCode").asInt());
+    assertTrue(failed.get("error").asText().contains("index.json"), failed.toString());
   }
 
   @Test

@@ -156,7 +156,7 @@ public final class Cachemount {
     try (SnapshotStore store = openStore(spec, listener);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
-      return new PushOperation(engine, spec, options, listener, others).run(store);
+      return new PushOperation(engine, spec, options, listener, others, defaultStoreDir().getParent()).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the push of cache '" + spec.id() + "'", e);
     }
@@ -220,7 +220,12 @@ public final class Cachemount {
 
   /** What is stored under the spec's id, or empty when nothing is. */
   public Optional<SnapshotSummary> inspect(CacheSpec spec) {
-    try (SnapshotStore store = openStore(spec, OperationListener.NONE)) {
+    return inspect(spec, OperationListener.NONE);
+  }
+
+  /** {@link #inspect(CacheSpec)}, telling {@code listener} what the store said on the way (retries, TLS). */
+  public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener listener) {
+    try (SnapshotStore store = openStore(spec, listener)) {
       String ref = store.describe(spec.storeReference());
       try {
         return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));

@@ -207,7 +207,8 @@ final class PullOperation {
     /** An early scan of {@code target}, or null when the pull would not scan it, or scans it only later. */
     static EarlyScan of(PullOperation pull, SnapshotStore store, Path target) throws IOException {
       if (pull.spec.verifyContent() || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)
-          || StoreOverlap.storeInside(target.toRealPath(), store).isPresent()) {
+          || StoreOverlap.storeInside(target.toRealPath(), store).isPresent()
+          || StoreOverlap.stateInside(target.toRealPath(), pull.lockDirectory.getParent()).isPresent()) {
         return null;
       }
       return new EarlyScan(pull, target);
@@ -234,10 +235,15 @@ final class PullOperation {
     listener.info(String.format("%s: fetched the manifest and config (%,d entries, %,d bytes of files) in %d ms", ref,
         head.config().counts().entries(), head.config().counts().bytes(), Engine.millisSince(started)));
     // A target that does not exist yet is checked too: it must not be made inside the store.
-    Optional<Path> storeInside = StoreOverlap.storeInside(StoreOverlap.real(target), store);
+    Path realTarget = StoreOverlap.real(target);
+    Optional<Path> storeInside = StoreOverlap.storeInside(realTarget, store);
+    // What the pull leaves alone in the target: the store, and cachemount's own directory.
+    List<Path> keepOut = new java.util.ArrayList<>();
+    storeInside.ifPresent(keepOut::add);
+    StoreOverlap.stateInside(realTarget, lockDirectory.getParent()).ifPresent(keepOut::add);
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
     long entries = head.config().counts().entries();
-    Map<String, ScannedEntry> seen = spec.verifyContent() || storeInside.isPresent() ? null
+    Map<String, ScannedEntry> seen = spec.verifyContent() || !keepOut.isEmpty() ? null
         : early != null ? early.result(entries) : scanTarget(target, () -> entries);
     if (seen != null && !seen.isEmpty() && head.config().treeDigest() != null
         && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
@@ -254,7 +260,7 @@ final class PullOperation {
     long restoreNanos = System.nanoTime();
     Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen);
     Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
-    Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, storeInside);
+    Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, keepOut);
     listener.info(String.format("restored %,d files (%,d already there), %,d directories and %,d symlinks into %s;"
         + " fetched %,d pack bytes, wrote %,d bytes, in %d ms", stats.files(), stats.filesUnchanged(), stats.directories(), stats.symlinks(),
         target, stats.bytesRead(), stats.bytesWritten(), Engine.millisSince(restoreNanos)));

@@ -50,10 +50,15 @@ final class PushOperation {
   private final PushOptions options;
   private final OperationListener listener;
   private final List<ReuseSource> others;
+  private final Path stateDirectory;
   private final long started = System.nanoTime();
 
-  /** @param others snapshots named by {@code from=}, loaded; ignored with {@code --force} */
-  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener, List<ReuseSource> others) {
+  /**
+   * @param others snapshots named by {@code from=}, loaded; ignored with {@code --force}
+   * @param stateDirectory cachemount's own directory, left out of a target that holds it
+   */
+  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener, List<ReuseSource> others, Path stateDirectory) {
+    this.stateDirectory = stateDirectory;
     this.engine = engine;
     this.spec = spec;
     this.options = options;
@@ -81,7 +86,12 @@ final class PushOperation {
   private OperationResult push(SnapshotStore store, Path root) throws IOException {
     String tag = spec.pushTag();
     String ref = store.describe(tag);
-    Set<Path> excluded = Set.of();
+    Set<Path> excluded = new java.util.HashSet<>();
+    Optional<Path> stateInside = StoreOverlap.stateInside(root, stateDirectory);
+    if (stateInside.isPresent()) {
+      listener.info("cachemount's own directory " + stateInside.get() + " lies inside the target; it is left out of the snapshot");
+      excluded.add(stateInside.get());
+    }
     Optional<Path> storeInside = StoreOverlap.storeInside(root, store);
     Optional<LoadedSnapshot> parent;
     Instant scanStarted;
@@ -92,7 +102,7 @@ final class PushOperation {
       listener.warning("the store " + storeInside.get() + " lies inside the target " + root + "; it is left out of the snapshot");
       // Created now, before the scan, so that this push and the next see the same tree around it.
       ((LayoutStore) store).create();
-      excluded = Set.of(storeInside.get());
+      excluded.add(storeInside.get());
       scanStarted = engine.clock().instant();
       scanned = scan(root, excluded);
     } else {

@@ -33,6 +33,17 @@ final class StoreOverlap {
     return real.startsWith(root) ? Optional.of(real) : Optional.empty();
   }
 
+  /**
+   * cachemount's own directory ({@code $XDG_CACHE_HOME/cachemount}: the default store, index cache,
+   * locks, staging files), as a real path, when it lies inside {@code root} (a real path): a push
+   * leaves it out of the snapshot and a pull leaves it alone, as with a store, so that a cache of
+   * all of {@code ~/.cache} neither snapshots cachemount's working files nor removes them.
+   */
+  static Optional<Path> stateInside(Path root, Path stateDirectory) throws IOException {
+    Path real = real(stateDirectory);
+    return real.startsWith(root) && !real.equals(root) ? Optional.of(real) : Optional.empty();
+  }
+
   /** {@code path} with the links of its longest existing part resolved: its real path, if it existed. */
   static Path real(Path path) throws IOException {
     Path absolute = path.toAbsolutePath().normalize();

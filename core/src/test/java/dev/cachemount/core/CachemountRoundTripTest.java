@@ -362,6 +362,33 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void cachemountsOwnDirectoryInsideTheTargetIsNeitherSnapshottedNorRemoved() throws IOException {
+    // target=~/.cache with a store elsewhere: ~/.cache/cachemount holds the locks, index cache and staging files.
+    Path cacheHome = dir.resolve("user-home/.cache");
+    TestTrees.smallFiles(cacheHome.resolve("pip"), 20, 5);
+    Cachemount user = Cachemount.builder().home(dir.resolve("user-home")).env(Map.of()).build();
+    Path own = cacheHome.resolve("cachemount");
+    Files.createDirectories(own.resolve("indexes"));
+    Files.writeString(own.resolve("indexes/sha256-abc"), "an index cached by an earlier pull");
+    Path store = dir.resolve("elsewhere-store");
+    CacheSpec spec = user.parseSpec("id=home,dir=" + store + ",target=" + cacheHome);
+    assertEquals(Outcome.PUSHED, user.push(spec, listener).result());
+    Path restored = dir.resolve("home-restored");
+    user.pull(user.parseSpec("id=home,dir=" + store + ",target=" + restored), listener);
+    assertFalse(Files.exists(restored.resolve("cachemount")), "cachemount's own files are not in the snapshot");
+    assertEquals(TreeListing.of(cacheHome, p -> p.startsWith("cachemount")), TreeListing.of(restored));
+    // Its files change between pushes (a new cached index): the tree is still unchanged.
+    Files.writeString(own.resolve("indexes/sha256-def"), "another");
+    assertEquals(Outcome.UNCHANGED, user.push(spec, listener).result());
+    // A mirror pull into ~/.cache keeps ~/.cache/cachemount, the running pull's own lock among it.
+    Files.writeString(cacheHome.resolve("extra"), "not in the snapshot");
+    OperationResult mirrored = user.pull(user.parseSpec("id=home,dir=" + store + ",target=" + cacheHome + ",mode=mirror"), listener);
+    assertEquals(1L, mirrored.removed(), "only the extra file went");
+    assertFalse(Files.exists(cacheHome.resolve("extra")));
+    assertTrue(Files.exists(own.resolve("indexes/sha256-abc")) && Files.isDirectory(own.resolve("locks")), "cachemount's directory stays");
+  }
+
+  @Test
   void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
     // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
     Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();
@@ -572,7 +599,8 @@ class CachemountRoundTripTest {
     client.push(CacheSpec.local("home", inside, elsewhere), listener);
 
     client.pull(CacheSpec.local("home", inside, target), listener);
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("lie inside the store")), warnings.toString());
+    String kept = inside.toRealPath().toString();
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("entries of the snapshot lie inside " + kept)), warnings.toString());
     assertEquals("kept", Files.readString(target.resolve("kept.txt")));
     assertEquals(Outcome.RESTORED, client.pull(CacheSpec.local("home", inside, dir.resolve("again")), listener).result(), "the store is intact");
 
@@ -607,7 +635,8 @@ class CachemountRoundTripTest {
     warnings.clear();
     client.pull(CacheSpec.local("f", inside2, target2), listener);
     assertTrue(Files.isDirectory(target2.resolve("cache")), "the store's parent stays a directory");
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("lie inside the store")), warnings.toString());
+    String kept = inside2.toRealPath().toString();
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("entries of the snapshot lie inside " + kept)), warnings.toString());
     assertEquals(Outcome.RESTORED, client.pull(CacheSpec.local("f", inside2, dir.resolve("file-again")), listener).result(), "the store is intact");
 
     // A target inside the store is refused whether or not it exists yet.

@@ -40,7 +40,7 @@ final class TlsTrust {
       context.init(null, new TrustManager[] {new EitherTrustManager(jdk, file)}, null);
       return context;
     } catch (GeneralSecurityException | IOException e) {
-      throw CachemountException.usage("--ca-file " + pem + ": cannot build a trust store from it: " + e.getMessage());
+      throw CachemountException.usage(named(pem) + ": cannot build a trust store from it: " + e.getMessage());
     }
   }
 
@@ -52,13 +52,13 @@ final class TlsTrust {
         out.add((X509Certificate) c);
       }
       if (out.isEmpty()) {
-        throw CachemountException.usage("--ca-file " + pem + " holds no certificate: give a PEM file with -----BEGIN CERTIFICATE----- blocks");
+        throw CachemountException.usage(named(pem) + " holds no certificate: give a PEM file with -----BEGIN CERTIFICATE----- blocks");
       }
       return out;
     } catch (IOException e) {
-      throw CachemountException.usage("--ca-file " + pem + " cannot be read: " + e.getMessage());
+      throw CachemountException.usage(named(pem) + " cannot be read: " + e.getMessage());
     } catch (GeneralSecurityException e) {
-      throw CachemountException.usage("--ca-file " + pem + " is not a PEM certificate file: " + e.getMessage());
+      throw CachemountException.usage(named(pem) + " is not a PEM certificate file: " + e.getMessage());
     }
   }
 
@@ -97,5 +97,10 @@ final class TlsTrust {
       System.arraycopy(b, 0, all, a.length, b.length);
       return all;
     }
+  }
+
+  /** The file as both fronts name it. */
+  private static String named(Path pem) {
+    return "the CA file " + pem + " (--ca-file, or the Maven plugin's caFile)";
   }
 }

@@ -110,20 +110,21 @@ public final class Restorer {
    *     does not match the index
    */
   public Stats restore(SnapshotIndex index, Path target, String where) throws IOException {
-    return restore(index, target, where, java.util.Optional.empty());
+    return restore(index, target, where, List.of());
   }
 
   /**
-   * Restores {@code index} into {@code target}, leaving alone the subtree {@code keepOut} (a real
-   * path inside the target: the store itself, when it lies there).
+   * Restores {@code index} into {@code target}, leaving alone the subtrees {@code keepOut} (real
+   * paths inside the target: the store itself, and cachemount's own directory, when they lie there).
    */
-  public Stats restore(SnapshotIndex index, Path target, String where, java.util.Optional<Path> keepOut) throws IOException {
+  public Stats restore(SnapshotIndex index, Path target, String where, List<Path> keepOut) throws IOException {
     try {
       Path root = prepareRoot(target);
       SnapshotIndex restorable = index;
-      if (keepOut.isPresent()) {
-        restorable = index.without(root.relativize(keepOut.get()).toString(), skipped ->
-            listener.warning(skipped + " entries of the snapshot lie inside the store " + keepOut.get() + " and were not restored"));
+      for (Path kept : keepOut) {
+        restorable = restorable.without(root.relativize(kept).toString(), skipped ->
+            listener.warning(skipped + " entries of the snapshot lie inside " + kept + " (the store or cachemount's own directory)"
+                + " and were not restored"));
       }
       TempFiles temps = new TempFiles();
       try (WritableDirectories writable = new WritableDirectories();
@@ -145,7 +146,7 @@ public final class Restorer {
     }
   }
 
-  private Stats restoreInto(Path root, SnapshotIndex index, String where, java.util.Optional<Path> keepOut, TempFiles temps)
+  private Stats restoreInto(Path root, SnapshotIndex index, String where, List<Path> keepOut, TempFiles temps)
       throws IOException {
     List<PendingFile> pending = new ArrayList<>();
     Map<PendingFile, Boolean> open = new LinkedHashMap<>(16, 0.75f, true);
@@ -428,7 +429,7 @@ public final class Restorer {
    * links, leaving the store alone when it lies inside. Returns how many entries went (a removed
    * directory counts once).
    */
-  private long removeExtras(Path root, SnapshotIndex index, java.util.Optional<Path> keepOut) throws IOException {
+  private long removeExtras(Path root, SnapshotIndex index, List<Path> keepOut) throws IOException {
     Set<String> keep = new java.util.HashSet<>();
     for (Entry e : index.entries()) {
       keep.add(e.path());
@@ -440,10 +441,10 @@ public final class Restorer {
         if (dir.equals(root)) {
           return java.nio.file.FileVisitResult.CONTINUE;
         }
-        if (keepOut.isPresent() && dir.startsWith(keepOut.get())) {
+        if (keepOut.stream().anyMatch(dir::startsWith)) {
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
-        if (keepOut.isPresent() && keepOut.get().startsWith(dir)) {
+        if (keepOut.stream().anyMatch(kept -> kept.startsWith(dir))) {
           return java.nio.file.FileVisitResult.CONTINUE; // holds the store: kept, whatever the snapshot says
         }
         if (!keep.contains(root.relativize(dir).toString())) {
