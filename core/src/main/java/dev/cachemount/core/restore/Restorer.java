@@ -191,7 +191,7 @@ public final class Restorer {
           offset += index.chunkLength(chunk);
         }
       }
-      requireSpace(root, pending);
+      requireSpace(root, pending, options != null ? options.seen() : null);
       long[] bytes = fillFiles(index, uses, open, where);
       List<Entry> links = new ArrayList<>();
       for (Entry e : index.entries()) {
@@ -473,18 +473,56 @@ public final class Restorer {
 
   /**
    * Refuses, before a byte is written, a restore whose files cannot fit: a snapshot may reference one
-   * chunk from many files, so a small artifact can describe a huge tree.
+   * chunk from many files, so a small artifact can describe a huge tree. A file that replaces one
+   * already there frees that one's space when it is renamed over it, so it needs only what it adds,
+   * plus room for the largest such file while it is written beside the old one.
+   *
+   * @param seen what a scan of the target saw by path (null: look at each file)
    */
-  private static void requireSpace(Path root, List<PendingFile> pending) throws IOException {
-    long needed = 0;
-    for (PendingFile p : pending) {
-      needed += p.entry.size();
+  static void requireSpace(Path root, List<PendingFile> pending, Map<String, ScannedEntry> seen) throws IOException {
+    long[] sizes = new long[pending.size()];
+    long[] replaced = new long[pending.size()];
+    for (int i = 0; i < sizes.length; i++) {
+      sizes[i] = pending.get(i).entry.size();
+      replaced[i] = existingSize(pending.get(i), seen);
     }
+    long needed = spaceNeeded(sizes, replaced);
     long usable = Files.getFileStore(root).getUsableSpace();
     if (needed > usable) {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, String.format(
-          "restoring needs %,d bytes for %,d files but the file system of %s has %,d bytes free; free space or pull elsewhere",
-          needed, pending.size(), root, usable));
+          "restoring needs %,d more bytes for %,d files (besides the space of the files they replace) but the file system of %s"
+          + " has %,d bytes free; free space or pull elsewhere", needed, pending.size(), root, usable));
+    }
+  }
+
+  /**
+   * The free bytes a restore needs that writes files of {@code sizes} over files of {@code replaced}
+   * bytes (0: nothing there): what each adds, and room for the largest replacing file while it
+   * is written beside the file it replaces.
+   */
+  static long spaceNeeded(long[] sizes, long[] replaced) {
+    long needed = 0;
+    long largestReplacing = 0;
+    for (int i = 0; i < sizes.length; i++) {
+      needed += Math.max(0, sizes[i] - replaced[i]);
+      if (replaced[i] > 0) {
+        largestReplacing = Math.max(largestReplacing, Math.min(replaced[i], sizes[i]));
+      }
+    }
+    return needed + largestReplacing;
+  }
+
+  /** The size of the regular file a pending file will replace, or 0. */
+  private static long existingSize(PendingFile p, Map<String, ScannedEntry> seen) throws IOException {
+    if (seen != null) {
+      ScannedEntry e = seen.get(p.entry.path());
+      return e != null && e.type() == EntryType.FILE ? e.size() : 0;
+    }
+    try {
+      BasicFileAttributes a = Files.readAttributes(p.target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      return a.isRegularFile() ? a.size() : 0;
+    } catch (java.nio.file.FileSystemException e) {
+      return 0; // nothing there, or nothing we may look at: it frees nothing
     }
   }
 
