@@ -389,6 +389,26 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void aFileWhoseOnlyDifferenceIsItsExecutableBitIsWrittenAnewWhenItHasOtherHardLinks() throws IOException {
+    Path tree = dir.resolve("exec-tree");
+    Files.createDirectories(tree);
+    Path script = Files.writeString(tree.resolve("run.sh"), "#!/bin/sh\n");
+    Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    client.push(spec("exec", tree), listener);
+    // The target holds the same bytes and time without the x bit, hard-linked to a file outside it.
+    Path target = Files.createDirectories(dir.resolve("exec-target"));
+    Path outside = Files.writeString(dir.resolve("outside.sh"), "#!/bin/sh\n");
+    Files.setPosixFilePermissions(outside, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setLastModifiedTime(outside, Files.getLastModifiedTime(script));
+    Files.createLink(target.resolve("run.sh"), outside);
+    client.pull(spec("exec", target), listener);
+    assertTrue(Files.isExecutable(target.resolve("run.sh")), "the snapshot's executable bit");
+    assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(outside)),
+        "the file outside the target keeps its mode");
+    assertEquals(1, ((Number) Files.getAttribute(target.resolve("run.sh"), "unix:nlink")).intValue(), "the target's file is its own now");
+  }
+
+  @Test
   void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
     // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
     Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();

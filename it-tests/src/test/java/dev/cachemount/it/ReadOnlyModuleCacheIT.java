@@ -100,6 +100,34 @@ class ReadOnlyModuleCacheIT {
     assertEquals(0, asUser(home, "chmod", "-R", "u+w", cache.toString()).exitCode(), "so that the temp dir can be removed");
   }
 
+  /**
+   * A target first filled by another user (a root step of the job): a file with the snapshot's size
+   * and time whose executable bit differs cannot be chmod-ed by the caller, so it is written anew
+   * (the directory is the caller's) instead of failing the pull with EPERM.
+   */
+  @Test
+  void aFileOfAnotherUserWhoseOnlyDifferenceIsItsExecutableBitIsWrittenAnew() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(root(), "needs root, to own a file the pulling user does not");
+    Path home = userHome();
+    Path tree = Files.createDirectories(home.resolve("tree"));
+    Path script = Files.writeString(tree.resolve("run.sh"), "#!/bin/sh\n");
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Path target = Files.createDirectories(home.resolve("target"));
+    giveToUser(home);
+    // Same bytes and time, owned by root, without the x bit.
+    Path there = Files.writeString(target.resolve("run.sh"), "#!/bin/sh\n");
+    Files.setPosixFilePermissions(there, PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setLastModifiedTime(there, Files.getLastModifiedTime(script));
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String jar = home.resolve("cachemount.jar").toString();
+    Processes.Result push = asUser(home, java, "-jar", jar, "push", "--cache-id", "id=s,dir=" + home.resolve("store") + ",target=" + tree);
+    assertEquals(0, push.exitCode(), push.toString());
+    Processes.Result pull = asUser(home, java, "-jar", jar, "pull", "--cache-id", "id=s,dir=" + home.resolve("store") + ",target=" + target);
+    assertEquals(0, pull.exitCode(), pull.toString());
+    assertEquals("rwxr-xr-x", PosixFilePermissions.toString(Files.getPosixFilePermissions(target.resolve("run.sh"))));
+    assertEquals("nobody", Files.getOwner(target.resolve("run.sh")).getName(), "written anew by the pulling user");
+  }
+
   @Test
   void aPullCancelledWithSigtermGivesTheDirectoriesTheirModesBack() throws Exception {
     Path home = userHome();

@@ -374,6 +374,11 @@ public final class Restorer {
     }
     Set<PosixFilePermission> perms = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
     if (perms.contains(PosixFilePermission.OWNER_EXECUTE) != e.executable()) {
+      // A file with other hard links shares its mode with them (one may lie outside the target): it
+      // is written anew instead, as is one the caller may not chmod (another user's).
+      if (((Number) Files.getAttribute(path, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue() > 1) {
+        return false;
+      }
       Set<PosixFilePermission> fixed = EnumSet.noneOf(PosixFilePermission.class);
       fixed.addAll(perms);
       if (e.executable()) {
@@ -381,8 +386,12 @@ public final class Restorer {
       } else {
         fixed.removeAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
       }
-      Files.setPosixFilePermissions(path, fixed);
-      Files.setLastModifiedTime(path, mtime(e));
+      try {
+        Files.setPosixFilePermissions(path, fixed);
+        Files.setLastModifiedTime(path, mtime(e));
+      } catch (java.nio.file.FileSystemException notOurs) {
+        return false;
+      }
     }
     return true;
   }
