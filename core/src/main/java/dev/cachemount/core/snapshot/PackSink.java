@@ -75,6 +75,11 @@ final class PackSink implements AutoCloseable {
     private int number;
     private final List<Placement> pending = new ArrayList<>();
 
+    /** The staging directory the lane's packs are written to. */
+    Path directory() {
+      return directory;
+    }
+
     /** Appends a frame, starting a pack if needed and finishing it once it is full. */
     void append(EncodedFrame frame) throws IOException {
       if (current == null) {

@@ -394,8 +394,9 @@ public final class Snapshotter {
       }
       long size = 0;
       if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-        // Replaced since the scan (by a directory, a link or a FIFO, whose open would block): not read.
-        listener.warning(entry.path() + " is no longer a regular file; skipped");
+        // Gone, or replaced since the scan (by a directory, a link or a FIFO, whose open would block): not read.
+        listener.warning(entry.path() + (Files.exists(file, LinkOption.NOFOLLOW_LINKS) ? " is no longer a regular file" : " vanished before it was read")
+            + "; skipped");
         return null;
       }
       boolean ownFrames = startsOwnFrames(entry.size());
@@ -414,6 +415,8 @@ public final class Snapshotter {
           listener.warning(entry.path() + " became a symlink before it was read; skipped");
           return null;
         }
+        throw e;
+      } catch (StagingWriteFailure e) {
         throw e;
       } catch (IOException e) {
         throw new IOException("reading " + file + ": " + e.getMessage(), e);
@@ -482,7 +485,12 @@ public final class Snapshotter {
       if (frameLength == 0) {
         return;
       }
-      lane.append(compressor.encode(frame, frameLength, frameChunks));
+      try {
+        lane.append(compressor.encode(frame, frameLength, frameChunks));
+      } catch (IOException e) {
+        // Not the file being read: the pack being written (a full disk, most likely).
+        throw new StagingWriteFailure(lane.directory(), e);
+      }
       frameLength = 0;
       frameChunks.clear();
     }
@@ -490,12 +498,24 @@ public final class Snapshotter {
     /** Writes the last frame and finishes the worker's last pack. */
     void finish() throws IOException {
       flushFrame();
-      lane.finish();
+      try {
+        lane.finish();
+      } catch (IOException e) {
+        throw new StagingWriteFailure(lane.directory(), e);
+      }
     }
 
     @Override
     public void close() {
       compressor.close();
+    }
+  }
+
+  /** A failure to write a pack to the staging directory, told apart from a failure to read the file being chunked. */
+  static final class StagingWriteFailure extends IOException {
+    StagingWriteFailure(Path staging, IOException cause) {
+      super("writing a pack to the staging directory " + staging + ": " + cause.getMessage()
+          + "; free space on that file system (the store's, or for a registry $XDG_CACHE_HOME's)", cause);
     }
   }
 }
