@@ -1,0 +1,72 @@
+package dev.cachemount.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A small file system (a 20 MiB tmpfs, mounted by the test, which needs root as CI runs it): a push
+ * whose packs do not fit names the staging directory, not a source file; a warm pull over files of
+ * the same size fits, because each replaces one already there.
+ */
+class FullDiskIT {
+  @TempDir Path dir;
+  Path small;
+
+  @BeforeEach
+  void mount() throws Exception {
+    small = Files.createDirectories(dir.resolve("small"));
+    Processes.Result mounted = Processes.run(List.of("mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", small.toString()));
+    org.junit.jupiter.api.Assumptions.assumeTrue(mounted.exitCode() == 0, "needs root to mount a tmpfs: " + mounted);
+  }
+
+  @AfterEach
+  void unmount() throws Exception {
+    Processes.run(List.of("umount", small.toString()));
+  }
+
+  private static void randomFiles(Path root, int count, int size, long seed) throws Exception {
+    Files.createDirectories(root);
+    Random random = new Random(seed);
+    byte[] bytes = new byte[size];
+    for (int i = 0; i < count; i++) {
+      random.nextBytes(bytes);
+      Files.write(root.resolve("f" + i), bytes);
+    }
+  }
+
+  @Test
+  void aPushThatFillsTheStoresDiskNamesIt() throws Exception {
+    Path tree = dir.resolve("tree");
+    randomFiles(tree, 8, 3_000_000, 1);
+    Cli.Result push = Cli.run(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString()), new byte[0],
+        "push", "--cache-id", "id=d,dir=" + small.resolve("store") + ",target=" + tree);
+    assertEquals(1, push.exitCode(), push.toString());
+    assertTrue(push.err().contains("writing a pack to the staging directory " + small.resolve("store")) && push.err().contains("free space"),
+        push.err());
+    assertTrue(!push.err().contains("reading " + tree), "the source files were read fine: " + push.err());
+  }
+
+  @Test
+  void aWarmPullOverFilesOfTheSameSizeFitsOnANearlyFullDisk() throws Exception {
+    Path tree = dir.resolve("tree");
+    randomFiles(tree, 5, 3_000_000, 2);
+    Map<String, String> env = Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString());
+    String store = "dir=" + dir.resolve("store");
+    assertEquals(0, Cli.run(env, new byte[0], "push", "--cache-id", "id=d," + store + ",target=" + tree).exitCode());
+    Path target = small.resolve("target");
+    randomFiles(target, 5, 3_000_000, 3); // 15 MB of other bytes where the snapshot's 15 MB go: about 5 MB free
+    Cli.Result pull = Cli.run(env, new byte[0], "pull", "--cache-id", "id=d," + store + ",target=" + target);
+    assertEquals(0, pull.exitCode(), pull.toString());
+    TreeCompare.assertSameTree(tree, target);
+  }
+}
