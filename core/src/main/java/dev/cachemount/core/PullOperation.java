@@ -109,9 +109,18 @@ final class PullOperation {
     // The real path of its longest existing part: a path through a link names the same lock before
     // and after the target is made.
     Path real = StoreOverlap.real(target);
-    Files.createDirectories(lockDirectory);
     Path lockFile = lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
         .toString().substring(7, 39) + ".lock");
+    try {
+      Files.createDirectories(lockDirectory);
+      // Made, or found, before the wait: a lock file that cannot be opened is reported here too.
+      java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE).close();
+    } catch (IOException e) {
+      // The lock is for the pull's neighbours only: without it, this pull still writes every file whole.
+      listener.warning("cannot take the lock " + lockFile + " (" + IoErrors.describe(e) + "): this pull does not take turns with other"
+          + " pulls into " + real + "; set XDG_CACHE_HOME to a writable directory");
+      return () -> { };
+    }
     return ExclusiveLock.acquireOrFail(lockFile, lockTimeout,
         () -> listener.warning("another cachemount process is restoring into " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)"),
         () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + real

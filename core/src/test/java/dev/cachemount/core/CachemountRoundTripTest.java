@@ -409,6 +409,18 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void aPullWhoseLockCannotBeMadeGoesOnWithAWarning() throws IOException {
+    // XDG_CACHE_HOME below a file (or an unwritable HOME): the lock directory cannot be made.
+    Path blocking = Files.writeString(dir.resolve("a-file"), "x");
+    Cachemount noLocks = Cachemount.builder().home(dir).env(Map.of("XDG_CACHE_HOME", blocking.resolve("cache").toString())).build();
+    client.push(spec("m2", source), listener);
+    Path restored = dir.resolve("restored-without-lock");
+    assertEquals(Outcome.RESTORED, noLocks.pull(spec("m2", restored), listener).result());
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("does not take turns") && w.contains("XDG_CACHE_HOME")), warnings.toString());
+  }
+
+  @Test
   void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
     // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
     Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();
