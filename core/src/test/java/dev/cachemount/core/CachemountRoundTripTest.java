@@ -421,6 +421,26 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void aNameThatCannotBeDecodedIsNeitherStoredNorRemovedByAMirrorPull() throws IOException {
+    // U+FFFD is what the JVM gives for bytes it cannot decode (not UTF-8, or any non-ASCII byte in a
+    // JVM without a UTF-8 locale): such a name can be neither stored nor told apart, so it is left alone.
+    Path tree = Files.createDirectories(dir.resolve("odd-tree"));
+    Files.writeString(tree.resolve("plain"), "p");
+    Files.writeString(tree.resolve("odd-\uFFFD"), "o");
+    client.push(spec("odd", tree), listener);
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("odd-\uFFFD cannot be stored")), warnings.toString());
+    Path target = Files.createDirectories(dir.resolve("odd-target"));
+    Files.writeString(target.resolve("odd-\uFFFD"), "the user's");
+    Files.createDirectories(target.resolve("dir-\uFFFD"));
+    Files.writeString(target.resolve("extra"), "goes");
+    OperationResult mirrored = client.pull(client.parseSpec("id=odd,dir=" + store + ",target=" + target + ",mode=mirror"), listener);
+    assertEquals(1L, mirrored.removed());
+    assertEquals("the user's", Files.readString(target.resolve("odd-\uFFFD")));
+    assertTrue(Files.isDirectory(target.resolve("dir-\uFFFD")));
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("mode=mirror leaves it alone")), warnings.toString());
+  }
+
+  @Test
   void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
     // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
     Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();

@@ -456,7 +456,12 @@ public final class Restorer {
         if (keepOut.stream().anyMatch(kept -> kept.startsWith(dir))) {
           return java.nio.file.FileVisitResult.CONTINUE; // holds the store: kept, whatever the snapshot says
         }
-        if (!keep.contains(root.relativize(dir).toString())) {
+        String path = root.relativize(dir).toString();
+        if (path.indexOf('\uFFFD') >= 0) {
+          listener.warning(path + ": a name this JVM cannot decode (no snapshot holds it), so mode=mirror leaves it alone");
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+        }
+        if (!keep.contains(path)) {
           unlocked.unlockTree(dir);
           FileTrees.deleteTree(dir);
           removed[0]++;
@@ -467,7 +472,10 @@ public final class Restorer {
 
       @Override
       public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        if (!keep.contains(root.relativize(file).toString())) {
+        String path = root.relativize(file).toString();
+        if (path.indexOf('\uFFFD') >= 0) {
+          listener.warning(path + ": a name this JVM cannot decode (no snapshot holds it), so mode=mirror leaves it alone");
+        } else if (!keep.contains(path)) {
           Files.delete(file);
           removed[0]++;
         }

@@ -122,7 +122,7 @@ public final class TreeScanner {
       listener.warning(path + " is a socket, FIFO or device; skipped (a snapshot holds files, directories and symlinks)");
       return null;
     }
-    String problem = path.indexOf('\uFFFD') >= 0 ? "the name is not valid UTF-8" : EntryPaths.problem(path);
+    String problem = path.indexOf('\uFFFD') >= 0 ? undecodable() : EntryPaths.problem(path);
     if (problem != null) {
       listener.warning(path + " cannot be stored (" + problem + "); skipped");
       return null;
@@ -145,5 +145,17 @@ public final class TreeScanner {
       return new ScannedEntry(path, EntryType.DIRECTORY, mode, 0, mtime.getEpochSecond(), mtime.getNano(), null);
     }
     return new ScannedEntry(path, EntryType.FILE, mode, attrs.size(), mtime.getEpochSecond(), mtime.getNano(), null);
+  }
+
+  /**
+   * Why a name came back with U+FFFD in it: bytes that are not UTF-8, or, in a JVM whose locale is
+   * not UTF-8 (Maven run with no LANG), any name that is not ASCII.
+   */
+  static String undecodable() {
+    String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
+    return java.nio.charset.Charset.isSupported(encoding) && java.nio.charset.Charset.forName(encoding).equals(java.nio.charset.StandardCharsets.UTF_8)
+        ? "the name is not valid UTF-8"
+        : "this JVM reads file names as " + encoding + ", not UTF-8, so a name that is not ASCII cannot be read; run it with a UTF-8 locale"
+            + " (LANG=C.UTF-8; ./cachemount sets one itself)";
   }
 }
