@@ -77,7 +77,7 @@ final class TempFiles {
   synchronized void moveAside(Path path) throws IOException {
     refuseIfCancelled();
     while (true) {
-      Path candidate = path.resolveSibling(PREFIX + "aside-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
+      Path candidate = path.resolveSibling(TreeScanner.ASIDE_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
       if (Files.exists(candidate, LinkOption.NOFOLLOW_LINKS)) {
         continue; // rename(2) would replace it
       }

@@ -30,6 +30,8 @@ import java.util.function.LongSupplier;
 public final class TreeScanner {
   /** The prefix of a restore's temporary files ({@code restore.PendingFile}): never part of a snapshot. */
   public static final String TEMP_PREFIX = ".cachemount-tmp-";
+  /** The names of what a pull moved aside: the user's files, unlike other temporary files. */
+  public static final String ASIDE_PREFIX = TEMP_PREFIX + "aside-";
 
   private final OperationListener listener;
 
@@ -77,6 +79,11 @@ public final class TreeScanner {
         for (Path child : children) {
           String name = child.getFileName().toString();
           String path = dir.isEmpty() ? name : dir + "/" + name;
+          if (name.startsWith(ASIDE_PREFIX)) {
+            listener.warning(path + " is what a killed pull moved aside (it stood where the snapshot has a directory); skipped:"
+                + " look at it, then move it back or delete it");
+            continue;
+          }
           if (name.startsWith(TEMP_PREFIX)) {
             listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
             continue;
