@@ -165,6 +165,50 @@ class IncrementalPushTest {
   }
 
   @Test
+  void aFileDeletedBeforeCompactionRereadsItKeepsItsChunksInTheirEarlierPacks() throws IOException {
+    client.push(spec("m2", source), OperationListener.NONE);
+    LoadedSnapshot parent = load("m2");
+    List<Path> kept = new java.util.ArrayList<>();
+    try (Stream<Path> walk = Files.walk(source.resolve("org"))) {
+      List<Path> jars = walk.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
+      for (int i = 0; i < jars.size(); i++) {
+        if (i % 6 != 0) {
+          Files.delete(jars.get(i));
+        } else {
+          kept.add(jars.get(i));
+        }
+      }
+    }
+    Files.delete(source.resolve("big.bin"));
+    byte[] added = new byte[300_000];
+    new Random(5).nextBytes(added);
+    Files.write(source.resolve("added.bin"), added);
+    var scanned = new dev.cachemount.core.snapshot.TreeScanner(OperationListener.NONE).scan(source, Set.of(), Long.MAX_VALUE);
+    java.time.Instant scanStarted = java.time.Instant.now().plusSeconds(10); // no file counts as modified close to the scan
+    List<String> warnings = new java.util.ArrayList<>();
+    dev.cachemount.core.snapshot.Snapshotter snapshotter = new dev.cachemount.core.snapshot.Snapshotter(
+        new dev.cachemount.core.snapshot.Snapshotter.Settings(new dev.cachemount.core.chunk.FastCdcChunker(dev.cachemount.core.chunk.ChunkerParameters.DEFAULT),
+            3, 16 * 1024, 128 * 1024, 1),
+        new OperationListener() {
+          @Override
+          public void warning(String message) {
+            warnings.add(message);
+          }
+        }, java.time.Clock.systemUTC())
+        // The workers' packs are finished before compaction starts: the unchanged jars, taken from the
+        // parent unread, are deleted just before compaction would read their chunks again.
+        .onPackFinished(pack -> kept.forEach(jar -> jar.toFile().delete()));
+    Path staging = Files.createDirectories(dir.resolve("staging"));
+    var staged = snapshotter.snapshot(source, dev.cachemount.core.snapshot.TreePolicies.Tree.of(scanned), scanStarted, staging,
+        java.util.Optional.of(new dev.cachemount.core.snapshot.ReuseSource(parent, java.util.Optional.empty(), "m2", true)), List.of());
+    assertTrue(kept.stream().noneMatch(Files::exists), "the jars went while the push ran");
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("chunks changed or vanished while the push ran")), warnings.toString());
+    Set<String> earlier = packs(parent);
+    assertTrue(staged.index().packs().stream().anyMatch(p -> earlier.contains(p.digest().toString())),
+        "the vanished files' chunks stay in their earlier packs");
+  }
+
+  @Test
   void aSecondCacheReusesThePacksOfTheCacheItNamesWithFrom() throws IOException {
     OperationResult a = client.push(spec("project-a", source), OperationListener.NONE);
     Path other = dir.resolve("project-b");

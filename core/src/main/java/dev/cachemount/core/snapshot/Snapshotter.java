@@ -281,7 +281,15 @@ public final class Snapshotter {
               worker.flushFrame();
             }
             openFile = f.file();
-            open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            try {
+              open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException gone) {
+              open = null; // deleted since it was read: its chunks keep their earlier packs, as changed ones do
+            }
+          }
+          if (open == null) {
+            stale.add(c);
+            continue;
           }
           java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, f.length());
           long position = f.offset();
@@ -295,8 +303,6 @@ public final class Snapshotter {
             worker.pack(c.getKey(), buffer, 0, f.length());
           }
         }
-      } catch (NoSuchFileException e) {
-        throw CachemountException.operational(e.getFile() + " vanished during the push; run the push again", e);
       } finally {
         if (open != null) {
           open.close();
@@ -305,7 +311,7 @@ public final class Snapshotter {
       worker.finish();
     }
     if (!stale.isEmpty()) {
-      listener.warning(stale.size() + " chunks changed while the push ran; the snapshot references their earlier packs");
+      listener.warning(stale.size() + " chunks changed or vanished while the push ran; the snapshot references their earlier packs");
       // Kept whatever their use: their bytes exist nowhere else now.
       return reuse.keepAll(stale);
     }
