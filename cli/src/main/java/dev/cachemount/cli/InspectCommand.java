@@ -40,9 +40,13 @@ final class InspectCommand extends CacheCommand {
           exit = e.kind().exitCode();
         }
       } catch (RuntimeException e) {
+        // A defect: reported with its trace on standard error, with or without --json, as push and pull do.
         CachemountException wrapped = unexpected(e);
-        failed(s, wrapped);
+        err().println("cachemount: " + wrapped.getMessage());
         e.printStackTrace(err());
+        if (json) {
+          failed(s, wrapped);
+        }
         if (exit == 0) {
           exit = wrapped.kind().exitCode();
         }
@@ -51,10 +55,11 @@ final class InspectCommand extends CacheCommand {
     return exit;
   }
 
-  /** As push and pull: with --json, a {@code failed} object on standard output too. */
+  /** As push and pull: the message on standard error, or with --json a {@code failed} object on standard output instead. */
   private void failed(CacheSpec s, CachemountException e) {
-    err().println("cachemount: error: " + e.getMessage());
-    if (json) {
+    if (!json) {
+      err().println("cachemount: error: " + e.getMessage());
+    } else {
       Map<String, Object> object = new LinkedHashMap<>();
       object.put("id", s.id());
       object.put("result", "failed");

@@ -263,6 +263,7 @@ class MainTest {
     assertEquals("failed", failed.get("result").asText());
     assertEquals(4, failed.get("exitCode").asInt());
     assertTrue(failed.get("error").asText().contains("index.json"), failed.toString());
+    assertFalse(err.contains("cachemount: error:"), "with --json, the failure is told once, in the JSON: " + err);
   }
 
   @Test

@@ -56,7 +56,8 @@ class RegistryFailureIT {
       JsonNode failed = push.json().get(0);
       assertEquals("failed", failed.get("result").asText());
       String message = failed.get("error").asText();
-      assertTrue(message.contains("docker login " + registry.host()) && message.contains("CACHEMOUNT_REGISTRY_USER"), message);
+      assertTrue(message.contains("the credentials from CACHEMOUNT_REGISTRY_USER/PASSWORD were used")
+          && message.contains("Check CACHEMOUNT_REGISTRY_USER and CACHEMOUNT_REGISTRY_PASSWORD"), message);
       assertTrue(message.contains("registry " + registry.host()) && message.contains("team/cache"), message);
       assertFalse(push.out().contains(secret) || push.err().contains(secret), "the password never appears in output");
       assertEquals(0, registry.countRequests("POST", ".*"), "no upload started");
@@ -65,7 +66,8 @@ class RegistryFailureIT {
       Cli.Result anonymous = Cli.run(Map.of("XDG_CACHE_HOME", dir.resolve("c").toString(), "DOCKER_CONFIG", dir.resolve("none").toString()),
           new byte[0], access.args("pull", "id=m2,ref=" + access.ref("team/cache") + ",target=" + dir.resolve("out")).toArray(String[]::new));
       assertEquals(3, anonymous.exitCode(), anonymous.toString());
-      assertTrue(anonymous.json().get(0).get("error").asText().contains("no credentials were found"), anonymous.toString());
+      String none = anonymous.json().get(0).get("error").asText();
+      assertTrue(none.contains("no credentials were found") && none.contains("docker login " + registry.host()), anonymous.toString());
       assertFalse(Files.exists(dir.resolve("out")), "a refused pull creates no target");
     }
   }

@@ -100,7 +100,9 @@ public final class RegistryCredentials {
       return CredentialLookup.NONE;
     }
     String said = String.join("; ", complaints);
-    if (said.contains(NOT_FOUND)) {
+    // jib asks the helper once per name of the registry: only when every answer is "not found" is
+    // nothing stored; one real failure among them is reported.
+    if (complaints.stream().allMatch(complaint -> complaint.contains(NOT_FOUND))) {
       // docker-credential-helpers' answer for a registry nobody logged in to: anonymous, as Docker does.
       listener.info("the Docker credential helper configured in " + source + " holds no credentials for " + ref.registry() + "; going on without");
       return CredentialLookup.NONE;

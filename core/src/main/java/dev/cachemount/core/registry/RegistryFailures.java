@@ -118,10 +118,21 @@ final class RegistryFailures {
           .orElseGet(() -> "no credentials were found (anonymous access)" + helperFailure.map(f -> ": " + f).orElse(""));
     }
 
-    /** What to do about a refusal: fix the source that was used, or give some. */
+    /**
+     * What to do about a refusal: fix the source that was used (the sources before Docker's
+     * config.json win over it, so a {@code docker login} would change nothing), or give some.
+     */
     String advice(RegistryRef ref) {
-      if (source.isPresent() && source.get().startsWith("settings.xml")) {
+      String s = source.orElse("");
+      if (s.startsWith("settings.xml")) {
         return "Check the username and password of that <server> in settings.xml (the Maven plugin uses it before any other source)";
+      }
+      if (s.startsWith("--password-stdin")) {
+        return "Check the password given on standard input and the user name in " + RegistryCredentials.USER_VARIABLE;
+      }
+      if (s.startsWith(RegistryCredentials.USER_VARIABLE)) {
+        return "Check " + RegistryCredentials.USER_VARIABLE + " and " + RegistryCredentials.PASSWORD_VARIABLE
+            + " (they come before Docker's config.json; unset them to use a `docker login`)";
       }
       return "Log in with `docker login " + ref.registry() + "`, or set " + RegistryCredentials.USER_VARIABLE + " and "
           + RegistryCredentials.PASSWORD_VARIABLE + " (the CLI also reads the password from --password-stdin, the Maven plugin from a"

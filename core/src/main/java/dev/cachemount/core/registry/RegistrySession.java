@@ -168,7 +168,8 @@ final class RegistrySession implements Closeable {
     };
   }
 
-  private void log(LogEvent e) {
+  /** jib-core's log: its warnings become notes, and its going over to plain HTTP withholds credentials. */
+  void log(LogEvent e) {
     if (e.getLevel() != LogEvent.Level.WARN) {
       return;
     }

@@ -49,7 +49,7 @@ final class PackSink implements AutoCloseable {
   /** A new lane for one worker. */
   synchronized Lane newLane() throws IOException {
     if (closed) {
-      throw new IOException("the snapshot was abandoned");
+      throw new Abandoned();
     }
     Lane lane = new Lane();
     lanes.add(lane);
@@ -58,7 +58,7 @@ final class PackSink implements AutoCloseable {
 
   private synchronized PackWriter openPack(Lane lane) throws IOException {
     if (closed) {
-      throw new IOException("the snapshot was abandoned");
+      throw new Abandoned();
     }
     lane.number = packs++;
     return new PackWriter(directory.resolve("pack-" + lane.number));
@@ -167,6 +167,13 @@ final class PackSink implements AutoCloseable {
     lanes.clear();
     if (failure != null) {
       throw failure;
+    }
+  }
+
+  /** What a lane throws once the push was cancelled: no new pack. */
+  static final class Abandoned extends IOException {
+    Abandoned() {
+      super("the snapshot was abandoned");
     }
   }
 }

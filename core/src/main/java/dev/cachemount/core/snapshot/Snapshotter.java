@@ -491,8 +491,11 @@ public final class Snapshotter {
       if (frameLength == 0) {
         return;
       }
+      dev.cachemount.core.pack.EncodedFrame encoded = compressor.encode(frame, frameLength, frameChunks);
       try {
-        lane.append(compressor.encode(frame, frameLength, frameChunks));
+        lane.append(encoded);
+      } catch (PackSink.Abandoned e) {
+        throw e;
       } catch (IOException e) {
         // Not the file being read: the pack being written (a full disk, most likely).
         throw new StagingWriteFailure(lane.directory(), e);
@@ -506,6 +509,8 @@ public final class Snapshotter {
       flushFrame();
       try {
         lane.finish();
+      } catch (PackSink.Abandoned e) {
+        throw e;
       } catch (IOException e) {
         throw new StagingWriteFailure(lane.directory(), e);
       }

@@ -128,7 +128,13 @@ class RegistryPiecesTest {
 
     String used = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
         new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), false)).getMessage();
-    assertTrue(used.contains("the credentials from CACHEMOUNT_REGISTRY_USER/PASSWORD were used") && used.contains("docker login cache.example.com"), used);
+    assertTrue(used.contains("the credentials from CACHEMOUNT_REGISTRY_USER/PASSWORD were used")
+        && used.contains("Check CACHEMOUNT_REGISTRY_USER and CACHEMOUNT_REGISTRY_PASSWORD"), used);
+    assertFalse(used.contains("Log in with"), "docker login would not change what is used: " + used);
+
+    String docker = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
+        new RegistryFailures.CredentialsUsed(Optional.of("~/.docker/config.json"), Optional.empty(), false)).getMessage();
+    assertTrue(docker.contains("docker login cache.example.com"), docker);
 
     String withheld = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
         new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), true)).getMessage();
@@ -145,6 +151,24 @@ class RegistryPiecesTest {
     assertTrue(maven.contains("the credentials from settings.xml server 'cache.example.com' were used")
         && maven.contains("Check the username and password of that <server>"), maven);
     assertFalse(maven.contains("docker login"), "what would not be used is not suggested: " + maven);
+  }
+
+  @Test
+  void jibGoingOverToPlainHttpForARemoteRegistryWithholdsTheCredentials() {
+    RegistryCredential ci = new RegistryCredential("ci", "pw", "CACHEMOUNT_REGISTRY_USER/PASSWORD");
+    RegistrySession remote = new RegistrySession(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT, true,
+        CredentialLookup.of(Optional.of(ci)), new OperationListener() {});
+    assertFalse(remote.credentialsUsed().withheld());
+    // The line jib-core 0.28.1's FailoverHttpClient logs when it falls back (the pinned version's wording).
+    remote.log(com.google.cloud.tools.jib.api.LogEvent.warn(
+        "Failed to connect to https://cache.example.com/v2/ over HTTPS. Attempting again with HTTP."));
+    assertTrue(remote.credentialsUsed().withheld());
+
+    RegistrySession loopback = new RegistrySession(RegistryRef.parse("127.0.0.1:5000/team/cache"), RegistrySettings.DEFAULT, false,
+        CredentialLookup.of(Optional.of(ci)), new OperationListener() {});
+    loopback.log(com.google.cloud.tools.jib.api.LogEvent.warn(
+        "Failed to connect to https://127.0.0.1:5000/v2/ over HTTPS. Attempting again with HTTP."));
+    assertFalse(loopback.credentialsUsed().withheld(), "credentials go over plain HTTP to this machine");
   }
 
   @Test
