@@ -32,6 +32,7 @@ final class MergeLock {
     Path lockFile = layout.root().resolve(DIRECTORY)
         .resolve("merge-" + Digest.of(spec.storeReference().getBytes(StandardCharsets.UTF_8)).toString().substring(7, 39) + ".lock");
     try {
+      layout.checkWritable(); // a wrong dir= is refused as such, before the lock puts anything in it
       Files.createDirectories(lockFile.getParent());
       return acquire(lockFile, tag, timeout, listener);
     } catch (IOException e) {

@@ -441,6 +441,25 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void aMirrorPullKeepsWhatAKilledPullMovedAsideAndDropsWhatItMovedAsideItself() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("aside-tree/d"));
+    Files.writeString(tree.resolve("f"), "f");
+    client.push(spec("aside", tree.getParent()), listener);
+    Path target = Files.createDirectories(dir.resolve("aside-target"));
+    Files.writeString(target.resolve(".cachemount-tmp-aside-1f2e"), "the user's file a killed pull moved aside");
+    Files.writeString(target.resolve("d"), "a file where the snapshot has a directory: this pull moves it aside");
+    warnings.clear();
+    client.pull(client.parseSpec("id=aside,dir=" + store + ",target=" + target + ",mode=mirror"), listener);
+    assertEquals("f", Files.readString(target.resolve("d/f")));
+    assertEquals("the user's file a killed pull moved aside", Files.readString(target.resolve(".cachemount-tmp-aside-1f2e")));
+    try (Stream<Path> left = Files.list(target)) {
+      assertEquals(List.of(".cachemount-tmp-aside-1f2e", "d"), left.map(p -> p.getFileName().toString()).sorted().toList(),
+          "this pull's own aside is gone once it completed");
+    }
+    assertEquals(1, warnings.stream().filter(w -> w.contains("killed pull moved aside")).count(), warnings.toString());
+  }
+
+  @Test
   void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
     // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
     Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();

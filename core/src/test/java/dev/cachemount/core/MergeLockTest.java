@@ -63,4 +63,20 @@ class MergeLockTest {
     }
     client.push(merge, OperationListener.NONE);
   }
+
+  @Test
+  void aWrongStoreDirectoryIsRefusedBeforeTheLockPutsAnythingInIt() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("tree"));
+    Files.writeString(tree.resolve("a"), "a");
+    Path busy = Files.createDirectories(dir.resolve("busy"));
+    Files.writeString(busy.resolve("notes.txt"), "not a store");
+    Path file = Files.writeString(dir.resolve("file"), "x");
+    Cachemount client = Cachemount.builder().home(dir).env(Map.of()).build();
+    for (Path store : List.of(busy, file.resolve("store"))) {
+      CachemountException e = assertThrows(CachemountException.class,
+          () -> client.push(client.parseSpec("id=shared,dir=" + store + ",target=" + tree + ",mode=merge"), OperationListener.NONE));
+      assertEquals(FailureKind.USAGE, e.kind(), e.getMessage());
+    }
+    assertEquals(List.of(busy.resolve("notes.txt")), Files.list(busy).toList(), "nothing was added to the user's directory");
+  }
 }

@@ -9,6 +9,7 @@ import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.ScannedEntry;
+import dev.cachemount.core.snapshot.TreeScanner;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -206,7 +207,7 @@ public final class Restorer {
         }
       }
       long symlinks = links.size() - removeEscapingLinks(root, links);
-      long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut) : 0;
+      long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
       temps.dropAsides(); // before the directories' times are set, which a deletion would change
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
@@ -438,7 +439,7 @@ public final class Restorer {
    * links, leaving the store alone when it lies inside. Returns how many entries went (a removed
    * directory counts once).
    */
-  private long removeExtras(Path root, SnapshotIndex index, List<Path> keepOut) throws IOException {
+  private long removeExtras(Path root, SnapshotIndex index, List<Path> keepOut, TempFiles temps) throws IOException {
     Set<String> keep = new java.util.HashSet<>();
     for (Entry e : index.entries()) {
       keep.add(e.path());
@@ -475,6 +476,11 @@ public final class Restorer {
         String path = root.relativize(file).toString();
         if (path.indexOf('\uFFFD') >= 0) {
           listener.warning(path + ": a name this JVM cannot decode (no snapshot holds it), so mode=mirror leaves it alone");
+        } else if (file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
+          if (!temps.movedAside(file)) {
+            listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"
+                + " look at it, then move it back or delete it");
+          }
         } else if (!keep.contains(path)) {
           Files.delete(file);
           removed[0]++;
@@ -529,15 +535,20 @@ public final class Restorer {
     return needed + largestReplacing;
   }
 
-  /** The size of the regular file a pending file will replace, or 0. */
+  /**
+   * The space a pending file frees when it is renamed over the regular file at its path: that file's
+   * size, or 0 (nothing there, or a file with other hard links, whose bytes stay).
+   */
   private static long existingSize(PendingFile p, Map<String, ScannedEntry> seen) throws IOException {
     if (seen != null) {
       ScannedEntry e = seen.get(p.entry.path());
-      return e != null && e.type() == EntryType.FILE ? e.size() : 0;
+      if (e == null || e.type() != EntryType.FILE || e.size() == 0) {
+        return 0;
+      }
     }
     try {
-      BasicFileAttributes a = Files.readAttributes(p.target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      return a.isRegularFile() ? a.size() : 0;
+      Map<String, Object> a = Files.readAttributes(p.target, "unix:isRegularFile,size,nlink", LinkOption.NOFOLLOW_LINKS);
+      return Boolean.TRUE.equals(a.get("isRegularFile")) && ((Number) a.get("nlink")).intValue() == 1 ? (Long) a.get("size") : 0;
     } catch (java.nio.file.FileSystemException e) {
       return 0; // nothing there, or nothing we may look at: it frees nothing
     }

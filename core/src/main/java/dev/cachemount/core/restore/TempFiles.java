@@ -87,6 +87,11 @@ final class TempFiles {
     }
   }
 
+  /** Whether {@code path} is what this restore moved aside (not what a killed one left). */
+  synchronized boolean movedAside(Path path) {
+    return asides.stream().anyMatch(a -> a.aside().equals(path));
+  }
+
   /** The restore completed: deletes what was moved aside. */
   synchronized void dropAsides() throws IOException {
     for (Aside a : asides) {

@@ -274,6 +274,26 @@ public final class LayoutStore implements SnapshotStore {
   }
 
   /**
+   * Refuses, before anything is written into it, a directory that cannot become this store: a file,
+   * a path below a file, or a directory of something else (exit 2, naming it).
+   */
+  public void checkWritable() throws IOException {
+    if (Files.exists(root) && !Files.isDirectory(root)) {
+      throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
+    }
+    if (!Files.exists(root)) {
+      Optional<Path> file = FileTrees.blockingAncestor(root);
+      if (file.isPresent()) {
+        throw CachemountException.usage("store " + root + " cannot be made: " + file.get()
+            + " is a file, not a directory; set dir= to a directory for the store (it is created if missing)");
+      }
+    }
+    if (!Files.exists(root.resolve(OCI_LAYOUT)) && Files.isDirectory(root)) {
+      refuseForeignContent();
+    }
+  }
+
+  /**
    * Creates the layout on first write, or checks that an existing directory is one. Runs under the
    * lock, so that two processes creating one store at once both succeed.
    */
@@ -285,20 +305,8 @@ public final class LayoutStore implements SnapshotStore {
       if (initialised) {
         return;
       }
-      if (Files.exists(root) && !Files.isDirectory(root)) {
-        throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
-      }
-      if (!Files.exists(root)) {
-        Optional<Path> file = FileTrees.blockingAncestor(root);
-        if (file.isPresent()) {
-          throw CachemountException.usage("store " + root + " cannot be made: " + file.get()
-              + " is a file, not a directory; set dir= to a directory for the store (it is created if missing)");
-        }
-      }
+      checkWritable();
       Path layout = root.resolve(OCI_LAYOUT);
-      if (!Files.exists(layout) && Files.isDirectory(root)) {
-        refuseForeignContent();
-      }
       Files.createDirectories(root);
       try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
         if (Files.exists(layout)) {
