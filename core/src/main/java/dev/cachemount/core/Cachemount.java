@@ -198,6 +198,9 @@ public final class Cachemount {
         listener.warning("from=" + where + " holds no snapshot; the push goes on without it");
       }
       return loaded.map(s -> new ReuseSource(s, repository, where, false));
+    } catch (dev.cachemount.core.snapshot.NotASnapshotException e) {
+      throw new CachemountException(FailureKind.OPERATIONAL, "from=" + e.what() + "; from= names snapshots whose chunks the push may"
+          + " reuse: point it at a cachemount snapshot, or leave it out", e);
     } catch (CachemountException e) {
       if (e.kind() != FailureKind.INTEGRITY) {
         throw e;

@@ -301,6 +301,11 @@ class CachemountRoundTripTest {
     CachemountException forced = assertThrows(CachemountException.class, () -> client.push(spec("app", source), new PushOptions(true), listener));
     assertEquals(FailureKind.OPERATIONAL, forced.kind(), "--force repairs our snapshots; it does not overwrite someone else's");
     assertEquals(foreign.digest(), layout.fetchManifest("app").orElseThrow().digest());
+    // Named by from=, the tag is the problem of the from=, not of the push's own id.
+    CachemountException from = assertThrows(CachemountException.class,
+        () -> client.push(client.parseSpec("id=mine,dir=" + store + ",target=" + source + ",from=app"), listener));
+    assertTrue(from.getMessage().startsWith("from=") && from.getMessage().contains("point it at a cachemount snapshot, or leave it out")
+        && !from.getMessage().contains("choose another id"), from.getMessage());
   }
 
   @Test

@@ -240,6 +240,49 @@ class RegistryFailureIT {
     }
   }
 
+  /**
+   * A pull read the manifest; then a push moved the tag and the old snapshot's pack went (a registry's
+   * garbage collection): the pull sees the 404, finds the tag moved, and restores the new snapshot.
+   */
+  @Test
+  void aPullWhoseSnapshotsBlobVanishedAfterThePushMovedTheTagStartsOverWithTheNewOne() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=";
+      Path first = smallTree(dir.resolve("first"), 11);
+      Path second = smallTree(dir.resolve("second"), 12);
+      assertEquals(0, access.cli("push", spec + first).exitCode());
+      ManifestBytes old;
+      String oldPack;
+      try (RegistryStore store = access.store("team/cache", dir.resolve("hints"))) {
+        old = store.fetchManifest("m2").orElseThrow();
+        oldPack = Json.readManifest(old.bytes(), "manifest").layers().get(1).digest();
+      }
+      assertEquals(0, access.cli("push", spec + second).exitCode());
+      Files.delete(registry.blobFile(oldPack));
+
+      // The pull's first look at the tag saw the old manifest, as if the push came just after it.
+      java.util.concurrent.atomic.AtomicBoolean firstLook = new java.util.concurrent.atomic.AtomicBoolean(true);
+      dev.cachemount.core.Cachemount client = dev.cachemount.core.Cachemount.builder().home(dir.resolve("home")).env(Map.of())
+          .stores((s, d, l) -> new dev.cachemount.core.testing.ForwardingStore(access.store("team/cache", dir.resolve("hints2"))) {
+            @Override
+            public java.util.Optional<ManifestBytes> fetchManifest(String reference) throws java.io.IOException {
+              return firstLook.getAndSet(false) ? java.util.Optional.of(old) : delegate.fetchManifest(reference);
+            }
+          }).build();
+      List<String> warnings = new java.util.ArrayList<>();
+      Path out = dir.resolve("out");
+      client.pull(client.parseSpec(spec + out), new dev.cachemount.core.OperationListener() {
+        @Override
+        public void warning(String message) {
+          warnings.add(message);
+        }
+      });
+      TreeCompare.assertSameTree(second, out);
+      assertTrue(warnings.stream().anyMatch(w -> w.contains("was replaced by a push while this pull read it")), warnings.toString());
+    }
+  }
+
   @Test
   void aTagHoldingSomethingElseIsNamedAndNeverOverwritten() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {

@@ -104,7 +104,7 @@ final class MultiRangeRead {
       r = session.get(client, "blobs/" + digest, ACCEPT, BlobRange.httpHeader(ranges));
     } catch (IOException e) {
       if (RegistrySession.isNotFound(e)) {
-        throw CachemountException.integrity(session.ref().repositoryName() + " lacks blob " + digest + " that the snapshot names");
+        throw new dev.cachemount.core.store.BlobNotFoundException(digest, session.ref().repositoryName() + " lacks blob " + digest + " that the snapshot names");
       }
       if (mayReauthenticate && RegistrySession.isUnauthorized(e)) {
         session.reauthenticate(client);

@@ -70,7 +70,7 @@ final class RangedBlobStream extends InputStream {
       r = session.get(client, "blobs/" + digest, ACCEPT, range);
     } catch (IOException e) {
       if (RegistrySession.isNotFound(e)) {
-        throw CachemountException.integrity(session.ref().repositoryName() + " lacks blob " + digest + " that the snapshot names");
+        throw new dev.cachemount.core.store.BlobNotFoundException(digest, session.ref().repositoryName() + " lacks blob " + digest + " that the snapshot names");
       }
       if (mayReauthenticate && RegistrySession.isUnauthorized(e)) {
         session.reauthenticate(client);

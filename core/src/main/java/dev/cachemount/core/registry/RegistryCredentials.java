@@ -65,6 +65,15 @@ public final class RegistryCredentials {
     if (!Files.isRegularFile(dockerConfig)) {
       return CredentialLookup.NONE;
     }
+    String source = dockerConfig.startsWith(home) ? "~/" + home.relativize(dockerConfig) : dockerConfig.toString();
+    try {
+      Json.mapper().readTree(dockerConfig.toFile());
+    } catch (IOException e) {
+      // jib-core would read no credentials from it, and say nothing.
+      String failure = source + " cannot be read (" + e.getMessage().replaceAll("\\s+", " ") + ")";
+      listener.warning(failure + "; going on without credentials. Fix or remove it (docker login rewrites it)");
+      return new CredentialLookup(Optional.empty(), Optional.of(failure));
+    }
     // jib-core reports a failing helper as a log message and goes on without credentials: collect
     // what it says, to tell the user once, on one line.
     List<String> complaints = new java.util.ArrayList<>();
@@ -84,7 +93,6 @@ public final class RegistryCredentials {
             return Optional.empty();
           }
         };
-    String source = dockerConfig.startsWith(home) ? "~/" + home.relativize(dockerConfig) : dockerConfig.toString();
     Optional<Credential> c;
     try {
       c = dockerConfigRetriever.retrieve();

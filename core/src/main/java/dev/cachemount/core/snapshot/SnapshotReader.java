@@ -202,7 +202,6 @@ public final class SnapshotReader {
   }
 
   private static CachemountException notASnapshot(String where, String detail) {
-    return new CachemountException(FailureKind.OPERATIONAL,
-        where + " is not a cachemount snapshot (" + detail + "); choose another id, or another store (dir= or ref=), or delete that tag");
+    return new NotASnapshotException(where + " is not a cachemount snapshot (" + detail + ")");
   }
 }

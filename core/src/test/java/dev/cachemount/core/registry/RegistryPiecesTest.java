@@ -154,6 +154,22 @@ class RegistryPiecesTest {
   }
 
   @Test
+  void anUnreadableDockerConfigIsAWarningAndTheLookupSaysWhy() throws IOException {
+    Files.writeString(dir.resolve("config.json"), "{not json");
+    List<String> warnings = new java.util.ArrayList<>();
+    CredentialLookup found = RegistryCredentials.lookup(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT,
+        Map.of("DOCKER_CONFIG", dir.toString()), dir.resolve("home"), new OperationListener() {
+          @Override
+          public void warning(String message) {
+            warnings.add(message);
+          }
+        });
+    assertEquals(Optional.empty(), found.credential());
+    assertTrue(found.helperFailure().orElseThrow().contains("config.json cannot be read"), found.toString());
+    assertEquals(1, warnings.size(), warnings.toString());
+  }
+
+  @Test
   void jibGoingOverToPlainHttpForARemoteRegistryWithholdsTheCredentials() {
     RegistryCredential ci = new RegistryCredential("ci", "pw", "CACHEMOUNT_REGISTRY_USER/PASSWORD");
     RegistrySession remote = new RegistrySession(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT, true,
