@@ -153,17 +153,22 @@ class RegistryPiecesTest {
     assertFalse(maven.contains("docker login"), "what would not be used is not suggested: " + maven);
   }
 
-  @Test
-  void anUnreadableDockerConfigIsAWarningAndTheLookupSaysWhy() throws IOException {
-    Files.writeString(dir.resolve("config.json"), "{not json");
-    List<String> warnings = new java.util.ArrayList<>();
-    CredentialLookup found = RegistryCredentials.lookup(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT,
+  /** Looks up cache.example.com's credentials with {@code configJson} as Docker's config.json, collecting the warnings. */
+  private CredentialLookup lookupWith(String configJson, List<String> warnings) throws IOException {
+    Files.writeString(dir.resolve("config.json"), configJson);
+    return RegistryCredentials.lookup(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT,
         Map.of("DOCKER_CONFIG", dir.toString()), dir.resolve("home"), new OperationListener() {
           @Override
           public void warning(String message) {
             warnings.add(message);
           }
         });
+  }
+
+  @Test
+  void anUnreadableDockerConfigIsAWarningAndTheLookupSaysWhy() throws IOException {
+    List<String> warnings = new java.util.ArrayList<>();
+    CredentialLookup found = lookupWith("{not json", warnings);
     assertEquals(Optional.empty(), found.credential());
     assertTrue(found.helperFailure().orElseThrow().contains("config.json cannot be read"), found.toString());
     assertEquals(1, warnings.size(), warnings.toString());
@@ -196,15 +201,8 @@ class RegistryPiecesTest {
 
   @Test
   void aHelperThatCannotRunIsAWarningAndTheLookupSaysWhy() throws IOException {
-    Files.writeString(dir.resolve("config.json"), "{\"credHelpers\": {\"cache.example.com\": \"cachemount-test-absent\"}}");
     List<String> warnings = new java.util.ArrayList<>();
-    CredentialLookup found = RegistryCredentials.lookup(RegistryRef.parse("cache.example.com/team/cache"), RegistrySettings.DEFAULT,
-        Map.of("DOCKER_CONFIG", dir.toString()), dir.resolve("home"), new OperationListener() {
-          @Override
-          public void warning(String message) {
-            warnings.add(message);
-          }
-        });
+    CredentialLookup found = lookupWith("{\"credHelpers\": {\"cache.example.com\": \"cachemount-test-absent\"}}", warnings);
     assertEquals(Optional.empty(), found.credential());
     assertTrue(found.helperFailure().orElseThrow().contains("docker-credential-cachemount-test-absent"), found.toString());
     assertEquals(1, warnings.size(), "one warning, on one line: " + warnings);
