@@ -58,6 +58,16 @@ abstract class CacheMojo extends AbstractMojo {
   @Parameter(defaultValue = "${settings}", readonly = true)
   org.apache.maven.settings.Settings settings;
 
+  /**
+   * Run once per build, however many modules inherit the plugin: {@code pull} in the reactor's first
+   * project, {@code push} in its last (after every module was built). {@code false} runs it in each.
+   */
+  @Parameter(property = "cachemount.oncePerBuild", defaultValue = "true")
+  boolean oncePerBuild = true;
+
+  @Parameter(defaultValue = "${session}", readonly = true)
+  org.apache.maven.execution.MavenSession session;
+
   /** Maven's decrypter of passwords encrypted with the master password (settings-security.xml). */
   @org.apache.maven.plugins.annotations.Component
   org.apache.maven.settings.crypto.SettingsDecrypter decrypter;
@@ -69,6 +79,23 @@ abstract class CacheMojo extends AbstractMojo {
 
   /** Refuses specs that would undo each other within this goal, as the CLI's command does. */
   abstract void checkTogether(Cachemount client, List<CacheSpec> specs);
+
+  /** The project of the reactor, in build order, in which the goal runs when it runs once per build. */
+  abstract org.apache.maven.project.MavenProject onceIn(List<org.apache.maven.project.MavenProject> reactor);
+
+  /** Whether another project of this build runs the goal instead of this one. */
+  private boolean anotherProjectRunsIt() {
+    if (!oncePerBuild || session == null || session.getProjects() == null || session.getProjects().size() < 2
+        || session.getCurrentProject() == null) {
+      return false;
+    }
+    org.apache.maven.project.MavenProject once = onceIn(session.getProjects());
+    if (once == session.getCurrentProject()) {
+      return false;
+    }
+    getLog().info("cachemount: runs once per build, in " + once.getArtifactId() + " (-Dcachemount.oncePerBuild=false runs it in every module)");
+    return true;
+  }
 
   /** The client with the registry parameters, and the settings.xml server of the spec's registry, applied. */
   Cachemount clientFor(CacheSpec spec) {
@@ -113,6 +140,9 @@ abstract class CacheMojo extends AbstractMojo {
   public void execute() throws MojoExecutionException, MojoFailureException {
     if (skip) {
       getLog().info("cachemount: skipped");
+      return;
+    }
+    if (anotherProjectRunsIt()) {
       return;
     }
     List<String> texts = new ArrayList<>(cacheIds);

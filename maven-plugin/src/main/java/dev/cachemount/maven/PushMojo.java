@@ -24,6 +24,11 @@ public class PushMojo extends CacheMojo {
   }
 
   @Override
+  org.apache.maven.project.MavenProject onceIn(java.util.List<org.apache.maven.project.MavenProject> reactor) {
+    return reactor.get(reactor.size() - 1);
+  }
+
+  @Override
   void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
     client.requireDistinctPushes(specs);
   }

@@ -184,6 +184,55 @@ class CacheMojoTest {
     assertEquals("verify", push.group(1));
   }
 
+  private static org.apache.maven.execution.MavenSession reactor(List<org.apache.maven.project.MavenProject> projects,
+      org.apache.maven.project.MavenProject current) {
+    @SuppressWarnings("deprecation")
+    org.apache.maven.execution.MavenSession session = new org.apache.maven.execution.MavenSession(null, null,
+        new org.apache.maven.execution.DefaultMavenExecutionRequest(), new org.apache.maven.execution.DefaultMavenExecutionResult());
+    session.setProjects(projects);
+    session.setCurrentProject(current);
+    return session;
+  }
+
+  @Test
+  void inAMultiModuleBuildPullRunsInTheFirstProjectAndPushInTheLast() throws Exception {
+    List<org.apache.maven.project.MavenProject> projects = new java.util.ArrayList<>();
+    for (String name : List.of("parent", "core", "app")) {
+      org.apache.maven.project.MavenProject p = new org.apache.maven.project.MavenProject();
+      p.setArtifactId(name);
+      projects.add(p);
+    }
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 5);
+    Path store = dir.resolve("store");
+    for (org.apache.maven.project.MavenProject current : projects.subList(0, 2)) {
+      PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+      push.session = reactor(projects, current);
+      push.execute();
+      assertFalse(Files.exists(store), "push waits for the last module, " + current.getArtifactId() + " is not it");
+    }
+    PushMojo last = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    last.session = reactor(projects, projects.get(2));
+    last.execute();
+    assertTrue(Files.exists(store), "pushed once, in the last module");
+
+    Path target = dir.resolve("target");
+    PullMojo inCore = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target);
+    inCore.session = reactor(projects, projects.get(1));
+    inCore.execute();
+    assertFalse(Files.exists(target), "pulled only in the first project");
+    PullMojo first = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target);
+    first.session = reactor(projects, projects.get(0));
+    first.execute();
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+
+    PullMojo everyModule = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("each"));
+    everyModule.session = reactor(projects, projects.get(1));
+    everyModule.oncePerBuild = false;
+    everyModule.execute();
+    assertTrue(Files.exists(dir.resolve("each")), "oncePerBuild=false runs it in every module");
+  }
+
   @Test
   void skipSkips() throws Exception {
     PushMojo push = configure(new PushMojo(), "id=m2,colour=blue");
