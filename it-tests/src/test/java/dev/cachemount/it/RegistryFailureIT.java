@@ -56,7 +56,7 @@ class RegistryFailureIT {
       JsonNode failed = push.json().get(0);
       assertEquals("failed", failed.get("result").asText());
       String message = failed.get("error").asText();
-      assertTrue(message.contains("the credentials from CACHEMOUNT_REGISTRY_USER/PASSWORD were used")
+      assertTrue(message.contains("the credentials from CACHEMOUNT_REGISTRY_USER/CACHEMOUNT_REGISTRY_PASSWORD were used")
           && message.contains("Check CACHEMOUNT_REGISTRY_USER and CACHEMOUNT_REGISTRY_PASSWORD"), message);
       assertTrue(message.contains("registry " + registry.host()) && message.contains("team/cache"), message);
       assertFalse(push.out().contains(secret) || push.err().contains(secret), "the password never appears in output");

@@ -124,11 +124,11 @@ class RegistryPiecesTest {
   void aRefusalSaysWhichCredentialsWentOrWhyNoneDidAndWhatToDo() {
     RegistryRef ref = RegistryRef.parse("cache.example.com/team/cache");
     Exception refused = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException("cache.example.com", "team/cache", "401");
-    Optional<String> fromEnv = Optional.of("CACHEMOUNT_REGISTRY_USER/PASSWORD");
+    Optional<String> fromEnv = Optional.of(RegistryCredentials.USER_VARIABLE + "/" + RegistryCredentials.PASSWORD_VARIABLE);
 
     String used = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
         new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), false)).getMessage();
-    assertTrue(used.contains("the credentials from CACHEMOUNT_REGISTRY_USER/PASSWORD were used")
+    assertTrue(used.contains("the credentials from CACHEMOUNT_REGISTRY_USER/CACHEMOUNT_REGISTRY_PASSWORD were used")
         && used.contains("Check CACHEMOUNT_REGISTRY_USER and CACHEMOUNT_REGISTRY_PASSWORD"), used);
     assertFalse(used.contains("Log in with"), "docker login would not change what is used: " + used);
 
