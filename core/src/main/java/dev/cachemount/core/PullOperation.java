@@ -183,10 +183,14 @@ final class PullOperation {
       }
     };
     List<ScannedEntry> scanned;
+    AtomicInteger dropped = new AtomicInteger();
     try {
-      scanned = new TreeScanner(counting).scan(target, java.util.Set.of(), entries);
+      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped)).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
+    }
+    if (dropped.get() > 0) {
+      listener.info("removed " + dropped.get() + " temporary files that interrupted pulls left in " + target);
     }
     if (scanned == null || skipped.get() > 0) {
       return null;
@@ -196,6 +200,28 @@ final class PullOperation {
       seen.put(e.path(), e);
     }
     return seen;
+  }
+
+  /** How long a temporary file stands still before a pull takes it for a killed pull's leftover. */
+  private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofMinutes(10);
+
+  /**
+   * Removes a temporary file that a killed pull left in the target: this pull holds the target's
+   * lock, and a file whose inode has not changed for {@link #LEFTOVER_AGE} is no other process's
+   * work in progress either (one that does not share the lock directory). True when it went.
+   */
+  private boolean dropStale(Path leftover, AtomicInteger dropped) {
+    try {
+      java.nio.file.attribute.FileTime changed = (java.nio.file.attribute.FileTime) Files.getAttribute(leftover, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+      if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE)) || Files.isDirectory(leftover, LinkOption.NOFOLLOW_LINKS)) {
+        return false;
+      }
+      Files.deleteIfExists(leftover);
+      dropped.incrementAndGet();
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false; // left as it is, and reported by the scan
+    }
   }
 
   /**

@@ -465,6 +465,24 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void aPullRemovesTheTemporaryFilesAKilledPullLeftOnceTheyAreOld() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path target = dir.resolve("left-target");
+    client.pull(spec("m2", target), listener);
+    Path leftover = Files.writeString(target.resolve("org/.cachemount-tmp-3c1d"), "half a file");
+    Path aside = Files.writeString(target.resolve(".cachemount-tmp-aside-99"), "the user's");
+    // Just written: it may be another process's work in progress, so it stays.
+    client.pull(spec("m2", target), listener);
+    assertTrue(Files.exists(leftover));
+    // An hour later, by the clock the pull goes by: a leftover, removed; the aside is the user's.
+    Cachemount later = Cachemount.builder().home(dir).env(Map.of())
+        .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(1))).build();
+    assertEquals(Outcome.RESTORED, later.pull(spec("m2", target), listener).result());
+    assertFalse(Files.exists(leftover), "a killed pull's temporary file went");
+    assertTrue(Files.exists(aside));
+  }
+
+  @Test
   void pushForceRepairsADamagedPackThatAnUnchangedTreeWouldKeep() throws IOException {
     // One worker packs deterministically: the repair writes a pack with the very digest of the damaged one.
     Cachemount single = Cachemount.builder().home(dir).env(Map.of()).workers(1).packTarget(256 * 1024).build();

@@ -34,9 +34,19 @@ public final class TreeScanner {
   public static final String ASIDE_PREFIX = TEMP_PREFIX + "aside-";
 
   private final OperationListener listener;
+  private final java.util.function.Predicate<Path> dropLeftover;
 
   public TreeScanner(OperationListener listener) {
+    this(listener, leftover -> false);
+  }
+
+  /**
+   * @param dropLeftover given each temporary file of an interrupted pull (not what one moved aside);
+   *     true when it removed it (a pull that holds the target's lock), so that it is not reported
+   */
+  public TreeScanner(OperationListener listener, java.util.function.Predicate<Path> dropLeftover) {
     this.listener = listener;
+    this.dropLeftover = dropLeftover;
   }
 
   /**
@@ -85,7 +95,9 @@ public final class TreeScanner {
             continue;
           }
           if (name.startsWith(TEMP_PREFIX)) {
-            listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+            if (!dropLeftover.test(child)) {
+              listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+            }
             continue;
           }
           if (excluded.contains(child)) {
