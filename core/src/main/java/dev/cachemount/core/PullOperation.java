@@ -41,6 +41,8 @@ final class PullOperation {
   private final long started = System.nanoTime();
 
   private final Path lockDirectory;
+  /** Whether this pull holds its target's lock (false when the lock could not be made). */
+  private volatile boolean targetLocked = true;
   private final java.time.Duration lockTimeout;
 
   /**
@@ -119,6 +121,7 @@ final class PullOperation {
       // The lock is for the pull's neighbours only: without it, this pull still writes every file whole.
       listener.warning("cannot take the lock " + lockFile + " (" + IoErrors.describe(e) + "): this pull does not take turns with other"
           + " pulls into " + real + "; set XDG_CACHE_HOME to a writable directory");
+      targetLocked = false;
       return () -> { };
     }
     return ExclusiveLock.acquireOrFail(lockFile, lockTimeout,
@@ -137,6 +140,10 @@ final class PullOperation {
   private OperationResult pullLocked(SnapshotStore store, Path target, String ref, EarlyScan early) throws IOException {
     Optional<ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
     for (int attempt = 0; ; attempt++) {
+      if (manifest.isEmpty() && attempt > 0) {
+        throw new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was deleted while this pull read it; the files"
+            + " it restored before are whole and stay; run the pull again");
+      }
       if (manifest.isEmpty()) {
         listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss); the target was not touched");
         return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, null, null, null, null, Engine.millisSince(started), null, null);
@@ -203,14 +210,19 @@ final class PullOperation {
   }
 
   /** How long a temporary file stands still before a pull takes it for a killed pull's leftover. */
-  private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofMinutes(10);
+  private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
 
   /**
    * Removes a temporary file that a killed pull left in the target: this pull holds the target's
-   * lock, and a file whose inode has not changed for {@link #LEFTOVER_AGE} is no other process's
-   * work in progress either (one that does not share the lock directory). True when it went.
+   * lock, and a file whose inode has not changed for {@link #LEFTOVER_AGE} is most unlikely to be the
+   * work in progress of a process that does not share the lock directory (a pull writes its
+   * temporary files as their chunks arrive; should one stall that long, it fails loudly, on a
+   * missing file, never silently). True when it went.
    */
   private boolean dropStale(Path leftover, AtomicInteger dropped) {
+    if (!targetLocked) {
+      return false;
+    }
     try {
       java.nio.file.attribute.FileTime changed = (java.nio.file.attribute.FileTime) Files.getAttribute(leftover, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
       if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE)) || Files.isDirectory(leftover, LinkOption.NOFOLLOW_LINKS)) {

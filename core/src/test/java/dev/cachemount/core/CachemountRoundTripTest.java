@@ -465,7 +465,7 @@ class CachemountRoundTripTest {
   }
 
   @Test
-  void aPullRemovesTheTemporaryFilesAKilledPullLeftOnceTheyAreOld() throws IOException {
+  void aPullRemovesTheTemporaryFilesAKilledPullLeftOnceTheyAreAnHourOld() throws IOException {
     client.push(spec("m2", source), listener);
     Path target = dir.resolve("left-target");
     client.pull(spec("m2", target), listener);
@@ -474,9 +474,9 @@ class CachemountRoundTripTest {
     // Just written: it may be another process's work in progress, so it stays.
     client.pull(spec("m2", target), listener);
     assertTrue(Files.exists(leftover));
-    // An hour later, by the clock the pull goes by: a leftover, removed; the aside is the user's.
+    // Two hours later, by the clock the pull goes by: a leftover, removed; the aside is the user's.
     Cachemount later = Cachemount.builder().home(dir).env(Map.of())
-        .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(1))).build();
+        .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(2))).build();
     assertEquals(Outcome.RESTORED, later.pull(spec("m2", target), listener).result());
     assertFalse(Files.exists(leftover), "a killed pull's temporary file went");
     assertTrue(Files.exists(aside));
@@ -617,6 +617,30 @@ class CachemountRoundTripTest {
     CachemountException e = assertThrows(CachemountException.class, () -> racing.pull(spec("m2", dir.resolve("t")), listener));
     assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
     assertTrue(e.getMessage().contains("replaced by pushes twice"), e.getMessage());
+  }
+
+  @Test
+  void aPullWhoseSnapshotIsDeletedMidwayFailsSayingSoNotAsAMiss() throws IOException {
+    client.push(spec("m2", source), listener);
+    boolean[] deleted = {false};
+    Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+      @Override
+      public java.util.Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
+        return deleted[0] ? java.util.Optional.empty() : super.fetchManifest(reference);
+      }
+
+      @Override
+      public java.io.InputStream openBlob(Digest digest, long size) throws IOException {
+        if (size > 100_000) {
+          deleted[0] = true; // the tag is gone, and the pack with it
+          Files.deleteIfExists(store.resolve("blobs/sha256/" + digest.hex()));
+        }
+        return super.openBlob(digest, size);
+      }
+    }).build();
+    CachemountException e = assertThrows(CachemountException.class, () -> racing.pull(spec("m2", dir.resolve("t")), listener));
+    assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains("was deleted while this pull read it"), e.getMessage());
   }
 
   @Test

@@ -59,8 +59,9 @@ abstract class CacheMojo extends AbstractMojo {
   org.apache.maven.settings.Settings settings;
 
   /**
-   * Run once per build, however many modules inherit the plugin: {@code pull} in the reactor's first
-   * project, {@code push} in its last (after every module was built). {@code false} runs it in each.
+   * Run once per build, however many modules inherit the plugin: {@code pull} in the first project
+   * of the reactor whose build runs it, {@code push} in the last (after every module was built).
+   * {@code false} runs it in each.
    */
   @Parameter(property = "cachemount.oncePerBuild", defaultValue = "true")
   boolean oncePerBuild = true;
@@ -83,13 +84,27 @@ abstract class CacheMojo extends AbstractMojo {
   /** The project of the reactor, in build order, in which the goal runs when it runs once per build. */
   abstract org.apache.maven.project.MavenProject onceIn(List<org.apache.maven.project.MavenProject> reactor);
 
+  /** The goal's name: {@code pull} or {@code push}. */
+  abstract String goal();
+
+  /** Whether {@code project}'s build has an execution of this plugin's {@link #goal()}. */
+  private boolean runsTheGoal(org.apache.maven.project.MavenProject project) {
+    return project.getBuildPlugins().stream()
+        .filter(p -> "dev.cachemount".equals(p.getGroupId()) && "cachemount-maven-plugin".equals(p.getArtifactId()))
+        .flatMap(p -> p.getExecutions().stream())
+        .anyMatch(e -> e.getGoals().contains(goal()));
+  }
+
   /** Whether another project of this build runs the goal instead of this one. */
   private boolean anotherProjectRunsIt() {
     if (!oncePerBuild || session == null || session.getProjects() == null || session.getProjects().size() < 2
         || session.getCurrentProject() == null) {
       return false;
     }
-    org.apache.maven.project.MavenProject once = onceIn(session.getProjects());
+    // Among the projects whose build runs the goal (not an aggregator or BOM without it); all of
+    // them when none does (the goal given on the command line).
+    List<org.apache.maven.project.MavenProject> running = session.getProjects().stream().filter(this::runsTheGoal).toList();
+    org.apache.maven.project.MavenProject once = onceIn(running.isEmpty() ? session.getProjects() : running);
     if (once == session.getCurrentProject()) {
       return false;
     }

@@ -18,6 +18,11 @@ public class PullMojo extends CacheMojo {
   }
 
   @Override
+  String goal() {
+    return "pull";
+  }
+
+  @Override
   org.apache.maven.project.MavenProject onceIn(java.util.List<org.apache.maven.project.MavenProject> reactor) {
     return reactor.get(0);
   }

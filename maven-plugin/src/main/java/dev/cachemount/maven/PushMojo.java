@@ -24,6 +24,11 @@ public class PushMojo extends CacheMojo {
   }
 
   @Override
+  String goal() {
+    return "push";
+  }
+
+  @Override
   org.apache.maven.project.MavenProject onceIn(java.util.List<org.apache.maven.project.MavenProject> reactor) {
     return reactor.get(reactor.size() - 1);
   }

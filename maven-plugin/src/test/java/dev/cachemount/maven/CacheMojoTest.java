@@ -194,43 +194,69 @@ class CacheMojoTest {
     return session;
   }
 
+  /** Runs {@code mojo} as Maven would in {@code projects.get(current)} of that reactor. */
+  private static void runIn(CacheMojo mojo, List<org.apache.maven.project.MavenProject> projects, int current) throws Exception {
+    mojo.session = reactor(projects, projects.get(current));
+    mojo.execute();
+  }
+
   @Test
   void inAMultiModuleBuildPullRunsInTheFirstProjectAndPushInTheLast() throws Exception {
-    List<org.apache.maven.project.MavenProject> projects = new java.util.ArrayList<>();
-    for (String name : List.of("parent", "core", "app")) {
-      org.apache.maven.project.MavenProject p = new org.apache.maven.project.MavenProject();
-      p.setArtifactId(name);
-      projects.add(p);
-    }
+    // The goals given on the command line: no project declares them, so the whole reactor counts.
+    var projects = List.of(project("parent"), project("core"), project("app"));
     Path source = dir.resolve("source");
     TestTrees.mixed(source, 5);
     Path store = dir.resolve("store");
-    for (org.apache.maven.project.MavenProject current : projects.subList(0, 2)) {
-      PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
-      push.session = reactor(projects, current);
-      push.execute();
-      assertFalse(Files.exists(store), "push waits for the last module, " + current.getArtifactId() + " is not it");
+    for (int current = 0; current < 2; current++) {
+      runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, current);
+      assertFalse(Files.exists(store), "push waits for the last module, " + projects.get(current).getArtifactId() + " is not it");
     }
-    PushMojo last = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
-    last.session = reactor(projects, projects.get(2));
-    last.execute();
+    runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, 2);
     assertTrue(Files.exists(store), "pushed once, in the last module");
 
     Path target = dir.resolve("target");
-    PullMojo inCore = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target);
-    inCore.session = reactor(projects, projects.get(1));
-    inCore.execute();
+    runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target), projects, 1);
     assertFalse(Files.exists(target), "pulled only in the first project");
-    PullMojo first = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target);
-    first.session = reactor(projects, projects.get(0));
-    first.execute();
+    runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target), projects, 0);
     assertEquals(TreeListing.of(source), TreeListing.of(target));
 
     PullMojo everyModule = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("each"));
-    everyModule.session = reactor(projects, projects.get(1));
     everyModule.oncePerBuild = false;
-    everyModule.execute();
+    runIn(everyModule, projects, 1);
     assertTrue(Files.exists(dir.resolve("each")), "oncePerBuild=false runs it in every module");
+  }
+
+  private static org.apache.maven.project.MavenProject project(String name, String... goals) {
+    org.apache.maven.project.MavenProject p = new org.apache.maven.project.MavenProject();
+    p.setArtifactId(name);
+    p.getModel().setBuild(new org.apache.maven.model.Build());
+    if (goals.length > 0) {
+      org.apache.maven.model.Plugin plugin = new org.apache.maven.model.Plugin();
+      plugin.setGroupId("dev.cachemount");
+      plugin.setArtifactId("cachemount-maven-plugin");
+      org.apache.maven.model.PluginExecution execution = new org.apache.maven.model.PluginExecution();
+      for (String goal : goals) {
+        execution.addGoal(goal);
+      }
+      plugin.addExecution(execution);
+      p.getModel().getBuild().addPlugin(plugin);
+    }
+    return p;
+  }
+
+  @Test
+  void oncePerBuildMeansInTheFirstAndLastProjectsThatRunTheGoal() throws Exception {
+    // An aggregator first and a BOM last, neither with the plugin: pull runs in core, push in app.
+    var projects = List.of(project("aggregator"), project("core", "pull", "push"), project("app", "pull", "push"), project("bom"));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 6);
+    Path store = dir.resolve("store");
+    runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, 3);
+    assertFalse(Files.exists(store), "the BOM does not run push");
+    runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, 2);
+    assertTrue(Files.exists(store), "app is the last project that runs push");
+    runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("t")), projects, 1);
+    assertTrue(Files.exists(dir.resolve("t")), "core is the first project that runs pull");
   }
 
   @Test

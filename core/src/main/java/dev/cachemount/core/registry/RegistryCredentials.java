@@ -66,11 +66,20 @@ public final class RegistryCredentials {
       return CredentialLookup.NONE;
     }
     String source = dockerConfig.startsWith(home) ? "~/" + home.relativize(dockerConfig) : dockerConfig.toString();
+    String unreadable;
     try {
-      Json.mapper().readTree(dockerConfig.toFile());
+      JsonNode config = Json.mapper().readTree(dockerConfig.toFile());
+      unreadable = config != null && config.isObject() ? null : "it is not a JSON object";
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // Not the parser's message: it quotes the text it stopped at, which may be a credential.
+      unreadable = e.getLocation() == null ? "it is not valid JSON"
+          : "it is not valid JSON at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
     } catch (IOException e) {
-      // jib-core would read no credentials from it, and say nothing.
-      String failure = source + " cannot be read (" + e.getMessage().replaceAll("\\s+", " ") + ")";
+      unreadable = e.getClass().getSimpleName() + ": " + e.getMessage(); // a file system error: a path and a reason, no content
+    }
+    if (unreadable != null) {
+      // jib-core would read no credentials from it, and say nothing (or fail on a JSON null).
+      String failure = source + " cannot be read (" + unreadable + ")";
       listener.warning(failure + "; going on without credentials. Fix or remove it (docker login rewrites it)");
       return new CredentialLookup(Optional.empty(), Optional.of(failure));
     }

@@ -170,8 +170,17 @@ class RegistryPiecesTest {
     List<String> warnings = new java.util.ArrayList<>();
     CredentialLookup found = lookupWith("{not json", warnings);
     assertEquals(Optional.empty(), found.credential());
-    assertTrue(found.helperFailure().orElseThrow().contains("config.json cannot be read"), found.toString());
+    assertTrue(found.helperFailure().orElseThrow().contains("config.json cannot be read (it is not valid JSON at line 1"), found.toString());
     assertEquals(1, warnings.size(), warnings.toString());
+
+    // The parser's own message quotes the token it stopped at: here a base64 user:password.
+    String secret = "Y2k6czNjcmV0UGFzc3cwcmQ";
+    warnings.clear();
+    CredentialLookup leaky = lookupWith("{\"auths\": {\"cache.example.com\": {\"auth\": " + secret + "}}}", warnings);
+    assertFalse(leaky.helperFailure().orElseThrow().contains(secret) || warnings.get(0).contains(secret), warnings.toString());
+
+    warnings.clear();
+    assertTrue(lookupWith("null", warnings).helperFailure().orElseThrow().contains("not a JSON object"), "jib-core fails on a JSON null");
   }
 
   @Test
