@@ -111,6 +111,11 @@ public final class Cachemount {
     return CacheSpec.parse(text, home);
   }
 
+  /** cachemount's own directory ({@code ${XDG_CACHE_HOME:-~/.cache}/cachemount}): the default store, locks, index cache, staging. */
+  private Path stateDirectory() {
+    return defaultStoreDir().getParent();
+  }
+
   /** {@code ${XDG_CACHE_HOME:-~/.cache}/cachemount/store}: where local caches live by default. */
   public Path defaultStoreDir() {
     String xdg = env.get("XDG_CACHE_HOME");
@@ -156,7 +161,7 @@ public final class Cachemount {
     try (SnapshotStore store = openStore(spec, listener);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
-      return new PushOperation(engine, spec, options, listener, others, defaultStoreDir().getParent()).run(store);
+      return new PushOperation(engine, spec, options, listener, others, stateDirectory()).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the push of cache '" + spec.id() + "'", e);
     }
@@ -215,7 +220,7 @@ public final class Cachemount {
   /** Restores the snapshot stored under the spec's id into the spec's target; a miss writes nothing. */
   public OperationResult pull(CacheSpec spec, OperationListener listener) {
     try (SnapshotStore store = openStore(spec, listener)) {
-      return new PullOperation(engine, spec, listener, defaultStoreDir().resolveSibling("locks"), targetLockTimeout).run(store);
+      return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the pull of cache '" + spec.id() + "'", e);
     }

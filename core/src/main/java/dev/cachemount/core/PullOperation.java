@@ -40,20 +40,23 @@ final class PullOperation {
   private final OperationListener listener;
   private final long started = System.nanoTime();
 
+  private final Path stateDirectory;
   private final Path lockDirectory;
   /** Whether this pull holds its target's lock (false when the lock could not be made). */
   private volatile boolean targetLocked = true;
   private final java.time.Duration lockTimeout;
 
   /**
-   * @param lockDirectory where the per-target locks live
+   * @param stateDirectory cachemount's own directory: its {@code locks/} hold the per-target locks, and
+   *     a pull leaves it alone when it lies inside the target
    * @param lockTimeout how long to wait for another pull into the same target
    */
-  PullOperation(Engine engine, CacheSpec spec, OperationListener listener, Path lockDirectory, java.time.Duration lockTimeout) {
+  PullOperation(Engine engine, CacheSpec spec, OperationListener listener, Path stateDirectory, java.time.Duration lockTimeout) {
     this.engine = engine;
     this.spec = spec;
     this.listener = listener;
-    this.lockDirectory = lockDirectory;
+    this.stateDirectory = stateDirectory;
+    this.lockDirectory = stateDirectory.resolve("locks");
     this.lockTimeout = lockTimeout;
   }
 
@@ -255,7 +258,7 @@ final class PullOperation {
     static EarlyScan of(PullOperation pull, SnapshotStore store, Path target) throws IOException {
       if (pull.spec.verifyContent() || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)
           || StoreOverlap.storeInside(target.toRealPath(), store).isPresent()
-          || StoreOverlap.stateInside(target.toRealPath(), pull.lockDirectory.getParent()).isPresent()) {
+          || StoreOverlap.stateInside(target.toRealPath(), pull.stateDirectory).isPresent()) {
         return null;
       }
       return new EarlyScan(pull, target);
@@ -287,7 +290,7 @@ final class PullOperation {
     // What the pull leaves alone in the target: the store, and cachemount's own directory.
     List<Path> keepOut = new java.util.ArrayList<>();
     storeInside.ifPresent(keepOut::add);
-    StoreOverlap.stateInside(realTarget, lockDirectory.getParent()).ifPresent(keepOut::add);
+    StoreOverlap.stateInside(realTarget, stateDirectory).ifPresent(keepOut::add);
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
     long entries = head.config().counts().entries();
     Map<String, ScannedEntry> seen = spec.verifyContent() || !keepOut.isEmpty() ? null
