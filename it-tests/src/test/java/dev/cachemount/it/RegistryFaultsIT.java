@@ -279,4 +279,35 @@ class RegistryFaultsIT {
       assertEquals(0, registry.countRequests("PUT", "/v2/team/cache/manifests/.*"), "the manifest never reached the registry");
     }
   }
+
+  @Test
+  void aPushRetriedAfterItsManifestFailedUploadsNoPackAgain() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      // About 80 MB in 400 files: several packs, and many batches for the workers to share out.
+      Path tree = RandomTrees.write(dir.resolve("big-tree"), 21, 400, 8, 150_000, 100_000);
+      proxy.inject("PUT", "/v2/team/cache/manifests/.*", FaultProxy.Fault.UNAVAILABLE, 100);
+      RegistryAccess failing = RegistryAccess.of(registry, dir.resolve("home-failing"));
+      Cli.Result failed = Cli.run(failing.env(), new byte[0], "push", "--json", "--cache-id", "id=m2,ref=" + proxy.host() + "/team/cache,target=" + tree);
+      assertEquals(1, failed.exitCode(), failed.toString());
+      long stored = registry.countRequests("PUT", "/v2/team/cache/blobs/uploads/.*");
+      assertTrue(stored >= 4, "the failed push stored its packs, index and config first: " + stored);
+
+      // Another machine, or a CI retry on a fresh runner: no copy of anything, no parent to start from.
+      registry.clearLog();
+      RegistryAccess retrying = RegistryAccess.of(registry, dir.resolve("home-retrying"));
+      Cli.Result retried = retrying.cli("push", "id=m2,ref=" + retrying.ref("team/cache") + ",target=" + tree);
+      assertEquals(0, retried.exitCode(), retried.toString());
+      var result = retried.json().get(0);
+      assertEquals(1, registry.countRequests("PUT", "/v2/team/cache/blobs/uploads/.*"),
+          "only the config (it records when the push ran) is uploaded again:\n" + String.join("\n", registry.logLines()));
+      assertEquals(1, result.get("blobsUploaded").asLong(), result.toString());
+      assertEquals(stored - 1, result.get("blobsSkipped").asLong(), "every pack and the index were found: " + result);
+      assertTrue(result.get("bytesTransferred").asLong() < 100_000, result.toString());
+      Path restored = dir.resolve("restored");
+      Cli.Result pull = retrying.cli("pull", "id=m2,ref=" + retrying.ref("team/cache") + ",target=" + restored);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      TreeCompare.assertSameTree(tree, restored);
+    }
+  }
 }

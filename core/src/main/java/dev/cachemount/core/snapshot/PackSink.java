@@ -2,136 +2,254 @@ package dev.cachemount.core.snapshot;
 
 import dev.cachemount.core.index.FrameEncoding;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.ChunkRef;
 import dev.cachemount.core.pack.EncodedFrame;
+import dev.cachemount.core.pack.FrameCompressor;
 import dev.cachemount.core.pack.PackWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Collects the packs of one snapshot. Each worker writes into its own {@link Lane}: a sequence of
- * pack files in the staging directory, a new one started once the current one reaches the target
- * size. Lanes share nothing while they write (no lock on the write path: each lane hashes and writes
- * its own pack), and report finished packs and frame placements to the sink. Thread-safe.
+ * Turns one ordered stream of raw frames into the packs of a snapshot. Frames are compressed on a
+ * pool of threads but written by one thread in the order they were {@link #submit submitted}, and a
+ * pack is finished once it reaches the target size: the packs' bytes depend only on the frames and
+ * their order, never on which thread compressed what first. That makes packs reproducible (a push
+ * retried after a failure, or the same tree pushed from another machine, makes the same blobs, which
+ * a registry then already has).
+ *
+ * <p>Memory is bounded: at most {@link #QUEUED} frames wait to be written; {@link #submit} blocks
+ * when they are there. Submitting is for one thread at a time (the caller orders its producers);
+ * the rest is thread-safe.
  */
 final class PackSink implements AutoCloseable {
+  /** Frames compressed or being compressed, not yet written: a few MiB of raw frames. */
+  static final int QUEUED = 256;
+
   private record Placement(int pack, long offset, int storedLength, int rawLength, FrameEncoding encoding, List<ChunkRef> chunks) {}
+
+  /** A frame whose buffer goes back to the pool once written. */
+  private record Compressed(EncodedFrame frame, byte[] raw) {}
+
+  private static final Future<Compressed> END = CompletableFuture.completedFuture(null);
 
   private final Path directory;
   private final long packTarget;
+  private final int frameCapacity;
   private final java.util.function.Consumer<PackWriter.FinishedPack> onFinished;
-  private final Map<Integer, PackWriter.FinishedPack> finished = new TreeMap<>();
+  private final ExecutorService compressors;
+  private final ThreadLocal<FrameCompressor> compressor;
+  private final ConcurrentLinkedQueue<FrameCompressor> allCompressors = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<byte[]> buffers = new ConcurrentLinkedQueue<>();
+  private final BlockingQueue<Future<Compressed>> queue = new ArrayBlockingQueue<>(QUEUED);
+  private final Thread writer;
+  private final Object failureLock = new Object();
+  private volatile Throwable failure;
+  private volatile boolean closed;
+  private boolean ended;
+
+  // The writer thread's own state; read by others only after it has been joined.
+  private final List<PackWriter.FinishedPack> finished = new ArrayList<>();
   private final List<Placement> placements = new ArrayList<>();
-  private final List<Lane> lanes = new ArrayList<>();
-  private int packs;
-  private boolean closed;
+  private PackWriter current;
 
-  PackSink(Path directory, long packTarget) {
-    this(directory, packTarget, pack -> { });
-  }
-
-  /** @param onFinished hears each pack as its lane finishes it (to store it at once) */
-  PackSink(Path directory, long packTarget, java.util.function.Consumer<PackWriter.FinishedPack> onFinished) {
+  /**
+   * @param frameCapacity the size of the frame buffers {@link #buffer()} hands out
+   * @param threads how many threads compress
+   * @param onFinished hears each pack as it is finished (to store it at once), on the writing thread
+   */
+  PackSink(Path directory, long packTarget, int frameCapacity, int level, int threads,
+      java.util.function.Consumer<PackWriter.FinishedPack> onFinished) {
     this.directory = directory;
     this.packTarget = packTarget;
+    this.frameCapacity = frameCapacity;
     this.onFinished = onFinished;
+    this.compressors = Workers.pool("cachemount-compress", threads);
+    this.compressor = ThreadLocal.withInitial(() -> {
+      FrameCompressor c = new FrameCompressor(level);
+      allCompressors.add(c);
+      return c;
+    });
+    this.writer = new Thread(this::write, "cachemount-pack-writer");
+    writer.setDaemon(true);
+    writer.start();
   }
 
-  /** Refuses new packs from now on (a cancelled push); packs being written are left to their lanes. */
-  synchronized void refuse() {
-    closed = true;
+  /** The staging directory the packs are written to. */
+  Path directory() {
+    return directory;
   }
 
-  /** A new lane for one worker. */
-  synchronized Lane newLane() throws IOException {
-    if (closed) {
-      throw new Abandoned();
-    }
-    Lane lane = new Lane();
-    lanes.add(lane);
-    return lane;
-  }
-
-  private synchronized PackWriter openPack(Lane lane) throws IOException {
-    if (closed) {
-      throw new Abandoned();
-    }
-    lane.number = packs++;
-    return new PackWriter(directory.resolve("pack-" + lane.number));
-  }
-
-  private synchronized void record(int number, PackWriter.FinishedPack pack, List<Placement> lanePlacements) {
-    finished.put(number, pack);
-    placements.addAll(lanePlacements);
-  }
-
-  /** One worker's packs. Not thread-safe: used by its worker only. */
-  final class Lane {
-    private PackWriter current;
-    private int number;
-    private final List<Placement> pending = new ArrayList<>();
-
-    /** The staging directory the lane's packs are written to. */
-    Path directory() {
-      return directory;
-    }
-
-    /** Appends a frame, starting a pack if needed and finishing it once it is full. */
-    void append(EncodedFrame frame) throws IOException {
-      if (current == null) {
-        current = openPack(this);
-      }
-      long offset = current.append(frame);
-      pending.add(new Placement(number, offset, frame.storedLength(), frame.rawLength(), frame.encoding(), frame.chunks()));
-      if (current.size() >= packTarget) {
-        finishCurrent();
-      }
-    }
-
-    /** Finishes the lane's last pack; call once, when the worker is done. */
-    void finish() throws IOException {
-      if (current != null) {
-        finishCurrent();
-      }
-    }
-
-    private void finishCurrent() throws IOException {
-      PackWriter writer = current;
-      try {
-        PackWriter.FinishedPack pack = writer.finish();
-        record(number, pack, pending);
-        pending.clear();
-        onFinished.accept(pack);
-      } finally {
-        writer.close();
-        current = null;
-      }
-    }
-
-    /** Deletes an unfinished pack. */
-    private void abandon() throws IOException {
-      if (current != null) {
-        PackWriter writer = current;
-        current = null;
-        writer.close();
-      }
-    }
+  /** A buffer for one raw frame, of the capacity given at construction; hand it back through {@link #submit}. */
+  byte[] buffer() {
+    byte[] b = buffers.poll();
+    return b != null ? b : new byte[frameCapacity];
   }
 
   /**
-   * Records packs, frames and chunks in {@code builder}; every lane must have finished. Called
-   * once, after every worker has returned.
+   * Queues {@code raw[0, length)}, the concatenation of {@code chunks}, as the next frame; the buffer
+   * is the sink's from now on. Blocks while {@link #QUEUED} frames wait. Frames are written in the
+   * order of the calls, so calls must come from one thread at a time in an order the caller fixes.
+   *
+   * @throws Abandoned after {@link #refuse()}
+   * @throws WriterFailed when writing packs failed ({@link #failure()} says how)
    */
-  synchronized List<PackWriter.FinishedPack> finish(SnapshotIndex.Builder builder) {
-    if (finished.size() != packs) {
-      throw new IllegalStateException(packs + " packs started but " + finished.size() + " finished");
+  void submit(byte[] raw, int length, List<ChunkRef> chunks) throws IOException {
+    check();
+    List<ChunkRef> frameChunks = List.copyOf(chunks);
+    Future<Compressed> f = compressors.submit(() -> compress(raw, length, frameChunks));
+    try {
+      while (!queue.offer(f, 50, TimeUnit.MILLISECONDS)) {
+        check();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while writing packs");
     }
-    List<PackWriter.FinishedPack> result = new ArrayList<>(finished.values());
-    for (PackWriter.FinishedPack pack : result) {
+  }
+
+  private void check() throws IOException {
+    if (failure != null) {
+      throw failure instanceof Abandoned ? new Abandoned() : new WriterFailed();
+    }
+    if (closed) {
+      throw new Abandoned();
+    }
+  }
+
+  private Compressed compress(byte[] raw, int length, List<ChunkRef> chunks) {
+    EncodedFrame e = compressor.get().encode(raw, length, chunks);
+    if (e.encoding() == FrameEncoding.RAW) {
+      return new Compressed(e, raw); // its data is the raw buffer: back to the pool once written
+    }
+    EncodedFrame owned = new EncodedFrame(java.util.Arrays.copyOf(e.data(), e.storedLength()), e.storedLength(), e.rawLength(), e.encoding(), e.chunks());
+    buffers.add(raw);
+    return new Compressed(owned, null);
+  }
+
+  /** The writing thread: frames in queue order into packs, until {@link #END}. */
+  private void write() {
+    while (true) {
+      Future<Compressed> next;
+      try {
+        next = queue.take();
+      } catch (InterruptedException e) {
+        fail(e);
+        break;
+      }
+      if (next == END) {
+        break;
+      }
+      if (failure != null) {
+        continue; // drained, so that no producer stays blocked
+      }
+      try {
+        Compressed c = next.get();
+        append(c.frame());
+        if (c.raw() != null) {
+          buffers.add(c.raw());
+        }
+      } catch (ExecutionException e) {
+        fail(e.getCause());
+      } catch (Throwable t) {
+        fail(t);
+      }
+    }
+    if (failure == null && current != null) {
+      try {
+        finishCurrent();
+      } catch (Throwable t) {
+        fail(t);
+      }
+    }
+    if (current != null) {
+      try {
+        current.close(); // unfinished: deleted
+      } catch (IOException e) {
+        fail(e);
+      }
+      current = null;
+    }
+  }
+
+  private void append(EncodedFrame frame) throws IOException {
+    if (current == null) {
+      if (closed) {
+        throw new Abandoned();
+      }
+      try {
+        current = new PackWriter(directory.resolve("pack-" + finished.size()));
+      } catch (IOException e) {
+        throw new Snapshotter.StagingWriteFailure(directory, e);
+      }
+    }
+    long offset;
+    try {
+      offset = current.append(frame);
+    } catch (IOException e) {
+      throw new Snapshotter.StagingWriteFailure(directory, e);
+    }
+    placements.add(new Placement(finished.size(), offset, frame.storedLength(), frame.rawLength(), frame.encoding(), frame.chunks()));
+    if (current.size() >= packTarget) {
+      finishCurrent();
+    }
+  }
+
+  private void finishCurrent() throws IOException {
+    PackWriter w = current;
+    PackWriter.FinishedPack pack;
+    try {
+      pack = w.finish();
+    } catch (IOException e) {
+      throw new Snapshotter.StagingWriteFailure(directory, e);
+    } finally {
+      w.close();
+      current = null;
+    }
+    finished.add(pack);
+    onFinished.accept(pack);
+  }
+
+  private void fail(Throwable t) {
+    synchronized (failureLock) {
+      if (failure == null) {
+        failure = t;
+      }
+    }
+  }
+
+  /** Why writing packs failed; null while it has not. */
+  Throwable failure() {
+    return failure;
+  }
+
+  /** Refuses new packs from now on (a cancelled push); the pack being written is finished. */
+  void refuse() {
+    closed = true;
+  }
+
+  /**
+   * Writes what is queued, finishes the last pack and records packs, frames and chunks in
+   * {@code builder}. Called once, after the last {@link #submit}.
+   *
+   * @throws IOException how writing failed, as it was thrown
+   */
+  List<PackWriter.FinishedPack> finish(SnapshotIndex.Builder builder) throws IOException {
+    end();
+    if (failure != null) {
+      throw Workers.rethrow(failure);
+    }
+    for (PackWriter.FinishedPack pack : finished) {
       builder.addPack(pack.digest(), pack.size());
     }
     for (Placement p : placements) {
@@ -142,38 +260,57 @@ final class PackSink implements AutoCloseable {
         offset += c.length();
       }
     }
-    return result;
+    return List.copyOf(finished);
   }
 
-  synchronized long frameCount() {
+  /** Frames written so far; exact once {@link #finish} has returned. */
+  long frameCount() {
     return placements.size();
   }
 
-  /**
-   * Refuses further packs and deletes every unfinished one; finished packs are the caller's to
-   * remove. Call only when no worker writes any more.
-   */
-  @Override
-  public synchronized void close() throws IOException {
-    closed = true;
-    IOException failure = null;
-    for (Lane lane : lanes) {
-      try {
-        lane.abandon();
-      } catch (IOException e) {
-        failure = e;
-      }
+  /** Ends the stream and waits for the writer; idempotent. */
+  private synchronized void end() throws IOException {
+    if (ended) {
+      return;
     }
-    lanes.clear();
-    if (failure != null) {
-      throw failure;
+    try {
+      queue.put(END); // the writer drains the queue, failed or not
+      writer.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      fail(new java.io.InterruptedIOException("interrupted while writing packs"));
+      writer.interrupt();
+      throw new java.io.InterruptedIOException("interrupted while writing packs");
+    } finally {
+      ended = true;
+      Workers.stop(compressors);
+      allCompressors.forEach(FrameCompressor::close);
+      allCompressors.clear();
     }
   }
 
-  /** What a lane throws once the push was cancelled: no new pack. */
+  /**
+   * Refuses further frames, waits for the writer and deletes the pack it had not finished; finished
+   * packs are the caller's to remove. Call only when no producer submits any more.
+   */
+  @Override
+  public void close() throws IOException {
+    closed = true;
+    fail(new Abandoned());
+    end();
+  }
+
+  /** What {@link #submit} throws once the push was cancelled: no new pack. */
   static final class Abandoned extends IOException {
     Abandoned() {
       super("the snapshot was abandoned");
+    }
+  }
+
+  /** What {@link #submit} throws once writing packs failed; the failure itself is {@link #failure()}. */
+  static final class WriterFailed extends IOException {
+    WriterFailed() {
+      super("writing packs failed");
     }
   }
 }

@@ -2,8 +2,8 @@ package dev.cachemount.core.snapshot;
 
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
-import dev.cachemount.core.blob.ConcurrentDigestSet;
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.blob.DigestTable;
 import dev.cachemount.core.chunk.ChunkReader;
 import dev.cachemount.core.chunk.FastCdcChunker;
 import dev.cachemount.core.index.Entry;
@@ -11,7 +11,6 @@ import dev.cachemount.core.index.FormatLimits;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.ChunkRef;
-import dev.cachemount.core.pack.FrameCompressor;
 import dev.cachemount.core.pack.PackWriter;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -31,17 +30,20 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Turns a directory tree into a {@link StagedSnapshot}: scan, then, in parallel workers, read each
- * file, cut it into content-defined chunks, hash them, and for every chunk not seen before append it
- * to the worker's current frame; full frames are compressed by the worker and appended to the
- * shared {@link PackSink}. Workers take batches of consecutive files, so a frame holds neighbouring
- * files (better compression, and a restore reads packs in order).
+ * file, cut it into content-defined chunks and hash them; every chunk no earlier file of the tree
+ * had, and no earlier snapshot holds, goes into a frame, and full frames go to the {@link PackSink},
+ * which compresses them on several threads and writes them into packs in order. Workers take
+ * batches of consecutive files, so a frame holds neighbouring files (better compression, and a
+ * restore reads packs in order), and decide in batch order (see {@link #runWorkers}), so the packs
+ * are the same whatever the number of workers and their timing.
  *
- * <p>Memory is bounded by the workers' buffers (a read buffer and a frame each) and the index; no
- * pack is held in memory. Each instance is used once per push; it is not thread-safe itself.
+ * <p>Memory is bounded by the workers' buffers (a read buffer, the chunks held until their batch's
+ * turn, and a frame each), the frames queued for the sink, and the index; no pack is held in memory.
+ * Each instance is used once per push; it is not thread-safe itself.
  */
 public final class Snapshotter {
   /** Settings of one push. */
@@ -69,6 +71,8 @@ public final class Snapshotter {
 
   private static final long BATCH_BYTES = 4L << 20;
   private static final int BATCH_FILES = 256;
+  /** The bytes of chunks a worker holds while it waits for its batch's turn. */
+  private static final int HOLD_BYTES = 8 << 20;
 
   private final Settings settings;
   private final OperationListener listener;
@@ -142,37 +146,40 @@ public final class Snapshotter {
       bytes += f.size();
     }
     int expectedChunks = (int) Math.min(1 << 20, files.size() + bytes / settings.chunker().parameters().avgSize());
-    // Half of that: the tables grow as needed, and an incremental push reads few of the files.
-    ConcurrentDigestSet seen = new ConcurrentDigestSet(expectedChunks / 2);
-    AtomicLong chunkBytes = new AtomicLong();
-    try (PackSink sink = new PackSink(staging, settings.packTarget(), onPackFinished)) {
+    int frameCapacity = settings.frameTarget() + settings.chunker().maxSize();
+    try (PackSink sink = new PackSink(staging, settings.packTarget(), frameCapacity, settings.compressionLevel(), settings.workers(), onPackFinished)) {
       activeSink = sink;
       if (cancelled) {
         sink.refuse();
       }
-      runWorkers(root, files, batches, results, seen, chunkBytes, sink, reuse);
-      List<ChunkReuse.KeptPack> kept = new ArrayList<>();
-      if (!reuse.isEmpty()) {
-        ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove());
-        kept.addAll(plan.kept());
-        kept.addAll(repack(root, files, plan.repack(), seen, chunkBytes, sink, reuse));
-      }
-      List<PackWriter.FinishedPack> packs;
-      for (int i = 0; i < files.size(); i++) {
-        FileResult r = results[i];
-        if (r != null) {
-          ScannedEntry e = files.get(i);
-          if (r.parentChunks() != null) {
-            builder.addFileOfParentChunks(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.parentChunks());
-          } else {
-            builder.addFile(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.chunks());
+      // Half of the expected chunks: the table grows as needed, and an incremental push reads few of the files.
+      Decisions decisions = new Decisions(new DigestTable(expectedChunks / 2), sink, reuse);
+      try {
+        runWorkers(root, files, batches, results, decisions);
+        List<ChunkReuse.KeptPack> kept = new ArrayList<>();
+        if (!reuse.isEmpty()) {
+          ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove());
+          kept.addAll(plan.kept());
+          kept.addAll(repack(root, files, plan.repack(), decisions));
+        }
+        for (int i = 0; i < files.size(); i++) {
+          FileResult r = results[i];
+          if (r != null) {
+            ScannedEntry e = files.get(i);
+            if (r.parentChunks() != null) {
+              builder.addFileOfParentChunks(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.parentChunks());
+            } else {
+              builder.addFile(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.chunks());
+            }
           }
         }
+        List<PackWriter.FinishedPack> packs = sink.finish(builder);
+        List<ReusedPack> reused = placeKept(kept, reuse, builder);
+        return new StagedSnapshot(builder.build(), packs, reused, scanStarted, decisions.chunkBytes, sink.frameCount());
+      } catch (PackSink.WriterFailed e) {
+        // A worker stopped because the pack writer had failed: the writer's failure is the one to report.
+        throw Workers.rethrow(sink.failure() != null ? sink.failure() : e);
       }
-      long frames = sink.frameCount();
-      packs = sink.finish(builder);
-      List<ReusedPack> reused = placeKept(kept, reuse, builder);
-      return new StagedSnapshot(builder.build(), packs, reused, scanStarted, chunkBytes.get(), frames);
     }
   }
 
@@ -257,7 +264,7 @@ public final class Snapshotter {
    * the push) keeps its earlier pack instead.
    */
   private List<ChunkReuse.KeptPack> repack(Path root, List<ScannedEntry> files, List<java.util.Map.Entry<Digest, ChunkReuse.Found>> chunks,
-      ConcurrentDigestSet seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
+      Decisions decisions) throws IOException {
     if (chunks.isEmpty()) {
       return List.of();
     }
@@ -267,85 +274,99 @@ public final class Snapshotter {
     List<java.util.Map.Entry<Digest, ChunkReuse.Found>> stale = new ArrayList<>();
     MessageDigest md = Digest.newMessageDigest();
     byte[] buffer = new byte[settings.chunker().maxSize()];
-    try (Worker worker = new Worker(root, seen, chunkBytes, sink.newLane(), reuse)) {
-      FileChannel open = null;
-      int openFile = -1;
-      try {
-        for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : sorted) {
-          ChunkReuse.Found f = c.getValue();
-          if (f.file() != openFile) {
-            if (open != null) {
-              open.close();
-            }
-            if ((openFile >= 0 && worker.startsOwnFrames(files.get(openFile).size())) || worker.startsOwnFrames(files.get(f.file()).size())) {
-              worker.flushFrame();
-            }
-            openFile = f.file();
-            try {
-              open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-            } catch (NoSuchFileException gone) {
-              open = null; // deleted since it was read: its chunks keep their earlier packs, as changed ones do
-            }
+    // After every batch: this thread decides alone, in the order above, so the new packs do not depend on timing either.
+    Worker worker = new Worker(root, decisions, null);
+    worker.deciding = true;
+    FileChannel open = null;
+    int openFile = -1;
+    try {
+      for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : sorted) {
+        ChunkReuse.Found f = c.getValue();
+        if (f.file() != openFile) {
+          if (open != null) {
+            open.close();
           }
-          if (open == null) {
-            stale.add(c);
-            continue;
+          if ((openFile >= 0 && worker.startsOwnFrames(files.get(openFile).size())) || worker.startsOwnFrames(files.get(f.file()).size())) {
+            worker.flushFrame();
           }
-          java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, f.length());
-          long position = f.offset();
-          while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
-            // positional reads until the chunk is whole or the file ends
-          }
-          md.update(buffer, 0, b.position());
-          if (b.hasRemaining() || !Digest.finish(md).equals(c.getKey())) {
-            stale.add(c);
-          } else {
-            worker.pack(c.getKey(), buffer, 0, f.length());
+          openFile = f.file();
+          try {
+            open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+          } catch (NoSuchFileException gone) {
+            open = null; // deleted since it was read: its chunks keep their earlier packs, as changed ones do
           }
         }
-      } finally {
-        if (open != null) {
-          open.close();
+        if (open == null) {
+          stale.add(c);
+          continue;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, f.length());
+        long position = f.offset();
+        while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
+          // positional reads until the chunk is whole or the file ends
+        }
+        md.update(buffer, 0, b.position());
+        if (b.hasRemaining() || !Digest.finish(md).equals(c.getKey())) {
+          stale.add(c);
+        } else {
+          worker.pack(c.getKey(), buffer, 0, f.length());
         }
       }
-      worker.finish();
+    } finally {
+      if (open != null) {
+        open.close();
+      }
     }
+    worker.flushFrame();
     if (!stale.isEmpty()) {
       listener.warning(stale.size() + " chunks changed or vanished while the push ran; the snapshot references their earlier packs");
       // Kept whatever their use: their bytes exist nowhere else now.
-      return reuse.keepAll(stale);
+      return decisions.reuse.keepAll(stale);
     }
     return List.of();
   }
 
-  private void runWorkers(
-      Path root, List<ScannedEntry> files, List<int[]> batches, FileResult[] results,
-      ConcurrentDigestSet seen, AtomicLong chunkBytes, PackSink sink, ChunkReuse reuse) throws IOException {
+  /**
+   * Runs the workers over the batches. Each worker reads, chunks and hashes its batch on its own, but
+   * decides which chunks are new, and frames them, only in its batch's turn: after every earlier batch
+   * has decided. So each chunk is packed where it first occurs in the tree's order, frames and packs
+   * come out in that order, and a push makes the same packs whatever the number of workers and their
+   * timing. A worker holds its batch's chunks while it waits (at most {@link #HOLD_BYTES}); with more,
+   * it waits for its turn and then decides each chunk as it is read.
+   */
+  private void runWorkers(Path root, List<ScannedEntry> files, List<int[]> batches, FileResult[] results, Decisions decisions) throws IOException {
     int workers = Math.max(1, Math.min(settings.workers(), batches.size()));
     AtomicInteger nextBatch = new AtomicInteger();
     AtomicBoolean failed = new AtomicBoolean();
+    AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+    Turns turns = new Turns();
     ExecutorService pool = Workers.pool("cachemount-snapshot", workers);
     try {
       List<Future<Void>> futures = new ArrayList<>();
       for (int w = 0; w < workers; w++) {
         futures.add(pool.submit(() -> {
-          try (Worker worker = new Worker(root, seen, chunkBytes, sink.newLane(), reuse)) {
+          Worker worker = new Worker(root, decisions, turns);
+          try {
             int b;
             while (!failed.get() && (b = nextBatch.getAndIncrement()) < batches.size()) {
               int[] range = batches.get(b);
-              for (int i = range[0]; i < range[1] && !failed.get(); i++) {
+              worker.startBatch(b);
+              for (int i = range[0]; i < range[1]; i++) {
+                if (failed.get()) {
+                  return null;
+                }
                 results[i] = worker.read(files.get(i), i);
               }
-              worker.flushFrame();
+              worker.endBatch();
             }
-            if (!failed.get()) {
-              worker.finish();
-            }
-            return null;
           } catch (Throwable t) {
+            if (!(t instanceof Turns.Aborted)) {
+              firstFailure.compareAndSet(null, t);
+            }
             failed.set(true);
-            throw t;
+            turns.abort();
           }
+          return null;
         }));
       }
       for (Future<Void> f : futures) {
@@ -354,35 +375,156 @@ public final class Snapshotter {
     } finally {
       Workers.stop(pool);
     }
+    Throwable t = firstFailure.get();
+    if (t != null) {
+      throw Workers.rethrow(t);
+    }
   }
 
-  /** One worker's buffers, hasher and compressor. */
-  private final class Worker implements ChunkReader.ChunkConsumer, AutoCloseable {
+  /** The batches' turns to decide, one after another in batch order. Thread-safe. */
+  private static final class Turns {
+    private int next;
+    private boolean aborted;
+
+    /** Waits until every batch before {@code batch} has decided. */
+    synchronized void await(int batch) throws IOException {
+      while (next != batch) {
+        if (aborted) {
+          throw new Aborted();
+        }
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while snapshotting");
+        }
+      }
+    }
+
+    /** {@code batch} has decided: the next one's turn. */
+    synchronized void pass(int batch) {
+      next = batch + 1;
+      notifyAll();
+    }
+
+    /** A worker failed: nobody waits for a turn any more. */
+    synchronized void abort() {
+      aborted = true;
+      notifyAll();
+    }
+
+    /** What a worker waiting for its turn throws once another has failed; that failure is the one reported. */
+    static final class Aborted extends IOException {
+      Aborted() {
+        super("another worker failed");
+      }
+    }
+  }
+
+  /**
+   * What the decisions of one push share: the chunks packed so far, the earlier snapshots, and the
+   * sink. Used only in a batch's turn (or by the one thread that repacks after them), so one thread
+   * at a time, each after the one before it.
+   */
+  private static final class Decisions {
+    private final DigestTable packed;
+    private final PackSink sink;
+    private final ChunkReuse reuse;
+    private long chunkBytes;
+
+    Decisions(DigestTable packed, PackSink sink, ChunkReuse reuse) {
+      this.packed = packed;
+      this.sink = sink;
+      this.reuse = reuse;
+    }
+
+    /** Whether a chunk read from the tree is new: not packed by an earlier batch, not held by an earlier snapshot. */
+    boolean isNew(Digest digest, int file, long offset, int length) {
+      return packed.putIfAbsent(digest, 0) < 0 && !reuse.find(digest, file, offset, length);
+    }
+
+    /** A file the parent vouches for: notes where this tree has each of its chunks. */
+    void fromParent(int file, int[] chunks) {
+      SnapshotIndex parent = reuse.parentIndex();
+      long offset = 0;
+      for (int ref : chunks) {
+        reuse.foundInParent(ref, file, offset);
+        offset += parent.chunkLength(ref);
+      }
+    }
+  }
+
+  /** A chunk a worker holds until its batch's turn: where it is in the file, where its bytes are in the worker's buffer. */
+  private record HeldChunk(Digest digest, int file, long offset, int length, int at) {}
+
+  /** A file the parent vouches for, held until its batch's turn. */
+  private record HeldParentFile(int file, int[] chunks) {}
+
+  /** A frame boundary held until the batch's turn. */
+  private static final Object HELD_FLUSH = new Object();
+
+  /** One worker's read buffer, hasher, held chunks and frame being filled. Used by its thread only. */
+  private final class Worker implements ChunkReader.ChunkConsumer {
     private final Path root;
-    private final ConcurrentDigestSet seen;
-    private final AtomicLong chunkBytes;
-    private final PackSink.Lane lane;
+    private final Decisions decisions;
+    private final Turns turns;
     private final FastCdcChunker chunker = settings.chunker();
     private final MessageDigest md = Digest.newMessageDigest();
-    private final FrameCompressor compressor = new FrameCompressor(settings.compressionLevel());
     private final ChunkReader reader;
-    private final byte[] frame;
-    private int frameLength;
-    private final List<ChunkRef> frameChunks = new ArrayList<>();
     /** The chunks of the file being read. */
     private final List<Digest> fileChunks = new ArrayList<>();
-    private final ChunkReuse reuse;
     private int fileNumber;
     private long fileOffset;
+    private int batch;
+    /** In its batch's turn: each chunk is decided as it comes. Before it: chunks, files and boundaries are held. */
+    private boolean deciding;
+    private byte[] held = new byte[0];
+    private int heldLength;
+    private final List<Object> heldEvents = new ArrayList<>();
+    private byte[] frame;
+    private int frameLength;
+    private final List<ChunkRef> frameChunks = new ArrayList<>();
 
-    Worker(Path root, ConcurrentDigestSet seen, AtomicLong chunkBytes, PackSink.Lane lane, ChunkReuse reuse) {
+    Worker(Path root, Decisions decisions, Turns turns) {
       this.root = root;
-      this.reuse = reuse;
-      this.seen = seen;
-      this.chunkBytes = chunkBytes;
-      this.lane = lane;
+      this.decisions = decisions;
+      this.turns = turns;
       this.reader = new ChunkReader(chunker, 1 << 20);
-      this.frame = new byte[settings.frameTarget() + chunker.maxSize()];
+    }
+
+    void startBatch(int number) {
+      batch = number;
+      deciding = false;
+    }
+
+    /** Decides what the batch still holds (waiting for its turn), closes its last frame and passes the turn on. */
+    void endBatch() throws IOException {
+      if (!deciding) {
+        takeTurn();
+      }
+      flushFrame();
+      deciding = false;
+      turns.pass(batch);
+    }
+
+    /** Waits for the batch's turn, then decides everything held, in the order it was read. */
+    private void takeTurn() throws IOException {
+      turns.await(batch);
+      deciding = true;
+      for (Object e : heldEvents) {
+        if (e == HELD_FLUSH) {
+          flushFrame();
+        } else if (e instanceof HeldParentFile p) {
+          decisions.fromParent(p.file(), p.chunks());
+        } else {
+          HeldChunk c = (HeldChunk) e;
+          if (decisions.isNew(c.digest(), c.file(), c.offset(), c.length())) {
+            pack(c.digest(), held, c.at(), c.length());
+          }
+        }
+      }
+      heldEvents.clear();
+      heldLength = 0;
     }
 
     /** Reads, chunks and stores one file (number {@code number} of the push); {@code null} when it vanished. */
@@ -391,12 +533,20 @@ public final class Snapshotter {
       fileChunks.clear();
       fileNumber = number;
       fileOffset = 0;
-      java.util.Optional<Entry> unchanged = reuse.unchangedInParent(entry);
+      java.util.Optional<Entry> unchanged = decisions.reuse.unchangedInParent(entry);
       if (unchanged.isPresent()) {
-        if (reuse.isForced(entry.path())) {
-          fileNumber = -1; // not in the directory: its chunks cannot be read again for compaction
+        // A file taken from the parent that is not in the directory: its chunks cannot be read again for compaction.
+        int at = decisions.reuse.isForced(entry.path()) ? -1 : number;
+        int[] chunks = new int[unchanged.get().chunkCount()];
+        for (int c = 0; c < chunks.length; c++) {
+          chunks[c] = unchanged.get().chunk(c);
         }
-        return fromParent(unchanged.get());
+        if (deciding) {
+          decisions.fromParent(at, chunks);
+        } else {
+          heldEvents.add(new HeldParentFile(at, chunks));
+        }
+        return new FileResult(unchanged.get().size(), null, chunks);
       }
       long size = 0;
       if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
@@ -407,7 +557,7 @@ public final class Snapshotter {
       }
       boolean ownFrames = startsOwnFrames(entry.size());
       if (ownFrames) {
-        flushFrame();
+        frameBoundary();
       }
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         size = reader.read(ch, this);
@@ -422,13 +572,13 @@ public final class Snapshotter {
           return null;
         }
         throw e;
-      } catch (StagingWriteFailure e) {
-        throw e;
+      } catch (StagingWriteFailure | PackSink.Abandoned | PackSink.WriterFailed | Turns.Aborted | java.io.InterruptedIOException e) {
+        throw e; // not the file's failure
       } catch (IOException e) {
         throw new IOException("reading " + file + ": " + e.getMessage(), e);
       }
       if (ownFrames) {
-        flushFrame(); // outside the read's try: a failure to write the pack is not the file's
+        frameBoundary();
       }
       if (size != entry.size() || !entry.stillMatches(file)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
@@ -436,23 +586,18 @@ public final class Snapshotter {
       return new FileResult(size, fileChunks.toArray(new Digest[0]), null);
     }
 
-    /** A file the parent vouches for: its chunks, unread, all of them in the parent, by number. */
-    private FileResult fromParent(Entry entry) {
-      SnapshotIndex parent = reuse.parentIndex();
-      int[] chunks = new int[entry.chunkCount()];
-      long offset = 0;
-      for (int c = 0; c < chunks.length; c++) {
-        int ref = entry.chunk(c);
-        chunks[c] = ref;
-        reuse.foundInParent(ref, fileNumber, offset);
-        offset += parent.chunkLength(ref);
+    private void frameBoundary() throws IOException {
+      if (deciding) {
+        flushFrame();
+      } else {
+        heldEvents.add(HELD_FLUSH);
       }
-      return new FileResult(entry.size(), null, chunks);
     }
 
     /**
-     * One chunk of the file being read: hashed; referenced from an earlier snapshot that holds it, or
-     * added to the frame, if no worker has seen it.
+     * One chunk of the file being read: hashed; then, in the batch's turn, referenced from an earlier
+     * snapshot that holds it or added to the frame if no earlier batch packed it; before the turn,
+     * held for it.
      */
     @Override
     public void accept(byte[] data, int offset, int length) throws IOException {
@@ -461,9 +606,21 @@ public final class Snapshotter {
       fileChunks.add(digest);
       long at = fileOffset;
       fileOffset += length;
-      if (seen.add(digest) && !reuse.find(digest, fileNumber, at, length)) {
-        pack(digest, data, offset, length);
+      if (!deciding && heldLength + length > HOLD_BYTES) {
+        takeTurn();
       }
+      if (deciding) {
+        if (decisions.isNew(digest, fileNumber, at, length)) {
+          pack(digest, data, offset, length);
+        }
+        return;
+      }
+      if (held.length < heldLength + length) {
+        held = java.util.Arrays.copyOf(held, Math.min(HOLD_BYTES, Math.max(heldLength + length, Math.max(held.length * 2, 1 << 20))));
+      }
+      System.arraycopy(data, offset, held, heldLength, length);
+      heldEvents.add(new HeldChunk(digest, fileNumber, at, length, heldLength));
+      heldLength += length;
     }
 
     /**
@@ -476,9 +633,12 @@ public final class Snapshotter {
       return size >= settings.frameTarget();
     }
 
-    /** Appends a chunk to the frame, closing the frame once it is full. */
+    /** Appends a chunk to the frame, closing the frame once it is full. Only in the batch's turn. */
     void pack(Digest digest, byte[] data, int offset, int length) throws IOException {
-      chunkBytes.addAndGet(length);
+      decisions.chunkBytes += length;
+      if (frame == null) {
+        frame = decisions.sink.buffer();
+      }
       System.arraycopy(data, offset, frame, frameLength, length);
       frameLength += length;
       frameChunks.add(new ChunkRef(digest, length));
@@ -487,38 +647,17 @@ public final class Snapshotter {
       }
     }
 
+    /** Hands the frame to the sink, which compresses it and writes it in the order handed. Only in the batch's turn. */
     void flushFrame() throws IOException {
       if (frameLength == 0) {
         return;
       }
-      dev.cachemount.core.pack.EncodedFrame encoded = compressor.encode(frame, frameLength, frameChunks);
-      try {
-        lane.append(encoded);
-      } catch (PackSink.Abandoned e) {
-        throw e;
-      } catch (IOException e) {
-        // Not the file being read: the pack being written (a full disk, most likely).
-        throw new StagingWriteFailure(lane.directory(), e);
-      }
+      byte[] full = frame;
+      int length = frameLength;
+      frame = null;
       frameLength = 0;
+      decisions.sink.submit(full, length, frameChunks);
       frameChunks.clear();
-    }
-
-    /** Writes the last frame and finishes the worker's last pack. */
-    void finish() throws IOException {
-      flushFrame();
-      try {
-        lane.finish();
-      } catch (PackSink.Abandoned e) {
-        throw e;
-      } catch (IOException e) {
-        throw new StagingWriteFailure(lane.directory(), e);
-      }
-    }
-
-    @Override
-    public void close() {
-      compressor.close();
     }
   }
 

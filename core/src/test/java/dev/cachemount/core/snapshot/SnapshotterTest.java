@@ -11,10 +11,8 @@ import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.chunk.FastCdcChunker;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.EntryType;
-import dev.cachemount.core.index.FrameEncoding;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.pack.ChunkRef;
-import dev.cachemount.core.pack.EncodedFrame;
 import dev.cachemount.core.testing.TestTrees;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -100,41 +98,73 @@ class SnapshotterTest {
     assertThrows(IllegalArgumentException.class, () -> new Snapshotter.Settings(new FastCdcChunker(ChunkerParameters.DEFAULT), 3, 16 * 1024, 0, 1));
   }
 
+  private static byte[] frameOf(PackSink sink, byte[] data) {
+    byte[] buffer = sink.buffer();
+    System.arraycopy(data, 0, buffer, 0, data.length);
+    return buffer;
+  }
+
   @Test
   void aClosedPackSinkTakesNoMoreFramesAndDeletesWhatItHadOpen() throws IOException {
     Path staging = Files.createDirectories(dir.resolve("sink"));
-    PackSink sink = new PackSink(staging, 1 << 20);
-    PackSink.Lane lane = sink.newLane();
+    PackSink sink = new PackSink(staging, 1 << 20, 64, 3, 2, pack -> { });
     byte[] data = {1, 2, 3};
-    EncodedFrame frame = new EncodedFrame(data, 3, 3, FrameEncoding.RAW, List.of(new ChunkRef(Digest.of(data), 3)));
-    lane.append(frame);
+    sink.submit(frameOf(sink, data), 3, List.of(new ChunkRef(Digest.of(data), 3)));
     sink.close();
     try (Stream<Path> files = Files.list(staging)) {
       assertFalse(files.findAny().isPresent(), "the unfinished pack was deleted");
     }
-    assertThrows(IOException.class, sink::newLane);
+    assertThrows(PackSink.Abandoned.class, () -> sink.submit(frameOf(sink, data), 3, List.of(new ChunkRef(Digest.of(data), 3))));
   }
 
   @Test
-  void lanesFillTheirOwnPacksAndTheSinkNumbersThemAll() throws IOException {
-    Path staging = Files.createDirectories(dir.resolve("lanes"));
-    PackSink sink = new PackSink(staging, 10);
-    PackSink.Lane a = sink.newLane();
-    PackSink.Lane b = sink.newLane();
-    for (int i = 0; i < 5; i++) {
-      byte[] data = new byte[] {(byte) i, 1, 2, 3, 4, 5, 6};
-      EncodedFrame frame = new EncodedFrame(data, data.length, data.length, FrameEncoding.RAW, List.of(new ChunkRef(Digest.of(data), data.length)));
-      (i % 2 == 0 ? a : b).append(frame);
+  void framesAreWrittenInTheOrderSubmittedWhateverThreadCompressesThem() throws IOException {
+    Path staging = Files.createDirectories(dir.resolve("ordered"));
+    List<Digest> heard = new java.util.ArrayList<>();
+    PackSink sink = new PackSink(staging, 10_000, 8192, 3, 4, pack -> heard.add(pack.digest()));
+    java.util.Random random = new java.util.Random(5);
+    List<Digest> chunks = new java.util.ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      // Compressible and incompressible frames of varied sizes, so compressing them takes varied times.
+      byte[] data = i % 3 == 0 ? new byte[500 + random.nextInt(7000)] : TestTrees.randomBytes(random, 500 + random.nextInt(3000));
+      data[0] = (byte) i;
+      data[1] = (byte) (i >> 8);
+      chunks.add(Digest.of(data));
+      sink.submit(frameOf(sink, data), data.length, List.of(new ChunkRef(Digest.of(data), data.length)));
     }
-    a.finish();
-    b.finish();
     SnapshotIndex.Builder builder = new SnapshotIndex.Builder();
     List<dev.cachemount.core.pack.PackWriter.FinishedPack> packs = sink.finish(builder);
-    // A pack closes once its frames reach 10 bytes: after two 7-byte frames. Lane a: 2 + 1 frames; lane b: 2.
-    assertEquals(3, packs.size());
-    assertEquals(5, sink.frameCount());
+    sink.close();
+    assertEquals(200, sink.frameCount());
+    assertEquals(packs.stream().map(p -> p.digest()).toList(), heard, "each pack heard once, in order");
     SnapshotIndex index = builder.build();
-    assertEquals(5, index.chunkCount());
-    assertEquals(3, index.packs().size());
+    assertEquals(packs.size(), index.packs().size());
+    assertTrue(packs.size() > 5, "several packs: " + packs.size());
+    int lastPack = 0;
+    long lastOffset = -1;
+    for (int i = 0; i < 200; i++) {
+      int c = index.findChunk(chunks.get(i));
+      SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(c));
+      assertEquals(i, index.chunkFrame(c), "frame " + i + " is the " + i + "th submitted");
+      assertTrue(f.pack() > lastPack || (f.pack() == lastPack && f.offset() > lastOffset), "frame " + i + " follows the one before it");
+      lastPack = f.pack();
+      lastOffset = f.offset();
+    }
+    for (var pack : packs) {
+      assertTrue(pack.size() < 10_000 + 8192 + 4096, "a pack closes once it reaches its target: " + pack.size());
+      assertEquals(Digest.of(Files.readAllBytes(pack.file())), pack.digest());
+    }
+  }
+
+  @Test
+  void aPackThatCannotBeWrittenFailsTheSinkWithTheStagingDirectoryNamed() throws IOException {
+    Path staging = dir.resolve("gone");
+    PackSink sink = new PackSink(staging, 1 << 20, 64, 3, 1, pack -> { });
+    byte[] data = {4, 5, 6};
+    sink.submit(frameOf(sink, data), 3, List.of(new ChunkRef(Digest.of(data), 3)));
+    IOException e = assertThrows(IOException.class, () -> sink.finish(new SnapshotIndex.Builder()));
+    assertTrue(e.getMessage().contains(staging.toString()) && e.getMessage().contains("free space"), e.getMessage());
+    assertThrows(PackSink.WriterFailed.class, () -> sink.submit(frameOf(sink, data), 3, List.of(new ChunkRef(Digest.of(data), 3))));
+    sink.close();
   }
 }
