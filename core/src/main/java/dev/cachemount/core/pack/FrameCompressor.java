@@ -37,6 +37,24 @@ public final class FrameCompressor implements AutoCloseable {
     return new EncodedFrame(raw, length, length, FrameEncoding.RAW, chunks);
   }
 
+  /**
+   * Encodes {@code raw[0, length)} as {@link #encode} does, into {@code out} (at least {@link
+   * #bound} of {@code length} bytes) instead of this compressor's buffer: the result's bytes are
+   * {@code out} or {@code raw}, the caller's.
+   */
+  public EncodedFrame encodeInto(byte[] raw, int length, List<ChunkRef> chunks, byte[] out) {
+    int n = ctx.compressByteArray(out, 0, out.length, raw, 0, length);
+    if (n < length) {
+      return new EncodedFrame(out, n, length, FrameEncoding.ZSTD, chunks);
+    }
+    return new EncodedFrame(raw, length, length, FrameEncoding.RAW, chunks);
+  }
+
+  /** The most bytes zstd may need for a frame of {@code length} raw bytes. */
+  public static int bound(int length) {
+    return (int) Zstd.compressBound(length);
+  }
+
   @Override
   public void close() {
     ctx.close();

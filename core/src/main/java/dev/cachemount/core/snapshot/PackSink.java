@@ -28,18 +28,18 @@ import java.util.concurrent.TimeUnit;
  * retried after a failure, or the same tree pushed from another machine, makes the same blobs, which
  * a registry then already has).
  *
- * <p>Memory is bounded: at most {@link #QUEUED} frames wait to be written; {@link #submit} blocks
- * when they are there. Submitting is for one thread at a time (the caller orders its producers);
+ * <p>Memory is bounded: at most {@link #QUEUED_BYTES} of frames (and at least 4 frames) wait to be
+ * written; {@link #submit} blocks when they are there. Submitting is for one thread at a time (the caller orders its producers);
  * the rest is thread-safe.
  */
 final class PackSink implements AutoCloseable {
-  /** Frames compressed or being compressed, not yet written: a few MiB of raw frames. */
-  static final int QUEUED = 256;
+  /** The raw bytes of the frames compressed or being compressed, not yet written, at most (256 default frames). */
+  static final int QUEUED_BYTES = 12 << 20;
 
   private record Placement(int pack, long offset, int storedLength, int rawLength, FrameEncoding encoding, List<ChunkRef> chunks) {}
 
-  /** A frame whose buffer goes back to the pool once written. */
-  private record Compressed(EncodedFrame frame, byte[] raw) {}
+  /** A frame and the two buffers that go back to their pools once it is written. */
+  private record Compressed(EncodedFrame frame, byte[] raw, byte[] out) {}
 
   private static final Future<Compressed> END = CompletableFuture.completedFuture(null);
 
@@ -51,11 +51,16 @@ final class PackSink implements AutoCloseable {
   private final ThreadLocal<FrameCompressor> compressor;
   private final ConcurrentLinkedQueue<FrameCompressor> allCompressors = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<byte[]> buffers = new ConcurrentLinkedQueue<>();
-  private final BlockingQueue<Future<Compressed>> queue = new ArrayBlockingQueue<>(QUEUED);
+  private final ConcurrentLinkedQueue<byte[]> outs = new ConcurrentLinkedQueue<>();
+  private final BlockingQueue<Future<Compressed>> queue;
   private final Thread writer;
   private final Object failureLock = new Object();
   private volatile Throwable failure;
+  /** Set by {@link #refuse}, under {@link #packLock}: no pack is started, and no frame written, after it. */
   private volatile boolean closed;
+  private final Object packLock = new Object();
+  /** Set once the stream is ended: no more frames. */
+  private volatile boolean ending;
   private boolean ended;
 
   // The writer thread's own state; read by others only after it has been joined.
@@ -74,6 +79,7 @@ final class PackSink implements AutoCloseable {
     this.packTarget = packTarget;
     this.frameCapacity = frameCapacity;
     this.onFinished = onFinished;
+    this.queue = new ArrayBlockingQueue<>(Math.max(4, QUEUED_BYTES / frameCapacity));
     this.compressors = Workers.pool("cachemount-compress", threads);
     this.compressor = ThreadLocal.withInitial(() -> {
       FrameCompressor c = new FrameCompressor(level);
@@ -98,7 +104,7 @@ final class PackSink implements AutoCloseable {
 
   /**
    * Queues {@code raw[0, length)}, the concatenation of {@code chunks}, as the next frame; the buffer
-   * is the sink's from now on. Blocks while {@link #QUEUED} frames wait. Frames are written in the
+   * is the sink's from now on. Blocks while {@link #QUEUED_BYTES} of frames wait. Frames are written in the
    * order of the calls, so calls must come from one thread at a time in an order the caller fixes.
    *
    * @throws Abandoned after {@link #refuse()}
@@ -107,7 +113,12 @@ final class PackSink implements AutoCloseable {
   void submit(byte[] raw, int length, List<ChunkRef> chunks) throws IOException {
     check();
     List<ChunkRef> frameChunks = List.copyOf(chunks);
-    Future<Compressed> f = compressors.submit(() -> compress(raw, length, frameChunks));
+    Future<Compressed> f;
+    try {
+      f = compressors.submit(() -> compress(raw, length, frameChunks));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new Abandoned(); // the stream has ended
+    }
     try {
       while (!queue.offer(f, 50, TimeUnit.MILLISECONDS)) {
         check();
@@ -122,19 +133,17 @@ final class PackSink implements AutoCloseable {
     if (failure != null) {
       throw failure instanceof Abandoned ? new Abandoned() : new WriterFailed();
     }
-    if (closed) {
+    if (closed || ending) {
       throw new Abandoned();
     }
   }
 
   private Compressed compress(byte[] raw, int length, List<ChunkRef> chunks) {
-    EncodedFrame e = compressor.get().encode(raw, length, chunks);
-    if (e.encoding() == FrameEncoding.RAW) {
-      return new Compressed(e, raw); // its data is the raw buffer: back to the pool once written
+    byte[] out = outs.poll();
+    if (out == null) {
+      out = new byte[FrameCompressor.bound(frameCapacity)];
     }
-    EncodedFrame owned = new EncodedFrame(java.util.Arrays.copyOf(e.data(), e.storedLength()), e.storedLength(), e.rawLength(), e.encoding(), e.chunks());
-    buffers.add(raw);
-    return new Compressed(owned, null);
+    return new Compressed(compressor.get().encodeInto(raw, length, chunks, out), raw, out);
   }
 
   /** The writing thread: frames in queue order into packs, until {@link #END}. */
@@ -156,9 +165,8 @@ final class PackSink implements AutoCloseable {
       try {
         Compressed c = next.get();
         append(c.frame());
-        if (c.raw() != null) {
-          buffers.add(c.raw());
-        }
+        buffers.add(c.raw());
+        outs.add(c.out());
       } catch (ExecutionException e) {
         fail(e.getCause());
       } catch (Throwable t) {
@@ -183,14 +191,18 @@ final class PackSink implements AutoCloseable {
   }
 
   private void append(EncodedFrame frame) throws IOException {
-    if (current == null) {
+    synchronized (packLock) {
+      // Checked for every frame, and the pack created under the lock: once refuse() has returned
+      // (a SIGTERM's hook, which then deletes the staging directory), no pack file appears.
       if (closed) {
         throw new Abandoned();
       }
-      try {
-        current = new PackWriter(directory.resolve("pack-" + finished.size()));
-      } catch (IOException e) {
-        throw new Snapshotter.StagingWriteFailure(directory, e);
+      if (current == null) {
+        try {
+          current = new PackWriter(directory.resolve("pack-" + finished.size()));
+        } catch (IOException e) {
+          throw new Snapshotter.StagingWriteFailure(directory, e);
+        }
       }
     }
     long offset;
@@ -235,7 +247,9 @@ final class PackSink implements AutoCloseable {
 
   /** Refuses new packs from now on (a cancelled push); the pack being written is finished. */
   void refuse() {
-    closed = true;
+    synchronized (packLock) {
+      closed = true;
+    }
   }
 
   /**
@@ -268,24 +282,63 @@ final class PackSink implements AutoCloseable {
     return placements.size();
   }
 
-  /** Ends the stream and waits for the writer; idempotent. */
+  /**
+   * Ends the stream, waits for the writer (it has at most a queue's worth of frames to write or
+   * drop) and then for the compressing threads, and frees their zstd contexts; idempotent. An
+   * interrupt does not cut this short, which would leave the writer waiting and a pack file open;
+   * it is kept and reported once everything has stopped.
+   */
   private synchronized void end() throws IOException {
     if (ended) {
       return;
     }
+    ended = true;
+    ending = true;
+    boolean interrupted = Thread.interrupted();
+    if (interrupted) {
+      fail(new java.io.InterruptedIOException("interrupted while writing packs")); // the writer drops what is queued
+    }
     try {
-      queue.put(END); // the writer drains the queue, failed or not
-      writer.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      fail(new java.io.InterruptedIOException("interrupted while writing packs"));
-      writer.interrupt();
-      throw new java.io.InterruptedIOException("interrupted while writing packs");
-    } finally {
-      ended = true;
-      Workers.stop(compressors);
-      allCompressors.forEach(FrameCompressor::close);
+      while (true) {
+        try {
+          queue.put(END); // the writer drains the queue, failed or not
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      while (writer.isAlive()) {
+        try {
+          writer.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      compressors.shutdown();
+      while (true) {
+        try {
+          if (compressors.awaitTermination(1, TimeUnit.MINUTES)) {
+            break;
+          }
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      for (FrameCompressor c : allCompressors) {
+        try {
+          c.close();
+        } catch (RuntimeException e) {
+          // Each context on its own: one that cannot be closed keeps no other open.
+        }
+      }
       allCompressors.clear();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (interrupted) {
+      throw new java.io.InterruptedIOException("interrupted while writing packs");
     }
   }
 
@@ -295,7 +348,7 @@ final class PackSink implements AutoCloseable {
    */
   @Override
   public void close() throws IOException {
-    closed = true;
+    refuse();
     fail(new Abandoned());
     end();
   }

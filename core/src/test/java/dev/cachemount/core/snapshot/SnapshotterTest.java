@@ -167,4 +167,62 @@ class SnapshotterTest {
     assertThrows(PackSink.WriterFailed.class, () -> sink.submit(frameOf(sink, data), 3, List.of(new ChunkRef(Digest.of(data), 3))));
     sink.close();
   }
+
+  private static long packWriters() {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("cachemount-pack-writer") && t.isAlive()).count();
+  }
+
+  @Test
+  void anInterruptedFinishStopsTheWriterAndLeavesNoPackBehind() throws Exception {
+    long before = packWriters();
+    Path staging = Files.createDirectories(dir.resolve("interrupted"));
+    // Level 19 on one thread: compressing lags far behind submitting, so frames wait when the interrupt comes.
+    PackSink sink = new PackSink(staging, 1L << 40, 1 << 20, 19, 1, pack -> { });
+    java.util.Random random = new java.util.Random(1);
+    for (int i = 0; i < 8; i++) {
+      byte[] b = sink.buffer();
+      for (int j = 0; j < b.length; j++) {
+        b[j] = (byte) random.nextInt(16);
+      }
+      sink.submit(b, b.length, List.of(new ChunkRef(Digest.of(new byte[] {(byte) i}), b.length)));
+    }
+    Thread.sleep(300);
+    Thread.currentThread().interrupt();
+    try {
+      assertThrows(java.io.InterruptedIOException.class, () -> sink.finish(new SnapshotIndex.Builder()));
+      assertTrue(Thread.interrupted(), "the interrupt is kept for the caller");
+      sink.close();
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals(before, packWriters(), "the writer has stopped");
+    try (Stream<Path> files = Files.list(staging)) {
+      assertEquals(List.of(), files.toList(), "the unfinished pack was deleted");
+    }
+  }
+
+  @Test
+  void aRefusedSinkWritesNoFurtherFrameAndLeavesNoPack() throws Exception {
+    Path staging = Files.createDirectories(dir.resolve("refused"));
+    PackSink sink = new PackSink(staging, 1L << 40, 1 << 20, 19, 1, pack -> { });
+    java.util.Random random = new java.util.Random(2);
+    for (int i = 0; i < 6; i++) {
+      byte[] b = sink.buffer();
+      for (int j = 0; j < b.length; j++) {
+        b[j] = (byte) random.nextInt(16);
+      }
+      sink.submit(b, b.length, List.of(new ChunkRef(Digest.of(new byte[] {(byte) i}), b.length)));
+    }
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (!Files.exists(staging.resolve("pack-0"))) { // the first frame is being written: a pack is open
+      assertTrue(System.nanoTime() < deadline, "no pack was started");
+      Thread.sleep(5);
+    }
+    sink.refuse(); // as a SIGTERM's hook does, before it deletes the staging directory
+    assertThrows(PackSink.Abandoned.class, () -> sink.finish(new SnapshotIndex.Builder()));
+    sink.close();
+    try (Stream<Path> files = Files.list(staging)) {
+      assertEquals(List.of(), files.toList(), "the open pack was deleted and no other was made");
+    }
+  }
 }
