@@ -168,6 +168,18 @@ class SnapshotterTest {
     sink.close();
   }
 
+  /** Submits {@code count} whole buffers of compressible bytes, slow to encode at level 19. */
+  private static void submitSlowFrames(PackSink sink, int count, long seed) throws IOException {
+    java.util.Random random = new java.util.Random(seed);
+    for (int i = 0; i < count; i++) {
+      byte[] b = sink.buffer();
+      for (int j = 0; j < b.length; j++) {
+        b[j] = (byte) random.nextInt(16);
+      }
+      sink.submit(b, b.length, List.of(new ChunkRef(Digest.of(new byte[] {(byte) i}), b.length)));
+    }
+  }
+
   private static long packWriters() {
     return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("cachemount-pack-writer") && t.isAlive()).count();
   }
@@ -178,14 +190,7 @@ class SnapshotterTest {
     Path staging = Files.createDirectories(dir.resolve("interrupted"));
     // Level 19 on one thread: compressing lags far behind submitting, so frames wait when the interrupt comes.
     PackSink sink = new PackSink(staging, 1L << 40, 1 << 20, 19, 1, pack -> { });
-    java.util.Random random = new java.util.Random(1);
-    for (int i = 0; i < 8; i++) {
-      byte[] b = sink.buffer();
-      for (int j = 0; j < b.length; j++) {
-        b[j] = (byte) random.nextInt(16);
-      }
-      sink.submit(b, b.length, List.of(new ChunkRef(Digest.of(new byte[] {(byte) i}), b.length)));
-    }
+    submitSlowFrames(sink, 8, 1);
     Thread.sleep(300);
     Thread.currentThread().interrupt();
     try {
@@ -205,14 +210,7 @@ class SnapshotterTest {
   void aRefusedSinkWritesNoFurtherFrameAndLeavesNoPack() throws Exception {
     Path staging = Files.createDirectories(dir.resolve("refused"));
     PackSink sink = new PackSink(staging, 1L << 40, 1 << 20, 19, 1, pack -> { });
-    java.util.Random random = new java.util.Random(2);
-    for (int i = 0; i < 6; i++) {
-      byte[] b = sink.buffer();
-      for (int j = 0; j < b.length; j++) {
-        b[j] = (byte) random.nextInt(16);
-      }
-      sink.submit(b, b.length, List.of(new ChunkRef(Digest.of(new byte[] {(byte) i}), b.length)));
-    }
+    submitSlowFrames(sink, 6, 2);
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (!Files.exists(staging.resolve("pack-0"))) { // the first frame is being written: a pack is open
       assertTrue(System.nanoTime() < deadline, "no pack was started");
