@@ -227,8 +227,12 @@ public final class Snapshotter {
     java.util.Map<Digest, Integer> packNumbers = new java.util.HashMap<>();
     java.util.Map<FrameAt, Integer> frameNumbers = new java.util.HashMap<>();
     java.util.Map<Digest, ReusedPack> reused = new java.util.LinkedHashMap<>();
+    // Per source, each of its frames' number in the new index once placed (+1; 0: not yet): most
+    // chunks share their frame with others, so the map above is asked once per frame, not per chunk.
+    java.util.Map<Integer, int[]> placedFrames = new java.util.HashMap<>();
     for (ChunkReuse.KeptPack k : kept) {
       SnapshotIndex index = reuse.source(k.source()).snapshot().index();
+      int[] placed = placedFrames.computeIfAbsent(k.source(), s -> new int[index.frames().size()]);
       Integer pack = packNumbers.get(k.pack().digest());
       if (pack == null) {
         pack = builder.addPack(k.pack().digest(), k.pack().size());
@@ -241,12 +245,18 @@ public final class Snapshotter {
       }
       boolean ofParent = k.source() == 0 && reuse.hasParent();
       for (int chunk : k.chunks()) {
-        SnapshotIndex.Frame f = index.frames().get(index.chunkFrame(chunk));
-        FrameAt key = new FrameAt(pack, f.offset());
-        Integer frame = frameNumbers.get(key);
-        if (frame == null) {
-          frame = builder.addFrame(pack, f.offset(), f.storedLength(), f.rawLength(), f.encoding());
-          frameNumbers.put(key, frame);
+        int sourceFrame = index.chunkFrame(chunk);
+        int frame = placed[sourceFrame] - 1;
+        if (frame < 0) {
+          SnapshotIndex.Frame f = index.frames().get(sourceFrame);
+          FrameAt key = new FrameAt(pack, f.offset());
+          Integer known = frameNumbers.get(key);
+          if (known == null) {
+            known = builder.addFrame(pack, f.offset(), f.storedLength(), f.rawLength(), f.encoding());
+            frameNumbers.put(key, known);
+          }
+          frame = known;
+          placed[sourceFrame] = frame + 1;
         }
         if (ofParent) {
           builder.addParentChunk(chunk, frame);
