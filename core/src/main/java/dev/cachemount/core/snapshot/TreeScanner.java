@@ -32,6 +32,8 @@ public final class TreeScanner {
   public static final String TEMP_PREFIX = ".cachemount-tmp-";
   /** The names of what a pull moved aside: the user's files, unlike other temporary files. */
   public static final String ASIDE_PREFIX = TEMP_PREFIX + "aside-";
+  /** The longest path, in bytes, that Linux opens (PATH_MAX, 4096, counts the terminating NUL). */
+  static final int MAX_OPEN_PATH_BYTES = 4095;
 
   private final OperationListener listener;
   private final java.util.function.Predicate<Path> dropLeftover;
@@ -80,6 +82,7 @@ public final class TreeScanner {
    */
   public List<ScannedEntry> scan(Path root, Set<Path> excluded, LongSupplier limit) throws IOException {
     List<ScannedEntry> entries = new ArrayList<>();
+    int rootBytes = root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     Deque<String> pending = new ArrayDeque<>();
     pending.push("");
     while (!pending.isEmpty()) {
@@ -102,6 +105,13 @@ public final class TreeScanner {
           }
           if (excluded.contains(child)) {
             listener.info(path + " is left out of the snapshot");
+            continue;
+          }
+          // A name of up to 3 bytes a char: measured only when it could be too long to open at all.
+          if (rootBytes + 1 + 3L * path.length() > MAX_OPEN_PATH_BYTES
+              && rootBytes + 1 + path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_OPEN_PATH_BYTES) {
+            listener.warning(shortened(path) + ": its path from / is longer than " + MAX_OPEN_PATH_BYTES
+                + " bytes, which this system cannot open; skipped, with everything below it (a shorter target path would keep it)");
             continue;
           }
           ScannedEntry entry = stat(child, path);
@@ -164,6 +174,11 @@ public final class TreeScanner {
       return new ScannedEntry(path, EntryType.DIRECTORY, mode, 0, mtime.getEpochSecond(), mtime.getNano(), null);
     }
     return new ScannedEntry(path, EntryType.FILE, mode, attrs.size(), mtime.getEpochSecond(), mtime.getNano(), null);
+  }
+
+  /** A path of several kilobytes, cut to its start and end for a message. */
+  static String shortened(String path) {
+    return path.length() <= 200 ? path : path.substring(0, 100) + "…(" + (path.length() - 180) + " characters)…" + path.substring(path.length() - 80);
   }
 
   /**
