@@ -6,6 +6,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import dev.cachemount.core.snapshot.TreeScanner;
 
 /** Turns I/O exceptions into sentences a user can act on. */
 final class IoErrors {
@@ -30,6 +31,12 @@ final class IoErrors {
       return "already exists: " + f.getFile();
     }
     if (e instanceof FileSystemException f) {
+      String file = f.getFile();
+      if (file != null && file.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > TreeScanner.MAX_OPEN_PATH_BYTES) {
+        // The system's "File name too long", with a path of kilobytes: cut, and said what to do.
+        return TreeScanner.shortened(file) + ": the path is longer than " + TreeScanner.MAX_OPEN_PATH_BYTES
+            + " bytes, which this system cannot open (" + f.getReason() + "); use a shorter target path";
+      }
       return f.getMessage();
     }
     String message = e.getMessage();

@@ -33,7 +33,7 @@ public final class TreeScanner {
   /** The names of what a pull moved aside: the user's files, unlike other temporary files. */
   public static final String ASIDE_PREFIX = TEMP_PREFIX + "aside-";
   /** The longest path, in bytes, that Linux opens (PATH_MAX, 4096, counts the terminating NUL). */
-  static final int MAX_OPEN_PATH_BYTES = 4095;
+  public static final int MAX_OPEN_PATH_BYTES = 4095;
 
   private final OperationListener listener;
   private final java.util.function.Predicate<Path> dropLeftover;
@@ -177,7 +177,7 @@ public final class TreeScanner {
   }
 
   /** A path of several kilobytes, cut to its start and end for a message. */
-  static String shortened(String path) {
+  public static String shortened(String path) {
     return path.length() <= 200 ? path : path.substring(0, 100) + "…(" + (path.length() - 180) + " characters)…" + path.substring(path.length() - 80);
   }
 
