@@ -34,6 +34,12 @@ public final class TreeScanner {
   public static final String ASIDE_PREFIX = TEMP_PREFIX + "aside-";
   /** The longest path, in bytes, that Linux opens (PATH_MAX, 4096, counts the terminating NUL). */
   public static final int MAX_OPEN_PATH_BYTES = 4095;
+  /**
+   * The longest name a pull gives a file it writes or moves beside an entry ({@link #ASIDE_PREFIX}
+   * and 16 hex digits): a push keeps only entries that leave room for it within {@link
+   * #MAX_OPEN_PATH_BYTES}, so that a pull into a target of the same path can restore them.
+   */
+  public static final int PULL_NAME_BYTES = ASIDE_PREFIX.length() + 16;
 
   private final OperationListener listener;
   private final java.util.function.Predicate<Path> dropLeftover;
@@ -107,11 +113,11 @@ public final class TreeScanner {
             listener.info(path + " is left out of the snapshot");
             continue;
           }
-          // A name of up to 3 bytes a char: measured only when it could be too long to open at all.
-          if (rootBytes + 1 + 3L * path.length() > MAX_OPEN_PATH_BYTES
-              && rootBytes + 1 + path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_OPEN_PATH_BYTES) {
-            listener.warning(shortened(path) + ": its path from / is longer than " + MAX_OPEN_PATH_BYTES
-                + " bytes, which this system cannot open; skipped, with everything below it (a shorter target path would keep it)");
+          // Up to 3 bytes a char: measured only when it could be too long.
+          if (rootBytes + 1 + 3L * path.length() + PULL_NAME_BYTES > MAX_OPEN_PATH_BYTES && !restorable(rootBytes, path, name)) {
+            listener.warning(shortened(path) + ": its path from / is too long to restore: with the " + PULL_NAME_BYTES
+                + "-byte temporary name a pull writes beside it, it would pass the " + MAX_OPEN_PATH_BYTES
+                + " bytes this system can open; skipped, with everything below it (a target whose real path is shorter would keep it)");
             continue;
           }
           ScannedEntry entry = stat(child, path);
@@ -174,6 +180,16 @@ public final class TreeScanner {
       return new ScannedEntry(path, EntryType.DIRECTORY, mode, 0, mtime.getEpochSecond(), mtime.getNano(), null);
     }
     return new ScannedEntry(path, EntryType.FILE, mode, attrs.size(), mtime.getEpochSecond(), mtime.getNano(), null);
+  }
+
+  /**
+   * Whether the entry at {@code path} (whose last segment is {@code name}) under a root of {@code
+   * rootBytes} bytes can be opened, and a pull's temporary name beside it too.
+   */
+  static boolean restorable(int rootBytes, String path, String name) {
+    long pathBytes = path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    long nameBytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    return rootBytes + 1 + pathBytes - nameBytes + Math.max(nameBytes, PULL_NAME_BYTES) <= MAX_OPEN_PATH_BYTES;
   }
 
   /** A path of several kilobytes, cut to its start and end for a message. */

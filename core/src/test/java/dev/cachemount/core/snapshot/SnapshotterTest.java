@@ -210,7 +210,7 @@ class SnapshotterTest {
   void aRefusedSinkWritesNoFurtherFrameAndLeavesNoPack() throws Exception {
     Path staging = Files.createDirectories(dir.resolve("refused"));
     PackSink sink = new PackSink(staging, 1L << 40, 1 << 20, 19, 1, pack -> { });
-    submitSlowFrames(sink, 6, 2);
+    submitSlowFrames(sink, 12, 2); // level 19 on one thread: most are still being compressed when the first is written
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (!Files.exists(staging.resolve("pack-0"))) { // the first frame is being written: a pack is open
       assertTrue(System.nanoTime() < deadline, "no pack was started");

@@ -35,21 +35,21 @@ class TreeScannerTest {
         && !w.contains("safe to delete")), warnings.toString());
   }
 
+  /** Runs {@code script} in a shell inside {@code dir} (no path-based call reaches what lies past the limit). */
+  static void inside(Path dir, String script) throws IOException, InterruptedException {
+    assertEquals(0, new ProcessBuilder("sh", "-c", "cd \"$1\" && " + script, "sh", dir.toString()).inheritIO().start().waitFor(), script);
+  }
+
   @Test
-  void entriesTooDeepForThisSystemToOpenAreSkippedWithAWarningAndTheRestIsScanned() throws IOException, InterruptedException {
-    Path deep = dir;
-    String segment = "d".repeat(200);
-    while (deep.toString().length() < TreeScanner.MAX_OPEN_PATH_BYTES - 2 * segment.length()) {
-      deep = Files.createDirectory(deep.resolve(segment));
-    }
-    Path last = Files.createDirectory(deep.resolve(segment)); // still openable: under 4095 bytes
-    Files.writeString(last.resolve("f"), "reachable");
-    // From a directory of its own: its absolute path is over the limit, so no path-based call reaches it.
-    java.nio.file.Path tooDeep = last.resolve(segment);
-    assertTrue(tooDeep.toString().length() > TreeScanner.MAX_OPEN_PATH_BYTES);
-    Process mkdir = new ProcessBuilder("sh", "-c", "cd \"$1\" && mkdir " + segment + " && echo x > " + segment + "/lost", "sh", last.toString())
-        .inheritIO().start();
-    assertEquals(0, mkdir.waitFor());
+  void anEntryIsKeptOnlyWithRoomForAPullsTemporaryNameBesideItWithinTheSystemsLimit() throws IOException, InterruptedException {
+    int room = TreeScanner.PULL_NAME_BYTES;
+    // A directory whose children of names of up to `room` bytes, or one more, end exactly at the limit or one past it.
+    Path last = dev.cachemount.core.testing.TestTrees.directoryOfPathLength(dir, TreeScanner.MAX_OPEN_PATH_BYTES - 1 - (room + 2));
+    String kept = "é".repeat((room + 2) / 2); // room + 2 bytes, fewer chars: bytes are what count
+    String lost = kept + "x";
+    Files.writeString(last.resolve(kept), "at the limit");
+    Files.writeString(last.resolve("short"), "a short name needs the room of a temporary name only");
+    inside(last, "mkdir " + lost + " && echo x > " + lost + "/below");
     Files.writeString(dir.resolve("top"), "t");
     List<String> warnings = new ArrayList<>();
     List<ScannedEntry> scanned;
@@ -61,17 +61,28 @@ class TreeScannerTest {
         }
       }).scan(dir);
     } finally {
-      // JUnit cannot delete what no path reaches: rm works from inside.
-      new ProcessBuilder("sh", "-c", "cd \"$1\" && rm -rf " + segment, "sh", last.toString()).inheritIO().start().waitFor();
+      inside(last, "rm -rf " + lost); // JUnit cannot delete it
     }
     List<String> paths = scanned.stream().map(ScannedEntry::path).toList();
+    String parent = dir.relativize(last).toString();
     assertTrue(paths.contains("top"), "the rest of the tree is scanned");
-    String reachable = dir.relativize(last.resolve("f")).toString();
-    assertTrue(paths.contains(reachable), "the deepest openable file is kept");
-    assertTrue(paths.stream().noneMatch(p -> p.endsWith("/lost") || p.endsWith(segment + "/" + segment) && p.length() > reachable.length()),
-        "nothing below the limit: " + paths.size());
+    assertTrue(paths.contains(parent + "/" + kept), "a path of exactly 4095 bytes is kept");
+    assertTrue(paths.contains(parent + "/short"), paths.size() + " entries");
+    assertTrue(paths.stream().noneMatch(p -> p.contains(lost)), "one byte more is not, nor anything below it");
     assertEquals(1, warnings.size(), warnings.toString());
-    assertTrue(warnings.get(0).contains("longer than 4095 bytes") && warnings.get(0).contains("characters)…") && warnings.get(0).length() < 400,
+    assertTrue(warnings.get(0).contains("too long to restore") && warnings.get(0).contains("characters)…") && warnings.get(0).length() < 500,
         warnings.get(0));
+  }
+
+  @Test
+  void aShortNameAtTheEndOfALongPathIsKeptOnlyWithRoomForATemporaryName() {
+    int max = TreeScanner.MAX_OPEN_PATH_BYTES;
+    int room = TreeScanner.PULL_NAME_BYTES;
+    String parent = "p".repeat(100);
+    // root (10 bytes) + "/" + parent + "/" + name: the temporary name needs `room` bytes where "f" needs 1.
+    int rootBytes = max - 1 - parent.length() - 1 - room;
+    assertTrue(TreeScanner.restorable(rootBytes, parent + "/f", "f"));
+    assertTrue(!TreeScanner.restorable(rootBytes + 1, parent + "/f", "f"));
+    assertTrue(TreeScanner.restorable(rootBytes + 1, "f", "f"), "a top-level entry has no parent segment");
   }
 }

@@ -54,6 +54,19 @@ public final class TestTrees {
     setTimes(root, random);
   }
 
+  /** Creates directories under {@code base} until the last one's absolute path is exactly {@code bytes} bytes (ASCII). */
+  public static Path directoryOfPathLength(Path base, int bytes) throws IOException {
+    Path deep = base;
+    while (bytes - deep.toString().length() - 1 > 255) {
+      deep = Files.createDirectories(deep.resolve("d".repeat(Math.min(200, bytes - deep.toString().length() - 1 - 50))));
+    }
+    deep = Files.createDirectories(deep.resolve("e".repeat(bytes - deep.toString().length() - 1)));
+    if (deep.toString().length() != bytes) {
+      throw new IllegalStateException(deep.toString().length() + " bytes, not " + bytes);
+    }
+    return deep;
+  }
+
   /** A tree of {@code count} small, compressible files. */
   public static void smallFiles(Path root, int count, long seed) throws IOException {
     Random random = new Random(seed);
