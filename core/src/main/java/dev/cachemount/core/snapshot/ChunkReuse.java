@@ -28,6 +28,12 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 final class ChunkReuse {
   /** Files modified this close to the parent's scan may have changed within the same tick: read them. */
   static final long RACY_SECONDS = 2;
+  /**
+   * Packs smaller than this are kept whatever their use: their trailer alone can be half of them (a
+   * large file of zeros packs into one tiny frame), so packing their chunks anew would make the
+   * same pack again, and their garbage is a few KiB at most.
+   */
+  static final long SMALL_PACK = 64 << 10;
 
   /**
    * A chunk of an earlier snapshot, and the first place in this tree where it occurs; {@code file}
@@ -183,12 +189,12 @@ final class ChunkReuse {
       Group g = groups.get(i);
       ReusedPack pack = candidates.get(i).pack();
       if (reached.get(pack.digest()) == 1) {
-        keep.put(pack.digest(), g.unreadable() || pack.liveBytes() >= keepAtLeast * pack.size());
+        keep.put(pack.digest(), g.unreadable() || pack.size() < SMALL_PACK || pack.liveBytes() >= keepAtLeast * pack.size());
       } else {
         shared.computeIfAbsent(pack.digest(), d -> new SharedUse(pack.size())).add(g, sources.get(g.source()).snapshot().index());
       }
     }
-    shared.forEach((digest, use) -> keep.put(digest, use.unreadable || use.live >= keepAtLeast * use.size));
+    shared.forEach((digest, use) -> keep.put(digest, use.unreadable || use.size < SMALL_PACK || use.live >= keepAtLeast * use.size));
     List<KeptPack> kept = new ArrayList<>();
     List<Map.Entry<Digest, Found>> repack = new ArrayList<>();
     for (int i = 0; i < groups.size(); i++) {

@@ -42,6 +42,8 @@ final class PackSink implements AutoCloseable {
   private record Compressed(EncodedFrame frame, byte[] raw, byte[] out) {}
 
   private static final Future<Compressed> END = CompletableFuture.completedFuture(null);
+  /** Queued by {@link #cutPack}: the frames after it go into a new pack. */
+  private static final Future<Compressed> CUT = CompletableFuture.completedFuture(null);
 
   private final Path directory;
   private final long packTarget;
@@ -129,6 +131,19 @@ final class PackSink implements AutoCloseable {
     }
   }
 
+  /** Ends the current pack after the frames submitted so far (none is left empty). Ordered as {@link #submit} is. */
+  void cutPack() throws IOException {
+    check();
+    try {
+      while (!queue.offer(CUT, 50, TimeUnit.MILLISECONDS)) {
+        check();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while writing packs");
+    }
+  }
+
   private void check() throws IOException {
     if (failure != null) {
       throw failure instanceof Abandoned ? new Abandoned() : new WriterFailed();
@@ -161,6 +176,16 @@ final class PackSink implements AutoCloseable {
       }
       if (failure != null) {
         continue; // drained, so that no producer stays blocked
+      }
+      if (next == CUT) {
+        try {
+          if (current != null) {
+            finishCurrent();
+          }
+        } catch (Throwable t) {
+          fail(t);
+        }
+        continue;
       }
       try {
         Compressed c = next.get();

@@ -296,8 +296,13 @@ public final class Snapshotter {
           if (open != null) {
             open.close();
           }
-          if ((openFile >= 0 && worker.startsOwnFrames(files.get(openFile).size())) || worker.startsOwnFrames(files.get(f.file()).size())) {
+          long before = openFile >= 0 ? files.get(openFile).size() : 0;
+          long next = files.get(f.file()).size();
+          if (worker.startsOwnFrames(before) || worker.startsOwnFrames(next)) {
             worker.flushFrame();
+            if (worker.startsOwnPacks(before) || worker.startsOwnPacks(next)) {
+              decisions.sink.cutPack();
+            }
           }
           openFile = f.file();
           try {
@@ -473,6 +478,9 @@ public final class Snapshotter {
   /** A frame boundary held until the batch's turn. */
   private static final Object HELD_FLUSH = new Object();
 
+  /** A frame boundary that also ends the pack, held until the batch's turn. */
+  private static final Object HELD_PACK_CUT = new Object();
+
   /** One worker's read buffer, hasher, held chunks and frame being filled. Used by its thread only. */
   private final class Worker implements ChunkReader.ChunkConsumer {
     private final Path root;
@@ -524,6 +532,9 @@ public final class Snapshotter {
       for (Object e : heldEvents) {
         if (e == HELD_FLUSH) {
           flushFrame();
+        } else if (e == HELD_PACK_CUT) {
+          flushFrame();
+          decisions.sink.cutPack();
         } else if (e instanceof HeldParentFile p) {
           decisions.fromParent(p.file(), p.chunks());
         } else {
@@ -566,8 +577,9 @@ public final class Snapshotter {
         return null;
       }
       boolean ownFrames = startsOwnFrames(entry.size());
+      boolean ownPacks = startsOwnPacks(entry.size());
       if (ownFrames) {
-        frameBoundary();
+        frameBoundary(ownPacks);
       }
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         size = reader.read(ch, this);
@@ -588,7 +600,7 @@ public final class Snapshotter {
         throw new IOException("reading " + file + ": " + e.getMessage(), e);
       }
       if (ownFrames) {
-        frameBoundary();
+        frameBoundary(ownPacks);
       }
       if (size != entry.size() || !entry.stillMatches(file)) {
         listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
@@ -596,12 +608,27 @@ public final class Snapshotter {
       return new FileResult(size, fileChunks.toArray(new Digest[0]), null);
     }
 
-    private void frameBoundary() throws IOException {
+    /** Ends the frame, and with {@code pack} the pack too, in the batch's turn (held until then). */
+    private void frameBoundary(boolean pack) throws IOException {
       if (deciding) {
         flushFrame();
+        if (pack) {
+          decisions.sink.cutPack();
+        }
       } else {
-        heldEvents.add(HELD_FLUSH);
+        heldEvents.add(pack ? HELD_PACK_CUT : HELD_FLUSH);
       }
+    }
+
+    /**
+     * Whether a file of this size gets packs of its own: one of at least a quarter of the pack
+     * target starts a new pack and ends its last one. Large files dominate the packs they are in:
+     * when one is deleted or replaced, or another project lacks it ({@code from=}), its own pack is
+     * simply no longer referenced, instead of taking a shared pack under the compaction threshold
+     * and having its neighbours' chunks packed and uploaded again.
+     */
+    boolean startsOwnPacks(long size) {
+      return size >= Math.max(settings.frameTarget(), settings.packTarget() / 4);
     }
 
     /**

@@ -92,6 +92,35 @@ class SnapshotterTest {
   }
 
   @Test
+  void aFileOfAQuarterPackOrMoreHasPacksOfItsOwn() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("packed"));
+    java.util.Random random = new java.util.Random(8);
+    for (String name : List.of("a1.pom", "a2.pom", "big.jar", "mid.jar", "z1.pom", "z2.pom")) {
+      int size = switch (name) {
+        case "big.jar" -> 700_000; // over the pack target: two packs of its own
+        case "mid.jar" -> 100_000; // a frame or more, under a quarter pack: frames of its own, a shared pack
+        default -> 900;
+      };
+      Files.write(tree.resolve(name), TestTrees.randomBytes(random, size));
+    }
+    Path staging = Files.createDirectories(dir.resolve("packed-staging"));
+    SnapshotIndex index = new Snapshotter(settings(3, 512 * 1024), OperationListener.NONE, Clock.systemUTC()).snapshot(tree, staging).index();
+    java.util.Map<Integer, java.util.Set<String>> filesOfPack = new java.util.HashMap<>();
+    for (Entry e : index.entries()) {
+      for (int c = 0; c < e.chunkCount(); c++) {
+        filesOfPack.computeIfAbsent(index.frames().get(index.chunkFrame(e.chunk(c))).pack(), p -> new java.util.TreeSet<>()).add(e.path());
+      }
+    }
+    long packsOfBig = filesOfPack.values().stream().filter(f -> f.contains("big.jar")).count();
+    assertEquals(2, packsOfBig, filesOfPack.toString());
+    assertTrue(filesOfPack.values().stream().filter(f -> f.contains("big.jar")).allMatch(f -> f.equals(java.util.Set.of("big.jar"))),
+        "big.jar's packs hold nothing else: " + filesOfPack);
+    assertTrue(filesOfPack.values().stream().anyMatch(f -> f.containsAll(List.of("mid.jar", "z1.pom", "z2.pom"))),
+        "a smaller file shares its pack: " + filesOfPack);
+    assertEquals(4, filesOfPack.size(), "the poms before big.jar, its two packs, and the rest: " + filesOfPack);
+  }
+
+  @Test
   void settingsThatCouldOverflowAFrameAreRefused() {
     FastCdcChunker huge = new FastCdcChunker(new ChunkerParameters(ChunkerParameters.FASTCDC_2020, 1024, 4096, 16 << 20, 2, 1));
     assertThrows(IllegalArgumentException.class, () -> new Snapshotter.Settings(huge, 3, 16 * 1024, 1 << 20, 1));
