@@ -121,21 +121,19 @@ final class PackSink implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException e) {
       throw new Abandoned(); // the stream has ended
     }
-    try {
-      while (!queue.offer(f, 50, TimeUnit.MILLISECONDS)) {
-        check();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while writing packs");
-    }
+    enqueue(f);
   }
 
   /** Ends the current pack after the frames submitted so far (none is left empty). Ordered as {@link #submit} is. */
   void cutPack() throws IOException {
     check();
+    enqueue(CUT);
+  }
+
+  /** Queues for the writer, waiting while the queue is full, unless writing failed or was refused meanwhile. */
+  private void enqueue(Future<Compressed> next) throws IOException {
     try {
-      while (!queue.offer(CUT, 50, TimeUnit.MILLISECONDS)) {
+      while (!queue.offer(next, 50, TimeUnit.MILLISECONDS)) {
         check();
       }
     } catch (InterruptedException e) {
