@@ -26,15 +26,11 @@ public final class FrameCompressor implements AutoCloseable {
    * until the caller changes {@code raw}, so a caller writes the frame before encoding the next.
    */
   public EncodedFrame encode(byte[] raw, int length, List<ChunkRef> chunks) {
-    int bound = (int) Zstd.compressBound(length);
+    int bound = bound(length);
     if (out.length < bound) {
       out = new byte[bound];
     }
-    int n = ctx.compressByteArray(out, 0, out.length, raw, 0, length);
-    if (n < length) {
-      return new EncodedFrame(out, n, length, FrameEncoding.ZSTD, chunks);
-    }
-    return new EncodedFrame(raw, length, length, FrameEncoding.RAW, chunks);
+    return encodeInto(raw, length, chunks, out);
   }
 
   /**

@@ -189,12 +189,12 @@ final class ChunkReuse {
       Group g = groups.get(i);
       ReusedPack pack = candidates.get(i).pack();
       if (reached.get(pack.digest()) == 1) {
-        keep.put(pack.digest(), g.unreadable() || pack.size() < SMALL_PACK || pack.liveBytes() >= keepAtLeast * pack.size());
+        keep.put(pack.digest(), keeps(g.unreadable(), pack.size(), pack.liveBytes(), keepAtLeast));
       } else {
         shared.computeIfAbsent(pack.digest(), d -> new SharedUse(pack.size())).add(g, sources.get(g.source()).snapshot().index());
       }
     }
-    shared.forEach((digest, use) -> keep.put(digest, use.unreadable || use.size < SMALL_PACK || use.live >= keepAtLeast * use.size));
+    shared.forEach((digest, use) -> keep.put(digest, keeps(use.unreadable, use.size, use.live, keepAtLeast)));
     List<KeptPack> kept = new ArrayList<>();
     List<Map.Entry<Digest, Found>> repack = new ArrayList<>();
     for (int i = 0; i < groups.size(); i++) {
@@ -210,6 +210,14 @@ final class ChunkReuse {
       }
     }
     return new Plan(kept, repack);
+  }
+
+  /**
+   * Whether an earlier pack is referenced again: when one of its used chunks is not on disk to be
+   * read again, when it is small, or when at least {@code keepAtLeast} of its bytes are used.
+   */
+  private static boolean keeps(boolean unreadable, long size, long live, double keepAtLeast) {
+    return unreadable || size < SMALL_PACK || live >= keepAtLeast * size;
   }
 
   /** A pack reached through several sources: the frames used through any of them, by offset in the pack. */

@@ -29,8 +29,8 @@ import java.util.concurrent.TimeUnit;
  * a registry then already has).
  *
  * <p>Memory is bounded: at most {@link #QUEUED_BYTES} of frames (and at least 4 frames) wait to be
- * written; {@link #submit} blocks when they are there. Submitting is for one thread at a time (the caller orders its producers);
- * the rest is thread-safe.
+ * written; {@link #submit} blocks when they are there. Submitting is for one thread at a time (the
+ * caller orders its producers); the rest is thread-safe.
  */
 final class PackSink implements AutoCloseable {
   /** The raw bytes of the frames compressed or being compressed, not yet written, at most (256 default frames). */
@@ -56,8 +56,7 @@ final class PackSink implements AutoCloseable {
   private final ConcurrentLinkedQueue<byte[]> outs = new ConcurrentLinkedQueue<>();
   private final BlockingQueue<Future<Compressed>> queue;
   private final Thread writer;
-  private final Object failureLock = new Object();
-  private volatile Throwable failure;
+  private final java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
   /** Set by {@link #refuse}, under {@link #packLock}: no pack is started, and no frame written, after it. */
   private volatile boolean closed;
   private final Object packLock = new Object();
@@ -143,8 +142,9 @@ final class PackSink implements AutoCloseable {
   }
 
   private void check() throws IOException {
-    if (failure != null) {
-      throw failure instanceof Abandoned ? new Abandoned() : new WriterFailed();
+    Throwable failed = failure.get();
+    if (failed != null) {
+      throw failed instanceof Abandoned ? new Abandoned() : new WriterFailed();
     }
     if (closed || ending) {
       throw new Abandoned();
@@ -172,7 +172,7 @@ final class PackSink implements AutoCloseable {
       if (next == END) {
         break;
       }
-      if (failure != null) {
+      if (failure.get() != null) {
         continue; // drained, so that no producer stays blocked
       }
       if (next == CUT) {
@@ -196,7 +196,7 @@ final class PackSink implements AutoCloseable {
         fail(t);
       }
     }
-    if (failure == null && current != null) {
+    if (failure.get() == null && current != null) {
       try {
         finishCurrent();
       } catch (Throwable t) {
@@ -256,19 +256,18 @@ final class PackSink implements AutoCloseable {
   }
 
   private void fail(Throwable t) {
-    synchronized (failureLock) {
-      if (failure == null) {
-        failure = t;
-      }
-    }
+    failure.compareAndSet(null, t);
   }
 
   /** Why writing packs failed; null while it has not. */
   Throwable failure() {
-    return failure;
+    return failure.get();
   }
 
-  /** Refuses new packs from now on (a cancelled push); the pack being written is finished. */
+  /**
+   * Refuses further frames from now on (a cancelled push): the writer fails on its next frame and
+   * deletes the pack it had open; packs finished before stay, the caller's to remove.
+   */
   void refuse() {
     synchronized (packLock) {
       closed = true;
@@ -283,8 +282,8 @@ final class PackSink implements AutoCloseable {
    */
   List<PackWriter.FinishedPack> finish(SnapshotIndex.Builder builder) throws IOException {
     end();
-    if (failure != null) {
-      throw Workers.rethrow(failure);
+    if (failure.get() != null) {
+      throw Workers.rethrow(failure.get());
     }
     for (PackWriter.FinishedPack pack : finished) {
       builder.addPack(pack.digest(), pack.size());

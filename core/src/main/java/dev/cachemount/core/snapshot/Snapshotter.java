@@ -299,10 +299,7 @@ public final class Snapshotter {
           long before = openFile >= 0 ? files.get(openFile).size() : 0;
           long next = files.get(f.file()).size();
           if (worker.startsOwnFrames(before) || worker.startsOwnFrames(next)) {
-            worker.flushFrame();
-            if (worker.startsOwnPacks(before) || worker.startsOwnPacks(next)) {
-              decisions.sink.cutPack();
-            }
+            worker.endFrame(worker.startsOwnPacks(before) || worker.startsOwnPacks(next));
           }
           openFile = f.file();
           try {
@@ -530,11 +527,8 @@ public final class Snapshotter {
       turns.await(batch);
       deciding = true;
       for (Object e : heldEvents) {
-        if (e == HELD_FLUSH) {
-          flushFrame();
-        } else if (e == HELD_PACK_CUT) {
-          flushFrame();
-          decisions.sink.cutPack();
+        if (e == HELD_FLUSH || e == HELD_PACK_CUT) {
+          endFrame(e == HELD_PACK_CUT);
         } else if (e instanceof HeldParentFile p) {
           decisions.fromParent(p.file(), p.chunks());
         } else {
@@ -611,10 +605,7 @@ public final class Snapshotter {
     /** Ends the frame, and with {@code pack} the pack too, in the batch's turn (held until then). */
     private void frameBoundary(boolean pack) throws IOException {
       if (deciding) {
-        flushFrame();
-        if (pack) {
-          decisions.sink.cutPack();
-        }
+        endFrame(pack);
       } else {
         heldEvents.add(pack ? HELD_PACK_CUT : HELD_FLUSH);
       }
@@ -681,6 +672,14 @@ public final class Snapshotter {
       frameChunks.add(new ChunkRef(digest, length));
       if (frameLength >= settings.frameTarget()) {
         flushFrame();
+      }
+    }
+
+    /** Closes the frame and, with {@code pack}, the pack too. Only in the batch's turn. */
+    void endFrame(boolean pack) throws IOException {
+      flushFrame();
+      if (pack) {
+        decisions.sink.cutPack();
       }
     }
 
