@@ -10,6 +10,9 @@ Subcommands (all deterministic for a given seed):
   evolve DIR SEED STYLE                     one incremental step: 1% modified, 0.5% added, 0.5% deleted
   delete DIR SEED PERCENT                   delete PERCENT% of the files
   project-b SRC DST SEED STYLE              80% of SRC's files (fresh mtimes) plus 20% new files
+  branch DIR SEED STYLE LIST_OUT            another branch's cache: 0.5% of the bytes added as two new
+                                            dependencies (maven: a jar and a pom in each of two new
+                                            version directories) or as new files (go); paths to LIST_OUT
   tree-stats DIR                            "files directories bytes"
   get JSON_FILE DOTTED.PATH                 one field of a JSON object ("" when absent)
   stored INSPECT_JSON MANIFEST_JSON         bytes of a snapshot's blobs: config + index + packs
@@ -314,6 +317,35 @@ def project_b(src, dst, seed, style):
         add_file(rng, dst, style, dirs, max(1, rng.choice(sizes)))
 
 
+def branch(root, seed, style, list_out):
+    rng = random.Random(seed)
+    files = list_files(root)
+    sizes = sizes_of(root, files)
+    budget = max(2, sum(sizes) // 200)
+    added = []
+    if style == "maven":
+        dirs = sorted({os.path.dirname(os.path.dirname(f)) for f in files if f.endswith(".jar")})
+        for i, artifact in enumerate(sorted(rng.sample(dirs, 2))):
+            version = os.path.join(artifact, f"9.{i}.bench-branch")
+            name = os.path.basename(artifact) + f"-9.{i}.bench-branch"
+            for suffix, size in ((".jar", budget // 2), (".pom", 1000 + rng.randrange(3000))):
+                path = os.path.join(root, version, name + suffix)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(rng.randbytes(size))
+                added.append(os.path.relpath(path, root))
+    else:
+        dirs = sorted({os.path.dirname(f) for f in files})
+        while budget > 0:
+            size = max(1, min(budget, rng.choice(sizes)))
+            added.append(add_file(rng, root, style, dirs, size))
+            budget -= size
+    with open(list_out, "w") as f:
+        for p in sorted(added):
+            f.write(p + "\n")
+    print(f"{len(added)} files added ({sum(os.path.getsize(os.path.join(root, p)) for p in added)} bytes)")
+
+
 def tree_stats(root):
     nfiles = ndirs = nbytes = 0
     for d, dirs, files in os.walk(root):
@@ -466,6 +498,11 @@ def report(samples_path, meta_path):
         bytes_row(f"second project: bytes uploaded (cachemount's own cold push of B without `from=`: "
                   f"{fmt_bytes(cold)}, {wall('project_b.cmcold.ms')} ms)", fmt_bytes(b), fmt_bytes(c),
                   f"{ratio(c, cold, 0.3)} of B's cold push", "≤ 0.3x of its cold push", verdict(c / cold <= 0.3))
+        if s.get("branch.cm.up"):
+            c, cold, zc = med("branch.cm.up"), med("push_cold.cm.up"), med("branch.zc")
+            bytes_row(f"a branch's cache (A plus {meta.get(corpus + '.branch', '0.5% of the bytes added')}; tar\\|zstd -3 of the added files: "
+                      f"{fmt_bytes(zc)}) pushed to another tag of A's repository, no `from=`: bytes uploaded",
+                      "—", fmt_bytes(c), f"{ratio(c, cold)} of A's cold push", "(none)", "")
         time_row("cold pull into an empty directory: wall ms", "pull_cold", 1.0)
         time_row("pull, 1% of the files missing: wall ms (baseline: into an empty directory)", "pull_warm", 0.2)
         time_row("pull into an identical directory: wall ms", "pull_ident", 0.1)
@@ -525,6 +562,8 @@ def main(argv):
         delete(args[0], int(args[1]), float(args[2]))
     elif cmd == "project-b":
         project_b(args[0], args[1], int(args[2]), args[3])
+    elif cmd == "branch":
+        branch(args[0], int(args[1]), args[2], args[3])
     elif cmd == "tree-stats":
         tree_stats(args[0])
     elif cmd == "get":

@@ -326,7 +326,7 @@ public final class Cachemount {
     }
 
     public Builder frameTarget(int frameTarget) {
-      if (frameTarget < 1 || frameTarget > dev.cachemount.core.index.FormatLimits.MAX_FRAME / 2) {
+      if (frameTarget < 1 || frameTarget > dev.cachemount.core.index.FormatLimits.MAX_FRAME / 4) { // frames grow to twice the target
         throw new IllegalArgumentException("frame target out of range: " + frameTarget);
       }
       this.frameTarget = frameTarget;

@@ -128,6 +128,40 @@ class ReproduciblePacksTest {
   }
 
   @Test
+  void aTreeWithAFileAddedEarlyAndOneChangedSharesAllButAFewPacksWithoutAParent() throws IOException {
+    // Packs of 64 KiB: the 700 small files fill about 25 of them.
+    Cachemount one = Cachemount.builder().home(dir.resolve("home-one")).env(Map.of()).workers(2).packTarget(64 * 1024).build();
+    Path storeA = dir.resolve("store-a");
+    one.push(spec(one, storeA), OperationListener.NONE);
+    List<Digest> before = packs(load(storeA));
+
+    // Another branch's tree: a file added near the start of the tree's order, one changed in the middle.
+    Files.write(source.resolve("small/00/0000-added"), TestTrees.randomBytes(new Random(23), 2500));
+    Path changed = source.resolve("small/03/0350");
+    byte[] bytes = Files.readAllBytes(changed);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(changed, bytes);
+    Cachemount other = Cachemount.builder().home(dir.resolve("home-other")).env(Map.of()).workers(3).packTarget(64 * 1024).build();
+    Path storeB = dir.resolve("store-b");
+    other.push(spec(other, storeB), OperationListener.NONE);
+    List<Digest> after = packs(load(storeB));
+
+    java.util.Set<Digest> fresh = new java.util.LinkedHashSet<>(after);
+    before.forEach(fresh::remove);
+    assertTrue(before.size() >= 20, "enough packs to see the difference: " + before.size());
+    // Each difference changes the pack it falls in and at most the next one or two, not every pack after it.
+    assertTrue(fresh.size() <= 6, fresh.size() + " of " + after.size() + " packs differ from the " + before.size() + " of the first tree");
+    assertEquals(TreeListing.of(source), TreeListing.of(pulled(storeB)), "and the second tree restores whole");
+  }
+
+  private Path pulled(Path store) {
+    Path out = dir.resolve("pulled-" + store.getFileName());
+    Cachemount client = client(2);
+    assertEquals(Outcome.RESTORED, client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE).result());
+    return out;
+  }
+
+  @Test
   void anIncrementalPushThatCompactsMakesTheSamePacksWhateverTheWorkers() throws IOException {
     Path storeA = dir.resolve("store-a");
     Path storeB = dir.resolve("store-b");

@@ -197,6 +197,22 @@ public final class Digest implements Comparable<Digest> {
     return o instanceof Digest d && w0 == d.w0 && w1 == d.w1 && w2 == d.w2 && w3 == d.w3;
   }
 
+  /**
+   * Bits {@code 64 * word} to {@code 64 * word + 52} of the digest as a fraction in {@code [0, 1)},
+   * uniformly distributed like the digest's bytes: for decisions a digest's content should make (where
+   * frames and packs end). Words 2 and 3 do not correlate with {@link #hashCode}, which uses word 0.
+   */
+  public double fraction(int word) {
+    long w = switch (word) {
+      case 0 -> w0;
+      case 1 -> w1;
+      case 2 -> w2;
+      case 3 -> w3;
+      default -> throw new IllegalArgumentException("a digest has words 0 to 3: " + word);
+    };
+    return (w >>> 11) * 0x1.0p-53;
+  }
+
   @Override
   public int hashCode() {
     return (int) (w0 >>> 32); // the bytes of a SHA-256 digest are uniformly distributed

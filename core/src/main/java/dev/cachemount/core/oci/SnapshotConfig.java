@@ -57,8 +57,8 @@ public record SnapshotConfig(
   /**
    * @param compression {@code zstd}
    * @param level the zstd level frames were compressed at
-   * @param frameTarget a frame is closed once it holds at least this many bytes
-   * @param packTarget a pack is closed once it holds at least this many bytes
+   * @param frameTarget frames hold about this many bytes on average (docs/format.md, "Pack blob")
+   * @param packTarget packs hold about this many bytes on average
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Packing(String compression, int level, int frameTarget, long packTarget) {

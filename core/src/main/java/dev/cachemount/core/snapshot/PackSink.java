@@ -23,8 +23,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Turns one ordered stream of raw frames into the packs of a snapshot. Frames are compressed on a
  * pool of threads but written by one thread in the order they were {@link #submit submitted}, and a
- * pack is finished once it reaches the target size: the packs' bytes depend only on the frames and
- * their order, never on which thread compressed what first. That makes packs reproducible (a push
+ * pack is finished where its content says ({@link ContentBoundaries}): the packs' bytes depend only on
+ * the frames and their order, never on which thread compressed what first. That makes packs reproducible (a push
  * retried after a failure, or the same tree pushed from another machine, makes the same blobs, which
  * a registry then already has).
  *
@@ -235,7 +235,7 @@ final class PackSink implements AutoCloseable {
       throw new Snapshotter.StagingWriteFailure(directory, e);
     }
     placements.add(new Placement(finished.size(), offset, frame.storedLength(), frame.rawLength(), frame.encoding(), frame.chunks()));
-    if (current.size() >= packTarget) {
+    if (ContentBoundaries.endsPack(current.size(), frame.chunks().get(0).digest(), frame.storedLength(), packTarget)) {
       finishCurrent();
     }
   }

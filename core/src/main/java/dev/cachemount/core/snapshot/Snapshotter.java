@@ -59,9 +59,9 @@ public final class Snapshotter {
       if (!(keepPacksAbove >= 0 && keepPacksAbove <= 1)) {
         throw new IllegalArgumentException("the pack reuse threshold is a share of a pack, 0 to 1: " + keepPacksAbove);
       }
-      if (frameTarget < 1 || (long) frameTarget - 1 + chunker.maxSize() > FormatLimits.MAX_FRAME) {
-        throw new IllegalArgumentException("a frame of " + frameTarget + " bytes plus a chunk of " + chunker.maxSize()
-            + " exceeds the format's frame limit of " + FormatLimits.MAX_FRAME);
+      if (frameTarget < 1 || ContentBoundaries.frameCapacity(frameTarget, chunker.maxSize()) > FormatLimits.MAX_FRAME) {
+        throw new IllegalArgumentException("frames of up to twice " + frameTarget + " bytes plus a chunk of " + chunker.maxSize()
+            + " exceed the format's frame limit of " + FormatLimits.MAX_FRAME);
       }
       if (packTarget < 1 || workers < 1) {
         throw new IllegalArgumentException("pack target and workers must be positive");
@@ -146,16 +146,18 @@ public final class Snapshotter {
       bytes += f.size();
     }
     int expectedChunks = (int) Math.min(1 << 20, files.size() + bytes / settings.chunker().parameters().avgSize());
-    int frameCapacity = settings.frameTarget() + settings.chunker().maxSize();
+    int frameCapacity = (int) ContentBoundaries.frameCapacity(settings.frameTarget(), settings.chunker().maxSize());
     try (PackSink sink = new PackSink(staging, settings.packTarget(), frameCapacity, settings.compressionLevel(), settings.workers(), onPackFinished)) {
       activeSink = sink;
       if (cancelled) {
         sink.refuse();
       }
       // Half of the expected chunks: the table grows as needed, and an incremental push reads few of the files.
-      Decisions decisions = new Decisions(new DigestTable(expectedChunks / 2), sink, reuse);
+      Decisions decisions = new Decisions(new DigestTable(expectedChunks / 2), sink, reuse, settings.frameTarget());
       try {
         runWorkers(root, files, batches, results, decisions);
+        // The tree's last frame ends here, so that what compaction packs next does not change it.
+        decisions.flushFrame();
         List<ChunkReuse.KeptPack> kept = new ArrayList<>();
         if (!reuse.isEmpty()) {
           ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove());
@@ -299,7 +301,7 @@ public final class Snapshotter {
           long before = openFile >= 0 ? files.get(openFile).size() : 0;
           long next = files.get(f.file()).size();
           if (worker.startsOwnFrames(before) || worker.startsOwnFrames(next)) {
-            worker.endFrame(worker.startsOwnPacks(before) || worker.startsOwnPacks(next));
+            decisions.endFrame(worker.startsOwnPacks(before) || worker.startsOwnPacks(next));
           }
           openFile = f.file();
           try {
@@ -321,7 +323,7 @@ public final class Snapshotter {
         if (b.hasRemaining() || !Digest.finish(md).equals(c.getKey())) {
           stale.add(c);
         } else {
-          worker.pack(c.getKey(), buffer, 0, f.length());
+          decisions.pack(c.getKey(), buffer, 0, f.length());
         }
       }
     } finally {
@@ -329,7 +331,7 @@ public final class Snapshotter {
         open.close();
       }
     }
-    worker.flushFrame();
+    decisions.flushFrame();
     if (!stale.isEmpty()) {
       listener.warning(stale.size() + " chunks changed or vanished while the push ran; the snapshot references their earlier packs");
       // Kept whatever their use: their bytes exist nowhere else now.
@@ -442,12 +444,53 @@ public final class Snapshotter {
     private final DigestTable packed;
     private final PackSink sink;
     private final ChunkReuse reuse;
+    private final int frameTarget;
     private long chunkBytes;
+    /** The frame being filled: it runs on from one batch into the next, so batches do not cut frames. */
+    private byte[] frame;
+    private int frameLength;
+    private final List<ChunkRef> frameChunks = new ArrayList<>();
 
-    Decisions(DigestTable packed, PackSink sink, ChunkReuse reuse) {
+    Decisions(DigestTable packed, PackSink sink, ChunkReuse reuse, int frameTarget) {
       this.packed = packed;
       this.sink = sink;
       this.reuse = reuse;
+      this.frameTarget = frameTarget;
+    }
+
+    /** Appends a new chunk to the frame, and ends the frame where its content says ({@link ContentBoundaries}). */
+    void pack(Digest digest, byte[] data, int offset, int length) throws IOException {
+      chunkBytes += length;
+      if (frame == null) {
+        frame = sink.buffer();
+      }
+      System.arraycopy(data, offset, frame, frameLength, length);
+      frameLength += length;
+      frameChunks.add(new ChunkRef(digest, length));
+      if (ContentBoundaries.endsFrame(frameLength, digest, length, frameTarget)) {
+        flushFrame();
+      }
+    }
+
+    /** Ends the frame and, with {@code pack}, the pack too. */
+    void endFrame(boolean pack) throws IOException {
+      flushFrame();
+      if (pack) {
+        sink.cutPack();
+      }
+    }
+
+    /** Hands the frame to the sink, which compresses it and writes it in the order handed. */
+    void flushFrame() throws IOException {
+      if (frameLength == 0) {
+        return;
+      }
+      byte[] full = frame;
+      int length = frameLength;
+      frame = null;
+      frameLength = 0;
+      sink.submit(full, length, frameChunks);
+      frameChunks.clear();
     }
 
     /** Whether a chunk read from the tree is new: not packed by an earlier batch, not held by an earlier snapshot. */
@@ -496,9 +539,6 @@ public final class Snapshotter {
     private byte[] held = new byte[0];
     private int heldLength;
     private final List<Object> heldEvents = new ArrayList<>();
-    private byte[] frame;
-    private int frameLength;
-    private final List<ChunkRef> frameChunks = new ArrayList<>();
 
     Worker(Path root, Decisions decisions, Turns turns) {
       this.root = root;
@@ -512,12 +552,11 @@ public final class Snapshotter {
       deciding = false;
     }
 
-    /** Decides what the batch still holds (waiting for its turn), closes its last frame and passes the turn on. */
+    /** Decides what the batch still holds (waiting for its turn) and passes the turn on; its last frame stays open for the next batch. */
     void endBatch() throws IOException {
       if (!deciding) {
         takeTurn();
       }
-      flushFrame();
       deciding = false;
       turns.pass(batch);
     }
@@ -528,13 +567,13 @@ public final class Snapshotter {
       deciding = true;
       for (Object e : heldEvents) {
         if (e == HELD_FLUSH || e == HELD_PACK_CUT) {
-          endFrame(e == HELD_PACK_CUT);
+          decisions.endFrame(e == HELD_PACK_CUT);
         } else if (e instanceof HeldParentFile p) {
           decisions.fromParent(p.file(), p.chunks());
         } else {
           HeldChunk c = (HeldChunk) e;
           if (decisions.isNew(c.digest(), c.file(), c.offset(), c.length())) {
-            pack(c.digest(), held, c.at(), c.length());
+            decisions.pack(c.digest(), held, c.at(), c.length());
           }
         }
       }
@@ -605,7 +644,7 @@ public final class Snapshotter {
     /** Ends the frame, and with {@code pack} the pack too, in the batch's turn (held until then). */
     private void frameBoundary(boolean pack) throws IOException {
       if (deciding) {
-        endFrame(pack);
+        decisions.endFrame(pack);
       } else {
         heldEvents.add(pack ? HELD_PACK_CUT : HELD_FLUSH);
       }
@@ -639,7 +678,7 @@ public final class Snapshotter {
       }
       if (deciding) {
         if (decisions.isNew(digest, fileNumber, at, length)) {
-          pack(digest, data, offset, length);
+          decisions.pack(digest, data, offset, length);
         }
         return;
       }
@@ -659,41 +698,6 @@ public final class Snapshotter {
      */
     boolean startsOwnFrames(long size) {
       return size >= settings.frameTarget();
-    }
-
-    /** Appends a chunk to the frame, closing the frame once it is full. Only in the batch's turn. */
-    void pack(Digest digest, byte[] data, int offset, int length) throws IOException {
-      decisions.chunkBytes += length;
-      if (frame == null) {
-        frame = decisions.sink.buffer();
-      }
-      System.arraycopy(data, offset, frame, frameLength, length);
-      frameLength += length;
-      frameChunks.add(new ChunkRef(digest, length));
-      if (frameLength >= settings.frameTarget()) {
-        flushFrame();
-      }
-    }
-
-    /** Closes the frame and, with {@code pack}, the pack too. Only in the batch's turn. */
-    void endFrame(boolean pack) throws IOException {
-      flushFrame();
-      if (pack) {
-        decisions.sink.cutPack();
-      }
-    }
-
-    /** Hands the frame to the sink, which compresses it and writes it in the order handed. Only in the batch's turn. */
-    void flushFrame() throws IOException {
-      if (frameLength == 0) {
-        return;
-      }
-      byte[] full = frame;
-      int length = frameLength;
-      frame = null;
-      frameLength = 0;
-      decisions.sink.submit(full, length, frameChunks);
-      frameChunks.clear();
     }
   }
 

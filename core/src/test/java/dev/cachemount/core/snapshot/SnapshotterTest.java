@@ -97,7 +97,7 @@ class SnapshotterTest {
     java.util.Random random = new java.util.Random(8);
     for (String name : List.of("a1.pom", "a2.pom", "big.jar", "mid.jar", "z1.pom", "z2.pom")) {
       int size = switch (name) {
-        case "big.jar" -> 700_000; // over the pack target: two packs of its own
+        case "big.jar" -> 1_700_000; // over the largest pack (three targets): two packs or more of its own
         case "mid.jar" -> 100_000; // a frame or more, under a quarter pack: frames of its own, a shared pack
         default -> 900;
       };
@@ -112,12 +112,12 @@ class SnapshotterTest {
       }
     }
     long packsOfBig = filesOfPack.values().stream().filter(f -> f.contains("big.jar")).count();
-    assertEquals(2, packsOfBig, filesOfPack.toString());
+    assertTrue(packsOfBig >= 2, filesOfPack.toString());
     assertTrue(filesOfPack.values().stream().filter(f -> f.contains("big.jar")).allMatch(f -> f.equals(java.util.Set.of("big.jar"))),
         "big.jar's packs hold nothing else: " + filesOfPack);
     assertTrue(filesOfPack.values().stream().anyMatch(f -> f.containsAll(List.of("mid.jar", "z1.pom", "z2.pom"))),
         "a smaller file shares its pack: " + filesOfPack);
-    assertEquals(4, filesOfPack.size(), "the poms before big.jar, its two packs, and the rest: " + filesOfPack);
+    assertEquals(packsOfBig + 2, filesOfPack.size(), "the poms before big.jar, its packs, and the rest: " + filesOfPack);
   }
 
   @Test
@@ -180,7 +180,7 @@ class SnapshotterTest {
       lastOffset = f.offset();
     }
     for (var pack : packs) {
-      assertTrue(pack.size() < 10_000 + 8192 + 4096, "a pack closes once it reaches its target: " + pack.size());
+      assertTrue(pack.size() < 3 * 10_000 + 8192 + 4096, "a pack closes by three times its target: " + pack.size());
       assertEquals(Digest.of(Files.readAllBytes(pack.file())), pack.digest());
     }
   }
