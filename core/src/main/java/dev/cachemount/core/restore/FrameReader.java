@@ -207,7 +207,7 @@ final class FrameReader {
     }
   }
 
-  /** Frames up to this size (the format's default frames are at most 48 KiB) decode into reused buffers. */
+  /** Frames up to this size (the writer's default frames are under 64 KiB) decode into reused buffers. */
   private static final int POOLED_FRAME = 1 << 20;
 
   /** One read of the plan: spans of one pack, asked for together. */

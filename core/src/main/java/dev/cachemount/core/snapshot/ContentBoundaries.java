@@ -12,9 +12,10 @@ import dev.cachemount.core.blob.Digest;
  * most of its packs already stored. Boundaries at fixed sizes would shift all later packs by what
  * was inserted.
  *
- * <p>The sizes keep the targets' averages: a frame holds at least three quarters of the frame target
- * and about one target on average, at most two; a pack at least a quarter of the pack target and about
- * one target on average, at most three. Frames use the last chunk's digest (word 2), packs the first
+ * <p>The sizes keep the targets' averages: a frame that ends by this rule holds at least three quarters
+ * of the frame target, about one target on average and at most two; a pack (its frames, without the
+ * trailer) at least half the pack target, about one target on average and at most two. Frames and
+ * packs that end with a large file or with the tree may be smaller. Frames use the last chunk's digest (word 2), packs the first
  * chunk of their last frame (word 3), so the two decisions do not correlate.
  */
 final class ContentBoundaries {
@@ -40,11 +41,11 @@ final class ContentBoundaries {
    * @param frameStored the frame's stored bytes
    */
   static boolean endsPack(long packSize, Digest firstChunk, int frameStored, long packTarget) {
-    return packSize >= 3 * packTarget
-        || packSize >= packTarget / 4 && firstChunk.fraction(3) * (packTarget * 3.0 / 4) < frameStored;
+    return packSize >= 2 * packTarget
+        || packSize >= packTarget / 2 && firstChunk.fraction(3) * (packTarget / 2.0) < frameStored;
   }
 
-  /** The largest raw frame {@link #endsFrame} allows before a chunk is added: a frame buffer holds this plus one chunk. */
+  /** The most raw bytes a frame can hold: just under twice the target, which {@link #endsFrame} allows, plus one chunk. */
   static long frameCapacity(int frameTarget, int maxChunk) {
     return 2L * frameTarget - 1 + maxChunk;
   }

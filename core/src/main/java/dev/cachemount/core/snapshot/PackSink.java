@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * caller orders its producers); the rest is thread-safe.
  */
 final class PackSink implements AutoCloseable {
-  /** The raw bytes of the frames compressed or being compressed, not yet written, at most (256 default frames). */
+  /** The raw bytes of the frames compressed or being compressed, not yet written, at most (192 of the largest default frames). */
   static final int QUEUED_BYTES = 12 << 20;
 
   private record Placement(int pack, long offset, int storedLength, int rawLength, FrameEncoding encoding, List<ChunkRef> chunks) {}

@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * are the same whatever the number of workers and their timing.
  *
  * <p>Memory is bounded by the workers' buffers (a read buffer, the chunks held until their batch's
- * turn, and a frame each), the frames queued for the sink, and the index; no pack is held in memory.
+ * turn), the one frame being filled, the frames queued for the sink, and the index; no pack is held in memory.
  * Each instance is used once per push; it is not thread-safe itself.
  */
 public final class Snapshotter {
@@ -70,7 +70,7 @@ public final class Snapshotter {
   }
 
   private static final long BATCH_BYTES = 4L << 20;
-  private static final int BATCH_FILES = 256;
+  static final int BATCH_FILES = 256;
   /** The bytes of chunks a worker holds while it waits for its batch's turn. */
   private static final int HOLD_BYTES = 8 << 20;
 
@@ -489,8 +489,11 @@ public final class Snapshotter {
       int length = frameLength;
       frame = null;
       frameLength = 0;
-      sink.submit(full, length, frameChunks);
-      frameChunks.clear();
+      try {
+        sink.submit(full, length, frameChunks);
+      } finally {
+        frameChunks.clear();
+      }
     }
 
     /** Whether a chunk read from the tree is new: not packed by an earlier batch, not held by an earlier snapshot. */
@@ -521,7 +524,7 @@ public final class Snapshotter {
   /** A frame boundary that also ends the pack, held until the batch's turn. */
   private static final Object HELD_PACK_CUT = new Object();
 
-  /** One worker's read buffer, hasher, held chunks and frame being filled. Used by its thread only. */
+  /** One worker's read buffer, hasher and held chunks. Used by its thread only. */
   private final class Worker implements ChunkReader.ChunkConsumer {
     private final Path root;
     private final Decisions decisions;

@@ -43,7 +43,7 @@ class ContentBoundariesTest {
   }
 
   @Test
-  void packsHoldAQuarterOfTheTargetAtLeastThreeTimesAtMostAndAboutTheTargetOnAverage() {
+  void packsHoldHalfTheTargetAtLeastTwiceAtMostAndAboutTheTargetOnAverage() {
     long target = 32L << 20;
     Random r = new Random(4);
     long packs = 0;
@@ -53,11 +53,11 @@ class ContentBoundariesTest {
       int stored = 4000 + r.nextInt(40_000);
       size += stored;
       boolean ends = ContentBoundaries.endsPack(size, random(r), stored, target);
-      if (size < target / 4) {
-        assertFalse(ends, "no pack ends under a quarter of the target: " + size);
+      if (size < target / 2) {
+        assertFalse(ends, "no pack ends under half the target: " + size);
       }
-      if (size >= 3 * target) {
-        assertTrue(ends, "every pack ends at three times the target: " + size);
+      if (size >= 2 * target) {
+        assertTrue(ends, "every pack ends at twice the target: " + size);
       }
       if (ends) {
         packs++;
