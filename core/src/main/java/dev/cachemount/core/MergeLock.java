@@ -36,7 +36,9 @@ final class MergeLock {
       Files.createDirectories(lockFile.getParent());
       return acquire(lockFile, tag, timeout, listener);
     } catch (IOException e) {
-      throw IoErrors.failed("taking the merge lock " + lockFile + " of cache '" + spec.id() + "'", e);
+      throw CachemountException.operational("taking the merge lock " + lockFile + " of cache '" + spec.id() + "' failed: " + IoErrors.describe(e)
+          + "; every process that merges into this store needs " + lockFile.getParent() + " to be a directory it can write"
+          + " (fix or remove it), or push without mode=merge", e);
     }
   }
 

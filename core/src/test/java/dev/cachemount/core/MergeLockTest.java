@@ -26,6 +26,21 @@ class MergeLockTest {
   @TempDir Path dir;
 
   @Test
+  void aLockDirectoryThatCannotBeMadeIsNamedWithWhatToDo() throws IOException {
+    Path store = dir.resolve("store");
+    Path tree = Files.createDirectories(dir.resolve("tree"));
+    Files.writeString(tree.resolve("a"), "a");
+    Cachemount client = Cachemount.builder().home(dir).env(Map.of()).build();
+    client.push(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    Files.writeString(store.resolve(MergeLock.DIRECTORY), "a file where the lock directory goes");
+    CachemountException e = assertThrows(CachemountException.class,
+        () -> client.push(client.parseSpec("id=shared,dir=" + store + ",target=" + tree + ",mode=merge"), OperationListener.NONE));
+    assertEquals(FailureKind.OPERATIONAL, e.kind());
+    assertTrue(e.getMessage().contains(store.resolve(MergeLock.DIRECTORY).toString()) && e.getMessage().contains("fix or remove it")
+        && e.getMessage().contains("without mode=merge"), e.getMessage());
+  }
+
+  @Test
   void aMergePushWaitsForAnotherMergeOfTheSameTag() throws IOException {
     Path store = dir.resolve("store");
     Path tree = dir.resolve("tree");
