@@ -39,8 +39,8 @@ final class Text {
         s.packs().size() == 1 ? "" : "s",
         bytes(n.packBytes()), bytes(s.indexBytes())));
     line(b, "chunker", c.chunker().algorithm() + " " + c.chunker().minSize() + "/" + c.chunker().avgSize() + "/" + c.chunker().maxSize());
-    line(b, "packing", c.packing().compression() + " level " + c.packing().level() + ", frames of " + bytes(c.packing().frameTarget())
-        + ", packs of " + bytes(c.packing().packTarget()));
+    line(b, "packing", c.packing().compression() + " level " + c.packing().level() + ", frames of about " + bytes(c.packing().frameTarget())
+        + ", packs of about " + bytes(c.packing().packTarget()));
     return b.toString().stripTrailing();
   }
 
