@@ -12,11 +12,12 @@ import dev.cachemount.core.blob.Digest;
  * most of its packs already stored. Boundaries at fixed sizes would shift all later packs by what
  * was inserted.
  *
- * <p>The sizes keep the targets' averages: a frame that ends by this rule holds at least three quarters
- * of the frame target, about one target on average and at most two; a pack (its frames, without the
- * trailer) at least half the pack target, about one target on average and at most two. Frames and
- * packs that end with a large file or with the tree may be smaller. Frames use the last chunk's digest (word 2), packs the first
- * chunk of their last frame (word 3), so the two decisions do not correlate.
+ * <p>The sizes keep the targets' averages: a frame that ends by this rule holds at least three
+ * quarters of the frame target, about one target on average and at most two; a pack (its frames,
+ * without the trailer) at least half the pack target, about one target on average and at most two.
+ * Frames and packs that end with a large file or with the tree may be smaller. Frames use the last
+ * chunk's digest (word 2), packs the first chunk of their last frame (word 3), so the two decisions
+ * do not correlate.
  */
 final class ContentBoundaries {
   private ContentBoundaries() {}

@@ -23,10 +23,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Turns one ordered stream of raw frames into the packs of a snapshot. Frames are compressed on a
  * pool of threads but written by one thread in the order they were {@link #submit submitted}, and a
- * pack is finished where its content says ({@link ContentBoundaries}): the packs' bytes depend only on
- * the frames and their order, never on which thread compressed what first. That makes packs reproducible (a push
- * retried after a failure, or the same tree pushed from another machine, makes the same blobs, which
- * a registry then already has).
+ * pack is finished where its content says ({@link ContentBoundaries}): the packs' bytes depend only
+ * on the frames and their order, never on which thread compressed what first. That makes packs
+ * reproducible (a push retried after a failure, or the same tree pushed from another machine, makes
+ * the same blobs, which a registry then already has).
  *
  * <p>Memory is bounded: at most {@link #QUEUED_BYTES} of frames (and at least 4 frames) wait to be
  * written; {@link #submit} blocks when they are there. Submitting is for one thread at a time (the

@@ -287,8 +287,6 @@ public final class Snapshotter {
     MessageDigest md = Digest.newMessageDigest();
     byte[] buffer = new byte[settings.chunker().maxSize()];
     // After every batch: this thread decides alone, in the order above, so the new packs do not depend on timing either.
-    Worker worker = new Worker(root, decisions, null);
-    worker.deciding = true;
     FileChannel open = null;
     int openFile = -1;
     try {
@@ -300,8 +298,8 @@ public final class Snapshotter {
           }
           long before = openFile >= 0 ? files.get(openFile).size() : 0;
           long next = files.get(f.file()).size();
-          if (worker.startsOwnFrames(before) || worker.startsOwnFrames(next)) {
-            decisions.endFrame(worker.startsOwnPacks(before) || worker.startsOwnPacks(next));
+          if (startsOwnFrames(before) || startsOwnFrames(next)) {
+            decisions.endFrame(startsOwnPacks(before) || startsOwnPacks(next));
           }
           openFile = f.file();
           try {
@@ -654,17 +652,6 @@ public final class Snapshotter {
     }
 
     /**
-     * Whether a file of this size gets packs of its own: one of at least a quarter of the pack
-     * target starts a new pack and ends its last one. Large files dominate the packs they are in:
-     * when one is deleted or replaced, or another project lacks it ({@code from=}), its own pack is
-     * simply no longer referenced, instead of taking a shared pack under the compaction threshold
-     * and having its neighbours' chunks packed and uploaded again.
-     */
-    boolean startsOwnPacks(long size) {
-      return size >= Math.max(settings.frameTarget(), settings.packTarget() / 4);
-    }
-
-    /**
      * One chunk of the file being read: hashed; then, in the batch's turn, referenced from an earlier
      * snapshot that holds it or added to the frame if no earlier batch packed it; before the turn,
      * held for it.
@@ -692,16 +679,27 @@ public final class Snapshotter {
       heldEvents.add(new HeldChunk(digest, fileNumber, at, length, heldLength));
       heldLength += length;
     }
+  }
 
-    /**
-     * Whether a file of this size gets frames of its own: one at least a frame long starts a new frame
-     * and closes its last one, so that a restore missing only this file fetches no neighbour's bytes
-     * and a restore missing only a neighbour fetches none of this file's. Smaller files share frames,
-     * which is where the compression of neighbouring poms, checksums and metadata comes from.
-     */
-    boolean startsOwnFrames(long size) {
-      return size >= settings.frameTarget();
-    }
+  /**
+   * Whether a file of this size gets frames of its own: one at least a frame long starts a new frame
+   * and closes its last one, so that a restore missing only this file fetches no neighbour's bytes
+   * and a restore missing only a neighbour fetches none of this file's. Smaller files share frames,
+   * which is where the compression of neighbouring poms, checksums and metadata comes from.
+   */
+  private boolean startsOwnFrames(long size) {
+    return size >= settings.frameTarget();
+  }
+
+  /**
+   * Whether a file of this size gets packs of its own: one of at least a quarter of the pack
+   * target starts a new pack and ends its last one. Large files dominate the packs they are in:
+   * when one is deleted or replaced, or another project lacks it ({@code from=}), its own pack is
+   * simply no longer referenced, instead of taking a shared pack under the compaction threshold
+   * and having its neighbours' chunks packed and uploaded again.
+   */
+  private boolean startsOwnPacks(long size) {
+    return size >= Math.max(settings.frameTarget(), settings.packTarget() / 4);
   }
 
   /** A failure to write a pack to the staging directory, told apart from a failure to read the file being chunked. */
