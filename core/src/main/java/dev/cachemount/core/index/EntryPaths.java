@@ -69,21 +69,36 @@ public final class EntryPaths {
     int start = 0;
     while (true) {
       int slash = path.indexOf('/', start);
-      String segment = slash < 0 ? path.substring(start) : path.substring(start, slash);
-      if (segment.isEmpty()) {
-        return "the path has an empty segment";
-      }
-      if (segment.equals(".") || segment.equals("..")) {
-        return "the path has a '" + segment + "' segment";
-      }
-      if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
-        return "a segment is longer than " + MAX_SEGMENT_BYTES + " bytes";
-      }
-      if (slash < 0) {
-        return null;
+      String segmentProblem = segmentProblem(slash < 0 ? path.substring(start) : path.substring(start, slash));
+      if (segmentProblem != null || slash < 0) {
+        return segmentProblem;
       }
       start = slash + 1;
     }
+  }
+
+  /**
+   * Why {@code segment} cannot be one segment of an entry path, or {@code null} when it can: a scan
+   * checks each name it lists, below a parent already checked, and the path's length on its own.
+   */
+  public static String segmentProblem(String segment) {
+    if (segment.isEmpty()) {
+      return "the path has an empty segment";
+    }
+    if (segment.equals(".") || segment.equals("..")) {
+      return "the path has a '" + segment + "' segment";
+    }
+    if (segment.indexOf('\0') >= 0) {
+      return "the path contains NUL";
+    }
+    if (segment.indexOf('\\') >= 0) {
+      return "the path contains a backslash";
+    }
+    // Up to 3 bytes a char: encoded only when it could be too long.
+    if (3L * segment.length() > MAX_SEGMENT_BYTES && segment.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
+      return "a segment is longer than " + MAX_SEGMENT_BYTES + " bytes";
+    }
+    return null;
   }
 
   /** The parent path, or {@code ""} for a top-level entry. */

@@ -22,39 +22,139 @@ public final class TreeDigest {
 
   /** The digest of a snapshot's entries, in index order. */
   public static String ofIndex(List<Entry> entries) {
-    MessageDigest md = Digest.newMessageDigest();
+    Encoder encoder = new Encoder();
     for (Entry e : entries) {
-      add(md, e.type(), e.path(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), e.executable(), e.linkTarget());
+      encoder.add(e.type(), e.path(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), e.executable(), e.linkTarget());
     }
-    return digest(md);
+    return encoder.digest();
   }
 
   /** The digest of a scanned tree, in index order (as {@link TreeScanner} returns it). */
   public static String ofScan(List<ScannedEntry> entries) {
-    MessageDigest md = Digest.newMessageDigest();
+    Encoder encoder = new Encoder();
     for (ScannedEntry e : entries) {
-      add(md, e.type(), e.path(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), (e.mode() & 0100) != 0, e.linkTarget());
+      encoder.add(e.type(), e.path(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), (e.mode() & 0100) != 0, e.linkTarget());
     }
-    return digest(md);
+    return encoder.digest();
   }
 
   /**
-   * One entry, in UTF-8: a type letter ({@code d}, {@code f}, {@code l}), NUL, the path, NUL,
-   * {@code x} or {@code -} (the owner-executable bit), a space, the modification time as
-   * {@code SECONDS NANOS} ({@code SECONDS MICROS} for a link), then for a file a space and its size,
-   * for a link NUL and its target; and NUL. Paths and link targets hold no NUL.
+   * Writes the entries' bytes into a buffer that goes to the digest whenever it fills, byte by byte
+   * rather than through a string per entry: a push and a pull digest every entry of the tree in a JVM
+   * that has just started, mostly interpreted (6,162 entries: 97 ms with strings, 80 ms without; the
+   * rest is SHA-256 itself, before the JIT has compiled it).
    */
-  private static void add(MessageDigest md, EntryType type, String path, long size, long seconds, int nanos, boolean executable, String target) {
-    String common = path + "\0" + (executable ? "x " : "- ") + seconds + " ";
-    String fields = switch (type) {
-      case FILE -> "f\0" + common + nanos + " " + size;
-      case DIRECTORY -> "d\0" + common + nanos;
-      case SYMLINK -> "l\0" + common + (nanos / 1000) + "\0" + target;
-    };
-    md.update((fields + "\0").getBytes(StandardCharsets.UTF_8));
-  }
+  private static final class Encoder {
+    private static final int BUFFER = 64 * 1024;
+    /** Room for the most {@link #add} writes between two calls of {@link #room} (at most 2 + 24 + 12). */
+    private static final int SLACK = 64;
 
-  private static String digest(MessageDigest md) {
-    return Digest.ofRaw(md.digest()).toString();
+    private final MessageDigest md = Digest.newMessageDigest();
+    private final byte[] buffer = new byte[BUFFER];
+    private int length;
+
+    /**
+     * One entry, in UTF-8: a type letter ({@code d}, {@code f}, {@code l}), NUL, the path, NUL,
+     * {@code x} or {@code -} (the owner-executable bit), a space, the modification time as
+     * {@code SECONDS NANOS} ({@code SECONDS MICROS} for a link), then for a file a space and its size,
+     * for a link NUL and its target; and NUL. Paths and link targets hold no NUL.
+     */
+    void add(EntryType type, String path, long size, long seconds, int nanos, boolean executable, String target) {
+      room();
+      buffer[length++] = switch (type) {
+        case FILE -> 'f';
+        case DIRECTORY -> 'd';
+        case SYMLINK -> 'l';
+      };
+      buffer[length++] = 0;
+      text(path);
+      room();
+      buffer[length++] = 0;
+      buffer[length++] = (byte) (executable ? 'x' : '-');
+      buffer[length++] = ' ';
+      number(seconds);
+      buffer[length++] = ' ';
+      switch (type) {
+        case FILE -> {
+          number(nanos);
+          buffer[length++] = ' ';
+          room();
+          number(size);
+        }
+        case DIRECTORY -> number(nanos);
+        case SYMLINK -> {
+          number(nanos / 1000);
+          buffer[length++] = 0;
+          text(target);
+          room();
+        }
+      }
+      buffer[length++] = 0;
+    }
+
+    String digest() {
+      md.update(buffer, 0, length);
+      length = 0;
+      return Digest.ofRaw(md.digest()).toString();
+    }
+
+    /** Flushes the buffer unless {@link #SLACK} bytes fit. */
+    private void room() {
+      if (length > BUFFER - SLACK) {
+        md.update(buffer, 0, length);
+        length = 0;
+      }
+    }
+
+    /** A decimal number without leading zeros, as {@link Long#toString(long)} writes it (at most 20 bytes). */
+    private void number(long value) {
+      if (value < 0) {
+        ascii(Long.toString(value));
+        return;
+      }
+      int end = length + digits(value);
+      int at = end;
+      do {
+        buffer[--at] = (byte) ('0' + (int) (value % 10));
+        value /= 10;
+      } while (value != 0);
+      length = end;
+    }
+
+    private static int digits(long value) {
+      int n = 1;
+      for (long limit = 10; n < 19 && value >= limit; limit *= 10) {
+        n++;
+      }
+      return n;
+    }
+
+    /** A string in UTF-8: ASCII byte by byte, anything else as {@link String#getBytes} encodes it. */
+    private void text(String s) {
+      for (int i = 0, n = s.length(); i < n; i++) {
+        char c = s.charAt(i);
+        if (c >= 0x80) {
+          bytes(s.substring(i).getBytes(StandardCharsets.UTF_8));
+          return;
+        }
+        if (length == BUFFER) {
+          md.update(buffer, 0, length);
+          length = 0;
+        }
+        buffer[length++] = (byte) c;
+      }
+    }
+
+    private void ascii(String s) {
+      for (int i = 0; i < s.length(); i++) {
+        buffer[length++] = (byte) s.charAt(i);
+      }
+    }
+
+    private void bytes(byte[] b) {
+      md.update(buffer, 0, length);
+      length = 0;
+      md.update(b);
+    }
   }
 }

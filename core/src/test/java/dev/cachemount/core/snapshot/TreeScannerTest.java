@@ -1,11 +1,14 @@
 package dev.cachemount.core.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.OperationListener;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,16 +26,41 @@ class TreeScannerTest {
     Files.writeString(dir.resolve(".cachemount-tmp-5f2a"), "half a file");
     Files.writeString(dir.resolve(".cachemount-tmp-aside-77"), "the user's file, moved aside");
     List<String> warnings = new ArrayList<>();
-    List<ScannedEntry> scanned = new TreeScanner(new OperationListener() {
-      @Override
-      public void warning(String message) {
-        warnings.add(message);
-      }
-    }).scan(dir, Set.of(), Long.MAX_VALUE);
+    List<ScannedEntry> scanned = new TreeScanner(collecting(warnings)).scan(dir, Set.of(), Long.MAX_VALUE);
     assertEquals(List.of("kept"), scanned.stream().map(ScannedEntry::path).toList());
     assertTrue(warnings.stream().anyMatch(w -> w.startsWith(".cachemount-tmp-5f2a is a temporary file") && w.contains("safe to delete")), warnings.toString());
     assertTrue(warnings.stream().anyMatch(w -> w.startsWith(".cachemount-tmp-aside-77 is what a killed pull moved aside")
         && !w.contains("safe to delete")), warnings.toString());
+  }
+
+  @Test
+  void aRootThatCannotBeListedFailsWithTheReasonWhichTheFastListingDoesNotGive() throws IOException {
+    // java.io.File#list answers null whatever went wrong: the scan asks again the way that says why.
+    TreeScanner scanner = new TreeScanner(OperationListener.NONE);
+    assertThrows(NoSuchFileException.class, () -> scanner.scan(dir.resolve("missing")));
+    Path file = Files.writeString(dir.resolve("a-file"), "f");
+    assertThrows(NotDirectoryException.class, () -> scanner.scan(file));
+  }
+
+  @Test
+  void eachNameIsCheckedOnceBelowItsCheckedParent() throws IOException {
+    Path nested = Files.createDirectories(dir.resolve("a/b/c"));
+    Files.writeString(nested.resolve("x".repeat(255)), "longest name");
+    Files.writeString(nested.resolve("back\\slash"), "refused");
+    List<String> warnings = new ArrayList<>();
+    List<ScannedEntry> scanned = new TreeScanner(collecting(warnings)).scan(dir);
+    assertEquals(List.of("a", "a/b", "a/b/c", "a/b/c/" + "x".repeat(255)), scanned.stream().map(ScannedEntry::path).toList());
+    assertEquals(List.of("a/b/c/back\\slash cannot be stored (the path contains a backslash); skipped"), warnings);
+  }
+
+  /** A listener that keeps the warnings. */
+  static OperationListener collecting(List<String> warnings) {
+    return new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    };
   }
 
   /** Runs {@code script} in a shell inside {@code dir} (no path-based call reaches what lies past the limit). */
@@ -54,12 +82,7 @@ class TreeScannerTest {
     List<String> warnings = new ArrayList<>();
     List<ScannedEntry> scanned;
     try {
-      scanned = new TreeScanner(new OperationListener() {
-        @Override
-        public void warning(String message) {
-          warnings.add(message);
-        }
-      }).scan(dir);
+      scanned = new TreeScanner(collecting(warnings)).scan(dir);
     } finally {
       inside(last, "rm -rf " + lost); // JUnit cannot delete it
     }
