@@ -54,7 +54,7 @@ public final class EntryPaths {
     if (path.isEmpty()) {
       return "the path is empty (an entry for the root itself)";
     }
-    if (path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+    if (3L * path.length() > MAX_PATH_BYTES && path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
       return "the path is longer than " + MAX_PATH_BYTES + " bytes";
     }
     if (path.indexOf('\0') >= 0) {
@@ -75,6 +75,18 @@ public final class EntryPaths {
       }
       start = slash + 1;
     }
+  }
+
+  /**
+   * {@link #problem} of a path below a parent that passed it already (its first {@code parentLength}
+   * chars): the same answer, from the last segment and the whole length alone, without splitting
+   * the parent again (an index checks tens of thousands of paths, most of them deep).
+   */
+  public static String problemBelow(String path, int parentLength) {
+    if (3L * path.length() > MAX_PATH_BYTES && path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+      return "the path is longer than " + MAX_PATH_BYTES + " bytes";
+    }
+    return segmentProblem(path.substring(parentLength + 1));
   }
 
   /**

@@ -273,15 +273,16 @@ public final class SnapshotIndex {
     Set<String> directories = new HashSet<>();
     String previous = null;
     for (Entry e : entries) {
-      String problem = EntryPaths.problem(e.path());
+      String parent = EntryPaths.parent(e.path());
+      boolean parentChecked = !parent.isEmpty() && directories.contains(parent);
+      String problem = parentChecked ? EntryPaths.problemBelow(e.path(), parent.length()) : EntryPaths.problem(e.path());
       if (problem != null) {
         throw CachemountException.integrity("snapshot is unsafe: entry '" + printable(e.path()) + "': " + problem);
       }
       if (previous != null && EntryPaths.ORDER.compare(previous, e.path()) >= 0) {
         throw corrupt("entries are not sorted, or repeat, at '" + printable(e.path()) + "'");
       }
-      String parent = EntryPaths.parent(e.path());
-      if (!parent.isEmpty() && !directories.contains(parent)) {
+      if (!parent.isEmpty() && !parentChecked) {
         throw corrupt("entry '" + printable(e.path()) + "' has no directory entry for its parent");
       }
       if (e.mode() < 0 || e.mode() > 0777 || e.mtimeNanos() < 0 || e.mtimeNanos() > 999_999_999) {

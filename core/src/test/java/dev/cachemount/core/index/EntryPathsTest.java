@@ -1,6 +1,7 @@
 package dev.cachemount.core.index;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -50,5 +51,31 @@ class EntryPathsTest {
     assertTrue(EntryPaths.ORDER.compare("a", "a/b") < 0);
     assertTrue(EntryPaths.ORDER.compare("a/b", "a-b") > 0, "'/' is 0x2F, '-' is 0x2D");
     assertTrue(EntryPaths.ORDER.compare("a/\uD83D\uDE00", "a/\uFFFD") > 0, "a code point above FFFF sorts after FFFD");
+  }
+
+  @Test
+  void belowACheckedParentOnlyTheLastSegmentAndTheLengthDecideAndTheAnswerIsTheSame() {
+    // the last one near the length limit: some of its children pass it
+    String[] parents = {"a", "org/apache/maven", "é/日本", "p".repeat(255) + "/" + "q".repeat(255), "n".repeat(250) + ("/" + "n".repeat(250)).repeat(15)};
+    String[] lasts = {"x", "", ".", "..", "...", "with\0nul", "back\\slash", "s".repeat(255), "s".repeat(256), "é".repeat(127),
+        "é".repeat(128), "日".repeat(85), "日".repeat(86), "\uD83D\uDE00", "t".repeat(200)};
+    int checked = 0;
+    for (String parent : parents) {
+      assertNull(EntryPaths.problem(parent), parent);
+      for (String last : lasts) {
+        for (int depth = 0; depth < 40; depth += 13) {
+          // deep parents run the whole path past its limit
+          String deep = (parent + "/").repeat(depth + 1) + "d";
+          String path = deep + "/" + last;
+          if (EntryPaths.problem(deep) == null) {
+            assertEquals(EntryPaths.problem(path), EntryPaths.problemBelow(path, deep.length()), path);
+            checked++;
+          }
+        }
+      }
+    }
+    assertTrue(checked > 100, checked + " paths compared");
+    assertEquals("the path is longer than 4096 bytes", EntryPaths.problem(parents[4] + "/d/" + "s".repeat(255)), "the limit is reached");
+    assertEquals("the path is longer than 4096 bytes", EntryPaths.problemBelow("a/".repeat(2048) + "b", 4095));
   }
 }
