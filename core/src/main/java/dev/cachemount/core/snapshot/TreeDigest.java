@@ -46,7 +46,10 @@ public final class TreeDigest {
    */
   private static final class Encoder {
     private static final int BUFFER = 64 * 1024;
-    /** Room for the most {@link #add} writes between two calls of {@link #room} (at most 2 + 24 + 12). */
+    /**
+     * Room for the most {@link #add} writes between two calls of {@link #room}: 36 bytes (after the
+     * path: NUL, the bit, a space, 20 for the seconds, a space, 11 for the nanoseconds, a space).
+     */
     private static final int SLACK = 64;
 
     private final MessageDigest md = Digest.newMessageDigest();

@@ -94,86 +94,58 @@ public final class TreeScanner {
     while (!pending.isEmpty()) {
       String dir = pending.pop();
       Path dirPath = dir.isEmpty() ? root : root.resolve(dir);
-      String[] names;
-      try {
-        names = list(dirPath);
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(dirPath)) {
+        for (Path child : children) {
+          String name = child.getFileName().toString();
+          String path = dir.isEmpty() ? name : dir + "/" + name;
+          if (name.startsWith(ASIDE_PREFIX)) {
+            listener.warning(path + " is what a killed pull moved aside (it stood where the snapshot has a directory); skipped:"
+                + " look at it, then move it back or delete it");
+            continue;
+          }
+          if (name.startsWith(TEMP_PREFIX)) {
+            if (!dropLeftover.test(child)) {
+              listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+            }
+            continue;
+          }
+          if (excluded.contains(child)) {
+            listener.info(path + " is left out of the snapshot");
+            continue;
+          }
+          // Up to 3 bytes a char: measured only when it could be too long.
+          if (rootBytes + 1 + 3L * path.length() + PULL_NAME_BYTES > MAX_OPEN_PATH_BYTES && !restorable(rootBytes, path, name)) {
+            listener.warning(shortened(path) + ": its path from / is too long to restore: with the " + PULL_NAME_BYTES
+                + "-byte temporary name a pull writes beside it, it would pass the " + MAX_OPEN_PATH_BYTES
+                + " bytes this system can open; skipped, with everything below it (a target whose real path is shorter would keep it)");
+            continue;
+          }
+          ScannedEntry entry = stat(child, path, name);
+          if (entry != null) {
+            if (entries.size() >= limit.getAsLong()) {
+              return null;
+            }
+            entries.add(entry);
+            if (entry.type() == EntryType.DIRECTORY) {
+              pending.push(path);
+            }
+          }
+        }
       } catch (NoSuchFileException e) {
         if (dir.isEmpty()) {
           throw e;
         }
         listener.warning("directory " + dir + " vanished during the scan; skipped");
-        continue;
       } catch (AccessDeniedException e) {
         throw CachemountException.operational(
             "cannot list directory " + dirPath + ": permission denied; make it readable by this user (or run as its owner)", e);
-      }
-      for (String name : names) {
-        String path = dir.isEmpty() ? name : dir + "/" + name;
-        if (name.startsWith(TEMP_PREFIX)) {
-          if (name.startsWith(ASIDE_PREFIX)) {
-            listener.warning(path + " is what a killed pull moved aside (it stood where the snapshot has a directory); skipped:"
-                + " look at it, then move it back or delete it");
-          } else if (!dropLeftover.test(dirPath.resolve(name))) {
-            listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
-          }
-          continue;
-        }
-        // Up to 3 bytes a char: measured only when it could be too long.
-        if (rootBytes + 1 + 3L * path.length() + PULL_NAME_BYTES > MAX_OPEN_PATH_BYTES && !restorable(rootBytes, path, name)) {
-          listener.warning(shortened(path) + ": its path from / is too long to restore: with the " + PULL_NAME_BYTES
-              + "-byte temporary name a pull writes beside it, it would pass the " + MAX_OPEN_PATH_BYTES
-              + " bytes this system can open; skipped, with everything below it (a target whose real path is shorter would keep it)");
-          continue;
-        }
-        // A name that is not UTF-8 came back with U+FFFD in it, and names a different file, if any.
-        String problem = name.indexOf('\uFFFD') >= 0 ? undecodable() : EntryPaths.segmentProblem(name);
-        if (problem != null) {
-          listener.warning(path + " cannot be stored (" + problem + "); skipped");
-          continue;
-        }
-        Path child = dirPath.resolve(name);
-        if (!excluded.isEmpty() && excluded.contains(child)) {
-          listener.info(path + " is left out of the snapshot");
-          continue;
-        }
-        ScannedEntry entry = stat(child, path);
-        if (entry != null) {
-          if (entries.size() >= limit.getAsLong()) {
-            return null;
-          }
-          entries.add(entry);
-          if (entry.type() == EntryType.DIRECTORY) {
-            pending.push(path);
-          }
-        }
       }
     }
     entries.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
     return entries;
   }
 
-  /**
-   * The names in a directory, as {@link java.io.File#list()} gives them: one call into the JDK's native
-   * code for the whole directory, where a {@link DirectoryStream} makes a {@code Path} of each entry
-   * (which a scan, in a JVM that has just started, pays for in the interpreter). When that call fails
-   * it says nothing of why, so the directory is then listed again the other way, which throws the
-   * exception that says (gone, not readable) or, when the directory has come back, lists it.
-   */
-  private static String[] list(Path dir) throws IOException {
-    String[] names = dir.toFile().list();
-    if (names != null) {
-      return names;
-    }
-    List<String> listed = new ArrayList<>();
-    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-      for (Path child : children) {
-        listed.add(child.getFileName().toString());
-      }
-    }
-    return listed.toArray(String[]::new);
-  }
-
-  private ScannedEntry stat(Path file, String path) throws IOException {
+  private ScannedEntry stat(Path file, String path, String name) throws IOException {
     PosixFileAttributes attrs;
     try {
       attrs = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -181,8 +153,20 @@ public final class TreeScanner {
       listener.warning(path + " vanished during the scan; skipped");
       return null;
     }
+    return entry(file, path, name, attrs);
+  }
+
+  /** What a scan keeps of {@code file} (at {@code path}, named {@code name}), whose attributes were just read; null when skipped. */
+  ScannedEntry entry(Path file, String path, String name, PosixFileAttributes attrs) throws IOException {
     if (attrs.isOther()) {
       listener.warning(path + " is a socket, FIFO or device; skipped (a snapshot holds files, directories and symlinks)");
+      return null;
+    }
+    // The parent passed this check when it was scanned: only the name is new (the path's length is
+    // bounded by the check of what a pull can open, which comes first).
+    String problem = name.indexOf('\uFFFD') >= 0 ? undecodable() : EntryPaths.segmentProblem(name);
+    if (problem != null) {
+      listener.warning(path + " cannot be stored (" + problem + "); skipped");
       return null;
     }
     int mode = 0;
@@ -191,7 +175,13 @@ public final class TreeScanner {
     }
     Instant mtime = attrs.lastModifiedTime().toInstant();
     if (attrs.isSymbolicLink()) {
-      String target = Files.readSymbolicLink(file).toString();
+      String target;
+      try {
+        target = Files.readSymbolicLink(file).toString();
+      } catch (NoSuchFileException e) {
+        listener.warning(path + " vanished during the scan; skipped");
+        return null;
+      }
       if (target.isEmpty() || target.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > EntryPaths.MAX_LINK_TARGET_BYTES
           || target.indexOf('\uFFFD') >= 0) {
         listener.warning(path + " is a symlink whose target cannot be stored; skipped");

@@ -58,7 +58,8 @@ class EntryPathsTest {
     // the last one near the length limit: some of its children pass it
     String[] parents = {"a", "org/apache/maven", "é/日本", "p".repeat(255) + "/" + "q".repeat(255), "n".repeat(250) + ("/" + "n".repeat(250)).repeat(15)};
     String[] lasts = {"x", "", ".", "..", "...", "with\0nul", "back\\slash", "s".repeat(255), "s".repeat(256), "é".repeat(127),
-        "é".repeat(128), "日".repeat(85), "日".repeat(86), "\uD83D\uDE00", "t".repeat(200)};
+        "é".repeat(128), "日".repeat(85), "日".repeat(86), "\uD83D\uDE00", "t".repeat(200),
+        "lone-\uD83D", "\uDE00-lone", "\uD83D".repeat(86)};
     int checked = 0;
     for (String parent : parents) {
       assertNull(EntryPaths.problem(parent), parent);
@@ -76,6 +77,8 @@ class EntryPathsTest {
     }
     assertTrue(checked > 100, checked + " paths compared");
     assertEquals("the path is longer than 4096 bytes", EntryPaths.problem(parents[4] + "/d/" + "s".repeat(255)), "the limit is reached");
-    assertEquals("the path is longer than 4096 bytes", EntryPaths.problemBelow("a/".repeat(2048) + "b", 4095));
+    String longest = "a/".repeat(2048) + "b";
+    assertEquals("the path is longer than 4096 bytes", EntryPaths.problem(longest));
+    assertEquals(EntryPaths.problem(longest), EntryPaths.problemBelow(longest, 4095));
   }
 }

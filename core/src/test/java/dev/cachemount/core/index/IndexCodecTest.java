@@ -116,6 +116,23 @@ class IndexCodecTest {
     assertTrue(e.getMessage().contains("unsafe"), e.getMessage());
   }
 
+  /** Below a directory entry, a path is checked by its last segment and length alone: the same refusals. */
+  @ParameterizedTest
+  @ValueSource(strings = {"..", ".", "", "back\\slash", "nul\0byte", "LONG-ASCII", "LONG-UTF8"})
+  void refusesUnsafeNamesBelowADirectoryEntry(String given) {
+    String name = switch (given) {
+      case "LONG-ASCII" -> "s".repeat(256);
+      case "LONG-UTF8" -> "é".repeat(128);
+      default -> given;
+    };
+    SnapshotIndex.Builder b = new SnapshotIndex.Builder();
+    b.addEntry(Entry.directory("a", 0755, 0, 0));
+    b.addFile("a/" + name, 0644, 0, 0, 0, new Digest[0]);
+    CachemountException e = assertThrows(CachemountException.class, b::build);
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertEquals("snapshot is unsafe: entry 'a/" + SnapshotIndex.printable(name) + "': " + EntryPaths.problem("a/" + name), e.getMessage());
+  }
+
   @Test
   void refusesAnEntryForTheRootAndEntriesWithoutTheirParentDirectory() {
     SnapshotIndex.Builder root = new SnapshotIndex.Builder();

@@ -1,15 +1,15 @@
 package dev.cachemount.core.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.OperationListener;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -34,16 +34,17 @@ class TreeScannerTest {
   }
 
   @Test
-  void aRootThatCannotBeListedFailsWithTheReasonWhichTheFastListingDoesNotGive() throws IOException {
-    // java.io.File#list answers null whatever went wrong: the scan asks again the way that says why.
-    TreeScanner scanner = new TreeScanner(OperationListener.NONE);
-    assertThrows(NoSuchFileException.class, () -> scanner.scan(dir.resolve("missing")));
-    Path file = Files.writeString(dir.resolve("a-file"), "f");
-    assertThrows(NotDirectoryException.class, () -> scanner.scan(file));
+  void aSymlinkThatVanishesBetweenItsStatAndTheReadOfItsTargetIsSkippedWithAWarning() throws IOException {
+    Path link = Files.createSymbolicLink(dir.resolve("l"), Path.of("target"));
+    PosixFileAttributes seen = Files.readAttributes(link, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    Files.delete(link);
+    List<String> warnings = new ArrayList<>();
+    assertNull(new TreeScanner(collecting(warnings)).entry(link, "sub/l", "l", seen));
+    assertEquals(List.of("sub/l vanished during the scan; skipped"), warnings);
   }
 
   @Test
-  void eachNameIsCheckedOnceBelowItsCheckedParent() throws IOException {
+  void aNameTheFormatRefusesIsSkippedBelowItsParentAndTheLongestNameIsKept() throws IOException {
     Path nested = Files.createDirectories(dir.resolve("a/b/c"));
     Files.writeString(nested.resolve("x".repeat(255)), "longest name");
     Files.writeString(nested.resolve("back\\slash"), "refused");
