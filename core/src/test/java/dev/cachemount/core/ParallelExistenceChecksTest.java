@@ -1,0 +1,72 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ForwardingStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A push asks the store whether the stored snapshot's blobs are all still there many at once: each
+ * answer from a remote registry is a round trip, and a large cache has hundreds of packs.
+ */
+class ParallelExistenceChecksTest {
+  @TempDir Path dir;
+
+  @Test
+  void theParentsBlobsAreCheckedSixteenAtOnce() throws Exception {
+    Path source = dir.resolve("source");
+    Random random = new Random(7);
+    Files.createDirectories(source.resolve("g"));
+    for (int i = 0; i < 40; i++) {
+      byte[] b = new byte[64 << 10];
+      random.nextBytes(b);
+      Files.write(source.resolve("g/f" + (100 + i) + ".jar"), b);
+    }
+    Path store = dir.resolve("store");
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    AtomicInteger asked = new AtomicInteger();
+    CountDownLatch sixteen = new CountDownLatch(16);
+    AtomicBoolean watching = new AtomicBoolean();
+    Cachemount client = Cachemount.builder().home(dir).env(Map.of()).packTarget(64 << 10)
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public boolean hasBlob(Digest digest) throws IOException {
+            if (watching.get()) {
+              asked.incrementAndGet();
+              most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+              sixteen.countDown();
+              try {
+                sixteen.await(2, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } finally {
+                inFlight.decrementAndGet();
+              }
+            }
+            return super.hasBlob(digest);
+          }
+        }).build();
+    CacheSpec spec = client.parseSpec("id=m2,dir=" + store + ",target=" + source);
+    OperationResult first = client.push(spec, OperationListener.NONE);
+    assertTrue(first.blobsUploaded() > 20, first.blobsUploaded() + " blobs: enough packs for sixteen checks and more");
+    watching.set(true);
+    OperationResult unchanged = client.push(spec, OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, unchanged.result());
+    assertEquals(first.blobsUploaded() - 1, asked.get(), "the index and every pack, once each");
+    assertEquals(16, most.get(), "sixteen checks at once");
+  }
+}
