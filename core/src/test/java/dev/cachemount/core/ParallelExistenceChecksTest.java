@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ConcurrencyGauge;
 import dev.cachemount.core.testing.ForwardingStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -36,10 +35,8 @@ class ParallelExistenceChecksTest {
       Files.write(source.resolve("g/f" + (100 + i) + ".jar"), b);
     }
     Path store = dir.resolve("store");
-    AtomicInteger inFlight = new AtomicInteger();
-    AtomicInteger most = new AtomicInteger();
     AtomicInteger asked = new AtomicInteger();
-    CountDownLatch sixteen = new CountDownLatch(16);
+    ConcurrencyGauge sixteen = new ConcurrencyGauge(16);
     AtomicBoolean watching = new AtomicBoolean();
     Cachemount client = Cachemount.builder().home(dir).env(Map.of()).packTarget(64 << 10)
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
@@ -47,15 +44,7 @@ class ParallelExistenceChecksTest {
           public boolean hasBlob(Digest digest) throws IOException {
             if (watching.get()) {
               asked.incrementAndGet();
-              most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-              sixteen.countDown();
-              try {
-                sixteen.await(2, TimeUnit.SECONDS);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              } finally {
-                inFlight.decrementAndGet();
-              }
+              sixteen.pass(2);
             }
             return super.hasBlob(digest);
           }
@@ -67,6 +56,6 @@ class ParallelExistenceChecksTest {
     OperationResult unchanged = client.push(spec, OperationListener.NONE);
     assertEquals(Outcome.UNCHANGED, unchanged.result());
     assertEquals(first.blobsUploaded() - 1, asked.get(), "the index and every pack, once each");
-    assertEquals(16, most.get(), "sixteen checks at once");
+    assertEquals(16, sixteen.most(), "sixteen checks at once");
   }
 }

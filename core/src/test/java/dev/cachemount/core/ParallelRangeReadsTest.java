@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ConcurrencyGauge;
 import dev.cachemount.core.testing.ForwardingStore;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
@@ -12,10 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,9 +36,7 @@ class ParallelRangeReadsTest {
       Files.write(source.resolve("g/f" + (100 + i) + ".jar"), b);
     }
     Path store = dir.resolve("store");
-    AtomicInteger inFlight = new AtomicInteger();
-    AtomicInteger most = new AtomicInteger();
-    CountDownLatch four = new CountDownLatch(4);
+    ConcurrencyGauge four = new ConcurrencyGauge(4);
     AtomicBoolean watching = new AtomicBoolean();
     Cachemount client = Cachemount.builder().home(dir).env(Map.of()).workers(1)
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
@@ -54,15 +50,7 @@ class ParallelRangeReadsTest {
             if (!watching.get() || size < 1_000_000) {
               return super.openBlob(digest, size);
             }
-            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-            four.countDown();
-            try {
-              four.await(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            } finally {
-              inFlight.decrementAndGet();
-            }
+            four.pass(5);
             return super.openBlob(digest, size);
           }
         }).build();
@@ -78,7 +66,7 @@ class ParallelRangeReadsTest {
     watching.set(true);
     OperationResult warm = client.pull(pull, OperationListener.NONE);
     assertEquals(36, warm.filesUnchanged());
-    assertEquals(4, most.get(), "four spans of one pack, 640 KiB apart, were read at once");
+    assertEquals(4, four.most(), "four spans of one pack, 640 KiB apart, were read at once");
     assertEquals(TreeListing.of(source), TreeListing.of(target));
   }
 }
