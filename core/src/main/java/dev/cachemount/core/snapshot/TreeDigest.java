@@ -41,8 +41,8 @@ public final class TreeDigest {
   /**
    * Writes the entries' bytes into a buffer that goes to the digest whenever it fills, byte by byte
    * rather than through a string per entry: a push and a pull digest every entry of the tree in a JVM
-   * that has just started, mostly interpreted (6,162 entries: 97 ms with strings, 80 ms without; the
-   * rest is SHA-256 itself, before the JIT has compiled it).
+   * that has just started, mostly interpreted (6,162 entries: 85–136 ms with strings, 56–87 ms
+   * without; most of the rest is SHA-256 itself, before the JIT has compiled it).
    */
   private static final class Encoder {
     private static final int BUFFER = 64 * 1024;
