@@ -7,11 +7,10 @@ import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.testing.ConcurrencyGauge;
 import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.TestTrees;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -27,13 +26,7 @@ class ParallelExistenceChecksTest {
   @Test
   void theParentsBlobsAreCheckedSixteenAtOnce() throws Exception {
     Path source = dir.resolve("source");
-    Random random = new Random(7);
-    Files.createDirectories(source.resolve("g"));
-    for (int i = 0; i < 40; i++) {
-      byte[] b = new byte[64 << 10];
-      random.nextBytes(b);
-      Files.write(source.resolve("g/f" + (100 + i) + ".jar"), b);
-    }
+    TestTrees.randomJars(source, 40, 7);
     Path store = dir.resolve("store");
     AtomicInteger asked = new AtomicInteger();
     ConcurrencyGauge sixteen = new ConcurrencyGauge(16);

@@ -6,13 +6,13 @@ import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.testing.ConcurrencyGauge;
 import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,13 +28,7 @@ class ParallelRangeReadsTest {
   @Test
   void spansOfOnePackAreReadAtOnce() throws Exception {
     Path source = dir.resolve("source");
-    Random random = new Random(42);
-    for (int i = 0; i < 40; i++) {
-      byte[] b = new byte[64 << 10];
-      random.nextBytes(b);
-      Files.createDirectories(source.resolve("g"));
-      Files.write(source.resolve("g/f" + (100 + i) + ".jar"), b);
-    }
+    TestTrees.randomJars(source, 40, 42);
     Path store = dir.resolve("store");
     ConcurrencyGauge four = new ConcurrencyGauge(4);
     AtomicBoolean watching = new AtomicBoolean();

@@ -77,6 +77,15 @@ public final class TestTrees {
     }
   }
 
+  /** {@code count} incompressible files of 64 KiB, {@code g/f100.jar} and on: one pack's spans, or many small packs. */
+  public static void randomJars(Path root, int count, long seed) throws IOException {
+    Random random = new Random(seed);
+    Files.createDirectories(root.resolve("g"));
+    for (int i = 0; i < count; i++) {
+      write(root.resolve("g/f" + (100 + i) + ".jar"), randomBytes(random, 64 << 10));
+    }
+  }
+
   public static byte[] randomBytes(Random random, int n) {
     byte[] b = new byte[n];
     random.nextBytes(b);
