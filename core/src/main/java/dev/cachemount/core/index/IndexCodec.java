@@ -86,31 +86,41 @@ public final class IndexCodec {
     }
     w.varint(chunkCount);
     byte[] digests = index.rawChunkDigests();
+    // Each loop's body is a method of its own, compiled after a few hundred turns (see decodePayload).
     for (int i = 0; i < chunkCount; i++) {
-      w.bytes(digests, i * Digest.LENGTH, Digest.LENGTH);
-      w.varint(index.chunkFrame(i)).varint(index.chunkOffset(i)).varint(index.chunkLength(i));
+      writeChunk(w, index, digests, i);
     }
     List<Entry> entries = index.entries();
     w.varint(entries.size());
     byte[] previous = new byte[0];
     for (Entry e : entries) {
-      byte[] path = e.path().getBytes(StandardCharsets.UTF_8);
-      int shared = sharedPrefix(previous, path);
-      w.varint(shared).varint(path.length - shared).bytes(path, shared, path.length - shared);
-      w.u8(e.type().code()).varint(e.mode()).zigzag(e.mtimeSeconds()).varint(e.mtimeNanos());
-      switch (e.type()) {
-        case FILE -> {
-          w.varint(e.size()).varint(e.chunkCount());
-          for (int c = 0; c < e.chunkCount(); c++) {
-            w.varint(e.chunk(c));
-          }
-        }
-        case SYMLINK -> w.string(e.linkTarget());
-        case DIRECTORY -> { }
-      }
-      previous = path;
+      previous = writeEntry(w, e, previous);
     }
     return w.toByteArray();
+  }
+
+  private static void writeChunk(VarInts.Writer w, SnapshotIndex index, byte[] digests, int i) {
+    w.bytes(digests, i * Digest.LENGTH, Digest.LENGTH);
+    w.varint(index.chunkFrame(i)).varint(index.chunkOffset(i)).varint(index.chunkLength(i));
+  }
+
+  /** Writes one entry, its path as the prefix it shares with {@code previous} and the rest; returns its path's bytes. */
+  private static byte[] writeEntry(VarInts.Writer w, Entry e, byte[] previous) {
+    byte[] path = e.path().getBytes(StandardCharsets.UTF_8);
+    int shared = sharedPrefix(previous, path);
+    w.varint(shared).varint(path.length - shared).bytes(path, shared, path.length - shared);
+    w.u8(e.type().code()).varint(e.mode()).zigzag(e.mtimeSeconds()).varint(e.mtimeNanos());
+    switch (e.type()) {
+      case FILE -> {
+        w.varint(e.size()).varint(e.chunkCount());
+        for (int c = 0; c < e.chunkCount(); c++) {
+          w.varint(e.chunk(c));
+        }
+      }
+      case SYMLINK -> w.string(e.linkTarget());
+      case DIRECTORY -> { }
+    }
+    return path;
   }
 
   static SnapshotIndex decodePayload(byte[] payload) {
@@ -133,17 +143,11 @@ public final class IndexCodec {
     }
     int frameCount = r.varintInt(0, r.remaining() / 5, "frame count");
     List<SnapshotIndex.Frame> frames = new ArrayList<>(frameCount);
+    // Each loop's body is a method of its own: called once per frame, chunk or entry, it is compiled
+    // after a few hundred calls, where a loop run once in a JVM that has just started would run
+    // interpreted for most of its hundred thousand turns.
     for (int i = 0; i < frameCount; i++) {
-      int pack = r.varintInt(0, Integer.MAX_VALUE, "frame pack");
-      long offset = r.varint(0, Long.MAX_VALUE, "frame offset");
-      int stored = r.varintInt(1, Integer.MAX_VALUE, "frame stored length");
-      int rawLength = r.varintInt(1, FormatLimits.MAX_FRAME, "frame raw length");
-      int code = r.u8();
-      FrameEncoding encoding = FrameEncoding.ofCode(code);
-      if (encoding == null) {
-        throw r.corrupt("frame " + i + " has unknown encoding " + code);
-      }
-      frames.add(new SnapshotIndex.Frame(pack, offset, stored, rawLength, encoding));
+      frames.add(readFrame(r, i));
     }
     int chunkCount = r.varintInt(0, r.remaining() / (Digest.LENGTH + 3), "chunk count");
     byte[] digests = new byte[chunkCount * Digest.LENGTH];
@@ -151,16 +155,50 @@ public final class IndexCodec {
     int[] offset = new int[chunkCount];
     int[] length = new int[chunkCount];
     for (int i = 0; i < chunkCount; i++) {
-      r.bytes(digests, i * Digest.LENGTH, Digest.LENGTH);
-      frame[i] = r.varintInt(0, Integer.MAX_VALUE, "chunk frame");
-      offset[i] = r.varintInt(0, FormatLimits.MAX_FRAME, "chunk offset");
-      length[i] = r.varintInt(1, FormatLimits.MAX_CHUNK, "chunk length");
+      readChunk(r, i, digests, frame, offset, length);
     }
     int entryCount = r.varintInt(0, r.remaining() / 6, "entry count");
     List<Entry> entries = new ArrayList<>(entryCount);
-    byte[] previous = new byte[0];
-    long pathBudget = (long) MAX_PATH_EXPANSION * payload.length + (1 << 20);
+    EntryReader entryReader = new EntryReader(r, (long) MAX_PATH_EXPANSION * payload.length + (1 << 20));
     for (int i = 0; i < entryCount; i++) {
+      entries.add(entryReader.next(i));
+    }
+    r.expectEnd();
+    return new SnapshotIndex(packs, frames, digests, frame, offset, length, entries);
+  }
+
+  private static SnapshotIndex.Frame readFrame(VarInts.Reader r, int i) {
+    int pack = r.varintInt(0, Integer.MAX_VALUE, "frame pack");
+    long offset = r.varint(0, Long.MAX_VALUE, "frame offset");
+    int stored = r.varintInt(1, Integer.MAX_VALUE, "frame stored length");
+    int rawLength = r.varintInt(1, FormatLimits.MAX_FRAME, "frame raw length");
+    int code = r.u8();
+    FrameEncoding encoding = FrameEncoding.ofCode(code);
+    if (encoding == null) {
+      throw r.corrupt("frame " + i + " has unknown encoding " + code);
+    }
+    return new SnapshotIndex.Frame(pack, offset, stored, rawLength, encoding);
+  }
+
+  private static void readChunk(VarInts.Reader r, int i, byte[] digests, int[] frame, int[] offset, int[] length) {
+    r.bytes(digests, i * Digest.LENGTH, Digest.LENGTH);
+    frame[i] = r.varintInt(0, Integer.MAX_VALUE, "chunk frame");
+    offset[i] = r.varintInt(0, FormatLimits.MAX_FRAME, "chunk offset");
+    length[i] = r.varintInt(1, FormatLimits.MAX_CHUNK, "chunk length");
+  }
+
+  /** Reads entries one after another: each path is stored as the prefix it shares with the one before and the rest. */
+  private static final class EntryReader {
+    private final VarInts.Reader r;
+    private byte[] previous = new byte[0];
+    private long pathBudget;
+
+    EntryReader(VarInts.Reader r, long pathBudget) {
+      this.r = r;
+      this.pathBudget = pathBudget;
+    }
+
+    Entry next(int i) {
       int shared = r.varintInt(0, previous.length, "shared path prefix");
       int suffix = r.varintInt(0, EntryPaths.MAX_PATH_BYTES - shared, "path suffix length");
       pathBudget -= shared + suffix;
@@ -196,11 +234,9 @@ public final class IndexCodec {
         case SYMLINK -> e = Entry.symlink(p, mode, seconds, nanos, r.string(EntryPaths.MAX_LINK_TARGET_BYTES, "link target"));
         default -> e = Entry.directory(p, mode, seconds, nanos);
       }
-      entries.add(e);
       previous = path;
+      return e;
     }
-    r.expectEnd();
-    return new SnapshotIndex(packs, frames, digests, frame, offset, length, entries);
   }
 
   private static int sharedPrefix(byte[] a, byte[] b) {

@@ -229,6 +229,9 @@ public final class SnapshotIndex {
     return chunkDigests;
   }
 
+  // Each loop's body is a method of its own: called once per frame, chunk or entry, it is compiled
+  // after a few hundred calls, where a loop run once in a JVM that has just started would run
+  // interpreted for most of its hundred thousand turns.
   private void validate() {
     for (PackRef p : packs) {
       if (p.size() <= 0) {
@@ -236,85 +239,99 @@ public final class SnapshotIndex {
       }
     }
     for (int i = 0; i < frames.size(); i++) {
-      Frame f = frames.get(i);
-      if (f.pack() < 0 || f.pack() >= packs.size()) {
-        throw corrupt("frame " + i + " names pack " + f.pack() + " of " + packs.size());
-      }
-      // A zstd frame that would not be smaller than its content is stored raw: stored <= raw always,
-      // which also bounds what a reader allocates for a frame by the format's frame limit.
-      if (f.rawLength() < 1 || f.rawLength() > FormatLimits.MAX_FRAME || f.storedLength() < 1 || f.offset() < 0
-          || f.encoding() == null || f.storedLength() > f.rawLength()
-          || (f.encoding() == FrameEncoding.RAW && f.storedLength() != f.rawLength())) {
-        throw corrupt("frame " + i + " has impossible lengths (stored " + f.storedLength() + ", raw " + f.rawLength() + ")");
-      }
-      if (f.offset() > packs.get(f.pack()).size() - f.storedLength()) {
-        throw corrupt("frame " + i + " ends past the end of its pack");
-      }
+      checkFrame(i);
     }
     int n = chunkFrame.length;
     if (chunkDigests.length != n * Digest.LENGTH || chunkOffset.length != n || chunkLength.length != n) {
       throw new IllegalStateException("chunk table arrays disagree");
     }
     for (int i = 0; i < n; i++) {
-      if (i > 0 && Arrays.compareUnsigned(chunkDigests, (i - 1) * Digest.LENGTH, i * Digest.LENGTH,
-          chunkDigests, i * Digest.LENGTH, (i + 1) * Digest.LENGTH) >= 0) {
-        throw corrupt("chunk table is not sorted by digest, or has a duplicate, at chunk " + i);
-      }
-      int frame = chunkFrame[i];
-      if (frame < 0 || frame >= frames.size()) {
-        throw corrupt("chunk " + i + " names frame " + frame + " of " + frames.size());
-      }
-      int length = chunkLength[i];
-      if (length < 1 || length > FormatLimits.MAX_CHUNK || chunkOffset[i] < 0
-          || (long) chunkOffset[i] + length > frames.get(frame).rawLength()) {
-        throw corrupt("chunk " + i + " lies outside its frame");
-      }
+      checkChunk(i);
     }
     Set<String> directories = new HashSet<>();
     String previous = null;
     for (Entry e : entries) {
-      String parent = EntryPaths.parent(e.path());
-      boolean parentChecked = !parent.isEmpty() && directories.contains(parent);
-      String problem = parentChecked ? EntryPaths.problemBelow(e.path(), parent.length()) : EntryPaths.problem(e.path());
-      if (problem != null) {
-        throw CachemountException.integrity("snapshot is unsafe: entry '" + printable(e.path()) + "': " + problem);
-      }
-      if (previous != null && EntryPaths.ORDER.compare(previous, e.path()) >= 0) {
-        throw corrupt("entries are not sorted, or repeat, at '" + printable(e.path()) + "'");
-      }
-      if (!parent.isEmpty() && !parentChecked) {
-        throw corrupt("entry '" + printable(e.path()) + "' has no directory entry for its parent");
-      }
-      if (e.mode() < 0 || e.mode() > 0777 || e.mtimeNanos() < 0 || e.mtimeNanos() > 999_999_999) {
-        throw corrupt("entry '" + printable(e.path()) + "' has an impossible mode or time");
-      }
-      switch (e.type()) {
-        case DIRECTORY -> {
-          directories.add(e.path());
-          requireNoContent(e);
-        }
-        case SYMLINK -> {
-          requireNoContent(e);
-          String t = e.linkTarget();
-          if (t.isEmpty() || t.indexOf('\0') >= 0 || t.length() > EntryPaths.MAX_LINK_TARGET_BYTES) {
-            throw corrupt("symlink '" + printable(e.path()) + "' has an empty or invalid target");
-          }
-        }
-        case FILE -> {
-          long sum = 0;
-          for (int c = 0; c < e.chunkCount(); c++) {
-            int ref = e.chunk(c);
-            if (ref < 0 || ref >= n) {
-              throw corrupt("file '" + printable(e.path()) + "' names chunk " + ref + " of " + n);
-            }
-            sum += chunkLength[ref];
-          }
-          if (sum != e.size()) {
-            throw corrupt("file '" + printable(e.path()) + "' has size " + e.size() + " but its chunks hold " + sum + " bytes");
-          }
-        }
-      }
+      checkEntry(e, previous, directories);
       previous = e.path();
+    }
+  }
+
+  private void checkFrame(int i) {
+    Frame f = frames.get(i);
+    if (f.pack() < 0 || f.pack() >= packs.size()) {
+      throw corrupt("frame " + i + " names pack " + f.pack() + " of " + packs.size());
+    }
+    // A zstd frame that would not be smaller than its content is stored raw: stored <= raw always,
+    // which also bounds what a reader allocates for a frame by the format's frame limit.
+    if (f.rawLength() < 1 || f.rawLength() > FormatLimits.MAX_FRAME || f.storedLength() < 1 || f.offset() < 0
+        || f.encoding() == null || f.storedLength() > f.rawLength()
+        || (f.encoding() == FrameEncoding.RAW && f.storedLength() != f.rawLength())) {
+      throw corrupt("frame " + i + " has impossible lengths (stored " + f.storedLength() + ", raw " + f.rawLength() + ")");
+    }
+    if (f.offset() > packs.get(f.pack()).size() - f.storedLength()) {
+      throw corrupt("frame " + i + " ends past the end of its pack");
+    }
+  }
+
+  private void checkChunk(int i) {
+    if (i > 0 && Arrays.compareUnsigned(chunkDigests, (i - 1) * Digest.LENGTH, i * Digest.LENGTH,
+        chunkDigests, i * Digest.LENGTH, (i + 1) * Digest.LENGTH) >= 0) {
+      throw corrupt("chunk table is not sorted by digest, or has a duplicate, at chunk " + i);
+    }
+    int frame = chunkFrame[i];
+    if (frame < 0 || frame >= frames.size()) {
+      throw corrupt("chunk " + i + " names frame " + frame + " of " + frames.size());
+    }
+    int length = chunkLength[i];
+    if (length < 1 || length > FormatLimits.MAX_CHUNK || chunkOffset[i] < 0
+        || (long) chunkOffset[i] + length > frames.get(frame).rawLength()) {
+      throw corrupt("chunk " + i + " lies outside its frame");
+    }
+  }
+
+  /** Checks one entry; {@code directories} holds the directory entries before it, to which it adds its own. */
+  private void checkEntry(Entry e, String previous, Set<String> directories) {
+    String parent = EntryPaths.parent(e.path());
+    boolean parentChecked = !parent.isEmpty() && directories.contains(parent);
+    String problem = parentChecked ? EntryPaths.problemBelow(e.path(), parent.length()) : EntryPaths.problem(e.path());
+    if (problem != null) {
+      throw CachemountException.integrity("snapshot is unsafe: entry '" + printable(e.path()) + "': " + problem);
+    }
+    if (previous != null && EntryPaths.ORDER.compare(previous, e.path()) >= 0) {
+      throw corrupt("entries are not sorted, or repeat, at '" + printable(e.path()) + "'");
+    }
+    if (!parent.isEmpty() && !parentChecked) {
+      throw corrupt("entry '" + printable(e.path()) + "' has no directory entry for its parent");
+    }
+    if (e.mode() < 0 || e.mode() > 0777 || e.mtimeNanos() < 0 || e.mtimeNanos() > 999_999_999) {
+      throw corrupt("entry '" + printable(e.path()) + "' has an impossible mode or time");
+    }
+    switch (e.type()) {
+      case DIRECTORY -> {
+        directories.add(e.path());
+        requireNoContent(e);
+      }
+      case SYMLINK -> {
+        requireNoContent(e);
+        String t = e.linkTarget();
+        if (t.isEmpty() || t.indexOf('\0') >= 0 || t.length() > EntryPaths.MAX_LINK_TARGET_BYTES) {
+          throw corrupt("symlink '" + printable(e.path()) + "' has an empty or invalid target");
+        }
+      }
+      case FILE -> {
+        int n = chunkFrame.length;
+        long sum = 0;
+        for (int c = 0; c < e.chunkCount(); c++) {
+          int ref = e.chunk(c);
+          if (ref < 0 || ref >= n) {
+            throw corrupt("file '" + printable(e.path()) + "' names chunk " + ref + " of " + n);
+          }
+          sum += chunkLength[ref];
+        }
+        if (sum != e.size()) {
+          throw corrupt("file '" + printable(e.path()) + "' has size " + e.size() + " but its chunks hold " + sum + " bytes");
+        }
+      }
     }
   }
 
@@ -466,6 +483,8 @@ public final class SnapshotIndex {
       int[] offset = new int[n];
       int[] length = new int[n];
       int[] parentNumber = parent == null ? null : new int[parentFrame.length];
+      // The loops' bodies are methods of their own, compiled after a few hundred of a large cache's
+      // hundred thousand turns instead of run interpreted in a JVM that has just started.
       int next = 0;
       int r = nextPlaced(0);
       for (int i = 0; i < sorted.length || r >= 0; next++) {
@@ -474,46 +493,61 @@ public final class SnapshotIndex {
           throw new IllegalStateException("chunk " + sorted[i] + " placed twice");
         }
         if (order < 0) {
-          sorted[i].copyTo(digests, next * Digest.LENGTH);
-          int slot = chunkSlots.get(sorted[i]);
-          frame[next] = slotFrame[slot];
-          offset[next] = slotOffset[slot];
-          length[next] = slotLength[slot];
-          slotNumber[slot] = next;
+          placeNew(sorted[i], next, digests, frame, offset, length);
           i++;
         } else {
-          parent.copyChunkDigest(r, digests, next * Digest.LENGTH);
-          frame[next] = parentFrame[r];
-          offset[next] = parent.chunkOffset(r);
-          length[next] = parent.chunkLength(r);
-          parentNumber[r] = next;
+          placeFromParent(r, next, digests, frame, offset, length, parentNumber);
           r = nextPlaced(r + 1);
         }
       }
       List<Entry> resolved = new ArrayList<>(entries.size());
       for (PendingEntry p : entries) {
-        Entry e = p.entry();
-        if (e.type() == EntryType.FILE) {
-          int[] refs;
-          if (p.parentChunks() != null) {
-            refs = new int[p.parentChunks().length];
-            for (int c = 0; c < refs.length; c++) {
-              int chunk = p.parentChunks()[c];
-              // placed from the parent, or packed anew (its pack was compacted) and placed by digest
-              refs[c] = parentFrame[chunk] >= 0 ? parentNumber[chunk] : numberOf(parent.chunkDigest(chunk), parentNumber, e.path());
-            }
-          } else {
-            refs = new int[p.chunks().length];
-            for (int c = 0; c < refs.length; c++) {
-              refs[c] = numberOf(p.chunks()[c], parentNumber, e.path());
-            }
-          }
-          e = Entry.file(e.path(), e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), refs);
-        }
-        resolved.add(e);
+        resolved.add(resolve(p, parentNumber));
       }
       resolved.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
       return new SnapshotIndex(packs, frames, digests, frame, offset, length, resolved);
+    }
+
+    /** Numbers the chunk placed by digest {@code digest} as chunk {@code next} of the built index. */
+    private void placeNew(Digest digest, int next, byte[] digests, int[] frame, int[] offset, int[] length) {
+      digest.copyTo(digests, next * Digest.LENGTH);
+      int slot = chunkSlots.get(digest);
+      frame[next] = slotFrame[slot];
+      offset[next] = slotOffset[slot];
+      length[next] = slotLength[slot];
+      slotNumber[slot] = next;
+    }
+
+    /** Numbers the parent's chunk {@code chunk} as chunk {@code next} of the built index. */
+    private void placeFromParent(int chunk, int next, byte[] digests, int[] frame, int[] offset, int[] length, int[] parentNumber) {
+      parent.copyChunkDigest(chunk, digests, next * Digest.LENGTH);
+      frame[next] = parentFrame[chunk];
+      offset[next] = parent.chunkOffset(chunk);
+      length[next] = parent.chunkLength(chunk);
+      parentNumber[chunk] = next;
+    }
+
+    /** The entry with its chunks as numbers in the built index. */
+    private Entry resolve(PendingEntry p, int[] parentNumber) {
+      Entry e = p.entry();
+      if (e.type() != EntryType.FILE) {
+        return e;
+      }
+      int[] refs;
+      if (p.parentChunks() != null) {
+        refs = new int[p.parentChunks().length];
+        for (int c = 0; c < refs.length; c++) {
+          int chunk = p.parentChunks()[c];
+          // placed from the parent, or packed anew (its pack was compacted) and placed by digest
+          refs[c] = parentFrame[chunk] >= 0 ? parentNumber[chunk] : numberOf(parent.chunkDigest(chunk), parentNumber, e.path());
+        }
+      } else {
+        refs = new int[p.chunks().length];
+        for (int c = 0; c < refs.length; c++) {
+          refs[c] = numberOf(p.chunks()[c], parentNumber, e.path());
+        }
+      }
+      return Entry.file(e.path(), e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), refs);
     }
 
     /** The first of the parent's chunks from {@code from} on that is placed, or -1. */
