@@ -512,30 +512,64 @@ class CachemountRoundTripTest {
     assertPullsBack(client, "m2", source, "restored");
   }
 
-  @Test
-  void aSnapshotWhoseIndexIsGoneIsReplacedEvenWhenThisMachineKeepsACopyOfIt() throws IOException {
-    // As a registry store: this machine keeps the indexes it pushed (IndexCache).
-    IndexCache copies = IndexCache.at(dir.resolve("indexes"));
-    Cachemount keeping = Cachemount.builder().home(dir).env(Map.of())
+  /** A client whose store keeps the indexes it reads and writes in {@code copies}, as a registry store does. */
+  private Cachemount keepingIndexesIn(IndexCache copies) {
+    return Cachemount.builder().home(dir).env(Map.of())
         .stores((spec, defaultDir, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public IndexCache indexCache() {
             return copies;
           }
         }).build();
-    keeping.push(spec("m2", source), listener);
-    ImageManifest pushed;
+  }
+
+  /** The index layer of the snapshot the store's tag {@code tag} names. */
+  private Descriptor indexLayerOf(String tag) throws IOException {
     try (LayoutStore layout = new LayoutStore(store)) {
-      pushed = Json.readManifest(layout.fetchManifest("m2").orElseThrow().bytes(), "manifest");
+      return Json.readManifest(layout.fetchManifest(tag).orElseThrow().bytes(), "manifest").layers().get(0);
     }
-    Digest index = Digest.parse(pushed.layers().get(0).digest());
-    assertTrue(copies.get(index, pushed.layers().get(0).size()).isPresent(), "the push kept a copy of its index");
+  }
+
+  @Test
+  void aSnapshotWhoseIndexIsGoneIsReplacedEvenWhenThisMachineKeepsACopyOfIt() throws IOException {
+    IndexCache copies = IndexCache.at(dir.resolve("indexes"));
+    Cachemount keeping = keepingIndexesIn(copies);
+    keeping.push(spec("m2", source), listener);
+    Descriptor indexLayer = indexLayerOf("m2");
+    Digest index = Digest.parse(indexLayer.digest());
+    assertTrue(copies.get(index, indexLayer.size()).isPresent(), "the push kept a copy of its index");
     Files.delete(store.resolve("blobs/sha256").resolve(index.hex()));
 
     OperationResult second = keeping.push(spec("m2", source), listener);
     assertEquals(Outcome.PUSHED, second.result(), "not unchanged: the stored snapshot lacks its index");
     assertTrue(warnings.stream().anyMatch(w -> w.contains("lacks its index")), warnings.toString());
     assertPullsBack(client, "m2", source, "restored");
+  }
+
+  @Test
+  void aKeptIndexCopyThatNoLongerMatchesItsDigestIsNeitherUsedNorKept() throws IOException {
+    Cachemount keeping = keepingIndexesIn(IndexCache.at(dir.resolve("indexes")));
+    keeping.push(spec("m2", source), listener);
+    Digest index = Digest.parse(indexLayerOf("m2").digest());
+    Path copy = dir.resolve("indexes").resolve(index.hex());
+    byte[] bytes = Files.readAllBytes(copy);
+    bytes[bytes.length / 2] ^= 1; // the same size: only its digest tells
+    Files.write(copy, bytes);
+
+    assertPullsBack(keeping, "m2", source, "restored");
+    assertArrayEquals(Files.readAllBytes(store.resolve("blobs/sha256").resolve(index.hex())), Files.readAllBytes(copy),
+        "the copy that did not match was replaced by the index fetched");
+  }
+
+  @Test
+  void anIndexThatDoesNotMatchItsDigestIsReportedAsSuchEvenWhenItAlsoDoesNotDecode() throws IOException {
+    OperationResult pushed = client.push(spec("m2", source), listener);
+    ImageManifest m = Json.read(Files.readAllBytes(store.resolve("blobs/sha256/" + Digest.parse(pushed.digest()).hex())), ImageManifest.class, "m");
+    Path index = store.resolve("blobs/sha256/" + Digest.parse(m.layers().get(0).digest()).hex());
+    Files.write(index, new byte[(int) Files.size(index)]); // not even a zstd frame
+    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(spec("m2", dir.resolve("t")), listener));
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("does not match its digest"), e.getMessage());
   }
 
   @Test

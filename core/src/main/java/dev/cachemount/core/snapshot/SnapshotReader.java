@@ -121,13 +121,26 @@ public final class SnapshotReader {
     SnapshotConfig cfg = head.config();
     long read = head.bytesRead();
     Descriptor indexLayer = layers.get(0);
-    byte[] indexBytes = cachedIndex(indexLayer).orElse(null);
-    if (indexBytes == null) {
-      indexBytes = fetchSmall(indexLayer, FormatLimits.MAX_INDEX, "index of " + where);
-      read += indexBytes.length;
-      indexes.put(Digest.parse(indexLayer.digest()), indexBytes);
+    String what = "index of " + where;
+    byte[] cached = cachedIndex(indexLayer).orElse(null);
+    SnapshotIndex index = null;
+    if (cached != null) {
+      Digest expected = Digest.parse(indexLayer.digest());
+      index = decodeWhileHashing(cached, expected, what);
+      if (index == null) {
+        indexes.discard(expected); // not what the manifest names: fetched below
+      }
     }
-    SnapshotIndex index = IndexCodec.decode(indexBytes, FormatLimits.MAX_INDEX);
+    if (index == null) {
+      byte[] fetched = fetchUnverified(indexLayer, FormatLimits.MAX_INDEX, what);
+      read += fetched.length;
+      Digest expected = Digest.parse(indexLayer.digest());
+      index = decodeWhileHashing(fetched, expected, what);
+      if (index == null) {
+        throw CachemountException.integrity(what + " does not match its digest " + expected + " (got " + Digest.of(fetched) + ")");
+      }
+      indexes.put(expected, fetched);
+    }
     SnapshotConfig.Counts counts = cfg.counts();
     if (counts.entries() != index.entries().size() || counts.files() != index.fileCount() || counts.bytes() != index.totalBytes()) {
       throw CachemountException.integrity("snapshot " + where + ": its index holds " + index.entries().size() + " entries, " + index.fileCount()
@@ -161,20 +174,62 @@ public final class SnapshotReader {
     }
   }
 
-  /** The index from this machine's cache: only what matches the layer's digest and size, within the format's limit. */
+  /** The index from this machine's cache, with the layer's size and within the format's limit; its digest is not checked yet. */
   private Optional<byte[]> cachedIndex(Descriptor layer) {
     if (layer.size() < 0 || layer.size() > FormatLimits.MAX_INDEX) {
       return Optional.empty();
     }
     try {
-      return indexes.get(Digest.parse(layer.digest()), layer.size());
+      return indexes.getUnchecked(Digest.parse(layer.digest()), layer.size());
     } catch (IllegalArgumentException e) {
       return Optional.empty(); // fetchSmall reports the malformed digest
     }
   }
 
+  /**
+   * Decodes an index while another thread checks its digest, or returns null when the bytes do not
+   * match {@code expected}. In a JVM that has just started, hashing a few megabytes takes about as
+   * long as decoding them, and the two need not wait for each other. Decoding bytes not yet verified
+   * is safe: the decoder checks every field against the format's limits, as it must for a hostile
+   * index that hashes right. Nothing decoded is returned unless the digest matches, and bytes that do
+   * not match are reported as such, never as a decoding error.
+   *
+   * @throws CachemountException INTEGRITY when the bytes match the digest but are not a valid index
+   */
+  private static SnapshotIndex decodeWhileHashing(byte[] bytes, Digest expected, String what) throws IOException {
+    java.util.concurrent.FutureTask<Digest> hashing = new java.util.concurrent.FutureTask<>(() -> Digest.of(bytes));
+    Thread hasher = new Thread(hashing, "cachemount-index-digest");
+    hasher.setDaemon(true);
+    hasher.start();
+    SnapshotIndex index = null;
+    RuntimeException undecodable = null;
+    try {
+      index = IndexCodec.decode(bytes, FormatLimits.MAX_INDEX);
+    } catch (RuntimeException e) {
+      undecodable = e;
+    }
+    if (!dev.cachemount.core.internal.Workers.await(hashing, "checking the digest of the " + what).equals(expected)) {
+      return null;
+    }
+    if (undecodable != null) {
+      throw undecodable;
+    }
+    return index;
+  }
+
   /** Fetches a small blob whole and verifies its size and digest. */
   private byte[] fetchSmall(Descriptor descriptor, int limit, String what) throws IOException {
+    byte[] bytes = fetchUnverified(descriptor, limit, what);
+    Digest digest = Digest.parse(descriptor.digest());
+    Digest actual = Digest.of(bytes);
+    if (!actual.equals(digest)) {
+      throw CachemountException.integrity(what + " does not match its digest " + digest + " (got " + actual + ")");
+    }
+    return bytes;
+  }
+
+  /** Fetches a small blob whole and verifies its size; the caller verifies its digest. */
+  private byte[] fetchUnverified(Descriptor descriptor, int limit, String what) throws IOException {
     Digest digest;
     try {
       digest = Digest.parse(descriptor.digest());
@@ -193,10 +248,6 @@ public final class SnapshotReader {
     }
     if (bytes.length != descriptor.size()) {
       throw CachemountException.integrity(what + " has " + bytes.length + " bytes, its descriptor says " + descriptor.size());
-    }
-    Digest actual = Digest.of(bytes);
-    if (!actual.equals(digest)) {
-      throw CachemountException.integrity(what + " does not match its digest " + digest + " (got " + actual + ")");
     }
     return bytes;
   }

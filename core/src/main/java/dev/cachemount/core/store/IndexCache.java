@@ -51,6 +51,20 @@ public final class IndexCache {
 
   /** The index {@code digest} names, when this machine holds it with that size and digest. */
   public Optional<byte[]> get(Digest digest, long size) {
+    Optional<byte[]> bytes = getUnchecked(digest, size);
+    if (bytes.isPresent() && !Digest.of(bytes.get()).equals(digest)) {
+      discard(digest);
+      return Optional.empty();
+    }
+    return bytes;
+  }
+
+  /**
+   * The bytes this machine holds for {@code digest}, when they have that size, not yet checked
+   * against the digest: the caller checks them before it uses anything read from them, and calls
+   * {@link #discard} when they do not match.
+   */
+  public Optional<byte[]> getUnchecked(Digest digest, long size) {
     if (dir == null || size < 0 || size > MAX_ENTRY) {
       return Optional.empty();
     }
@@ -61,10 +75,6 @@ public final class IndexCache {
         return Optional.empty();
       }
       byte[] bytes = Files.readAllBytes(file);
-      if (!Digest.of(bytes).equals(digest)) {
-        Files.deleteIfExists(file);
-        return Optional.empty();
-      }
       try {
         Files.setLastModifiedTime(file, FileTime.from(Instant.now())); // most recently used
       } catch (IOException e) {
@@ -73,6 +83,18 @@ public final class IndexCache {
       return Optional.of(bytes);
     } catch (IOException | RuntimeException e) {
       return Optional.empty(); // absent, pruned meanwhile, unreadable: a miss
+    }
+  }
+
+  /** Deletes the entry for {@code digest}: its bytes did not match the digest. */
+  public void discard(Digest digest) {
+    if (dir == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(dir.resolve(digest.hex()));
+    } catch (IOException e) {
+      // a miss all the same: the next reader checks the bytes again
     }
   }
 
