@@ -1,5 +1,6 @@
 package dev.cachemount.core.restore;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,6 +24,19 @@ class FetchPlanTest {
       b.addChunk(Digest.of(new byte[] {2, (byte) f}), frame, 0, FRAME);
     }
     return b.build();
+  }
+
+  @Test
+  void eachChunkAFrameServesIsVerifiedOnceHoweverManyFilesUseIt() {
+    assertArrayEquals(new int[] {}, Restorer.sortedDistinct(new int[] {}));
+    assertArrayEquals(new int[] {7}, Restorer.sortedDistinct(new int[] {7, 7, 7}));
+    assertArrayEquals(new int[] {0, 3, 5, 9}, Restorer.sortedDistinct(new int[] {9, 3, 3, 0, 5, 9, 0}));
+    java.util.Random random = new java.util.Random(5);
+    for (int round = 0; round < 200; round++) {
+      int[] values = random.ints(random.nextInt(40), 0, 30).toArray();
+      int[] expected = java.util.Arrays.stream(values).distinct().sorted().toArray();
+      assertArrayEquals(expected, Restorer.sortedDistinct(values.clone()), java.util.Arrays.toString(values));
+    }
   }
 
   @Test
