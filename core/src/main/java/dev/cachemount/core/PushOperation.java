@@ -36,6 +36,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
@@ -112,13 +113,18 @@ final class PushOperation {
       // The loader's first thread reads the head, the others ask the store for its packs meanwhile.
       ExecutorService loader = Workers.pool("cachemount-parent", 1 + PACK_CHECKS);
       try {
-        Future<Optional<ParentHead>> headLoaded = loader.submit(() -> loadParentHeadAndPacks(store, tag, ref, loader));
+        CompletableFuture<List<ScannedEntry>> scanDone = new CompletableFuture<>();
+        Future<Optional<ParentHead>> headLoaded = loader.submit(() -> loadParentHeadAndPacks(store, tag, ref, loader, scanDone));
         scanStarted = engine.clock().instant();
         List<ScannedEntry> found = null;
         String foundDigest = null;
         Throwable scanFailure = null;
         try {
-          found = scan(root, excluded);
+          try {
+            found = scan(root, excluded);
+          } finally {
+            scanDone.complete(found); // null when the scan failed: the loader then loads no index
+          }
           // while the loader may still be at work: what the tree-digest check compares
           foundDigest = plainPush() ? TreeDigest.ofScan(found) : null;
         } catch (IOException | RuntimeException e) {
@@ -132,7 +138,7 @@ final class PushOperation {
         if (head.isPresent() && unchangedByTreeDigest(head.get(), found, foundDigest, ref)) {
           return unchangedResult(ref, head.get().head());
         }
-        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref);
+        parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref, head.get().index());
         scanned = found;
       } finally {
         Workers.stop(loader);
@@ -285,7 +291,7 @@ final class PushOperation {
    */
   private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String tag, String ref) throws IOException {
     Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
-    return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), false, ref);
+    return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), false, ref, null);
   }
 
   /**
@@ -296,8 +302,32 @@ final class PushOperation {
    */
   static final int PACK_CHECKS = 16;
 
-  /** A stored snapshot's manifest and config, and whether the store still holds its index and every pack. */
-  private record ParentHead(SnapshotHead head, boolean blobsPresent) {}
+  /**
+   * A stored snapshot's manifest and config, whether the store still holds its index and every pack,
+   * and its index when the loader read it ahead of need (else null).
+   */
+  private record ParentHead(SnapshotHead head, boolean blobsPresent, EarlyIndex index) {}
+
+  /** The parent read with its index by the loader, or what reading it threw, to be thrown where it is used. */
+  private record EarlyIndex(LoadedSnapshot loaded, Throwable failure) {
+    LoadedSnapshot get() throws IOException {
+      if (failure != null) {
+        throw Workers.rethrow(failure);
+      }
+      return loaded;
+    }
+  }
+
+  /**
+   * Whether the push will need the parent's index once the scan is done: always but for a plain push,
+   * which needs it unless the tree digest shows the tree unchanged, and that check is not made when a
+   * file was modified too close to (or after) the parent's scan. That is the case of every push after
+   * a build that changed the cache, which then reads the index while the parent's packs are checked
+   * instead of after.
+   */
+  private boolean needsIndex(SnapshotHead head, List<ScannedEntry> scanned) {
+    return !plainPush() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()));
+  }
 
   /**
    * The parent's head, and whether its index and packs are all in the store, asked
@@ -306,7 +336,8 @@ final class PushOperation {
    * asked for too: this machine may hold a copy of it ({@code IndexCache}), which must not hide
    * that the store lost it.
    */
-  private Optional<ParentHead> loadParentHeadAndPacks(SnapshotStore store, String tag, String ref, ExecutorService pool) throws IOException {
+  private Optional<ParentHead> loadParentHeadAndPacks(SnapshotStore store, String tag, String ref, ExecutorService pool,
+      CompletableFuture<List<ScannedEntry>> scanDone) throws IOException {
     Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
     if (head.isEmpty()) {
       return Optional.empty();
@@ -317,15 +348,25 @@ final class PushOperation {
       try {
         digest = Digest.parse(blob.digest());
       } catch (IllegalArgumentException e) {
-        return Optional.of(new ParentHead(head.get(), false));
+        return Optional.of(new ParentHead(head.get(), false, null));
       }
       checks.add(pool.submit(() -> store.hasBlob(digest)));
+    }
+    // While the checks run: the index, when the scan (done by now, or soon) says the push needs it.
+    EarlyIndex index = null;
+    List<ScannedEntry> scanned = await(scanDone);
+    if (scanned != null && needsIndex(head.get(), scanned)) {
+      try {
+        index = new EarlyIndex(SnapshotReader.of(store).load(head.get(), ref), null);
+      } catch (IOException | RuntimeException e) {
+        index = new EarlyIndex(null, e);
+      }
     }
     boolean present = true;
     for (Future<Boolean> check : checks) {
       present &= await(check);
     }
-    return Optional.of(new ParentHead(head.get(), present));
+    return Optional.of(new ParentHead(head.get(), present, index));
   }
 
   /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */
@@ -345,11 +386,13 @@ final class PushOperation {
    * The parent with its index; empty when the index is corrupt, or it or a pack is gone (reported).
    *
    * @param blobsPresent the store is known to hold the index and every pack: not asked again
+   * @param early the parent as the loader read it ahead of need, or null: read here
    */
-  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, boolean blobsPresent, String ref) throws IOException {
+  private Optional<LoadedSnapshot> completeParent(SnapshotStore store, SnapshotHead head, boolean blobsPresent, String ref, EarlyIndex early)
+      throws IOException {
     LoadedSnapshot parent;
     try {
-      parent = SnapshotReader.of(store).load(head, ref);
+      parent = early != null ? early.get() : SnapshotReader.of(store).load(head, ref);
     } catch (CachemountException e) {
       return unreadable(e, ref);
     }
