@@ -363,9 +363,9 @@ public final class Restorer {
       }
       Files.setPosixFilePermissions(temp, perms);
     }
-    // Both times given and links not followed: one utimensat, where Files.setLastModifiedTime opens
-    // the file, reads its access time back and closes it again (four calls for each file restored).
-    Files.getFileAttributeView(temp, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime(e), FileTime.from(Instant.now()), null);
+    // The access time stays the one the file was created with: earlier than its change time, so that
+    // the build's first read of it updates it under relatime (max-size ranks files by their last use).
+    Files.setLastModifiedTime(temp, mtime(e));
     moveIntoPlace(temp, file.target);
     file.markRenamed();
   }

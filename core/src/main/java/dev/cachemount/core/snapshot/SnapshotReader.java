@@ -202,17 +202,19 @@ public final class SnapshotReader {
     hasher.setDaemon(true);
     hasher.start();
     SnapshotIndex index = null;
-    RuntimeException undecodable = null;
+    Throwable undecodable = null;
     try {
       index = IndexCodec.decode(bytes, FormatLimits.MAX_INDEX);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      // Even an error (bytes whose frame header declares hundreds of megabytes run a small heap out
+      // of memory): what the bytes are is known only once their digest is.
       undecodable = e;
     }
     if (!dev.cachemount.core.internal.Workers.await(hashing, "checking the digest of the " + what).equals(expected)) {
       return null;
     }
     if (undecodable != null) {
-      throw undecodable;
+      throw dev.cachemount.core.internal.Workers.rethrow(undecodable);
     }
     return index;
   }

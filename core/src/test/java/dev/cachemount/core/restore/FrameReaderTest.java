@@ -24,42 +24,55 @@ import org.junit.jupiter.api.Test;
 /** The readers of a restore: every needed frame once, verified, with memory bounded however much is read. */
 class FrameReaderTest {
   private static final int FRAME = 16 << 10;
-  private static final int FRAMES = 2048; // 32 MiB: twice the readers' room
+  private static final int PACKS = 4;
+  private static final int FRAMES_PER_PACK = 512; // 4 x 8 MiB: twice the readers' room of 16 MiB
+  private static final long ROOM = 16 << 20;
 
   @Test
   void deliversEveryFrameOfMoreThanItsRoomAndReadsAtMostThatFarAheadOfTheWriter() {
-    byte[] pack = new byte[FRAMES * FRAME];
-    new Random(3).nextBytes(pack);
+    Random random = new Random(3);
+    byte[][] packs = new byte[PACKS][FRAMES_PER_PACK * FRAME];
     SnapshotIndex.Builder b = new SnapshotIndex.Builder();
-    int p = b.addPack(Digest.of(pack), pack.length);
-    for (int f = 0; f < FRAMES; f++) {
-      int frame = b.addFrame(p, (long) f * FRAME, FRAME, FRAME, FrameEncoding.RAW);
-      b.addChunk(Digest.of(pack, f * FRAME, FRAME), frame, 0, FRAME);
+    for (byte[] pack : packs) {
+      random.nextBytes(pack);
+      int p = b.addPack(Digest.of(pack), pack.length);
+      for (int f = 0; f < FRAMES_PER_PACK; f++) {
+        int frame = b.addFrame(p, (long) f * FRAME, FRAME, FRAME, FrameEncoding.RAW);
+        b.addChunk(Digest.of(pack, f * FRAME, FRAME), frame, 0, FRAME);
+      }
     }
     SnapshotIndex index = b.build();
-    int[][] chunksOfFrame = new int[FRAMES][];
+    int frames = PACKS * FRAMES_PER_PACK;
+    int[][] chunksOfFrame = new int[frames][];
     for (int c = 0; c < index.chunkCount(); c++) {
       chunksOfFrame[index.chunkFrame(c)] = new int[] {c};
     }
-    List<Integer> all = new ArrayList<>();
-    for (int f = 0; f < FRAMES; f++) {
-      all.add(f);
+    List<List<Integer>> framesOfPack = new ArrayList<>();
+    for (int p = 0; p < PACKS; p++) {
+      List<Integer> list = new ArrayList<>();
+      for (int f = 0; f < FRAMES_PER_PACK; f++) {
+        list.add(p * FRAMES_PER_PACK + f);
+      }
+      framesOfPack.add(list);
     }
     AtomicLong served = new AtomicLong();
-    BlobSource source = (digest, size) -> new FilterInputStream(new ByteArrayInputStream(pack)) {
-      @Override
-      public int read(byte[] buffer, int offset, int length) throws IOException {
-        int n = super.read(buffer, offset, Math.min(length, FRAME)); // no reader takes more than a frame at once
-        if (n > 0) {
-          served.addAndGet(n);
+    BlobSource source = (digest, size) -> {
+      byte[] pack = packs[index.packs().stream().map(SnapshotIndex.PackRef::digest).toList().indexOf(digest)];
+      return new FilterInputStream(new ByteArrayInputStream(pack)) {
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+          int n = super.read(buffer, offset, Math.min(length, FRAME)); // no reader takes more than a frame at once
+          if (n > 0) {
+            served.addAndGet(n);
+          }
+          return n;
         }
-        return n;
-      }
+      };
     };
     FrameReader.Needs needs = new FrameReader.Needs() {
       @Override
-      public List<Integer> frames(int packNumber) {
-        return all;
+      public List<Integer> frames(int pack) {
+        return framesOfPack.get(pack);
       }
 
       @Override
@@ -67,30 +80,35 @@ class FrameReaderTest {
         return chunksOfFrame[frame];
       }
     };
-    boolean[] seen = new boolean[FRAMES];
+    boolean[] seen = new boolean[frames];
     long[] written = {0};
     long[] mostAhead = {0};
-    long read = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> new FrameReader(source, index, 4).read(needs, decoded -> {
+    long[] aheadOfAWaitingWriter = {-1};
+    long read = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> new FrameReader(source, index, PACKS).read(needs, decoded -> {
       int f = decoded.frame();
+      if (aheadOfAWaitingWriter[0] < 0) {
+        // The writer holds its first frame until the readers have filled their room (or 20 s pass).
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (served.get() < ROOM - 4L * FRAME && System.nanoTime() < deadline) {
+          Thread.onSpinWait();
+        }
+        aheadOfAWaitingWriter[0] = served.get();
+      }
       assertTrue(!seen[f], "frame " + f + " once");
       seen[f] = true;
-      assertArrayEquals(Arrays.copyOfRange(pack, f * FRAME, (f + 1) * FRAME), Arrays.copyOf(decoded.data(), FRAME));
+      byte[] pack = packs[f / FRAMES_PER_PACK];
+      int at = (f % FRAMES_PER_PACK) * FRAME;
+      assertArrayEquals(Arrays.copyOfRange(pack, at, at + FRAME), Arrays.copyOf(decoded.data(), FRAME));
       mostAhead[0] = Math.max(mostAhead[0], served.get() - written[0]);
       written[0] += FRAME;
-      if (f % 64 == 0) {
-        try {
-          Thread.sleep(1); // a slow writer: the readers fill their room
-        } catch (InterruptedException e) {
-          throw new IOException(e);
-        }
-      }
     }, "test"));
-    assertEquals(pack.length, read);
-    for (int f = 0; f < FRAMES; f++) {
+    assertEquals((long) PACKS * FRAMES_PER_PACK * FRAME, read);
+    for (int f = 0; f < frames; f++) {
       assertTrue(seen[f], "frame " + f + " delivered");
     }
-    // 16 MiB of decoded frames in flight at most, plus what each of the four readers holds while it waits for room.
-    assertTrue(mostAhead[0] <= (16 << 20) + 4L * FRAME, "read " + mostAhead[0] + " bytes ahead of the writer");
-    assertTrue(mostAhead[0] >= (8 << 20), "the readers did run ahead of a slow writer: " + mostAhead[0]);
+    assertTrue(aheadOfAWaitingWriter[0] >= ROOM - 4L * FRAME, "the readers filled their room while the writer waited: "
+        + aheadOfAWaitingWriter[0]);
+    // Room is taken before a frame is read, and given back only after it was written.
+    assertTrue(mostAhead[0] <= ROOM, "read " + mostAhead[0] + " bytes ahead of the writer");
   }
 }
