@@ -22,7 +22,8 @@ import java.util.Optional;
  * already on disk.
  *
  * <p>A cache, never a source of truth: an entry is used only when its bytes match the digest the
- * manifest names (checked on every read; an entry that does not is deleted), and every failure to
+ * manifest names (checked on every read, by {@link #get} or by the caller of {@link #getUnchecked};
+ * an entry that does not is deleted), and every failure to
  * read or write here is a miss, never an error. Entries are written to a temporary name and renamed;
  * the {@link #KEEP} most recently used stay, within {@link #KEEP_BYTES}. Thread- and process-safe.
  */
