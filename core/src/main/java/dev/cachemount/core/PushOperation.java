@@ -135,7 +135,7 @@ final class PushOperation {
         if (scanFailure != null) {
           throw Workers.rethrow(scanFailure);
         }
-        if (head.isPresent() && unchangedByTreeDigest(head.get(), found, foundDigest, ref)) {
+        if (head.isPresent() && unchangedByTreeDigest(head.get(), foundDigest, ref)) {
           return unchangedResult(ref, head.get().head());
         }
         parent = head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref, head.get().index());
@@ -269,11 +269,9 @@ final class PushOperation {
    *
    * @param scannedDigest the scan's tree digest, computed for a {@link #plainPush}
    */
-  private boolean unchangedByTreeDigest(ParentHead parent, List<ScannedEntry> scanned, String scannedDigest, String ref) {
-    SnapshotHead head = parent.head();
-    String expected = head.config().treeDigest();
-    if (expected == null || !plainPush() || !parent.blobsPresent() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()))
-        || !expected.equals(scannedDigest)) {
+  private boolean unchangedByTreeDigest(ParentHead parent, String scannedDigest, String ref) {
+    String expected = parent.head().config().treeDigest();
+    if (expected == null || !plainPush() || !parent.blobsPresent() || parent.racy() || !expected.equals(scannedDigest)) {
       return false;
     }
     listener.info("the tree matches the tree digest of " + ref + "; its index was not needed");
@@ -304,9 +302,11 @@ final class PushOperation {
 
   /**
    * A stored snapshot's manifest and config, whether the store still holds its index and every pack,
-   * and its index when the loader read it ahead of need (else null).
+   * whether a file of the scan was modified too close to (or after) the snapshot's scan for its size
+   * and time to vouch for it (true when not known), and the index when the loader read it ahead of
+   * need (else null).
    */
-  private record ParentHead(SnapshotHead head, boolean blobsPresent, EarlyIndex index) {}
+  private record ParentHead(SnapshotHead head, boolean blobsPresent, boolean racy, EarlyIndex index) {}
 
   /** The parent read with its index by the loader, or what reading it threw, to be thrown where it is used. */
   private record EarlyIndex(LoadedSnapshot loaded, Throwable failure) {
@@ -321,12 +321,12 @@ final class PushOperation {
   /**
    * Whether the push will need the parent's index once the scan is done: always but for a plain push,
    * which needs it unless the tree digest shows the tree unchanged, and that check is not made when a
-   * file was modified too close to (or after) the parent's scan. That is the case of every push after
-   * a build that changed the cache, which then reads the index while the parent's packs are checked
-   * instead of after.
+   * file is racy (see {@link #unchangedByTreeDigest}). That is the case of every push after a build
+   * that changed the cache, which then reads the index while the parent's packs are checked instead
+   * of after.
    */
-  private boolean needsIndex(SnapshotHead head, List<ScannedEntry> scanned) {
-    return !plainPush() || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()));
+  private boolean needsIndex(boolean racy) {
+    return !plainPush() || racy;
   }
 
   /**
@@ -348,14 +348,15 @@ final class PushOperation {
       try {
         digest = Digest.parse(blob.digest());
       } catch (IllegalArgumentException e) {
-        return Optional.of(new ParentHead(head.get(), false, null));
+        return Optional.of(new ParentHead(head.get(), false, true, null));
       }
       checks.add(pool.submit(() -> store.hasBlob(digest)));
     }
     // While the checks run: the index, when the scan (done by now, or soon) says the push needs it.
     EarlyIndex index = null;
     List<ScannedEntry> scanned = await(scanDone);
-    if (scanned != null && needsIndex(head.get(), scanned)) {
+    boolean racy = scanned == null || UnchangedCheck.anyRacy(scanned, Instant.parse(head.get().config().created()));
+    if (scanned != null && needsIndex(racy)) {
       try {
         index = new EarlyIndex(SnapshotReader.of(store).load(head.get(), ref), null);
       } catch (IOException | RuntimeException e) {
@@ -366,7 +367,7 @@ final class PushOperation {
     for (Future<Boolean> check : checks) {
       present &= await(check);
     }
-    return Optional.of(new ParentHead(head.get(), present, index));
+    return Optional.of(new ParentHead(head.get(), present, racy, index));
   }
 
   /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */
