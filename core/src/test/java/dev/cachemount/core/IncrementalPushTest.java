@@ -193,6 +193,12 @@ class IncrementalPushTest {
     Files.write(source.resolve("added.bin"), added);
     var scanned = new dev.cachemount.core.snapshot.TreeScanner(OperationListener.NONE).scan(source, Set.of(), Long.MAX_VALUE);
     java.time.Instant scanStarted = java.time.Instant.now().plusSeconds(10); // no file counts as modified close to the scan
+    // Deleted after the scan: the workers take these jars from the parent unread (their size and mtime
+    // match), so the first to find them gone is compaction, which reads their chunks again. Deleting
+    // them here rather than from a callback during the push makes the order certain.
+    for (Path jar : kept) {
+      Files.delete(jar);
+    }
     List<String> warnings = new java.util.ArrayList<>();
     dev.cachemount.core.snapshot.Snapshotter snapshotter = new dev.cachemount.core.snapshot.Snapshotter(
         new dev.cachemount.core.snapshot.Snapshotter.Settings(new dev.cachemount.core.chunk.FastCdcChunker(dev.cachemount.core.chunk.ChunkerParameters.DEFAULT),
@@ -202,15 +208,16 @@ class IncrementalPushTest {
           public void warning(String message) {
             warnings.add(message);
           }
-        }, java.time.Clock.systemUTC())
-        // The workers' packs are finished before compaction starts: the unchanged jars, taken from the
-        // parent unread, are deleted just before compaction would read their chunks again.
-        .onPackFinished(pack -> kept.forEach(jar -> jar.toFile().delete()));
+        }, java.time.Clock.systemUTC());
     Path staging = Files.createDirectories(dir.resolve("staging"));
     var staged = snapshotter.snapshot(source, dev.cachemount.core.snapshot.TreePolicies.Tree.of(scanned), scanStarted, staging,
         java.util.Optional.of(new dev.cachemount.core.snapshot.ReuseSource(parent, java.util.Optional.empty(), "m2", true)), List.of());
-    assertTrue(kept.stream().noneMatch(Files::exists), "the jars went while the push ran");
     assertTrue(warnings.stream().anyMatch(w -> w.contains("chunks changed or vanished while the push ran")), warnings.toString());
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("vanished before it was read")), "the workers did not look for them: " + warnings);
+    for (Path jar : kept) {
+      String path = source.relativize(jar).toString();
+      assertTrue(staged.index().entries().stream().anyMatch(e -> e.path().equals(path)), path + " stays in the snapshot, as scanned");
+    }
     Set<String> earlier = packs(parent);
     assertTrue(staged.index().packs().stream().anyMatch(p -> earlier.contains(p.digest().toString())),
         "the vanished files' chunks stay in their earlier packs");
