@@ -133,6 +133,37 @@ class WarmRestoreTest {
   }
 
   @Test
+  void absoluteLinksThatNameTheTargetAreMadeWhenPulledBackWhereTheyWere() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("absolute")).toRealPath();
+    Files.createDirectories(tree.resolve("d"));
+    Files.writeString(tree.resolve("d/file"), "x");
+    Files.createSymbolicLink(tree.resolve("to-file"), tree.resolve("d/file"));
+    Files.createSymbolicLink(tree.resolve("d/to-dir"), Path.of(tree + "//./d"));
+    Files.createSymbolicLink(tree.resolve("out-by-name"), Path.of(tree + "/../elsewhere"));
+    Files.createSymbolicLink(tree.resolve("s"), Path.of("."));
+    // Inside by name, but out when followed: through s (the root), then .. above it.
+    Files.createSymbolicLink(tree.resolve("out-through-s"), Path.of(tree + "/s/.."));
+    CacheSpec spec = client.parseSpec("id=absolute,dir=" + store + ",target=" + tree);
+    client.push(spec, OperationListener.NONE);
+    Files.move(tree, dir.resolve("absolute.orig"));
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    OperationResult r = client.pull(spec, warningsInto(warnings));
+    assertEquals(3, r.symlinks(), "to-file, d/to-dir and s: " + warnings);
+    assertEquals(tree.resolve("d/file"), Files.readSymbolicLink(tree.resolve("to-file")));
+    assertEquals("x", Files.readString(tree.resolve("to-file")));
+    assertTrue(Files.isDirectory(tree.resolve("d/to-dir")));
+    assertFalse(Files.exists(tree.resolve("out-by-name"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    assertFalse(Files.exists(tree.resolve("out-through-s"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    assertEquals(1, warnings.stream().filter(w -> w.contains("out-by-name") && w.contains("points outside the target")).count(), warnings.toString());
+    assertEquals(1, warnings.stream().filter(w -> w.contains("out-through-s") && w.contains("leads outside the target")).count(), warnings.toString());
+    // Pulled elsewhere, the same links point out of that target.
+    Path elsewhere = dir.resolve("elsewhere-target");
+    OperationResult moved = client.pull(client.parseSpec("id=absolute,dir=" + store + ",target=" + elsewhere), OperationListener.NONE);
+    assertEquals(1, moved.symlinks(), "only s");
+    assertFalse(Files.exists(elsewhere.resolve("to-file"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+  }
+
+  @Test
   void linksThatLeadOutThroughOtherLinksAreRemoved() throws IOException {
     Path tree = dir.resolve("chains");
     Files.createDirectories(tree.resolve("a/b"));

@@ -18,8 +18,8 @@ final class LinkResolution {
 
   /**
    * Whether {@code path} (inside {@code root}, a real directory) leads only to places inside it, step
-   * by step: a {@code ..} above the root, or an absolute link, is a way out. A lookup that loops leads
-   * nowhere, so it stays inside.
+   * by step: a {@code ..} above the root, or an absolute link that does not name the root, is a way
+   * out. A lookup that loops leads nowhere, so it stays inside.
    */
   static boolean staysInside(Path root, Path path) throws IOException {
     Deque<String> rest = new ArrayDeque<>();
@@ -50,7 +50,13 @@ final class LinkResolution {
       }
       String target = Files.readSymbolicLink(next).toString();
       if (target.startsWith("/")) {
-        return false;
+        // An absolute link leads inside only through the root's own names, as written: the rest is
+        // then followed from the root, step by step, as a relative link's is.
+        target = underRoot(root, target);
+        if (target == null) {
+          return false;
+        }
+        at = root;
       }
       String[] names = target.split("/");
       for (int i = names.length - 1; i >= 0; i--) {
@@ -58,5 +64,24 @@ final class LinkResolution {
       }
     }
     return true;
+  }
+
+  /**
+   * What follows the root in an absolute link target that starts with the root's names (empty and
+   * {@code .} names, which the kernel skips, skipped); null when it does not start with them.
+   */
+  private static String underRoot(Path root, String target) {
+    String[] names = target.split("/");
+    int i = 0;
+    for (Path rootName : root) {
+      while (i < names.length && (names[i].isEmpty() || names[i].equals("."))) {
+        i++;
+      }
+      if (i == names.length || !names[i].equals(rootName.toString())) {
+        return null;
+      }
+      i++;
+    }
+    return String.join("/", java.util.Arrays.asList(names).subList(i, names.length));
   }
 }

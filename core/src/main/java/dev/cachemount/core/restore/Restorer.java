@@ -437,7 +437,10 @@ public final class Restorer {
     return true;
   }
 
-  /** Whether a symlink's target, resolved from the link's directory, stays inside the target root. */
+  /**
+   * Whether a symlink's target, resolved from the link's directory (an absolute one as it is), stays
+   * inside the target root, by name: {@link #removeEscapingLinks} then follows it through the links.
+   */
   private static boolean pointsInside(Path root, Entry e) {
     Path link = root.resolve(e.path());
     Path resolved;
@@ -446,7 +449,7 @@ public final class Restorer {
     } catch (java.nio.file.InvalidPathException bad) {
       return false;
     }
-    return !Path.of(e.linkTarget()).isAbsolute() && resolved.startsWith(root);
+    return resolved.startsWith(root);
   }
 
   /**
