@@ -414,6 +414,27 @@ class CachemountRoundTripTest {
   }
 
   @Test
+  void anExecutableBitPutBackByAPullGivesTheModeAFileWrittenAnewGets() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("exec-mode-tree"));
+    Path script = Files.writeString(tree.resolve("run.sh"), "#!/bin/sh\n");
+    Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    client.push(spec("exec-mode", tree), listener);
+    Path fresh = dir.resolve("exec-mode-fresh");
+    client.pull(spec("exec-mode", fresh), listener);
+    Set<java.nio.file.attribute.PosixFilePermission> written = Files.getPosixFilePermissions(fresh.resolve("run.sh"));
+    Path target = dir.resolve("exec-mode-target");
+    client.pull(spec("exec-mode", target), listener);
+    Path restored = target.resolve("run.sh");
+    Files.setPosixFilePermissions(restored, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--")); // chmod a-x
+    OperationResult again = client.pull(spec("exec-mode", target), listener);
+    assertEquals(1L, again.filesUnchanged(), "the file stays; only its mode changes: " + again);
+    assertEquals(java.nio.file.attribute.PosixFilePermissions.toString(written),
+        java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(restored)));
+    assertEquals(written.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ),
+        written.contains(java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE), "who may read may execute: " + written);
+  }
+
+  @Test
   void aPullWhoseLockCannotBeMadeGoesOnWithAWarning() throws IOException {
     // XDG_CACHE_HOME below a file (or an unwritable HOME): the lock directory cannot be made.
     Path blocking = Files.writeString(dir.resolve("a-file"), "x");

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A small file system (a 20 MiB tmpfs, mounted by the test, which needs root as CI runs it): a push
  * whose packs do not fit names the staging directory, not a source file; a warm pull over files of
- * the same size is not refused up front, because each replaces one already there.
+ * the same size is not refused up front, because each replaces one already there; a pull that does
+ * not fit writes no file.
  */
 class FullDiskIT {
   @TempDir Path dir;
@@ -55,6 +56,27 @@ class FullDiskIT {
     assertTrue(push.err().contains("writing a pack to the staging directory " + small.resolve("store")) && push.err().contains("free space"),
         push.err());
     assertTrue(!push.err().contains("reading " + tree), "the source files were read fine: " + push.err());
+  }
+
+  @Test
+  void aPullThatDoesNotFitWritesNoFile() throws Exception {
+    Path tree = dir.resolve("tree");
+    randomFiles(tree.resolve("big"), 8, 3_000_000, 4);
+    Files.createDirectories(tree.resolve("empty"));
+    for (int i = 0; i < 5; i++) {
+      Files.write(tree.resolve("empty/e" + i), new byte[0]);
+    }
+    Map<String, String> env = Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString());
+    String store = "dir=" + dir.resolve("store");
+    assertEquals(0, Cli.run(env, new byte[0], "push", "--cache-id", "id=d," + store + ",target=" + tree).exitCode());
+    Path target = small.resolve("target");
+    Cli.Result pull = Cli.run(env, new byte[0], "pull", "--cache-id", "id=d," + store + ",target=" + target);
+    assertEquals(1, pull.exitCode(), pull.toString());
+    assertTrue(pull.err().contains("restoring needs") && pull.err().contains("free space or pull elsewhere"), pull.toString());
+    try (var walk = Files.walk(target)) {
+      List<Path> files = walk.filter(p -> !Files.isDirectory(p)).toList();
+      assertEquals(List.of(), files, "checked before any file is written, empty ones too");
+    }
   }
 
   /**

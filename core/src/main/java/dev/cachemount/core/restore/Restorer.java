@@ -162,6 +162,7 @@ public final class Restorer {
       long files = 0;
       long unchanged = 0;
       ContentCheck.Reader contents = options != null && options.verifyContent() ? new ContentCheck.Reader(options.chunker()) : null;
+      List<PendingFile> empty = new ArrayList<>();
       List<List<Use>> uses = new ArrayList<>(index.frames().size());
       for (int f = 0; f < index.frames().size(); f++) {
         uses.add(null);
@@ -178,12 +179,16 @@ public final class Restorer {
         PendingFile file = new PendingFile(e, root.resolve(e.path()), temps);
         pending.add(file);
         if (e.size() == 0) {
-          complete(file);
+          empty.add(file);
           continue;
         }
         addUses(file, index, uses);
       }
       requireSpace(root, pending, options != null ? options.seen() : null);
+      // Written only once the files are known to fit: a pull that does not fit writes no file.
+      for (PendingFile file : empty) {
+        complete(file);
+      }
       long[] bytes = fillFiles(index, uses, open, where);
       List<Entry> links = new ArrayList<>();
       for (Entry e : index.entries()) {
@@ -351,23 +356,29 @@ public final class Restorer {
     Path temp = file.temp();
     Entry e = file.entry;
     if (e.executable()) {
-      Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(temp));
-      if (perms.contains(PosixFilePermission.OWNER_READ)) {
-        perms.add(PosixFilePermission.OWNER_EXECUTE);
-      }
-      if (perms.contains(PosixFilePermission.GROUP_READ)) {
-        perms.add(PosixFilePermission.GROUP_EXECUTE);
-      }
-      if (perms.contains(PosixFilePermission.OTHERS_READ)) {
-        perms.add(PosixFilePermission.OTHERS_EXECUTE);
-      }
-      Files.setPosixFilePermissions(temp, perms);
+      Files.setPosixFilePermissions(temp, executable(Files.getPosixFilePermissions(temp)));
     }
     // The access time stays the one the file was created with: earlier than its change time, so that
     // the build's first read of it updates it under relatime (max-size ranks files by their last use).
     Files.setLastModifiedTime(temp, mtime(e));
     moveIntoPlace(temp, file.target);
     file.markRenamed();
+  }
+
+  /** {@code perms} with the execute bit of each class that may read: the mode of an executable file this restore writes. */
+  private static Set<PosixFilePermission> executable(Set<PosixFilePermission> perms) {
+    Set<PosixFilePermission> x = EnumSet.noneOf(PosixFilePermission.class);
+    x.addAll(perms);
+    if (perms.contains(PosixFilePermission.OWNER_READ)) {
+      x.add(PosixFilePermission.OWNER_EXECUTE);
+    }
+    if (perms.contains(PosixFilePermission.GROUP_READ)) {
+      x.add(PosixFilePermission.GROUP_EXECUTE);
+    }
+    if (perms.contains(PosixFilePermission.OTHERS_READ)) {
+      x.add(PosixFilePermission.OTHERS_EXECUTE);
+    }
+    return x;
   }
 
   private void createSymlink(Path target, Entry e, TempFiles temps) throws IOException {
@@ -420,11 +431,12 @@ public final class Restorer {
       if (((Number) Files.getAttribute(path, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue() > 1) {
         return false;
       }
-      Set<PosixFilePermission> fixed = EnumSet.noneOf(PosixFilePermission.class);
-      fixed.addAll(perms);
+      Set<PosixFilePermission> fixed;
       if (e.executable()) {
-        fixed.add(PosixFilePermission.OWNER_EXECUTE);
+        fixed = executable(perms); // as a file written anew gets it
       } else {
+        fixed = EnumSet.noneOf(PosixFilePermission.class);
+        fixed.addAll(perms);
         fixed.removeAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
       }
       try {
