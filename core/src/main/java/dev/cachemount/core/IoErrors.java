@@ -9,7 +9,7 @@ import java.nio.file.NotDirectoryException;
 import dev.cachemount.core.snapshot.TreeScanner;
 
 /** Turns I/O exceptions into sentences a user can act on. */
-final class IoErrors {
+public final class IoErrors {
   private IoErrors() {}
 
   /** The failure of {@code operation} (e.g. "push of cache 'm2'") on an I/O error, as an operational failure. */
@@ -17,7 +17,7 @@ final class IoErrors {
     return CachemountException.operational(operation + " failed: " + describe(e), e);
   }
 
-  static String describe(IOException e) {
+  public static String describe(IOException e) {
     if (e instanceof AccessDeniedException a) {
       return "permission denied: " + a.getFile();
     }

@@ -6,6 +6,7 @@ import com.google.cloud.tools.jib.blob.Blobs;
 import com.google.cloud.tools.jib.http.Response;
 import com.google.cloud.tools.jib.registry.RegistryClient;
 import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.IoErrors;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.oci.MediaTypes;
@@ -47,6 +48,7 @@ public final class RegistryStore implements SnapshotStore {
   private final int parallelPuts;
   private final IndexCache indexes;
   private final MultiRangeRead.Support multiRanges;
+  private final OperationListener listener;
 
   /**
    * @param ref the repository (its tag or digest is what the operation names; the store files by the references it is given)
@@ -76,6 +78,7 @@ public final class RegistryStore implements SnapshotStore {
         + how + "); a warm pull asks for one range per request from now on"));
     this.locations = new BlobLocations(locationsFile);
     this.stagingParent = stagingParent;
+    this.listener = listener;
     this.parallelPuts = settings.parallelTransfers();
   }
 
@@ -90,10 +93,29 @@ public final class RegistryStore implements SnapshotStore {
     return indexes;
   }
 
+  /**
+   * A new directory under the staging parent ({@code $XDG_CACHE_HOME/cachemount}); when that cannot
+   * be made (a read-only or missing home, as in a container run as another user), one in the system's
+   * temporary directory, with a warning: the packs are staged there and deleted after the push.
+   */
   @Override
   public Path newStagingDirectory() throws IOException {
-    Files.createDirectories(stagingParent);
-    return Files.createTempDirectory(stagingParent, "push-");
+    try {
+      Files.createDirectories(stagingParent);
+      return Files.createTempDirectory(stagingParent, "push-");
+    } catch (IOException e) {
+      Path fallback;
+      try {
+        fallback = Files.createTempDirectory("cachemount-push-");
+      } catch (IOException alsoFailed) {
+        e.addSuppressed(alsoFailed);
+        throw CachemountException.operational("cannot make a staging directory for the push's packs in " + stagingParent + " ("
+            + IoErrors.describe(e) + ") nor in " + System.getProperty("java.io.tmpdir") + "; set XDG_CACHE_HOME to a writable directory", e);
+      }
+      listener.warning("cannot stage packs in " + stagingParent + " (" + IoErrors.describe(e) + "); staging them in " + fallback
+          + " instead; set XDG_CACHE_HOME to a writable directory");
+      return fallback;
+    }
   }
 
   @Override
