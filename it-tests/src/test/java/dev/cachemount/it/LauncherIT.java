@@ -7,10 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -20,7 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The {@code ./cachemount} launcher's choice of JVM and its ahead-of-time cache: on a machine with
  * JDK 25 or later the cache is made once per jar by the training run, reused, made again when the jar
  * changes, and never prints into the command's output; {@code CACHEMOUNT_AOT=off} runs without it.
- * Runs a private copy of the jar ({@code CACHEMOUNT_JAR}), so that the cache lands beside the copy.
+ * Runs a private copy of the jar ({@code CACHEMOUNT_JAR}), so that the cache lands beside the copy;
+ * the tests of symlinks to the launcher and of launchers building at once run a private copy of the
+ * launcher with a stand-in for Maven ({@link #checkout}).
  */
 class LauncherIT {
   @TempDir Path dir;
@@ -28,9 +37,114 @@ class LauncherIT {
   private Map<String, String> env = new HashMap<>();
 
   private Processes.Result launcher(String... args) throws Exception {
-    List<String> command = new java.util.ArrayList<>(List.of(Cli.repoRoot().resolve("cachemount").toString()));
+    return run(Cli.repoRoot(), Cli.repoRoot().resolve("cachemount").toString(), args);
+  }
+
+  /** {@code launcher ARGS} in {@code cwd}, with {@link #env}. */
+  private Processes.Result run(Path cwd, String launcher, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of(launcher));
     command.addAll(List.of(args));
-    return Processes.run(Cli.repoRoot(), Duration.ofMinutes(5), command, env, new byte[0]);
+    return Processes.run(cwd, Duration.ofMinutes(5), command, env, new byte[0]);
+  }
+
+  /**
+   * A checkout of the launcher alone, in {@link #dir}: the script, the files whose changes make it build
+   * the jar again, and the jar, older than them ({@code stale}) or newer; and first on PATH a {@code mvn}
+   * that is not Maven, so that the real checkout's jar is never rebuilt and a build takes three seconds,
+   * not a minute: it adds a line to {@code mvn-runs} and then replaces the jar as a slow build could, not
+   * atomically: it deletes it, writes its first megabyte, creates {@code mvn-runs.half}, and writes the
+   * rest two seconds later.
+   */
+  private Path checkout(boolean stale) throws Exception {
+    Path repo = dir.resolve("checkout");
+    Files.createDirectories(repo.resolve("cli/target"));
+    Files.copy(Cli.repoRoot().resolve("cachemount"), repo.resolve("cachemount"), StandardCopyOption.COPY_ATTRIBUTES);
+    for (String source : List.of("pom.xml", "core/pom.xml", "cli/pom.xml", "core/src/main/java/A.java", "cli/src/main/java/B.java")) {
+      Files.createDirectories(repo.resolve(source).getParent());
+      Files.writeString(repo.resolve(source), "");
+    }
+    Path jar = repo.resolve("cli/target/cachemount.jar");
+    Files.copy(Cli.jar(), jar);
+    Files.setLastModifiedTime(jar, FileTime.from(Instant.now().plusSeconds(stale ? -3600 : 3600)));
+
+    Path mvn = Files.createDirectories(dir.resolve("fake-maven")).resolve("mvn");
+    Files.writeString(mvn, """
+        #!/bin/sh
+        echo "$$ $*" >>"$FAKE_MVN_RUNS"
+        rm -f cli/target/cachemount.jar
+        head -c 1000000 "$FAKE_MVN_JAR" >cli/target/cachemount.jar || exit 1
+        : >"$FAKE_MVN_RUNS.half"
+        sleep 2
+        tail -c +1000001 "$FAKE_MVN_JAR" >>cli/target/cachemount.jar
+        """);
+    assertTrue(mvn.toFile().setExecutable(true));
+    env.put("PATH", mvn.getParent() + ":" + System.getenv("PATH"));
+    env.put("FAKE_MVN_JAR", Cli.jar().toString());
+    env.put("FAKE_MVN_RUNS", dir.resolve("mvn-runs").toString());
+    env.put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
+    return repo;
+  }
+
+  /** Installed as a symlink on PATH (relative links, a chain of them, or one absolute link), run from elsewhere. */
+  @Test
+  void theLauncherRunsThroughSymlinksFromAnotherDirectory() throws Exception {
+    Path repo = checkout(false);
+    env.put("CACHEMOUNT_AOT", "off");
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Path links = Files.createDirectories(dir.resolve("links"));
+    Files.createSymbolicLink(bin.resolve("cachemount"), Path.of("../links/cm"));
+    Files.createSymbolicLink(links.resolve("cm"), Path.of("../checkout/cachemount"));
+    Files.createSymbolicLink(links.resolve("absolute"), repo.resolve("cachemount"));
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+    env.put("PATH", bin + ":" + env.get("PATH"));
+
+    for (List<String> command : List.of(
+        List.of(bin.resolve("cachemount").toString(), "version"),
+        List.of(links.resolve("absolute").toString(), "version"),
+        List.of("/bin/sh", "-c", "cachemount version"))) {
+      Processes.Result r = run(elsewhere, command.get(0), command.subList(1, command.size()).toArray(String[]::new));
+      assertEquals(0, r.exitCode(), command + ": " + r);
+      assertTrue(r.out().startsWith("cachemount "), command + ": " + r);
+    }
+    assertFalse(Files.exists(dir.resolve("mvn-runs")), "the jar beside the real script is fresh: no build");
+  }
+
+  /**
+   * Launchers started at once against a stale jar (parallel steps of a CI job): one builds it and makes its
+   * start-up cache, the others wait and run it, also the one started while the jar was half written.
+   */
+  @Test
+  void launchersStartedAtOnceBuildTheStaleJarOnce() throws Exception {
+    Path repo = checkout(true);
+    Path half = dir.resolve("mvn-runs.half");
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      List<Future<Processes.Result>> runs = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        runs.add(pool.submit(() -> run(repo, repo.resolve("cachemount").toString(), "version")));
+      }
+      for (long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos(); !Files.exists(half) && System.nanoTime() < deadline; ) {
+        Thread.sleep(10);
+      }
+      assertTrue(Files.exists(half), "a launcher ran mvn within 30 s");
+      runs.add(pool.submit(() -> run(repo, repo.resolve("cachemount").toString(), "version")));
+      int preparing = 0;
+      for (Future<Processes.Result> run : runs) {
+        Processes.Result r = run.get(2, TimeUnit.MINUTES);
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().startsWith("cachemount "), r.toString());
+        preparing += r.stderr().contains("preparing the start-up cache") ? 1 : 0;
+      }
+      assertEquals(1, Files.readAllLines(dir.resolve("mvn-runs")).size(), "one build:\n" + Files.readString(dir.resolve("mvn-runs")));
+      assertEquals(Files.size(Cli.jar()), Files.size(repo.resolve("cli/target/cachemount.jar")), "the jar is whole");
+      assertTrue(preparing <= 1, "the start-up cache is made once per build, here " + preparing + " times");
+      try (var target = Files.list(repo.resolve("cli/target"))) {
+        List<Path> failed = target.filter(p -> p.toString().endsWith(".aot.failed") || p.toString().endsWith(".building")).toList();
+        assertEquals(List.of(), failed, "no failed start-up cache, no unfinished build");
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
