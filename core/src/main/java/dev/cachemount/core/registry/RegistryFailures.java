@@ -168,6 +168,12 @@ final class RegistryFailures {
     if (t instanceof UnknownHostException) {
       return CachemountException.operational(where + " failed: unknown host " + ref.hostName() + "; check the ref", t);
     }
+    if (status == 0 && cannotConnect(t)) {
+      // Before any request was answered: whatever step was first (often authentication), the registry was not reached.
+      return CachemountException.operational("registry " + ref.registry() + ", repository " + ref.repository() + ": cannot connect to "
+          + ref.registry() + after + " (" + rootMessage(t) + ", at the " + operation + "); is the registry running, and are the ref's host and"
+          + " port right?", t);
+    }
     if (status == 0) {
       return CachemountException.operational(where + " failed" + after + ": " + rootMessage(t) + "; is the registry running and reachable?", t);
     }
@@ -183,6 +189,16 @@ final class RegistryFailures {
       return body.length() > 300 ? body.substring(0, 300) + "..." : body;
     }
     return rootMessage(t);
+  }
+
+  /** Whether a connection could not be made at all: refused, or no route to the host. */
+  private static boolean cannotConnect(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof java.net.ConnectException || c instanceof java.net.NoRouteToHostException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static String rootMessage(Throwable t) {
