@@ -91,13 +91,15 @@ public final class RegistryCredentials {
         complaints.add(e.getMessage().trim().replaceAll("\\s+", " "));
       }
     };
-    // jib-core's ImageReference refuses a bracketed IPv6 host ([::1]:5000); its Docker config reader
-    // takes any host, and an unreadable config.json means no credentials, as with the factory.
-    CredentialRetriever dockerConfigRetriever = ImageReference.isValidRegistry(ref.registry())
+    // jib-core's ImageReference refuses a bracketed IPv6 host ([::1]:5000), and its Docker config
+    // reader matches keys with or without https:// but not http:// (which Docker strips as well);
+    // that reader takes any key, and an unreadable config.json means no credentials, as with the factory.
+    String key = ImageReference.isValidRegistry(ref.registry()) ? plainHttpConfigKey(ref, dockerConfig) : configKey(ref, dockerConfig);
+    CredentialRetriever dockerConfigRetriever = key == null
         ? CredentialRetrieverFactory.forImage(ImageReference.of(ref.registry(), ref.repository(), null), log, env).dockerConfig(dockerConfig)
         : () -> {
           try {
-            return DockerConfigCredentialRetriever.create(ipv6ConfigKey(ref, dockerConfig), dockerConfig).retrieve(log);
+            return DockerConfigCredentialRetriever.create(key, dockerConfig).retrieve(log);
           } catch (IOException e) {
             return Optional.empty();
           }
@@ -131,13 +133,22 @@ public final class RegistryCredentials {
   }
 
   /**
-   * The key under which {@code config.json} holds a bracketed IPv6 registry: Docker keeps the address
-   * as {@code docker login} was given it ({@code [0:0::1]:5000}), the ref holds it in its canonical
-   * text ({@code [::1]:5000}), and jib-core compares text. A key of {@code auths} or
-   * {@code credHelpers} that names the same address and port is used as it is written; else the
-   * canonical text.
+   * The {@code http://} key of {@code config.json} that names the registry, when that is the key
+   * that names it; null otherwise (jib-core's own matching then applies).
    */
-  static String ipv6ConfigKey(RegistryRef ref, Path dockerConfig) {
+  private static String plainHttpConfigKey(RegistryRef ref, Path dockerConfig) {
+    String key = configKey(ref, dockerConfig);
+    return key.startsWith("http://") ? key : null;
+  }
+
+  /**
+   * The key under which {@code config.json} holds a registry: Docker keeps the address as
+   * {@code docker login} (or whoever wrote the file) was given it, with or without a scheme
+   * ({@code http://host:5000}, {@code [0:0::1]:5000}), the ref holds it in its canonical text
+   * ({@code [::1]:5000}), and jib-core compares text. A key of {@code auths} or {@code credHelpers}
+   * that names the same host and port is used as it is written; else the canonical text.
+   */
+  static String configKey(RegistryRef ref, Path dockerConfig) {
     try {
       JsonNode config = Json.mapper().readTree(dockerConfig.toFile());
       for (String section : List.of("auths", "credHelpers")) {

@@ -1,0 +1,53 @@
+package dev.cachemount.core.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.cachemount.core.OperationListener;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The keys of {@code ~/.docker/config.json} that name a registry: as Docker does, with or without
+ * {@code https://} or {@code http://} and with or without a path, for the same host and port only.
+ */
+class DockerConfigKeysTest {
+  @TempDir Path dir;
+
+  private Optional<RegistryCredential> resolve(String ref) {
+    return RegistryCredentials.resolve(RegistryRef.parse(ref), RegistrySettings.DEFAULT, Map.of("DOCKER_CONFIG", dir.toString()),
+        dir.resolve("home"), new OperationListener() {});
+  }
+
+  private void config(String... keys) throws IOException {
+    StringBuilder json = new StringBuilder("{\"auths\": {");
+    for (int i = 0; i < keys.length; i++) {
+      String auth = Base64.getEncoder().encodeToString(("user" + i + ":secret").getBytes(StandardCharsets.UTF_8));
+      json.append(i > 0 ? ", " : "").append('"').append(keys[i]).append("\": {\"auth\": \"").append(auth).append("\"}");
+    }
+    Files.writeString(dir.resolve("config.json"), json.append("}}").toString());
+  }
+
+  @Test
+  void keysWithAPlainHttpSchemeNameTheirRegistry() throws IOException {
+    config("http://127.0.0.1:5124", "http://cache.example.com/v2/");
+    assertEquals("user0", resolve("127.0.0.1:5124/ci/cache").map(RegistryCredential::username).orElse("<none>"));
+    assertEquals("user1", resolve("cache.example.com/team/cache").map(RegistryCredential::username).orElse("<none>"));
+    assertEquals(Optional.empty(), resolve("127.0.0.1:5125/ci/cache"), "another port");
+  }
+
+  @Test
+  void theSpellingsJibCoreMatchesStillWork() throws IOException {
+    config("https://127.0.0.1:5124", "cache.example.com", "https://other.example.com/v2/");
+    for (String ref : List.of("127.0.0.1:5124/ci/cache", "cache.example.com/team/cache", "other.example.com/x")) {
+      assertEquals("secret", resolve(ref).map(RegistryCredential::password).orElse("<none>"), ref);
+    }
+  }
+}
