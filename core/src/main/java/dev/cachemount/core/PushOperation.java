@@ -87,6 +87,15 @@ final class PushOperation {
   private OperationResult push(SnapshotStore store, Path root) throws IOException {
     String tag = spec.pushTag();
     String ref = store.describe(tag);
+    if (store instanceof LayoutStore layout) {
+      // A damaged index.json: reported before the scan, or, with --force, the repair.
+      if (options.force()) {
+        layout.setAsideDamagedIndex().ifPresent(aside -> listener.warning("the index.json of " + layout.root() + " was damaged; it is"
+            + " now " + aside + ", and this push starts a new one: push the store's other ids again, then delete " + aside));
+      } else {
+        layout.checkIndex();
+      }
+    }
     Set<Path> excluded = new java.util.HashSet<>();
     Optional<Path> stateInside = StoreOverlap.stateInside(root, stateDirectory);
     if (stateInside.isPresent()) {
@@ -372,7 +381,15 @@ final class PushOperation {
 
   /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */
   private Optional<SnapshotHead> loadParentHead(SnapshotStore store, String tag, String ref) throws IOException {
-    Optional<ManifestBytes> manifest = store.fetchManifest(tag);
+    Optional<ManifestBytes> manifest;
+    try {
+      manifest = store.fetchManifest(tag);
+    } catch (CachemountException e) {
+      if (store instanceof LayoutStore layout && layout.namesMissingManifest(tag)) {
+        return unreadable(e, ref); // replaced, as a snapshot whose config is gone is; nothing else is known to be ours
+      }
+      throw e;
+    }
     if (manifest.isEmpty()) {
       return Optional.empty();
     }

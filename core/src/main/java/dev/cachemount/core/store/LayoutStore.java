@@ -66,6 +66,8 @@ public final class LayoutStore implements SnapshotStore {
   static final String INDEX_JSON = "index.json";
   static final String STAGING = ".cachemount-tmp";
   static final String LOCK = ".cachemount.lock";
+  /** What a damaged index.json is renamed to by {@code --force}, with the time in milliseconds after it. */
+  static final String DAMAGED_SUFFIX = ".damaged-";
   private static final byte[] OCI_LAYOUT_CONTENT = "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
   private final Path root;
@@ -358,7 +360,74 @@ public final class LayoutStore implements SnapshotStore {
     if (!Files.exists(file)) {
       return ImageIndex.empty();
     }
-    return Json.read(readBounded(file, 64 << 20, "index.json"), ImageIndex.class, root + "/index.json");
+    try {
+      return Json.read(readBounded(file, 64 << 20, "index.json"), ImageIndex.class, root + "/index.json");
+    } catch (CachemountException e) {
+      if (e.kind() != dev.cachemount.core.FailureKind.INTEGRITY) {
+        throw e;
+      }
+      throw damagedIndex(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * index.json cannot be read: no tag can be, and only a push with {@code --force} may set it aside
+   * (the tags it held are lost with it), so the message says so.
+   */
+  private CachemountException damagedIndex(String why, Throwable cause) {
+    return CachemountException.integrity("the store's index.json is damaged (" + why + "): no tag of " + root
+        + " can be read. A push with --force (of any id) moves it aside and starts a new index.json with that snapshot; push the"
+        + " store's other ids again after it (packs that come out the same are not written again)", cause);
+  }
+
+  /** Whether index.json names a manifest for {@code tag} that is not in the store. */
+  public boolean namesMissingManifest(String tag) throws IOException {
+    Descriptor found = null;
+    for (Descriptor d : readIndex().manifests()) {
+      if (tag.equals(d.annotation(MediaTypes.REF_NAME))) {
+        found = d; // the last, as fetchManifest takes it
+      }
+    }
+    try {
+      return found != null && !Files.exists(blobPath(Digest.parse(found.digest())), LinkOption.NOFOLLOW_LINKS);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Checks that index.json can be read, before a push scans anything: a damaged one is reported
+   * (see {@link #setAsideDamagedIndex}) rather than found when the tag is moved.
+   */
+  public void checkIndex() throws IOException {
+    readIndexTree();
+  }
+
+  /**
+   * {@code --force}: moves a damaged index.json aside, to {@code index.json.damaged-MILLIS} beside
+   * it, so that the push starts a new one; returns where it went, or empty when index.json is sound
+   * or absent. Unreferenced blobs are not collected while such a file exists (see
+   * {@link #collectGarbage}): the snapshots it named may still be recovered from it by hand.
+   */
+  public Optional<Path> setAsideDamagedIndex() throws IOException {
+    if (!Files.exists(root.resolve(INDEX_JSON))) {
+      return Optional.empty();
+    }
+    initialise();
+    try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
+      try {
+        readIndexTree();
+        return Optional.empty();
+      } catch (CachemountException e) {
+        if (e.kind() != dev.cachemount.core.FailureKind.INTEGRITY) {
+          throw e;
+        }
+      }
+      Path aside = root.resolve(INDEX_JSON + DAMAGED_SUFFIX + clock.millis());
+      Files.move(root.resolve(INDEX_JSON), aside, StandardCopyOption.ATOMIC_MOVE);
+      forceDirectory(root);
+      return Optional.of(aside);
+    }
   }
 
   private ObjectNode readIndexTree() throws IOException {
@@ -370,10 +439,10 @@ public final class LayoutStore implements SnapshotStore {
     try {
       tree = Json.mapper().readTree(readBounded(file, 64 << 20, "index.json"));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw CachemountException.integrity(root + "/index.json is not valid JSON: " + e.getOriginalMessage());
+      throw damagedIndex("not valid JSON: " + e.getOriginalMessage(), e);
     }
     if (!(tree instanceof ObjectNode object) || (object.has("manifests") && !object.get("manifests").isArray())) {
-      throw CachemountException.integrity(root + "/index.json is not an OCI image index");
+      throw damagedIndex("not an OCI image index", null);
     }
     return object;
   }
@@ -474,9 +543,21 @@ public final class LayoutStore implements SnapshotStore {
    * cannot be read, nothing is deleted.
    */
   private void collectGarbage(List<Descriptor> manifests) {
+    Optional<Path> damaged = damagedIndexAside();
+    if (damaged.isPresent()) {
+      warnings.accept("store " + root + ": unreferenced blobs are kept while " + damaged.get() + " (a damaged index.json set aside by"
+          + " --force) exists; delete it once the ids it named are pushed again");
+      return;
+    }
     Set<String> live = new HashSet<>();
     try {
       for (Descriptor d : manifests) {
+        if (!Files.exists(blobPath(parseDigest(d.digest(), "a descriptor in index.json")), LinkOption.NOFOLLOW_LINKS)) {
+          // A tag whose manifest is gone names nothing that can be pulled: it keeps nothing, until that id is pushed again.
+          warnings.accept("store " + root + ": tag '" + d.annotation(MediaTypes.REF_NAME) + "' names manifest " + d.digest()
+              + ", which is missing; push that id again");
+          continue;
+        }
         mark(d, live, 0);
       }
     } catch (IOException | RuntimeException e) {
@@ -490,6 +571,18 @@ public final class LayoutStore implements SnapshotStore {
       deleteOlderThan(root.resolve(STAGING), clock.instant().minus(grace.multipliedBy(24)), name -> true);
     } catch (IOException | UncheckedIOException e) {
       warnings.accept("store " + root + ": collecting unreferenced blobs failed (" + e.getMessage() + ")");
+    }
+  }
+
+  /** A damaged index.json that {@link #setAsideDamagedIndex} moved aside, if one is still there. */
+  private Optional<Path> damagedIndexAside() {
+    try (DirectoryStream<Path> found = Files.newDirectoryStream(root, INDEX_JSON + DAMAGED_SUFFIX + "*")) {
+      for (Path p : found) {
+        return Optional.of(p);
+      }
+      return Optional.empty();
+    } catch (IOException e) {
+      return Optional.of(root.resolve(INDEX_JSON + DAMAGED_SUFFIX + "*")); // cannot tell: keep everything
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cachemount.core.store;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -137,7 +139,7 @@ class LayoutStoreTest {
   }
 
   @Test
-  void collectionStopsWhenAReachableManifestCannotBeRead() throws IOException {
+  void aTagWhoseManifestIsMissingKeepsNothingAndIsNamed() throws IOException {
     Path root = dir.resolve("gc2");
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     List<String> warnings = new ArrayList<>();
@@ -148,7 +150,33 @@ class LayoutStoreTest {
     store.putBlob(Digest.of(config), config);
     ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
     store.putManifest("a", m);
-    Files.delete(root.resolve("blobs/sha256/" + m.digest().hex()));
+    Files.delete(root.resolve("blobs/sha256/" + m.digest().hex())); // damage: a manifest is written before its tag
+    assertTrue(store.namesMissingManifest("a"));
+    assertFalse(store.namesMissingManifest("b"));
+    Files.setLastModifiedTime(root.resolve("blobs/sha256/" + Digest.of(garbage).hex()), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+    clock.now = clock.now.plus(Duration.ofDays(1));
+    byte[] other = "other".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(other), other);
+    store.putManifest("b", StoreContract.manifest(Digest.of(config), config.length, Digest.of(other), other.length));
+    assertFalse(store.hasBlob(Digest.of(garbage)), "collection goes on: tag a can keep nothing, its manifest being gone");
+    assertTrue(store.hasBlob(Digest.of(other)) && store.hasBlob(Digest.of(config)));
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("tag 'a' names manifest " + m.digest() + ", which is missing; push that id again"), warnings.get(0));
+  }
+
+  @Test
+  void collectionStopsWhenAReachableManifestCannotBeRead() throws IOException {
+    Path root = dir.resolve("gc3");
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    List<String> warnings = new ArrayList<>();
+    LayoutStore store = new LayoutStore(root, Duration.ofHours(1), clock, warnings::add);
+    byte[] garbage = "garbage".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(garbage), garbage);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
+    store.putManifest("a", m);
+    Files.writeString(root.resolve("blobs/sha256/" + m.digest().hex()), "not a manifest"); // there, but unreadable: its blobs are unknown
     Files.setLastModifiedTime(root.resolve("blobs/sha256/" + Digest.of(garbage).hex()), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
     clock.now = clock.now.plus(Duration.ofDays(1));
     byte[] other = "other".getBytes(StandardCharsets.UTF_8);
@@ -156,6 +184,44 @@ class LayoutStoreTest {
     store.putManifest("b", StoreContract.manifest(Digest.of(config), config.length, Digest.of(other), other.length));
     assertTrue(store.hasBlob(Digest.of(garbage)), "nothing is deleted when the reachable set is unknown");
     assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("unreferenced blobs were not collected"), warnings.get(0));
+  }
+
+  @Test
+  void aDamagedIndexJsonIsReportedAndSetAsideOnlyWhenAsked() throws IOException {
+    Path root = dir.resolve("damaged");
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    List<String> warnings = new ArrayList<>();
+    LayoutStore store = new LayoutStore(root, Duration.ofHours(1), clock, warnings::add);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    byte[] garbage = "garbage".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(garbage), garbage);
+    store.putManifest("a", StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length));
+    byte[] whole = Files.readAllBytes(root.resolve("index.json"));
+    Files.write(root.resolve("index.json"), java.util.Arrays.copyOf(whole, whole.length / 2)); // a disk filled while it was written by hand
+    for (org.junit.jupiter.api.function.Executable read : List.<org.junit.jupiter.api.function.Executable>of(
+        () -> store.fetchManifest("a"), store::checkIndex)) {
+      CachemountException e = assertThrows(CachemountException.class, read);
+      assertEquals(FailureKind.INTEGRITY, e.kind());
+      assertTrue(e.getMessage().contains("index.json is damaged") && e.getMessage().contains("A push with --force (of any id) moves it aside"),
+          e.getMessage());
+    }
+    Path aside = store.setAsideDamagedIndex().orElseThrow();
+    assertEquals("index.json.damaged-" + clock.now.toEpochMilli(), aside.getFileName().toString());
+    assertArrayEquals(java.util.Arrays.copyOf(whole, whole.length / 2), Files.readAllBytes(aside), "kept as it was, for a hand repair");
+    assertEquals(Optional.empty(), store.fetchManifest("a"), "a new index.json: no tag yet");
+    assertEquals(Optional.empty(), store.setAsideDamagedIndex(), "nothing more to set aside");
+
+    // While the damaged copy is there, nothing is collected: the snapshots it named may be recovered from it.
+    Files.setLastModifiedTime(root.resolve("blobs/sha256/" + Digest.of(garbage).hex()), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+    clock.now = clock.now.plus(Duration.ofDays(1));
+    store.putManifest("b", StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length));
+    assertTrue(store.hasBlob(Digest.of(garbage)));
+    assertTrue(warnings.get(warnings.size() - 1).contains("unreferenced blobs are kept while " + aside), warnings.toString());
+    Files.delete(aside);
+    store.putManifest("c", StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length));
+    assertFalse(store.hasBlob(Digest.of(garbage)), "collected once it is gone");
   }
 
   @Test

@@ -1,0 +1,97 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A local store damaged by hand or by a full disk, repaired through the commands a user has: a tag
+ * whose manifest is gone is replaced by the next push of its id; a damaged index.json stops every
+ * command with a message that says {@code push --force} sets it aside, and that does.
+ */
+class DamagedLocalStoreTest {
+  @TempDir Path dir;
+  Path a;
+  Path b;
+  Path store;
+  Cachemount client;
+  final List<String> warnings = new ArrayList<>();
+  final OperationListener listener = new OperationListener() {
+    @Override
+    public void warning(String message) {
+      warnings.add(message);
+    }
+  };
+
+  @BeforeEach
+  void twoIdsInOneStore() throws IOException {
+    a = dir.resolve("a");
+    b = dir.resolve("b");
+    TestTrees.mixed(a, 3);
+    TestTrees.mixed(b, 4);
+    store = dir.resolve("store");
+    client = Cachemount.builder().home(dir).env(Map.of()).packTarget(256 * 1024).build();
+    client.push(spec("a", a), listener);
+    client.push(spec("b", b), listener);
+  }
+
+  private CacheSpec spec(String id, Path target) {
+    return CacheSpec.local(id, store, target);
+  }
+
+  @Test
+  void aTagWhoseManifestIsGoneIsReplacedByTheNextPushOfItsId() throws IOException {
+    String manifest = client.inspect(spec("b", null)).orElseThrow().digest().substring("sha256:".length());
+    Files.delete(store.resolve("blobs/sha256").resolve(manifest));
+    CachemountException pull = assertThrows(CachemountException.class, () -> client.pull(spec("b", dir.resolve("out")), listener));
+    assertEquals(FailureKind.INTEGRITY, pull.kind());
+    assertTrue(pull.getMessage().contains("which is missing; push the cache again"), pull.getMessage());
+
+    warnings.clear();
+    assertEquals(Outcome.PUSHED, client.push(spec("b", b), listener).result());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("is unreadable") && w.contains("pushing a complete new one")), warnings.toString());
+    client.pull(spec("b", dir.resolve("out")), listener);
+    assertEquals(TreeListing.of(b), TreeListing.of(dir.resolve("out")));
+  }
+
+  @Test
+  void aDamagedIndexJsonStopsEveryCommandUntilAForcedPushSetsItAside() throws IOException {
+    byte[] whole = Files.readAllBytes(store.resolve("index.json"));
+    Files.write(store.resolve("index.json"), java.util.Arrays.copyOf(whole, 200));
+    for (org.junit.jupiter.api.function.Executable command : List.<org.junit.jupiter.api.function.Executable>of(
+        () -> client.pull(spec("a", dir.resolve("out")), listener), () -> client.push(spec("a", a), listener))) {
+      CachemountException e = assertThrows(CachemountException.class, command);
+      assertEquals(FailureKind.INTEGRITY, e.kind());
+      assertTrue(e.getMessage().contains("index.json is damaged") && e.getMessage().contains("A push with --force (of any id) moves it aside"),
+          e.getMessage());
+    }
+    assertEquals(200, Files.size(store.resolve("index.json")), "an unforced push changes nothing");
+
+    warnings.clear();
+    assertEquals(Outcome.PUSHED, client.push(spec("a", a), new PushOptions(true), listener).result());
+    List<Path> aside;
+    try (var list = Files.list(store)) {
+      aside = list.filter(p -> p.getFileName().toString().startsWith("index.json.damaged-")).toList();
+    }
+    assertEquals(1, aside.size(), aside.toString());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("was damaged; it is now " + aside.get(0))), warnings.toString());
+    client.pull(spec("a", dir.resolve("out")), listener);
+    assertEquals(TreeListing.of(a), TreeListing.of(dir.resolve("out")));
+    assertEquals(Outcome.MISS, client.pull(spec("b", dir.resolve("out-b")), listener).result(), "b's tag went with the damaged index");
+    client.push(spec("b", b), listener);
+    client.pull(spec("b", dir.resolve("out-b")), listener);
+    assertEquals(TreeListing.of(b), TreeListing.of(dir.resolve("out-b")));
+  }
+}
