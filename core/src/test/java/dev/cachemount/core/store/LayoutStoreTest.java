@@ -138,51 +138,62 @@ class LayoutStoreTest {
     assertEquals(List.of(), warnings);
   }
 
-  @Test
-  void aTagWhoseManifestIsMissingKeepsNothingAndIsNamed() throws IOException {
-    Path root = dir.resolve("gc2");
+  /**
+   * A store whose tag "a" names manifest {@code m}, damaged by {@code damage}, beside an old
+   * unreferenced blob; then, a day later, a push of tag "b" runs collection.
+   */
+  private List<String> collectAfterDamage(String name, java.util.function.BiConsumer<Path, ManifestBytes> damage, byte[] garbage)
+      throws IOException {
+    Path root = dir.resolve(name);
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     List<String> warnings = new ArrayList<>();
     LayoutStore store = new LayoutStore(root, Duration.ofHours(1), clock, warnings::add);
-    byte[] garbage = "garbage".getBytes(StandardCharsets.UTF_8);
     store.putBlob(Digest.of(garbage), garbage);
     byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
     store.putBlob(Digest.of(config), config);
     ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
     store.putManifest("a", m);
-    Files.delete(root.resolve("blobs/sha256/" + m.digest().hex())); // damage: a manifest is written before its tag
-    assertTrue(store.namesMissingManifest("a"));
-    assertFalse(store.namesMissingManifest("b"));
+    damage.accept(root.resolve("blobs/sha256/" + m.digest().hex()), m);
     Files.setLastModifiedTime(root.resolve("blobs/sha256/" + Digest.of(garbage).hex()), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
     clock.now = clock.now.plus(Duration.ofDays(1));
     byte[] other = "other".getBytes(StandardCharsets.UTF_8);
     store.putBlob(Digest.of(other), other);
     store.putManifest("b", StoreContract.manifest(Digest.of(config), config.length, Digest.of(other), other.length));
-    assertFalse(store.hasBlob(Digest.of(garbage)), "collection goes on: tag a can keep nothing, its manifest being gone");
     assertTrue(store.hasBlob(Digest.of(other)) && store.hasBlob(Digest.of(config)));
+    return warnings;
+  }
+
+  @Test
+  void aTagWhoseManifestIsMissingKeepsNothingAndIsNamed() throws IOException {
+    byte[] garbage = "garbage".getBytes(StandardCharsets.UTF_8);
+    String[] manifest = new String[1];
+    List<String> warnings = collectAfterDamage("gc2", (file, m) -> {
+      manifest[0] = m.digest().toString();
+      try {
+        Files.delete(file); // damage: a manifest is written before its tag
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, garbage);
+    LayoutStore store = new LayoutStore(dir.resolve("gc2"));
+    assertFalse(store.hasBlob(Digest.of(garbage)), "collection goes on: tag a can keep nothing, its manifest being gone");
+    assertTrue(store.namesMissingManifest("a"));
+    assertFalse(store.namesMissingManifest("b"));
     assertEquals(1, warnings.size(), warnings.toString());
-    assertTrue(warnings.get(0).contains("tag 'a' names manifest " + m.digest() + ", which is missing; push that id again"), warnings.get(0));
+    assertTrue(warnings.get(0).contains("tag 'a' names manifest " + manifest[0] + ", which is missing; push that id again"), warnings.get(0));
   }
 
   @Test
   void collectionStopsWhenAReachableManifestCannotBeRead() throws IOException {
-    Path root = dir.resolve("gc3");
-    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-    List<String> warnings = new ArrayList<>();
-    LayoutStore store = new LayoutStore(root, Duration.ofHours(1), clock, warnings::add);
     byte[] garbage = "garbage".getBytes(StandardCharsets.UTF_8);
-    store.putBlob(Digest.of(garbage), garbage);
-    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
-    store.putBlob(Digest.of(config), config);
-    ManifestBytes m = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
-    store.putManifest("a", m);
-    Files.writeString(root.resolve("blobs/sha256/" + m.digest().hex()), "not a manifest"); // there, but unreadable: its blobs are unknown
-    Files.setLastModifiedTime(root.resolve("blobs/sha256/" + Digest.of(garbage).hex()), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
-    clock.now = clock.now.plus(Duration.ofDays(1));
-    byte[] other = "other".getBytes(StandardCharsets.UTF_8);
-    store.putBlob(Digest.of(other), other);
-    store.putManifest("b", StoreContract.manifest(Digest.of(config), config.length, Digest.of(other), other.length));
-    assertTrue(store.hasBlob(Digest.of(garbage)), "nothing is deleted when the reachable set is unknown");
+    List<String> warnings = collectAfterDamage("gc3", (file, m) -> {
+      try {
+        Files.writeString(file, "not a manifest"); // there, but unreadable: its blobs are unknown
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, garbage);
+    assertTrue(new LayoutStore(dir.resolve("gc3")).hasBlob(Digest.of(garbage)), "nothing is deleted when the reachable set is unknown");
     assertEquals(1, warnings.size(), warnings.toString());
     assertTrue(warnings.get(0).contains("unreferenced blobs were not collected"), warnings.get(0));
   }
