@@ -11,7 +11,7 @@ final class Text {
   private Text() {}
 
   static String describe(OperationResult r, CacheSpec spec) {
-    String tree = String.format(Locale.ROOT, "%,d files, %s", r.files(), bytes(r.bytes()));
+    String tree = String.format(Locale.ROOT, "%,d %s, %s", r.files(), r.files() == 1 ? "file" : "files", bytes(r.bytes()));
     String time = seconds(r.durationMs());
     return switch (r.result()) {
       case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";

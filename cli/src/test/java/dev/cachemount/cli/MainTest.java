@@ -102,6 +102,14 @@ class MainTest {
   }
 
   @Test
+  void oneFileIsOneFile() throws IOException {
+    Path single = Files.createDirectories(dir.resolve("single"));
+    Files.writeString(single.resolve("only"), "x");
+    assertEquals(0, run("push", "--cache-id", spec("one", single)), err);
+    assertTrue(out.contains("(1 file, 1 B;"), out);
+  }
+
+  @Test
   void aMissExitsZeroAndSaysSo() throws IOException {
     Path target = dir.resolve("t");
     assertEquals(0, run("pull", "--json", "--cache-id", spec("absent", target)));

@@ -80,15 +80,15 @@ public final class SnapshotReader {
   public SnapshotHead loadHead(ManifestBytes bytes, String where) throws IOException {
     long read = bytes.bytes().length;
     if (!MediaTypes.OCI_MANIFEST.equals(bytes.mediaType())) {
-      throw notASnapshot(where, "it is a " + bytes.mediaType());
+      throw notASnapshot(where, "its media type is " + bytes.mediaType());
     }
     ImageManifest manifest = Json.readManifest(bytes.bytes(), "manifest of " + where);
     Descriptor config = manifest.config();
     boolean ours = MediaTypes.SNAPSHOT_ARTIFACT.equals(manifest.artifactType())
         || (config != null && MediaTypes.SNAPSHOT_CONFIG.equals(config.mediaType()));
     if (!ours) {
-      throw notASnapshot(where, "its artifactType is " + manifest.artifactType() + " and its config media type is "
-          + (config == null ? null : config.mediaType()));
+      throw notASnapshot(where, (manifest.artifactType() == null ? "it has no artifactType" : "its artifactType is " + manifest.artifactType())
+          + " and " + (config == null ? "no config" : "its config media type is " + config.mediaType()));
     }
     List<Descriptor> layers = manifest.layers();
     if (config == null || layers.isEmpty() || !MediaTypes.SNAPSHOT_INDEX.equals(layers.get(0).mediaType())) {
