@@ -208,12 +208,22 @@ public final class SnapshotIndex {
    * are none); {@code skipped} hears how many were left out.
    */
   public SnapshotIndex without(String path, java.util.function.IntConsumer skipped) {
-    List<Entry> kept = new ArrayList<>(entries.size());
-    for (Entry e : entries) {
+    return keeping(e -> {
       boolean inside = e.path().equals(path) || e.path().startsWith(path + "/");
       // A file or link where a directory above the path is: restoring it would replace that directory.
       boolean inTheWay = e.type() != EntryType.DIRECTORY && path.startsWith(e.path() + "/");
-      if (!inside && !inTheWay) {
+      return !inside && !inTheWay;
+    }, skipped);
+  }
+
+  /**
+   * This index with only the entries {@code keep} accepts ({@code this} when it accepts all);
+   * {@code skipped} hears how many were left out.
+   */
+  public SnapshotIndex keeping(java.util.function.Predicate<Entry> keep, java.util.function.IntConsumer skipped) {
+    List<Entry> kept = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      if (keep.test(e)) {
         kept.add(e);
       }
     }

@@ -127,6 +127,7 @@ public final class Restorer {
             listener.warning(skipped + " entries of the snapshot lie inside " + kept + " (the store or cachemount's own directory)"
                 + " and were not restored"));
       }
+      restorable = nameable(restorable);
       TempFiles temps = new TempFiles();
       try (WritableDirectories writable = new WritableDirectories();
           // On SIGTERM (a cancelled CI job) the hook deletes every temporary file, puts back what was
@@ -145,6 +146,36 @@ public final class Restorer {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
     }
+  }
+
+  /**
+   * The index without the entries whose names (or link targets) this JVM cannot name on the file
+   * system: only in a JVM whose locale is not UTF-8 (Maven's, for the plugin; the launcher sets
+   * C.UTF-8), where a name that is not ASCII cannot be encoded. They are left out with a warning, as
+   * a push in such a JVM leaves them out, rather than failing the pull.
+   */
+  private SnapshotIndex nameable(SnapshotIndex index) {
+    if ("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
+      return index;
+    }
+    List<String> examples = new ArrayList<>();
+    SnapshotIndex kept = index.keeping(e -> {
+      try {
+        Path.of(e.path());
+        if (e.type() == EntryType.SYMLINK) {
+          Path.of(e.linkTarget());
+        }
+        return true;
+      } catch (java.nio.file.InvalidPathException bad) {
+        if (examples.size() < 3) {
+          examples.add(SnapshotIndex.printable(e.path()));
+        }
+        return false;
+      }
+    }, n -> listener.warning(n + " entries of the snapshot have names (or link targets) that this JVM cannot write, its locale's"
+        + " encoding (" + System.getProperty("sun.jnu.encoding") + ") not being UTF-8, and were not restored (" + String.join(", ", examples)
+        + (n > examples.size() ? ", ..." : "") + "); run with a UTF-8 locale (LANG=C.UTF-8) to restore them"));
+    return kept;
   }
 
   private Stats restoreInto(Path root, SnapshotIndex index, String where, List<Path> keepOut, TempFiles temps)
