@@ -47,8 +47,18 @@ class NonUtf8LocaleIT {
     // The same pull with a UTF-8 locale completes the tree.
     Cli.Result complete = Cli.run(utf8, new byte[0], "pull", "--cache-id", "id=u," + store + ",target=" + target);
     assertEquals(0, complete.exitCode(), complete.toString());
-    Processes.Result diff = Processes.run(dir, java.time.Duration.ofSeconds(30), List.of("diff", "-r", "--no-dereference", tree.toString(),
-        target.toString()), Map.of(), new byte[0]);
+    assertSameTree(tree, target);
+
+    // mode=mirror without a UTF-8 locale removes none of what it left out: the names it cannot decode,
+    // nor the link whose name it can but whose target it cannot.
+    Cli.Result mirror = Cli.run(ascii, new byte[0], "pull", "--cache-id", "id=u," + store + ",target=" + target + ",mode=mirror");
+    assertEquals(0, mirror.exitCode(), mirror.toString());
+    assertSameTree(tree, target);
+  }
+
+  private void assertSameTree(Path expected, Path actual) throws Exception {
+    Processes.Result diff = Processes.run(dir, java.time.Duration.ofSeconds(30), List.of("diff", "-r", "--no-dereference", expected.toString(),
+        actual.toString()), Map.of(), new byte[0]);
     assertEquals(0, diff.exitCode(), diff.toString());
   }
 }

@@ -127,7 +127,8 @@ public final class Restorer {
             listener.warning(skipped + " entries of the snapshot lie inside " + kept + " (the store or cachemount's own directory)"
                 + " and were not restored"));
       }
-      restorable = nameable(restorable);
+      List<Path> leftAlone = new ArrayList<>(keepOut);
+      restorable = nameable(restorable, root, leftAlone);
       TempFiles temps = new TempFiles();
       try (WritableDirectories writable = new WritableDirectories();
           // On SIGTERM (a cancelled CI job) the hook deletes every temporary file, puts back what was
@@ -138,7 +139,7 @@ public final class Restorer {
           })) {
         unlocked = writable;
         writable.unlock(root);
-        return restoreInto(root, restorable, where, keepOut, temps);
+        return restoreInto(root, restorable, where, leftAlone, temps);
       } finally {
         unlocked = null;
       }
@@ -152,30 +153,42 @@ public final class Restorer {
    * The index without the entries whose names (or link targets) this JVM cannot name on the file
    * system: only in a JVM whose locale is not UTF-8 (Maven's, for the plugin; the launcher sets
    * C.UTF-8), where a name that is not ASCII cannot be encoded. They are left out with a warning, as
-   * a push in such a JVM leaves them out, rather than failing the pull.
+   * a push in such a JVM leaves them out, rather than failing the pull; {@code leftAlone} gets
+   * the paths of such links whose own names it can write, which {@code mode=mirror} must not remove.
    */
-  private SnapshotIndex nameable(SnapshotIndex index) {
+  private SnapshotIndex nameable(SnapshotIndex index, Path root, List<Path> leftAlone) {
     if ("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
       return index;
     }
     List<String> examples = new ArrayList<>();
     SnapshotIndex kept = index.keeping(e -> {
+      boolean writable = true;
       try {
-        Path.of(e.path());
-        if (e.type() == EntryType.SYMLINK) {
-          Path.of(e.linkTarget());
+        Path path = root.resolve(e.path());
+        if (e.type() == EntryType.SYMLINK && !nameable(e.linkTarget())) {
+          leftAlone.add(path); // a link of the snapshot, which mode=mirror must not remove
+          writable = false;
         }
-        return true;
       } catch (java.nio.file.InvalidPathException bad) {
-        if (examples.size() < 3) {
-          examples.add(SnapshotIndex.printable(e.path()));
-        }
-        return false;
+        writable = false; // and mode=mirror leaves alone what it cannot decode
       }
+      if (!writable && examples.size() < 3) {
+        examples.add(SnapshotIndex.printable(e.path()));
+      }
+      return writable;
     }, n -> listener.warning(n + " entries of the snapshot have names (or link targets) that this JVM cannot write, its locale's"
         + " encoding (" + System.getProperty("sun.jnu.encoding") + ") not being UTF-8, and were not restored (" + String.join(", ", examples)
         + (n > examples.size() ? ", ..." : "") + "); run with a UTF-8 locale (LANG=C.UTF-8) to restore them"));
     return kept;
+  }
+
+  private static boolean nameable(String name) {
+    try {
+      Path.of(name);
+      return true;
+    } catch (java.nio.file.InvalidPathException bad) {
+      return false;
+    }
   }
 
   private Stats restoreInto(Path root, SnapshotIndex index, String where, List<Path> keepOut, TempFiles temps)
@@ -567,7 +580,7 @@ public final class Restorer {
             listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"
                 + " look at it, then move it back or delete it");
           }
-        } else if (!keep.contains(path)) {
+        } else if (!keep.contains(path) && !keepOut.contains(file)) {
           Files.delete(file);
           removed[0]++;
         }
