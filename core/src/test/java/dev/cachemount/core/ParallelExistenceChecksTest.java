@@ -41,7 +41,7 @@ class ParallelExistenceChecksTest {
           public boolean hasBlob(Digest digest) throws IOException {
             if (watching.get()) {
               asked.incrementAndGet();
-              sixteen.pass(2);
+              sixteen.pass(30);
             }
             return super.hasBlob(digest);
           }
@@ -65,16 +65,20 @@ class ParallelExistenceChecksTest {
     CountDownLatch indexRead = new CountDownLatch(1);
     AtomicInteger checks = new AtomicInteger();
     AtomicInteger checksThatSawIt = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong checksDeadline = new java.util.concurrent.atomic.AtomicLong();
     Cachemount client = Cachemount.builder().home(dir).env(Map.of()).packTarget(64 << 10)
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public boolean hasBlob(Digest digest) throws IOException {
             if (index.get() != null) {
               // Held until the index is read: meanwhile, or, by a push that reads it only once every
-              // check has answered, never (each check then waits its five seconds).
+              // check has answered, never (the checks then wait until thirty seconds after the first
+              // one began, a deadline they share, so that a stalled thread cannot make a check give
+              // up early and a push that never reads the index fails once, not once per check).
               checks.incrementAndGet();
+              checksDeadline.compareAndSet(0, System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
               try {
-                if (indexRead.await(5, TimeUnit.SECONDS)) {
+                if (indexRead.await(checksDeadline.get() - System.nanoTime(), TimeUnit.NANOSECONDS)) {
                   checksThatSawIt.incrementAndGet();
                 }
               } catch (InterruptedException e) {

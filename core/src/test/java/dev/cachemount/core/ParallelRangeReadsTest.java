@@ -44,7 +44,7 @@ class ParallelRangeReadsTest {
             if (!watching.get() || size < 1_000_000) {
               return super.openBlob(digest, size);
             }
-            four.pass(5);
+            four.pass(30);
             return super.openBlob(digest, size);
           }
         }).build();
