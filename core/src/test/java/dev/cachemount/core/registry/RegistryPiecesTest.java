@@ -2,6 +2,7 @@ package dev.cachemount.core.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,8 +59,17 @@ class RegistryPiecesTest {
   @Test
   void retryAfterIsReadInSecondsOrAsAnHttpDate() {
     assertEquals(Duration.ofSeconds(7), RegistryFailures.parseRetryAfter(" 7 "));
-    Duration d = RegistryFailures.parseRetryAfter(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().plusSeconds(30)));
-    assertTrue(d.getSeconds() >= 28 && d.getSeconds() <= 30, d.toString());
+    // A date five minutes ahead (whole seconds, as HTTP dates are): the pause is that date less the
+    // moment the parser read the clock, a moment between the two readings here, however long this
+    // thread stalls in between; an ignored or misread date (another zone, another field) falls outside.
+    java.time.Instant before = java.time.Instant.now();
+    java.time.Instant date = before.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plusSeconds(300);
+    Duration d = RegistryFailures.parseRetryAfter(DateTimeFormatter.RFC_1123_DATE_TIME.format(date.atZone(java.time.ZoneOffset.UTC)));
+    java.time.Instant after = java.time.Instant.now();
+    assertNotNull(d, "an HTTP date is read");
+    Duration longest = Duration.between(before, date);
+    Duration shortest = Duration.between(after, date).isNegative() ? Duration.ZERO : Duration.between(after, date);
+    assertTrue(d.compareTo(shortest) >= 0 && d.compareTo(longest) <= 0, d + " lies between " + shortest + " and " + longest);
     assertEquals(Duration.ZERO, RegistryFailures.parseRetryAfter(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().minusDays(1))));
     assertNull(RegistryFailures.parseRetryAfter("soon"));
     assertNull(RegistryFailures.parseRetryAfter("-3"));
