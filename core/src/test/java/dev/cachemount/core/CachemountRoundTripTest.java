@@ -56,7 +56,20 @@ class CachemountRoundTripTest {
     store = dir.resolve("store");
     TestTrees.mixed(source, 42);
     // Small packs and several workers, so that a test tree spans many packs and frames.
-    client = Cachemount.builder().home(dir).env(Map.of()).workers(3).packTarget(256 * 1024).build();
+    client = builder().build();
+  }
+
+  private Cachemount.Builder builder() {
+    return Cachemount.builder().home(dir).env(Map.of()).workers(3).packTarget(256 * 1024);
+  }
+
+  /**
+   * The test's client with its clock stopped at {@code now}: whether a file's time lies within the
+   * racy window of a push's scan (2 s) then depends on the times the test gives it, not on how long
+   * the test's thread is stalled between writing the file and pushing.
+   */
+  private Cachemount clientStoppedAt(Instant now) {
+    return builder().clock(new MutableClock(now)).build();
   }
 
   private CacheSpec spec(String id, Path target) {
@@ -120,12 +133,15 @@ class CachemountRoundTripTest {
   void aFileModifiedCloseToTheLastPushIsReadAgain() throws IOException {
     Path tree = dir.resolve("fresh-tree");
     TestTrees.smallFiles(tree, 20, 8);
-    client.push(spec("fresh", tree), listener);
-    // Files written just now are racy: equal metadata does not prove equal content.
+    Instant now = Instant.now();
+    Cachemount stopped = clientStoppedAt(now);
+    // Files written a second before the push read its clock are racy: equal metadata does not prove equal content.
+    setAllTimes(tree, now.minusSeconds(1));
+    stopped.push(spec("fresh", tree), listener);
     changeContentKeepingSizeAndTime(firstFile(tree));
-    OperationResult second = client.push(spec("fresh", tree), listener);
+    OperationResult second = stopped.push(spec("fresh", tree), listener);
     assertEquals(Outcome.PUSHED, second.result());
-    assertPullsBack(client, "fresh", tree, "fresh-restored");
+    assertPullsBack(stopped, "fresh", tree, "fresh-restored");
   }
 
   @Test
@@ -734,6 +750,9 @@ class CachemountRoundTripTest {
   void aPushRightAfterTheLastReadsOnlyTheRacyFilesAndPacksNothing() throws IOException {
     Path tree = dir.resolve("racy-tree");
     TestTrees.smallFiles(tree, 40, 5);
+    Instant now = Instant.now();
+    Cachemount stopped = clientStoppedAt(now);
+    setAllTimes(tree, now.minusSeconds(1)); // racy, but for those of 00:
     Path old = tree.resolve("00");
     try (Stream<Path> files = Files.list(old)) {
       for (Path f : (Iterable<Path>) files::iterator) {
@@ -747,9 +766,9 @@ class CachemountRoundTripTest {
         info.add(message);
       }
     };
-    client.push(spec("racy", tree), verbose);
+    stopped.push(spec("racy", tree), verbose);
     info.clear();
-    OperationResult again = client.push(spec("racy", tree), verbose);
+    OperationResult again = stopped.push(spec("racy", tree), verbose);
     assertEquals(Outcome.UNCHANGED, again.result());
     long racy;
     try (Stream<Path> all = Files.walk(tree)) {

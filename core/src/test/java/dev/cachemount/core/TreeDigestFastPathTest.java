@@ -11,6 +11,7 @@ import dev.cachemount.core.oci.SnapshotConfig;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.MutableClock;
 import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
@@ -43,14 +44,19 @@ class TreeDigestFastPathTest {
   @BeforeEach
   void setUp() {
     store = dir.resolve("store");
-    client = Cachemount.builder().home(dir).env(Map.of())
+    client = builder().build();
+  }
+
+  /** A client on {@link #store} that notes every blob it opens in {@link #opened}. */
+  private Cachemount.Builder builder() {
+    return Cachemount.builder().home(dir).env(Map.of())
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public InputStream openBlob(Digest digest, long size) throws IOException {
             opened.add(digest);
             return super.openBlob(digest, size);
           }
-        }).build();
+        });
   }
 
   private CacheSpec spec(Path target, String extra) {
@@ -170,11 +176,15 @@ class TreeDigestFastPathTest {
 
   @Test
   void anUnchangedPushDecidesWithoutTheIndexUnlessAFileIsRacy() throws IOException {
+    // The pushes' clock stopped: whether a file lies within 2 s of a push's scan depends on the
+    // times given here, not on how long this thread is stalled between setting them and pushing.
+    long now = Instant.now().getEpochSecond();
+    client = builder().clock(new MutableClock(Instant.ofEpochSecond(now))).build();
     Path source = dir.resolve("source");
     TestTrees.smallFiles(source, 200, 8);
     try (var walk = Files.walk(source)) {
       for (Path p : walk.toList()) {
-        setTime(p, Instant.now().minusSeconds(3600).getEpochSecond());
+        setTime(p, now - 3600);
       }
     }
     client.push(spec(source, ""), OperationListener.NONE);
@@ -186,13 +196,14 @@ class TreeDigestFastPathTest {
     assertFalse(opened.contains(indexDigest()), "the index was not fetched");
 
     Path one = TreeListingFiles.first(source);
-    setTime(one, Instant.now().minusSeconds(60).getEpochSecond());
+    setTime(one, now - 60);
     opened.clear();
     OperationResult changed = client.push(spec(source, ""), OperationListener.NONE);
     assertEquals(Outcome.PUSHED, changed.result(), "a file's new time is a change");
 
     // A file modified within 2 s of the parent's scan: its metadata cannot vouch for it.
     Files.writeString(one, "new content, written now");
+    setTime(one, now - 1); // 0.88 s before the scan (setTime adds 0.123456789 s)
     client.push(spec(source, ""), OperationListener.NONE);
     opened.clear();
     OperationResult racy = client.push(spec(source, ""), OperationListener.NONE);
