@@ -10,16 +10,22 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
  * A proxy in front of a real registry that injects what a real registry will not produce on demand:
- * 429 with Retry-After, 503, and connections dropped without an answer. Everything else is passed
+ * 429 with Retry-After, 503, connections dropped without an answer, and requests or blob bodies held
+ * until the test lets them go on ({@link #holdAfter}, {@link #stallBlobBodiesAfter}). Everything else is passed
  * through (with upload {@code Location}s pointed back at the proxy), so the registry does the real work.
  */
 final class FaultProxy implements AutoCloseable {
@@ -63,6 +69,8 @@ final class FaultProxy implements AutoCloseable {
   private static final String STORAGE = "/_storage";
   private static final Pattern BLOB_GET = Pattern.compile("/v2/.+/blobs/sha256:[0-9a-f]{64}");
   private final AtomicInteger requests = new AtomicInteger();
+  private volatile HoldRule hold;
+  private volatile StallRule stall;
   private final java.util.concurrent.atomic.AtomicInteger rangesIgnored = new java.util.concurrent.atomic.AtomicInteger();
 
   /** @param upstream {@code HOST:PORT} of a plain-HTTP registry */
@@ -83,6 +91,102 @@ final class FaultProxy implements AutoCloseable {
   /** Applies {@code fault} to the next {@code times} requests whose method and path (with query) match. */
   void inject(String method, String pathRegex, Fault fault, int times) {
     rules.add(new Rule(method, Pattern.compile(pathRegex), fault, new AtomicInteger(times)));
+  }
+
+  /**
+   * From now on, lets the first request whose method and path (with query) match through, and holds
+   * every request that arrives after it, unanswered, until the gate is released; the gate is reached
+   * once that first request has been answered. A test can then change what lies behind the proxy
+   * (stop the registry) at a point of the client's work that the client cannot run past, however the
+   * threads are scheduled. Requests already past the proxy's door when the first matching one arrives
+   * are not held. A held request whose registry went away meanwhile gets its connection closed
+   * without an answer (the proxy's own attempt was refused), as a client talking to a dead registry sees.
+   */
+  Gate holdAfter(String method, String pathRegex) {
+    Gate gate = new Gate();
+    hold = new HoldRule(method, Pattern.compile(pathRegex), gate, new AtomicBoolean());
+    return gate;
+  }
+
+  /**
+   * From now on, passes the first {@code bytes} of blob bodies (all blobs' together) on, and then
+   * holds every blob body where it is, the connection open, until the gate is released; the gate is
+   * reached when the first body is held. A client reading a blob then waits in the middle of it, as
+   * long as the test wants.
+   */
+  Gate stallBlobBodiesAfter(long bytes) {
+    Gate gate = new Gate();
+    stall = new StallRule(new AtomicLong(bytes), gate);
+    return gate;
+  }
+
+  /** A point at which the proxy holds what passes through it until the test lets it go on. */
+  static final class Gate {
+    private final CountDownLatch reached = new CountDownLatch(1);
+    private final CountDownLatch released = new CountDownLatch(1);
+    private final AtomicInteger held = new AtomicInteger();
+
+    /** Waits at most {@code timeout} for the gate to be reached (what that is: see what returned it). */
+    boolean awaitReached(Duration timeout) throws InterruptedException {
+      return reached.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Whether the gate has been reached. */
+    boolean reached() {
+      return reached.getCount() == 0;
+    }
+
+    /** Lets what is held, and all that comes later, go on. */
+    void release() {
+      released.countDown();
+    }
+
+    /** How many requests or bodies were held. */
+    int held() {
+      return held.get();
+    }
+
+    private void reach() {
+      reached.countDown();
+    }
+
+    private void hold() throws IOException {
+      held.incrementAndGet();
+      try {
+        released.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException();
+      }
+    }
+  }
+
+  private record HoldRule(String method, Pattern path, Gate gate, AtomicBoolean closed) {
+    /** True for the first matching request, which closes the door behind it; holds every later one. */
+    boolean opens(String requestMethod, String requestPath) throws IOException {
+      if (!closed.get()) {
+        return requestMethod.equals(method) && path.matcher(requestPath).matches() && closed.compareAndSet(false, true);
+      }
+      gate.hold();
+      return false;
+    }
+  }
+
+  private record StallRule(AtomicLong budget, Gate gate) {
+    /** Copies {@code in} to {@code out}, holding once the budget of all bodies is spent. */
+    void transfer(InputStream in, OutputStream out) throws IOException {
+      byte[] buffer = new byte[64 << 10];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        int now = (int) Math.min(n, budget.getAndAccumulate(n, (left, x) -> Math.max(0, left - x)));
+        out.write(buffer, 0, now);
+        if (now < n) {
+          out.flush();
+          gate.reach();
+          gate.hold();
+          out.write(buffer, now, n - now);
+        }
+      }
+    }
   }
 
   /** From now on, treats {@code Range} headers as {@code how} says. */
@@ -165,6 +269,15 @@ final class FaultProxy implements AutoCloseable {
       String method = exchange.getRequestMethod();
       String path = exchange.getRequestURI().toString();
       byte[] body = exchange.getRequestBody().readAllBytes();
+      HoldRule h = hold;
+      if (h != null && h.opens(method, path)) {
+        try {
+          forward(exchange, method, path, body, Body.AS_IS);
+        } finally {
+          h.gate().reach();
+        }
+        return;
+      }
       String range = exchange.getRequestHeaders().getFirst("Range");
       if (path.startsWith(STORAGE + "/")) {
         storageRequests.add((range == null ? "no range" : "Range: " + range)
@@ -256,6 +369,10 @@ final class FaultProxy implements AutoCloseable {
         values.forEach(v -> exchange.getResponseHeaders().add(name, v.replace(upstream, host())));
       }
     });
+    if (method.equals("HEAD")) {
+      // The JDK's server sends no length of its own for a HEAD; a blob's existence check needs the registry's.
+      response.headers().firstValue("content-length").ifPresent(v -> exchange.getResponseHeaders().set("Content-Length", v));
+    }
     long length = response.headers().firstValueAsLong("content-length").orElse(-1);
     boolean empty = method.equals("HEAD") || length == 0 || response.statusCode() == 204;
     exchange.sendResponseHeaders(response.statusCode(), empty ? -1 : (length > 0 && !endless ? length : 0));
@@ -266,7 +383,10 @@ final class FaultProxy implements AutoCloseable {
         answersCut.incrementAndGet();
         throw new IOException("cut in half, as asked"); // the server closes the connection mid-body
       }
-      if (!empty) {
+      StallRule st = stall;
+      if (!empty && st != null && method.equals("GET") && BLOB_GET.matcher(path).matches()) {
+        st.transfer(in, out);
+      } else if (!empty) {
         in.transferTo(out);
       }
       byte[] zeros = new byte[64 * 1024];
@@ -278,6 +398,15 @@ final class FaultProxy implements AutoCloseable {
 
   @Override
   public void close() {
+    // Nothing stays held by a test that failed before it released it.
+    HoldRule h = hold;
+    StallRule st = stall;
+    if (h != null) {
+      h.gate().release();
+    }
+    if (st != null) {
+      st.gate().release();
+    }
     front.close();
     server.stop(0);
   }

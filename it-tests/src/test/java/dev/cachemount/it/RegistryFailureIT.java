@@ -150,12 +150,19 @@ class RegistryFailureIT {
     }
   }
 
+  /**
+   * The push goes through a proxy that, once the first blob upload has been answered, holds every
+   * later request until the registry has been stopped: the rest of the push (more packs, the
+   * manifest) then meets a dead registry, however fast the push runs and however late this thread is
+   * scheduled. The proxy passes the refused connections on as connections closed without an answer.
+   */
   @Test
   void aRegistryStoppedMidPushExits1AndTheTagStillNamesThePreviousSnapshot() throws Exception {
-    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
       Path tree = smallTree(dir.resolve("tree"), 4);
-      String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=" + tree;
+      String spec = "id=m2,ref=" + proxy.host() + "/team/cache,target=" + tree;
       Cli.Result first = access.cli("push", spec);
       assertEquals(0, first.exitCode(), first.toString());
       String previous = first.json().get(0).get("digest").asText();
@@ -168,6 +175,7 @@ class RegistryFailureIT {
         Files.write(tree.resolve("big-" + i + ".bin"), big);
       }
       registry.clearLog();
+      FaultProxy.Gate hold = proxy.holdAfter("PUT", "/v2/team/cache/blobs/uploads/.*");
       CompletableFuture<Cli.Result> push = CompletableFuture.supplyAsync(() -> {
         try {
           return access.cli("push", spec);
@@ -176,16 +184,17 @@ class RegistryFailureIT {
         }
       });
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (registry.countRequests("PUT", "/v2/team/cache/blobs/uploads/.*") == 0) {
+      while (!hold.awaitReached(Duration.ofMillis(100))) {
         assertTrue(System.nanoTime() < deadline, "the push never uploaded a blob:\n" + String.join("\n", registry.logLines()));
         assertFalse(push.isDone(), () -> "the push ended before the registry was stopped: " + push.join());
-        Thread.sleep(10);
       }
       registry.stop();
+      hold.release();
       Cli.Result broken = push.get(2, TimeUnit.MINUTES);
+      assertTrue(hold.held() > 0, "requests were held until the registry was stopped");
       assertEquals(1, broken.exitCode(), broken.toString());
       String message = broken.json().get(0).get("error").asText();
-      assertTrue(message.contains("registry " + registry.host() + ", repository team/cache"), message);
+      assertTrue(message.contains("registry " + proxy.host() + ", repository team/cache"), message);
       assertTrue(message.contains("tries"), "retried before giving up: " + message);
 
       registry.restart();
