@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.cachemount.it.registry.RegistryMode;
+import dev.cachemount.it.registry.TestRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -12,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -128,6 +131,11 @@ class ReadOnlyModuleCacheIT {
     assertEquals("nobody", Files.getOwner(target.resolve("run.sh")).getName(), "written anew by the pulling user");
   }
 
+  /**
+   * The pull reads the snapshot through a proxy that passes the first 16 MiB of the registry's blobs
+   * and then holds the pull in the middle of a pack: SIGTERM lands while the pull waits with a
+   * temporary file open, however fast the pull and however late this thread runs.
+   */
   @Test
   void aPullCancelledWithSigtermGivesTheDirectoriesTheirModesBack() throws Exception {
     Path home = userHome();
@@ -138,7 +146,7 @@ class ReadOnlyModuleCacheIT {
     byte[] block = new byte[1 << 20];
     java.util.Random random = new java.util.Random(11);
     try (var out = Files.newOutputStream(mod.resolve("data/blob.bin"))) {
-      for (int i = 0; i < 160; i++) { // random, so that writing it takes a while: time to cancel the pull
+      for (int i = 0; i < 160; i++) { // random, so that it spans several packs: the pull is held in the middle of it
         random.nextBytes(block);
         out.write(block);
       }
@@ -146,29 +154,34 @@ class ReadOnlyModuleCacheIT {
     giveToUser(home);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String jar = home.resolve("cachemount.jar").toString();
-    String spec = "id=gomod,dir=" + home.resolve("store") + ",target=" + cache;
-    Processes.Result push = asUser(home, java, "-jar", jar, "push", "--cache-id", spec);
-    assertEquals(0, push.exitCode(), push.toString());
-    assertEquals(0, asUser(home, "rm", "-f", mod.resolve("data/blob.bin").toString()).exitCode());
-    assertEquals(0, asUser(home, "chmod", "-R", "a-w", cache.toString()).exitCode());
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      String spec = "id=gomod,ref=" + proxy.host() + "/team/gomod,target=" + cache;
+      Processes.Result push = asUser(home, java, "-jar", jar, "push", "--cache-id", spec);
+      assertEquals(0, push.exitCode(), push.toString());
+      assertEquals(0, asUser(home, "rm", "-f", mod.resolve("data/blob.bin").toString()).exitCode());
+      assertEquals(0, asUser(home, "chmod", "-R", "a-w", cache.toString()).exitCode());
 
-    ProcessBuilder pb = new ProcessBuilder(userCommand(java, "-jar", jar, "pull", "--cache-id", spec))
-        .redirectErrorStream(true).redirectOutput(dir.resolve("pull.log").toFile());
-    pb.environment().putAll(userEnv(home));
-    Process pull = pb.start();
-    boolean writing = false;
-    while (pull.isAlive() && !writing) {
-      try (var list = Files.list(mod.resolve("data"))) {
-        writing = list.anyMatch(p -> p.getFileName().toString().startsWith(".cachemount-tmp-"));
+      FaultProxy.Gate stalled = proxy.stallBlobBodiesAfter(16 << 20);
+      ProcessBuilder pb = new ProcessBuilder(userCommand(java, "-jar", jar, "pull", "--cache-id", spec))
+          .redirectErrorStream(true).redirectOutput(dir.resolve("pull.log").toFile());
+      pb.environment().putAll(userEnv(home));
+      Process pull = pb.start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      boolean writing = false;
+      while (pull.isAlive() && !writing && System.nanoTime() < deadline) {
+        if (stalled.awaitReached(Duration.ofMillis(10))) {
+          try (var list = Files.list(mod.resolve("data"))) {
+            writing = list.anyMatch(p -> p.getFileName().toString().startsWith(".cachemount-tmp-"));
+          }
+        }
       }
-      if (!writing) {
-        Thread.sleep(2);
-      }
+      pull.destroy(); // SIGTERM, as a CI system cancelling the job sends
+      int exit = pull.waitFor();
+      assertTrue(writing, "the pull did not wait for the registry with a temporary file open (exit " + exit + "): "
+          + Files.readString(dir.resolve("pull.log")));
+      assertEquals(143, exit, Files.readString(dir.resolve("pull.log")));
     }
-    pull.destroy(); // SIGTERM, as a CI system cancelling the job sends
-    int exit = pull.waitFor();
-    assertTrue(writing, "the pull finished before it could be cancelled (exit " + exit + "): " + Files.readString(dir.resolve("pull.log")));
-    assertEquals(143, exit, Files.readString(dir.resolve("pull.log")));
     try (var list = Files.list(mod.resolve("data"))) {
       assertEquals(List.of(), list.toList(), "no temporary file is left");
     }
