@@ -133,6 +133,7 @@ public record CacheSpec(
   /**
    * Parses a spec.
    *
+   * @param text the spec; null is taken as empty, and refused as such
    * @param home the user's home directory, for a leading {@code ~/} in paths
    * @throws CachemountException of kind USAGE naming what is wrong and what is accepted
    */
@@ -284,7 +285,9 @@ public record CacheSpec(
    */
   static List<String> splitCsv(String text) {
     List<String> fields = new ArrayList<>();
-    if (text.isEmpty()) {
+    // Null is what a front hands over for a spec that is there but empty: Maven's <cacheId/>, or
+    // <cacheId>${prop}</cacheId> with the property set to nothing.
+    if (text == null || text.isEmpty()) {
       throw CachemountException.usage("cache spec is empty: give at least id=NAME");
     }
     int i = 0;

@@ -65,6 +65,13 @@ class CacheSpecTest {
     assertTrue(usage("id=,target=/x").getMessage().contains("has no id"));
   }
 
+  @Test
+  void anEmptySpecIsAUsageErrorAndSoIsANullOne() {
+    // Null is what Maven injects for <cacheId/>, or for <cacheId>${p}</cacheId> with -Dp= empty.
+    assertTrue(usage("").getMessage().contains("cache spec is empty: give at least id=NAME"));
+    assertTrue(usage(null).getMessage().contains("cache spec is empty: give at least id=NAME"));
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
     "id=m2,id=m3 | given twice",

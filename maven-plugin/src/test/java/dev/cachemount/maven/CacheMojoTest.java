@@ -49,6 +49,18 @@ class CacheMojoTest {
   }
 
   @Test
+  void anEmptyCacheIdIsAUsageErrorAsInTheCli() {
+    // Maven injects null for <cacheId/>, and for <cacheId>${cm.spec}</cacheId> with -Dcm.spec= empty.
+    PushMojo push = configure(new PushMojo());
+    push.cacheIds = java.util.Arrays.asList("id=m2,dir=" + dir.resolve("store") + ",target=" + dir, null);
+    MojoFailureException e = assertThrows(MojoFailureException.class, push::execute);
+    assertEquals("cachemount: cache spec is empty: give at least id=NAME", e.getMessage());
+    assertFalse(Files.exists(dir.resolve("store")), "nothing ran");
+    push.failOnError = false;
+    assertThrows(MojoFailureException.class, push::execute, "a spec error fails the build regardless");
+  }
+
+  @Test
   void usageErrorsFailTheBuildUnlessToldToWarn() throws Exception {
     Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
     Files.writeString(notALayout.resolve("precious"), "x");
