@@ -6,6 +6,7 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.SpecRuns;
 import dev.cachemount.core.registry.RegistryCredential;
 import dev.cachemount.core.registry.RegistrySettings;
 import java.util.ArrayList;
@@ -188,28 +189,30 @@ abstract class CacheMojo extends AbstractMojo {
         getLog().debug("cachemount: " + message);
       }
     };
-    for (CacheSpec spec : specs) {
-      try {
-        OperationResult r = run(clientFor(spec), spec, listener);
+    // Each id in turn, one failing not stopping the others (as the CLI); then the build fails on the
+    // first failure's kind, or only warns with failOnError=false.
+    List<SpecRuns.Run> runs = SpecRuns.each(specs, spec -> run(clientFor(spec), spec, listener), run -> {
+      OperationResult r = run.result();
+      if (!run.failed()) {
         getLog().info("cachemount: " + r.id() + ": " + r.result().key() + (r.digest() != null ? " " + r.digest() : "") + " (" + r.ref()
             + ", " + r.files() + " files, " + r.bytes() + " bytes, " + r.bytesTransferred() + " bytes transferred, " + r.durationMs() + " ms)");
-      } catch (CachemountException e) {
-        String message = "cachemount: " + spec.id() + ": " + e.getMessage();
-        if (!failOnError) {
-          getLog().warn(message);
-        } else if (e.kind() == FailureKind.USAGE) {
-          throw new MojoFailureException(message, e);
-        } else {
-          throw new MojoExecutionException(message, e);
-        }
-      } catch (RuntimeException e) {
-        // A defect, not a condition the core classifies: failOnError=false still keeps the build going.
-        String message = "cachemount: " + spec.id() + ": unexpected error (please report it): " + e;
-        if (failOnError) {
-          throw new MojoExecutionException(message, e);
-        }
-        getLog().warn(message, e);
+      } else if (run.defect() != null) {
+        // A defect, not a condition the core classifies: its trace, as the first failure's alone would be the cause.
+        getLog().warn("cachemount: " + r.id() + ": " + r.error(), run.defect());
+      } else {
+        getLog().warn("cachemount: " + r.id() + ": " + r.error());
       }
+    });
+    List<CachemountException> failures = SpecRuns.failures(runs);
+    if (failures.isEmpty() || !failOnError) {
+      return;
     }
+    List<String> failed = runs.stream().filter(SpecRuns.Run::failed).map(run -> run.spec().id() + ": " + run.failure().getMessage()).toList();
+    String message = "cachemount: " + (failed.size() == 1 ? failed.get(0)
+        : failed.size() + " of " + runs.size() + " cache ids failed; " + String.join("; ", failed));
+    if (failures.get(0).kind() == FailureKind.USAGE) {
+      throw new MojoFailureException(message, failures.get(0));
+    }
+    throw new MojoExecutionException(message, failures.get(0));
   }
 }

@@ -61,6 +61,41 @@ class CacheMojoTest {
   }
 
   @Test
+  void aFailingCacheIdDoesNotStopTheOthersAndTheFirstFailureDecides() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 3);
+    // A store that push, pull and inspect all refuse (usage error): a non-empty directory that is not an OCI layout.
+    Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
+    Files.writeString(notALayout.resolve("precious"), "x");
+    Path store = dir.resolve("store");
+    String broken = "id=a,dir=" + notALayout + ",target=";
+    MojoFailureException push = assertThrows(MojoFailureException.class,
+        () -> configure(new PushMojo(), broken + source, "id=b,dir=" + store + ",target=" + source).execute());
+    assertTrue(push.getMessage().startsWith("cachemount: a: ") && push.getMessage().contains("not an OCI image layout"), push.getMessage());
+    assertTrue(Files.exists(store.resolve("index.json")), "b was pushed after a failed");
+
+    Path restored = dir.resolve("restored");
+    MojoFailureException pull = assertThrows(MojoFailureException.class,
+        () -> configure(new PullMojo(), broken + dir.resolve("r-a"), "id=b,dir=" + store + ",target=" + restored).execute());
+    assertTrue(pull.getMessage().startsWith("cachemount: a: "), pull.getMessage());
+    assertEquals(TreeListing.of(source), TreeListing.of(restored), "b was pulled after a failed");
+
+    Path warned = dir.resolve("warned");
+    PullMojo lenient = configure(new PullMojo(), broken + dir.resolve("w-a"), "id=b,dir=" + store + ",target=" + warned);
+    lenient.failOnError = false;
+    lenient.execute();
+    assertEquals(TreeListing.of(source), TreeListing.of(warned));
+
+    // A corrupt store (execution error) first, a usage error second: both named, the first decides.
+    Path corrupt = dir.resolve("corrupt");
+    configure(new PushMojo(), "id=c,dir=" + corrupt + ",target=" + source).execute();
+    Files.writeString(corrupt.resolve("index.json"), "{ not json");
+    MojoExecutionException both = assertThrows(MojoExecutionException.class,
+        () -> configure(new PullMojo(), "id=c,dir=" + corrupt + ",target=" + dir.resolve("r-c"), broken + dir.resolve("r-a")).execute());
+    assertTrue(both.getMessage().startsWith("cachemount: 2 of 2 cache ids failed; c: ") && both.getMessage().contains("; a: "), both.getMessage());
+  }
+
+  @Test
   void usageErrorsFailTheBuildUnlessToldToWarn() throws Exception {
     Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
     Files.writeString(notALayout.resolve("precious"), "x");
