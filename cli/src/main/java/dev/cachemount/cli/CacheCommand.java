@@ -3,9 +3,9 @@ package dev.cachemount.cli;
 import dev.cachemount.core.CacheSpec;
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
-import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.SpecRuns;
 import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.registry.RegistrySettings;
 import java.io.PrintWriter;
@@ -92,7 +92,7 @@ abstract class CacheCommand implements Callable<Integer> {
   }
 
   static CachemountException unexpected(RuntimeException e) {
-    return new CachemountException(FailureKind.OPERATIONAL, "unexpected error (please report it): " + e, e);
+    return SpecRuns.unexpected(e);
   }
 
   /** Parses every spec first, so that one bad spec fails the command before anything runs. */
@@ -152,37 +152,21 @@ abstract class CacheCommand implements Callable<Integer> {
     List<CacheSpec> specs = specs();
     checkTogether(specs);
     client = configuredClient();
-    int exit = 0;
-    for (CacheSpec s : specs) {
-      long started = System.nanoTime();
-      OperationResult result;
-      try {
-        result = operation.run(s, listener());
-      } catch (CachemountException e) {
-        result = OperationResult.failed(s.id(), null, e, (System.nanoTime() - started) / 1_000_000);
-        if (exit == 0) {
-          exit = e.kind().exitCode();
-        }
-        if (!json) {
-          err().println("cachemount: error: " + e.getMessage());
-        }
-      } catch (RuntimeException e) {
-        // A defect, not a condition the core classifies: report it with its trace, go on with the other ids.
-        CachemountException wrapped = unexpected(e);
-        result = OperationResult.failed(s.id(), null, wrapped, (System.nanoTime() - started) / 1_000_000);
-        if (exit == 0) {
-          exit = wrapped.kind().exitCode();
-        }
-        err().println("cachemount: " + wrapped.getMessage());
-        e.printStackTrace(err());
+    List<SpecRuns.Run> runs = SpecRuns.each(specs, s -> operation.run(s, listener()), run -> {
+      if (run.defect() != null) {
+        // A defect, not a condition the core classifies: report it with its trace; the other ids go on.
+        err().println("cachemount: " + run.failure().getMessage());
+        run.defect().printStackTrace(err());
+      } else if (run.failed() && !json) {
+        err().println("cachemount: error: " + run.failure().getMessage());
       }
       if (json) {
-        out().println(new String(Json.write(result), java.nio.charset.StandardCharsets.UTF_8));
-      } else if (result.error() == null) {
-        out().println(Text.describe(result, s));
+        out().println(new String(Json.write(run.result()), java.nio.charset.StandardCharsets.UTF_8));
+      } else if (!run.failed()) {
+        out().println(Text.describe(run.result(), run.spec()));
       }
       out().flush();
-    }
-    return exit;
+    });
+    return SpecRuns.firstFailure(runs).map(e -> e.kind().exitCode()).orElse(0);
   }
 }

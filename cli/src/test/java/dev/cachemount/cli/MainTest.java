@@ -169,6 +169,17 @@ class MainTest {
   }
 
   @Test
+  void aFailingCacheIdDoesNotStopTheOthersAndItsExitCodeIsTheCommands() throws IOException {
+    Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
+    Files.writeString(notALayout.resolve("precious"), "x");
+    assertEquals(2, run("push", "--json", "--cache-id", "id=a,dir=" + notALayout + ",target=" + source, "--cache-id", spec("b", source)), err);
+    List<JsonNode> results = jsonLines();
+    assertEquals("failed", results.get(0).get("result").asText());
+    assertEquals(2, results.get(0).get("exitCode").asInt());
+    assertEquals("pushed", results.get(1).get("result").asText(), "b ran after a failed");
+  }
+
+  @Test
   void aCorruptBlobExitsFourAndWritesNoWrongContent() throws IOException {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));
     Path pack;
