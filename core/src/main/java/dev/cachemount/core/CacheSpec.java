@@ -138,6 +138,17 @@ public record CacheSpec(
    * @throws CachemountException of kind USAGE naming what is wrong and what is accepted
    */
   public static CacheSpec parse(String text, Path home) {
+    return parse(text, home, null);
+  }
+
+  /**
+   * Parses a spec whose relative {@code dir=} and {@code target=} are relative to {@code base}, not
+   * to the working directory: a Maven build's project directory, as paths in a pom are.
+   *
+   * @param base the directory relative paths are resolved against; null for the working directory
+   * @see #parse(String, Path)
+   */
+  public static CacheSpec parse(String text, Path home, Path base) {
     Map<String, String> fields = new LinkedHashMap<>();
     List<String> from = new ArrayList<>();
     for (String field : splitCsv(text)) {
@@ -233,7 +244,7 @@ public record CacheSpec(
     if (fields.containsKey("max-size")) {
       maxSize = java.util.OptionalLong.of(ByteSizes.parse(fields.get("max-size"), "cache spec '" + text + "': max-size"));
     }
-    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home), path(fields.get("target"), "target", home), level, ref, insecure,
+    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home, base), path(fields.get("target"), "target", home, base), level, ref, insecure,
         from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text));
   }
 
@@ -258,7 +269,7 @@ public record CacheSpec(
     };
   }
 
-  private static Optional<Path> path(String value, String key, Path home) {
+  private static Optional<Path> path(String value, String key, Path home, Path base) {
     if (value == null) {
       return Optional.empty();
     }
@@ -272,7 +283,8 @@ public record CacheSpec(
       expanded = home.resolve(value.substring(2)).toString();
     }
     try {
-      return Optional.of(Path.of(expanded).toAbsolutePath().normalize());
+      Path path = Path.of(expanded);
+      return Optional.of((base != null ? base.toAbsolutePath().resolve(path) : path.toAbsolutePath()).normalize());
     } catch (InvalidPathException e) {
       throw CachemountException.usage(key + "=" + value + " is not a valid path: " + e.getReason());
     }

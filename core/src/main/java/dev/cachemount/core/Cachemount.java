@@ -111,6 +111,11 @@ public final class Cachemount {
     return CacheSpec.parse(text, home);
   }
 
+  /** Parses a spec as {@link #parseSpec(String)} does, its relative {@code dir=} and {@code target=} relative to {@code base}. */
+  public CacheSpec parseSpec(String text, Path base) {
+    return CacheSpec.parse(text, home, base);
+  }
+
   /** cachemount's own directory ({@code ${XDG_CACHE_HOME:-~/.cache}/cachemount}): the default store, locks, index cache, staging. */
   private Path stateDirectory() {
     return defaultStoreDir().getParent();

@@ -66,6 +66,21 @@ class CacheSpecTest {
   }
 
   @Test
+  void relativePathsAreRelativeToTheBaseGivenElseToTheWorkingDirectory() {
+    Path base = Path.of("/work/proj");
+    CacheSpec spec = CacheSpec.parse("id=m2,dir=store,target=./relc/../relc", HOME, base);
+    assertEquals(Optional.of(Path.of("/work/proj/store")), spec.storeDir());
+    assertEquals(Optional.of(Path.of("/work/proj/relc")), spec.target());
+    assertEquals(Optional.of(Path.of("/work/shared")), CacheSpec.parse("id=m2,target=../shared", HOME, base).target());
+    CacheSpec absolute = CacheSpec.parse("id=m2,dir=/var/store,target=~/.m2/repository", HOME, base);
+    assertEquals(Optional.of(Path.of("/var/store")), absolute.storeDir(), "an absolute path stays");
+    assertEquals(Optional.of(Path.of("/home/user/.m2/repository")), absolute.target(), "~/ is the home, not the base");
+    Path cwd = Path.of("").toAbsolutePath();
+    assertEquals(Optional.of(cwd.resolve("relc")), parse("id=m2,target=relc").target());
+    assertEquals(Optional.of(cwd.resolve("relc")), CacheSpec.parse("id=m2,target=relc", HOME, null).target());
+  }
+
+  @Test
   void anEmptySpecIsAUsageErrorAndSoIsANullOne() {
     // Null is what Maven injects for <cacheId/>, or for <cacheId>${p}</cacheId> with -Dp= empty.
     assertTrue(usage("").getMessage().contains("cache spec is empty: give at least id=NAME"));

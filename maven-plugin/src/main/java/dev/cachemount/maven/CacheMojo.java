@@ -113,6 +113,22 @@ abstract class CacheMojo extends AbstractMojo {
     return true;
   }
 
+  /**
+   * What a relative {@code dir=} or {@code target=} is relative to, as paths in a pom are: the
+   * project's directory, not Maven's working directory ({@code mvn -f proj/pom.xml}). When the goal
+   * runs once per build, the top-level project's (the pom the build started from), so that pull, in
+   * the first module, and push, in the last, name the same directories; null, the working
+   * directory, when there is no pom (a goal run without a project).
+   */
+  java.nio.file.Path baseDirectory() {
+    if (session == null) {
+      return null;
+    }
+    org.apache.maven.project.MavenProject project =
+        oncePerBuild && session.getTopLevelProject() != null ? session.getTopLevelProject() : session.getCurrentProject();
+    return project != null && project.getFile() != null ? project.getBasedir().toPath() : null;
+  }
+
   /** The client with the registry parameters, and the settings.xml server of the spec's registry, applied. */
   Cachemount clientFor(CacheSpec spec) {
     RegistrySettings registry = client.registry();
@@ -171,7 +187,7 @@ abstract class CacheMojo extends AbstractMojo {
     List<CacheSpec> specs = new ArrayList<>();
     try {
       for (String text : texts) {
-        specs.add(client.parseSpec(text));
+        specs.add(client.parseSpec(text, baseDirectory()));
       }
       specs.forEach(this::clientFor);
       checkTogether(client, specs);

@@ -306,6 +306,42 @@ class CacheMojoTest {
     assertTrue(Files.exists(dir.resolve("t")), "core is the first project that runs pull");
   }
 
+  /** A project whose pom is {@code pom.xml} in {@code basedir}, as Maven builds it from a file. */
+  private static org.apache.maven.project.MavenProject projectIn(Path basedir) {
+    org.apache.maven.project.MavenProject p = project(basedir.getFileName().toString());
+    p.setFile(basedir.resolve("pom.xml").toFile());
+    return p;
+  }
+
+  @Test
+  void relativeTargetAndDirAreRelativeToTheProjectNotTheWorkingDirectory() throws Exception {
+    // mvn -f proj/pom.xml: Maven's working directory is not proj, where the pom's relative paths point.
+    Path proj = Files.createDirectories(dir.resolve("proj"));
+    TestTrees.mixed(proj.resolve("relc"), 3);
+    List<org.apache.maven.project.MavenProject> single = List.of(projectIn(proj));
+    runIn(configure(new PushMojo(), "id=m2,dir=relstore,target=relc"), single, 0);
+    assertTrue(Files.exists(proj.resolve("relstore/index.json")), "the store is proj/relstore");
+    runIn(configure(new PullMojo(), "id=m2,dir=relstore,target=restored"), single, 0);
+    assertEquals(TreeListing.of(proj.resolve("relc")), TreeListing.of(proj.resolve("restored")));
+    assertFalse(Files.exists(Path.of("relstore")) || Files.exists(Path.of("restored")), "nothing in the working directory");
+
+    // Once per build, pull (first module) and push (last) both resolve against the top-level project;
+    // run in every module, each against its own directory.
+    Path app = Files.createDirectories(proj.resolve("app"));
+    var reactor = List.of(projectIn(proj), projectIn(app));
+    PushMojo push = configure(new PushMojo());
+    push.session = reactor(reactor, reactor.get(1));
+    assertEquals(proj, push.baseDirectory());
+    push.oncePerBuild = false;
+    assertEquals(app, push.baseDirectory());
+
+    // No pom (a goal run without a project): the working directory, as the CLI.
+    push.session = reactor(List.of(project("standalone-pom")), null);
+    assertEquals(null, push.baseDirectory());
+    push.session = null;
+    assertEquals(null, push.baseDirectory());
+  }
+
   @Test
   void skipSkips() throws Exception {
     PushMojo push = configure(new PushMojo(), "id=m2,colour=blue");
