@@ -118,10 +118,12 @@ public final class LayoutStore implements SnapshotStore {
   @Override
   public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
     if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
-      // No store yet, and nothing stored: a miss. A directory of something else is a wrong dir=,
-      // refused as a push refuses it, rather than reported as a miss.
+      // No store yet, and nothing stored: a miss. A directory of something else, or a file, is a
+      // wrong dir=, refused as a push refuses it, rather than reported as a miss.
       if (Files.isDirectory(root)) {
         refuseForeignContent();
+      } else if (Files.exists(root)) {
+        throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
       }
       return Optional.empty();
     }

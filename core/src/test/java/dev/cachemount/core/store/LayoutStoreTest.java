@@ -74,6 +74,15 @@ class LayoutStoreTest {
   }
 
   @Test
+  void readingAFileAsTheStoreIsAUsageErrorNotAMiss() throws IOException {
+    Path file = Files.writeString(dir.resolve("a-file"), "mine");
+    CachemountException e = assertThrows(CachemountException.class, () -> new LayoutStore(file).fetchManifest("m2"));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("is not a directory; set dir= to a directory"), e.getMessage());
+    assertEquals("mine", Files.readString(file));
+  }
+
+  @Test
   void refusesToWriteIntoADirectoryThatIsNotALayout() throws IOException {
     Path root = dir.resolve("busy");
     Files.createDirectories(root);
