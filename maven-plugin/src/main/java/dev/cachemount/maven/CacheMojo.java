@@ -102,10 +102,14 @@ abstract class CacheMojo extends AbstractMojo {
         || session.getCurrentProject() == null) {
       return false;
     }
-    // Among the projects whose build runs the goal (not an aggregator or BOM without it); all of
-    // them when none does (the goal given on the command line).
+    // Among the projects whose build runs the goal (not an aggregator or BOM without it). When none
+    // does, the goal was given on the command line, and Maven runs it once, in the top-level project
+    // (a goal that does not require a project is an aggregating one there): it runs where it is.
     List<org.apache.maven.project.MavenProject> running = session.getProjects().stream().filter(this::runsTheGoal).toList();
-    org.apache.maven.project.MavenProject once = onceIn(running.isEmpty() ? session.getProjects() : running);
+    if (running.isEmpty()) {
+      return false;
+    }
+    org.apache.maven.project.MavenProject once = onceIn(running);
     if (once == session.getCurrentProject()) {
       return false;
     }

@@ -248,9 +248,25 @@ class CacheMojoTest {
   }
 
   @Test
-  void inAMultiModuleBuildPullRunsInTheFirstProjectAndPushInTheLast() throws Exception {
-    // The goals given on the command line: no project declares them, so the whole reactor counts.
+  void goalsTypedOnTheCommandLineRunWhereMavenRunsThem() throws Exception {
+    // mvn cachemount:push in a multi-module build: no project binds the goal, and Maven runs a goal
+    // that does not require a project once, in the top-level project. It must push there; it used to
+    // wait for the last module, which Maven never runs it in, and push nothing.
     var projects = List.of(project("parent"), project("core"), project("app"));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 5);
+    Path store = dir.resolve("store");
+    runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, 0);
+    assertTrue(Files.exists(store), "pushed in the top-level project");
+    Path target = dir.resolve("target");
+    runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target), projects, 0);
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+  }
+
+  @Test
+  void inAMultiModuleBuildPullRunsInTheFirstProjectAndPushInTheLast() throws Exception {
+    // The goals bound in every module's pom (as a parent's <plugins> gives them).
+    var projects = List.of(project("parent", "pull", "push"), project("core", "pull", "push"), project("app", "pull", "push"));
     Path source = dir.resolve("source");
     TestTrees.mixed(source, 5);
     Path store = dir.resolve("store");
