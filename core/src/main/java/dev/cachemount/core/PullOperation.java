@@ -91,12 +91,13 @@ final class PullOperation {
     // A registry stores each digest once, for all its repositories, and keeps the bytes it has
     // whatever a later upload sends (CNCF distribution skips the write when the digest exists).
     String registry = store instanceof dev.cachemount.core.registry.RegistryStore
-        ? ". If a blob's bytes are damaged (a digest or chunk mismatch), no push can replace them in a registry, which keeps"
+        ? " If a blob's bytes are damaged (a digest or chunk mismatch), no push can replace them in a registry, which keeps"
             + " the bytes it holds for a digest: its operator must delete that blob from the registry's storage first"
         : "";
-    return new CachemountException(FailureKind.INTEGRITY, e.getMessage()
-        + ". Nothing wrong was written. To replace the stored snapshot, run `cachemount push --force` for id '" + id
-        + "' from a good copy of the tree" + registry, e);
+    // A message that already says what --force does (a damaged index.json) is not told it again.
+    String repair = e.getMessage().contains("--force") ? ""
+        : " To replace the stored snapshot, run `cachemount push --force` for id '" + id + "' from a good copy of the tree.";
+    return new CachemountException(FailureKind.INTEGRITY, e.getMessage() + ". Nothing wrong was written." + repair + registry, e);
   }
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {
