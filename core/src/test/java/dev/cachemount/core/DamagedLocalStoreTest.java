@@ -66,10 +66,13 @@ class DamagedLocalStoreTest {
     assertEquals(TreeListing.of(b), TreeListing.of(dir.resolve("out")));
   }
 
-  @Test
-  void aDamagedIndexJsonStopsEveryCommandUntilAForcedPushSetsItAside() throws IOException {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"truncated", "{\"schemaVersion\":2,\"manifests\":[42]}",
+      "{\"schemaVersion\":2,\"manifests\":[null]}", "{\"schemaVersion\":\"two\",\"manifests\":[]}"})
+  void aDamagedIndexJsonStopsEveryCommandUntilAForcedPushSetsItAside(String damage) throws IOException {
     byte[] whole = Files.readAllBytes(store.resolve("index.json"));
-    Files.write(store.resolve("index.json"), java.util.Arrays.copyOf(whole, 200));
+    byte[] damaged = damage.equals("truncated") ? java.util.Arrays.copyOf(whole, 200) : damage.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    Files.write(store.resolve("index.json"), damaged);
     for (org.junit.jupiter.api.function.Executable command : List.<org.junit.jupiter.api.function.Executable>of(
         () -> client.pull(spec("a", dir.resolve("out")), listener), () -> client.push(spec("a", a), listener))) {
       CachemountException e = assertThrows(CachemountException.class, command);
@@ -77,7 +80,7 @@ class DamagedLocalStoreTest {
       assertTrue(e.getMessage().contains("index.json is damaged") && e.getMessage().contains("A push with --force (of any id) moves it aside"),
           e.getMessage());
     }
-    assertEquals(200, Files.size(store.resolve("index.json")), "an unforced push changes nothing");
+    assertEquals(damaged.length, Files.size(store.resolve("index.json")), "an unforced push changes nothing");
 
     warnings.clear();
     assertEquals(Outcome.PUSHED, client.push(spec("a", a), new PushOptions(true), listener).result());

@@ -67,6 +67,10 @@ abstract class CacheMojo extends AbstractMojo {
   @Parameter(property = "cachemount.oncePerBuild", defaultValue = "true")
   boolean oncePerBuild = true;
 
+  /** How Maven came to run this goal: typed on the command line, or bound in a pom. */
+  @Parameter(defaultValue = "${mojoExecution}", readonly = true)
+  org.apache.maven.plugin.MojoExecution mojoExecution;
+
   @Parameter(defaultValue = "${session}", readonly = true)
   org.apache.maven.execution.MavenSession session;
 
@@ -106,8 +110,9 @@ abstract class CacheMojo extends AbstractMojo {
     // does, the goal was given on the command line, and Maven runs it once, in the top-level project
     // (a goal that does not require a project is an aggregating one there): it runs where it is.
     List<org.apache.maven.project.MavenProject> running = session.getProjects().stream().filter(this::runsTheGoal).toList();
-    if (running.isEmpty()) {
-      return false;
+    boolean typed = mojoExecution != null && mojoExecution.getSource() == org.apache.maven.plugin.MojoExecution.Source.CLI;
+    if (running.isEmpty() || typed) {
+      return false; // typed on the command line (also where poms bind it): Maven runs it here, and only here
     }
     org.apache.maven.project.MavenProject once = onceIn(running);
     if (once == session.getCurrentProject()) {

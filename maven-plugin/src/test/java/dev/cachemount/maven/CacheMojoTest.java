@@ -261,6 +261,16 @@ class CacheMojoTest {
     Path target = dir.resolve("target");
     runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target), projects, 0);
     assertEquals(TreeListing.of(source), TreeListing.of(target));
+
+    // The same where every module's pom binds the goals (from the parent's <plugins>): typed, it runs
+    // in the top-level project all the same.
+    var bound = List.of(project("parent", "pull", "push"), project("core", "pull", "push"), project("app", "pull", "push"));
+    Path typedStore = dir.resolve("typed-store");
+    PushMojo typed = configure(new PushMojo(), "id=m2,dir=" + typedStore + ",target=" + source);
+    typed.mojoExecution = new org.apache.maven.plugin.MojoExecution(new org.apache.maven.plugin.descriptor.MojoDescriptor(), "default-cli",
+        org.apache.maven.plugin.MojoExecution.Source.CLI);
+    runIn(typed, bound, 0);
+    assertTrue(Files.exists(typedStore), "pushed in the top-level project, where Maven runs a typed goal");
   }
 
   @Test

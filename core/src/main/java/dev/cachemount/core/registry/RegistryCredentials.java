@@ -149,6 +149,7 @@ public final class RegistryCredentials {
    * that names the same host and port is used as it is written; else the canonical text.
    */
   static String configKey(RegistryRef ref, Path dockerConfig) {
+    String plainHttp = null; // used only when no other key names the registry
     try {
       JsonNode config = Json.mapper().readTree(dockerConfig.toFile());
       for (String section : List.of("auths", "credHelpers")) {
@@ -161,14 +162,17 @@ public final class RegistryCredentials {
           String host = key.replaceFirst("^https?://", "");
           int slash = host.indexOf('/');
           if (RegistryRef.canonicalHost(slash < 0 ? host : host.substring(0, slash)).equals(ref.registry())) {
-            return key;
+            if (!key.startsWith("http://")) {
+              return key;
+            }
+            plainHttp = plainHttp == null ? key : plainHttp;
           }
         }
       }
     } catch (IOException | RuntimeException e) {
       // unreadable: jib-core's reader says so, with the canonical text
     }
-    return ref.registry();
+    return plainHttp != null ? plainHttp : ref.registry();
   }
 
   private static Path dockerConfigDir(Map<String, String> env, Path home) {

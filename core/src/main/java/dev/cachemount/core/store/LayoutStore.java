@@ -403,6 +403,7 @@ public final class LayoutStore implements SnapshotStore {
    */
   public void checkIndex() throws IOException {
     readIndexTree();
+    readIndex(); // every descriptor too, as a read of a tag does
   }
 
   /**
@@ -418,7 +419,7 @@ public final class LayoutStore implements SnapshotStore {
     initialise();
     try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
       try {
-        readIndexTree();
+        checkIndex();
         return Optional.empty();
       } catch (CachemountException e) {
         if (e.kind() != dev.cachemount.core.FailureKind.INTEGRITY) {
@@ -554,7 +555,8 @@ public final class LayoutStore implements SnapshotStore {
     Set<String> live = new HashSet<>();
     try {
       for (Descriptor d : manifests) {
-        if (!Files.exists(blobPath(parseDigest(d.digest(), "a descriptor in index.json")), LinkOption.NOFOLLOW_LINKS)) {
+        // Only a manifest known to be absent: one whose existence cannot be told (an I/O error) stops collection below.
+        if (Files.notExists(blobPath(parseDigest(d.digest(), "a descriptor in index.json")), LinkOption.NOFOLLOW_LINKS)) {
           // A tag whose manifest is gone names nothing that can be pulled: it keeps nothing, until that id is pushed again.
           warnings.accept("store " + root + ": tag '" + d.annotation(MediaTypes.REF_NAME) + "' names manifest " + d.digest()
               + ", which is missing; push that id again");

@@ -44,6 +44,12 @@ class DockerConfigKeysTest {
   }
 
   @Test
+  void aPlainHttpKeyDoesNotHideABareOne() throws IOException {
+    config("http://127.0.0.1:5124", "127.0.0.1:5124");
+    assertEquals("user1", resolve("127.0.0.1:5124/ci/cache").map(RegistryCredential::username).orElse("<none>"));
+  }
+
+  @Test
   void theSpellingsJibCoreMatchesStillWork() throws IOException {
     config("https://127.0.0.1:5124", "cache.example.com", "https://other.example.com/v2/");
     for (String ref : List.of("127.0.0.1:5124/ci/cache", "cache.example.com/team/cache", "other.example.com/x")) {
