@@ -384,11 +384,8 @@ final class PushOperation {
     Optional<ManifestBytes> manifest;
     try {
       manifest = store.fetchManifest(tag);
-    } catch (CachemountException e) {
-      if (store instanceof LayoutStore layout && layout.namesMissingManifest(tag)) {
-        return unreadable(e, ref); // replaced, as a snapshot whose config is gone is; nothing else is known to be ours
-      }
-      throw e;
+    } catch (dev.cachemount.core.store.BlobNotFoundException e) {
+      return unreadable(e, ref); // a tag whose manifest is gone: replaced, as a snapshot whose config is gone is
     }
     if (manifest.isEmpty()) {
       return Optional.empty();

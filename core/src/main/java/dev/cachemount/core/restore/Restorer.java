@@ -128,7 +128,7 @@ public final class Restorer {
                 + " and were not restored"));
       }
       List<Path> leftAlone = new ArrayList<>(keepOut);
-      restorable = nameable(restorable, root, leftAlone);
+      restorable = withoutUnnameable(restorable, root, leftAlone);
       TempFiles temps = new TempFiles();
       try (WritableDirectories writable = new WritableDirectories();
           // On SIGTERM (a cancelled CI job) the hook deletes every temporary file, puts back what was
@@ -156,7 +156,7 @@ public final class Restorer {
    * a push in such a JVM leaves them out, rather than failing the pull; {@code leftAlone} gets
    * the paths of such links whose own names it can write, which {@code mode=mirror} must not remove.
    */
-  private SnapshotIndex nameable(SnapshotIndex index, Path root, List<Path> leftAlone) {
+  private SnapshotIndex withoutUnnameable(SnapshotIndex index, Path root, List<Path> leftAlone) {
     if ("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
       return index;
     }

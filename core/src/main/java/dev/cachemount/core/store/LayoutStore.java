@@ -152,7 +152,7 @@ public final class LayoutStore implements SnapshotStore {
     }
     Path file = blobPath(digest);
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-      throw CachemountException.integrity("tag '" + reference + "' in " + root + " names manifest " + digest + ", which is missing; push the cache again");
+      throw new BlobNotFoundException(digest, "tag '" + reference + "' in " + root + " names manifest " + digest + ", which is missing; push the cache again");
     }
     byte[] bytes = readBounded(file, FormatLimits.MAX_MANIFEST, "manifest " + digest);
     if (bytes.length != found.size()) {
@@ -380,21 +380,6 @@ public final class LayoutStore implements SnapshotStore {
     return CachemountException.integrity("the store's index.json is damaged (" + why + "): no tag of " + root
         + " can be read. A push with --force (of any id) moves it aside and starts a new index.json with that snapshot; push the"
         + " store's other ids again after it (packs that come out the same are not written again)", cause);
-  }
-
-  /** Whether index.json names a manifest for {@code tag} that is not in the store. */
-  public boolean namesMissingManifest(String tag) throws IOException {
-    Descriptor found = null;
-    for (Descriptor d : readIndex().manifests()) {
-      if (tag.equals(d.annotation(MediaTypes.REF_NAME))) {
-        found = d; // the last, as fetchManifest takes it
-      }
-    }
-    try {
-      return found != null && !Files.exists(blobPath(Digest.parse(found.digest())), LinkOption.NOFOLLOW_LINKS);
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
   }
 
   /**

@@ -186,8 +186,9 @@ class LayoutStoreTest {
     }, garbage);
     LayoutStore store = new LayoutStore(dir.resolve("gc2"));
     assertFalse(store.hasBlob(Digest.of(garbage)), "collection goes on: tag a can keep nothing, its manifest being gone");
-    assertTrue(store.namesMissingManifest("a"));
-    assertFalse(store.namesMissingManifest("b"));
+    assertEquals(FailureKind.INTEGRITY, assertThrows(BlobNotFoundException.class, () -> store.fetchManifest("a")).kind(),
+        "tag a names a missing manifest");
+    assertTrue(store.fetchManifest("b").isPresent(), "tag b's manifest is there");
     assertEquals(1, warnings.size(), warnings.toString());
     assertTrue(warnings.get(0).contains("tag 'a' names manifest " + manifest[0] + ", which is missing; push that id again"), warnings.get(0));
   }
