@@ -12,10 +12,9 @@ record Engine(Clock clock, int workers, ChunkerParameters chunker, int frameTarg
 
   /** Names are stored as UTF-8; a JVM started under another locale cannot read or write non-ASCII names. */
   static void warnAboutFileNameEncoding(OperationListener listener) {
-    String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
-    if (!encoding.equalsIgnoreCase("UTF-8") && !encoding.equalsIgnoreCase("UTF8")) {
-      listener.warning("this JVM reads file names as " + encoding + ", so names that are not ASCII are skipped or cannot be restored;"
-          + " run it with LC_ALL=C.UTF-8 (the ./cachemount launcher does)");
+    if (!dev.cachemount.core.internal.FileNameEncoding.utf8()) {
+      listener.warning("this JVM reads file names as " + dev.cachemount.core.internal.FileNameEncoding.encoding()
+          + ", so names that are not ASCII are skipped or cannot be restored; run it with LC_ALL=C.UTF-8 (the ./cachemount launcher does)");
     }
   }
 

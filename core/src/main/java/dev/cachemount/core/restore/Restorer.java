@@ -4,6 +4,7 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.EntryType;
+import dev.cachemount.core.internal.FileNameEncoding;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
@@ -151,44 +152,33 @@ public final class Restorer {
 
   /**
    * The index without the entries whose names (or link targets) this JVM cannot name on the file
-   * system: only in a JVM whose locale is not UTF-8 (Maven's, for the plugin; the launcher sets
-   * C.UTF-8), where a name that is not ASCII cannot be encoded. They are left out with a warning, as
+   * system as the snapshot's bytes: only in a JVM whose locale is not UTF-8 (Maven's, for the
+   * plugin; the launcher sets C.UTF-8), where a name that is not ASCII cannot be encoded (US-ASCII)
+   * or is encoded as other bytes (ISO-8859-1). They are left out with a warning, as
    * a push in such a JVM leaves them out, rather than failing the pull; {@code leftAlone} gets
    * the paths of such links whose own names it can write, which {@code mode=mirror} must not remove.
    */
   private SnapshotIndex withoutUnnameable(SnapshotIndex index, Path root, List<Path> leftAlone) {
-    if ("UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
+    if (FileNameEncoding.utf8()) {
       return index;
     }
     List<String> examples = new ArrayList<>();
     SnapshotIndex kept = index.keeping(e -> {
-      boolean writable = true;
-      try {
-        Path path = root.resolve(e.path());
-        if (e.type() == EntryType.SYMLINK && !nameable(e.linkTarget())) {
-          leftAlone.add(path); // a link of the snapshot, which mode=mirror must not remove
-          writable = false;
-        }
-      } catch (java.nio.file.InvalidPathException bad) {
-        writable = false; // and mode=mirror leaves alone what it cannot decode
+      // What this JVM would write under another name (or read back as another, so that mode=mirror
+      // would remove it) is left out; mode=mirror leaves such names alone.
+      boolean writable = FileNameEncoding.faithful(e.path());
+      if (writable && e.type() == EntryType.SYMLINK && !FileNameEncoding.faithful(e.linkTarget())) {
+        leftAlone.add(root.resolve(e.path())); // a link of the snapshot, which mode=mirror must not remove
+        writable = false;
       }
       if (!writable && examples.size() < 3) {
         examples.add(SnapshotIndex.printable(e.path()));
       }
       return writable;
     }, n -> listener.warning(n + " entries of the snapshot have names (or link targets) that this JVM cannot write, its locale's"
-        + " encoding (" + System.getProperty("sun.jnu.encoding") + ") not being UTF-8, and were not restored (" + String.join(", ", examples)
+        + " encoding (" + FileNameEncoding.encoding() + ") not being UTF-8, and were not restored (" + String.join(", ", examples)
         + (n > examples.size() ? ", ..." : "") + "); run with a UTF-8 locale (LANG=C.UTF-8) to restore them"));
     return kept;
-  }
-
-  private static boolean nameable(String name) {
-    try {
-      Path.of(name);
-      return true;
-    } catch (java.nio.file.InvalidPathException bad) {
-      return false;
-    }
   }
 
   private Stats restoreInto(Path root, SnapshotIndex index, String where, List<Path> keepOut, TempFiles temps)
@@ -557,8 +547,8 @@ public final class Restorer {
           return java.nio.file.FileVisitResult.CONTINUE; // holds the store: kept, whatever the snapshot says
         }
         String path = root.relativize(dir).toString();
-        if (path.indexOf('\uFFFD') >= 0) {
-          listener.warning(path + ": a name this JVM cannot decode (no snapshot holds it), so mode=mirror leaves it alone");
+        if (!FileNameEncoding.faithful(path)) {
+          listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
         if (!keep.contains(path)) {
@@ -573,8 +563,8 @@ public final class Restorer {
       @Override
       public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
         String path = root.relativize(file).toString();
-        if (path.indexOf('\uFFFD') >= 0) {
-          listener.warning(path + ": a name this JVM cannot decode (no snapshot holds it), so mode=mirror leaves it alone");
+        if (!FileNameEncoding.faithful(path)) {
+          listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
         } else if (file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
           if (!temps.movedAside(file)) {
             listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"

@@ -4,6 +4,7 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.index.EntryPaths;
 import dev.cachemount.core.index.EntryType;
+import dev.cachemount.core.internal.FileNameEncoding;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -164,7 +165,7 @@ public final class TreeScanner {
     }
     // The parent passed this check when it was scanned: only the name is new (the path's length is
     // bounded by the check of what a pull can open, which comes first).
-    String problem = name.indexOf('\uFFFD') >= 0 ? undecodable() : EntryPaths.segmentProblem(name);
+    String problem = !FileNameEncoding.faithful(name) ? FileNameEncoding.problem() : EntryPaths.segmentProblem(name);
     if (problem != null) {
       listener.warning(path + " cannot be stored (" + problem + "); skipped");
       return null;
@@ -183,7 +184,7 @@ public final class TreeScanner {
         return null;
       }
       if (target.isEmpty() || target.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > EntryPaths.MAX_LINK_TARGET_BYTES
-          || target.indexOf('\uFFFD') >= 0) {
+          || !FileNameEncoding.faithful(target)) {
         listener.warning(path + " is a symlink whose target cannot be stored; skipped");
         return null;
       }
@@ -208,17 +209,5 @@ public final class TreeScanner {
   /** A path of several kilobytes, cut to its start and end for a message. */
   public static String shortened(String path) {
     return path.length() <= 200 ? path : path.substring(0, 100) + "…(" + (path.length() - 180) + " characters)…" + path.substring(path.length() - 80);
-  }
-
-  /**
-   * Why a name came back with U+FFFD in it: bytes that are not UTF-8, or, in a JVM whose locale is
-   * not UTF-8 (Maven run with no LANG), any name that is not ASCII.
-   */
-  static String undecodable() {
-    String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
-    return java.nio.charset.Charset.isSupported(encoding) && java.nio.charset.Charset.forName(encoding).equals(java.nio.charset.StandardCharsets.UTF_8)
-        ? "the name is not valid UTF-8"
-        : "this JVM reads file names as " + encoding + ", not UTF-8, so a name that is not ASCII cannot be read; run it with a UTF-8 locale"
-            + " (LANG=C.UTF-8; ./cachemount sets one itself)";
   }
 }
