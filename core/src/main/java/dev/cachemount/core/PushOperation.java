@@ -46,6 +46,9 @@ import java.util.concurrent.Future;
  * referencing what the parent and the {@code from=} snapshots already hold, and publish it. Used once.
  */
 final class PushOperation {
+  /** How long a cancelled push waits for its uploads to stop before it removes their staged packs. */
+  private static final java.time.Duration CANCEL_PATIENCE = java.time.Duration.ofSeconds(2);
+
   private final Engine engine;
   private final CacheSpec spec;
   private final PushOptions options;
@@ -183,10 +186,12 @@ final class PushOperation {
     // Packs are stored as soon as they are finished, while the snapshot goes on.
     PackUploader uploader = new PackUploader(store);
     Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock()).onPackFinished(uploader::submit);
-    // On SIGTERM (a cancelled CI job): no new pack, no new upload, and the staging directory goes.
+    // On SIGTERM (a cancelled CI job): no new pack, no new upload, and the staging directory goes,
+    // within seconds: the CI system sends SIGKILL soon after (10 s on GitHub Actions and GitLab).
+    // An upload that has its staged pack open goes on reading it after the name is gone.
     Runnable cleanup = () -> {
       snapshotter.cancel();
-      uploader.close();
+      uploader.abandon(CANCEL_PATIENCE);
       deleteQuietly(staging);
     };
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup); uploader) {

@@ -204,6 +204,65 @@ class RegistryFailureIT {
     }
   }
 
+  /**
+   * A CI system that cancels a job sends SIGTERM and, a few seconds later (10 s on GitHub Actions
+   * and GitLab), SIGKILL. A push whose uploads wait on a registry that does not answer must remove
+   * its staged packs within that grace, not once the HTTP client's read timeout (20 s) has passed.
+   */
+  @Test
+  void aPushCancelledWhileTheRegistryHangsExitsWithinSecondsAndLeavesNoStagedPack() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = Files.createDirectories(dir.resolve("tree"));
+      byte[] big = new byte[24 << 20];
+      Random random = new Random(7);
+      for (int i = 0; i < 4; i++) {
+        random.nextBytes(big);
+        Files.write(tree.resolve("big-" + i + ".bin"), big);
+      }
+      FaultProxy.Gate hold = proxy.holdAfter("PUT", "/v2/team/cache/blobs/uploads/.*");
+      List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+          Cli.jar().toString()));
+      command.addAll(access.args("push", "id=m2,ref=" + proxy.host() + "/team/cache,target=" + tree));
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("push.log").toFile());
+      builder.environment().putAll(access.env());
+      Process push = builder.start();
+      try {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!hold.awaitReached(Duration.ofMillis(100))) {
+          assertTrue(System.nanoTime() < deadline, "the push never uploaded a blob: " + Files.readString(dir.resolve("push.log")));
+          assertTrue(push.isAlive(), () -> "the push ended before it was held: " + readQuietly(dir.resolve("push.log")));
+        }
+        // Its next requests are held unanswered: its upload threads wait in a socket read.
+        while (hold.held() == 0) {
+          assertTrue(System.nanoTime() < deadline, "no request of the push was held");
+          Thread.sleep(10);
+        }
+        long signalled = System.nanoTime();
+        push.destroy();
+        assertTrue(push.waitFor(60, TimeUnit.SECONDS), "the push did not exit within 60 s of SIGTERM");
+        long exitMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+        assertEquals(143, push.exitValue(), "terminated by SIGTERM: " + Files.readString(dir.resolve("push.log")));
+        assertTrue(exitMillis < 8_000, "exited " + exitMillis + " ms after SIGTERM, waiting for an upload that got no answer");
+      } finally {
+        push.destroyForcibly();
+        hold.release();
+      }
+      try (Stream<Path> left = Files.walk(dir.resolve("home"))) {
+        assertEquals(List.of(), left.filter(p -> p.getFileName().toString().startsWith("pack-")).toList(), "staged packs left behind");
+      }
+    }
+  }
+
+  private static String readQuietly(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (java.io.IOException e) {
+      return e.toString();
+    }
+  }
+
   @Test
   void aCorruptBlobInTheRegistryExits4AndWritesNoWrongByte() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {

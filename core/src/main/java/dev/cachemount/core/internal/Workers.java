@@ -26,11 +26,17 @@ public final class Workers {
    * what the caller cleans up next.
    */
   public static void stop(ExecutorService pool) {
+    stop(pool, java.time.Duration.ofSeconds(30));
+  }
+
+  /** As {@link #stop(ExecutorService)}, waiting at most {@code patience}; whether they all stopped. */
+  public static boolean stop(ExecutorService pool, java.time.Duration patience) {
     pool.shutdownNow();
     try {
-      pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+      return pool.awaitTermination(patience.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return false;
     }
   }
 

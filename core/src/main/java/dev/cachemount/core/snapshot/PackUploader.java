@@ -74,4 +74,14 @@ public final class PackUploader implements AutoCloseable {
   public void close() {
     Workers.stop(pool);
   }
+
+  /**
+   * Stops uploads still running and waits for them at most {@code patience} (a push cancelled by
+   * SIGTERM: an upload waiting for a registry that does not answer is blocked in a socket read until
+   * the HTTP client's read timeout, longer than a CI system waits before SIGKILL). An upload still
+   * running is left to die with the JVM; no manifest names its blob.
+   */
+  public void abandon(java.time.Duration patience) {
+    Workers.stop(pool, patience);
+  }
 }
