@@ -2,6 +2,7 @@ package dev.cachemount.cli;
 
 import dev.cachemount.core.CacheSpec;
 import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.ResultText;
 import dev.cachemount.core.SnapshotSummary;
 import dev.cachemount.core.oci.SnapshotConfig;
 import java.util.Locale;
@@ -11,16 +12,7 @@ final class Text {
   private Text() {}
 
   static String describe(OperationResult r, CacheSpec spec) {
-    String tree = String.format(Locale.ROOT, "%,d %s, %s", r.files(), r.files() == 1 ? "file" : "files", bytes(r.bytes()));
-    String time = seconds(r.durationMs());
-    return switch (r.result()) {
-      case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
-      case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; wrote nothing, " + time + ")";
-      case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree + "; read "
-          + bytes(r.bytesTransferred()) + " in " + time + ")";
-      case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
-      case FAILED -> r.id() + ": failed: " + r.error();
-    };
+    return ResultText.describe(r, spec);
   }
 
   static String describe(String id, SnapshotSummary s) {
@@ -49,20 +41,6 @@ final class Text {
   }
 
   static String bytes(long n) {
-    if (n < 1024) {
-      return n + " B";
-    }
-    String[] units = {"KiB", "MiB", "GiB", "TiB"};
-    double v = n;
-    int u = -1;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
-  }
-
-  static String seconds(long millis) {
-    return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+    return ResultText.bytes(n);
   }
 }

@@ -125,17 +125,26 @@ abstract class CacheMojo extends AbstractMojo {
   /**
    * What a relative {@code dir=} or {@code target=} is relative to, as paths in a pom are: the
    * project's directory, not Maven's working directory ({@code mvn -f proj/pom.xml}). When the goal
-   * runs once per build, the top-level project's (the pom the build started from), so that pull, in
-   * the first module, and push, in the last, name the same directories; null, the working
+   * runs once per build, the directory of the pom the build started from (Maven's execution root),
+   * so that pull, in the first module, and push, in the last, name the same directories, and a build
+   * of some modules ({@code mvn -pl app}) names the same ones as a build of all; null, the working
    * directory, when there is no pom (a goal run without a project).
    */
   java.nio.file.Path baseDirectory() {
     if (session == null) {
       return null;
     }
-    org.apache.maven.project.MavenProject project =
-        oncePerBuild && session.getTopLevelProject() != null ? session.getTopLevelProject() : session.getCurrentProject();
-    return project != null && project.getFile() != null ? project.getBasedir().toPath() : null;
+    org.apache.maven.project.MavenProject current = session.getCurrentProject();
+    if (current == null || current.getFile() == null) {
+      return null;
+    }
+    if (!oncePerBuild) {
+      return current.getBasedir().toPath();
+    }
+    // With -pl, the top-level project is the first selected module, not the pom the build started from.
+    String root = session.getExecutionRootDirectory();
+    org.apache.maven.project.MavenProject top = session.getTopLevelProject();
+    return root != null ? java.nio.file.Path.of(root) : top != null && top.getFile() != null ? top.getBasedir().toPath() : current.getBasedir().toPath();
   }
 
   /** The client with the registry parameters, and the settings.xml server of the spec's registry, applied. */
@@ -219,8 +228,7 @@ abstract class CacheMojo extends AbstractMojo {
     List<SpecRuns.Run> runs = SpecRuns.each(specs, spec -> run(clientFor(spec), spec, listener), run -> {
       OperationResult r = run.result();
       if (!run.failed()) {
-        getLog().info("cachemount: " + r.id() + ": " + r.result().key() + (r.digest() != null ? " " + r.digest() : "") + " (" + r.ref()
-            + ", " + r.files() + " files, " + r.bytes() + " bytes, " + r.bytesTransferred() + " bytes transferred, " + r.durationMs() + " ms)");
+        getLog().info("cachemount: " + dev.cachemount.core.ResultText.describe(r, run.spec()));
       } else if (run.defect() != null) {
         // A defect, not a condition the core classifies: its trace, as the first failure's alone would be the cause.
         getLog().warn("cachemount: " + r.id() + ": " + r.error(), run.defect());

@@ -361,6 +361,14 @@ class CacheMojoTest {
     push.oncePerBuild = false;
     assertEquals(app, push.baseDirectory());
 
+    // mvn -pl app, started from proj: the reactor holds app alone, and Maven makes it the top-level
+    // project; the paths still resolve against proj, as in a build of every module.
+    push.oncePerBuild = true;
+    push.session = reactor(List.of(projectIn(app)), reactor.get(1));
+    push.session.getRequest().setBaseDirectory(proj.toFile());
+    assertEquals(app.toFile(), push.session.getTopLevelProject().getBasedir(), "as Maven 3 makes it");
+    assertEquals(proj, push.baseDirectory());
+
     // No pom (a goal run without a project): the working directory, as the CLI.
     push.session = reactor(List.of(project("standalone-pom")), null);
     assertEquals(null, push.baseDirectory());

@@ -1,0 +1,42 @@
+package dev.cachemount.core;
+
+import java.util.Locale;
+
+/** The line a front prints for each result, the same in the CLI and the Maven plugin: presentation only. */
+public final class ResultText {
+  private ResultText() {}
+
+  /** One line saying what happened to {@code spec}'s cache, e.g. {@code m2: pushed sha256:… to … (3,495 files, 441.4 MiB; wrote …)}. */
+  public static String describe(OperationResult r, CacheSpec spec) {
+    String tree = String.format(Locale.ROOT, "%,d %s, %s", r.files(), r.files() == 1 ? "file" : "files", bytes(r.bytes()));
+    String time = seconds(r.durationMs());
+    return switch (r.result()) {
+      case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
+      case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; wrote nothing, " + time + ")";
+      case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree + "; read "
+          + bytes(r.bytesTransferred()) + " in " + time + ")";
+      case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
+      case FAILED -> r.id() + ": failed: " + r.error();
+    };
+  }
+
+  /** {@code n} bytes in binary units with one decimal: {@code 512 B}, {@code 441.4 MiB}. */
+  public static String bytes(long n) {
+    if (n < 1024) {
+      return n + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = n;
+    int u = -1;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+
+  /** Milliseconds as seconds with one decimal: {@code 2.7 s}. */
+  public static String seconds(long millis) {
+    return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+  }
+}
