@@ -110,6 +110,14 @@ public final class RegistryCredentials {
     } catch (CredentialRetrievalException e) {
       throw CachemountException.auth("the Docker credential helper configured in " + source + " for " + ref.registry()
           + " failed: " + e.getMessage() + "; check that the helper is installed and logged in (docker login " + ref.registry() + ")", e);
+    } catch (RuntimeException e) {
+      // jib-core decodes an auths entry's "auth" without checking it: a value that is not base64
+      // (IllegalArgumentException), or whose text has no ':' (an empty "auth", which Docker reads as
+      // no credentials; StringIndexOutOfBoundsException). Neither message is shown: both describe the secret.
+      String failure = "the auths entry for " + ref.registry() + " in " + source
+          + " cannot be read (its \"auth\" is not the base64 of USER:PASSWORD)";
+      listener.warning(failure + "; going on without credentials. Fix or remove it (docker login " + ref.registry() + " rewrites it)");
+      return new CredentialLookup(Optional.empty(), Optional.of(failure));
     }
     if (c.isPresent()) {
       complaints.forEach(listener::warning);

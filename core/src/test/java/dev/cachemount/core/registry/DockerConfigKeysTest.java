@@ -1,6 +1,8 @@
 package dev.cachemount.core.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.OperationListener;
 import java.io.IOException;
@@ -54,6 +56,32 @@ class DockerConfigKeysTest {
     config("https://127.0.0.1:5124", "cache.example.com", "https://other.example.com/v2/");
     for (String ref : List.of("127.0.0.1:5124/ci/cache", "cache.example.com/team/cache", "other.example.com/x")) {
       assertEquals("secret", resolve(ref).map(RegistryCredential::password).orElse("<none>"), ref);
+    }
+  }
+
+  /**
+   * An {@code auth} that is not base64, or whose text has no ':' (an empty one, which Docker reads as
+   * no credentials), made jib-core throw from inside the lookup: the command died with "unexpected
+   * error (please report it)" and a stack trace, even against a registry that needs no credentials.
+   */
+  @Test
+  void anAuthThatIsNotBase64OfUserColonPasswordIsAWarningNotACrash() throws IOException {
+    for (String auth : List.of("!!not-base64", Base64.getEncoder().encodeToString("nocolon".getBytes(StandardCharsets.UTF_8)), "")) {
+      Files.writeString(dir.resolve("config.json"), "{\"auths\": {\"127.0.0.1:5124\": {\"auth\": \"" + auth + "\"}}}");
+      List<String> warnings = new java.util.ArrayList<>();
+      CredentialLookup lookup = RegistryCredentials.lookup(RegistryRef.parse("127.0.0.1:5124/ci/cache"), RegistrySettings.DEFAULT,
+          Map.of("DOCKER_CONFIG", dir.toString()), dir.resolve("home"), new OperationListener() {
+            @Override
+            public void warning(String message) {
+              warnings.add(message);
+            }
+          });
+      assertEquals(Optional.empty(), lookup.credential(), auth);
+      String failure = lookup.helperFailure().orElse("<none>");
+      assertTrue(failure.contains("auths entry for 127.0.0.1:5124") && failure.contains("not the base64 of USER:PASSWORD"), failure);
+      assertEquals(1, warnings.size(), warnings.toString());
+      assertTrue(warnings.get(0).contains("going on without credentials"), warnings.get(0));
+      assertFalse(warnings.get(0).contains("nocolon") || warnings.get(0).contains("not-base64"), "the value is not shown: " + warnings.get(0));
     }
   }
 }
