@@ -72,6 +72,31 @@ class RegistryFailureIT {
     }
   }
 
+  /**
+   * A token service that fails (HTTP 500) refuses nobody's credentials: the request for a token is
+   * retried as any 5xx is, and the failure is exit 1 naming the token service, not exit 3 telling
+   * the user to check credentials that are right.
+   */
+  @Test
+  void aTokenServiceThatFailsIsRetriedAndExits1WithoutBlamingTheCredentials() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.TOKEN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      registry.issuer().failWith(500);
+      Cli.Result pull = access.cli("pull", "id=m2,ref=" + access.ref("team/cache") + ",target=" + dir.resolve("out"));
+      assertEquals(1, pull.exitCode(), pull.toString());
+      String message = pull.json().get(0).get("error").asText();
+      assertTrue(message.contains("token service") && message.contains("HTTP 500") && message.contains("after 5 tries"), message);
+      assertFalse(message.contains("were used") || message.contains("Check CACHEMOUNT_REGISTRY_USER"), message);
+      assertEquals(5, registry.issuer().scopesRequested().size(), "one token request per try: " + registry.issuer().scopesRequested());
+      assertFalse(Files.exists(dir.resolve("out")), "a failed pull creates no target");
+
+      registry.issuer().failWith(0);
+      Cli.Result again = access.cli("pull", "id=m2,ref=" + access.ref("team/cache") + ",target=" + dir.resolve("out"));
+      assertEquals(0, again.exitCode(), again.toString());
+      assertEquals("miss", again.json().get(0).get("result").asText(), again.toString());
+    }
+  }
+
   @Test
   void aPasswordPipedToStdinIsUsedAndCredentialsFromDockerConfigToo() throws Exception {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.BASIC, dir.resolve("registry"))) {

@@ -44,6 +44,23 @@ final class RegistryFailures {
     if (t instanceof InterruptedIOException && !(t instanceof java.net.SocketTimeoutException)) {
       return false;
     }
+    if (isTokenServiceFailure(t)) {
+      // the token service's own trouble: an HTTP 5xx, 408 or 429, or a connection that failed
+      // (not one it could not verify, nor an unknown host, nor an answer without a token)
+      int status = status(t);
+      if (status != 0) {
+        return true;
+      }
+      for (Throwable c = t; c != null; c = c.getCause()) {
+        if (c instanceof SSLException || c instanceof UnknownHostException || c instanceof com.fasterxml.jackson.core.JacksonException) {
+          return false;
+        }
+        if (c instanceof IOException) {
+          return true;
+        }
+      }
+      return false;
+    }
     if (isAuth(t) || isTls(t) || t instanceof UnknownHostException) {
       return false;
     }
@@ -80,7 +97,46 @@ final class RegistryFailures {
     }
   }
 
+  /**
+   * Whether the request for a bearer token failed for a reason of the token service's own, not a
+   * refusal of the credentials: jib-core wraps every failure of that request, the service's HTTP
+   * 500 or an unreachable service included, in a {@link RegistryAuthenticationFailedException}.
+   * Only its 401 and 403 (and other 4xx, which some services answer to bad credentials) are refusals;
+   * a 5xx, 408 or 429, a failed connection, or an answer that is not JSON or holds no token are the
+   * service's trouble.
+   */
+  static boolean isTokenServiceFailure(Throwable t) {
+    boolean tokenRequest = false;
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof RegistryUnauthorizedException || c instanceof RegistryCredentialsNotSentException) {
+        return false;
+      }
+      tokenRequest |= c instanceof RegistryAuthenticationFailedException;
+    }
+    if (!tokenRequest) {
+      return false;
+    }
+    int status = status(t);
+    if (status != 0) {
+      return status >= 500 || status == 408 || status == 429;
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      // the request failed (connection, TLS, unknown host) or its answer was not JSON
+      if (c instanceof IOException) {
+        return true;
+      }
+      // an answer that was JSON but held no token
+      if (c instanceof RegistryAuthenticationFailedException a && a.getMessage() != null && a.getMessage().contains("Did not get token")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static boolean isAuth(Throwable t) {
+    if (isTokenServiceFailure(t)) {
+      return false;
+    }
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof RegistryUnauthorizedException || c instanceof RegistryAuthenticationFailedException
           || c instanceof RegistryCredentialsNotSentException) {
@@ -156,6 +212,12 @@ final class RegistryFailures {
       return CachemountException.auth(where + " was refused: the registry wants credentials, and cachemount sends credentials over plain"
           + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (with --ca-file for a private CA)", t);
     }
+    if (isTokenServiceFailure(t)) {
+      String reason = status != 0 ? "it answered HTTP " + status : tokenServiceReason(t);
+      return CachemountException.operational(where + " failed" + statusText + after + ": the registry's token service (its"
+          + " WWW-Authenticate realm) did not issue a token: " + reason + ". The credentials were not refused; is the token"
+          + " service up? Try again later", t);
+    }
     if (isAuth(t)) {
       return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ". " + credentials.advice(ref)
           + (status == 403 ? "; the credentials are valid but lack " + (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository() : ""), t);
@@ -178,6 +240,23 @@ final class RegistryFailures {
       return CachemountException.operational(where + " failed" + after + ": " + rootMessage(t) + "; is the registry running and reachable?", t);
     }
     return CachemountException.operational(where + " failed" + statusText + after + ": " + describe(t), t);
+  }
+
+  /** Why a token request that got no HTTP error failed; never the answer's text, which may hold a token. */
+  private static String tokenServiceReason(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof com.fasterxml.jackson.core.JacksonException) {
+        return "its answer is not the JSON of a token";
+      }
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof IOException) {
+        return "cannot reach it (" + rootMessage(c) + ")";
+      }
+    }
+    // jib-core's "Did not get token" message lists the request's parameters, which hold an OAuth2
+    // refresh token where one is used: never shown
+    return "its answer holds no token";
   }
 
   private static String describe(Throwable t) {

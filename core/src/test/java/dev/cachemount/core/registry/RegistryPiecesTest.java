@@ -84,6 +84,34 @@ class RegistryPiecesTest {
     assertEquals(false, RegistryFailures.retryable(new java.io.InterruptedIOException("cancelled")));
   }
 
+  /**
+   * jib-core wraps every failure of a token request in RegistryAuthenticationFailedException; only a
+   * refusal (401, 403) is about the credentials. An unreachable token service is retried and exit 1;
+   * an answer without a token is exit 1, and jib-core's message for it (which lists the request's
+   * parameters, an OAuth2 refresh token among them) is not shown.
+   */
+  @Test
+  void aTokenServiceThatCannotBeReachedOrGivesNoTokenIsNotACredentialRefusal() {
+    RegistryRef ref = RegistryRef.parse("127.0.0.1:5000/team/cache");
+    RegistryFailures.CredentialsUsed used = new RegistryFailures.CredentialsUsed(
+        Optional.of(RegistryCredentials.USER_VARIABLE + "/" + RegistryCredentials.PASSWORD_VARIABLE), Optional.empty(), false);
+    Exception unreachable = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException(
+        "127.0.0.1:5000", "team/cache", new java.net.ConnectException("Connection refused"));
+    assertTrue(RegistryFailures.retryable(unreachable));
+    assertFalse(RegistryFailures.isAuth(unreachable));
+    dev.cachemount.core.CachemountException down = RegistryFailures.toException(ref, "authentication for pull", unreachable, 5, used);
+    assertEquals(dev.cachemount.core.FailureKind.OPERATIONAL, down.kind(), down.getMessage());
+    assertTrue(down.getMessage().contains("token service") && down.getMessage().contains("Connection refused")
+        && !down.getMessage().contains("were used"), down.getMessage());
+
+    Exception noToken = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException("127.0.0.1:5000", "team/cache",
+        "Did not get token in authentication response from http://127.0.0.1:5001/token; parameters: refresh_token=SECRET-42");
+    assertFalse(RegistryFailures.retryable(noToken));
+    dev.cachemount.core.CachemountException empty = RegistryFailures.toException(ref, "authentication for pull", noToken, 1, used);
+    assertEquals(dev.cachemount.core.FailureKind.OPERATIONAL, empty.kind(), empty.getMessage());
+    assertTrue(empty.getMessage().contains("holds no token") && !empty.getMessage().contains("SECRET-42"), empty.getMessage());
+  }
+
   @Test
   void blobLocationsAreKeptAcrossStoresAndNeverNameTheAskingRepository() throws IOException {
     Path file = dir.resolve("hints/registry-blobs");

@@ -58,6 +58,8 @@ public final class TokenIssuer implements AutoCloseable {
   private final AtomicInteger tokensIssued = new AtomicInteger();
   private final List<String> scopesRequested = Collections.synchronizedList(new ArrayList<>());
   private volatile Duration tokenLifetime = Duration.ofSeconds(300);
+  /** When not 0, every token request is answered with this HTTP status and no token (a broken token service). */
+  private volatile int failingWith;
   /** When set, {@code exp} is back-dated by the registry's leeway so that the registry itself refuses the token after this long. */
   private volatile Duration refusedByRegistryAfter;
 
@@ -101,6 +103,14 @@ public final class TokenIssuer implements AutoCloseable {
     tokenLifetime = lifetime;
   }
 
+  /**
+   * Answers every token request from now on with {@code status} (a 500, say: the token service is
+   * broken, the credentials are fine); 0 serves tokens again.
+   */
+  public void failWith(int status) {
+    failingWith = status;
+  }
+
   /** How many tokens were handed out (requests refused for bad credentials or malformed scopes not counted). */
   public int tokensIssued() {
     return tokensIssued.get();
@@ -140,6 +150,11 @@ public final class TokenIssuer implements AutoCloseable {
         }
       }
       scopesRequested.addAll(scopes);
+      int failing = failingWith;
+      if (failing != 0) {
+        send(exchange, failing, error("ISSUER_BROKEN", "this test's token service is failing on purpose"));
+        return;
+      }
       if (!expectedAuthorization.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
         exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"" + ISSUER + "\"");
         send(exchange, 401, error("UNAUTHORIZED", "missing or wrong basic credentials for the token issuer"));
