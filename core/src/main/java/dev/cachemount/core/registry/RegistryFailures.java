@@ -147,14 +147,24 @@ final class RegistryFailures {
     return s == 401 || s == 403;
   }
 
+  /** Whether a plain-HTTP request was answered by a TLS server's complaint about it. */
+  static boolean answeredPlainHttpAsTlsServer(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof ResponseException r && r.getStatusCode() == 400 && r.getContent() != null
+          && r.getContent().contains("HTTP request to an HTTPS server")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static boolean isTls(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof InsecureRegistryException || c instanceof SSLException) {
         return true;
       }
       // After a TLS failure jib-core tries plain HTTP on a loopback registry; a TLS server answers that so.
-      if (c instanceof ResponseException r && r.getStatusCode() == 400 && r.getContent() != null
-          && r.getContent().contains("HTTP request to an HTTPS server")) {
+      if (answeredPlainHttpAsTlsServer(c)) {
         return true;
       }
     }
@@ -223,7 +233,12 @@ final class RegistryFailures {
           + (status == 403 ? "; the credentials are valid but lack " + (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository() : ""), t);
     }
     if (isTls(t)) {
-      return CachemountException.operational(where + " failed: the TLS connection to " + ref.registry() + " could not be verified (" + rootMessage(t)
+      // On loopback jib-core goes over to plain HTTP after the failed handshake, and what it throws is
+      // then the TLS server's answer to that ("400 ... Client sent an HTTP request to an HTTPS server"),
+      // not why the certificate was refused.
+      String reason = answeredPlainHttpAsTlsServer(t) ? "it serves TLS, and its certificate was not accepted: it is not signed by a"
+          + " trusted CA (nor by --ca-file's), or not issued for " + ref.hostName() : rootMessage(t);
+      return CachemountException.operational(where + " failed: the TLS connection to " + ref.registry() + " could not be verified (" + reason
           + "). If a private CA signed its certificate, pass it with --ca-file PEM; for a registry without TLS on a trusted network, --insecure-registry "
           + ref.registry(), t);
     }

@@ -180,7 +180,7 @@ final class RegistrySession implements Closeable {
       credentialsWithheld = true;
     }
     if (!unverifiedTls && message.contains("no TLS verification")) {
-      message = "no TLS at " + ref.registry() + "; trying plain HTTP, allowed for a registry on this machine";
+      message = "no TLS at " + ref.registry() + ", or a certificate that cannot be verified; trying plain HTTP, allowed for a registry on this machine";
     }
     listener.info(ref.registry() + ": " + message);
   }
