@@ -173,8 +173,9 @@ public final class Cachemount {
   }
 
   /**
-   * The snapshots a spec's {@code from=} names. One that is missing or damaged is reported and left
-   * out (a push without it stores more, nothing worse); one that is not a cachemount snapshot fails.
+   * The snapshots a spec's {@code from=} names. One that is missing, damaged, or that the credentials
+   * may not read is reported and left out (a push without it stores more, nothing worse); one that is
+   * not a cachemount snapshot fails.
    */
   private List<ReuseSource> loadFrom(CacheSpec spec, SnapshotStore store, OperationListener listener) {
     List<ReuseSource> sources = new ArrayList<>();
@@ -212,6 +213,12 @@ public final class Cachemount {
       throw new CachemountException(FailureKind.OPERATIONAL, "from=" + e.what() + "; from= names snapshots whose chunks the push may"
           + " reuse: point it at a cachemount snapshot, or leave it out", e);
     } catch (CachemountException e) {
+      if (e.kind() == FailureKind.AUTH) {
+        // Reuse is an optimisation: a source these credentials may not read costs uploads, not the push.
+        listener.warning("from=" + where + " cannot be read with these credentials (" + e.getMessage() + "); the push goes on without"
+            + " it and uploads what it would have reused");
+        return Optional.empty();
+      }
       if (e.kind() != FailureKind.INTEGRITY) {
         throw e;
       }

@@ -12,6 +12,7 @@ import dev.cachemount.it.registry.TestRegistry;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -101,6 +102,29 @@ class RegistryMountIT {
       Cli.Result pull = access.cli("pull", "id=m2,ref=" + access.ref("project-b/cache") + ",target=" + restored);
       assertEquals(0, pull.exitCode(), pull.toString());
       TreeCompare.assertSameTree(b, restored);
+    }
+  }
+
+  /**
+   * from= is an optimisation: a source repository the user may not read (its tokens grant nothing
+   * there) costs the uploads it would have saved, with a warning that names it, not the push.
+   */
+  @Test
+  void aFromRefTheCredentialsMayNotReadIsLeftOutWithAWarning() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.TOKEN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Path tree = RandomTrees.write(dir.resolve("tree"), 11, 20, 4, 5000, 20000);
+      Cli.Result first = access.cli("push", "id=m2,ref=" + access.ref("secret/cache") + ",target=" + tree);
+      assertEquals(0, first.exitCode(), first.toString());
+      registry.issuer().deny("secret/cache");
+      Cli.Result second = access.cli("push", "id=m2,ref=" + access.ref("mine/cache") + ",from=" + access.ref("secret/cache") + ",target=" + tree);
+      assertEquals(0, second.exitCode(), second.toString());
+      assertTrue(second.err().contains("warning: from=docker://" + access.ref("secret/cache")) && second.err().contains("cannot be read with these credentials"),
+          second.err());
+      assertEquals(0, second.json().get(0).get("blobsMounted").asLong(), second.toString());
+      Cli.Result pull = access.cli("pull", "id=m2,ref=" + access.ref("mine/cache") + ",target=" + dir.resolve("restored"));
+      assertEquals(0, pull.exitCode(), pull.toString());
+      TreeCompare.assertSameTree(tree, dir.resolve("restored"));
     }
   }
 

@@ -60,6 +60,8 @@ public final class TokenIssuer implements AutoCloseable {
   private volatile Duration tokenLifetime = Duration.ofSeconds(300);
   /** When not 0, every token request is answered with this HTTP status and no token (a broken token service). */
   private volatile int failingWith;
+  /** Repositories whose tokens grant nothing: the user may not read them. */
+  private final java.util.Set<String> denied = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** When set, {@code exp} is back-dated by the registry's leeway so that the registry itself refuses the token after this long. */
   private volatile Duration refusedByRegistryAfter;
 
@@ -109,6 +111,11 @@ public final class TokenIssuer implements AutoCloseable {
    */
   public void failWith(int status) {
     failingWith = status;
+  }
+
+  /** Tokens issued from now on grant nothing on {@code repository} (the user has no access to it); the other scopes stay. */
+  public void deny(String repository) {
+    denied.add(repository);
   }
 
   /** How many tokens were handed out (requests refused for bad credentials or malformed scopes not counted). */
@@ -167,6 +174,9 @@ public final class TokenIssuer implements AutoCloseable {
         if (first <= 0 || last == first) {
           send(exchange, 400, error("INVALID_SCOPE", "a scope is TYPE:NAME:ACTIONS, got " + scope));
           return;
+        }
+        if (denied.contains(scope.substring(first + 1, last))) {
+          continue; // as token services do: what the user may not do is left out of the token, not refused
         }
         ObjectNode entry = access.addObject()
             .put("type", scope.substring(0, first))
