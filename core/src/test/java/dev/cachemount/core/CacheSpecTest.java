@@ -151,6 +151,17 @@ class CacheSpecTest {
     assertTrue(RegistryRef.parse("127.0.0.1:5000/cache").isLoopback());
     assertEquals(false, RegistryRef.parse("ghcr.io/acme/cache").isLoopback());
     assertEquals("ghcr.io", RegistryRef.parse("GHCR.io/acme/cache").registry());
+    assertEquals("library/cache.v2", RegistryRef.parse("cache.v2:m2").repository(), "a Docker Hub name with a dot and a tag");
+  }
+
+  @Test
+  void aRegistryWithoutARepositoryIsAUsageErrorNotDockerHub() {
+    // Docker reads 127.0.0.1:5000 as Docker Hub's library/127.0.0.1 with the tag 5000.
+    for (String ref : List.of("127.0.0.1:5000", "localhost:5000", "registry.example.com:443")) {
+      CachemountException e = assertThrows(CachemountException.class, () -> RegistryRef.parse(ref), ref);
+      assertEquals(FailureKind.USAGE, e.kind());
+      assertTrue(e.getMessage().contains("names no repository") && e.getMessage().contains("ref=" + ref + "/NAME"), e.getMessage());
+    }
   }
 
   @Test

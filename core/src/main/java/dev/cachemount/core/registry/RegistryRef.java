@@ -85,6 +85,11 @@ public record RegistryRef(String registry, String repository, Optional<String> t
         registry = DOCKER_HUB;
       }
     } else {
+      if (slash < 0 && tag.isPresent() && tag.get().matches("[0-9]{1,5}") && (rest.contains(".") || rest.equals("localhost"))) {
+        // As Docker reads it, Docker Hub's library/HOST with the tag PORT: surely a registry without a repository.
+        throw CachemountException.usage(problem + " names no repository, so it would be Docker Hub's library/" + rest + " with the tag "
+            + tag.get() + "; to use the registry at " + rest + ":" + tag.get() + ", add a repository: ref=" + rest + ":" + tag.get() + "/NAME");
+      }
       registry = DOCKER_HUB;
       repository = rest;
     }
