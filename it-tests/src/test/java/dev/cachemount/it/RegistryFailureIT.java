@@ -159,6 +159,23 @@ class RegistryFailureIT {
       Cli.Result answered = Cli.run(env, new byte[0], pull);
       assertEquals(0, answered.exitCode(), answered.toString());
       assertEquals("miss", answered.json().get(0).get("result").asText(), answered.toString());
+
+      // One that never answers (waiting for a login prompt, say) is stopped after the timeout: jib-core
+      // would wait for ever, holding the CI job. The helper's own child goes too.
+      Path marker = dir.resolve("helper-started");
+      Files.writeString(helper, "#!/bin/sh\necho $$ > " + marker + "\nread line\nsleep 600\n");
+      env.put("CACHEMOUNT_CREDENTIAL_HELPER_TIMEOUT", "2");
+      Cli.Result hanging = Cli.run(Duration.ofSeconds(60), env, new byte[0], pull);
+      assertEquals(3, hanging.exitCode(), hanging.toString());
+      String stopped = hanging.json().get(0).get("error").asText();
+      assertTrue(stopped.contains("docker-credential-cmtest") && stopped.contains("did not answer within 2 s")
+          && stopped.contains("CACHEMOUNT_CREDENTIAL_HELPER_TIMEOUT"), stopped);
+      long pid = Long.parseLong(Files.readString(marker).trim());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+        assertTrue(System.nanoTime() < deadline, "the helper " + pid + " still runs");
+        Thread.sleep(20);
+      }
     }
   }
 

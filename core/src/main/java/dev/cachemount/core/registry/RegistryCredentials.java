@@ -28,6 +28,9 @@ import java.util.function.Consumer;
 public final class RegistryCredentials {
   public static final String USER_VARIABLE = "CACHEMOUNT_REGISTRY_USER";
   public static final String PASSWORD_VARIABLE = "CACHEMOUNT_REGISTRY_PASSWORD";
+  /** How long a Docker credential helper may take to answer, in seconds: {@value #HELPER_TIMEOUT_SECONDS} unless this variable says otherwise. */
+  public static final String HELPER_TIMEOUT_VARIABLE = "CACHEMOUNT_CREDENTIAL_HELPER_TIMEOUT";
+  private static final int HELPER_TIMEOUT_SECONDS = 60;
   /** What docker-credential-helpers print for a registry they hold nothing for. */
   private static final String NOT_FOUND = "credentials not found";
 
@@ -106,10 +109,13 @@ public final class RegistryCredentials {
         };
     Optional<Credential> c;
     try {
-      c = dockerConfigRetriever.retrieve();
+      c = retrieveWithin(dockerConfigRetriever, helperTimeout(env), () -> "the Docker credential helper configured in " + source + " for "
+          + ref.registry());
     } catch (CredentialRetrievalException e) {
       throw CachemountException.auth("the Docker credential helper configured in " + source + " for " + ref.registry()
           + " failed: " + e.getMessage() + "; check that the helper is installed and logged in (docker login " + ref.registry() + ")", e);
+    } catch (CachemountException e) {
+      throw e; // the helper did not answer in time
     } catch (RuntimeException e) {
       // jib-core decodes an auths entry's "auth" without checking it: a value that is not base64
       // (IllegalArgumentException), or whose text has no ':' (an empty "auth", which Docker reads as
@@ -187,4 +193,70 @@ public final class RegistryCredentials {
     String dir = env.get("DOCKER_CONFIG");
     return dir != null && !dir.isBlank() ? Path.of(dir) : home.resolve(".docker");
   }
+
+  private static java.time.Duration helperTimeout(Map<String, String> env) {
+    String text = env.get(HELPER_TIMEOUT_VARIABLE);
+    if (text == null || text.isBlank()) {
+      return java.time.Duration.ofSeconds(HELPER_TIMEOUT_SECONDS);
+    }
+    try {
+      int seconds = Integer.parseInt(text.trim());
+      if (seconds >= 1) {
+        return java.time.Duration.ofSeconds(seconds);
+      }
+    } catch (NumberFormatException e) {
+      // said below
+    }
+    throw CachemountException.usage(HELPER_TIMEOUT_VARIABLE + "='" + text + "' is not a number of seconds (1 or more)");
+  }
+
+  /**
+   * What {@code retriever} finds, waiting at most {@code timeout}: jib-core waits for a credential
+   * helper for ever, and a helper that waits for input (a login prompt, a locked keychain) would
+   * hold a CI job until its own timeout. A helper still running then is stopped.
+   */
+  private static Optional<Credential> retrieveWithin(CredentialRetriever retriever, java.time.Duration timeout,
+      java.util.function.Supplier<String> helper) throws CredentialRetrievalException {
+    java.util.concurrent.FutureTask<Optional<Credential>> task = new java.util.concurrent.FutureTask<>(retriever::retrieve);
+    Thread thread = new Thread(task, "cachemount-credential-helper");
+    thread.setDaemon(true);
+    thread.start();
+    try {
+      return task.get(timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      List<String> stopped = stopHelpers();
+      thread.interrupt();
+      throw CachemountException.auth(helper.get() + (stopped.isEmpty() ? "" : " (" + String.join(", ", stopped) + ")") + " did not answer within " + timeout.toSeconds() + " s, and was stopped; check that it"
+          + " does not wait for input (a login prompt, a locked keychain) by running it by hand, or give it longer with "
+          + HELPER_TIMEOUT_VARIABLE + "=SECONDS", e);
+    } catch (InterruptedException e) {
+      stopHelpers();
+      Thread.currentThread().interrupt();
+      throw CachemountException.operational("interrupted while " + helper.get() + " was asked for credentials", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof CredentialRetrievalException failed) {
+        throw failed;
+      }
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Stops the credential helpers this process started ({@code docker-credential-*}) and what they started; their names. */
+  private static List<String> stopHelpers() {
+    List<String> names = new java.util.ArrayList<>();
+    ProcessHandle.current().children().forEach(p -> {
+      String line = p.info().commandLine().or(() -> p.info().command()).orElse("");
+      java.util.regex.Matcher name = java.util.regex.Pattern.compile("docker-credential-[^\\s/]*").matcher(line);
+      if (name.find()) {
+        names.add(name.group());
+        p.descendants().forEach(ProcessHandle::destroy);
+        p.destroy();
+      }
+    });
+    return names;
+  }
+
 }
