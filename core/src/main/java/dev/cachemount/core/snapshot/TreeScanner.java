@@ -11,7 +11,12 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
@@ -91,11 +96,20 @@ public final class TreeScanner {
     List<ScannedEntry> entries = new ArrayList<>();
     int rootBytes = root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     Deque<String> pending = new ArrayDeque<>();
+    // The identity (file key) of each directory the scan found, checked when it is listed: opening it by
+    // its path follows a symlink that replaced it (or one of its parents) since, to a tree outside the target.
+    java.util.Map<String, Object> directoryKeys = new java.util.HashMap<>();
     pending.push("");
     while (!pending.isEmpty()) {
       String dir = pending.pop();
       Path dirPath = dir.isEmpty() ? root : root.resolve(dir);
+      Object expectedKey = directoryKeys.remove(dir);
       try (DirectoryStream<Path> children = Files.newDirectoryStream(dirPath)) {
+        SecureDirectoryStream<Path> secure = children instanceof SecureDirectoryStream<Path> s ? s : null;
+        if (!dir.isEmpty() && expectedKey != null && !expectedKey.equals(openedKey(secure, dirPath))) {
+          listener.warning("directory " + dir + " was replaced during the scan; skipped");
+          continue;
+        }
         for (Path child : children) {
           String name = child.getFileName().toString();
           String path = dir.isEmpty() ? name : dir + "/" + name;
@@ -121,7 +135,8 @@ public final class TreeScanner {
                 + " bytes this system can open; skipped, with everything below it (a target whose real path is shorter would keep it)");
             continue;
           }
-          ScannedEntry entry = stat(child, path, name);
+          PosixFileAttributes attrs = attributes(secure, child, path);
+          ScannedEntry entry = attrs == null ? null : entry(child, path, name, attrs);
           if (entry != null) {
             if (entries.size() >= limit.getAsLong()) {
               return null;
@@ -129,6 +144,9 @@ public final class TreeScanner {
             entries.add(entry);
             if (entry.type() == EntryType.DIRECTORY) {
               pending.push(path);
+              if (attrs.fileKey() != null) {
+                directoryKeys.put(path, attrs.fileKey());
+              }
             }
           }
         }
@@ -137,6 +155,11 @@ public final class TreeScanner {
           throw e;
         }
         listener.warning("directory " + dir + " vanished during the scan; skipped");
+      } catch (NotDirectoryException e) {
+        if (dir.isEmpty()) {
+          throw e;
+        }
+        listener.warning("directory " + dir + " was replaced during the scan; skipped");
       } catch (AccessDeniedException e) {
         throw CachemountException.operational(
             "cannot list directory " + dirPath + ": permission denied; make it readable by this user (or run as its owner)", e);
@@ -146,15 +169,29 @@ public final class TreeScanner {
     return entries;
   }
 
-  private ScannedEntry stat(Path file, String path, String name) throws IOException {
-    PosixFileAttributes attrs;
+  /**
+   * The attributes of {@code file}, a child of the directory listed by {@code secure} where there is
+   * one (read relative to the open directory, so that a symlink swapped in above it since is not
+   * followed), else read by its path; null when it vanished.
+   */
+  private PosixFileAttributes attributes(SecureDirectoryStream<Path> secure, Path file, String path) throws IOException {
     try {
-      attrs = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (secure != null) {
+        return secure.getFileAttributeView(file.getFileName(), PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
+      }
+      return Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
       listener.warning(path + " vanished during the scan; skipped");
       return null;
     }
-    return entry(file, path, name, attrs);
+  }
+
+  /** The file key of the directory open as {@code secure} (else, less surely, of what {@code dirPath} names now). */
+  private static Object openedKey(SecureDirectoryStream<Path> secure, Path dirPath) throws IOException {
+    if (secure != null) {
+      return secure.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
+    }
+    return Files.readAttributes(dirPath, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
   }
 
   /** What a scan keeps of {@code file} (at {@code path}, named {@code name}), whose attributes were just read; null when skipped. */

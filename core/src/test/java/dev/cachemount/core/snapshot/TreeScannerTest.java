@@ -54,6 +54,60 @@ class TreeScannerTest {
     assertEquals(List.of("a/b/c/back\\slash cannot be stored (the path contains a backslash); skipped"), warnings);
   }
 
+  /**
+   * A directory that a symlink replaces between its stat and its listing (a build swapping a
+   * directory for a link while the push scans): the scan does not follow the link out of the target.
+   * The limit, asked after each entry's stat, makes the swap land in that window.
+   */
+  @Test
+  void aDirectoryReplacedByASymlinkDuringTheScanIsNotFollowedOutOfTheTarget() throws IOException {
+    Path target = Files.createDirectories(dir.resolve("target/d")).getParent();
+    Files.writeString(target.resolve("d/inner"), "in");
+    Path outside = Files.createDirectories(dir.resolve("outside"));
+    Files.writeString(outside.resolve("secret"), "not the target's");
+    List<String> warnings = new ArrayList<>();
+    List<ScannedEntry> scanned = new TreeScanner(collecting(warnings)).scan(target, Set.of(), swapOnce(() -> {
+      Files.delete(target.resolve("d/inner"));
+      Files.delete(target.resolve("d"));
+      Files.createSymbolicLink(target.resolve("d"), outside);
+    }));
+    assertEquals(List.of("d"), scanned.stream().map(ScannedEntry::path).toList());
+    assertEquals(List.of("directory d was replaced during the scan; skipped"), warnings);
+  }
+
+  /** A directory that a file replaces between its stat and its listing is skipped with a warning, not a failed push. */
+  @Test
+  void aDirectoryReplacedByAFileDuringTheScanIsSkippedWithAWarning() throws IOException {
+    Path target = Files.createDirectories(dir.resolve("target/d")).getParent();
+    List<String> warnings = new ArrayList<>();
+    List<ScannedEntry> scanned = new TreeScanner(collecting(warnings)).scan(target, Set.of(), swapOnce(() -> {
+      Files.delete(target.resolve("d"));
+      Files.writeString(target.resolve("d"), "now a file");
+    }));
+    assertEquals(List.of("d"), scanned.stream().map(ScannedEntry::path).toList());
+    assertEquals(List.of("directory d was replaced during the scan; skipped"), warnings);
+  }
+
+  interface Swap {
+    void run() throws IOException;
+  }
+
+  /** A limit that never stops the scan and runs {@code swap} the first time it is asked (after the first entry's stat). */
+  private static java.util.function.LongSupplier swapOnce(Swap swap) {
+    boolean[] done = {false};
+    return () -> {
+      if (!done[0]) {
+        done[0] = true;
+        try {
+          swap.run();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+      return Long.MAX_VALUE;
+    };
+  }
+
   /** A listener that keeps the warnings. */
   static OperationListener collecting(List<String> warnings) {
     return new OperationListener() {
