@@ -104,6 +104,31 @@ class ReadOnlyModuleCacheIT {
   }
 
   /**
+   * A directory of the target that its owner made inaccessible (mode 000): the pull opens it for the
+   * restore and gives it its mode back, instead of failing with an internal error (EnumSet.copyOf of
+   * an empty set of permissions).
+   */
+  @Test
+  void aPullIntoADirectoryOfModeZeroRestoresIntoItAndGivesItsModeBack() throws Exception {
+    Path home = userHome();
+    Path tree = Files.createDirectories(home.resolve("tree/d")).getParent();
+    Files.writeString(tree.resolve("d/f"), "restored\n");
+    Path target = Files.createDirectories(home.resolve("target/d")).getParent();
+    giveToUser(home);
+    assertEquals(0, asUser(home, "chmod", "000", target.resolve("d").toString()).exitCode());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String jar = home.resolve("cachemount.jar").toString();
+    String store = "dir=" + home.resolve("store");
+    Processes.Result push = asUser(home, java, "-jar", jar, "push", "--cache-id", "id=z," + store + ",target=" + tree);
+    assertEquals(0, push.exitCode(), push.toString());
+    Processes.Result pull = asUser(home, java, "-jar", jar, "pull", "--cache-id", "id=z," + store + ",target=" + target);
+    assertEquals(0, pull.exitCode(), pull.toString());
+    assertEquals("---------", PosixFilePermissions.toString(Files.getPosixFilePermissions(target.resolve("d"))), "its mode back");
+    assertEquals(0, asUser(home, "chmod", "700", target.resolve("d").toString()).exitCode());
+    assertEquals("restored\n", Files.readString(target.resolve("d/f")));
+  }
+
+  /**
    * A target first filled by another user (a root step of the job): a file with the snapshot's size
    * and time whose executable bit differs cannot be chmod-ed by the caller, so it is written anew
    * (the directory is the caller's) instead of failing the pull with EPERM.

@@ -40,7 +40,10 @@ final class WritableDirectories implements AutoCloseable {
     if (mode.contains(PosixFilePermission.OWNER_WRITE)) {
       return;
     }
-    Set<PosixFilePermission> writable = EnumSet.copyOf(mode);
+    // noneOf, not copyOf: a directory of mode 000 has no permission at all, and copyOf refuses an empty set.
+    Set<PosixFilePermission> writable = EnumSet.noneOf(PosixFilePermission.class);
+    writable.addAll(mode);
+    writable.add(PosixFilePermission.OWNER_READ);
     writable.add(PosixFilePermission.OWNER_WRITE);
     writable.add(PosixFilePermission.OWNER_EXECUTE);
     try {
