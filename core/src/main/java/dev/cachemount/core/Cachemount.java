@@ -163,6 +163,7 @@ public final class Cachemount {
 
   /** {@link #push(CacheSpec, OperationListener)} with options. */
   public OperationResult push(CacheSpec spec, PushOptions options, OperationListener listener) {
+    refuseUnsafeTarget(spec, false);
     try (SnapshotStore store = openStore(spec, listener);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
@@ -231,10 +232,40 @@ public final class Cachemount {
 
   /** Restores the snapshot stored under the spec's id into the spec's target; a miss writes nothing. */
   public OperationResult pull(CacheSpec spec, OperationListener listener) {
+    refuseUnsafeTarget(spec, spec.mode().orElse(null) == CacheSpec.Mode.MIRROR);
     try (SnapshotStore store = openStore(spec, listener)) {
       return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the pull of cache '" + spec.id() + "'", e);
+    }
+  }
+
+  /**
+   * Refuses, before anything is read or written, a target that cannot be a cache directory: the file
+   * system root (what {@code target=$CACHE_DIR/} becomes when the variable is empty), which a push
+   * would read whole (/proc included) and a pull would write into; and for a pull that removes what
+   * the snapshot lacks ({@code mirror}), the home directory or a directory that holds it.
+   */
+  private void refuseUnsafeTarget(CacheSpec spec, boolean mirror) {
+    if (spec.target().isEmpty()) {
+      return; // the operation says that target= is needed
+    }
+    Path target = spec.target().get();
+    Path real;
+    Path realHome;
+    try {
+      real = StoreOverlap.real(target);
+      realHome = StoreOverlap.real(home);
+    } catch (IOException e) {
+      return; // the operation reports what it cannot read
+    }
+    if (real.getParent() == null) {
+      throw CachemountException.usage("target " + target + " is the file system root " + real + ", not a cache directory; set target= to the"
+          + " cache directory (a target=$DIR/ whose variable is empty or unset names /)");
+    }
+    if (mirror && realHome.startsWith(real)) {
+      throw CachemountException.usage("target " + target + " is the home directory " + home + " or holds it, and mode=mirror would remove"
+          + " everything there that the snapshot lacks; set target= to the cache directory");
     }
   }
 

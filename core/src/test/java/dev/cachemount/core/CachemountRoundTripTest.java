@@ -283,6 +283,33 @@ class CachemountRoundTripTest {
     assertEquals(TreeListing.of(source), TreeListing.of(dir.resolve("t2")));
   }
 
+  /**
+   * target=$CACHE_DIR/ with the variable unset is target=/: a mode=mirror pull there would remove
+   * everything the snapshot lacks from the whole machine. The root is refused before anything runs
+   * (an id with nothing stored here, so that the check is what stops it), and so is a mirror pull
+   * into the home directory; the home keeps its files.
+   */
+  @Test
+  void theFileSystemRootAndForAMirrorPullTheHomeDirectoryAreRefusedAsTargets() throws IOException {
+    for (String mode : List.of("", ",mode=mirror")) {
+      CachemountException root = assertThrows(CachemountException.class,
+          () -> client.pull(client.parseSpec("id=nothing-here,dir=" + store + ",target=/" + mode), listener));
+      assertEquals(FailureKind.USAGE, root.kind());
+      assertTrue(root.getMessage().contains("file system root"), root.getMessage());
+    }
+    assertEquals(FailureKind.USAGE,
+        assertThrows(CachemountException.class, () -> client.push(client.parseSpec("id=nothing-here,dir=" + store + ",target=/"), listener)).kind());
+
+    client.push(spec("m2", source), listener);
+    Path mine = Files.writeString(dir.resolve("my-notes.txt"), "the user's own file");
+    CachemountException home = assertThrows(CachemountException.class,
+        () -> client.pull(client.parseSpec("id=m2,dir=" + store + ",target=~,mode=mirror"), listener));
+    assertEquals(FailureKind.USAGE, home.kind());
+    assertTrue(home.getMessage().contains("home directory"), home.getMessage());
+    assertEquals("the user's own file", Files.readString(mine));
+    assertTrue(Files.isDirectory(source));
+  }
+
   @Test
   void aTargetThatIsNotADirectoryIsAUsageError() throws IOException {
     Path file = Files.writeString(dir.resolve("a-file"), "x");
