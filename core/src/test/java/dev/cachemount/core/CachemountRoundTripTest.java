@@ -310,6 +310,27 @@ class CachemountRoundTripTest {
     assertTrue(Files.isDirectory(source));
   }
 
+  /** A sparse file (mostly a hole) is restored with its holes: its zeros are not written out block by block. */
+  @Test
+  void aSparseFileIsRestoredSparse() throws IOException, InterruptedException {
+    Path tree = Files.createDirectories(dir.resolve("sparse"));
+    Path file = tree.resolve("disk.img");
+    try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap("head".getBytes(StandardCharsets.UTF_8)), 0);
+      ch.write(java.nio.ByteBuffer.wrap("tail".getBytes(StandardCharsets.UTF_8)), (64L << 20) - 4);
+    }
+    client.push(spec("sparse", tree), listener);
+    Path restored = dir.resolve("restored");
+    client.pull(spec("sparse", restored), listener);
+    assertEquals(TreeListing.of(tree), TreeListing.of(restored));
+    assertArrayEquals(Files.readAllBytes(file), Files.readAllBytes(restored.resolve("disk.img")));
+    Process stat = new ProcessBuilder("stat", "-c", "%b %B", restored.resolve("disk.img").toString()).start();
+    String[] blocks = new String(stat.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split(" ");
+    assertEquals(0, stat.waitFor());
+    long allocated = Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]);
+    assertTrue(allocated < (4L << 20), "64 MiB of which 8 bytes are not zero take " + allocated + " bytes on disk");
+  }
+
   @Test
   void aTargetThatIsNotADirectoryIsAUsageError() throws IOException {
     Path file = Files.writeString(dir.resolve("a-file"), "x");

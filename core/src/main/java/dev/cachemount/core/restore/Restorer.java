@@ -375,6 +375,12 @@ public final class Restorer {
         victim.closeChannel();
       }
     }
+    if (position + length < file.entry.size() && allZero(data, offset, length)) {
+      // A run of zeros short of the file's end is left a hole, which reads as zeros: a sparse file
+      // (a 3 GiB truncate -s) stays sparse instead of taking its whole size on disk. The file's last
+      // byte is always written, so the file gets its full length.
+      return;
+    }
     FileChannel ch = file.channel();
     open.put(file, Boolean.TRUE);
     ByteBuffer buffer = ByteBuffer.wrap(data, offset, length);
@@ -382,6 +388,15 @@ public final class Restorer {
     while (buffer.hasRemaining()) {
       at += ch.write(buffer, at);
     }
+  }
+
+  private static boolean allZero(byte[] data, int offset, int length) {
+    for (int i = offset, end = offset + length; i < end; i++) {
+      if (data[i] != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Closes, sets permissions and time, and renames the finished file into place. */
