@@ -23,6 +23,8 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -171,8 +173,14 @@ class IncrementalPushTest {
     assertRestoresExactly(spec("m2", source), source);
   }
 
-  @Test
-  void aFileDeletedBeforeCompactionRereadsItKeepsItsChunksInTheirEarlierPacks() throws IOException {
+  /**
+   * Files gone from under compaction (deleted, or replaced by a FIFO, whose open would block, or by a
+   * directory, whose read fails) after the workers took them from the parent unread.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"deleted", "fifo", "directory"})
+  @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD) // a FIFO's open blocks
+  void aFileGoneBeforeCompactionRereadsItKeepsItsChunksInTheirEarlierPacks(String replacedBy) throws IOException, InterruptedException {
     withSharedPacks();
     client.push(spec("m2", source), OperationListener.NONE);
     LoadedSnapshot parent = load("m2");
@@ -198,6 +206,11 @@ class IncrementalPushTest {
     // them here rather than from a callback during the push makes the order certain.
     for (Path jar : kept) {
       Files.delete(jar);
+      if (replacedBy.equals("fifo")) {
+        assertEquals(0, new ProcessBuilder("mkfifo", jar.toString()).start().waitFor(), "mkfifo " + jar);
+      } else if (replacedBy.equals("directory")) {
+        Files.createDirectory(jar);
+      }
     }
     List<String> warnings = new java.util.ArrayList<>();
     dev.cachemount.core.snapshot.Snapshotter snapshotter = new dev.cachemount.core.snapshot.Snapshotter(

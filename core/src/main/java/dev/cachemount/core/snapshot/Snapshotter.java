@@ -302,11 +302,7 @@ public final class Snapshotter {
             decisions.endFrame(startsOwnPacks(before) || startsOwnPacks(next));
           }
           openFile = f.file();
-          try {
-            open = FileChannel.open(root.resolve(files.get(openFile).path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-          } catch (NoSuchFileException gone) {
-            open = null; // deleted since it was read: its chunks keep their earlier packs, as changed ones do
-          }
+          open = openRegular(root.resolve(files.get(openFile).path()));
         }
         if (open == null) {
           stale.add(c);
@@ -314,8 +310,14 @@ public final class Snapshotter {
         }
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, f.length());
         long position = f.offset();
-        while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
-          // positional reads until the chunk is whole or the file ends
+        try {
+          while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
+            // positional reads until the chunk is whole or the file ends
+          }
+        } catch (java.io.InterruptedIOException e) {
+          throw e;
+        } catch (IOException e) {
+          b.position(0); // the file's failure (EISDIR: replaced by a directory opened since): a stale chunk
         }
         md.update(buffer, 0, b.position());
         if (b.hasRemaining() || !Digest.finish(md).equals(c.getKey())) {
@@ -631,6 +633,11 @@ public final class Snapshotter {
       } catch (StagingWriteFailure | PackSink.Abandoned | PackSink.WriterFailed | Turns.Aborted | java.io.InterruptedIOException e) {
         throw e; // not the file's failure
       } catch (IOException e) {
+        if (fileOffset == 0 && !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+          // Replaced by a directory between the check above and the open (EISDIR), before a byte was read.
+          listener.warning(entry.path() + " is no longer a regular file; skipped");
+          return null;
+        }
         throw new IOException("reading " + file + ": " + e.getMessage(), e);
       }
       if (ownFrames) {
@@ -678,6 +685,22 @@ public final class Snapshotter {
       System.arraycopy(data, offset, held, heldLength, length);
       heldEvents.add(new HeldChunk(digest, fileNumber, at, length, heldLength));
       heldLength += length;
+    }
+  }
+
+  /**
+   * The file at {@code file} open for reading, or null when it is no longer a regular file that can
+   * be read (deleted, replaced by a directory, a link or a FIFO, whose open would block, since it was
+   * read): compaction then keeps its chunks in their earlier packs, as it does for changed ones.
+   */
+  private static FileChannel openRegular(Path file) throws IOException {
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      return null;
+    }
+    try {
+      return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+    } catch (java.nio.file.FileSystemException gone) {
+      return null; // deleted or replaced between the check and the open, or no longer readable
     }
   }
 
