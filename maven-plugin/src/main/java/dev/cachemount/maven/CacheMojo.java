@@ -92,12 +92,15 @@ abstract class CacheMojo extends AbstractMojo {
   /** The goal's name: {@code pull} or {@code push}. */
   abstract String goal();
 
-  /** Whether {@code project}'s build has an execution of this plugin's {@link #goal()}. */
+  /**
+   * Whether {@code project}'s build has an execution of this plugin's {@link #goal()}. An execution
+   * bound to the phase {@code none} (how a module turns off an execution it inherits) never runs.
+   */
   private boolean runsTheGoal(org.apache.maven.project.MavenProject project) {
     return project.getBuildPlugins().stream()
         .filter(p -> "dev.cachemount".equals(p.getGroupId()) && "cachemount-maven-plugin".equals(p.getArtifactId()))
         .flatMap(p -> p.getExecutions().stream())
-        .anyMatch(e -> e.getGoals().contains(goal()));
+        .anyMatch(e -> e.getGoals().contains(goal()) && !"none".equals(e.getPhase()));
   }
 
   /** Whether another project of this build runs the goal instead of this one. */

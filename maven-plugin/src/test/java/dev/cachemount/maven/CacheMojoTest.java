@@ -332,6 +332,29 @@ class CacheMojoTest {
     assertTrue(Files.exists(dir.resolve("t")), "core is the first project that runs pull");
   }
 
+  @Test
+  void aModuleThatTurnsTheGoalOffWithPhaseNoneDoesNotRunIt() throws Exception {
+    // The last module turns the push it inherits off, as Maven's idiom has it:
+    // <execution><id>save-cache</id><phase>none</phase></execution>. Maven never runs it there, so
+    // push must run in the last module that does run it; it used to wait for app, and nothing pushed.
+    var app = project("app", "pull", "push");
+    app.getBuildPlugins().get(0).getExecutions().get(0).setPhase("none");
+    var projects = List.of(project("parent", "pull", "push"), project("core", "pull", "push"), app);
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 4);
+    Path store = dir.resolve("store");
+    runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, 1);
+    assertTrue(Files.exists(store), "core is the last module whose build runs push");
+
+    // The same for pull in the first project.
+    var parent = project("parent", "pull", "push");
+    parent.getBuildPlugins().get(0).getExecutions().get(0).setPhase("none");
+    var pulls = List.of(parent, project("core", "pull", "push"));
+    Path target = dir.resolve("target");
+    runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target), pulls, 1);
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+  }
+
   /** A project whose pom is {@code pom.xml} in {@code basedir}, as Maven builds it from a file. */
   private static org.apache.maven.project.MavenProject projectIn(Path basedir) {
     org.apache.maven.project.MavenProject p = project(basedir.getFileName().toString());
