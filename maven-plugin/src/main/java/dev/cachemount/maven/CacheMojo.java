@@ -103,6 +103,19 @@ abstract class CacheMojo extends AbstractMojo {
         .anyMatch(e -> e.getGoals().contains(goal()) && !"none".equals(e.getPhase()));
   }
 
+  /** Whether the goal was typed on the command line rather than bound in a pom. */
+  boolean typed() {
+    return mojoExecution != null && mojoExecution.getSource() == org.apache.maven.plugin.MojoExecution.Source.CLI;
+  }
+
+  /**
+   * Called where the goal runs, before it runs: whether to run it now. The goals run at once;
+   * {@code push} waits for the modules that a parallel build ({@code -T}) still builds.
+   */
+  boolean readyToRun() throws MojoExecutionException {
+    return true;
+  }
+
   /** Whether another project of this build runs the goal instead of this one. */
   private boolean anotherProjectRunsIt() {
     if (!oncePerBuild || session == null || session.getProjects() == null || session.getProjects().size() < 2
@@ -113,8 +126,7 @@ abstract class CacheMojo extends AbstractMojo {
     // does, the goal was given on the command line, and Maven runs it once, in the top-level project
     // (a goal that does not require a project is an aggregating one there): it runs where it is.
     List<org.apache.maven.project.MavenProject> running = session.getProjects().stream().filter(this::runsTheGoal).toList();
-    boolean typed = mojoExecution != null && mojoExecution.getSource() == org.apache.maven.plugin.MojoExecution.Source.CLI;
-    if (running.isEmpty() || typed) {
+    if (running.isEmpty() || typed()) {
       return false; // typed on the command line (also where poms bind it): Maven runs it here, and only here
     }
     org.apache.maven.project.MavenProject once = onceIn(running);
@@ -195,7 +207,7 @@ abstract class CacheMojo extends AbstractMojo {
       getLog().info("cachemount: skipped");
       return;
     }
-    if (anotherProjectRunsIt()) {
+    if (anotherProjectRunsIt() || !readyToRun()) {
       return;
     }
     List<String> texts = new ArrayList<>(cacheIds);

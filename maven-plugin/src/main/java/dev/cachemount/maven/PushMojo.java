@@ -5,8 +5,18 @@ import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.OperationResult;
 import dev.cachemount.core.PushOptions;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.maven.execution.BuildFailure;
+import org.apache.maven.execution.MavenExecutionRequest;
+import org.apache.maven.execution.ProjectDependencyGraph;
+import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
+import org.apache.maven.project.MavenProject;
 
 /**
  * {@code cachemount:push}: snapshot each cache's target and store it under its id. Bound to
@@ -21,6 +31,76 @@ public class PushMojo extends CacheMojo {
   @Override
   OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener) {
     return client.push(spec, new PushOptions(force), listener);
+  }
+
+  /**
+   * Once per build in a parallel build ({@code -T}), the last project of the reactor is not the last
+   * one to finish: modules that do not depend on one another build at once, and this one may reach
+   * {@code verify} while others still resolve and download into the cache. It waits for every
+   * module that does not depend on it (those that do wait for it, and come after the snapshot, as
+   * in a build without {@code -T}). A module that fails and so stops the build ({@code --fail-fast},
+   * Maven's default) stops the push too, as a build without {@code -T} would not reach it; with
+   * {@code --fail-at-end}, the modules Maven then skips (those that depend on the failed one) are
+   * not waited for.
+   */
+  @Override
+  boolean readyToRun() throws MojoExecutionException {
+    if (!oncePerBuild || typed() || session == null || !session.isParallel() || session.getProjects() == null
+        || session.getCurrentProject() == null || session.getResult() == null) {
+      return true;
+    }
+    MavenProject current = session.getCurrentProject();
+    ProjectDependencyGraph graph = session.getProjectDependencyGraph();
+    Set<MavenProject> after = identitySet(graph == null ? List.of() : graph.getDownstreamProjects(current, true));
+    List<MavenProject> others = session.getProjects().stream().filter(p -> p != current && !after.contains(p)).toList();
+    boolean told = false;
+    while (true) {
+      List<BuildFailure> failures = others.stream().map(session.getResult()::getBuildSummary)
+          .filter(BuildFailure.class::isInstance).map(BuildFailure.class::cast).toList();
+      if (!failures.isEmpty() && stopsTheBuild(failures)) {
+        getLog().warn("cachemount: push skipped: " + names(failures.stream().map(BuildFailure::getProject).toList())
+            + " failed, which stops the build (as without -T, where push, in the last module, would not run)");
+        return false;
+      }
+      Set<MavenProject> skipped = identitySet(List.of());
+      if (MavenExecutionRequest.REACTOR_FAIL_AT_END.equals(session.getReactorFailureBehavior()) && graph != null) {
+        failures.forEach(f -> skipped.addAll(graph.getDownstreamProjects(f.getProject(), true)));
+      }
+      List<MavenProject> building = others.stream().filter(p -> session.getResult().getBuildSummary(p) == null && !skipped.contains(p)).toList();
+      if (building.isEmpty()) {
+        return true;
+      }
+      if (!told) {
+        getLog().info("cachemount: push waits for " + names(building) + ", still building (-T), so that the snapshot holds what their builds add");
+        told = true;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new MojoExecutionException("cachemount: interrupted while push waited for the other modules", e);
+      }
+    }
+  }
+
+  /** Whether Maven stops building other modules after these failures (fail-fast, or an error that always halts it). */
+  private boolean stopsTheBuild(List<BuildFailure> failures) {
+    String behaviour = session.getReactorFailureBehavior();
+    if (!MavenExecutionRequest.REACTOR_FAIL_AT_END.equals(behaviour) && !MavenExecutionRequest.REACTOR_FAIL_NEVER.equals(behaviour)) {
+      return true;
+    }
+    // Maven halts the whole build on a RuntimeException or an Error, whatever the failure behaviour.
+    return failures.stream().map(BuildFailure::getCause).anyMatch(t -> !(t instanceof Exception) || t instanceof RuntimeException);
+  }
+
+  private static Set<MavenProject> identitySet(List<MavenProject> projects) {
+    Set<MavenProject> set = Collections.newSetFromMap(new IdentityHashMap<>());
+    set.addAll(projects);
+    return set;
+  }
+
+  private static String names(List<MavenProject> projects) {
+    return projects.stream().map(MavenProject::getArtifactId).collect(Collectors.joining(", "));
   }
 
   @Override

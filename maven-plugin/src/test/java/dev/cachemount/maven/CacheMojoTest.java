@@ -355,6 +355,127 @@ class CacheMojoTest {
     assertEquals(TreeListing.of(source), TreeListing.of(target));
   }
 
+  /** A dependency graph of {@code projects} in which each of {@code dependsOn}'s keys depends on its value. */
+  private static org.apache.maven.execution.ProjectDependencyGraph graph(List<org.apache.maven.project.MavenProject> projects,
+      Map<org.apache.maven.project.MavenProject, org.apache.maven.project.MavenProject> dependsOn) {
+    return new org.apache.maven.execution.ProjectDependencyGraph() {
+      @Override
+      public List<org.apache.maven.project.MavenProject> getAllProjects() {
+        return projects;
+      }
+
+      @Override
+      public List<org.apache.maven.project.MavenProject> getSortedProjects() {
+        return projects;
+      }
+
+      @Override
+      public List<org.apache.maven.project.MavenProject> getDownstreamProjects(org.apache.maven.project.MavenProject p, boolean transitive) {
+        return projects.stream().filter(d -> dependsOn.get(d) == p).toList();
+      }
+
+      @Override
+      public List<org.apache.maven.project.MavenProject> getUpstreamProjects(org.apache.maven.project.MavenProject p, boolean transitive) {
+        return dependsOn.containsKey(p) ? List.of(dependsOn.get(p)) : List.of();
+      }
+    };
+  }
+
+  @Test
+  void inAParallelBuildPushWaitsForTheModulesStillBuilding() throws Exception {
+    // mvn -T 2: core and app do not depend on each other, so app (last in the reactor) can reach verify
+    // while core still builds and writes into the cache. Push used to snapshot the cache then.
+    var parent = project("parent", "pull", "push");
+    var core = project("core", "pull", "push");
+    var app = project("app", "pull", "push");
+    var projects = List.of(parent, core, app);
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 3);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    push.session = reactor(projects, app);
+    push.session.setParallel(true);
+    push.session.setProjectDependencyGraph(graph(projects, Map.of()));
+    var result = push.session.getResult();
+    result.addBuildSummary(new org.apache.maven.execution.BuildSuccess(parent, 1));
+    Thread coreBuild = new Thread(() -> {
+      try {
+        Thread.sleep(1500);
+        Files.writeString(source.resolve("downloaded-by-core.jar"), "late");
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+      result.addBuildSummary(new org.apache.maven.execution.BuildSuccess(core, 1500));
+    });
+    coreBuild.start();
+    push.execute();
+    coreBuild.join();
+    Path target = dir.resolve("target");
+    configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target).execute();
+    assertEquals(TreeListing.of(source), TreeListing.of(target), "the snapshot holds what core wrote before it finished");
+  }
+
+  /**
+   * Executes {@code push} in this thread (Maven's session keeps the current project per thread); should
+   * it still wait for {@code never} after 20 s, a summary for it ends the wait and the test fails.
+   */
+  private static void executeWithin(PushMojo push, org.apache.maven.project.MavenProject never) throws Exception {
+    var hung = new java.util.concurrent.atomic.AtomicBoolean();
+    var result = push.session.getResult();
+    Thread watchdog = new Thread(() -> {
+      try {
+        Thread.sleep(20_000);
+        hung.set(true);
+        result.addBuildSummary(new org.apache.maven.execution.BuildSuccess(never, 1));
+      } catch (InterruptedException e) {
+        // done in time
+      }
+    });
+    watchdog.setDaemon(true);
+    watchdog.start();
+    try {
+      push.execute();
+    } finally {
+      watchdog.interrupt();
+    }
+    assertFalse(hung.get(), "push waited for " + never.getArtifactId() + ", which Maven does not build");
+  }
+
+  @Test
+  void inAParallelBuildPushDoesNotWaitForModulesMavenWillNotBuild() throws Exception {
+    var parent = project("parent", "pull", "push");
+    var core = project("core", "pull", "push");
+    var web = project("web", "pull", "push");
+    var app = project("app", "pull", "push");
+    var bom = project("bom");
+    var projects = List.of(parent, core, web, app, bom);
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 2);
+
+    // --fail-at-end: core failed, and Maven skips web, which depends on it (no summary ever); bom
+    // depends on app, so it waits for app's push, not the other way round.
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    push.session = reactor(projects, app);
+    push.session.getRequest().setReactorFailureBehavior(org.apache.maven.execution.MavenExecutionRequest.REACTOR_FAIL_AT_END);
+    push.session.setParallel(true);
+    push.session.setProjectDependencyGraph(graph(projects, Map.of(web, core, bom, app)));
+    push.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildSuccess(parent, 1));
+    push.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildFailure(core, 1, new MojoExecutionException("compile")));
+    executeWithin(push, web);
+    assertTrue(Files.exists(store), "pushed: the failure does not stop a --fail-at-end build");
+
+    // Fail fast, Maven's default: core's failure stops the build, and the push with it, as without -T.
+    Path failFast = dir.resolve("fail-fast");
+    PushMojo stopped = configure(new PushMojo(), "id=m2,dir=" + failFast + ",target=" + source);
+    stopped.session = reactor(projects, app);
+    stopped.session.setParallel(true);
+    stopped.session.setProjectDependencyGraph(graph(projects, Map.of(web, core, bom, app)));
+    stopped.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildFailure(core, 1, new MojoExecutionException("compile")));
+    executeWithin(stopped, web);
+    assertFalse(Files.exists(failFast), "no push once the build stops");
+  }
+
   /** A project whose pom is {@code pom.xml} in {@code basedir}, as Maven builds it from a file. */
   private static org.apache.maven.project.MavenProject projectIn(Path basedir) {
     org.apache.maven.project.MavenProject p = project(basedir.getFileName().toString());
