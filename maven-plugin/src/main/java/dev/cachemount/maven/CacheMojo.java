@@ -89,6 +89,16 @@ abstract class CacheMojo extends AbstractMojo {
   /** The project of the reactor, in build order, in which the goal runs when it runs once per build. */
   abstract org.apache.maven.project.MavenProject onceIn(List<org.apache.maven.project.MavenProject> reactor);
 
+  /**
+   * The projects of the reactor that Maven builds on the wrong side of {@code once}, where the goal
+   * runs once per build: before the pull, after the push.
+   */
+  abstract List<org.apache.maven.project.MavenProject> builtOnTheWrongSide(List<org.apache.maven.project.MavenProject> reactor,
+      org.apache.maven.project.MavenProject once);
+
+  /** What the warning about {@link #builtOnTheWrongSide} says of those projects. */
+  abstract String wrongSide();
+
   /** The goal's name: {@code pull} or {@code push}. */
   abstract String goal();
 
@@ -131,6 +141,15 @@ abstract class CacheMojo extends AbstractMojo {
     }
     org.apache.maven.project.MavenProject once = onceIn(running);
     if (once == session.getCurrentProject()) {
+      List<String> missed = builtOnTheWrongSide(session.getProjects(), once).stream()
+          .filter(p -> !"pom".equals(p.getPackaging())).map(org.apache.maven.project.MavenProject::getArtifactId).toList();
+      if (!missed.isEmpty()) {
+        getLog().warn("cachemount: " + goal() + " runs once per build, in " + once.getArtifactId() + ", but Maven builds "
+            + String.join(", ", missed) + " " + wrongSide() + ", and their builds do not run " + goal()
+            + " (a plugin declared with <inherited>false</inherited> runs only where it is declared); let the "
+            + ("push".equals(goal()) ? "last" : "first") + " module run it, or run cachemount:" + goal()
+            + " as a step of its own " + ("push".equals(goal()) ? "after" : "before") + " the build");
+      }
       return false;
     }
     getLog().info("cachemount: runs once per build, in " + once.getArtifactId() + " (-Dcachemount.oncePerBuild=false runs it in every module)");

@@ -28,6 +28,17 @@ public class PullMojo extends CacheMojo {
   }
 
   @Override
+  java.util.List<org.apache.maven.project.MavenProject> builtOnTheWrongSide(java.util.List<org.apache.maven.project.MavenProject> reactor,
+      org.apache.maven.project.MavenProject once) {
+    return reactor.subList(0, reactor.indexOf(once));
+  }
+
+  @Override
+  String wrongSide() {
+    return "before it, so what they resolve does not come from the cache";
+  }
+
+  @Override
   void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
     client.requireDistinctPulls(specs);
   }

@@ -103,6 +103,20 @@ public class PushMojo extends CacheMojo {
     return projects.stream().map(MavenProject::getArtifactId).collect(Collectors.joining(", "));
   }
 
+  /** After it in the reactor; in a parallel build, where push waits for the others, those that depend on it. */
+  @Override
+  List<MavenProject> builtOnTheWrongSide(List<MavenProject> reactor, MavenProject once) {
+    if (session != null && session.isParallel() && session.getProjectDependencyGraph() != null) {
+      return session.getProjectDependencyGraph().getDownstreamProjects(once, true);
+    }
+    return reactor.subList(reactor.indexOf(once) + 1, reactor.size());
+  }
+
+  @Override
+  String wrongSide() {
+    return "after it, so what they add to the cache is not in the snapshot";
+  }
+
   @Override
   String goal() {
     return "push";

@@ -476,6 +476,64 @@ class CacheMojoTest {
     assertFalse(Files.exists(failFast), "no push once the build stops");
   }
 
+  /** The warnings {@code mojo} logs. */
+  private static List<String> warnings(CacheMojo mojo) {
+    List<String> warnings = new java.util.ArrayList<>();
+    mojo.setLog(new org.apache.maven.plugin.logging.SystemStreamLog() {
+      @Override
+      public void warn(CharSequence content) {
+        warnings.add(content.toString());
+        super.warn(content);
+      }
+    });
+    return warnings;
+  }
+
+  @Test
+  void aGoalThatRunsOnTheWrongSideOfModulesSaysSo() throws Exception {
+    // The plugin declared in the parent with <inherited>false</inherited>, Maven's idiom for "once":
+    // only the parent runs the goals, and Maven builds it first, so push snapshots the cache before
+    // any module's build. It did so without a word, each build storing the tree as it was pulled.
+    var parent = project("parent", "pull", "push");
+    parent.setPackaging("pom");
+    var projects = List.of(parent, project("core"), project("app"));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 2);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    List<String> pushWarnings = warnings(push);
+    runIn(push, projects, 0);
+    assertEquals(1, pushWarnings.size(), pushWarnings.toString());
+    assertTrue(pushWarnings.get(0).contains("push runs once per build, in parent, but Maven builds core, app after it"), pushWarnings.get(0));
+    PullMojo pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("t"));
+    List<String> pullWarnings = warnings(pull);
+    runIn(pull, projects, 0);
+    assertEquals(List.of(), pullWarnings, "pull runs first: right");
+
+    // A first module that does not inherit the plugin resolves before the pull.
+    var late = List.of(project("tools"), project("core", "pull", "push"), project("app", "pull", "push"));
+    pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("t2"));
+    pullWarnings = warnings(pull);
+    runIn(pull, late, 1);
+    assertEquals(1, pullWarnings.size(), pullWarnings.toString());
+    assertTrue(pullWarnings.get(0).contains("pull runs once per build, in core, but Maven builds tools before it"), pullWarnings.get(0));
+
+    // An aggregator first and a BOM last (pom packaging, they resolve next to nothing): no warning.
+    var aggregator = project("aggregator");
+    aggregator.setPackaging("pom");
+    var bom = project("bom");
+    bom.setPackaging("pom");
+    var usual = List.of(aggregator, project("core", "pull", "push"), project("app", "pull", "push"), bom);
+    push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    pushWarnings = warnings(push);
+    runIn(push, usual, 2);
+    pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("t3"));
+    pullWarnings = warnings(pull);
+    runIn(pull, usual, 1);
+    assertEquals(List.of(), pushWarnings);
+    assertEquals(List.of(), pullWarnings);
+  }
+
   /** A project whose pom is {@code pom.xml} in {@code basedir}, as Maven builds it from a file. */
   private static org.apache.maven.project.MavenProject projectIn(Path basedir) {
     org.apache.maven.project.MavenProject p = project(basedir.getFileName().toString());
