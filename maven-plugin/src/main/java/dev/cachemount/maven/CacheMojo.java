@@ -104,13 +104,48 @@ abstract class CacheMojo extends AbstractMojo {
 
   /**
    * Whether {@code project}'s build has an execution of this plugin's {@link #goal()}. An execution
-   * bound to the phase {@code none} (how a module turns off an execution it inherits) never runs.
+   * bound to the phase {@code none} (how a module turns off an execution it inherits) never runs, nor
+   * does one that the module skips ({@code <cachemount.skip>true</cachemount.skip>} in its
+   * properties, or {@code <skip>true</skip>} in its configuration).
    */
   private boolean runsTheGoal(org.apache.maven.project.MavenProject project) {
     return project.getBuildPlugins().stream()
         .filter(p -> "dev.cachemount".equals(p.getGroupId()) && "cachemount-maven-plugin".equals(p.getArtifactId()))
-        .flatMap(p -> p.getExecutions().stream())
-        .anyMatch(e -> e.getGoals().contains(goal()) && !"none".equals(e.getPhase()));
+        .anyMatch(p -> p.getExecutions().stream()
+            .anyMatch(e -> e.getGoals().contains(goal()) && !"none".equals(e.getPhase()) && !skips(project, p, e)));
+  }
+
+  /**
+   * Whether the {@code skip} parameter of that execution is true, as Maven will evaluate it: its
+   * {@code <skip>} (the execution's, else the plugin's), else {@code ${cachemount.skip}}; a
+   * {@code ${property}} from the command line or the JVM's properties, else the project's.
+   */
+  private boolean skips(org.apache.maven.project.MavenProject project, org.apache.maven.model.Plugin plugin,
+      org.apache.maven.model.PluginExecution execution) {
+    String value = skipIn(execution.getConfiguration());
+    if (value == null) {
+      value = skipIn(plugin.getConfiguration());
+    }
+    if (value == null) {
+      value = "${cachemount.skip}";
+    }
+    java.util.regex.Matcher property = java.util.regex.Pattern.compile("\\$\\{([^}]+)}").matcher(value.trim());
+    if (property.matches()) {
+      String name = property.group(1);
+      value = session.getUserProperties().getProperty(name, session.getSystemProperties().getProperty(name));
+      if (value == null && project.getProperties() != null) {
+        value = project.getProperties().getProperty(name);
+      }
+    }
+    return value != null && Boolean.parseBoolean(value.trim());
+  }
+
+  /** The text of {@code <skip>} in a plugin or execution configuration, null if none. */
+  private static String skipIn(Object configuration) {
+    if (configuration instanceof org.codehaus.plexus.util.xml.Xpp3Dom dom && dom.getChild("skip") != null) {
+      return dom.getChild("skip").getValue();
+    }
+    return null;
   }
 
   /** Whether the goal was typed on the command line rather than bound in a pom. */

@@ -534,6 +534,41 @@ class CacheMojoTest {
     assertEquals(List.of(), pullWarnings);
   }
 
+  @Test
+  void aModuleThatSkipsTheGoalDoesNotRunItForTheBuild() throws Exception {
+    // The last module skips the plugin, as modules skip plugins in Maven: a property in its pom. It
+    // logged "skipped", and the other modules deferred to it: nothing was pushed.
+    var app = project("app", "pull", "push");
+    app.getProperties().setProperty("cachemount.skip", "true");
+    var projects = List.of(project("parent", "pull", "push"), project("core", "pull", "push"), app);
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 4);
+    Path store = dir.resolve("store");
+    runIn(configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source), projects, 1);
+    assertTrue(Files.exists(store), "core is the last module that does not skip push");
+
+    // <skip>true</skip> in the first project's configuration, literally or through a property of its own.
+    var parent = project("parent", "pull", "push");
+    var skip = new org.codehaus.plexus.util.xml.Xpp3Dom("skip");
+    skip.setValue("${skip.cache}");
+    var configuration = new org.codehaus.plexus.util.xml.Xpp3Dom("configuration");
+    configuration.addChild(skip);
+    parent.getBuildPlugins().get(0).setConfiguration(configuration);
+    parent.getProperties().setProperty("skip.cache", "true");
+    var pulls = List.of(parent, project("core", "pull", "push"));
+    Path target = dir.resolve("target");
+    runIn(configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target), pulls, 1);
+    assertEquals(TreeListing.of(source), TreeListing.of(target), "core is the first project that does not skip pull");
+
+    // -Dcachemount.skip=false on the command line outweighs the module's property, as Maven has it.
+    Path again = dir.resolve("again");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + again + ",target=" + source);
+    push.session = reactor(projects, projects.get(1));
+    push.session.getUserProperties().setProperty("cachemount.skip", "false");
+    push.execute();
+    assertFalse(Files.exists(again), "app runs push: the command line says not to skip");
+  }
+
   /** A project whose pom is {@code pom.xml} in {@code basedir}, as Maven builds it from a file. */
   private static org.apache.maven.project.MavenProject projectIn(Path basedir) {
     org.apache.maven.project.MavenProject p = project(basedir.getFileName().toString());
