@@ -27,15 +27,26 @@ public class PullMojo extends CacheMojo {
     return reactor.get(0);
   }
 
+  /**
+   * Before it in the reactor; in a parallel build ({@code -T}), also those that do not depend on it,
+   * which Maven may build while it pulls.
+   */
   @Override
   java.util.List<org.apache.maven.project.MavenProject> builtOnTheWrongSide(java.util.List<org.apache.maven.project.MavenProject> reactor,
       org.apache.maven.project.MavenProject once) {
+    if (session != null && session.isParallel() && session.getProjectDependencyGraph() != null) {
+      java.util.Set<org.apache.maven.project.MavenProject> after = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+      after.addAll(session.getProjectDependencyGraph().getDownstreamProjects(once, true));
+      return reactor.stream().filter(p -> p != once && !after.contains(p)).toList();
+    }
     return reactor.subList(0, reactor.indexOf(once));
   }
 
   @Override
   String wrongSide() {
-    return "before it, so what they resolve does not come from the cache";
+    return session != null && session.isParallel()
+        ? "before it or while it pulls (-T; they do not depend on it), so what they resolve may not come from the cache"
+        : "before it, so what they resolve does not come from the cache";
   }
 
   @Override

@@ -518,6 +518,21 @@ class CacheMojoTest {
     assertEquals(1, pullWarnings.size(), pullWarnings.toString());
     assertTrue(pullWarnings.get(0).contains("pull runs once per build, in core, but Maven builds tools before it"), pullWarnings.get(0));
 
+    // -T: tools does not depend on core (nor app, which depends on core), so Maven builds it at once.
+    var tools = project("tools");
+    var core = project("core", "pull", "push");
+    var app = project("app", "pull", "push");
+    var parallel = List.of(core, tools, app);
+    pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("t4"));
+    pullWarnings = warnings(pull);
+    pull.session = reactor(parallel, core);
+    pull.session.setParallel(true);
+    pull.session.setProjectDependencyGraph(graph(parallel, Map.of(app, core)));
+    pull.execute();
+    assertEquals(1, pullWarnings.size(), pullWarnings.toString());
+    assertTrue(pullWarnings.get(0).contains("pull runs once per build, in core, but Maven builds tools before it or while it pulls (-T"),
+        pullWarnings.get(0));
+
     // An aggregator first and a BOM last (pom packaging, they resolve next to nothing): no warning.
     var aggregator = project("aggregator");
     aggregator.setPackaging("pom");
