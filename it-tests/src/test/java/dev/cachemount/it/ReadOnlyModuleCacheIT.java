@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.cachemount.it.registry.RegistryMode;
 import dev.cachemount.it.registry.TestRegistry;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -126,6 +127,31 @@ class ReadOnlyModuleCacheIT {
     assertEquals("---------", PosixFilePermissions.toString(Files.getPosixFilePermissions(target.resolve("d"))), "its mode back");
     assertEquals(0, asUser(home, "chmod", "700", target.resolve("d").toString()).exitCode());
     assertEquals("restored\n", Files.readString(target.resolve("d/f")));
+  }
+
+  /**
+   * A mode=mirror pull removes what the snapshot lacks, also a directory its owner made inaccessible
+   * (mode 000), which the walk cannot open before it could unlock it: the pull failed with "permission
+   * denied".
+   */
+  @Test
+  void aMirrorPullRemovesAnExtraDirectoryOfModeZero() throws Exception {
+    Path home = userHome();
+    Path tree = Files.createDirectories(home.resolve("tree/d")).getParent();
+    Files.writeString(tree.resolve("d/f"), "kept\n");
+    Path target = Files.createDirectories(home.resolve("target/extra/deeper")).getParent().getParent();
+    Files.writeString(target.resolve("extra/deeper/x"), "not in the snapshot\n");
+    giveToUser(home);
+    assertEquals(0, asUser(home, "chmod", "000", target.resolve("extra").toString()).exitCode());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String jar = home.resolve("cachemount.jar").toString();
+    String store = "dir=" + home.resolve("store");
+    Processes.Result push = asUser(home, java, "-jar", jar, "push", "--cache-id", "id=m," + store + ",target=" + tree);
+    assertEquals(0, push.exitCode(), push.toString());
+    Processes.Result pull = asUser(home, java, "-jar", jar, "pull", "--cache-id", "id=m," + store + ",target=" + target + ",mode=mirror");
+    assertEquals(0, pull.exitCode(), pull.toString());
+    assertFalse(Files.exists(target.resolve("extra"), LinkOption.NOFOLLOW_LINKS), "removed");
+    assertEquals("kept\n", Files.readString(target.resolve("d/f")));
   }
 
   /**

@@ -591,6 +591,25 @@ public final class Restorer {
         }
         return java.nio.file.FileVisitResult.CONTINUE;
       }
+
+      /**
+       * A directory the walk cannot open (mode 000: its owner made it inaccessible) fails before
+       * {@link #preVisitDirectory} could unlock it: one the snapshot lacks is unlocked and removed
+       * all the same.
+       */
+      @Override
+      public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        String path = root.relativize(file).toString();
+        if (e instanceof java.nio.file.AccessDeniedException && Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)
+            && FileNameEncoding.faithful(path) && !keep.contains(path) && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
+          unlocked.unlock(file); // first: the walk of unlockTree cannot open it either
+          unlocked.unlockTree(file);
+          FileTrees.deleteTree(file);
+          removed[0]++;
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
     });
     if (removed[0] > 0) {
       listener.info("mode=mirror: removed " + removed[0] + " entries the snapshot does not hold");
