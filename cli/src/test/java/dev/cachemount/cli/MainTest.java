@@ -95,6 +95,11 @@ class MainTest {
     assertTrue(out.startsWith("m2: pushed sha256:"), out);
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));
     assertTrue(out.startsWith("m2: unchanged"), out);
+    Path restored = dir.resolve("restored-human");
+    assertEquals(0, run("pull", "--cache-id", spec("m2", restored)));
+    assertTrue(out.startsWith("m2: restored sha256:") && !out.contains("already in place"), out);
+    assertEquals(0, run("pull", "--cache-id", spec("m2", restored)));
+    assertTrue(out.contains("files, ") && out.contains(", all already in place; read "), "a pull that wrote nothing says so: " + out);
     assertEquals(0, run("inspect", "--cache-id", "id=m2,dir=" + store));
     assertTrue(out.contains("fastcdc-2020") && out.contains("packs"), out);
     // The targets are averages: frames and packs end where their content says.

@@ -13,11 +13,20 @@ public final class ResultText {
     return switch (r.result()) {
       case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
       case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; wrote nothing, " + time + ")";
-      case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree + "; read "
-          + bytes(r.bytesTransferred()) + " in " + time + ")";
+      case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree
+          + inPlace(r) + "; read " + bytes(r.bytesTransferred()) + " in " + time + ")";
       case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
       case FAILED -> r.id() + ": failed: " + r.error();
     };
+  }
+
+  /** How many of a pull's files were already in place, when any were: a pull into an up-to-date directory writes nothing. */
+  private static String inPlace(OperationResult r) {
+    Long there = r.filesUnchanged();
+    if (there == null || there == 0 || r.files() == 0) {
+      return "";
+    }
+    return there == r.files() ? ", all already in place" : String.format(Locale.ROOT, ", %,d already in place", there);
   }
 
   /** {@code n} bytes in binary units with one decimal: {@code 512 B}, {@code 441.4 MiB}. */
