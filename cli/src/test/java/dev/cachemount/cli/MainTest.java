@@ -222,9 +222,13 @@ class MainTest {
   void specsThatWouldUndoEachOtherExitTwoBeforeAnythingRuns() throws IOException {
     Path other = Files.createDirectories(dir.resolve("other"));
     assertEquals(2, run("push", "--json", "--cache-id", spec("m2", source), "--cache-id", spec("m2", other)));
-    assertTrue(err.contains("cache ids 'm2' and 'm2' both push to"), err);
+    assertTrue(err.contains("cache id 'm2' is given twice, with the targets " + source + " and " + other + ", which both push to"), err);
     assertEquals("", out);
     assertFalse(Files.exists(store), "nothing was pushed");
+    assertEquals(2, run("push", "--cache-id", spec("m2", source), "--cache-id", spec("m2", source)));
+    assertTrue(err.contains("cache id 'm2' is given twice, for the same snapshot and target; give it once"), err);
+    assertEquals(2, run("pull", "--cache-id", spec("m2", dir.resolve("t")), "--cache-id", spec("m2", dir.resolve("t"))));
+    assertTrue(err.contains("cache id 'm2' is given twice"), err);
 
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));
     Path target = dir.resolve("t");

@@ -26,10 +26,23 @@ final class SpecConflicts {
       String snapshot = snapshotKey(spec, defaultStoreDir);
       CacheSpec earlier = seen.putIfAbsent(snapshot, spec);
       if (earlier != null) {
+        if (earlier.id().equals(spec.id()) && earlier.target().equals(spec.target())) {
+          throw twice(spec);
+        }
+        if (earlier.id().equals(spec.id())) {
+          throw CachemountException.usage("cache id '" + spec.id() + "' is given twice, with the targets " + earlier.target().map(Object::toString).orElse("(none)")
+              + " and " + spec.target().map(Object::toString).orElse("(none)") + ", which both push to " + describe(spec, defaultStoreDir)
+              + ": the second would replace the first; give each target its own id");
+        }
         throw CachemountException.usage("cache ids '" + earlier.id() + "' and '" + spec.id() + "' both push to " + describe(spec, defaultStoreDir)
             + ": the second would replace the first; give each --cache-id its own id (or ref tag), or push them in separate commands");
       }
     }
+  }
+
+  /** The same cache given twice (a spec in the pom and again in -Dcachemount.cacheId, or --cache-id repeated). */
+  private static CachemountException twice(CacheSpec spec) {
+    return CachemountException.usage("cache id '" + spec.id() + "' is given twice, for the same snapshot and target; give it once");
   }
 
   /**
@@ -47,6 +60,9 @@ final class SpecConflicts {
       for (int i = 0; i < targets.size(); i++) {
         Path other = targets.get(i);
         String ids = "cache ids '" + owners.get(i).id() + "' and '" + spec.id() + "'";
+        if (other.equals(target) && owners.get(i).id().equals(spec.id())) {
+          throw twice(spec);
+        }
         if (other.equals(target)) {
           throw CachemountException.usage(ids + " both pull into " + target
               + ": the second would write over the first; give each its own target=, or pull them in separate commands");
