@@ -41,7 +41,9 @@ public class PushMojo extends CacheMojo {
    * in a build without {@code -T}). A module that fails and so stops the build ({@code --fail-fast},
    * Maven's default) stops the push too, as a build without {@code -T} would not reach it; with
    * {@code --fail-at-end}, the modules Maven then skips (those that depend on the failed one) are
-   * not waited for.
+   * not waited for. When one of the modules it waits for waits in turn for Maven's lock (an
+   * aggregator goal, which Maven runs only while no other goal runs), it stops waiting: the two would
+   * wait for each other for ever.
    */
   @Override
   boolean readyToRun() throws MojoExecutionException {
@@ -70,6 +72,12 @@ public class PushMojo extends CacheMojo {
       if (building.isEmpty()) {
         return true;
       }
+      if (goalsWaitForMavensLock.getAsBoolean()) {
+        getLog().warn("cachemount: push stops waiting for " + names(building) + ": a goal of theirs waits for the push to end (Maven runs an"
+            + " aggregator goal, such as install:install-file, only while no other goal runs), so the snapshot lacks what their builds add"
+            + " from now on; with -T, run cachemount:push as a step of its own after the build to store everything");
+        return true;
+      }
       if (!told) {
         getLog().info("cachemount: push waits for " + names(building) + ", still building (-T), so that the snapshot holds what their builds add");
         told = true;
@@ -81,6 +89,30 @@ public class PushMojo extends CacheMojo {
         throw new MojoExecutionException("cachemount: interrupted while push waited for the other modules", e);
       }
     }
+  }
+
+  /** Whether another module's goal waits for Maven's lock while the push waits for that module: a deadlock unless the push gives way. */
+  java.util.function.BooleanSupplier goalsWaitForMavensLock = PushMojo::aGoalWaitsForMavensLock;
+
+  /**
+   * Whether a thread of this JVM waits in Maven's {@code MojoExecutor$ProjectLock}: with {@code -T},
+   * every goal holds Maven's reactor-wide lock for reading while it runs, and an aggregator goal
+   * needs it alone, so it waits for the push, which holds it too, and once it waits, every other
+   * goal waits behind it.
+   */
+  static boolean aGoalWaitsForMavensLock() {
+    long self = Thread.currentThread().getId();
+    for (java.lang.management.ThreadInfo info : java.lang.management.ManagementFactory.getThreadMXBean().dumpAllThreads(false, false)) {
+      if (info == null || info.getThreadId() == self || info.getThreadState() == Thread.State.RUNNABLE) {
+        continue;
+      }
+      for (StackTraceElement frame : info.getStackTrace()) {
+        if (frame.getClassName().startsWith("org.apache.maven.lifecycle.internal.MojoExecutor$ProjectLock")) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Whether Maven stops building other modules after these failures (fail-fast, or an error that always halts it). */

@@ -416,6 +416,87 @@ class CacheMojoTest {
   }
 
   /**
+   * mvn -T 2 where core, still building, reaches an aggregator goal (install:install-file): Maven runs
+   * it only when no other goal runs, so it waits for the push, which waited for core: the build hung
+   * for ever. Maven's own lock here: one thread holds it for reading, as the push's goal does, and
+   * core's aggregator goal waits for it in MojoExecutor$ProjectLock. The push gives way, with a warning.
+   */
+  @Test
+  void inAParallelBuildPushStopsWaitingWhenAModuleWaitsForMavensAggregatorLock() throws Exception {
+    var parent = project("parent", "pull", "push");
+    var core = project("core", "pull", "push");
+    var app = project("app", "pull", "push");
+    var projects = List.of(parent, core, app);
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 4);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    @SuppressWarnings("deprecation")
+    org.apache.maven.execution.MavenSession session = new org.apache.maven.execution.MavenSession(null,
+        new org.eclipse.aether.DefaultRepositorySystemSession(), // where Maven 3.9 keeps its per-project locks
+        new org.apache.maven.execution.DefaultMavenExecutionRequest(), new org.apache.maven.execution.DefaultMavenExecutionResult());
+    session.setProjects(projects);
+    session.setCurrentProject(app);
+    push.session = session;
+    push.session.setParallel(true);
+    push.session.getRequest().setDegreeOfConcurrency(2);
+    push.session.setProjectDependencyGraph(graph(projects, Map.of()));
+    push.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildSuccess(parent, 1));
+
+    org.apache.maven.lifecycle.internal.MojoExecutor executor = new org.apache.maven.lifecycle.internal.MojoExecutor();
+    Class<?> lockClass = Class.forName("org.apache.maven.lifecycle.internal.MojoExecutor$ProjectLock");
+    var newLock = lockClass.getDeclaredConstructor(org.apache.maven.lifecycle.internal.MojoExecutor.class,
+        org.apache.maven.execution.MavenSession.class, org.apache.maven.plugin.descriptor.MojoDescriptor.class);
+    newLock.setAccessible(true);
+    var held = new java.util.concurrent.CountDownLatch(1);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    var failed = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+    Thread reader = new Thread(() -> { // a goal running, as the push's does: Maven's lock held for reading
+      try {
+        push.session.setCurrentProject(parent);
+        try (AutoCloseable lock = (AutoCloseable) newLock.newInstance(executor, push.session, new org.apache.maven.plugin.descriptor.MojoDescriptor())) {
+          held.countDown();
+          release.await();
+        }
+      } catch (Throwable e) {
+        failed.set(e);
+        held.countDown();
+      }
+    });
+    reader.setDaemon(true);
+    reader.start();
+    assertTrue(held.await(10, java.util.concurrent.TimeUnit.SECONDS), "the lock was taken");
+    if (failed.get() != null) {
+      throw new AssertionError("taking Maven's lock failed", failed.get());
+    }
+    org.apache.maven.plugin.descriptor.MojoDescriptor aggregator = new org.apache.maven.plugin.descriptor.MojoDescriptor();
+    aggregator.setAggregator(true);
+    Thread coreBuild = new Thread(() -> { // core's aggregator goal, which waits for the lock alone
+      try {
+        push.session.setCurrentProject(core);
+        try (AutoCloseable lock = (AutoCloseable) newLock.newInstance(executor, push.session, aggregator)) {
+          push.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildSuccess(core, 1));
+        }
+      } catch (Throwable e) {
+        failed.set(e);
+      }
+    });
+    coreBuild.setDaemon(true);
+    coreBuild.start();
+    try {
+      push.session.setCurrentProject(app);
+      executeWithin(push, core);
+      assertTrue(Files.exists(store), "pushed without waiting for core");
+      assertEquals(null, push.session.getResult().getBuildSummary(core), "core's aggregator goal still waits");
+    } finally {
+      release.countDown();
+    }
+    coreBuild.join(10_000);
+    assertFalse(coreBuild.isAlive(), "core's goal ran once the push had ended");
+    assertEquals(null, failed.get());
+  }
+
+  /**
    * Executes {@code push} in this thread (Maven's session keeps the current project per thread); should
    * it still wait for {@code never} after 20 s, a summary for it ends the wait and the test fails.
    */
