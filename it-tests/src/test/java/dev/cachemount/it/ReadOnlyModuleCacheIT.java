@@ -135,7 +135,7 @@ class ReadOnlyModuleCacheIT {
    * denied".
    */
   @Test
-  void aMirrorPullRemovesAnExtraDirectoryOfModeZero() throws Exception {
+  void aMirrorPullRemovesExtraDirectoriesOfModeZeroAndWriteOnly() throws Exception {
     Path home = userHome();
     Path tree = Files.createDirectories(home.resolve("tree/d")).getParent();
     Files.writeString(tree.resolve("d/f"), "kept\n");
@@ -143,6 +143,10 @@ class ReadOnlyModuleCacheIT {
     Files.writeString(target.resolve("extra/deeper/x"), "not in the snapshot\n");
     giveToUser(home);
     assertEquals(0, asUser(home, "chmod", "000", target.resolve("extra").toString()).exitCode());
+    Path writeOnly = Files.createDirectories(target.resolve("write-only/deeper"));
+    Files.writeString(writeOnly.resolve("y"), "not in the snapshot either\n");
+    giveToUser(home);
+    assertEquals(0, asUser(home, "chmod", "300", target.resolve("write-only").toString()).exitCode(), "writable, not listable");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String jar = home.resolve("cachemount.jar").toString();
     String store = "dir=" + home.resolve("store");
@@ -151,6 +155,7 @@ class ReadOnlyModuleCacheIT {
     Processes.Result pull = asUser(home, java, "-jar", jar, "pull", "--cache-id", "id=m," + store + ",target=" + target + ",mode=mirror");
     assertEquals(0, pull.exitCode(), pull.toString());
     assertFalse(Files.exists(target.resolve("extra"), LinkOption.NOFOLLOW_LINKS), "removed");
+    assertFalse(Files.exists(target.resolve("write-only"), LinkOption.NOFOLLOW_LINKS), "removed too");
     assertEquals("kept\n", Files.readString(target.resolve("d/f")));
   }
 

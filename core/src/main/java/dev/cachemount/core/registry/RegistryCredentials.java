@@ -116,7 +116,7 @@ public final class RegistryCredentials {
           + " failed: " + e.getMessage() + "; check that the helper is installed and logged in (docker login " + ref.registry() + ")", e);
     } catch (CachemountException e) {
       throw e; // the helper did not answer in time
-    } catch (RuntimeException e) {
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
       // jib-core decodes an auths entry's "auth" without checking it: a value that is not base64
       // (IllegalArgumentException), or whose text has no ':' (an empty "auth", which Docker reads as
       // no credentials; StringIndexOutOfBoundsException). Neither message is shown: both describe the secret.
@@ -217,6 +217,9 @@ public final class RegistryCredentials {
    */
   private static Optional<Credential> retrieveWithin(CredentialRetriever retriever, java.time.Duration timeout,
       java.util.function.Supplier<String> helper) throws CredentialRetrievalException {
+    // In Maven's JVM other plugins (jib's, in another module of a -T build) may run helpers too: only
+    // those started from here on are this lookup's.
+    java.util.Set<Long> before = ProcessHandle.current().children().map(ProcessHandle::pid).collect(java.util.stream.Collectors.toSet());
     java.util.concurrent.FutureTask<Optional<Credential>> task = new java.util.concurrent.FutureTask<>(retriever::retrieve);
     Thread thread = new Thread(task, "cachemount-credential-helper");
     thread.setDaemon(true);
@@ -224,13 +227,13 @@ public final class RegistryCredentials {
     try {
       return task.get(timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
-      List<String> stopped = stopHelpers();
+      List<String> stopped = stopHelpers(before);
       thread.interrupt();
       throw CachemountException.auth(helper.get() + (stopped.isEmpty() ? "" : " (" + String.join(", ", stopped) + ")") + " did not answer within " + timeout.toSeconds() + " s, and was stopped; check that it"
           + " does not wait for input (a login prompt, a locked keychain) by running it by hand, or give it longer with "
           + HELPER_TIMEOUT_VARIABLE + "=SECONDS", e);
     } catch (InterruptedException e) {
-      stopHelpers();
+      stopHelpers(before);
       Thread.currentThread().interrupt();
       throw CachemountException.operational("interrupted while " + helper.get() + " was asked for credentials", e);
     } catch (java.util.concurrent.ExecutionException e) {
@@ -244,19 +247,34 @@ public final class RegistryCredentials {
     }
   }
 
-  /** Stops the credential helpers this process started ({@code docker-credential-*}) and what they started; their names. */
-  private static List<String> stopHelpers() {
+  /**
+   * Stops the credential helpers ({@code docker-credential-*}) this process started since {@code
+   * before} was taken, and what they started (SIGTERM, then SIGKILL after a second); their names.
+   */
+  private static List<String> stopHelpers(java.util.Set<Long> before) {
     List<String> names = new java.util.ArrayList<>();
-    ProcessHandle.current().children().forEach(p -> {
+    List<ProcessHandle> stopping = new java.util.ArrayList<>();
+    ProcessHandle.current().children().filter(p -> !before.contains(p.pid())).forEach(p -> {
       String line = p.info().commandLine().or(() -> p.info().command()).orElse("");
       java.util.regex.Matcher name = java.util.regex.Pattern.compile("docker-credential-[^\\s/]*").matcher(line);
       if (name.find()) {
         names.add(name.group());
-        p.descendants().forEach(ProcessHandle::destroy);
-        p.destroy();
+        p.descendants().forEach(stopping::add);
+        stopping.add(p);
       }
     });
+    stopping.forEach(ProcessHandle::destroy);
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    for (ProcessHandle p : stopping) {
+      try {
+        p.onExit().get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+        p.destroyForcibly(); // it ignored SIGTERM
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        p.destroyForcibly();
+      }
+    }
     return names;
   }
-
 }

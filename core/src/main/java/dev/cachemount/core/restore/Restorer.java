@@ -367,6 +367,12 @@ public final class Restorer {
 
   private static void write(PendingFile file, byte[] data, int offset, int length, long position, Map<PendingFile, Boolean> open)
       throws IOException {
+    if (position + length < file.entry.size() && allZero(data, offset, length)) {
+      // A run of zeros short of the file's end is left a hole, which reads as zeros: a sparse file
+      // (a 3 GiB truncate -s) stays sparse instead of taking its whole size on disk. The file's last
+      // byte is always written, so the file gets its full length. Decided before a file is opened for it.
+      return;
+    }
     if (!file.isOpen()) {
       if (open.size() >= MAX_OPEN_FILES) {
         Iterator<PendingFile> eldest = open.keySet().iterator();
@@ -374,12 +380,6 @@ public final class Restorer {
         eldest.remove();
         victim.closeChannel();
       }
-    }
-    if (position + length < file.entry.size() && allZero(data, offset, length)) {
-      // A run of zeros short of the file's end is left a hole, which reads as zeros: a sparse file
-      // (a 3 GiB truncate -s) stays sparse instead of taking its whole size on disk. The file's last
-      // byte is always written, so the file gets its full length.
-      return;
     }
     FileChannel ch = file.channel();
     open.put(file, Boolean.TRUE);

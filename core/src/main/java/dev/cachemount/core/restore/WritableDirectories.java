@@ -28,17 +28,20 @@ final class WritableDirectories implements AutoCloseable {
   private final List<Unlocked> unlocked = new ArrayList<>();
   private boolean cancelled;
 
-  /** Makes the existing directory {@code dir} writable for this restore, if it is read-only to its owner. */
+  /** Makes the existing directory {@code dir} readable, writable and searchable for this restore, if its owner lacks any of them. */
   synchronized void unlock(Path dir) throws IOException {
     if (cancelled) {
       throw new IOException("the restore was cancelled");
     }
-    if (Files.isWritable(dir)) {
+    // Writable alone is not enough: a directory of mode 0300 can be written but not listed, which a
+    // mode=mirror pull must do to remove what the snapshot lacks.
+    if (Files.isWritable(dir) && Files.isReadable(dir) && Files.isExecutable(dir)) {
       return;
     }
     Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-    if (mode.contains(PosixFilePermission.OWNER_WRITE)) {
-      return;
+    if (mode.contains(PosixFilePermission.OWNER_WRITE) && mode.contains(PosixFilePermission.OWNER_READ)
+        && mode.contains(PosixFilePermission.OWNER_EXECUTE)) {
+      return; // the owner may do everything: the access it lacks comes from elsewhere (another user's directory)
     }
     // noneOf, not copyOf: a directory of mode 000 has no permission at all, and copyOf refuses an empty set.
     Set<PosixFilePermission> writable = EnumSet.noneOf(PosixFilePermission.class);

@@ -314,8 +314,8 @@ public final class Snapshotter {
           while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
             // positional reads until the chunk is whole or the file ends
           }
-        } catch (java.io.InterruptedIOException e) {
-          throw e;
+        } catch (java.io.InterruptedIOException | java.nio.channels.ClosedChannelException e) {
+          throw e; // interrupted (ClosedByInterruptException), not the file's failure
         } catch (IOException e) {
           b.position(0); // the file's failure (EISDIR: replaced by a directory opened since): a stale chunk
         }

@@ -104,6 +104,15 @@ public final class TreeScanner {
       String dir = pending.pop();
       Path dirPath = dir.isEmpty() ? root : root.resolve(dir);
       Object expectedKey = directoryKeys.remove(dir);
+      if (!dir.isEmpty() && !Files.isDirectory(dirPath, LinkOption.NOFOLLOW_LINKS)) {
+        // Replaced since its stat: by a FIFO, whose open would block the scan for ever, a file or a link.
+        if (Files.exists(dirPath, LinkOption.NOFOLLOW_LINKS)) {
+          listener.warning("directory " + dir + " was replaced during the scan; skipped");
+        } else {
+          listener.warning("directory " + dir + " vanished during the scan; skipped");
+        }
+        continue;
+      }
       try (DirectoryStream<Path> children = Files.newDirectoryStream(dirPath)) {
         SecureDirectoryStream<Path> secure = children instanceof SecureDirectoryStream<Path> s ? s : null;
         if (!dir.isEmpty() && expectedKey != null && !expectedKey.equals(openedKey(secure, dirPath))) {

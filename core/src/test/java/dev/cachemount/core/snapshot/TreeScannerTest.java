@@ -88,6 +88,26 @@ class TreeScannerTest {
     assertEquals(List.of("directory d was replaced during the scan; skipped"), warnings);
   }
 
+  /** A FIFO in its place would block the scan's open of the directory for ever (it waits for a writer). */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aDirectoryReplacedByAFifoDuringTheScanIsSkippedWithAWarning() throws IOException {
+    Path target = Files.createDirectories(dir.resolve("target/d")).getParent();
+    List<String> warnings = new ArrayList<>();
+    List<ScannedEntry> scanned = new TreeScanner(collecting(warnings)).scan(target, Set.of(), swapOnce(() -> {
+      Files.delete(target.resolve("d"));
+      try {
+        if (new ProcessBuilder("mkfifo", target.resolve("d").toString()).start().waitFor() != 0) {
+          throw new IOException("mkfifo failed");
+        }
+      } catch (InterruptedException e) {
+        throw new java.io.InterruptedIOException();
+      }
+    }));
+    assertEquals(List.of("d"), scanned.stream().map(ScannedEntry::path).toList());
+    assertEquals(List.of("directory d was replaced during the scan; skipped"), warnings);
+  }
+
   interface Swap {
     void run() throws IOException;
   }
