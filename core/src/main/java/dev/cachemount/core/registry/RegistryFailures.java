@@ -223,10 +223,10 @@ final class RegistryFailures {
           + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (with --ca-file for a private CA)", t);
     }
     if (isTokenServiceFailure(t)) {
-      String reason = status != 0 ? "it answered HTTP " + status : tokenServiceReason(t);
+      String upAgain = ". The credentials were not refused; is the token service up? Try again later";
+      String reason = status != 0 ? "it answered HTTP " + status + upAgain : tokenServiceReason(t, upAgain);
       return CachemountException.operational(where + " failed" + statusText + after + ": the registry's token service (its"
-          + " WWW-Authenticate realm) did not issue a token: " + reason + ". The credentials were not refused; is the token"
-          + " service up? Try again later", t);
+          + " WWW-Authenticate realm) did not issue a token: " + reason, t);
     }
     if (isAuth(t)) {
       return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ". " + credentials.advice(ref)
@@ -258,20 +258,30 @@ final class RegistryFailures {
   }
 
   /** Why a token request that got no HTTP error failed; never the answer's text, which may hold a token. */
-  private static String tokenServiceReason(Throwable t) {
+  private static String tokenServiceReason(Throwable t, String upAgain) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SSLException) {
+        return "its TLS certificate could not be verified (" + rootMessage(c) + "). The credentials were not refused; if a private CA"
+            + " signed that certificate, pass the CA with --ca-file PEM";
+      }
+      if (c instanceof UnknownHostException) {
+        return "its host " + c.getMessage() + " is unknown. The credentials were not refused; check the realm the registry names in"
+            + " WWW-Authenticate, and this machine's DNS";
+      }
+    }
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof com.fasterxml.jackson.core.JacksonException) {
-        return "its answer is not the JSON of a token";
+        return "its answer is not the JSON of a token" + upAgain;
       }
     }
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof IOException) {
-        return "cannot reach it (" + rootMessage(c) + ")";
+        return "cannot reach it (" + rootMessage(c) + ")" + upAgain;
       }
     }
     // jib-core's "Did not get token" message lists the request's parameters, which hold an OAuth2
     // refresh token where one is used: never shown
-    return "its answer holds no token";
+    return "its answer holds no token" + upAgain;
   }
 
   private static String describe(Throwable t) {

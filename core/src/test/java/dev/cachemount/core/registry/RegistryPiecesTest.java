@@ -104,6 +104,17 @@ class RegistryPiecesTest {
     assertTrue(down.getMessage().contains("token service") && down.getMessage().contains("Connection refused")
         && !down.getMessage().contains("were used"), down.getMessage());
 
+    // A realm whose certificate cannot be verified, or whose host is unknown: what to do about it, as for the registry itself.
+    Exception untrusted = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException(
+        "127.0.0.1:5000", "team/cache", new javax.net.ssl.SSLHandshakeException("PKIX path building failed"));
+    String tls = RegistryFailures.toException(ref, "authentication for pull", untrusted, 1, used).getMessage();
+    assertTrue(tls.contains("token service") && tls.contains("PKIX path building failed") && tls.contains("--ca-file")
+        && !tls.contains("Try again later"), tls);
+    Exception unknown = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException(
+        "127.0.0.1:5000", "team/cache", new java.net.UnknownHostException("auth.example.invalid"));
+    String host = RegistryFailures.toException(ref, "authentication for pull", unknown, 1, used).getMessage();
+    assertTrue(host.contains("auth.example.invalid is unknown") && host.contains("WWW-Authenticate"), host);
+
     Exception noToken = new com.google.cloud.tools.jib.api.RegistryAuthenticationFailedException("127.0.0.1:5000", "team/cache",
         "Did not get token in authentication response from http://127.0.0.1:5001/token; parameters: refresh_token=SECRET-42");
     assertFalse(RegistryFailures.retryable(noToken));
