@@ -174,6 +174,39 @@ class IncrementalPushTest {
   }
 
   /**
+   * A directory the scan saw, swapped for a link to a directory outside the tree before its files are
+   * read: opening d/inner by its path would follow d and store the outside file's bytes under the
+   * tree's name. The workers open files through the tree's directories without following links.
+   */
+  @Test
+  void aDirectorySwappedForALinkAfterTheScanIsNotFollowedOutOfTheTree() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("swap-tree/d"));
+    Files.writeString(tree.resolve("inner"), "inside the tree");
+    Files.writeString(tree.getParent().resolve("plain"), "a file beside it");
+    Path outside = Files.createDirectories(dir.resolve("outside"));
+    Files.writeString(outside.resolve("inner"), "OUTSIDE: must never be stored");
+    Path root = tree.getParent();
+    var scanned = new dev.cachemount.core.snapshot.TreeScanner(OperationListener.NONE).scan(root, Set.of(), Long.MAX_VALUE);
+    Files.move(tree, dir.resolve("d-moved"));
+    Files.createSymbolicLink(root.resolve("d"), outside);
+    List<String> warnings = new java.util.ArrayList<>();
+    dev.cachemount.core.snapshot.Snapshotter snapshotter = new dev.cachemount.core.snapshot.Snapshotter(
+        new dev.cachemount.core.snapshot.Snapshotter.Settings(new dev.cachemount.core.chunk.FastCdcChunker(dev.cachemount.core.chunk.ChunkerParameters.DEFAULT),
+            3, 16 * 1024, 1 << 20, 2),
+        new OperationListener() {
+          @Override
+          public void warning(String message) {
+            warnings.add(message);
+          }
+        }, java.time.Clock.systemUTC());
+    var staged = snapshotter.snapshot(root, dev.cachemount.core.snapshot.TreePolicies.Tree.of(scanned), java.time.Instant.now().plusSeconds(10),
+        Files.createDirectories(dir.resolve("swap-staging")), java.util.Optional.empty(), List.of());
+    assertTrue(staged.index().entries().stream().noneMatch(e -> e.path().equals("d/inner")), "nothing stored as d/inner: " + staged.index().entries());
+    assertTrue(staged.index().entries().stream().anyMatch(e -> e.path().equals("plain")), "the rest is stored");
+    assertTrue(warnings.contains("d/inner is no longer a regular file (or a directory above it was replaced); skipped"), warnings.toString());
+  }
+
+  /**
    * Files gone from under compaction (deleted, or replaced by a FIFO, whose open would block, or by a
    * directory, whose read fails) after the workers took them from the parent unread.
    */

@@ -287,9 +287,9 @@ public final class Snapshotter {
     MessageDigest md = Digest.newMessageDigest();
     byte[] buffer = new byte[settings.chunker().maxSize()];
     // After every batch: this thread decides alone, in the order above, so the new packs do not depend on timing either.
-    FileChannel open = null;
+    java.nio.channels.SeekableByteChannel open = null;
     int openFile = -1;
-    try {
+    try (TreeFiles tree = new TreeFiles(root)) {
       for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : sorted) {
         ChunkReuse.Found f = c.getValue();
         if (f.file() != openFile) {
@@ -302,7 +302,13 @@ public final class Snapshotter {
             decisions.endFrame(startsOwnPacks(before) || startsOwnPacks(next));
           }
           openFile = f.file();
-          open = openRegular(root.resolve(files.get(openFile).path()));
+          try {
+            // Gone, or no longer a regular file (a FIFO's open would block), or a directory above it
+            // replaced by a link (not followed out of the tree): its chunks keep their earlier packs.
+            open = tree.open(files.get(openFile).path());
+          } catch (java.nio.file.AccessDeniedException e) {
+            open = null; // no longer readable: the same
+          }
         }
         if (open == null) {
           stale.add(c);
@@ -311,8 +317,9 @@ public final class Snapshotter {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buffer, 0, f.length());
         long position = f.offset();
         try {
-          while (b.hasRemaining() && open.read(b, position + b.position()) >= 0) {
-            // positional reads until the chunk is whole or the file ends
+          open.position(position);
+          while (b.hasRemaining() && open.read(b) >= 0) {
+            // reads until the chunk is whole or the file ends
           }
         } catch (java.io.InterruptedIOException | java.nio.channels.ClosedChannelException e) {
           throw e; // interrupted (ClosedByInterruptException), not the file's failure
@@ -359,8 +366,7 @@ public final class Snapshotter {
       List<Future<Void>> futures = new ArrayList<>();
       for (int w = 0; w < workers; w++) {
         futures.add(pool.submit(() -> {
-          Worker worker = new Worker(root, decisions, turns);
-          try {
+          try (Worker worker = new Worker(root, decisions, turns)) {
             int b;
             while (!failed.get() && (b = nextBatch.getAndIncrement()) < batches.size()) {
               int[] range = batches.get(b);
@@ -525,8 +531,10 @@ public final class Snapshotter {
   private static final Object HELD_PACK_CUT = new Object();
 
   /** One worker's read buffer, hasher and held chunks. Used by its thread only. */
-  private final class Worker implements ChunkReader.ChunkConsumer {
+  private final class Worker implements ChunkReader.ChunkConsumer, java.io.Closeable {
     private final Path root;
+    /** The tree's files, opened without following a link below the root. */
+    private final TreeFiles files;
     private final Decisions decisions;
     private final Turns turns;
     private final FastCdcChunker chunker = settings.chunker();
@@ -545,9 +553,15 @@ public final class Snapshotter {
 
     Worker(Path root, Decisions decisions, Turns turns) {
       this.root = root;
+      this.files = new TreeFiles(root);
       this.decisions = decisions;
       this.turns = turns;
       this.reader = new ChunkReader(chunker, 1 << 20);
+    }
+
+    @Override
+    public void close() throws IOException {
+      files.close();
     }
 
     void startBatch(int number) {
@@ -606,18 +620,30 @@ public final class Snapshotter {
         return new FileResult(unchanged.get().size(), null, chunks);
       }
       long size = 0;
-      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-        // Gone, or replaced since the scan (by a directory, a link or a FIFO, whose open would block): not read.
-        listener.warning(entry.path() + (Files.exists(file, LinkOption.NOFOLLOW_LINKS) ? " is no longer a regular file" : " vanished before it was read")
-            + "; skipped");
+      java.nio.channels.SeekableByteChannel ch;
+      try {
+        ch = files.open(entry.path());
+      } catch (AccessDeniedException e) {
+        throw CachemountException.operational("cannot read " + file + ": permission denied; make it readable by this user or remove it", e);
+      }
+      if (ch == null) {
+        // Gone, or replaced since the scan (by a directory, a link or a FIFO, whose open would block), or
+        // a directory above it replaced (by a link, which is not followed out of the tree): not read.
+        listener.warning(entry.path() + (Files.exists(file, LinkOption.NOFOLLOW_LINKS)
+            ? " is no longer a regular file (or a directory above it was replaced)" : " vanished before it was read") + "; skipped");
         return null;
       }
       boolean ownFrames = startsOwnFrames(entry.size());
       boolean ownPacks = startsOwnPacks(entry.size());
       if (ownFrames) {
-        frameBoundary(ownPacks);
+        try {
+          frameBoundary(ownPacks);
+        } catch (Throwable t) {
+          ch.close();
+          throw t;
+        }
       }
-      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      try (ch) {
         size = reader.read(ch, this);
       } catch (NoSuchFileException e) {
         listener.warning(entry.path() + " vanished before it was read; skipped");
@@ -685,22 +711,6 @@ public final class Snapshotter {
       System.arraycopy(data, offset, held, heldLength, length);
       heldEvents.add(new HeldChunk(digest, fileNumber, at, length, heldLength));
       heldLength += length;
-    }
-  }
-
-  /**
-   * The file at {@code file} open for reading, or null when it is no longer a regular file that can
-   * be read (deleted, replaced by a directory, a link or a FIFO, whose open would block, since it was
-   * read): compaction then keeps its chunks in their earlier packs, as it does for changed ones.
-   */
-  private static FileChannel openRegular(Path file) throws IOException {
-    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-      return null;
-    }
-    try {
-      return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-    } catch (java.nio.file.FileSystemException gone) {
-      return null; // deleted or replaced between the check and the open, or no longer readable
     }
   }
 
