@@ -244,7 +244,8 @@ public final class Cachemount {
    * Refuses, before anything is read or written, a target that cannot be a cache directory: the file
    * system root (what {@code target=$CACHE_DIR/} becomes when the variable is empty), which a push
    * would read whole (/proc included) and a pull would write into; and for a pull that removes what
-   * the snapshot lacks ({@code mirror}), the home directory or a directory that holds it.
+   * the snapshot lacks ({@code mirror}), the home directory ({@code $HOME}, and the account's) or a
+   * directory that holds it.
    */
   private void refuseUnsafeTarget(CacheSpec spec, boolean mirror) {
     if (spec.target().isEmpty()) {
@@ -263,9 +264,24 @@ public final class Cachemount {
       throw CachemountException.usage("target " + target + " is the file system root " + real + ", not a cache directory; set target= to the"
           + " cache directory (a target=$DIR/ whose variable is empty or unset names /)");
     }
-    if (mirror && realHome.startsWith(real)) {
-      throw CachemountException.usage("target " + target + " is the home directory " + home + " or holds it, and mode=mirror would remove"
-          + " everything there that the snapshot lacks; set target= to the cache directory");
+    if (!mirror) {
+      return;
+    }
+    // $HOME, and the account's home where a container sets HOME elsewhere (HOME=/github/home).
+    List<Path> homes = new ArrayList<>(List.of(realHome));
+    String account = System.getProperty("user.home");
+    if (account != null && !account.isEmpty() && !account.equals("?")) {
+      try {
+        homes.add(StoreOverlap.real(Path.of(account)));
+      } catch (IOException | java.nio.file.InvalidPathException e) {
+        // no account home to protect
+      }
+    }
+    for (Path h : homes) {
+      if (h.startsWith(real)) {
+        throw CachemountException.usage("target " + target + " is the home directory " + h + " or holds it, and mode=mirror would remove"
+            + " everything there that the snapshot lacks; set target= to the cache directory");
+      }
     }
   }
 

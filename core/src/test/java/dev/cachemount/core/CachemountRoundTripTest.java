@@ -308,6 +308,14 @@ class CachemountRoundTripTest {
     assertTrue(home.getMessage().contains("home directory"), home.getMessage());
     assertEquals("the user's own file", Files.readString(mine));
     assertTrue(Files.isDirectory(source));
+
+    // The account's home too, where HOME names another directory (a container's HOME=/github/home);
+    // an id with nothing stored, so that a failure of this check is a miss that removes nothing.
+    Path account = Path.of(System.getProperty("user.home"));
+    CachemountException accountHome = assertThrows(CachemountException.class,
+        () -> client.pull(client.parseSpec("id=nothing-here,dir=" + store + ",target=" + account + ",mode=mirror"), listener));
+    assertEquals(FailureKind.USAGE, accountHome.kind());
+    assertTrue(accountHome.getMessage().contains("home directory " + account.toRealPath()), accountHome.getMessage());
   }
 
   /** A sparse file (mostly a hole) is restored with its holes: its zeros are not written out block by block. */
