@@ -22,22 +22,33 @@ import java.util.Set;
  * through its directories, opened one by one from the root, each without following a link. A
  * directory that a push's scan saw, and that was swapped for a link to somewhere else before its files
  * were read, is then not followed out of the tree (opening {@code root/d/f} by its path would follow
- * {@code d}). The chain of directories opened for the last file is kept, so the files of one directory,
- * and of its neighbours, cost no walk from the root. Used by one thread.
+ * {@code d}). The chain of directories opened for the last file is kept, its last {@link #KEPT_OPEN}
+ * open, so the files of one directory, and of its neighbours, cost no walk from the root, and a tree
+ * thousands of levels deep does not exhaust the open-files limit. A failure that is not a change of
+ * the tree (the open-files limit, an I/O error) is thrown, not taken for a file gone. Used by one thread.
  */
 final class TreeFiles implements Closeable {
   private static final Set<java.nio.file.OpenOption> READ = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
 
+  /** Directories kept open below the root, at most: a tree thousands of levels deep must not exhaust the open-files limit. */
+  static final int KEPT_OPEN = 32;
+
   private final Path root;
-  /** The names of the directories open below the root, outermost first. */
+  private final int keptOpen;
+  /** The names of the directories on the way to the last one opened, outermost first. */
   private final List<String> names = new ArrayList<>();
-  /** The root's stream, then one per name. */
+  /** The root's stream, then one per name: open for the last {@link #keptOpen} names, null (closed) above them. */
   private final List<SecureDirectoryStream<Path>> open = new ArrayList<>();
   /** False where the platform offers no {@link SecureDirectoryStream}: files are then opened by their paths. */
   private boolean secure = true;
 
   TreeFiles(Path root) {
+    this(root, KEPT_OPEN);
+  }
+
+  TreeFiles(Path root, int keptOpen) {
     this.root = root;
+    this.keptOpen = keptOpen;
   }
 
   /**
@@ -66,11 +77,21 @@ final class TreeFiles implements Closeable {
     }
     try {
       return dir.newByteChannel(child, READ);
-    } catch (AccessDeniedException e) {
-      throw e;
     } catch (FileSystemException e) {
-      return null; // gone, or replaced by a link (ELOOP) since the check
+      return replaced(dir, child, true, e); // gone, or replaced by a link (ELOOP) since the check
     }
+  }
+
+  /**
+   * Null when {@code child}'s open failed because it is no longer what it was (gone, or replaced by
+   * a link or by something else); the failure itself otherwise (permission denied, the open-files
+   * limit, an I/O error), which is not to be taken for a change of the tree.
+   */
+  private static <T> T replaced(SecureDirectoryStream<Path> dir, Path child, boolean file, FileSystemException e) throws IOException {
+    if (e instanceof AccessDeniedException || isA(dir, child, file)) {
+      throw e;
+    }
+    return null;
   }
 
   /** The directory at {@code dirs} below the root, open; null when one of them is no longer a directory. */
@@ -91,11 +112,19 @@ final class TreeFiles implements Closeable {
     while (common < names.size() && common < dirs.length && names.get(common).equals(dirs[common])) {
       common++;
     }
-    while (names.size() > common) {
-      names.remove(names.size() - 1);
-      open.remove(open.size() - 1).close();
+    // Back to the deepest directory of the common part still open (the root is always).
+    int from = common;
+    while (open.get(from) == null) {
+      from--;
     }
-    for (int i = common; i < dirs.length; i++) {
+    while (names.size() > from) {
+      names.remove(names.size() - 1);
+      SecureDirectoryStream<Path> last = open.remove(open.size() - 1);
+      if (last != null) {
+        last.close();
+      }
+    }
+    for (int i = from; i < dirs.length; i++) {
       SecureDirectoryStream<Path> parent = open.get(open.size() - 1);
       Path child = root.getFileSystem().getPath(dirs[i]);
       // Checked first: the open does not ask for a directory, and a FIFO in its place would block it.
@@ -105,13 +134,15 @@ final class TreeFiles implements Closeable {
       SecureDirectoryStream<Path> next;
       try {
         next = parent.newDirectoryStream(child, LinkOption.NOFOLLOW_LINKS);
-      } catch (AccessDeniedException e) {
-        throw e;
       } catch (FileSystemException e) {
-        return null; // gone, or replaced by a link (ELOOP) or a file (ENOTDIR) since the check
+        return replaced(parent, child, false, e); // gone, or replaced by a link (ELOOP) or a file (ENOTDIR) since the check
       }
       open.add(next);
       names.add(dirs[i]);
+      int above = open.size() - 1 - keptOpen;
+      if (above > 0 && open.get(above) != null) {
+        open.set(above, null).close(); // reopened from an open ancestor, should it be needed again
+      }
     }
     return open.get(open.size() - 1);
   }
@@ -134,7 +165,9 @@ final class TreeFiles implements Closeable {
     IOException failure = null;
     for (int i = open.size() - 1; i >= 0; i--) {
       try {
-        open.get(i).close();
+        if (open.get(i) != null) {
+          open.get(i).close();
+        }
       } catch (IOException e) {
         failure = failure == null ? e : failure;
       }
