@@ -364,7 +364,8 @@ final class PushOperation {
       } catch (IllegalArgumentException e) {
         return Optional.of(new ParentHead(head.get(), false, true, null));
       }
-      checks.add(pool.submit(() -> store.hasBlob(digest)));
+      long size = blob.size();
+      checks.add(pool.submit(() -> store.hasBlob(digest, size)));
     }
     // While the checks run: the index, when the scan (done by now, or soon) says the push needs it.
     EarlyIndex index = null;
@@ -418,14 +419,15 @@ final class PushOperation {
     }
     // A snapshot whose blobs are gone cannot stand for the tree, however equal the trees are. The
     // index may have come from this machine's copy, so the store is asked for it too.
-    if (!blobsPresent && !store.hasBlob(Digest.parse(head.manifest().layers().get(0).digest()))) {
-      listener.warning("the stored snapshot " + ref + " lacks its index; pushing a complete new one");
+    Descriptor indexLayer = head.manifest().layers().get(0);
+    if (!blobsPresent && !store.hasBlob(Digest.parse(indexLayer.digest()), indexLayer.size())) {
+      listener.warning("the stored snapshot " + ref + " lacks its index, or holds it cut short; pushing a complete new one");
       return Optional.empty();
     }
     // The index lists the packs of the manifest (checked by the reader).
     for (SnapshotIndex.PackRef pack : blobsPresent ? List.<SnapshotIndex.PackRef>of() : parent.index().packs()) {
-      if (!store.hasBlob(pack.digest())) {
-        listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + "; pushing a complete new one");
+      if (!store.hasBlob(pack.digest(), pack.size())) {
+        listener.warning("the stored snapshot " + ref + " lacks pack " + pack.digest() + ", or holds it cut short; pushing a complete new one");
         return Optional.empty();
       }
     }

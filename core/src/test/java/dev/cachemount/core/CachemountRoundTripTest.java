@@ -605,6 +605,21 @@ class CachemountRoundTripTest {
     assertPullsBack(client, "m2", source, "restored");
   }
 
+  @Test
+  void aSnapshotWhosePackWasCutShortIsReplacedByTheNextPushWithoutForce() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path pack = largestBlob();
+    long size = Files.size(pack);
+    try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(pack, java.nio.file.StandardOpenOption.WRITE)) {
+      channel.truncate(size / 2); // a disk that filled up under a copy of the store, say
+    }
+    OperationResult second = client.push(spec("m2", source), listener);
+    assertEquals(Outcome.PUSHED, second.result(), "not unchanged: the stored snapshot's pack is cut short");
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("or holds it cut short")), warnings.toString());
+    assertEquals(size, Files.size(pack), "the damaged copy was replaced by a whole one");
+    assertPullsBack(client, "m2", source, "restored");
+  }
+
   /** A client whose store keeps the indexes it reads and writes in {@code copies}, as a registry store does. */
   private Cachemount keepingIndexesIn(IndexCache copies) {
     return Cachemount.builder().home(dir).env(Map.of())

@@ -21,6 +21,15 @@ public interface BlobSink {
   boolean hasBlob(Digest digest) throws IOException;
 
   /**
+   * Whether the store holds the blob, {@code size} bytes long. A store that can tell cheaply (a file's
+   * size on disk) answers false for a copy of another size: a blob cut short by a damaged disk or a
+   * hand edit is not held. The bytes themselves are not hashed.
+   */
+  default boolean hasBlob(Digest digest, long size) throws IOException {
+    return hasBlob(digest);
+  }
+
+  /**
    * Stores the blob whose bytes are {@code file}. The store may move the file; afterwards the caller
    * must not use it.
    *
@@ -39,7 +48,7 @@ public interface BlobSink {
    * @throws dev.cachemount.core.CachemountException of kind INTEGRITY when the blob is nowhere to be had
    */
   default BlobPut claimBlob(Digest digest, long size, java.util.Optional<String> fromRepository) throws IOException {
-    if (hasBlob(digest)) {
+    if (hasBlob(digest, size)) {
       return BlobPut.PRESENT;
     }
     throw dev.cachemount.core.CachemountException.integrity("the store lacks blob " + digest

@@ -26,6 +26,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
@@ -174,6 +175,16 @@ public final class LayoutStore implements SnapshotStore {
   @Override
   public boolean hasBlob(Digest digest) throws IOException {
     return Files.isRegularFile(blobPath(digest), LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Override
+  public boolean hasBlob(Digest digest, long size) throws IOException {
+    try {
+      BasicFileAttributes attributes = Files.readAttributes(blobPath(digest), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      return attributes.isRegularFile() && attributes.size() == size;
+    } catch (NoSuchFileException e) {
+      return false;
+    }
   }
 
   @Override

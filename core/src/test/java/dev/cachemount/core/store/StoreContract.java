@@ -64,6 +64,7 @@ public abstract class StoreContract {
       assertFalse(store.hasBlob(smallDigest));
       assertEquals(BlobPut.written(small.length), store.putBlob(smallDigest, small));
       assertTrue(store.hasBlob(smallDigest));
+      assertTrue(store.hasBlob(smallDigest, small.length), "held, with the size it was stored with");
       assertArrayEquals(small, read(store, smallDigest, small.length));
 
       byte[] large = random(1, 3 << 20);
