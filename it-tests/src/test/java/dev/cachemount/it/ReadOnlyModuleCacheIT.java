@@ -130,6 +130,26 @@ class ReadOnlyModuleCacheIT {
   }
 
   /**
+   * A directory of a push's tree that its owner may read but not search (mode 0600): the push fails
+   * and says what the directory lacks. It said "make it readable", and the user's {@code chmod u+r}
+   * changed nothing.
+   */
+  @Test
+  void aPushOfATreeWithADirectoryThatCannotBeSearchedNamesTheModeItNeeds() throws Exception {
+    Path home = userHome();
+    Path tree = Files.createDirectories(home.resolve("tree/d")).getParent();
+    Files.writeString(tree.resolve("d/f"), "x\n");
+    giveToUser(home);
+    assertEquals(0, asUser(home, "chmod", "600", tree.resolve("d").toString()).exitCode());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Processes.Result push = asUser(home, java, "-jar", home.resolve("cachemount.jar").toString(), "push", "--cache-id",
+        "id=s,dir=" + home.resolve("store") + ",target=" + tree);
+    assertEquals(1, push.exitCode(), push.toString());
+    assertTrue(push.stderr().contains("cannot list directory " + tree.resolve("d")) && push.stderr().contains("chmod u+rx"), push.stderr());
+    assertEquals(0, asUser(home, "chmod", "700", tree.resolve("d").toString()).exitCode());
+  }
+
+  /**
    * A mode=mirror pull removes what the snapshot lacks, also a directory its owner made inaccessible
    * (mode 000), which the walk cannot open before it could unlock it: the pull failed with "permission
    * denied".

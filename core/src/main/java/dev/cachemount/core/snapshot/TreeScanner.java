@@ -171,7 +171,7 @@ public final class TreeScanner {
         listener.warning("directory " + dir + " was replaced during the scan; skipped");
       } catch (AccessDeniedException e) {
         throw CachemountException.operational(
-            "cannot list directory " + dirPath + ": permission denied; make it readable by this user (or run as its owner)", e);
+            "cannot list directory " + dirPath + ": permission denied; make it readable and searchable by this user (chmod u+rx), or run as its owner", e);
       }
     }
     entries.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
