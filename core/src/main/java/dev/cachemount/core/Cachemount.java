@@ -167,7 +167,7 @@ public final class Cachemount {
     try (SnapshotStore store = openStore(spec, listener);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
-      return new PushOperation(engine, spec, options, listener, others, stateDirectory()).run(store);
+      return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the push of cache '" + spec.id() + "'", e);
     }

@@ -115,8 +115,7 @@ final class PullOperation {
     // The real path of its longest existing part: a path through a link names the same lock before
     // and after the target is made.
     Path real = StoreOverlap.real(target);
-    Path lockFile = lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
-        .toString().substring(7, 39) + ".lock");
+    Path lockFile = lockFile(lockDirectory, real);
     try {
       Files.createDirectories(lockDirectory);
       // Made, or found, before the wait: a lock file that cannot be opened is reported here too.
@@ -129,9 +128,19 @@ final class PullOperation {
       return () -> { };
     }
     return ExclusiveLock.acquireOrFail(lockFile, lockTimeout,
-        () -> listener.warning("another cachemount process is restoring into " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)"),
+        () -> listener.warning("another cachemount process is restoring into or pushing " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)"),
         () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + real
             + " for " + lockTimeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or pull into another target"));
+  }
+
+  /**
+   * The lock file of {@code real}, a target's real path (that of its longest existing part), in
+   * {@code lockDirectory}: pulls into the target hold it while they restore, and pushes of it while
+   * they read it.
+   */
+  static Path lockFile(Path lockDirectory, Path real) {
+    return lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .toString().substring(7, 39) + ".lock");
   }
 
   private OperationResult pullLocked(SnapshotStore store, Path target) throws IOException {

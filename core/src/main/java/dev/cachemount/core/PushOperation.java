@@ -55,14 +55,18 @@ final class PushOperation {
   private final OperationListener listener;
   private final List<ReuseSource> others;
   private final Path stateDirectory;
+  /** How long to wait for a pull restoring into the target. */
+  private final java.time.Duration targetLockTimeout;
   private final long started = System.nanoTime();
 
   /**
    * @param others snapshots named by {@code from=}, loaded; ignored with {@code --force}
    * @param stateDirectory cachemount's own directory, left out of a target that holds it
    */
-  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener, List<ReuseSource> others, Path stateDirectory) {
+  PushOperation(Engine engine, CacheSpec spec, PushOptions options, OperationListener listener, List<ReuseSource> others, Path stateDirectory,
+      java.time.Duration targetLockTimeout) {
     this.stateDirectory = stateDirectory;
+    this.targetLockTimeout = targetLockTimeout;
     this.engine = engine;
     this.spec = spec;
     this.options = options;
@@ -79,12 +83,37 @@ final class PushOperation {
           : "target " + target + " does not exist, so there is nothing to push; check the path (a cache directory appears once a build has filled it)");
     }
     try {
-      return push(store, target.toRealPath());
+      Path root = target.toRealPath();
+      try (dev.cachemount.core.internal.ExclusiveLock.Held turn = lockTarget(root)) {
+        return push(store, root);
+      }
     } catch (IOException e) {
       throw IoErrors.failed("push of cache '" + spec.id() + "'", e);
     } catch (UncheckedIOException e) {
       throw IoErrors.failed("push of cache '" + spec.id() + "'", e.getCause());
     }
+  }
+
+  /**
+   * Takes turns with pulls into the target (the lock {@link PullOperation} holds while it restores):
+   * a push that read a tree a pull was still writing would store half of it under the id, its
+   * temporary files left out, in place of a good snapshot. Without a lock directory, it goes on.
+   */
+  private dev.cachemount.core.internal.ExclusiveLock.Held lockTarget(Path root) throws IOException {
+    Path lockDirectory = stateDirectory.resolve("locks");
+    Path lockFile = PullOperation.lockFile(lockDirectory, root);
+    try {
+      Files.createDirectories(lockDirectory);
+      java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE).close();
+    } catch (IOException e) {
+      listener.info("cannot take the lock " + lockFile + " (" + IoErrors.describe(e) + "): this push does not wait for pulls into " + root);
+      return () -> { };
+    }
+    return dev.cachemount.core.internal.ExclusiveLock.acquireOrFail(lockFile, targetLockTimeout,
+        () -> listener.warning("another cachemount process is restoring into " + root + "; this push waits for it (at most "
+            + targetLockTimeout.toSeconds() + " s)"),
+        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + root
+            + " for " + targetLockTimeout.toSeconds() + " s (lock " + lockFile + "); push once it has finished"));
   }
 
   private OperationResult push(SnapshotStore store, Path root) throws IOException {

@@ -1,0 +1,89 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A push of a directory that a pull is still restoring into waits for the pull: it would otherwise
+ * store the half-restored tree (the pull's temporary files left out) under its id, in place of a
+ * good snapshot.
+ */
+class PushDuringPullTest {
+  @TempDir Path dir;
+
+  @Test
+  void aPushOfATargetBeingRestoredWaitsForThePullAndStoresTheWholeTree() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 11);
+    Path store = dir.resolve("store");
+    Cachemount client = Cachemount.builder().home(dir).env(Map.of()).packTarget(256 * 1024).build();
+    OperationResult pushed = client.push(client.parseSpec("id=m2,dir=" + store + ",target=" + source), OperationListener.NONE);
+
+    CountDownLatch reading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Cachemount slow = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(30))
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public InputStream openBlob(Digest digest, long size) throws IOException {
+            reading.countDown();
+            try {
+              release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return super.openBlob(digest, size);
+          }
+        }).build();
+    Path target = java.nio.file.Files.createDirectories(dir.resolve("target")); // an empty cache directory, as on a fresh runner
+    CompletableFuture<OperationResult> pull =
+        CompletableFuture.supplyAsync(() -> slow.pull(slow.parseSpec("id=m2,dir=" + store + ",target=" + target), OperationListener.NONE));
+    assertTrue(reading.await(20, TimeUnit.SECONDS));
+
+    // Another process (here another thread: a thread re-entering a lock it holds gets it) pushes the target meanwhile.
+    Path otherStore = dir.resolve("other-store");
+    List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+    Cachemount pusher = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(30)).build();
+    CompletableFuture<OperationResult> push = CompletableFuture.supplyAsync(() -> pusher.push(
+        pusher.parseSpec("id=copy,dir=" + otherStore + ",target=" + target), new OperationListener() {
+          @Override
+          public void warning(String message) {
+            warnings.add(message);
+          }
+        }));
+    try {
+      push.get(1500, TimeUnit.MILLISECONDS); // without turns, it is done by now, with what the pull has written so far
+    } catch (TimeoutException waiting) {
+      // it waits for the pull
+    }
+    release.countDown();
+    assertEquals(Outcome.RESTORED, pull.get(30, TimeUnit.SECONDS).result());
+    OperationResult copy = push.get(30, TimeUnit.SECONDS);
+    assertEquals(pushed.files(), copy.files(), "the push stores the restored tree whole; warnings: " + warnings);
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("interrupted pull")), warnings.toString());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("this push waits for it")), warnings.toString());
+
+    Path again = dir.resolve("again");
+    client.pull(client.parseSpec("id=copy,dir=" + otherStore + ",target=" + again), OperationListener.NONE);
+    assertEquals(TreeListing.of(source), TreeListing.of(again));
+  }
+}
