@@ -106,41 +106,16 @@ final class PullOperation {
     }
   }
 
-  /**
-   * One restore into a target at a time, across processes: the lock is a file named by the target's
-   * path in the lock directory (not in the target, which stays the user's); the kernel drops it when
-   * its holder dies.
-   */
+  /** Takes turns with other pulls into the target and with pushes of it ({@link TargetLock}). */
   private ExclusiveLock.Held lockTarget(Path target) throws IOException {
-    // The real path of its longest existing part: a path through a link names the same lock before
-    // and after the target is made.
     Path real = StoreOverlap.real(target);
-    Path lockFile = lockFile(lockDirectory, real);
-    try {
-      Files.createDirectories(lockDirectory);
-      // Made, or found, before the wait: a lock file that cannot be opened is reported here too.
-      java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE).close();
-    } catch (IOException e) {
-      // The lock is for the pull's neighbours only: without it, this pull still writes every file whole.
-      listener.warning("cannot take the lock " + lockFile + " (" + IoErrors.describe(e) + "): this pull does not take turns with other"
-          + " pulls into " + real + "; set XDG_CACHE_HOME to a writable directory");
+    TargetLock lock = new TargetLock(lockDirectory, real);
+    // The lock is for the pull's neighbours only: without it, this pull still writes every file whole.
+    return lock.take(lockTimeout, listener, "pull", e -> {
+      listener.warning("cannot take the lock " + lock.file() + " (" + IoErrors.describe(e) + "): this pull does not take turns with other"
+          + " pulls into " + real + ", nor with pushes of it; set XDG_CACHE_HOME to a writable directory");
       targetLocked = false;
-      return () -> { };
-    }
-    return ExclusiveLock.acquireOrFail(lockFile, lockTimeout,
-        () -> listener.warning("another cachemount process is restoring into or pushing " + real + "; waiting for it (at most " + lockTimeout.toSeconds() + " s)"),
-        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + real
-            + " for " + lockTimeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or pull into another target"));
-  }
-
-  /**
-   * The lock file of {@code real}, a target's real path (that of its longest existing part), in
-   * {@code lockDirectory}: pulls into the target hold it while they restore, and pushes of it while
-   * they read it.
-   */
-  static Path lockFile(Path lockDirectory, Path real) {
-    return lockDirectory.resolve(dev.cachemount.core.blob.Digest.of(real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
-        .toString().substring(7, 39) + ".lock");
+    }).orElse(() -> { });
   }
 
   private OperationResult pullLocked(SnapshotStore store, Path target) throws IOException {

@@ -95,25 +95,15 @@ final class PushOperation {
   }
 
   /**
-   * Takes turns with pulls into the target (the lock {@link PullOperation} holds while it restores):
-   * a push that read a tree a pull was still writing would store half of it under the id, its
-   * temporary files left out, in place of a good snapshot. Without a lock directory, it goes on.
+   * Takes turns with pulls into the target and other pushes of it ({@link TargetLock}): a push that
+   * read a tree a pull was still writing would store half of it under the id, its temporary files
+   * left out, in place of a good snapshot. Without a lock file, it goes on.
    */
   private dev.cachemount.core.internal.ExclusiveLock.Held lockTarget(Path root) throws IOException {
-    Path lockDirectory = stateDirectory.resolve("locks");
-    Path lockFile = PullOperation.lockFile(lockDirectory, root);
-    try {
-      Files.createDirectories(lockDirectory);
-      java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE).close();
-    } catch (IOException e) {
-      listener.info("cannot take the lock " + lockFile + " (" + IoErrors.describe(e) + "): this push does not wait for pulls into " + root);
-      return () -> { };
-    }
-    return dev.cachemount.core.internal.ExclusiveLock.acquireOrFail(lockFile, targetLockTimeout,
-        () -> listener.warning("another cachemount process is restoring into " + root + "; this push waits for it (at most "
-            + targetLockTimeout.toSeconds() + " s)"),
-        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into " + root
-            + " for " + targetLockTimeout.toSeconds() + " s (lock " + lockFile + "); push once it has finished"));
+    TargetLock lock = new TargetLock(stateDirectory.resolve("locks"), root);
+    return lock.take(targetLockTimeout, listener, "push",
+        e -> listener.info("cannot take the lock " + lock.file() + " (" + IoErrors.describe(e) + "): this push does not wait for pulls into " + root))
+        .orElse(() -> { });
   }
 
   private OperationResult push(SnapshotStore store, Path root) throws IOException {

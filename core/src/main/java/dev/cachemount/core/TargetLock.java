@@ -1,0 +1,65 @@
+package dev.cachemount.core;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.internal.ExclusiveLock;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * One cachemount process at a time restores into a target directory or pushes it, across processes:
+ * a pull must not write while a push reads (the push would store half a tree), nor while another pull
+ * writes. The lock is a file in cachemount's lock directory (not in the target, which stays the
+ * user's), named by the target's real path; the kernel drops it when its holder dies.
+ */
+final class TargetLock {
+  private final Path real;
+  private final Path file;
+
+  /**
+   * @param lockDirectory cachemount's lock directory
+   * @param real the real path of the target's longest existing part: a path through a link names the
+   *     same lock before and after the target is made
+   */
+  TargetLock(Path lockDirectory, Path real) {
+    this.real = real;
+    this.file = lockDirectory.resolve(Digest.of(real.toString().getBytes(StandardCharsets.UTF_8)).toString().substring(7, 39) + ".lock");
+  }
+
+  Path file() {
+    return file;
+  }
+
+  /**
+   * Takes the lock, waiting at most {@code timeout} for another holder (told to the user).
+   *
+   * @param operation "pull" or "push": what waits
+   * @return empty when the lock file cannot be made (the caller says what that means for it):
+   *     made, or found, before any wait, so that a lock directory that cannot be written is told at once
+   * @throws CachemountException (operational) when another holder kept it all that time
+   */
+  Optional<ExclusiveLock.Held> take(Duration timeout, OperationListener listener, String operation, IoFailure cannotLock) throws IOException {
+    try {
+      Files.createDirectories(file.getParent());
+      FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+    } catch (IOException e) {
+      cannotLock.report(e);
+      return Optional.empty();
+    }
+    String what = "another cachemount process is restoring into or pushing " + real;
+    return Optional.of(ExclusiveLock.acquireOrFail(file, timeout,
+        () -> listener.warning(what + "; this " + operation + " waits for it (at most " + timeout.toSeconds() + " s)"),
+        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into or pushing " + real + " for "
+            + timeout.toSeconds() + " s (lock " + file + "); let it finish, or " + operation + " again then")));
+  }
+
+  /** What the caller does when the lock file cannot be made. */
+  interface IoFailure {
+    void report(IOException e);
+  }
+}
