@@ -85,6 +85,30 @@ class TreePoliciesTest {
     assertEquals(10, roomy.files());
   }
 
+  /**
+   * A recently used file that does not fit the rest of the budget is evicted with every file used
+   * before it: older, smaller files do not take its place. The push kept 3-day-old small files and
+   * evicted yesterday's large one, and in Go's cache an action entry without its output.
+   */
+  @Test
+  void maxSizeEvictsTheLeastRecentlyUsedFirstAndKeepsNoOlderFileInPlaceOfANewerOne() throws IOException {
+    Cachemount client = client();
+    Path tree = dir.resolve("tree");
+    write(tree.resolve("newest.jar"), "x".repeat(1000), 1_600_003_000L);
+    write(tree.resolve("large.jar"), "x".repeat(3000), 1_600_002_000L);
+    write(tree.resolve("old-small-1.pom"), "x".repeat(500), 1_600_001_000L);
+    write(tree.resolve("old-small-2.pom"), "x".repeat(500), 1_600_000_000L);
+    Path store = dir.resolve("store");
+    OperationResult pushed = client.push(client.parseSpec("id=m2,max-size=3000B,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    assertEquals(1, pushed.files(), "only the newest: the large file does not fit, and the older ones were used before it");
+    assertEquals(3L, pushed.evictedFiles());
+    assertEquals(4000L, pushed.evictedBytes());
+    Path out = dir.resolve("out");
+    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE);
+    assertTrue(Files.exists(out.resolve("newest.jar")));
+    assertFalse(Files.exists(out.resolve("old-small-1.pom")), "not kept in place of the newer large file");
+  }
+
   @Test
   void sizesAreReadAsUsersWriteThem() {
     assertEquals(2L << 30, ByteSizes.parse("2GiB", "max-size"));

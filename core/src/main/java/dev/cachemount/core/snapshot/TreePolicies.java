@@ -92,8 +92,9 @@ public final class TreePolicies {
   }
 
   /**
-   * The most recently used files of {@code tree} whose sizes add up to at most {@code maxBytes};
-   * directories and links stay. A file's last use is its access time where the file system keeps
+   * The most recently used files of {@code tree} whose sizes add up to at most {@code maxBytes}: the
+   * files in order of last use, newest first, up to the first that does not fit; directories and
+   * links stay. A file's last use is its access time where the file system keeps
    * it later than the modification time, else its modification time; files from the stored snapshot
    * count by their modification time.
    */
@@ -114,10 +115,15 @@ public final class TreePolicies {
     Set<Integer> evicted = new HashSet<>();
     long kept = 0;
     long evictedBytes = 0;
+    // Least recently used first out, as a cache evicts: once a file does not fit, it and every file
+    // used before it go, even where a smaller, older one would fit the rest of the budget. What is kept
+    // is then every file used since some moment, not a mix of new files and old small ones.
+    boolean full = false;
     for (long[] f : files) {
-      if (kept + f[2] <= maxBytes) {
+      if (!full && kept + f[2] <= maxBytes) {
         kept += f[2];
       } else {
+        full = true;
         evicted.add((int) f[0]);
         evictedBytes += f[2];
       }
