@@ -102,6 +102,7 @@ public final class RegistryStore implements SnapshotStore {
   public Path newStagingDirectory() throws IOException {
     try {
       Files.createDirectories(stagingParent);
+      removeStaleStaging();
       return Files.createTempDirectory(stagingParent, "push-");
     } catch (IOException e) {
       Path fallback;
@@ -115,6 +116,31 @@ public final class RegistryStore implements SnapshotStore {
       listener.warning("cannot stage packs in " + stagingParent + " (" + IoErrors.describe(e) + "); staging them in " + fallback
           + " instead; set XDG_CACHE_HOME to a writable directory");
       return fallback;
+    }
+  }
+
+  /** How long a staging directory stands still before a push takes it for a killed push's leftover (as a layout store does). */
+  private static final java.time.Duration STALE_STAGING = java.time.Duration.ofDays(1);
+
+  /**
+   * Removes the staging directories of pushes killed (SIGKILL: no shutdown hook) a day or more ago,
+   * with the packs they hold; best effort. Pushes in progress add files to theirs, which keeps it young.
+   */
+  private void removeStaleStaging() {
+    java.time.Instant cutoff = java.time.Instant.now().minus(STALE_STAGING);
+    try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(stagingParent, "push-*")) {
+      for (Path child : children) {
+        try {
+          if (Files.isDirectory(child, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+              && Files.getLastModifiedTime(child, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+            dev.cachemount.core.internal.FileTrees.deleteTree(child);
+          }
+        } catch (IOException | RuntimeException e) {
+          // gone already, or not ours to delete: left as it is
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // cannot list: nothing removed
     }
   }
 

@@ -42,6 +42,34 @@ class StagingDirectoryTest {
     assertEquals(List.of(), warnings);
   }
 
+  /**
+   * A push killed with SIGKILL (no shutdown hook) leaves its staging directory, packs included: a
+   * later push removes those a day old, as a layout store removes its own, and leaves younger ones
+   * (a push that may still be running) alone.
+   */
+  @Test
+  void stagingDirectoriesOfPushesKilledADayAgoAreRemovedByTheNextPush() throws IOException {
+    List<String> warnings = new ArrayList<>();
+    Path parent = dir.resolve("xdg/cachemount/.cachemount-tmp-staging");
+    Path old = Files.createDirectories(parent.resolve("push-111"));
+    Files.write(old.resolve("pack-1"), new byte[4096]);
+    java.nio.file.attribute.FileTime twoDaysAgo = java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofDays(2)));
+    Files.setLastModifiedTime(old.resolve("pack-1"), twoDaysAgo);
+    Files.setLastModifiedTime(old, twoDaysAgo);
+    Path recent = Files.createDirectories(parent.resolve("push-222"));
+    Files.write(recent.resolve("pack-1"), new byte[4096]);
+    Path foreign = Files.writeString(parent.resolve("not-ours"), "x");
+    Files.setLastModifiedTime(foreign, twoDaysAgo);
+
+    Path staging = store(parent, warnings).newStagingDirectory();
+
+    assertTrue(Files.isDirectory(staging));
+    assertFalse(Files.exists(old), "a staging directory two days old is a killed push's: removed");
+    assertTrue(Files.exists(recent.resolve("pack-1")), "a recent one may belong to a push in progress: kept");
+    assertTrue(Files.exists(foreign), "only push-* directories are removed");
+    assertEquals(List.of(), warnings);
+  }
+
   @Test
   void aStateDirectoryThatCannotBeMadeSendsThePacksToTheTemporaryDirectoryWithAWarning() throws IOException {
     List<String> warnings = new ArrayList<>();
