@@ -22,6 +22,11 @@ final class PendingFile {
   private FileChannel channel;
   private boolean renamed;
 
+  /** The temporary files of the restore this file belongs to. */
+  TempFiles temps() {
+    return temps;
+  }
+
   PendingFile(Entry entry, Path target, TempFiles temps) {
     this.entry = entry;
     this.target = target;

@@ -238,7 +238,11 @@ public final class Restorer {
       }
       long symlinks = links.size() - removeEscapingLinks(root, links);
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
-      temps.dropAsides(); // before the directories' times are set, which a deletion would change
+      // Before the directories' times are set, which a deletion would change.
+      temps.dropAsides(directory -> {
+        unlocked.unlockTree(directory);
+        FileTrees.deleteTree(directory);
+      });
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
           Files.getFileAttributeView(root.resolve(e.path()), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -410,7 +414,7 @@ public final class Restorer {
     // The access time stays the one the file was created with: earlier than its change time, so that
     // the build's first read of it updates it under relatime (max-size ranks files by their last use).
     Files.setLastModifiedTime(temp, mtime(e));
-    moveIntoPlace(temp, file.target);
+    moveIntoPlace(temp, file.target, file.temps());
     file.markRenamed();
   }
 
@@ -434,7 +438,7 @@ public final class Restorer {
     Path temp = temps.createSymlink(target.getParent(), Path.of(e.linkTarget()));
     try {
       Files.getFileAttributeView(temp, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime(e), null, null);
-      moveIntoPlace(temp, target);
+      moveIntoPlace(temp, target, temps);
     } finally {
       Files.deleteIfExists(temp);
       temps.forget(temp);
@@ -566,6 +570,13 @@ public final class Restorer {
           listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
+        if (dir.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
+          if (!temps.movedAside(dir)) {
+            listener.warning(path + " is what a killed pull moved aside (the user's directory); mode=mirror leaves it alone:"
+                + " look at it, then move it back or delete it");
+          }
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
+        }
         if (!keep.contains(path)) {
           unlocked.unlockTree(dir);
           FileTrees.deleteTree(dir);
@@ -679,26 +690,21 @@ public final class Restorer {
 
   /**
    * Renames a finished temporary file or link over {@code target}. A directory in the way is replaced
-   * (the rename fails on it, and only then is it looked at), so the usual case costs one rename.
+   * (the rename fails on it, and only then is it looked at), so the usual case costs one rename. The
+   * directory is moved aside, not deleted: deleted once the restore completes, put back if it fails
+   * first (see {@link TempFiles#moveAside}), so that an interrupted pull never leaves the user's
+   * directory half deleted.
    */
-  private void moveIntoPlace(Path temp, Path target) throws IOException {
+  private void moveIntoPlace(Path temp, Path target, TempFiles temps) throws IOException {
     try {
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (java.nio.file.FileSystemException e) {
       if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
         throw e;
       }
-      clearDirectory(target);
+      listener.warning("replacing directory " + target + " with a file or symlink from the snapshot");
+      temps.moveAside(target);
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-    }
-  }
-
-  /** Removes a directory that stands where the snapshot has a file or symlink. */
-  private void clearDirectory(Path path) throws IOException {
-    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-      listener.warning("replacing directory " + path + " with a file or symlink from the snapshot");
-      unlocked.unlockTree(path);
-      FileTrees.deleteTree(path);
     }
   }
 

@@ -27,18 +27,25 @@ import java.util.function.Consumer;
  * <p>A file or symlink that stands where the snapshot has a directory is moved aside (renamed, in
  * its directory, to a temporary name) rather than deleted: until the restore completes, the user's
  * file is still there to be put back when the restore fails before it writes into that directory.
+ * So is a directory that stands where the snapshot has a file or symlink: until the restore
+ * completes it is whole, and put back if the restore fails or is cancelled.
  */
 final class TempFiles {
   /** Shared with the scanner, which keeps leftovers of killed pulls out of snapshots. */
   static final String PREFIX = TreeScanner.TEMP_PREFIX;
 
   private final Set<Path> live = new HashSet<>();
-  /** What stood where the snapshot has a directory, in the order it was moved aside. */
+  /** What stood where the snapshot has an entry of another kind, in the order it was moved aside. */
   private final List<Aside> asides = new ArrayList<>();
   private boolean cancelled;
 
-  /** A file or symlink moved from {@code original} to {@code aside}, beside it. */
-  private record Aside(Path original, Path aside) {}
+  /** A file, symlink or directory moved from {@code original} to {@code aside}, beside it. */
+  private record Aside(Path original, Path aside, boolean directory) {}
+
+  /** Deletes a directory tree that was moved aside. */
+  interface TreeDeletion {
+    void delete(Path directory) throws IOException;
+  }
 
   /** A new, empty temporary file in {@code dir}, open for writing. */
   synchronized Created createFile(Path dir) throws IOException {
@@ -71,8 +78,9 @@ final class TempFiles {
   }
 
   /**
-   * Renames the file or symlink at {@code path} (never followed) to a temporary name beside it, so
-   * that a directory can be made there; {@link #putBackAsides} or {@link #dropAsides} settles it.
+   * Renames the file, symlink or directory at {@code path} (never followed) to a temporary name beside
+   * it, so that the snapshot's entry can take its place; {@link #putBackAsides} or {@link #dropAsides}
+   * settles it.
    */
   synchronized void moveAside(Path path) throws IOException {
     refuseIfCancelled();
@@ -81,8 +89,9 @@ final class TempFiles {
       if (Files.exists(candidate, LinkOption.NOFOLLOW_LINKS)) {
         continue; // rename(2) would replace it
       }
+      boolean directory = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
       Files.move(path, candidate, StandardCopyOption.ATOMIC_MOVE);
-      asides.add(new Aside(path, candidate));
+      asides.add(new Aside(path, candidate, directory));
       return;
     }
   }
@@ -92,10 +101,14 @@ final class TempFiles {
     return asides.stream().anyMatch(a -> a.aside().equals(path));
   }
 
-  /** The restore completed: deletes what was moved aside. */
-  synchronized void dropAsides() throws IOException {
+  /** The restore completed: deletes what was moved aside, directories through {@code trees}. */
+  synchronized void dropAsides(TreeDeletion trees) throws IOException {
     for (Aside a : asides) {
-      Files.deleteIfExists(a.aside());
+      if (a.directory()) {
+        trees.delete(a.aside());
+      } else {
+        Files.deleteIfExists(a.aside());
+      }
     }
     asides.clear();
   }
@@ -109,7 +122,15 @@ final class TempFiles {
     for (int i = asides.size() - 1; i >= 0; i--) {
       Aside a = asides.get(i);
       try {
-        if (onlyDirectories(a.original())) {
+        if (a.directory()) {
+          // The user's directory comes back; the snapshot's file or link in its place goes (the next
+          // pull writes it again). Nothing is restored below a path the snapshot holds as a file.
+          if (Files.isDirectory(a.original(), LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(a.original() + " is a directory again");
+          }
+          Files.deleteIfExists(a.original());
+          Files.move(a.aside(), a.original(), StandardCopyOption.ATOMIC_MOVE);
+        } else if (onlyDirectories(a.original())) {
           FileTrees.deleteTree(a.original());
           Files.move(a.aside(), a.original(), StandardCopyOption.ATOMIC_MOVE);
         } else {

@@ -52,12 +52,44 @@ class TempFilesTest {
   }
 
   @Test
+  void aDirectoryMovedAsideComesBackWholeInPlaceOfTheSnapshotsFile() throws IOException {
+    TempFiles temps = new TempFiles();
+    Path user = Files.createDirectories(dir.resolve("d/sub"));
+    Files.writeString(user.resolve("mine"), "mine");
+    temps.moveAside(dir.resolve("d"));
+    Files.writeString(dir.resolve("d"), "the snapshot's file");
+    List<String> warnings = new ArrayList<>();
+    temps.putBackAsides(warnings::add);
+    assertEquals(List.of(), warnings);
+    assertEquals("mine", Files.readString(dir.resolve("d/sub/mine")));
+    assertFalse(names().stream().anyMatch(n -> n.startsWith(TempFiles.PREFIX)), names().toString());
+  }
+
+  @Test
+  void aCompletedRestoreDeletesADirectoryItMovedAsideThroughTheDeletionItIsGiven() throws IOException {
+    TempFiles temps = new TempFiles();
+    Files.writeString(Files.createDirectories(dir.resolve("d/sub")).resolve("mine"), "mine");
+    temps.moveAside(dir.resolve("d"));
+    Files.writeString(dir.resolve("d"), "the snapshot's file");
+    List<Path> deleted = new ArrayList<>();
+    temps.dropAsides(directory -> {
+      deleted.add(directory);
+      dev.cachemount.core.internal.FileTrees.deleteTree(directory);
+    });
+    assertEquals(1, deleted.size());
+    assertEquals("the snapshot's file", Files.readString(dir.resolve("d")));
+    assertFalse(names().stream().anyMatch(n -> n.startsWith(TempFiles.PREFIX)), names().toString());
+  }
+
+  @Test
   void aCompletedRestoreDeletesWhatItMovedAside() throws IOException {
     TempFiles temps = new TempFiles();
     Path file = Files.writeString(dir.resolve("f"), "mine");
     temps.moveAside(file);
     Files.createDirectory(file);
-    temps.dropAsides();
+    temps.dropAsides(directory -> {
+      throw new AssertionError("no directory was moved aside");
+    });
     temps.putBackAsides(message -> {
       throw new AssertionError(message);
     });

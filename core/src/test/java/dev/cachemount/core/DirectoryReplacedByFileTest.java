@@ -1,0 +1,109 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A directory of the target where the snapshot has a file: the pull replaces it, but moves it aside
+ * until it completes, so that a pull that fails (or is cancelled) puts it back whole. It was deleted
+ * in place, file by file, before the snapshot's file was renamed there: a pull stopped meanwhile left
+ * the user's directory half deleted, and one that failed later had deleted it all the same.
+ */
+class DirectoryReplacedByFileTest {
+  @TempDir Path dir;
+  Path source;
+  Path store;
+  Path target;
+  Cachemount client;
+  final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+  final OperationListener listener = new OperationListener() {
+    @Override
+    public void warning(String message) {
+      warnings.add(message);
+    }
+  };
+
+  @BeforeEach
+  void setUp() throws IOException {
+    source = Files.createDirectories(dir.resolve("source"));
+    store = dir.resolve("store");
+    // "a-x" comes first in the snapshot's only pack; the large file after it takes most of the pack.
+    Files.writeString(source.resolve("a-x"), "the snapshot's file\n");
+    byte[] large = new byte[4 << 20];
+    new Random(7).nextBytes(large);
+    Files.write(source.resolve("z-large.bin"), large);
+    client = Cachemount.builder().home(dir).env(Map.of()).workers(1).build();
+    client.push(CacheSpec.local("c", store, source), listener);
+
+    target = Files.createDirectories(dir.resolve("target"));
+    Path userDirectory = Files.createDirectories(target.resolve("a-x/sub"));
+    for (int i = 0; i < 50; i++) {
+      Files.writeString(userDirectory.resolve("user-" + i), "the user's file " + i + "\n");
+    }
+    Files.writeString(target.resolve("a-x/top"), "the user's top file\n");
+  }
+
+  @Test
+  void aPullThatFailsAfterReplacingTheDirectoryPutsItBackWhole() throws IOException {
+    Path pack = largestBlob();
+    byte[] bytes = Files.readAllBytes(pack);
+    bytes[bytes.length / 2] ^= 0x10; // in the large file's frames, read after a-x's
+    Files.write(pack, bytes);
+
+    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(CacheSpec.local("c", store, target), listener));
+    assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("replacing directory " + target.resolve("a-x"))),
+        "the pull got as far as replacing the directory: " + warnings);
+    assertTrue(Files.isDirectory(target.resolve("a-x")), "the user's directory is back");
+    assertEquals("the user's top file\n", Files.readString(target.resolve("a-x/top")));
+    for (int i = 0; i < 50; i++) {
+      assertEquals("the user's file " + i + "\n", Files.readString(target.resolve("a-x/sub/user-" + i)));
+    }
+    assertEquals(List.of(), temporaryNames(target));
+  }
+
+  @Test
+  void aPullThatCompletesReplacesTheDirectoryAndLeavesNothingAside() throws IOException {
+    client.pull(CacheSpec.local("c", store, target), listener);
+    assertEquals("the snapshot's file\n", Files.readString(target.resolve("a-x")));
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("replacing directory " + target.resolve("a-x"))), warnings.toString());
+    assertEquals(List.of(), temporaryNames(target));
+  }
+
+  @Test
+  void aMirrorPullLeavesADirectoryThatAKilledPullMovedAsideAlone() throws IOException {
+    Path aside = Files.createDirectories(target.resolve(".cachemount-tmp-aside-5eed/sub"));
+    Files.writeString(aside.resolve("kept"), "the user's\n");
+    client.pull(client.parseSpec("id=c,mode=mirror,dir=" + store + ",target=" + target), listener);
+    assertEquals("the user's\n", Files.readString(aside.resolve("kept")));
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("is what a killed pull moved aside (the user's directory)")), warnings.toString());
+    assertEquals("the snapshot's file\n", Files.readString(target.resolve("a-x")));
+  }
+
+  private Path largestBlob() throws IOException {
+    try (Stream<Path> blobs = Files.list(store.resolve("blobs/sha256"))) {
+      return blobs.max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
+    }
+  }
+
+  private static List<String> temporaryNames(Path root) throws IOException {
+    try (Stream<Path> all = Files.walk(root)) {
+      return all.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".cachemount-tmp")).toList();
+    }
+  }
+}
