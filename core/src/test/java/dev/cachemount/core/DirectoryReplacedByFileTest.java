@@ -4,11 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.cachemount.core.testing.RecordingListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -30,13 +29,7 @@ class DirectoryReplacedByFileTest {
   Path store;
   Path target;
   Cachemount client;
-  final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
-  final OperationListener listener = new OperationListener() {
-    @Override
-    public void warning(String message) {
-      warnings.add(message);
-    }
-  };
+  final RecordingListener listener = new RecordingListener();
 
   @BeforeEach
   void setUp() throws IOException {
@@ -67,8 +60,7 @@ class DirectoryReplacedByFileTest {
 
     CachemountException e = assertThrows(CachemountException.class, () -> client.pull(CacheSpec.local("c", store, target), listener));
     assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("replacing directory " + target.resolve("a-x"))),
-        "the pull got as far as replacing the directory: " + warnings);
+    assertTrue(listener.warned("replacing directory " + target.resolve("a-x")), "the pull got as far as replacing the directory: " + listener.warnings());
     assertTrue(Files.isDirectory(target.resolve("a-x")), "the user's directory is back");
     assertEquals("the user's top file\n", Files.readString(target.resolve("a-x/top")));
     for (int i = 0; i < 50; i++) {
@@ -81,7 +73,7 @@ class DirectoryReplacedByFileTest {
   void aPullThatCompletesReplacesTheDirectoryAndLeavesNothingAside() throws IOException {
     client.pull(CacheSpec.local("c", store, target), listener);
     assertEquals("the snapshot's file\n", Files.readString(target.resolve("a-x")));
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("replacing directory " + target.resolve("a-x"))), warnings.toString());
+    assertTrue(listener.warned("replacing directory " + target.resolve("a-x")), listener.warnings().toString());
     assertEquals(List.of(), temporaryNames(target));
   }
 
@@ -91,7 +83,7 @@ class DirectoryReplacedByFileTest {
     Files.writeString(aside.resolve("kept"), "the user's\n");
     client.pull(client.parseSpec("id=c,mode=mirror,dir=" + store + ",target=" + target), listener);
     assertEquals("the user's\n", Files.readString(aside.resolve("kept")));
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("is what a killed pull moved aside (the user's directory)")), warnings.toString());
+    assertTrue(listener.warned("is what a killed pull moved aside (the user's directory)"), listener.warnings().toString());
     assertEquals("the snapshot's file\n", Files.readString(target.resolve("a-x")));
   }
 

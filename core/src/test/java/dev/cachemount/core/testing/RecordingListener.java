@@ -1,0 +1,28 @@
+package dev.cachemount.core.testing;
+
+import dev.cachemount.core.OperationListener;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/** A listener that keeps the warnings an operation gives, for a test to look at. Thread-safe. */
+public final class RecordingListener implements OperationListener {
+  private final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+
+  @Override
+  public void warning(String message) {
+    warnings.add(message);
+  }
+
+  /** The warnings so far, in order. */
+  public List<String> warnings() {
+    synchronized (warnings) {
+      return List.copyOf(warnings);
+    }
+  }
+
+  /** Whether a warning so far contains {@code text}. */
+  public boolean warned(String text) {
+    return warnings().stream().anyMatch(w -> w.contains(text));
+  }
+}
