@@ -14,7 +14,7 @@ final class PullCommand extends CacheCommand {
 
   @Override
   void checkTogether(List<CacheSpec> specs) {
-    client.requireDistinctPulls(specs);
+    client.checkPulls(specs);
   }
 
   @Override

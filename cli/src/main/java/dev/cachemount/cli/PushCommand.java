@@ -19,7 +19,7 @@ final class PushCommand extends CacheCommand {
 
   @Override
   void checkTogether(List<CacheSpec> specs) {
-    client.requireDistinctPushes(specs);
+    client.checkPushes(specs);
   }
 
   @Override

@@ -129,22 +129,29 @@ public final class Cachemount {
   }
 
   /**
-   * Refuses the specs of one push command when two of them name the same snapshot (the second
-   * would replace the first).
+   * Checks the specs of one push command before any runs: each has a target and a tag it can push to
+   * (not a pinned digest), and no two name the same snapshot (the second would replace the first).
    *
-   * @throws CachemountException USAGE naming both ids
+   * @throws CachemountException USAGE naming the id (both ids, for a conflict)
    */
-  public void requireDistinctPushes(List<CacheSpec> specs) {
+  public void checkPushes(List<CacheSpec> specs) {
+    for (CacheSpec spec : specs) {
+      spec.requireTarget("push");
+      spec.pushTag();
+    }
     SpecConflicts.requireDistinctSnapshots(specs, defaultStoreDir());
   }
 
   /**
-   * Refuses the specs of one pull command when two of them have the same target or one's target
-   * lies inside another's (one would write over the other's files).
+   * Checks the specs of one pull command before any runs: each has a target, and no two have the
+   * same target nor one a target inside another's (one would write over the other's files).
    *
-   * @throws CachemountException USAGE naming both ids
+   * @throws CachemountException USAGE naming the id (both ids, for a conflict)
    */
-  public void requireDistinctPulls(List<CacheSpec> specs) {
+  public void checkPulls(List<CacheSpec> specs) {
+    for (CacheSpec spec : specs) {
+      spec.requireTarget("pull");
+    }
     SpecConflicts.requireSeparateTargets(specs);
   }
 

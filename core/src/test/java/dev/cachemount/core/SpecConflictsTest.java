@@ -30,13 +30,13 @@ class SpecConflictsTest {
   }
 
   private String refusedPush(String... texts) {
-    CachemountException e = assertThrows(CachemountException.class, () -> client().requireDistinctPushes(specs(texts)));
+    CachemountException e = assertThrows(CachemountException.class, () -> client().checkPushes(specs(texts)));
     assertEquals(FailureKind.USAGE, e.kind(), e.getMessage());
     return e.getMessage();
   }
 
   private String refusedPull(String... texts) {
-    CachemountException e = assertThrows(CachemountException.class, () -> client().requireDistinctPulls(specs(texts)));
+    CachemountException e = assertThrows(CachemountException.class, () -> client().checkPulls(specs(texts)));
     assertEquals(FailureKind.USAGE, e.kind(), e.getMessage());
     return e.getMessage();
   }
@@ -63,7 +63,7 @@ class SpecConflictsTest {
 
   @Test
   void pushesToDistinctSnapshotsPass() throws IOException {
-    client().requireDistinctPushes(specs(
+    client().checkPushes(specs(
         "id=m2,target=/a", "id=go,target=/a", "id=m2,dir=" + dir.resolve("other-store") + ",target=/b",
         "id=m2,ref=localhost:5000/cache,target=/a", "id=m2,ref=localhost:5000/other,target=/a", "id=m2,ref=localhost:5001/cache,target=/a"));
   }
@@ -81,6 +81,23 @@ class SpecConflictsTest {
 
   @Test
   void pullsIntoSeparateTargetsPassEvenFromOneSnapshot() {
-    client().requireDistinctPulls(specs("id=a,target=" + dir.resolve("t1"), "id=a,target=" + dir.resolve("t10"), "id=b"));
+    client().checkPulls(specs("id=a,target=" + dir.resolve("t1"), "id=a,target=" + dir.resolve("t10"), "id=b,target=" + dir.resolve("t2")));
+  }
+
+  /**
+   * A spec that cannot run (no target; a push to a pinned digest) is refused with the others, before
+   * any runs: the ids before it ran, and then the command failed with exit 2.
+   */
+  @Test
+  void aSpecThatCannotRunIsRefusedBeforeAnyRuns() {
+    String noTarget = assertThrows(CachemountException.class,
+        () -> client().checkPushes(specs("id=a,target=" + dir.resolve("t1"), "id=b"))).getMessage();
+    assertTrue(noTarget.contains("cache id 'b': push needs target=DIR"), noTarget);
+    String digest = assertThrows(CachemountException.class, () -> client().checkPushes(specs("id=a,target=" + dir.resolve("t1"),
+        "id=b,ref=localhost:5000/cache@sha256:" + "a".repeat(64) + ",target=" + dir.resolve("t2")))).getMessage();
+    assertTrue(digest.contains("cache id 'b'") && digest.contains("pins a digest"), digest);
+    String pull = assertThrows(CachemountException.class,
+        () -> client().checkPulls(specs("id=a,target=" + dir.resolve("t1"), "id=b"))).getMessage();
+    assertTrue(pull.contains("cache id 'b': pull needs target=DIR"), pull);
   }
 }

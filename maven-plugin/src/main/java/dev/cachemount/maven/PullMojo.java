@@ -51,6 +51,6 @@ public class PullMojo extends CacheMojo {
 
   @Override
   void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
-    client.requireDistinctPulls(specs);
+    client.checkPulls(specs);
   }
 }

@@ -161,6 +161,6 @@ public class PushMojo extends CacheMojo {
 
   @Override
   void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
-    client.requireDistinctPushes(specs);
+    client.checkPushes(specs);
   }
 }
