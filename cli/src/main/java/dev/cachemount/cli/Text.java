@@ -24,7 +24,8 @@ final class Text {
     line(b, "digest", s.digest());
     line(b, "created", c.created());
     line(b, "written by", c.tool().name() + " " + c.tool().version() + ", format " + c.formatVersion());
-    line(b, "entries", String.format(Locale.ROOT, "%,d (%,d files, %,d directories, %,d symlinks)", n.entries(), n.files(), n.directories(), n.symlinks()));
+    line(b, "entries", String.format(Locale.ROOT, "%,d (%s, %s, %s)", n.entries(), ResultText.count(n.files(), "file", "files"),
+        ResultText.count(n.directories(), "directory", "directories"), ResultText.count(n.symlinks(), "symlink", "symlinks")));
     line(b, "tree", bytes(n.bytes()) + " in files");
     line(b, "chunks", String.format(Locale.ROOT, "%,d distinct, %s uncompressed, in %,d frames", n.chunks(), bytes(n.chunkBytes()), n.frames()));
     line(b, "stored", String.format(Locale.ROOT, "%s: %,d pack%s (%s) and the index (%s)", bytes(s.storedBytes()), s.packs().size(),

@@ -112,6 +112,10 @@ class MainTest {
     Files.writeString(single.resolve("only"), "x");
     assertEquals(0, run("push", "--cache-id", spec("one", single)), err);
     assertTrue(out.contains("(1 file, 1 B;"), out);
+    Files.createSymbolicLink(single.resolve("link"), Path.of("only"));
+    assertEquals(0, run("push", "--cache-id", spec("one", single)), err);
+    assertEquals(0, run("inspect", "--cache-id", "id=one,dir=" + store));
+    assertTrue(out.contains("2 (1 file, 0 directories, 1 symlink)"), out);
   }
 
   @Test

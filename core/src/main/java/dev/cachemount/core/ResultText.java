@@ -8,7 +8,7 @@ public final class ResultText {
 
   /** One line saying what happened to {@code spec}'s cache, e.g. {@code m2: pushed sha256:… to … (3,495 files, 441.4 MiB; wrote …)}. */
   public static String describe(OperationResult r, CacheSpec spec) {
-    String tree = String.format(Locale.ROOT, "%,d %s, %s", r.files(), r.files() == 1 ? "file" : "files", bytes(r.bytes()));
+    String tree = count(r.files(), "file", "files") + ", " + bytes(r.bytes());
     String time = seconds(r.durationMs());
     return switch (r.result()) {
       case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
@@ -27,6 +27,11 @@ public final class ResultText {
       return "";
     }
     return there == r.files() ? ", all already in place" : String.format(Locale.ROOT, ", %,d already in place", there);
+  }
+
+  /** {@code n} and the noun that goes with it: {@code 1 file}, {@code 3,495 files}. */
+  public static String count(long n, String one, String many) {
+    return String.format(Locale.ROOT, "%,d %s", n, n == 1 ? one : many);
   }
 
   /** {@code n} bytes in binary units with one decimal: {@code 512 B}, {@code 441.4 MiB}. */
