@@ -10,6 +10,7 @@ import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,5 +86,46 @@ class PushDuringPullTest {
     Path again = dir.resolve("again");
     client.pull(client.parseSpec("id=copy,dir=" + otherStore + ",target=" + again), OperationListener.NONE);
     assertEquals(TreeListing.of(source), TreeListing.of(again));
+  }
+
+  /**
+   * The push gives the target's lock up once it has read the tree: a pull into the directory waits
+   * for the reading, not for the upload (which, to a slow registry, can take longer than a pull waits).
+   */
+  @Test
+  void aPullIntoThePushedDirectoryDoesNotWaitForThePushsUpload() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 12);
+    Path store = dir.resolve("store");
+    Cachemount plain = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(2)).build();
+    plain.push(plain.parseSpec("id=seed,dir=" + store + ",target=" + source), OperationListener.NONE);
+
+    CountDownLatch storing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    Cachemount slow = Cachemount.builder().home(dir).env(Map.of())
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+            storing.countDown();
+            try {
+              release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return super.putManifest(tag, manifest);
+          }
+        }).build();
+    Files.writeString(source.resolve("changed-since-the-seed"), "new\n");
+    CompletableFuture<OperationResult> push =
+        CompletableFuture.supplyAsync(() -> slow.push(slow.parseSpec("id=m2,dir=" + store + ",target=" + source), OperationListener.NONE));
+    try {
+      assertTrue(storing.await(20, TimeUnit.SECONDS), "the push reached its manifest");
+      // Waits at most 2 s for the lock: without the early release, it fails, the push holding the lock until its manifest is stored.
+      OperationResult pulled = plain.pull(plain.parseSpec("id=seed,dir=" + store + ",target=" + source), OperationListener.NONE);
+      assertEquals(Outcome.RESTORED, pulled.result());
+    } finally {
+      release.countDown();
+    }
+    assertEquals(Outcome.PUSHED, push.get(30, TimeUnit.SECONDS).result());
   }
 }
