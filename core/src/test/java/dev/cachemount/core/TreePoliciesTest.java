@@ -109,6 +109,22 @@ class TreePoliciesTest {
     assertFalse(Files.exists(out.resolve("old-small-1.pom")), "not kept in place of the newer large file");
   }
 
+  /** A newest file larger than the whole budget is left out on its own: it does not empty the snapshot. */
+  @Test
+  void maxSizeLeavesOutAFileLargerThanTheWholeBudgetOnItsOwn() throws IOException {
+    Cachemount client = client();
+    Path tree = dir.resolve("tree");
+    write(tree.resolve("huge.bin"), "x".repeat(5000), 1_600_100_000L);
+    for (int i = 0; i < 10; i++) {
+      write(tree.resolve("f" + i + ".pom"), "x".repeat(100), 1_600_000_000L + i * 1000L);
+    }
+    OperationResult pushed = client.push(client.parseSpec("id=m2,max-size=3000B,dir=" + dir.resolve("store") + ",target=" + tree),
+        OperationListener.NONE);
+    assertEquals(10, pushed.files());
+    assertEquals(1L, pushed.evictedFiles());
+    assertEquals(5000L, pushed.evictedBytes());
+  }
+
   @Test
   void sizesAreReadAsUsersWriteThem() {
     assertEquals(2L << 30, ByteSizes.parse("2GiB", "max-size"));

@@ -93,8 +93,8 @@ public final class TreePolicies {
 
   /**
    * The most recently used files of {@code tree} whose sizes add up to at most {@code maxBytes}: the
-   * files in order of last use, newest first, up to the first that does not fit; directories and
-   * links stay. A file's last use is its access time where the file system keeps
+   * files in order of last use, newest first, up to the first that does not fit (a file larger than
+   * the whole budget is left out on its own); directories and links stay. A file's last use is its access time where the file system keeps
    * it later than the modification time, else its modification time; files from the stored snapshot
    * count by their modification time.
    */
@@ -117,13 +117,14 @@ public final class TreePolicies {
     long evictedBytes = 0;
     // Least recently used first out, as a cache evicts: once a file does not fit, it and every file
     // used before it go, even where a smaller, older one would fit the rest of the budget. What is kept
-    // is then every file used since some moment, not a mix of new files and old small ones.
+    // is then every file used since some moment, not a mix of new files and old small ones. A file
+    // larger than the whole budget could never be kept: it goes on its own, and ends nothing.
     boolean full = false;
     for (long[] f : files) {
       if (!full && kept + f[2] <= maxBytes) {
         kept += f[2];
       } else {
-        full = true;
+        full |= f[2] <= maxBytes;
         evicted.add((int) f[0]);
         evictedBytes += f[2];
       }
