@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.testing.RecordingListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ForwardingStore;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -53,20 +57,69 @@ class DirectoryReplacedByFileTest {
 
   @Test
   void aPullThatFailsAfterReplacingTheDirectoryPutsItBackWhole() throws IOException {
-    Path pack = largestBlob();
-    byte[] bytes = Files.readAllBytes(pack);
-    bytes[bytes.length / 2] ^= 0x10; // in the large file's frames, read after a-x's
-    Files.write(pack, bytes);
+    // The store fails the read once a-x (the first frame) is in place: the pull fails after the
+    // replacement, whatever the order of its threads.
+    Path placed = target.resolve("a-x");
+    Cachemount failing = Cachemount.builder().home(dir).env(Map.of()).workers(1)
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public InputStream openBlob(Digest digest, long size) throws IOException {
+            InputStream in = super.openBlob(digest, size);
+            return size < (1 << 20) ? in : new FailingOnceReplaced(in, placed);
+          }
+        }).build();
 
-    CachemountException e = assertThrows(CachemountException.class, () -> client.pull(CacheSpec.local("c", store, target), listener));
-    assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
-    assertTrue(listener.warned("replacing directory " + target.resolve("a-x")), "the pull got as far as replacing the directory: " + listener.warnings());
-    assertTrue(Files.isDirectory(target.resolve("a-x")), "the user's directory is back");
+    CachemountException e = assertThrows(CachemountException.class, () -> failing.pull(CacheSpec.local("c", store, target), listener));
+    assertTrue(e.getMessage().contains("the store went away"), e.getMessage());
+    assertTrue(listener.warned("replacing directory " + placed), "the pull got as far as replacing the directory: " + listener.warnings());
+    assertTrue(Files.isDirectory(placed), "the user's directory is back");
     assertEquals("the user's top file\n", Files.readString(target.resolve("a-x/top")));
     for (int i = 0; i < 50; i++) {
       assertEquals("the user's file " + i + "\n", Files.readString(target.resolve("a-x/sub/user-" + i)));
     }
     assertEquals(List.of(), temporaryNames(target));
+  }
+
+  /** A pack's bytes: the first 64 KiB (a-x's frame among them), then a failure once a-x is a file. */
+  private static final class FailingOnceReplaced extends InputStream {
+    private final InputStream in;
+    private final Path placed;
+    private long position;
+
+    FailingOnceReplaced(InputStream in, Path placed) {
+      this.in = in;
+      this.placed = placed;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (position >= 64 * 1024) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!Files.isRegularFile(placed, java.nio.file.LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
+          try {
+            Thread.sleep(5);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException();
+          }
+        }
+        throw new IOException("the store went away");
+      }
+      int n = in.read(b, off, (int) Math.min(len, 64 * 1024 - position));
+      position += Math.max(n, 0);
+      return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
   }
 
   @Test
@@ -85,6 +138,35 @@ class DirectoryReplacedByFileTest {
     assertEquals("the user's\n", Files.readString(aside.resolve("kept")));
     assertTrue(listener.warned("is what a killed pull moved aside (the user's directory)"), listener.warnings().toString());
     assertEquals("the snapshot's file\n", Files.readString(target.resolve("a-x")));
+  }
+
+  /**
+   * SIGTERM while a mode=mirror pull walks the target: the hook puts the user's directory back where
+   * the snapshot has a file, and the walk, still running on the pull's thread, must not empty it
+   * (it went into it, the snapshot listing the path, and deleted the files directly inside).
+   */
+  @Test
+  void aMirrorWalkThatGoesOnAfterSigtermLeavesThePutBackDirectoryWhole() throws IOException {
+    Files.createSymbolicLink(source.resolve("out"), Path.of("/etc/hostname")); // a warning just before the walk
+    client.push(CacheSpec.local("c", store, source), listener);
+    OperationListener sigterm = new OperationListener() {
+      @Override
+      public void warning(String message) {
+        if (message.contains("points outside the target")) {
+          dev.cachemount.core.internal.CleanupOnExit.runAllAsOnExit(); // the restore goes on meanwhile
+        }
+      }
+    };
+    try {
+      client.pull(client.parseSpec("id=c,mode=mirror,dir=" + store + ",target=" + target), sigterm);
+    } catch (CachemountException e) {
+      // a cancelled pull may fail: the JVM exits after its hooks anyway
+    }
+    assertTrue(Files.isDirectory(target.resolve("a-x")), "the hook put the user's directory back");
+    assertEquals("the user's top file\n", Files.readString(target.resolve("a-x/top")));
+    for (int i = 0; i < 50; i++) {
+      assertEquals("the user's file " + i + "\n", Files.readString(target.resolve("a-x/sub/user-" + i)));
+    }
   }
 
   private Path largestBlob() throws IOException {

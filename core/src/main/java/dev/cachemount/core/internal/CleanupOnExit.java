@@ -7,6 +7,9 @@ package dev.cachemount.core.internal;
  * cannot be caught; what they leave is handled by the next run.)
  */
 public final class CleanupOnExit implements AutoCloseable {
+  /** The hooks registered and not yet closed. */
+  private static final java.util.Set<Thread> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final Thread hook;
 
   private CleanupOnExit(Thread hook) {
@@ -18,14 +21,26 @@ public final class CleanupOnExit implements AutoCloseable {
     Thread hook = new Thread(cleanup, name);
     try {
       Runtime.getRuntime().addShutdownHook(hook);
+      LIVE.add(hook);
     } catch (IllegalStateException e) {
       // The JVM is shutting down already: nothing to register.
     }
     return new CleanupOnExit(hook);
   }
 
+  /**
+   * Runs the clean-up of every operation under way on this thread, as the JVM's exit would run it
+   * while the operation goes on: how a test sends SIGTERM at the moment it chooses.
+   */
+  public static void runAllAsOnExit() {
+    for (Thread hook : java.util.List.copyOf(LIVE)) {
+      hook.run();
+    }
+  }
+
   @Override
   public void close() {
+    LIVE.remove(hook);
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException e) {

@@ -242,7 +242,7 @@ public final class Restorer {
       temps.dropAsides(directory -> {
         unlocked.unlockTree(directory);
         FileTrees.deleteTree(directory);
-      });
+      }, listener::warning);
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
           Files.getFileAttributeView(root.resolve(e.path()), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -548,14 +548,17 @@ public final class Restorer {
    * directory counts once).
    */
   private long removeExtras(Path root, SnapshotIndex index, List<Path> keepOut, TempFiles temps) throws IOException {
-    Set<String> keep = new java.util.HashSet<>();
+    Map<String, EntryType> kinds = new HashMap<>();
     for (Entry e : index.entries()) {
-      keep.add(e.path());
+      kinds.put(e.path(), e.type());
     }
     long[] removed = {0};
     Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
       @Override
       public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+        if (temps.cancelled()) {
+          return java.nio.file.FileVisitResult.TERMINATE; // SIGTERM: the hook puts back what was moved aside; nothing more goes
+        }
         if (dir.equals(root)) {
           return java.nio.file.FileVisitResult.CONTINUE;
         }
@@ -577,7 +580,13 @@ public final class Restorer {
           }
           return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
         }
-        if (!keep.contains(path)) {
+        EntryType kind = kinds.get(path);
+        if (kind != null && kind != EntryType.DIRECTORY) {
+          // The snapshot has a file or link here, which the restore put in place: a directory here is
+          // not the snapshot's to mirror (a cancelled pull put the user's back), so nothing in it goes.
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+        }
+        if (kind == null) {
           unlocked.unlockTree(dir);
           FileTrees.deleteTree(dir);
           removed[0]++;
@@ -588,6 +597,9 @@ public final class Restorer {
 
       @Override
       public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        if (temps.cancelled()) {
+          return java.nio.file.FileVisitResult.TERMINATE;
+        }
         String path = root.relativize(file).toString();
         if (!FileNameEncoding.faithful(path)) {
           listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
@@ -596,7 +608,7 @@ public final class Restorer {
             listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"
                 + " look at it, then move it back or delete it");
           }
-        } else if (!keep.contains(path) && !keepOut.contains(file)) {
+        } else if (!kinds.containsKey(path) && !keepOut.contains(file)) {
           Files.delete(file);
           removed[0]++;
         }
@@ -612,7 +624,8 @@ public final class Restorer {
       public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
         String path = root.relativize(file).toString();
         if (e instanceof java.nio.file.AccessDeniedException && Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)
-            && FileNameEncoding.faithful(path) && !keep.contains(path) && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
+            && FileNameEncoding.faithful(path) && !kinds.containsKey(path) && !file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)
+            && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
           unlocked.unlock(file); // first: the walk of unlockTree cannot open it either
           unlocked.unlockTree(file);
           FileTrees.deleteTree(file);

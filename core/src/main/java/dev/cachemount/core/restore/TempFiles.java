@@ -101,16 +101,30 @@ final class TempFiles {
     return asides.stream().anyMatch(a -> a.aside().equals(path));
   }
 
-  /** The restore completed: deletes what was moved aside, directories through {@code trees}. */
-  synchronized void dropAsides(TreeDeletion trees) throws IOException {
-    for (Aside a : asides) {
-      if (a.directory()) {
-        trees.delete(a.aside());
-      } else {
-        Files.deleteIfExists(a.aside());
+  /**
+   * The restore completed: deletes what was moved aside, directories through {@code trees}. One that
+   * cannot be deleted (a subdirectory the user may not delete) stays where it was moved, told to
+   * {@code warn}: the restore stands, and what stood there is never moved back over it.
+   */
+  synchronized void dropAsides(TreeDeletion trees, Consumer<String> warn) {
+    while (!asides.isEmpty()) {
+      Aside a = asides.remove(0); // settled, whatever happens next: never put back over the restore
+      try {
+        if (a.directory()) {
+          trees.delete(a.aside());
+        } else {
+          Files.deleteIfExists(a.aside());
+        }
+      } catch (IOException | RuntimeException e) {
+        warn.accept("could not delete " + a.aside() + ", what stood at " + a.original() + " before the pull (" + e
+            + "); the pull replaced it: delete it once you have looked at it");
       }
     }
-    asides.clear();
+  }
+
+  /** Whether the restore was cancelled (SIGTERM): what is still running should stop. */
+  synchronized boolean cancelled() {
+    return cancelled;
   }
 
   /**

@@ -75,10 +75,42 @@ class TempFilesTest {
     temps.dropAsides(directory -> {
       deleted.add(directory);
       dev.cachemount.core.internal.FileTrees.deleteTree(directory);
+    }, message -> {
+      throw new AssertionError(message);
     });
     assertEquals(1, deleted.size());
     assertEquals("the snapshot's file", Files.readString(dir.resolve("d")));
     assertFalse(names().stream().anyMatch(n -> n.startsWith(TempFiles.PREFIX)), names().toString());
+  }
+
+  /**
+   * An aside that cannot be deleted stays aside, with a warning, and nothing is put back over the
+   * restore: a failed deletion failed the pull, whose put-back then deleted the restored files and
+   * moved the half-deleted directory back.
+   */
+  @Test
+  void anAsideThatCannotBeDeletedStaysAsideAndNothingIsPutBackOverTheRestore() throws IOException {
+    TempFiles temps = new TempFiles();
+    Files.writeString(Files.createDirectories(dir.resolve("a")).resolve("mine"), "mine");
+    Files.writeString(Files.createDirectories(dir.resolve("b")).resolve("mine"), "mine");
+    temps.moveAside(dir.resolve("a"));
+    temps.moveAside(dir.resolve("b"));
+    Files.writeString(dir.resolve("a"), "restored a");
+    Files.writeString(dir.resolve("b"), "restored b");
+    List<String> warnings = new ArrayList<>();
+    int[] calls = {0};
+    temps.dropAsides(directory -> {
+      if (calls[0]++ == 0) { // a's, moved aside first: a subdirectory the user may not delete, say
+        throw new java.nio.file.AccessDeniedException(directory.resolve("mine").toString());
+      }
+      dev.cachemount.core.internal.FileTrees.deleteTree(directory);
+    }, warnings::add);
+    temps.putBackAsides(warnings::add); // what the restore's end runs whatever happened
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("could not delete") && warnings.get(0).contains("what stood at " + dir.resolve("a")), warnings.get(0));
+    assertEquals("restored a", Files.readString(dir.resolve("a")), "not put back over the restore");
+    assertEquals("restored b", Files.readString(dir.resolve("b")));
+    assertEquals(1, names().stream().filter(n -> n.startsWith(TempFiles.PREFIX)).count(), "a's aside stays: " + names());
   }
 
   @Test
@@ -89,6 +121,8 @@ class TempFilesTest {
     Files.createDirectory(file);
     temps.dropAsides(directory -> {
       throw new AssertionError("no directory was moved aside");
+    }, message -> {
+      throw new AssertionError(message);
     });
     temps.putBackAsides(message -> {
       throw new AssertionError(message);
