@@ -313,7 +313,10 @@ public final class SnapshotIndex {
     if (!parent.isEmpty() && !parentChecked) {
       throw corrupt("entry '" + printable(e.path()) + "' has no directory entry for its parent");
     }
-    if (e.mode() < 0 || e.mode() > 0777 || e.mtimeNanos() < 0 || e.mtimeNanos() > 999_999_999) {
+    // A time outside what java.time.Instant holds (about +-10^9 years) cannot be set on a restored
+    // entry: Instant.ofEpochSecond throws for it, an unexpected error halfway through a restore.
+    if (e.mode() < 0 || e.mode() > 0777 || e.mtimeNanos() < 0 || e.mtimeNanos() > 999_999_999
+        || e.mtimeSeconds() < MIN_SECONDS || e.mtimeSeconds() > MAX_SECONDS) {
       throw corrupt("entry '" + printable(e.path()) + "' has an impossible mode or time");
     }
     switch (e.type()) {
@@ -344,6 +347,10 @@ public final class SnapshotIndex {
       }
     }
   }
+
+  /** The range of modification times a reader accepts: that of {@link java.time.Instant}, which a scan never leaves. */
+  private static final long MIN_SECONDS = java.time.Instant.MIN.getEpochSecond();
+  private static final long MAX_SECONDS = java.time.Instant.MAX.getEpochSecond();
 
   private void requireNoContent(Entry e) {
     if (e.size() != 0 || e.chunkCount() != 0) {

@@ -237,6 +237,27 @@ class IndexCodecTest {
     assertTrue(e.getMessage().contains("at most"), e.getMessage());
   }
 
+  @ParameterizedTest
+  @ValueSource(longs = {Long.MAX_VALUE, Long.MIN_VALUE, 31556889864403200L, -31557014167219201L, 1L << 62})
+  void aModificationTimeBeyondWhatARestoreCanSetIsRefused(long seconds) {
+    VarInts.Writer w = new VarInts.Writer(64);
+    w.bytes(IndexCodec.MAGIC).varint(1).varint(0).varint(0).varint(0).varint(1);
+    w.varint(0).varint(1).bytes(new byte[] {'d'}).u8(1).varint(0755).zigzag(seconds).varint(0);
+    byte[] payload = w.toByteArray();
+    CachemountException e = assertThrows(CachemountException.class, () -> IndexCodec.decodePayload(payload));
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("impossible mode or time"), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {31556889864403199L, -31557014167219200L})
+  void theExtremeTimesAnInstantHoldsAreAccepted(long seconds) {
+    VarInts.Writer w = new VarInts.Writer(64);
+    w.bytes(IndexCodec.MAGIC).varint(1).varint(0).varint(0).varint(0).varint(1);
+    w.varint(0).varint(1).bytes(new byte[] {'d'}).u8(1).varint(0755).zigzag(seconds).varint(0);
+    assertEquals(seconds, IndexCodec.decodePayload(w.toByteArray()).entries().get(0).mtimeSeconds());
+  }
+
   @Test
   void prefixCompressionCannotAmplifyPathsWithoutBound() {
     VarInts.Writer w = new VarInts.Writer(1 << 20);
