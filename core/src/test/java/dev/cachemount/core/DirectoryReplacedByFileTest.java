@@ -136,14 +136,16 @@ class DirectoryReplacedByFileTest {
     Files.writeString(aside.resolve("kept"), "the user's\n");
     client.pull(client.parseSpec("id=c,mode=mirror,dir=" + store + ",target=" + target), listener);
     assertEquals("the user's\n", Files.readString(aside.resolve("kept")));
-    assertTrue(listener.warned("is what a killed pull moved aside (the user's directory)"), listener.warnings().toString());
+    assertTrue(listener.warned("is what an earlier pull moved aside (the user's directory"), listener.warnings().toString());
     assertEquals("the snapshot's file\n", Files.readString(target.resolve("a-x")));
   }
 
   /**
-   * SIGTERM while a mode=mirror pull walks the target: the hook puts the user's directory back where
-   * the snapshot has a file, and the walk, still running on the pull's thread, must not empty it
-   * (it went into it, the snapshot listing the path, and deleted the files directly inside).
+   * SIGTERM just before a mode=mirror pull walks the target: the hook puts the user's directory back
+   * where the snapshot has a file, and the walk, still run by the pull's thread, must not empty it
+   * (it went into it, the snapshot listing the path, and deleted the files directly inside). The walk
+   * now stops once the hook has run; should it not, it still never goes into a directory where the
+   * snapshot has a file (the test fails only without both).
    */
   @Test
   void aMirrorWalkThatGoesOnAfterSigtermLeavesThePutBackDirectoryWhole() throws IOException {

@@ -130,6 +130,45 @@ class ReadOnlyModuleCacheIT {
   }
 
   /**
+   * A directory of mode 000, with a subdirectory of mode 000, where the snapshot has a file: the pull
+   * moves it aside and deletes it once complete. It could not walk it: the aside stayed behind with a
+   * warning, and every later mode=mirror pull failed on it ("permission denied"). A mirror pull also
+   * leaves alone an aside of mode 000 that an earlier pull left, instead of failing.
+   */
+  @Test
+  void aDirectoryOfModeZeroWhereTheSnapshotHasAFileIsReplacedWithoutLeftovers() throws Exception {
+    Path home = userHome();
+    Path tree = Files.createDirectories(home.resolve("tree"));
+    Files.writeString(tree.resolve("a"), "the snapshot's file\n");
+    Path target = Files.createDirectories(home.resolve("target"));
+    Files.writeString(Files.createDirectories(target.resolve("a/inner")).resolve("u"), "the user's\n");
+    Files.writeString(Files.createDirectories(target.resolve(".cachemount-tmp-aside-0ld")).resolve("u"), "an earlier pull's\n");
+    giveToUser(home);
+    for (String locked : List.of("a/inner", "a", ".cachemount-tmp-aside-0ld")) {
+      assertEquals(0, asUser(home, "chmod", "000", target.resolve(locked).toString()).exitCode());
+    }
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String jar = home.resolve("cachemount.jar").toString();
+    String store = "dir=" + home.resolve("store");
+    assertEquals(0, asUser(home, java, "-jar", jar, "push", "--cache-id", "id=z," + store + ",target=" + tree).exitCode());
+
+    Processes.Result pull = asUser(home, java, "-jar", jar, "pull", "--cache-id", "id=z," + store + ",target=" + target);
+    assertEquals(0, pull.exitCode(), pull.toString());
+    assertFalse(pull.stderr().contains("could not delete"), pull.stderr());
+    assertEquals("the snapshot's file\n", Files.readString(target.resolve("a")));
+    Processes.Result mirror = asUser(home, java, "-jar", jar, "pull", "--cache-id", "id=z,mode=mirror," + store + ",target=" + target);
+    assertEquals(0, mirror.exitCode(), mirror.toString());
+    assertTrue(mirror.stderr().contains(".cachemount-tmp-aside-0ld is what an earlier pull moved aside"), mirror.stderr());
+    List<String> names;
+    try (var list = Files.list(target)) {
+      names = list.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+    assertEquals(List.of(".cachemount-tmp-aside-0ld", "a"), names, "the replaced directory is gone; the earlier pull's aside stays");
+    assertEquals(0, asUser(home, "chmod", "-R", "u+rwx", target.resolve(".cachemount-tmp-aside-0ld").toString()).exitCode(),
+        "so that the temp dir can be removed");
+  }
+
+  /**
    * A directory of a push's tree that its owner may read but not search (mode 0600): the push fails
    * and says what the directory lacks. It said "make it readable", and the user's {@code chmod u+r}
    * changed nothing.

@@ -29,8 +29,9 @@ public final class CleanupOnExit implements AutoCloseable {
   }
 
   /**
-   * Runs the clean-up of every operation under way on this thread, as the JVM's exit would run it
-   * while the operation goes on: how a test sends SIGTERM at the moment it chooses.
+   * Runs the clean-up of every operation under way, one after another on the calling thread, as the
+   * JVM's exit would run them while the operations go on: how a test sends SIGTERM at the moment it
+   * chooses.
    */
   public static void runAllAsOnExit() {
     for (Thread hook : java.util.List.copyOf(LIVE)) {

@@ -240,6 +240,7 @@ public final class Restorer {
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
       // Before the directories' times are set, which a deletion would change.
       temps.dropAsides(directory -> {
+        unlocked.unlock(directory); // first: a directory of mode 000 cannot be walked before
         unlocked.unlockTree(directory);
         FileTrees.deleteTree(directory);
       }, listener::warning);
@@ -575,8 +576,8 @@ public final class Restorer {
         }
         if (dir.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
           if (!temps.movedAside(dir)) {
-            listener.warning(path + " is what a killed pull moved aside (the user's directory); mode=mirror leaves it alone:"
-                + " look at it, then move it back or delete it");
+            listener.warning(path + " is what an earlier pull moved aside (the user's directory; that pull was killed, or could not"
+                + " delete it); mode=mirror leaves it alone: look at it, then move it back or delete it");
           }
           return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
         }
@@ -624,8 +625,14 @@ public final class Restorer {
       public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
         String path = root.relativize(file).toString();
         if (e instanceof java.nio.file.AccessDeniedException && Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)
-            && FileNameEncoding.faithful(path) && !kinds.containsKey(path) && !file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)
-            && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
+            && FileNameEncoding.faithful(path) && !kinds.containsKey(path) && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
+          if (file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
+            if (!temps.movedAside(file)) {
+              listener.warning(path + " is what an earlier pull moved aside (the user's directory; that pull was killed, or could not"
+                  + " delete it); mode=mirror leaves it alone: look at it, then move it back or delete it");
+            }
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
           unlocked.unlock(file); // first: the walk of unlockTree cannot open it either
           unlocked.unlockTree(file);
           FileTrees.deleteTree(file);

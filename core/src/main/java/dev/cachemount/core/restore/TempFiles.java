@@ -106,9 +106,14 @@ final class TempFiles {
    * cannot be deleted (a subdirectory the user may not delete) stays where it was moved, told to
    * {@code warn}: the restore stands, and what stood there is never moved back over it.
    */
-  synchronized void dropAsides(TreeDeletion trees, Consumer<String> warn) {
-    while (!asides.isEmpty()) {
-      Aside a = asides.remove(0); // settled, whatever happens next: never put back over the restore
+  void dropAsides(TreeDeletion trees, Consumer<String> warn) {
+    List<Aside> settled;
+    synchronized (this) { // settled, whatever happens next: never put back over the restore
+      settled = List.copyOf(asides);
+      asides.clear();
+    }
+    // Deleted outside the lock: a SIGTERM meanwhile does not wait for a large tree to go.
+    for (Aside a : settled) {
       try {
         if (a.directory()) {
           trees.delete(a.aside());

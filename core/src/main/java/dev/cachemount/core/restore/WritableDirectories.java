@@ -66,8 +66,16 @@ final class WritableDirectories implements AutoCloseable {
         return FileVisitResult.CONTINUE;
       }
 
+      /** A directory its owner made inaccessible (mode 000) cannot be opened before it is unlocked: unlocked, then walked. */
       @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) {
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        if (e instanceof java.nio.file.AccessDeniedException && Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)
+            && !Files.isReadable(file)) {
+          unlock(file);
+          if (Files.isReadable(file)) {
+            unlockTree(file);
+          }
+        }
         return FileVisitResult.CONTINUE;
       }
     });

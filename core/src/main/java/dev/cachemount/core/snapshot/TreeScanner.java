@@ -123,7 +123,7 @@ public final class TreeScanner {
           String name = child.getFileName().toString();
           String path = dir.isEmpty() ? name : dir + "/" + name;
           if (name.startsWith(ASIDE_PREFIX)) {
-            listener.warning(path + " is what a killed pull moved aside (it stood where the snapshot has an entry of another kind); skipped:"
+            listener.warning(path + " is what an earlier pull moved aside (it stood where the snapshot has an entry of another kind; that pull was killed, or could not delete it); skipped:"
                 + " look at it, then move it back or delete it");
             continue;
           }

@@ -29,7 +29,7 @@ class TreeScannerTest {
     List<ScannedEntry> scanned = new TreeScanner(collecting(warnings)).scan(dir, Set.of(), Long.MAX_VALUE);
     assertEquals(List.of("kept"), scanned.stream().map(ScannedEntry::path).toList());
     assertTrue(warnings.stream().anyMatch(w -> w.startsWith(".cachemount-tmp-5f2a is a temporary file") && w.contains("safe to delete")), warnings.toString());
-    assertTrue(warnings.stream().anyMatch(w -> w.startsWith(".cachemount-tmp-aside-77 is what a killed pull moved aside")
+    assertTrue(warnings.stream().anyMatch(w -> w.startsWith(".cachemount-tmp-aside-77 is what an earlier pull moved aside")
         && !w.contains("safe to delete")), warnings.toString());
   }
 
