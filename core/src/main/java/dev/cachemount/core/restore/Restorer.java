@@ -576,8 +576,7 @@ public final class Restorer {
         }
         if (dir.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
           if (!temps.movedAside(dir)) {
-            listener.warning(path + " is what an earlier pull moved aside (the user's directory; that pull was killed, or could not"
-                + " delete it); mode=mirror leaves it alone: look at it, then move it back or delete it");
+            warnOfEarlierAside(path);
           }
           return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
         }
@@ -628,8 +627,7 @@ public final class Restorer {
             && FileNameEncoding.faithful(path) && !kinds.containsKey(path) && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
           if (file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
             if (!temps.movedAside(file)) {
-              listener.warning(path + " is what an earlier pull moved aside (the user's directory; that pull was killed, or could not"
-                  + " delete it); mode=mirror leaves it alone: look at it, then move it back or delete it");
+              warnOfEarlierAside(path);
             }
             return java.nio.file.FileVisitResult.CONTINUE;
           }
@@ -706,6 +704,12 @@ public final class Restorer {
     } catch (java.nio.file.FileSystemException e) {
       return 0; // nothing there, or nothing we may look at: it frees nothing
     }
+  }
+
+  /** A directory an earlier pull moved aside, which mode=mirror leaves alone: the user's. */
+  private void warnOfEarlierAside(String path) {
+    listener.warning(path + " is what an earlier pull moved aside (the user's directory; that pull was killed, or could not"
+        + " delete it); mode=mirror leaves it alone: look at it, then move it back or delete it");
   }
 
   /**
