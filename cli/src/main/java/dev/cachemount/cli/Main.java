@@ -81,7 +81,17 @@ public final class Main implements Runnable {
       e.printStackTrace(err);
       return 1;
     });
-    int code = cli.execute(args);
+    int code;
+    try {
+      code = cli.execute(args);
+    } catch (OutOfMemoryError e) {
+      // A cache whose index outgrows the JVM's heap (by default a quarter of the machine's memory),
+      // or a hostile one: said plainly, with the way out, not as the JVM's stack trace.
+      err.println("cachemount: error: out of memory (" + e.getMessage() + "): the snapshot's index is too large for the JVM's heap,"
+          + " or the stored snapshot is damaged; give the JVM more with CACHEMOUNT_JAVA_OPTS='-XX:+UseSerialGC -Xmx4g'"
+          + " (these replace the launcher's default options)");
+      code = 1;
+    }
     out.flush();
     err.flush();
     return code;

@@ -118,6 +118,21 @@ class MainTest {
     assertTrue(out.contains("2 (1 file, 0 directories, 1 symlink)"), out);
   }
 
+  /** Out of memory (a huge or hostile index): exit 1 with what to do, not the JVM's trace. */
+  @Test
+  void outOfMemoryIsAnErrorThatSaysHowToGiveTheJvmMore() {
+    StringWriter o = new StringWriter();
+    StringWriter e = new StringWriter();
+    Cachemount starved = Cachemount.builder().home(dir).env(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString()))
+        .stores((spec, defaultDir, listener) -> {
+          throw new OutOfMemoryError("Java heap space");
+        }).build();
+    int code = Main.run(new String[] {"pull", "--cache-id", spec("m2", dir.resolve("t"))}, new PrintWriter(o), new PrintWriter(e), starved);
+    assertEquals(1, code, e.toString());
+    assertTrue(e.toString().startsWith("cachemount: error: out of memory (Java heap space)") && e.toString().contains("CACHEMOUNT_JAVA_OPTS="),
+        e.toString());
+  }
+
   @Test
   void aMissExitsZeroAndSaysSo() throws IOException {
     Path target = dir.resolve("t");
