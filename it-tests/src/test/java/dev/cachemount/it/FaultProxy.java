@@ -120,6 +120,17 @@ final class FaultProxy implements AutoCloseable {
     return gate;
   }
 
+  /**
+   * From now on, passes only the first {@code bytes} of each blob body on, then holds the connection
+   * open without sending more, until the proxy closes: a registry (or a proxy in front of it) that
+   * stalls every answer, each resume getting a little further.
+   */
+  void dribbleBlobBodies(long bytes) {
+    stall = new StallRule(null, dribbleGate, bytes);
+  }
+
+  private final Gate dribbleGate = new Gate();
+
   /** A point at which the proxy holds what passes through it until the test lets it go on. */
   static final class Gate {
     private final CountDownLatch reached = new CountDownLatch(1);
@@ -172,9 +183,21 @@ final class FaultProxy implements AutoCloseable {
     }
   }
 
-  private record StallRule(AtomicLong budget, Gate gate) {
-    /** Copies {@code in} to {@code out}, holding once the budget of all bodies is spent. */
+  /** {@code budget}: of all bodies together; or null, and {@code perBody} bytes of each. */
+  private record StallRule(AtomicLong budget, Gate gate, long perBody) {
+    StallRule(AtomicLong budget, Gate gate) {
+      this(budget, gate, 0);
+    }
+
+    /** Copies {@code in} to {@code out}, holding once the budget is spent. */
     void transfer(InputStream in, OutputStream out) throws IOException {
+      if (budget == null) {
+        out.write(in.readNBytes((int) perBody));
+        out.flush();
+        gate.reach();
+        gate.hold();
+        return;
+      }
       byte[] buffer = new byte[64 << 10];
       for (int n; (n = in.read(buffer)) > 0; ) {
         int now = (int) Math.min(n, budget.getAndAccumulate(n, (left, x) -> Math.max(0, left - x)));

@@ -222,6 +222,41 @@ class RegistryFaultsIT {
     });
   }
 
+  /**
+   * A registry (or a proxy in front of it) that stalls every answer after a few bytes: each resume
+   * got a little further, which counted its resumes from zero again, so a pull of a 256 KiB pack
+   * resumed about 260 times, a read timeout each (60 s by default): hours, not a failure. Resumes now
+   * count from zero only after 1 MiB of progress.
+   */
+  @Test
+  void aRegistryThatStallsEveryAnswerFailsTheDownloadInsteadOfResumingForEver() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      byte[] blob = new byte[256 << 10];
+      new java.util.Random(5).nextBytes(blob);
+      dev.cachemount.core.blob.Digest digest = dev.cachemount.core.blob.Digest.of(blob);
+      try (var direct = access.store("team/cache", dir.resolve("hints"))) {
+        direct.putBlob(digest, blob);
+      }
+      proxy.dribbleBlobBodies(1000);
+      // Read timeouts of 1 s and short pauses, so that the test takes seconds; the counting is the same.
+      var settings = new dev.cachemount.core.registry.RegistrySettings(java.util.Set.of(), java.util.Optional.empty(), java.util.Optional.empty(),
+          4, new dev.cachemount.core.registry.RetryPolicy(5, java.time.Duration.ofMillis(10), java.time.Duration.ofMillis(20),
+              java.time.Duration.ofSeconds(1)), java.time.Duration.ofSeconds(1));
+      try (var stalled = new dev.cachemount.core.registry.RegistryStore(dev.cachemount.core.registry.RegistryRef.parse(proxy.host() + "/team/cache"),
+          settings, false, java.util.Optional.empty(), java.util.Optional.empty(), dir.resolve("staging"), dev.cachemount.core.OperationListener.NONE)) {
+        java.io.IOException failed = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(90),
+            () -> org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> {
+              try (java.io.InputStream in = stalled.openBlob(digest, blob.length)) {
+                in.readAllBytes();
+              }
+            }));
+        assertTrue(failed.getMessage().contains("broke 6 times within 1048576 bytes"), failed.toString());
+      }
+    }
+  }
+
   @Test
   void aRangeAnsweredFromAnEarlierByteIsReadFromTheByteAskedFor() throws Exception {
     withScattered((proxy, access, scattered) -> {

@@ -25,6 +25,9 @@ final class RangedBlobStream extends InputStream {
   private final long size;
   private final long end;
   private long position;
+  /** Resumes since the download last made {@link #PROGRESS} of progress, and where the last one began. */
+  private int resumes;
+  private long resumedAt;
   private Response response;
   private InputStream body;
 
@@ -142,7 +145,7 @@ final class RangedBlobStream extends InputStream {
       return -1;
     }
     int want = (int) Math.min(len, end - position);
-    for (int resumes = 0; ; resumes++) {
+    while (true) {
       try {
         int n = body.read(b, off, want);
         if (n < 0) {
@@ -151,13 +154,24 @@ final class RangedBlobStream extends InputStream {
         position += n;
         return n;
       } catch (IOException e) {
-        if (resumes >= session.retryAttempts()) {
-          throw e;
+        // Counted across reads, and forgiven only after real progress: a connection that hands over a
+        // few bytes after each resume and then stalls must not keep the download going for ever.
+        if (position - resumedAt >= PROGRESS) {
+          resumes = 0;
         }
+        if (resumes >= session.retryAttempts()) {
+          throw new IOException("the download of blob " + digest + " broke " + (resumes + 1) + " times within " + PROGRESS
+              + " bytes (at byte " + position + " of " + end + "): " + e.getMessage(), e);
+        }
+        resumes++;
+        resumedAt = position;
         connect();
       }
     }
   }
+
+  /** How far a download must get after a resume for its resumes to count from zero again. */
+  static final long PROGRESS = 1 << 20;
 
   private void closeResponse() throws IOException {
     if (response != null) {
