@@ -23,6 +23,31 @@ public final class FileTrees {
   }
 
   /**
+   * Deletes, with {@link #deleteTree}, each entry of {@code dir} whose name is {@code eligible} and
+   * that was last modified before {@code cutoff}: the leftovers of work that died. Nothing when
+   * {@code dir} is not a directory; an entry gone meanwhile is skipped.
+   */
+  public static void deleteOlderThan(Path dir, java.time.Instant cutoff, java.util.function.Predicate<String> eligible) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+      for (Path child : children) {
+        if (!eligible.test(child.getFileName().toString())) {
+          continue;
+        }
+        try {
+          if (Files.getLastModifiedTime(child, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+            deleteTree(child);
+          }
+        } catch (java.nio.file.NoSuchFileException e) {
+          // gone already
+        }
+      }
+    }
+  }
+
+  /**
    * The nearest existing ancestor of {@code dir} (a path that does not exist) when it is not a
    * directory, so that {@code dir} cannot be made; empty when it can be, as far as types go.
    */

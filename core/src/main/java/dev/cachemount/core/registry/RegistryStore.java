@@ -127,20 +127,11 @@ public final class RegistryStore implements SnapshotStore {
    * with the packs they hold; best effort. Pushes in progress add files to theirs, which keeps it young.
    */
   private void removeStaleStaging() {
-    java.time.Instant cutoff = java.time.Instant.now().minus(STALE_STAGING);
-    try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(stagingParent, "push-*")) {
-      for (Path child : children) {
-        try {
-          if (Files.isDirectory(child, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-              && Files.getLastModifiedTime(child, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
-            dev.cachemount.core.internal.FileTrees.deleteTree(child);
-          }
-        } catch (IOException | RuntimeException e) {
-          // gone already, or not ours to delete: left as it is
-        }
-      }
+    try {
+      dev.cachemount.core.internal.FileTrees.deleteOlderThan(stagingParent, java.time.Instant.now().minus(STALE_STAGING),
+          name -> name.startsWith("push-"));
     } catch (IOException | RuntimeException e) {
-      // cannot list: nothing removed
+      // not ours to delete, or cannot list: left as it is
     }
   }
 

@@ -566,9 +566,9 @@ public final class LayoutStore implements SnapshotStore {
     }
     Instant cutoff = clock.instant().minus(grace);
     try {
-      deleteOlderThan(root.resolve("blobs").resolve(Digest.ALGORITHM), cutoff, name -> !live.contains(name));
+      FileTrees.deleteOlderThan(root.resolve("blobs").resolve(Digest.ALGORITHM), cutoff, name -> !live.contains(name));
       // Staging files belong to pushes in progress; only those of pushes long dead are removed.
-      deleteOlderThan(root.resolve(STAGING), clock.instant().minus(grace.multipliedBy(24)), name -> true);
+      FileTrees.deleteOlderThan(root.resolve(STAGING), clock.instant().minus(grace.multipliedBy(24)), name -> true);
     } catch (IOException | UncheckedIOException e) {
       warnings.accept("store " + root + ": collecting unreferenced blobs failed (" + e.getMessage() + ")");
     }
@@ -612,28 +612,6 @@ public final class LayoutStore implements SnapshotStore {
       throw new IOException("index.json names " + digest + " of unknown media type " + type);
     }
   }
-
-  private void deleteOlderThan(Path dir, Instant cutoff, java.util.function.Predicate<String> eligible) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-      for (Path child : children) {
-        String name = child.getFileName().toString();
-        if (!eligible.test(name)) {
-          continue;
-        }
-        try {
-          if (Files.getLastModifiedTime(child, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
-            FileTrees.deleteTree(child);
-          }
-        } catch (NoSuchFileException e) {
-          // gone already
-        }
-      }
-    }
-  }
-
 
   // ---------------------------------------------------------------- helpers
 
