@@ -84,7 +84,7 @@ final class PushOperation {
     }
     try {
       Path root = target.toRealPath();
-      try (TreeTurn turn = new TreeTurn(lockTarget(root))) {
+      try (dev.cachemount.core.internal.ExclusiveLock.Held turn = lockTarget(root)) {
         return push(store, root, turn);
       }
     } catch (IOException e) {
@@ -108,33 +108,10 @@ final class PushOperation {
   }
 
   /**
-   * The target's lock, held while the push reads the tree and given up as soon as it has read it:
-   * a pull into the target waits for the reading, not for the upload. Released once, whichever
-   * comes first, by the thread that took it.
+   * @param turn the target's lock (see {@link #lockTarget}): released here once every file the push
+   *     reads has been read, so that a pull into the target waits for the reading, not for the upload
    */
-  private static final class TreeTurn implements AutoCloseable {
-    private dev.cachemount.core.internal.ExclusiveLock.Held held;
-
-    TreeTurn(dev.cachemount.core.internal.ExclusiveLock.Held held) {
-      this.held = held;
-    }
-
-    void release() throws IOException {
-      if (held != null) {
-        dev.cachemount.core.internal.ExclusiveLock.Held h = held;
-        held = null;
-        h.close();
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      release();
-    }
-  }
-
-  /** @param turn the target's lock: released here once every file the push reads has been read */
-  private OperationResult push(SnapshotStore store, Path root, TreeTurn turn) throws IOException {
+  private OperationResult push(SnapshotStore store, Path root, dev.cachemount.core.internal.ExclusiveLock.Held turn) throws IOException {
     String tag = spec.pushTag();
     String ref = store.describe(tag);
     if (store instanceof LayoutStore layout) {
@@ -246,7 +223,7 @@ final class PushOperation {
       // --force is the repair for damaged blobs: it references nothing stored before.
       Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref, true));
       StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
-      turn.release(); // the tree is read: what follows only stores what was read
+      turn.close(); // the tree is read: what follows only stores what was read
       long reusedBytes = staged.reused().stream().mapToLong(ReusedPack::size).sum();
       listener.info(String.format("chunked %,d bytes; packed %,d new bytes into %,d packs and reused %,d earlier packs (%,d bytes) in %d ms",
           staged.index().totalBytes(), staged.chunkBytes(), staged.packs().size(), staged.reused().size(), reusedBytes,

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * One cachemount process at a time restores into a target directory or pushes it, across processes:
@@ -39,16 +40,17 @@ final class TargetLock {
    * Takes the lock, waiting at most {@code timeout} for another holder (told to the user).
    *
    * @param operation "pull" or "push": what waits
-   * @return empty when the lock file cannot be made (the caller says what that means for it):
-   *     made, or found, before any wait, so that a lock directory that cannot be written is told at once
+   * @param cannotLock told why, when the lock file cannot be made (the caller says what that means for it)
+   * @return empty when the lock file cannot be made: it is made, or found, before any wait, so that a lock directory that cannot be written is told at once
    * @throws CachemountException (operational) when another holder kept it all that time
    */
-  Optional<ExclusiveLock.Held> take(Duration timeout, OperationListener listener, String operation, IoFailure cannotLock) throws IOException {
+  Optional<ExclusiveLock.Held> take(Duration timeout, OperationListener listener, String operation, Consumer<IOException> cannotLock)
+      throws IOException {
     try {
       Files.createDirectories(file.getParent());
       FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
     } catch (IOException e) {
-      cannotLock.report(e);
+      cannotLock.accept(e);
       return Optional.empty();
     }
     String what = "another cachemount process is restoring into or pushing " + real;
@@ -56,10 +58,5 @@ final class TargetLock {
         () -> listener.warning(what + "; this " + operation + " waits for it (at most " + timeout.toSeconds() + " s)"),
         () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into or pushing " + real + " for "
             + timeout.toSeconds() + " s (lock " + file + "); let it finish, or " + operation + " again then")));
-  }
-
-  /** What the caller does when the lock file cannot be made. */
-  interface IoFailure {
-    void report(IOException e);
   }
 }

@@ -26,7 +26,10 @@ public final class ExclusiveLock {
 
   private ExclusiveLock() {}
 
-  /** A held lock; closing releases it. */
+  /**
+   * A held lock; closing releases it. Closing again does nothing, so that a holder may let it go early
+   * (by the thread that took it) and still close it with try-with-resources.
+   */
   public interface Held extends AutoCloseable {
     @Override
     void close() throws IOException;
@@ -74,7 +77,11 @@ public final class ExclusiveLock {
         Thread.sleep(Math.min(POLL_MILLIS, Math.max(1, remaining(deadline) / 1_000_000)));
       }
       FileLock held = fileLock;
+      java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
       return Optional.of(() -> {
+        if (released.getAndSet(true)) {
+          return;
+        }
         try {
           held.release();
         } finally {
