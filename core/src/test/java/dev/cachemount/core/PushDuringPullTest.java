@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.Gate;
 import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
@@ -18,7 +19,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
@@ -40,25 +40,19 @@ class PushDuringPullTest {
     Cachemount client = Cachemount.builder().home(dir).env(Map.of()).packTarget(256 * 1024).build();
     OperationResult pushed = client.push(client.parseSpec("id=m2,dir=" + store + ",target=" + source), OperationListener.NONE);
 
-    CountDownLatch reading = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
+    Gate reading = new Gate();
     Cachemount slow = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(30))
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public InputStream openBlob(Digest digest, long size) throws IOException {
-            reading.countDown();
-            try {
-              release.await(20, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
+            reading.pass();
             return super.openBlob(digest, size);
           }
         }).build();
     Path target = java.nio.file.Files.createDirectories(dir.resolve("target")); // an empty cache directory, as on a fresh runner
     CompletableFuture<OperationResult> pull =
         CompletableFuture.supplyAsync(() -> slow.pull(slow.parseSpec("id=m2,dir=" + store + ",target=" + target), OperationListener.NONE));
-    assertTrue(reading.await(20, TimeUnit.SECONDS));
+    assertTrue(reading.awaitReached());
 
     // Another process (here another thread: a thread re-entering a lock it holds gets it) pushes the target meanwhile.
     Path otherStore = dir.resolve("other-store");
@@ -76,7 +70,7 @@ class PushDuringPullTest {
     } catch (TimeoutException waiting) {
       // it waits for the pull
     }
-    release.countDown();
+    reading.release();
     assertEquals(Outcome.RESTORED, pull.get(30, TimeUnit.SECONDS).result());
     OperationResult copy = push.get(30, TimeUnit.SECONDS);
     assertEquals(pushed.files(), copy.files(), "the push stores the restored tree whole; warnings: " + warnings);
@@ -100,18 +94,12 @@ class PushDuringPullTest {
     Cachemount plain = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(2)).build();
     plain.push(plain.parseSpec("id=seed,dir=" + store + ",target=" + source), OperationListener.NONE);
 
-    CountDownLatch storing = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
+    Gate storing = new Gate();
     Cachemount slow = Cachemount.builder().home(dir).env(Map.of())
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
-            storing.countDown();
-            try {
-              release.await(20, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
+            storing.pass();
             return super.putManifest(tag, manifest);
           }
         }).build();
@@ -119,12 +107,12 @@ class PushDuringPullTest {
     CompletableFuture<OperationResult> push =
         CompletableFuture.supplyAsync(() -> slow.push(slow.parseSpec("id=m2,dir=" + store + ",target=" + source), OperationListener.NONE));
     try {
-      assertTrue(storing.await(20, TimeUnit.SECONDS), "the push reached its manifest");
+      assertTrue(storing.awaitReached(), "the push reached its manifest");
       // Waits at most 2 s for the lock: without the early release, it fails, the push holding the lock until its manifest is stored.
       OperationResult pulled = plain.pull(plain.parseSpec("id=seed,dir=" + store + ",target=" + source), OperationListener.NONE);
       assertEquals(Outcome.RESTORED, pulled.result());
     } finally {
-      release.countDown();
+      storing.release();
     }
     assertEquals(Outcome.PUSHED, push.get(30, TimeUnit.SECONDS).result());
   }

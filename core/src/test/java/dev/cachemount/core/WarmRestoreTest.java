@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
 import dev.cachemount.core.testing.ForwardingStore;
+import dev.cachemount.core.testing.Gate;
 import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
 import java.io.IOException;
@@ -19,7 +20,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -194,24 +194,18 @@ class WarmRestoreTest {
 
   @Test
   void aSecondPullIntoTheSameTargetWaitsForTheFirst() throws Exception {
-    CountDownLatch reading = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
+    Gate reading = new Gate();
     Cachemount slow = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300))
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public InputStream openBlob(Digest digest, long size) throws IOException {
-            reading.countDown();
-            try {
-              release.await(20, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
+            reading.pass();
             return super.openBlob(digest, size);
           }
         }).build();
     Path target = dir.resolve("target");
     CompletableFuture<OperationResult> first = CompletableFuture.supplyAsync(() -> slow.pull(spec(target, ""), OperationListener.NONE));
-    assertTrue(reading.await(20, TimeUnit.SECONDS));
+    assertTrue(reading.awaitReached());
     Cachemount impatient = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300)).build();
     CachemountException e = assertThrows(CachemountException.class, () -> impatient.pull(spec(target, ""), OperationListener.NONE));
     assertEquals(FailureKind.OPERATIONAL, e.kind());
@@ -221,7 +215,7 @@ class WarmRestoreTest {
     CompletableFuture<OperationResult> second = CompletableFuture.supplyAsync(() -> patient.pull(spec(target, ""), OperationListener.NONE));
     Thread.sleep(300);
     assertFalse(second.isDone(), "the second pull waits");
-    release.countDown();
+    reading.release();
     assertEquals(Outcome.RESTORED, first.get(30, TimeUnit.SECONDS).result());
     assertEquals(Outcome.RESTORED, second.get(30, TimeUnit.SECONDS).result());
     assertEquals(TreeListing.of(source), TreeListing.of(target));
