@@ -252,7 +252,8 @@ class RegistryFaultsIT {
                 in.readAllBytes();
               }
             }));
-        assertTrue(failed.getMessage().contains("broke 6 times within 1048576 bytes"), failed.toString());
+        assertTrue(failed.getMessage().contains("broke 6 times within 1048576 bytes") && failed.getMessage().contains("try again later"),
+            failed.toString());
       }
     }
   }

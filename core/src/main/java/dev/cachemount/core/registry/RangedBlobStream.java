@@ -160,8 +160,9 @@ final class RangedBlobStream extends InputStream {
           resumes = 0;
         }
         if (resumes >= session.retryAttempts()) {
-          throw new IOException("the download of blob " + digest + " broke " + (resumes + 1) + " times within " + PROGRESS
-              + " bytes (at byte " + position + " of " + end + "): " + e.getMessage(), e);
+          throw new IOException("the download of blob " + digest + " from " + session.ref().registry() + " broke " + (resumes + 1)
+              + " times within " + PROGRESS + " bytes (at byte " + position + " of " + end + ": " + e.getMessage() + "); the registry, or a"
+              + " proxy in front of it, stalls or cuts its answers: try again later, and if it goes on, tell its operator", e);
         }
         resumes++;
         resumedAt = position;
