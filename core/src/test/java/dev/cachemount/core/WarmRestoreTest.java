@@ -193,6 +193,33 @@ class WarmRestoreTest {
   }
 
   @Test
+  void aUsersDirectoryWhereTheSnapshotHasALinkLeadingOutThroughOtherLinksStays() throws IOException {
+    Path tree = dir.resolve("chains");
+    Files.createDirectories(tree);
+    Files.createSymbolicLink(tree.resolve("s"), Path.of("."));
+    Files.createSymbolicLink(tree.resolve("up"), Path.of("s/.."));
+    client.push(client.parseSpec("id=chains,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    Path out = dir.resolve("chains-out");
+    Files.createDirectories(out.resolve("up/work"));
+    Files.writeString(out.resolve("up/work/notes.txt"), "the user's");
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    OperationResult r = client.pull(client.parseSpec("id=chains,dir=" + store + ",target=" + out), warningsInto(warnings));
+    // The link that would have replaced it is not made, so what stood there stays, whole.
+    assertEquals("the user's", Files.readString(out.resolve("up/work/notes.txt")));
+    assertFalse(Files.isSymbolicLink(out.resolve("up")));
+    assertTrue(Files.isSymbolicLink(out.resolve("s")));
+    assertEquals(1, r.symlinks());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("up -> s/..") && w.contains("leads outside the target through other links")),
+        warnings.toString());
+    try (var names = Files.list(out)) {
+      assertEquals(java.util.Set.of("s", "up"), names.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()),
+          "nothing moved aside is left behind");
+    }
+    client.pull(client.parseSpec("id=chains,dir=" + store + ",target=" + out + ",mode=mirror"), OperationListener.NONE);
+    assertEquals("the user's", Files.readString(out.resolve("up/work/notes.txt")), "mode=mirror does not walk into it either");
+  }
+
+  @Test
   void aSecondPullIntoTheSameTargetWaitsForTheFirst() throws Exception {
     Gate reading = new Gate();
     Cachemount slow = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300))

@@ -236,7 +236,7 @@ public final class Restorer {
           links.add(e);
         }
       }
-      long symlinks = links.size() - removeEscapingLinks(root, links);
+      long symlinks = links.size() - removeEscapingLinks(root, links, temps);
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
       // Before the directories' times are set, which a deletion would change.
       temps.dropAsides(directory -> {
@@ -521,9 +521,10 @@ public final class Restorer {
   /**
    * Removes the links that, followed through the links made before them (each stays inside on its own:
    * {@link #pointsInside}), lead out of the target: {@code s -> .} and {@code up -> s/..}. Until none
-   * is left, as removing one may change where another leads. Returns how many went.
+   * is left, as removing one (and putting back a directory it replaced) may change where another leads.
+   * Returns how many went.
    */
-  private long removeEscapingLinks(Path root, List<Entry> links) throws IOException {
+  private long removeEscapingLinks(Path root, List<Entry> links, TempFiles temps) throws IOException {
     long removed = 0;
     for (boolean again = true; again; ) {
       again = false;
@@ -532,6 +533,7 @@ public final class Restorer {
         Path link = root.resolve(e.path());
         if (!LinkResolution.staysInside(root, link)) {
           Files.delete(link);
+          temps.putBack(link); // a directory it replaced comes back
           it.remove();
           removed++;
           again = true;

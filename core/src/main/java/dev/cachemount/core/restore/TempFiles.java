@@ -96,6 +96,22 @@ final class TempFiles {
     }
   }
 
+  /**
+   * The snapshot's entry at {@code original} was taken away again (a link found to lead out of the
+   * target): puts back what this restore moved aside from there, if anything, so that it outlives
+   * the entry that was to replace it.
+   */
+  synchronized void putBack(Path original) throws IOException {
+    for (int i = asides.size() - 1; i >= 0; i--) {
+      Aside a = asides.get(i);
+      if (a.original().equals(original)) {
+        Files.move(a.aside(), a.original(), StandardCopyOption.ATOMIC_MOVE);
+        asides.remove(i);
+        return;
+      }
+    }
+  }
+
   /** Whether {@code path} is what this restore moved aside (not what a killed one left). */
   synchronized boolean movedAside(Path path) {
     return asides.stream().anyMatch(a -> a.aside().equals(path));
