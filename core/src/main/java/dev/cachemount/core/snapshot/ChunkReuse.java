@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * What a push takes from earlier snapshots instead of packing again. Workers ask {@link #find} for
@@ -57,6 +58,8 @@ final class ChunkReuse {
    * not objects per chunk: a 10 GB cache has millions of chunks, nearly all of them the parent's.
    */
   private final AtomicIntegerArray parentFile;
+  /** For each source, what showed that its index lies, or null. */
+  private final AtomicReferenceArray<String> damage;
   private final long[] parentOffset;
   private static final int UNUSED = Integer.MIN_VALUE;
 
@@ -66,6 +69,7 @@ final class ChunkReuse {
    */
   ChunkReuse(List<ReuseSource> sources, boolean parentFirst, java.util.Set<String> forced) {
     this.sources = List.copyOf(sources);
+    this.damage = new AtomicReferenceArray<>(sources.size());
     this.forced = java.util.Set.copyOf(forced);
     if (!forced.isEmpty() && !parentFirst) {
       throw new IllegalArgumentException("files can be taken from the parent only when there is one");
@@ -135,7 +139,16 @@ final class ChunkReuse {
    */
   boolean find(Digest digest, int file, long offset, int length) {
     for (int s = 0; s < sources.size(); s++) {
-      int chunk = sources.get(s).snapshot().index().findChunk(digest);
+      SnapshotIndex index = sources.get(s).snapshot().index();
+      int chunk = index.findChunk(digest);
+      if (chunk >= 0 && index.chunkLength(chunk) != length) {
+        // The same SHA-256 with another length: the snapshot's index lies (it decoded, so it lies
+        // consistently, its file sizes adjusted). Taken from it, the chunk would make the new
+        // snapshot lie too; it is packed anew instead.
+        damage.compareAndSet(s, null, "records chunk " + digest + " as " + index.chunkLength(chunk) + " bytes long, but the bytes"
+            + " with that digest are " + length);
+        continue;
+      }
       if (chunk >= 0) {
         if (s == 0 && hasParent()) {
           foundInParent(chunk, file, offset);
@@ -146,6 +159,20 @@ final class ChunkReuse {
       }
     }
     return false;
+  }
+
+  /**
+   * The earlier snapshots found to lie about a chunk's length, each with what showed it: their
+   * chunks that did not match were packed anew, not taken from them.
+   */
+  Map<String, String> damaged() {
+    Map<String, String> found = new LinkedHashMap<>();
+    for (int s = 0; s < sources.size(); s++) {
+      if (damage.get(s) != null) {
+        found.put(sources.get(s).name(), damage.get(s));
+      }
+    }
+    return found;
   }
 
   /**

@@ -156,6 +156,8 @@ public final class Snapshotter {
       Decisions decisions = new Decisions(new DigestTable(expectedChunks / 2), sink, reuse, settings.frameTarget());
       try {
         runWorkers(root, files, batches, results, decisions);
+        reuse.damaged().forEach((name, what) -> listener.warning("the stored snapshot " + name + " is damaged: it " + what
+            + "; such chunks are packed anew, not taken from it"));
         // The tree's last frame ends here, so that what compaction packs next does not change it.
         decisions.flushFrame();
         List<ChunkReuse.KeptPack> kept = new ArrayList<>();
