@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.cachemount.core.testing.RecordingListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.FailingOnceReplaced;
 import dev.cachemount.core.testing.ForwardingStore;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,7 +66,7 @@ class DirectoryReplacedByFileTest {
           @Override
           public InputStream openBlob(Digest digest, long size) throws IOException {
             InputStream in = super.openBlob(digest, size);
-            return size < (1 << 20) ? in : new FailingOnceReplaced(in, placed);
+            return size < (1 << 20) ? in : new FailingOnceReplaced(in, placed, 64 * 1024);
           }
         }).build();
 
@@ -78,48 +79,6 @@ class DirectoryReplacedByFileTest {
       assertEquals("the user's file " + i + "\n", Files.readString(target.resolve("a-x/sub/user-" + i)));
     }
     assertEquals(List.of(), temporaryNames(target));
-  }
-
-  /** A pack's bytes: the first 64 KiB (a-x's frame among them), then a failure once a-x is a file. */
-  private static final class FailingOnceReplaced extends InputStream {
-    private final InputStream in;
-    private final Path placed;
-    private long position;
-
-    FailingOnceReplaced(InputStream in, Path placed) {
-      this.in = in;
-      this.placed = placed;
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      if (position >= 64 * 1024) {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!Files.isRegularFile(placed, java.nio.file.LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
-          try {
-            Thread.sleep(5);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException();
-          }
-        }
-        throw new IOException("the store went away");
-      }
-      int n = in.read(b, off, (int) Math.min(len, 64 * 1024 - position));
-      position += Math.max(n, 0);
-      return n;
-    }
-
-    @Override
-    public void close() throws IOException {
-      in.close();
-    }
   }
 
   @Test

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
-/** Removing directory trees without ever following a symlink out of them; directories that can be made. */
+/** Removing and copying directory trees without ever following a symlink out of them; directories that can be made. */
 public final class FileTrees {
   private FileTrees() {}
 
@@ -20,6 +20,53 @@ public final class FileTrees {
       }
     }
     Files.deleteIfExists(path);
+  }
+
+  /**
+   * Copies the tree at {@code source} to {@code target}, which must not exist: symlinks as links
+   * (never followed), files and directories with their permissions and modification times; a file
+   * with several hard links becomes copies. On failure, what was copied goes again.
+   */
+  public static void copyTree(Path source, Path target) throws IOException {
+    try {
+      Files.walkFileTree(source, new java.nio.file.SimpleFileVisitor<>() {
+        @Override
+        public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+          Files.createDirectory(target.resolve(source.relativize(dir)));
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+          Files.copy(file, target.resolve(source.relativize(file)), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+          throw e;
+        }
+
+        @Override
+        public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+          if (e != null) {
+            throw e;
+          }
+          // Last: a directory's own writes change its time, and a read-only one takes no more entries.
+          Path copy = target.resolve(source.relativize(dir));
+          Files.setPosixFilePermissions(copy, Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS));
+          Files.setLastModifiedTime(copy, Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS));
+          return java.nio.file.FileVisitResult.CONTINUE;
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      try {
+        deleteTree(target);
+      } catch (IOException | RuntimeException again) {
+        e.addSuppressed(again);
+      }
+      throw e;
+    }
   }
 
   /**

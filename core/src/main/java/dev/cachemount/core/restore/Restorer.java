@@ -84,6 +84,9 @@ public final class Restorer {
 
   private static final int MAX_OPEN_FILES = 128;
 
+  /** How what stands in the snapshot's way is renamed aside: a test's file system may refuse. */
+  TempFiles.Renamer renamer = TempFiles.Renamer.ATOMIC;
+
   private final BlobSource blobs;
   private final OperationListener listener;
   private final int threads;
@@ -130,7 +133,7 @@ public final class Restorer {
       }
       List<Path> leftAlone = new ArrayList<>(keepOut);
       restorable = withoutUnnameable(restorable, root, leftAlone);
-      TempFiles temps = new TempFiles();
+      TempFiles temps = new TempFiles(renamer);
       try (WritableDirectories writable = new WritableDirectories();
           // On SIGTERM (a cancelled CI job) the hook deletes every temporary file, puts back what was
           // moved aside and gives read-only directories their modes back.
@@ -239,11 +242,7 @@ public final class Restorer {
       long symlinks = links.size() - removeEscapingLinks(root, links, temps);
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
       // Before the directories' times are set, which a deletion would change.
-      temps.dropAsides(directory -> {
-        unlocked.unlock(directory); // first: a directory of mode 000 cannot be walked before
-        unlocked.unlockTree(directory);
-        FileTrees.deleteTree(directory);
-      }, listener::warning);
+      temps.dropAsides(this::deleteUnlocked, listener::warning);
       for (Entry e : index.entries()) {
         if (e.type() == EntryType.DIRECTORY) {
           Files.getFileAttributeView(root.resolve(e.path()), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
@@ -729,9 +728,25 @@ public final class Restorer {
         throw e;
       }
       listener.warning("replacing directory " + target + " with a file or symlink from the snapshot");
-      temps.moveAside(target);
+      try {
+        temps.moveAside(target);
+      } catch (java.nio.file.AtomicMoveNotSupportedException renameRefused) {
+        // overlayfs without redirect_dir (as Docker mounts it) refuses to rename a directory of a
+        // lower layer (EXDEV), however often the pull is run: copied aside, then deleted, it is as
+        // whole until the pull completes.
+        unlocked.unlock(target);
+        unlocked.unlockTree(target);
+        temps.copyAside(target, this::deleteUnlocked);
+      }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     }
+  }
+
+  /** Deletes a directory tree of the target, its read-only directories (mode 000 too) unlocked first. */
+  private void deleteUnlocked(Path directory) throws IOException {
+    unlocked.unlock(directory); // first: a directory of mode 000 cannot be walked before
+    unlocked.unlockTree(directory);
+    FileTrees.deleteTree(directory);
   }
 
   private static Path prepareRoot(Path target) throws IOException {

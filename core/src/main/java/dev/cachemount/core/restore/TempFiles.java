@@ -35,12 +35,28 @@ final class TempFiles {
   static final String PREFIX = TreeScanner.TEMP_PREFIX;
 
   private final Set<Path> live = new HashSet<>();
+  private final Renamer renamer;
   /** What stood where the snapshot has an entry of another kind, in the order it was moved aside. */
   private final List<Aside> asides = new ArrayList<>();
   private boolean cancelled;
 
   /** A file, symlink or directory moved from {@code original} to {@code aside}, beside it. */
   private record Aside(Path original, Path aside, boolean directory) {}
+
+  /** Renames what is moved aside: {@link #ATOMIC}, or in tests a file system that refuses some renames. */
+  interface Renamer {
+    Renamer ATOMIC = (from, to) -> Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+
+    void rename(Path from, Path to) throws IOException;
+  }
+
+  TempFiles() {
+    this(Renamer.ATOMIC);
+  }
+
+  TempFiles(Renamer renamer) {
+    this.renamer = renamer;
+  }
 
   /** Deletes a directory tree that was moved aside. */
   interface TreeDeletion {
@@ -84,15 +100,19 @@ final class TempFiles {
    */
   synchronized void moveAside(Path path) throws IOException {
     refuseIfCancelled();
+    Path candidate = asideName(path);
+    boolean directory = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
+    renamer.rename(path, candidate);
+    asides.add(new Aside(path, candidate, directory));
+  }
+
+  /** A name beside {@code path} that nothing has: rename(2) would replace what had it. */
+  private static Path asideName(Path path) {
     while (true) {
       Path candidate = path.resolveSibling(TreeScanner.ASIDE_PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
-      if (Files.exists(candidate, LinkOption.NOFOLLOW_LINKS)) {
-        continue; // rename(2) would replace it
+      if (!Files.exists(candidate, LinkOption.NOFOLLOW_LINKS)) {
+        return candidate;
       }
-      boolean directory = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
-      Files.move(path, candidate, StandardCopyOption.ATOMIC_MOVE);
-      asides.add(new Aside(path, candidate, directory));
-      return;
     }
   }
 
@@ -110,6 +130,22 @@ final class TempFiles {
         return;
       }
     }
+  }
+
+  /**
+   * Copies the directory {@code dir} to a temporary name beside it, then deletes it through
+   * {@code trees}: for a file system that cannot rename it ({@link #moveAside} fails with
+   * {@link java.nio.file.AtomicMoveNotSupportedException}: overlayfs without {@code redirect_dir}, as
+   * Docker mounts it, refuses to rename a directory of a lower layer). Settled as one moved aside is,
+   * and as whole meanwhile: the copy is complete before the deletion starts. When the copy fails,
+   * {@code dir} is left as it was.
+   */
+  synchronized void copyAside(Path dir, TreeDeletion trees) throws IOException {
+    refuseIfCancelled();
+    Path candidate = asideName(dir);
+    FileTrees.copyTree(dir, candidate);
+    asides.add(new Aside(dir, candidate, true));
+    trees.delete(dir);
   }
 
   /** Whether {@code path} is what this restore moved aside (not what a killed one left). */
