@@ -87,6 +87,15 @@ public final class Restorer {
   /** How what stands in the snapshot's way is renamed aside: a test's file system may refuse. */
   TempFiles.Renamer renamer = TempFiles.Renamer.ATOMIC;
 
+  /** The file system a directory is on, as {@code stat}'s device: a test may mount one anywhere. */
+  interface Devices {
+    Devices STAT = dir -> Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+
+    Object of(Path dir) throws IOException;
+  }
+
+  Devices devices = Devices.STAT;
+
   private final BlobSource blobs;
   private final OperationListener listener;
   private final int threads;
@@ -555,6 +564,7 @@ public final class Restorer {
       kinds.put(e.path(), e.type());
     }
     long[] removed = {0};
+    Object rootDevice = devices.of(root);
     Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
       @Override
       public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
@@ -580,6 +590,12 @@ public final class Restorer {
             warnOfEarlierAside(path);
           }
           return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
+        }
+        if (!rootDevice.equals(devices.of(dir))) {
+          // As rm --one-file-system: what another file system mounted here holds is not the target's.
+          listener.warning(path + " is a mount point (another file system, or a btrfs subvolume); mode=mirror leaves it and what it"
+              + " holds alone");
+          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
         EntryType kind = kinds.get(path);
         if (kind != null && kind != EntryType.DIRECTORY) {
