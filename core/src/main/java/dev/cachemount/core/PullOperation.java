@@ -9,6 +9,7 @@ import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.ScannedEntry;
 import dev.cachemount.core.snapshot.SnapshotHead;
 import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.snapshot.CoarseTimes;
 import dev.cachemount.core.snapshot.TreeDigest;
 import dev.cachemount.core.snapshot.TreeScanner;
 import dev.cachemount.core.store.BlobNotFoundException;
@@ -292,6 +293,9 @@ final class PullOperation {
     LoadedSnapshot snapshot = reader.load(head, ref);
     listener.info(String.format("%s: fetched the index (%,d bytes read in all) in %d ms; %s", ref, snapshot.bytesRead(),
         Engine.millisSince(indexNanos), seen == null ? "the restore looks at each file of the target" : "a scan saw " + seen.size() + " entries in the target"));
+    if (seen != null) {
+      seen = CoarseTimes.adoptSnapshotTimes(seen, snapshot.index()); // a file system of coarser times than the snapshot's
+    }
     long restoreNanos = System.nanoTime();
     Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen);
     Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);

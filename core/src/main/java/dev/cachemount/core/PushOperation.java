@@ -8,6 +8,7 @@ import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.Descriptor;
 import dev.cachemount.core.oci.SnapshotConfig;
+import dev.cachemount.core.snapshot.CoarseTimes;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.PackUploader;
@@ -179,6 +180,10 @@ final class PushOperation {
       } finally {
         Workers.stop(loader);
       }
+    }
+    if (parent.isPresent()) {
+      // A file system of coarser times than the parent's: what equals it at that granularity takes its times.
+      scanned = CoarseTimes.adoptParentTimes(scanned, parent.get());
     }
     TreePolicies.Tree tree = TreePolicies.Tree.of(scanned);
     if (spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MERGE && parent.isPresent()) {
