@@ -109,6 +109,32 @@ class TreePoliciesTest {
     assertFalse(Files.exists(out.resolve("old-small-1.pom")), "not kept in place of the newer large file");
   }
 
+  /**
+   * A pulled tree that nobody read since (or on a file system that keeps no access times: noatime, a
+   * lower layer of overlayfs): its files count by their modification times. The pull gave every file
+   * the access time of its creation, which made them all equal, and the order of paths decided.
+   */
+  @Test
+  void maxSizeRanksAPulledTreeThatNobodyReadByModificationTime() throws IOException {
+    Cachemount client = client();
+    Path tree = dir.resolve("tree");
+    for (int i = 0; i < 10; i++) {
+      write(tree.resolve("f" + i + ".jar"), "x".repeat(1000), 1_600_000_000L + i * 1000L); // f9 the newest
+    }
+    Path store = dir.resolve("store");
+    client.push(client.parseSpec("id=all,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    Path pulled = dir.resolve("pulled");
+    client.pull(client.parseSpec("id=all,dir=" + store + ",target=" + pulled), OperationListener.NONE);
+
+    OperationResult budget = client.push(client.parseSpec("id=small,max-size=2500B,dir=" + store + ",target=" + pulled), OperationListener.NONE);
+    assertEquals(2, budget.files());
+    Path out = dir.resolve("out");
+    client.pull(client.parseSpec("id=small,dir=" + store + ",target=" + out), OperationListener.NONE);
+    try (var kept = Files.list(out)) {
+      assertEquals(java.util.Set.of("f8.jar", "f9.jar"), kept.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
+    }
+  }
+
   /** A newest file larger than the whole budget is left out on its own: it does not empty the snapshot. */
   @Test
   void maxSizeLeavesOutAFileLargerThanTheWholeBudgetOnItsOwn() throws IOException {
