@@ -130,9 +130,14 @@ public final class IndexCodec {
       throw r.corrupt("it does not start with CMIX");
     }
     long version = r.varint();
+    if (version > VERSION) {
+      // A later format's index (docs/format.md, "Compatibility rules"), not damage: left alone.
+      throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "snapshot index has payload version " + version
+          + ", written by a newer cachemount; this one reads version " + VERSION + ": upgrade cachemount to read it (a push of this"
+          + " version leaves it alone: to store one of this version, push to another id)");
+    }
     if (version != VERSION) {
-      throw CachemountException.integrity(
-          "snapshot index has payload version " + version + "; this cachemount reads version " + VERSION + " (upgrade cachemount to read newer snapshots)");
+      throw CachemountException.integrity("snapshot index has payload version " + version + "; this cachemount reads version " + VERSION);
     }
     // Each record takes at least one byte per field, which bounds every count by what remains.
     int packCount = r.varintInt(0, r.remaining() / (Digest.LENGTH + 1), "pack count");

@@ -3,6 +3,7 @@ package dev.cachemount.core.snapshot;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.index.FormatLimits;
 import dev.cachemount.core.index.IndexCodec;
 import dev.cachemount.core.index.SnapshotIndex;
@@ -91,6 +92,13 @@ public final class SnapshotReader {
           + " and " + (config == null ? "no config" : "its config media type is " + config.mediaType()));
     }
     List<Descriptor> layers = manifest.layers();
+    for (int i = 0; i < layers.size(); i++) {
+      String type = layers.get(i).mediaType();
+      String expected = i == 0 ? MediaTypes.SNAPSHOT_INDEX : MediaTypes.SNAPSHOT_PACK;
+      if (type != null && !type.equals(expected) && type.startsWith(expected.substring(0, expected.indexOf(".v1") + 2))) {
+        throw newerFormat(where, "layer " + i + " has media type " + type);
+      }
+    }
     if (config == null || layers.isEmpty() || !MediaTypes.SNAPSHOT_INDEX.equals(layers.get(0).mediaType())) {
       throw CachemountException.integrity("snapshot " + where + " is malformed: it needs a config and the index as its first layer");
     }
@@ -102,10 +110,15 @@ public final class SnapshotReader {
     byte[] configBytes = fetchSmall(config, FormatLimits.MAX_CONFIG, "config of " + where);
     read += configBytes.length;
     SnapshotConfig cfg = Json.readConfig(configBytes, "config of " + where);
+    if (cfg.formatVersion() > SnapshotConfig.FORMAT_VERSION) {
+      throw newerFormat(where, "format version " + cfg.formatVersion());
+    }
     if (cfg.formatVersion() != SnapshotConfig.FORMAT_VERSION) {
       throw new CachemountException(FailureKind.OPERATIONAL, "snapshot " + where + " has format version " + cfg.formatVersion()
-          + "; this cachemount reads version " + SnapshotConfig.FORMAT_VERSION + (cfg.formatVersion() > SnapshotConfig.FORMAT_VERSION
-              ? ": upgrade cachemount to read it" : ""));
+          + "; this cachemount reads version " + SnapshotConfig.FORMAT_VERSION);
+    }
+    if (cfg.chunker() != null && cfg.chunker().algorithm() != null && !ChunkerParameters.FASTCDC_2020.equals(cfg.chunker().algorithm())) {
+      throw newerFormat(where, "chunker algorithm '" + cfg.chunker().algorithm() + "'");
     }
     checkConfig(cfg, where);
     return new SnapshotHead(bytes, manifest, cfg, read);
@@ -157,6 +170,16 @@ public final class SnapshotReader {
       }
     }
     return new LoadedSnapshot(head.manifestBytes(), head.manifest(), cfg, index, read);
+  }
+
+  /**
+   * A snapshot with a version marker of a later format (docs/format.md, "Compatibility rules"): not
+   * damage, which a push would replace, but what an older cachemount must leave alone (exit 1).
+   */
+  static CachemountException newerFormat(String where, String marker) {
+    return new CachemountException(FailureKind.OPERATIONAL, "snapshot " + where + " was written by a newer cachemount (" + marker
+        + "; this one reads format version " + SnapshotConfig.FORMAT_VERSION + "): upgrade cachemount to read it (a push of this"
+        + " version leaves it alone: to store one of this version, push to another id)");
   }
 
   /** Checks the fields every reader relies on; a config without them is corrupt. */
