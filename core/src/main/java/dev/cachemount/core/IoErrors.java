@@ -17,6 +17,31 @@ public final class IoErrors {
     return CachemountException.operational(operation + " failed: " + describe(e), e);
   }
 
+  /**
+   * What the system said, a temporary file of a pull named by its directory (the user never made it),
+   * and, for the errors a user can act on, what to do (the system's English reasons; others as they are).
+   */
+  private static String withAdvice(FileSystemException f) {
+    String reason = f.getReason();
+    String shown = f.getMessage();
+    String file = f.getFile();
+    if (file != null && f.getOtherFile() == null) {
+      java.nio.file.Path path = java.nio.file.Path.of(file);
+      if (path.getFileName() != null && path.getFileName().toString().startsWith(TreeScanner.TEMP_PREFIX) && path.getParent() != null) {
+        shown = "writing into " + path.getParent() + (reason == null ? "" : ": " + reason);
+      }
+    }
+    String advice = reason == null ? null : switch (reason) {
+      case "Read-only file system" -> "the file system is mounted read-only: use a writable directory";
+      case "Device or resource busy" -> "a mount point, or in use by the system: unmount it, or use another directory";
+      case "Function not implemented", "Operation not supported" ->
+          "the file system cannot do this (FAT has no symlinks, say): use a Linux file system such as ext4";
+      case "Disk quota exceeded" -> "the user's quota is used up: free space, or raise the quota";
+      default -> null;
+    };
+    return advice == null ? shown : shown + " (" + advice + ")";
+  }
+
   public static String describe(IOException e) {
     if (e instanceof AccessDeniedException a) {
       return "permission denied: " + a.getFile();
@@ -37,7 +62,7 @@ public final class IoErrors {
         return TreeScanner.shortened(file) + ": the path is longer than " + TreeScanner.MAX_OPEN_PATH_BYTES
             + " bytes, which this system cannot open (" + f.getReason() + "); use a shorter target path";
       }
-      return f.getMessage();
+      return withAdvice(f);
     }
     String message = e.getMessage();
     return message == null ? e.getClass().getSimpleName() : message;

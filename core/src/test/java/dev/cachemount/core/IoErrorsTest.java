@@ -1,0 +1,28 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.FileSystemException;
+import org.junit.jupiter.api.Test;
+
+/** The file system's errors as a user reads them: what failed, where, and what to do. */
+class IoErrorsTest {
+  @Test
+  void aPullsTemporaryFileIsNamedByItsDirectoryAndAReadOnlyFileSystemSaysWhatToDo() {
+    assertEquals("writing into /srv/cache/org: Read-only file system (the file system is mounted read-only: use a writable directory)",
+        IoErrors.describe(new FileSystemException("/srv/cache/org/.cachemount-tmp-5eed", null, "Read-only file system")));
+  }
+
+  @Test
+  void aBusyMountPointAndAFileSystemWithoutSymlinksSayWhatToDo() {
+    assertEquals("/t/vol -> /t/.cachemount-tmp-aside-1: Device or resource busy (a mount point, or in use by the system: unmount it,"
+        + " or use another directory)", IoErrors.describe(new FileSystemException("/t/vol", "/t/.cachemount-tmp-aside-1", "Device or resource busy")));
+    assertEquals("writing into /fat/t: Function not implemented (the file system cannot do this (FAT has no symlinks, say): use a Linux"
+        + " file system such as ext4)", IoErrors.describe(new FileSystemException("/fat/t/.cachemount-tmp-9", null, "Function not implemented")));
+  }
+
+  @Test
+  void otherErrorsStayAsTheSystemSaidThem() {
+    assertEquals("/a/b: Input/output error", IoErrors.describe(new FileSystemException("/a/b", null, "Input/output error")));
+  }
+}
