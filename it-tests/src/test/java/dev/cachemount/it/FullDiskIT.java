@@ -77,6 +77,9 @@ class FullDiskIT {
       List<Path> files = walk.filter(p -> !Files.isDirectory(p)).toList();
       assertEquals(List.of(), files, "checked before any file is written, empty ones too");
     }
+    try (var walk = Files.walk(target)) {
+      assertEquals(List.of(target), walk.toList(), "and the directories it made went again");
+    }
   }
 
   /**

@@ -259,6 +259,7 @@ public final class Restorer {
         }
       }
       pending.clear();
+      temps.keepCreatedDirectories();
       return new Stats(files, directories, symlinks, bytes[0], bytes[1], unchanged, removed);
     } finally {
       for (PendingFile p : pending) {
@@ -269,6 +270,7 @@ public final class Restorer {
         }
       }
       temps.putBackAsides(listener::warning); // nothing left to put back when the restore completed
+      temps.removeCreatedDirectoriesLeftEmpty(); // none when it completed
     }
   }
 
@@ -788,7 +790,7 @@ public final class Restorer {
   private void ensureDirectory(Path dir, boolean likelyMissing, TempFiles temps) throws IOException {
     if (likelyMissing) {
       try {
-        Files.createDirectory(dir);
+        temps.createDirectory(dir);
         return;
       } catch (java.nio.file.FileAlreadyExistsException e) {
         // something appeared since the scan: looked at below
@@ -798,7 +800,7 @@ public final class Restorer {
     try {
       attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      Files.createDirectory(dir);
+      temps.createDirectory(dir);
       return;
     }
     if (attrs.isDirectory()) {

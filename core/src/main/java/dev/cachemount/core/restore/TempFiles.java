@@ -35,6 +35,8 @@ final class TempFiles {
   static final String PREFIX = TreeScanner.TEMP_PREFIX;
 
   private final Set<Path> live = new HashSet<>();
+  /** The directories this restore created where nothing was, parents first. */
+  private final List<Path> createdDirectories = new ArrayList<>();
   private final Renamer renamer;
   /** What stood where the snapshot has an entry of another kind, in the order it was moved aside. */
   private final List<Aside> asides = new ArrayList<>();
@@ -146,6 +148,34 @@ final class TempFiles {
     FileTrees.copyTree(dir, candidate);
     asides.add(new Aside(dir, candidate, true));
     trees.delete(dir);
+  }
+
+  /** Creates the directory {@code dir} where nothing is, and notes it: see {@link #removeCreatedDirectoriesLeftEmpty}. */
+  synchronized void createDirectory(Path dir) throws IOException {
+    refuseIfCancelled();
+    Files.createDirectory(dir);
+    createdDirectories.add(dir);
+  }
+
+  /** The restore completed: the directories it created stay, empty or not. */
+  synchronized void keepCreatedDirectories() {
+    createdDirectories.clear();
+  }
+
+  /**
+   * The restore failed: removes the directories it created that are still empty, deepest first, so
+   * that a pull that fails before it writes a file (one that does not fit) leaves the target as it
+   * was. One that holds anything stays.
+   */
+  synchronized void removeCreatedDirectoriesLeftEmpty() {
+    for (int i = createdDirectories.size() - 1; i >= 0; i--) {
+      try {
+        Files.deleteIfExists(createdDirectories.get(i));
+      } catch (IOException | RuntimeException notEmpty) {
+        // holds something, or cannot go: it stays
+      }
+    }
+    createdDirectories.clear();
   }
 
   /** Whether {@code path} is what this restore moved aside (not what a killed one left). */

@@ -1,0 +1,62 @@
+package dev.cachemount.core.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.cachemount.core.CacheSpec;
+import dev.cachemount.core.Cachemount;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.chunk.ChunkerParameters;
+import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ForwardingStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A pull that fails before it writes a file (a pack it cannot read; a disk too small, found before
+ * any write) left the snapshot's whole directory tree behind, empty. The directories it created
+ * that are still empty now go; the target's own stay.
+ */
+class FailedPullDirectoriesTest {
+  @TempDir Path dir;
+
+  @Test
+  void theEmptyDirectoriesAFailedPullCreatedGoAndTheTargetsOwnStay() throws IOException {
+    Path source = Files.createDirectories(dir.resolve("source"));
+    Files.writeString(Files.createDirectories(source.resolve("org/example/lib/1.0")).resolve("lib.jar"), "a jar\n");
+    Files.writeString(Files.createDirectories(source.resolve("com/other")).resolve("x.pom"), "a pom\n");
+    Files.createDirectories(source.resolve("keep/empty"));
+    Path store = dir.resolve("store");
+    Cachemount.builder().home(dir).env(Map.of()).build().push(CacheSpec.local("c", store, source), OperationListener.NONE);
+    Path target = Files.createDirectories(dir.resolve("target/org/mine"));
+    Files.writeString(target.resolve("notes"), "the user's\n");
+    target = dir.resolve("target");
+
+    try (LayoutStore layout = new LayoutStore(store)) {
+      LoadedSnapshot snapshot = new SnapshotReader(layout, layout).load("c", "c").orElseThrow();
+      ForwardingStore failing = new ForwardingStore(layout) {
+        @Override
+        public InputStream openBlob(Digest digest, long size) throws IOException {
+          throw new IOException("the store went away");
+        }
+      };
+      Restorer restorer = new Restorer(failing, OperationListener.NONE, 1, Restorer.Options.defaults(ChunkerParameters.DEFAULT));
+      Path into = target;
+      assertThrows(IOException.class, () -> restorer.restore(snapshot.index(), into, "c"));
+    }
+
+    try (Stream<Path> all = Files.walk(target)) {
+      assertEquals(List.of("", "org", "org/mine", "org/mine/notes"), all.map(target::relativize).map(Path::toString).sorted().toList());
+    }
+  }
+}
