@@ -135,6 +135,26 @@ class TreePoliciesTest {
     }
   }
 
+  /** A file read since it was last written (its access time later than its change time) counts by that read. */
+  @Test
+  void maxSizeKeepsAFileReadSinceItWasWrittenOverNewerOnes() throws IOException {
+    Cachemount client = client();
+    Path tree = dir.resolve("tree");
+    for (int i = 0; i < 10; i++) {
+      write(tree.resolve("f" + i + ".jar"), "x".repeat(1000), 1_600_000_000L + i * 1000L); // f9 the newest
+    }
+    // As a read an hour from now would leave it: later than the change time this call itself sets.
+    FileTime read = FileTime.from(java.time.Instant.now().plusSeconds(3600));
+    Files.getFileAttributeView(tree.resolve("f0.jar"), BasicFileAttributeView.class).setTimes(null, read, null);
+    Path store = dir.resolve("store");
+    client.push(client.parseSpec("id=m2,max-size=2500B,dir=" + store + ",target=" + tree), OperationListener.NONE);
+    Path out = dir.resolve("out");
+    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE);
+    try (var kept = Files.list(out)) {
+      assertEquals(java.util.Set.of("f0.jar", "f9.jar"), kept.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
+    }
+  }
+
   /** A newest file larger than the whole budget is left out on its own: it does not empty the snapshot. */
   @Test
   void maxSizeLeavesOutAFileLargerThanTheWholeBudgetOnItsOwn() throws IOException {

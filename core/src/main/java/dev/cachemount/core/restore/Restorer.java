@@ -422,12 +422,11 @@ public final class Restorer {
     if (e.executable()) {
       Files.setPosixFilePermissions(temp, executable(Files.getPosixFilePermissions(temp)));
     }
-    // The access time is the modification time too: max-size ranks files by their last use, and a
-    // file nobody read since the pull then counts by its modification time, as on a file system that
-    // keeps no access times (noatime, a lower layer of overlayfs); the time of the pull made every
-    // file equal there, and the order of their paths decided. Earlier than the change time, it is
-    // updated by the build's first read under relatime.
-    Files.getFileAttributeView(temp, BasicFileAttributeView.class).setTimes(mtime(e), mtime(e), null);
+    // The access time stays the one the file was created with: earlier than its change time, so that
+    // the build's first read of it updates it under relatime, and max-size (which counts an access
+    // time only when it is later than the change time) ranks a file nobody read since by its
+    // modification time. Left alone: cleaners of old files (tmpwatch) go by access times.
+    Files.setLastModifiedTime(temp, mtime(e));
     moveIntoPlace(temp, file.target, file.temps());
     file.markRenamed();
   }

@@ -5,6 +5,7 @@ import dev.cachemount.core.index.EntryPaths;
 import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
 import java.nio.file.Files;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -94,9 +95,9 @@ public final class TreePolicies {
   /**
    * The most recently used files of {@code tree} whose sizes add up to at most {@code maxBytes}: the
    * files in order of last use, newest first, up to the first that does not fit (a file larger than
-   * the whole budget is left out on its own); directories and links stay. A file's last use is its access time where the file system keeps
-   * it later than the modification time, else its modification time; files from the stored snapshot
-   * count by their modification time.
+   * the whole budget is left out on its own); directories and links stay. A file's last use is its access time where that
+   * is later than its change time (it was read since it was last written) and than its modification
+   * time, else its modification time; files from the stored snapshot count by their modification time.
    */
   public static Eviction budget(Path root, Tree tree, long maxBytes) {
     long total = 0;
@@ -144,8 +145,14 @@ public final class TreePolicies {
   private static long lastUse(Path root, ScannedEntry e, boolean stored) {
     if (!stored) {
       try {
-        BasicFileAttributes a = Files.readAttributes(root.resolve(e.path()), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        return Math.max(a.lastAccessTime().toInstant().getEpochSecond(), e.mtimeSeconds());
+        // An access time counts only when it is later than the change time: the file was read since
+        // it was last written, renamed or given its time. A pulled file nobody read since (the pull's
+        // writes made every such file equal), and every file where reads leave no access time
+        // (noatime, a lower layer of overlayfs), then counts by its modification time.
+        Map<String, Object> a = Files.readAttributes(root.resolve(e.path()), "unix:lastAccessTime,ctime", LinkOption.NOFOLLOW_LINKS);
+        FileTime accessed = (FileTime) a.get("lastAccessTime");
+        return accessed.compareTo((FileTime) a.get("ctime")) > 0 ? Math.max(accessed.toInstant().getEpochSecond(), e.mtimeSeconds())
+            : e.mtimeSeconds();
       } catch (java.io.IOException gone) {
         // Vanished since the scan: its read will say so; rank it by its time.
       }
