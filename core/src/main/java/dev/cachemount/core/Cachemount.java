@@ -220,6 +220,9 @@ public final class Cachemount {
     } catch (dev.cachemount.core.snapshot.NotASnapshotException e) {
       throw new CachemountException(FailureKind.OPERATIONAL, "from=" + e.what() + "; from= names snapshots whose chunks the push may"
           + " reuse: point it at a cachemount snapshot, or leave it out", e);
+    } catch (NewerFormatException e) {
+      listener.warning("from=" + where + " was written by a newer cachemount (" + e.marker() + "); the push goes on without it");
+      return Optional.empty();
     } catch (CachemountException e) {
       if (e.kind() == FailureKind.AUTH) {
         // Reuse is an optimisation: a source these credentials may not read costs uploads, not the push.

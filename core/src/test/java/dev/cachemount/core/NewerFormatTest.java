@@ -60,7 +60,8 @@ class NewerFormatTest {
     CachemountException pull = assertThrows(CachemountException.class,
         () -> client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + target), OperationListener.NONE));
     assertEquals(FailureKind.OPERATIONAL, pull.kind(), pull.getMessage());
-    assertTrue(pull.getMessage().contains("upgrade cachemount") && !pull.getMessage().contains("--force"), pull.getMessage());
+    assertTrue(pull.getMessage().contains("upgrade cachemount") && pull.getMessage().contains("oci:" + store + ":m2")
+        && !pull.getMessage().contains("--force"), pull.getMessage());
     assertFalse(Files.exists(target));
 
     Files.writeString(tree.resolve("b"), "a change\n");
@@ -71,6 +72,16 @@ class NewerFormatTest {
     try (LayoutStore s = new LayoutStore(store)) {
       assertArrayEquals(newer, s.fetchManifest("m2").orElseThrow().bytes(), "the newer snapshot stays under its tag");
     }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"formatVersion", "payloadVersion", "indexMediaType", "chunkerAlgorithm"})
+  void aNewerFromSnapshotIsSkippedWithAWarning(String marker) throws IOException {
+    storeNewer(marker);
+    dev.cachemount.core.testing.RecordingListener listener = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult pushed = client.push(client.parseSpec("id=other,from=m2,dir=" + store + ",target=" + tree), listener);
+    assertEquals(Outcome.PUSHED, pushed.result());
+    assertTrue(listener.warned("was written by a newer cachemount"), listener.warnings().toString());
   }
 
   /** Stores under m2 the snapshot there with one version marker of a later format; returns its manifest. */

@@ -132,9 +132,7 @@ public final class IndexCodec {
     long version = r.varint();
     if (version > VERSION) {
       // A later format's index (docs/format.md, "Compatibility rules"), not damage: left alone.
-      throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "snapshot index has payload version " + version
-          + ", written by a newer cachemount; this one reads version " + VERSION + ": upgrade cachemount to read it (a push of this"
-          + " version leaves it alone: to store one of this version, push to another id)");
+      throw new dev.cachemount.core.NewerFormatException("its index", "index payload version " + version, VERSION);
     }
     if (version != VERSION) {
       throw CachemountException.integrity("snapshot index has payload version " + version + "; this cachemount reads version " + VERSION);

@@ -1,6 +1,7 @@
 package dev.cachemount.core.snapshot;
 
 import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.NewerFormatException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.chunk.ChunkerParameters;
@@ -172,14 +173,8 @@ public final class SnapshotReader {
     return new LoadedSnapshot(head.manifestBytes(), head.manifest(), cfg, index, read);
   }
 
-  /**
-   * A snapshot with a version marker of a later format (docs/format.md, "Compatibility rules"): not
-   * damage, which a push would replace, but what an older cachemount must leave alone (exit 1).
-   */
-  static CachemountException newerFormat(String where, String marker) {
-    return new CachemountException(FailureKind.OPERATIONAL, "snapshot " + where + " was written by a newer cachemount (" + marker
-        + "; this one reads format version " + SnapshotConfig.FORMAT_VERSION + "): upgrade cachemount to read it (a push of this"
-        + " version leaves it alone: to store one of this version, push to another id)");
+  private static NewerFormatException newerFormat(String where, String marker) {
+    return new NewerFormatException(where, marker, SnapshotConfig.FORMAT_VERSION);
   }
 
   /** Checks the fields every reader relies on; a config without them is corrupt. */
@@ -235,6 +230,9 @@ public final class SnapshotReader {
     }
     if (!dev.cachemount.core.internal.Workers.await(hashing, "checking the digest of the " + what).equals(expected)) {
       return null;
+    }
+    if (undecodable instanceof NewerFormatException newer) {
+      throw newerFormat(what, newer.marker()); // named: the codec does not know which snapshot it read
     }
     if (undecodable != null) {
       throw dev.cachemount.core.internal.Workers.rethrow(undecodable);
