@@ -8,6 +8,7 @@ import dev.cachemount.core.internal.FileNameEncoding;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
+import dev.cachemount.core.internal.MountPoints;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.ScannedEntry;
 import dev.cachemount.core.snapshot.TreeScanner;
@@ -32,6 +33,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -87,14 +89,10 @@ public final class Restorer {
   /** How what stands in the snapshot's way is renamed aside: a test's file system may refuse. */
   TempFiles.Renamer renamer = TempFiles.Renamer.ATOMIC;
 
-  /** The file system a directory is on, as {@code stat}'s device: a test may mount one anywhere. */
-  interface Devices {
-    Devices STAT = dir -> Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-
-    Object of(Path dir) throws IOException;
-  }
-
-  Devices devices = Devices.STAT;
+  /** The mount points inside a target (see {@link MountPoints}): a test may mount one anywhere. */
+  java.util.function.Function<Path, Set<Path>> mountPoints = MountPoints::inside;
+  /** The mount points inside this restore's target, read once when it starts. */
+  private Set<Path> mounts = Set.of();
 
   private final BlobSource blobs;
   private final OperationListener listener;
@@ -134,6 +132,7 @@ public final class Restorer {
   public Stats restore(SnapshotIndex index, Path target, String where, List<Path> keepOut) throws IOException {
     try {
       Path root = prepareRoot(target);
+      mounts = mountPoints.apply(root);
       SnapshotIndex restorable = index;
       for (Path kept : keepOut) {
         restorable = restorable.without(root.relativize(kept).toString(), skipped ->
@@ -568,7 +567,6 @@ public final class Restorer {
       kinds.put(e.path(), e.type());
     }
     long[] removed = {0};
-    Object rootDevice = devices.of(root);
     Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
       @Override
       public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
@@ -595,10 +593,13 @@ public final class Restorer {
           }
           return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
         }
-        if (!rootDevice.equals(devices.of(dir))) {
-          // As rm --one-file-system: what another file system mounted here holds is not the target's.
-          listener.warning(path + " is a mount point (another file system, or a btrfs subvolume); mode=mirror leaves it and what it"
-              + " holds alone");
+        // As rm --one-file-system: what is mounted in the target (a bind mount of another directory too)
+        // is not the target's. A directory of the snapshot that holds a mount point is walked (what lies
+        // beside the mount is mirrored); one the snapshot lacks stays whole.
+        Optional<Path> mount = MountPoints.atOrBelow(dir, mounts);
+        if (mount.isPresent() && (mount.get().equals(dir) || !kinds.containsKey(path))) {
+          listener.warning((mount.get().equals(dir) ? path + " is a mount point" : path + " holds a mount point, " + mount.get())
+              + "; mode=mirror leaves it and what it holds alone");
           return java.nio.file.FileVisitResult.SKIP_SUBTREE;
         }
         EntryType kind = kinds.get(path);
@@ -650,6 +651,10 @@ public final class Restorer {
             if (!temps.movedAside(file)) {
               warnOfEarlierAside(path);
             }
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
+          if (MountPoints.atOrBelow(file, mounts).isPresent()) {
+            listener.warning(path + " is or holds a mount point; mode=mirror leaves it and what it holds alone");
             return java.nio.file.FileVisitResult.CONTINUE;
           }
           unlocked.unlock(file); // first: the walk of unlockTree cannot open it either
@@ -746,6 +751,12 @@ public final class Restorer {
     } catch (java.nio.file.FileSystemException e) {
       if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
         throw e;
+      }
+      Optional<Path> mount = MountPoints.atOrBelow(target, mounts);
+      if (mount.isPresent()) {
+        // Moved aside, it would be deleted once the pull completes, and what is mounted with it.
+        throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "the snapshot has a file or symlink at " + target
+            + ", a directory that is or holds a mount point (" + mount.get() + "); unmount it, or pull into another directory");
       }
       listener.warning("replacing directory " + target + " with a file or symlink from the snapshot");
       try {
