@@ -294,7 +294,7 @@ final class PullOperation {
     listener.info(String.format("%s: fetched the index (%,d bytes read in all) in %d ms; %s", ref, snapshot.bytesRead(),
         Engine.millisSince(indexNanos), seen == null ? "the restore looks at each file of the target" : "a scan saw " + seen.size() + " entries in the target"));
     if (seen != null) {
-      seen = CoarseTimes.adoptSnapshotTimes(seen, snapshot.index()); // a file system of coarser times than the snapshot's
+      seen = CoarseTimes.adoptSnapshotTimes(seen, target, snapshot.index()); // a file system of coarser times than the snapshot's
     }
     long restoreNanos = System.nanoTime();
     Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen);

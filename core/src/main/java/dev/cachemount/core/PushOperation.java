@@ -181,9 +181,10 @@ final class PushOperation {
         Workers.stop(loader);
       }
     }
-    if (parent.isPresent()) {
-      // A file system of coarser times than the parent's: what equals it at that granularity takes its times.
-      scanned = CoarseTimes.adoptParentTimes(scanned, parent.get());
+    if (parent.isPresent() && !options.force()) {
+      // A file system of coarser times than the parent's: what equals it at that granularity takes its
+      // times. Not with --force, which reads every file (and compares its time with the scan's).
+      scanned = CoarseTimes.adoptParentTimes(scanned, root, parent.get());
     }
     TreePolicies.Tree tree = TreePolicies.Tree.of(scanned);
     if (spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MERGE && parent.isPresent()) {

@@ -9,6 +9,7 @@ import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.internal.MountPoints;
+import dev.cachemount.core.snapshot.CoarseTimes;
 import dev.cachemount.core.snapshot.ContentCheck;
 import dev.cachemount.core.snapshot.ScannedEntry;
 import dev.cachemount.core.snapshot.TreeScanner;
@@ -207,6 +208,9 @@ public final class Restorer {
       long files = 0;
       long unchanged = 0;
       ContentCheck.Reader contents = options != null && options.verifyContent() ? new ContentCheck.Reader(options.chunker()) : null;
+      // Without a scan (verify=content, a target that holds the store), each file is looked at here:
+      // at the granularity of a file system of coarser times than the snapshot's (see CoarseTimes).
+      long granularity = options != null && options.seen() == null && Files.isDirectory(root) ? CoarseTimes.measure(root) : 1;
       List<PendingFile> empty = new ArrayList<>();
       List<List<Use>> uses = new ArrayList<>(index.frames().size());
       for (int f = 0; f < index.frames().size(); f++) {
@@ -217,7 +221,7 @@ public final class Restorer {
           continue;
         }
         files++;
-        if (options != null && alreadyThere(root.resolve(e.path()), e, index, contents, options.seen())) {
+        if (options != null && alreadyThere(root.resolve(e.path()), e, index, contents, options.seen(), granularity)) {
           unchanged++;
           continue;
         }
@@ -463,7 +467,8 @@ public final class Restorer {
    * and modification time, and with {@code verify=content} its chunks. Its executable bit is set to
    * the snapshot's if it differs.
    */
-  private static boolean alreadyThere(Path path, Entry e, SnapshotIndex index, ContentCheck.Reader contents, Map<String, ScannedEntry> seen)
+  private static boolean alreadyThere(Path path, Entry e, SnapshotIndex index, ContentCheck.Reader contents, Map<String, ScannedEntry> seen,
+      long granularity)
       throws IOException {
     if (seen != null) {
       ScannedEntry s = seen.get(e.path());
@@ -478,7 +483,9 @@ public final class Restorer {
       } catch (NoSuchFileException missing) {
         return false;
       }
-      if (!a.isRegularFile() || a.size() != e.size() || !a.lastModifiedTime().toInstant().equals(mtime(e).toInstant())) {
+      Instant modified = a.lastModifiedTime().toInstant();
+      if (!a.isRegularFile() || a.size() != e.size() || !(modified.equals(mtime(e).toInstant())
+          || CoarseTimes.sameAt(modified.getEpochSecond(), modified.getNano(), e, granularity))) {
         return false;
       }
     }

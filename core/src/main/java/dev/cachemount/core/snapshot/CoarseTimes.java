@@ -3,6 +3,11 @@ package dev.cachemount.core.snapshot;
 import dev.cachemount.core.index.Entry;
 import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -19,13 +24,15 @@ import java.util.Objects;
  * file matched its entry by time: every warm pull wrote every file again, and every push read every
  * file and stored a new snapshot (its times cut).
  *
- * <p>The granularity is told from the times a scan saw: the coarsest of 2 s, 1 s, 100 ms, ..., 10 ns
- * that every time is a multiple of, when there are at least {@link #MIN_ENTRIES} entries (fewer tell
- * nothing, and are compared exactly). An entry whose time is the snapshot entry's cut to that
+ * <p>The granularity is the file system's own, measured ({@link #measure}): a time of
+ * {@code .123456789} s set on a new file in the directory, and read back. It is measured only when
+ * the times a scan saw look coarse (every one a multiple of 10 ns or more, in at least
+ * {@link #MIN_ENTRIES} entries), so a scan of a file system of nanoseconds costs one look at its
+ * first entries, and a tree whose times are all whole seconds on such a file system (unpacked from a
+ * tar archive) is still compared exactly. An entry whose time is the snapshot entry's cut to that
  * granularity, and whose kind, size and link target are the entry's, takes the entry's time, so that
- * it compares equal everywhere after. On a file system of nanoseconds nothing changes, unless every
- * time in the tree happens to be a whole second (a tree unpacked from a tar archive): there such an
- * entry counts as the snapshot's, as it would on a file system of seconds.
+ * it compares equal everywhere after. Where nothing can be measured (a read-only directory), times
+ * are compared exactly.
  */
 public final class CoarseTimes {
   /** Fewer entries than this tell nothing about the file system's granularity. */
@@ -36,6 +43,50 @@ public final class CoarseTimes {
       SECOND / 100_000, SECOND / 1_000_000, SECOND / 10_000_000, SECOND / 100_000_000};
 
   private CoarseTimes() {}
+
+  /**
+   * The granularity, in nanoseconds, of the file system of {@code dir}, measured on a new file there
+   * (deleted again); 1 (exact) when it cannot be measured, or does not cut times as this class does.
+   */
+  public static long measure(Path dir) {
+    return fileSystemOverride != null ? fileSystemOverride.applyAsLong(dir) : measureOn(dir);
+  }
+
+  /** Stands in for {@link #measure} in tests, which cannot mount a file system of coarser times; null: measure. */
+  static volatile java.util.function.ToLongFunction<Path> fileSystemOverride;
+
+  private static long measureOn(Path dir) {
+    Path probe = dir.resolve(TreeScanner.TEMP_PREFIX + "time-" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+    try {
+      Files.createFile(probe);
+      try {
+        long seconds = 1_000_000_001L; // odd, with every digit of the fraction: each granularity cuts it otherwise
+        int nanos = 123_456_789;
+        Files.setLastModifiedTime(probe, FileTime.from(Instant.ofEpochSecond(seconds, nanos)));
+        Instant back = Files.getLastModifiedTime(probe, LinkOption.NOFOLLOW_LINKS).toInstant();
+        for (long g : GRANULARITIES) {
+          long[] cut = cut(seconds, nanos, g);
+          if (back.getEpochSecond() == cut[0] && back.getNano() == cut[1]) {
+            return g;
+          }
+        }
+        return 1;
+      } finally {
+        Files.deleteIfExists(probe);
+      }
+    } catch (IOException | RuntimeException cannot) {
+      return 1;
+    }
+  }
+
+  /** {@code seconds.nanos} cut to {@code granularity}: {seconds, nanos}. */
+  private static long[] cut(long seconds, long nanos, long granularity) {
+    if (granularity >= SECOND) {
+      long step = granularity / SECOND;
+      return new long[] {seconds - Math.floorMod(seconds, step), 0};
+    }
+    return new long[] {seconds, nanos - nanos % granularity};
+  }
 
   /** The granularity, in nanoseconds, that every time of {@code scanned} is a multiple of; 1 when none, or too few entries. */
   static long granularity(Collection<ScannedEntry> scanned) {
@@ -62,26 +113,28 @@ public final class CoarseTimes {
     if (s.mtimeSeconds() == e.mtimeSeconds() && s.mtimeNanos() == e.mtimeNanos()) {
       return false;
     }
-    if (granularity >= SECOND) {
-      long step = granularity / SECOND;
-      return s.mtimeNanos() == 0 && s.mtimeSeconds() == e.mtimeSeconds() - Math.floorMod(e.mtimeSeconds(), step);
-    }
-    return s.mtimeSeconds() == e.mtimeSeconds() && s.mtimeNanos() == e.mtimeNanos() - e.mtimeNanos() % granularity;
+    return sameAt(s.mtimeSeconds(), s.mtimeNanos(), e, granularity);
+  }
+
+  /** Whether {@code seconds.nanos} (a time on the file system) is {@code e}'s cut to {@code granularity}. */
+  public static boolean sameAt(long seconds, int nanos, Entry e, long granularity) {
+    long[] cut = cut(e.mtimeSeconds(), e.mtimeNanos(), granularity);
+    return seconds == cut[0] && nanos == cut[1];
   }
 
   /**
-   * A push's scan with each entry the parent holds at a coarser time given the parent's time (see the
+   * A push's scan of {@code root} with each entry the parent holds at a coarser time given the parent's time (see the
    * class comment); the scan itself when its times are fine-grained. A file's time too close to the
    * parent's creation to vouch for it unread is left as the scan saw it: the push reads such a file,
    * and compares what it read with the scan.
    */
-  public static List<ScannedEntry> adoptParentTimes(List<ScannedEntry> scanned, LoadedSnapshot parent) {
-    return adopt(scanned, parent.index(), Instant.parse(parent.config().created()).minusSeconds(ChunkReuse.RACY_SECONDS));
+  public static List<ScannedEntry> adoptParentTimes(List<ScannedEntry> scanned, Path root, LoadedSnapshot parent) {
+    return adopt(scanned, root, parent.index(), Instant.parse(parent.config().created()).minusSeconds(ChunkReuse.RACY_SECONDS));
   }
 
-  /** A pull's scan of its target, by path, with each entry the snapshot holds at a coarser time given the snapshot's time. */
-  public static Map<String, ScannedEntry> adoptSnapshotTimes(Map<String, ScannedEntry> scanned, SnapshotIndex index) {
-    long granularity = granularity(scanned.values());
+  /** A pull's scan of its target {@code root}, by path, with each entry the snapshot holds at a coarser time given the snapshot's time. */
+  public static Map<String, ScannedEntry> adoptSnapshotTimes(Map<String, ScannedEntry> scanned, Path root, SnapshotIndex index) {
+    long granularity = granularity(scanned.values()) == 1 ? 1 : measure(root);
     if (granularity == 1) {
       return scanned;
     }
@@ -95,8 +148,8 @@ public final class CoarseTimes {
     return adopted;
   }
 
-  private static List<ScannedEntry> adopt(List<ScannedEntry> scanned, SnapshotIndex index, Instant trustedBefore) {
-    long granularity = granularity(scanned);
+  private static List<ScannedEntry> adopt(List<ScannedEntry> scanned, Path root, SnapshotIndex index, Instant trustedBefore) {
+    long granularity = granularity(scanned) == 1 ? 1 : measure(root);
     if (granularity == 1) {
       return scanned;
     }
