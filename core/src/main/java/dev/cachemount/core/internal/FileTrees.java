@@ -25,19 +25,22 @@ public final class FileTrees {
   /**
    * Copies the tree at {@code source} to {@code target}, which must not exist: symlinks as links
    * (never followed), files and directories with their permissions and modification times; a file
-   * with several hard links becomes copies. On failure, what was copied goes again.
+   * with several hard links becomes copies. Stops, failing, once {@code stop} says so. On failure,
+   * what was copied goes again.
    */
-  public static void copyTree(Path source, Path target) throws IOException {
+  public static void copyTree(Path source, Path target, java.util.function.BooleanSupplier stop) throws IOException {
     try {
       Files.walkFileTree(source, new java.nio.file.SimpleFileVisitor<>() {
         @Override
         public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+          stopIf(stop);
           Files.createDirectory(target.resolve(source.relativize(dir)));
           return java.nio.file.FileVisitResult.CONTINUE;
         }
 
         @Override
         public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes attrs) throws IOException {
+          stopIf(stop);
           Files.copy(file, target.resolve(source.relativize(file)), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
           return java.nio.file.FileVisitResult.CONTINUE;
         }
@@ -54,7 +57,8 @@ public final class FileTrees {
           }
           // Last: a directory's own writes change its time, and a read-only one takes no more entries.
           Path copy = target.resolve(source.relativize(dir));
-          Files.setPosixFilePermissions(copy, Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS));
+          // unix:mode, not the permissions: they lack the setgid and sticky bits (a shared cache's 2775, /tmp's 1777)
+          Files.setAttribute(copy, "unix:mode", Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS));
           Files.setLastModifiedTime(copy, Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS));
           return java.nio.file.FileVisitResult.CONTINUE;
         }
@@ -66,6 +70,12 @@ public final class FileTrees {
         e.addSuppressed(again);
       }
       throw e;
+    }
+  }
+
+  private static void stopIf(java.util.function.BooleanSupplier stop) throws IOException {
+    if (stop.getAsBoolean()) {
+      throw new java.io.InterruptedIOException("stopped");
     }
   }
 

@@ -43,7 +43,7 @@ final class TempFiles {
   private boolean cancelled;
 
   /** A file, symlink or directory moved from {@code original} to {@code aside}, beside it. */
-  private record Aside(Path original, Path aside, boolean directory) {}
+  private record Aside(Path original, Path aside, boolean directory, boolean copied) {}
 
   /** Renames what is moved aside: {@link #ATOMIC}, or in tests a file system that refuses some renames. */
   interface Renamer {
@@ -105,7 +105,7 @@ final class TempFiles {
     Path candidate = asideName(path);
     boolean directory = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS);
     renamer.rename(path, candidate);
-    asides.add(new Aside(path, candidate, directory));
+    asides.add(new Aside(path, candidate, directory, false));
   }
 
   /** A name beside {@code path} that nothing has: rename(2) would replace what had it. */
@@ -135,18 +135,39 @@ final class TempFiles {
   }
 
   /**
-   * Copies the directory {@code dir} to a temporary name beside it, then deletes it through
-   * {@code trees}: for a file system that cannot rename it ({@link #moveAside} fails with
+   * Copies the directory {@code dir} beside it, then deletes it through {@code trees}: for a file
+   * system that cannot rename it ({@link #moveAside} fails with
    * {@link java.nio.file.AtomicMoveNotSupportedException}: overlayfs without {@code redirect_dir}, as
-   * Docker mounts it, refuses to rename a directory of a lower layer). Settled as one moved aside is,
-   * and as whole meanwhile: the copy is complete before the deletion starts. When the copy fails,
-   * {@code dir} is left as it was.
+   * Docker mounts it, refuses to rename a directory of a lower layer). The copy is made under a
+   * temporary name ({@link #cancel} deletes it, and the copy stops) and renamed to an aside name once
+   * complete (overlayfs renames a directory it made itself); only then does the deletion start, so
+   * that the user's directory is whole somewhere throughout. Settled as one moved aside is; put back
+   * over what a deletion cut short left of the original. When the copy fails, {@code dir} stays as it
+   * was.
    */
-  synchronized void copyAside(Path dir, TreeDeletion trees) throws IOException {
-    refuseIfCancelled();
-    Path candidate = asideName(dir);
-    FileTrees.copyTree(dir, candidate);
-    asides.add(new Aside(dir, candidate, true));
+  void copyAside(Path dir, TreeDeletion trees) throws IOException {
+    Path copy;
+    synchronized (this) {
+      refuseIfCancelled();
+      copy = name(dir.getParent());
+      live.add(copy);
+    }
+    try {
+      FileTrees.copyTree(dir, copy, this::cancelled);
+      synchronized (this) {
+        refuseIfCancelled();
+        Path aside = asideName(dir);
+        renamer.rename(copy, aside);
+        asides.add(new Aside(dir, aside, true, true));
+      }
+    } finally {
+      synchronized (this) {
+        live.remove(copy);
+      }
+      if (Files.exists(copy, LinkOption.NOFOLLOW_LINKS)) {
+        FileTrees.deleteTree(copy); // a copy cut short (the cancel's deletion may have raced it)
+      }
+    }
     trees.delete(dir);
   }
 
@@ -227,7 +248,10 @@ final class TempFiles {
           // The user's directory comes back; the snapshot's file or link in its place goes (the next
           // pull writes it again). Nothing is restored below a path the snapshot holds as a file.
           if (Files.isDirectory(a.original(), LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException(a.original() + " is a directory again");
+            if (!a.copied()) {
+              throw new IOException(a.original() + " is a directory again");
+            }
+            FileTrees.deleteTree(a.original()); // what the deletion after the copy left: the copy is whole
           }
           Files.deleteIfExists(a.original());
           Files.move(a.aside(), a.original(), StandardCopyOption.ATOMIC_MOVE);
@@ -270,7 +294,7 @@ final class TempFiles {
     cancelled = true;
     for (Path p : live) {
       try {
-        Files.deleteIfExists(p);
+        FileTrees.deleteTree(p); // a file, or a copy of a directory being made
       } catch (IOException | RuntimeException e) {
         // best effort: the JVM is exiting
       }

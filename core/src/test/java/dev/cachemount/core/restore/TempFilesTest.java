@@ -65,6 +65,51 @@ class TempFilesTest {
     assertFalse(names().stream().anyMatch(n -> n.startsWith(TempFiles.PREFIX)), names().toString());
   }
 
+  /**
+   * A directory copied aside (its file system would not rename it) whose deletion stopped half way
+   * (a failure, or SIGTERM meanwhile): put back whole from the copy, over what was left of it.
+   */
+  @Test
+  void aDirectoryCopiedAsideWhoseDeletionStoppedHalfWayComesBackWhole() throws IOException {
+    TempFiles temps = new TempFiles();
+    Path user = Files.createDirectories(dir.resolve("d/sub"));
+    Files.writeString(user.resolve("one"), "mine 1");
+    Files.writeString(user.resolve("two"), "mine 2");
+    Files.createSymbolicLink(dir.resolve("d/link"), Path.of("sub/one"));
+    Files.setAttribute(dir.resolve("d/sub"), "unix:mode", 02775);
+
+    assertThrows(IOException.class, () -> temps.copyAside(dir.resolve("d"), d -> {
+      Files.delete(d.resolve("sub/one"));
+      throw new IOException("stopped half way");
+    }));
+    List<String> warnings = new ArrayList<>();
+    temps.putBackAsides(warnings::add);
+
+    assertEquals(List.of(), warnings);
+    assertEquals("mine 1", Files.readString(dir.resolve("d/sub/one")));
+    assertEquals("mine 2", Files.readString(dir.resolve("d/sub/two")));
+    assertEquals("sub/one", Files.readSymbolicLink(dir.resolve("d/link")).toString());
+    assertEquals(02775, ((Integer) Files.getAttribute(dir.resolve("d/sub"), "unix:mode")) & 07777, "setgid kept");
+    assertEquals(List.of("d"), names());
+  }
+
+  @Test
+  void aCopyAsideAfterACancelTouchesNothing() throws IOException {
+    TempFiles temps = new TempFiles();
+    Path user = Files.createDirectories(dir.resolve("d"));
+    for (int i = 0; i < 50; i++) {
+      Files.writeString(user.resolve("f" + i), "mine " + i);
+    }
+    temps.cancel(); // as SIGTERM's hook
+    assertThrows(IOException.class, () -> temps.copyAside(user, d -> {
+      throw new AssertionError("nothing is deleted");
+    }));
+    assertEquals(List.of("d"), names());
+    try (Stream<Path> files = Files.list(user)) {
+      assertEquals(50, files.count());
+    }
+  }
+
   @Test
   void aCompletedRestoreDeletesADirectoryItMovedAsideThroughTheDeletionItIsGiven() throws IOException {
     TempFiles temps = new TempFiles();
