@@ -25,11 +25,8 @@ public final class IoErrors {
     String reason = f.getReason();
     String shown = f.getMessage();
     String file = f.getFile();
-    if (file != null && f.getOtherFile() == null) {
-      java.nio.file.Path path = java.nio.file.Path.of(file);
-      if (path.getFileName() != null && path.getFileName().toString().startsWith(TreeScanner.TEMP_PREFIX) && path.getParent() != null) {
-        shown = "writing into " + path.getParent() + (reason == null ? "" : ": " + reason);
-      }
+    if (temporaryFileIn(file) != null && f.getOtherFile() == null) {
+      shown = "writing into " + temporaryFileIn(file) + (reason == null ? "" : ": " + reason);
     }
     String advice = reason == null ? null : switch (reason) {
       case "Read-only file system" -> "the file system is mounted read-only: use a writable directory";
@@ -37,14 +34,27 @@ public final class IoErrors {
       case "Function not implemented", "Operation not supported" ->
           "the file system cannot do this (FAT has no symlinks, say): use a Linux file system such as ext4";
       case "Disk quota exceeded" -> "the user's quota is used up: free space, or raise the quota";
+      case "No space left on device" -> "free space, or use another directory";
       default -> null;
     };
     return advice == null ? shown : shown + " (" + advice + ")";
   }
 
+  /** The directory of a pull's temporary file (not what it moved aside, which is the user's), or null. */
+  private static String temporaryFileIn(String file) {
+    if (file == null) {
+      return null;
+    }
+    java.nio.file.Path path = java.nio.file.Path.of(file);
+    String name = path.getFileName() == null ? "" : path.getFileName().toString();
+    return name.startsWith(TreeScanner.TEMP_PREFIX) && !name.startsWith(TreeScanner.ASIDE_PREFIX) && path.getParent() != null
+        ? path.getParent().toString() : null;
+  }
+
   public static String describe(IOException e) {
     if (e instanceof AccessDeniedException a) {
-      return "permission denied: " + a.getFile();
+      return "permission denied: " + (temporaryFileIn(a.getFile()) != null && a.getOtherFile() == null
+          ? "writing into " + temporaryFileIn(a.getFile()) + " (make it writable by this user, or use another directory)" : a.getFile());
     }
     if (e instanceof NoSuchFileException n) {
       return "no such file or directory: " + n.getFile();

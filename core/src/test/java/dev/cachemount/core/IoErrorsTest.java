@@ -22,6 +22,16 @@ class IoErrorsTest {
   }
 
   @Test
+  void aDeniedWriteAFullDiskAndWhatWasMovedAsideSayWhereAndWhatToDo() {
+    assertEquals("permission denied: writing into /srv/cache/org (make it writable by this user, or use another directory)",
+        IoErrors.describe(new java.nio.file.AccessDeniedException("/srv/cache/org/.cachemount-tmp-5eed")));
+    assertEquals("writing into /srv/cache: No space left on device (free space, or use another directory)",
+        IoErrors.describe(new FileSystemException("/srv/cache/.cachemount-tmp-1", null, "No space left on device")));
+    assertEquals("/t/.cachemount-tmp-aside-1: Input/output error",
+        IoErrors.describe(new FileSystemException("/t/.cachemount-tmp-aside-1", null, "Input/output error")), "the user's, moved aside");
+  }
+
+  @Test
   void otherErrorsStayAsTheSystemSaidThem() {
     assertEquals("/a/b: Input/output error", IoErrors.describe(new FileSystemException("/a/b", null, "Input/output error")));
   }
