@@ -187,7 +187,8 @@ abstract class CacheMojo extends AbstractMojo {
       }
       return false;
     }
-    getLog().info("cachemount: runs once per build, in " + once.getArtifactId() + " (-Dcachemount.oncePerBuild=false runs it in every module)");
+    getLog().info("cachemount: " + goal() + " skipped here: it runs once per build, in " + once.getArtifactId()
+        + " (-Dcachemount.oncePerBuild=false runs it in every module)");
     return true;
   }
 
@@ -293,16 +294,17 @@ abstract class CacheMojo extends AbstractMojo {
       }
     };
     // Each id in turn, one failing not stopping the others (as the CLI); then the build fails on the
-    // first failure's kind, or only warns with failOnError=false.
+    // first failure's kind, or, with failOnError=false, goes on with each failure logged as an error
+    // (shown under -q, which hides warnings). A failure that fails the build is told once, by Maven.
     List<SpecRuns.Run> runs = SpecRuns.each(specs, spec -> run(clientFor(spec), spec, listener), run -> {
       OperationResult r = run.result();
       if (!run.failed()) {
         getLog().info("cachemount: " + dev.cachemount.core.ResultText.describe(r, run.spec()));
       } else if (run.defect() != null) {
         // A defect, not a condition the core classifies: its trace, as the first failure's alone would be the cause.
-        getLog().warn("cachemount: " + r.id() + ": " + r.error(), run.defect());
-      } else {
-        getLog().warn("cachemount: " + r.id() + ": " + r.error());
+        getLog().error("cachemount: " + r.id() + ": " + r.error(), run.defect());
+      } else if (!failOnError) {
+        getLog().error("cachemount: " + r.id() + ": " + r.error() + " (failOnError=false: the build goes on)");
       }
     });
     List<CachemountException> failures = SpecRuns.failures(runs);
@@ -312,9 +314,11 @@ abstract class CacheMojo extends AbstractMojo {
     List<String> failed = runs.stream().filter(SpecRuns.Run::failed).map(run -> run.spec().id() + ": " + run.failure().getMessage()).toList();
     String message = "cachemount: " + (failed.size() == 1 ? failed.get(0)
         : failed.size() + " of " + runs.size() + " cache ids failed; " + String.join("; ", failed));
+    // Without the cause: Maven would append the messages of its causes (a registry's raw answer) to
+    // a message that already says what failed and what to do. A defect's trace was logged above.
     if (failures.get(0).kind() == FailureKind.USAGE) {
-      throw new MojoFailureException(message, failures.get(0));
+      throw new MojoFailureException(message);
     }
-    throw new MojoExecutionException(message, failures.get(0));
+    throw new MojoExecutionException(message);
   }
 }

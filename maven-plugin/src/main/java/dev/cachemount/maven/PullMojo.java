@@ -52,5 +52,23 @@ public class PullMojo extends CacheMojo {
   @Override
   void checkTogether(Cachemount client, java.util.List<CacheSpec> specs) {
     client.checkPulls(specs);
+    java.nio.file.Path repository = localRepository();
+    for (CacheSpec spec : specs) {
+      java.nio.file.Path target = spec.target().map(t -> t.toAbsolutePath().normalize()).orElse(null);
+      if (repository != null && target != null && spec.mode().orElse(null) == CacheSpec.Mode.MIRROR
+          && (repository.startsWith(target) || target.startsWith(repository))) {
+        throw dev.cachemount.core.CachemountException.usage("cache '" + spec.id() + "': mode=mirror into " + target + " would delete"
+            + " from " + repository + ", the local repository this build uses, what the build resolved before the pull (the plugins"
+            + " it runs among them); pull it without mode=mirror, or with the cachemount CLI before Maven starts");
+      }
+    }
+  }
+
+  /** The local repository of this build, or null without a session. */
+  private java.nio.file.Path localRepository() {
+    if (session == null || session.getLocalRepository() == null || session.getLocalRepository().getBasedir() == null) {
+      return null;
+    }
+    return java.nio.file.Path.of(session.getLocalRepository().getBasedir()).toAbsolutePath().normalize();
   }
 }

@@ -95,6 +95,50 @@ class CacheMojoTest {
     assertTrue(both.getMessage().startsWith("cachemount: 2 of 2 cache ids failed; c: ") && both.getMessage().contains("; a: "), both.getMessage());
   }
 
+  /** A failure that fails the build is told once, by Maven, without the causes' raw text; one that does not is an error (shown by -q). */
+  @Test
+  void aFailureIsToldOnceAndOneThatDoesNotFailTheBuildIsLoggedAsAnError() throws Exception {
+    Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
+    Files.writeString(notALayout.resolve("precious"), "x");
+    Path source = Files.createDirectories(dir.resolve("src"));
+    Files.writeString(source.resolve("f"), "y");
+    Path store = dir.resolve("store");
+    configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
+    Files.writeString(store.resolve("index.json"), "{ not json"); // an execution error, not a usage error
+
+    PullMojo failing = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("out"));
+    List<String> logged = logged(failing);
+    MojoExecutionException e = assertThrows(MojoExecutionException.class, failing::execute);
+    assertEquals(null, e.getCause(), "Maven appends every cause's message to the line it prints");
+    assertEquals(List.of(), logged, "told once, by Maven");
+
+    PullMojo lenient = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("out"));
+    lenient.failOnError = false;
+    List<String> errors = logged(lenient);
+    lenient.execute();
+    assertEquals(1, errors.size(), errors.toString());
+    assertTrue(errors.get(0).startsWith("error: cachemount: m2: ") && errors.get(0).contains("(failOnError=false: the build goes on)"), errors.get(0));
+  }
+
+  @Test
+  void aMirrorPullIntoTheLocalRepositoryOfTheBuildIsRefused() throws Exception {
+    Path repository = Files.createDirectories(dir.resolve("m2/repository"));
+    Files.writeString(repository.resolve("resolved.jar"), "resolved before the pull");
+    Path store = dir.resolve("store");
+    Path source = Files.createDirectories(dir.resolve("src"));
+    Files.writeString(source.resolve("f"), "y");
+    configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
+    for (Path target : List.of(repository, repository.getParent())) {
+      PullMojo pull = configure(new PullMojo(), "id=m2,mode=mirror,dir=" + store + ",target=" + target);
+      pull.session = reactor(List.of(), null);
+      pull.session.getRequest().setLocalRepository(new org.apache.maven.artifact.repository.MavenArtifactRepository("local",
+          repository.toUri().toString(), new org.apache.maven.artifact.repository.layout.DefaultRepositoryLayout(), null, null));
+      MojoFailureException e = assertThrows(MojoFailureException.class, pull::execute);
+      assertTrue(e.getMessage().contains("the local repository this build uses") && e.getMessage().contains("without mode=mirror"), e.getMessage());
+      assertEquals("resolved before the pull", Files.readString(repository.resolve("resolved.jar")));
+    }
+  }
+
   @Test
   void usageErrorsFailTheBuildUnlessToldToWarn() throws Exception {
     Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
@@ -555,6 +599,23 @@ class CacheMojoTest {
     stopped.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildFailure(core, 1, new MojoExecutionException("compile")));
     executeWithin(stopped, web);
     assertFalse(Files.exists(failFast), "no push once the build stops");
+  }
+
+  /** The warnings and errors {@code mojo} logs, each as "warning: ..." or "error: ...". */
+  private static List<String> logged(CacheMojo mojo) {
+    List<String> logged = new java.util.ArrayList<>();
+    mojo.setLog(new org.apache.maven.plugin.logging.SystemStreamLog() {
+      @Override
+      public void warn(CharSequence content) {
+        logged.add("warning: " + content);
+      }
+
+      @Override
+      public void error(CharSequence content) {
+        logged.add("error: " + content);
+      }
+    });
+    return logged;
   }
 
   /** The warnings {@code mojo} logs. */

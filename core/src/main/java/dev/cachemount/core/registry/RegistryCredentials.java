@@ -62,7 +62,7 @@ public final class RegistryCredentials {
     }
     if ((user != null && !user.isEmpty()) != (password != null)) {
       throw CachemountException.usage((password == null ? USER_VARIABLE + " is set but " + PASSWORD_VARIABLE + " is not"
-          : PASSWORD_VARIABLE + " is set but " + USER_VARIABLE + " is not") + ": set both (or pipe the password to --password-stdin), or neither");
+          : PASSWORD_VARIABLE + " is set but " + USER_VARIABLE + " is not") + ": set both, or neither (the CLI also reads the password from --password-stdin, the Maven plugin from a settings.xml <server>)");
     }
     Path dockerConfig = dockerConfigDir(env, home).resolve("config.json");
     if (!Files.isRegularFile(dockerConfig)) {

@@ -220,7 +220,7 @@ final class RegistryFailures {
     String after = tries > 1 ? " after " + tries + " tries" : "";
     if (t instanceof RegistryCredentialsNotSentException || (credentials.withheld() && isAuth(t))) {
       return CachemountException.auth(where + " was refused: the registry wants credentials, and cachemount sends credentials over plain"
-          + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (with --ca-file for a private CA)", t);
+          + " HTTP only to registries on this machine (loopback); serve " + ref.registry() + " over HTTPS (for a private CA: --ca-file, the Maven plugin's caFile)", t);
     }
     if (isTokenServiceFailure(t)) {
       String upAgain = ". The credentials were not refused; is the token service up? Try again later";
@@ -239,8 +239,8 @@ final class RegistryFailures {
       String reason = answeredPlainHttpAsTlsServer(t) ? "it serves TLS, and its certificate was not accepted: it is not signed by a"
           + " trusted CA (nor by --ca-file's), or not issued for " + ref.hostName() : rootMessage(t);
       return CachemountException.operational(where + " failed: the TLS connection to " + ref.registry() + " could not be verified (" + reason
-          + "). If a private CA signed its certificate, pass it with --ca-file PEM; for a registry without TLS on a trusted network, --insecure-registry "
-          + ref.registry(), t);
+          + "). If a private CA signed its certificate, pass it with --ca-file PEM (the Maven plugin's caFile); for a registry without TLS on a"
+          + " trusted network, insecure=true in the spec (or --insecure-registry " + ref.registry() + ", the Maven plugin's insecureRegistries)", t);
     }
     if (t instanceof UnknownHostException) {
       return CachemountException.operational(where + " failed: unknown host " + ref.hostName() + "; check the ref", t);
@@ -262,7 +262,7 @@ final class RegistryFailures {
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof SSLException) {
         return "its TLS certificate could not be verified (" + rootMessage(c) + "). The credentials were not refused; if a private CA"
-            + " signed that certificate, pass the CA with --ca-file PEM";
+            + " signed that certificate, pass the CA with --ca-file PEM (the Maven plugin's caFile)";
       }
       if (c instanceof UnknownHostException) {
         return "its host " + c.getMessage() + " is unknown. The credentials were not refused; check the realm the registry names in"
