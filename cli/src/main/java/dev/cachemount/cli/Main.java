@@ -87,8 +87,9 @@ public final class Main implements Runnable {
     } catch (OutOfMemoryError e) {
       // A cache whose index outgrows the JVM's heap (by default a quarter of the machine's memory),
       // or a hostile one: said plainly, with the way out, not as the JVM's stack trace.
-      err.println("cachemount: error: out of memory (" + e.getMessage() + "): the snapshot's index is too large for the JVM's heap,"
-          + " or the stored snapshot is damaged; give the JVM more with CACHEMOUNT_JAVA_OPTS='-XX:+UseSerialGC -Xmx4g'"
+      err.println("cachemount: error: out of memory (" + e.getMessage() + "): the cache is too large for the JVM's heap (its index"
+          + " of every file and chunk is held in memory: a push of 300,000 small files needs more than 256 MiB), or a stored snapshot is damaged;"
+          + " give the JVM more with CACHEMOUNT_JAVA_OPTS='-XX:+UseSerialGC -Xmx4g'"
           + " (these replace the launcher's default options)");
       code = 1;
     }
