@@ -46,11 +46,6 @@ final class StoreOverlap {
 
   /** {@code path} with the links of its longest existing part resolved: its real path, if it existed. */
   static Path real(Path path) throws IOException {
-    Path absolute = path.toAbsolutePath().normalize();
-    Path existing = absolute;
-    while (existing != null && !Files.exists(existing)) {
-      existing = existing.getParent();
-    }
-    return existing == null ? absolute : existing.toRealPath().resolve(existing.relativize(absolute));
+    return dev.cachemount.core.internal.FileTrees.realPath(path);
   }
 }

@@ -54,7 +54,7 @@ public class PullMojo extends CacheMojo {
     client.checkPulls(specs);
     java.nio.file.Path repository = localRepository();
     for (CacheSpec spec : specs) {
-      java.nio.file.Path target = spec.target().map(t -> t.toAbsolutePath().normalize()).orElse(null);
+      java.nio.file.Path target = spec.target().map(PullMojo::real).orElse(null);
       if (repository != null && target != null && spec.mode().orElse(null) == CacheSpec.Mode.MIRROR
           && (repository.startsWith(target) || target.startsWith(repository))) {
         throw dev.cachemount.core.CachemountException.usage("cache '" + spec.id() + "': mode=mirror into " + target + " would delete"
@@ -69,6 +69,15 @@ public class PullMojo extends CacheMojo {
     if (session == null || session.getLocalRepository() == null || session.getLocalRepository().getBasedir() == null) {
       return null;
     }
-    return java.nio.file.Path.of(session.getLocalRepository().getBasedir()).toAbsolutePath().normalize();
+    return real(java.nio.file.Path.of(session.getLocalRepository().getBasedir()));
+  }
+
+  /** Links resolved, so that a repository reached through a symlink is the same directory. */
+  private static java.nio.file.Path real(java.nio.file.Path path) {
+    try {
+      return dev.cachemount.core.internal.FileTrees.realPath(path);
+    } catch (java.io.IOException e) {
+      return path.toAbsolutePath().normalize();
+    }
   }
 }

@@ -128,7 +128,8 @@ class CacheMojoTest {
     Path source = Files.createDirectories(dir.resolve("src"));
     Files.writeString(source.resolve("f"), "y");
     configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
-    for (Path target : List.of(repository, repository.getParent())) {
+    Path link = Files.createSymbolicLink(dir.resolve("link"), repository.getParent());
+    for (Path target : List.of(repository, repository.getParent(), link.resolve("repository"))) {
       PullMojo pull = configure(new PullMojo(), "id=m2,mode=mirror,dir=" + store + ",target=" + target);
       pull.session = reactor(List.of(), null);
       pull.session.getRequest().setLocalRepository(new org.apache.maven.artifact.repository.MavenArtifactRepository("local",

@@ -10,6 +10,19 @@ import java.nio.file.Path;
 public final class FileTrees {
   private FileTrees() {}
 
+  /**
+   * Where {@code path} really is: the real path of its longest existing ancestor (links resolved)
+   * with the rest of it appended, so that a path that does not exist yet compares as it will.
+   */
+  public static Path realPath(Path path) throws IOException {
+    Path absolute = path.toAbsolutePath().normalize();
+    Path existing = absolute;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    return existing == null ? absolute : existing.toRealPath().resolve(existing.relativize(absolute));
+  }
+
   /** Deletes {@code path} and, if it is a real directory, everything below it; a symlink is removed, not followed. */
   public static void deleteTree(Path path) throws IOException {
     if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
