@@ -774,7 +774,7 @@ public final class Restorer {
         // whole until the pull completes.
         unlocked.unlock(target);
         unlocked.unlockTree(target);
-        temps.copyAside(target, this::deleteUnlocked);
+        temps.copyAside(target);
       }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     }

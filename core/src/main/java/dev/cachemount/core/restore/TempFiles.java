@@ -135,7 +135,7 @@ final class TempFiles {
   }
 
   /**
-   * Copies the directory {@code dir} beside it, then deletes it through {@code trees}: for a file
+   * Copies the directory {@code dir} beside it, then deletes it (made writable by the caller): for a file
    * system that cannot rename it ({@link #moveAside} fails with
    * {@link java.nio.file.AtomicMoveNotSupportedException}: overlayfs without {@code redirect_dir}, as
    * Docker mounts it, refuses to rename a directory of a lower layer). The copy is made under a
@@ -145,7 +145,7 @@ final class TempFiles {
    * over what a deletion cut short left of the original. When the copy fails, {@code dir} stays as it
    * was.
    */
-  void copyAside(Path dir, TreeDeletion trees) throws IOException {
+  void copyAside(Path dir) throws IOException {
     Path copy;
     synchronized (this) {
       refuseIfCancelled();
@@ -168,8 +168,33 @@ final class TempFiles {
         FileTrees.deleteTree(copy); // a copy cut short (the cancel's deletion may have raced it)
       }
     }
-    trees.delete(dir);
+    deleteCopied(dir);
   }
+
+  /**
+   * Deletes the original of a directory copied aside, entry by entry, each under the lock and none
+   * once cancelled: SIGTERM's hook puts the copy back in its place, and no deletion by path may
+   * follow into what it put back. The caller made the directories writable.
+   */
+  private void deleteCopied(Path path) throws IOException {
+    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      List<Path> children = new ArrayList<>();
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(path)) {
+        entries.forEach(children::add);
+      }
+      for (Path child : children) {
+        deleteCopied(child);
+      }
+    }
+    synchronized (this) {
+      refuseIfCancelled();
+      Files.deleteIfExists(path);
+    }
+    afterCopiedDeletion.accept(path);
+  }
+
+  /** Told each entry {@link #deleteCopied} deleted: where a test stops the deletion, as SIGTERM's hook would. */
+  java.util.function.Consumer<Path> afterCopiedDeletion = deleted -> { };
 
   /** Creates the directory {@code dir} where nothing is, and notes it: see {@link #removeCreatedDirectoriesLeftEmpty}. */
   synchronized void createDirectory(Path dir) throws IOException {

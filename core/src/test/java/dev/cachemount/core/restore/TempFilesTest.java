@@ -66,8 +66,9 @@ class TempFilesTest {
   }
 
   /**
-   * A directory copied aside (its file system would not rename it) whose deletion stopped half way
-   * (a failure, or SIGTERM meanwhile): put back whole from the copy, over what was left of it.
+   * A directory copied aside (its file system would not rename it) whose deletion SIGTERM stopped
+   * half way: put back whole from the copy, over what was left of it, and the deletion, going on on
+   * the pull's thread, does not follow into what was put back.
    */
   @Test
   void aDirectoryCopiedAsideWhoseDeletionStoppedHalfWayComesBackWhole() throws IOException {
@@ -78,12 +79,16 @@ class TempFilesTest {
     Files.createSymbolicLink(dir.resolve("d/link"), Path.of("sub/one"));
     Files.setAttribute(dir.resolve("d/sub"), "unix:mode", 02775);
 
-    assertThrows(IOException.class, () -> temps.copyAside(dir.resolve("d"), d -> {
-      Files.delete(d.resolve("sub/one"));
-      throw new IOException("stopped half way");
-    }));
+    // SIGTERM's hook runs once the first file is deleted (between two deletions, as the lock lets
+    // it); then the pull's thread goes on deleting, as it would.
+    temps.afterCopiedDeletion = deleted -> {
+      if (deleted.getFileName().toString().equals("one")) {
+        temps.cancel();
+      }
+    };
+    assertThrows(IOException.class, () -> temps.copyAside(dir.resolve("d")), "the deletion stops once the hook has run");
     List<String> warnings = new ArrayList<>();
-    temps.putBackAsides(warnings::add);
+    temps.putBackAsides(warnings::add); // nothing left to do: the hook put it back
 
     assertEquals(List.of(), warnings);
     assertEquals("mine 1", Files.readString(dir.resolve("d/sub/one")));
@@ -101,9 +106,7 @@ class TempFilesTest {
       Files.writeString(user.resolve("f" + i), "mine " + i);
     }
     temps.cancel(); // as SIGTERM's hook
-    assertThrows(IOException.class, () -> temps.copyAside(user, d -> {
-      throw new AssertionError("nothing is deleted");
-    }));
+    assertThrows(IOException.class, () -> temps.copyAside(user));
     assertEquals(List.of("d"), names());
     try (Stream<Path> files = Files.list(user)) {
       assertEquals(50, files.count());
