@@ -10,36 +10,54 @@ import java.util.Set;
 
 /**
  * Where other file systems are mounted (bind mounts of the same file system too, which share its
- * device number), read from {@code /proc/self/mountinfo}: a pull that deletes or copies a directory
- * tree must not reach into them, as {@code rm --one-file-system} does not.
+ * device number), read from {@code /proc/self/mountinfo}, and the devices that tell a mount point
+ * where that table is not to be had: a pull that deletes or copies a directory tree must not reach
+ * into them, as {@code rm --one-file-system} does not.
  */
 public final class MountPoints {
   private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
   private MountPoints() {}
 
-  /** The mount points strictly inside {@code root} (a real path); none where the table cannot be read (not Linux). */
+  /**
+   * The mount points strictly inside {@code root} (a real path); none where the table cannot be read
+   * (not Linux, no /proc): callers compare devices too.
+   */
   public static Set<Path> inside(Path root) {
     try {
-      return inside(Files.readAllLines(MOUNTINFO, StandardCharsets.UTF_8), root);
+      // Decoded leniently: a mount point elsewhere whose name is not UTF-8 must not lose the others.
+      return inside(List.of(new String(Files.readAllBytes(MOUNTINFO), StandardCharsets.UTF_8).split("\n")), root);
     } catch (IOException | RuntimeException unreadable) {
       return Set.of();
     }
   }
 
-  /** The mount points of {@code mountinfo}'s lines strictly inside {@code root}. */
+  /** The mount points of {@code mountinfo}'s lines strictly inside {@code root}; a line this JVM cannot name is skipped. */
   static Set<Path> inside(List<String> mountinfo, Path root) {
     Set<Path> found = new HashSet<>();
     for (String line : mountinfo) {
       String[] fields = line.split(" ");
       if (fields.length > 4) {
-        Path point = Path.of(unescape(fields[4]));
-        if (point.startsWith(root) && !point.equals(root)) {
-          found.add(point);
+        try {
+          Path point = Path.of(unescape(fields[4]));
+          if (point.startsWith(root) && !point.equals(root)) {
+            found.add(point);
+          }
+        } catch (java.nio.file.InvalidPathException unnameable) {
+          // a name this JVM's file name encoding cannot write (not UTF-8): not one it walks into either
         }
       }
     }
     return found;
+  }
+
+  /** The device {@code path} is on ({@code stat}'s), or null when it cannot be looked at. */
+  public static Object device(Path path) {
+    try {
+      return Files.getAttribute(path, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
   }
 
   /** A mount point as the kernel writes it: space, tab, newline and backslash as octal escapes ({@code \040}). */

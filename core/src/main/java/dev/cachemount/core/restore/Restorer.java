@@ -94,6 +94,8 @@ public final class Restorer {
   java.util.function.Function<Path, Set<Path>> mountPoints = MountPoints::inside;
   /** The mount points inside this restore's target, read once when it starts. */
   private Set<Path> mounts = Set.of();
+  /** The device of the target's root: a directory on another is a mount point, whatever the table says. */
+  private Object rootDevice;
 
   private final BlobSource blobs;
   private final OperationListener listener;
@@ -134,6 +136,7 @@ public final class Restorer {
     try {
       Path root = prepareRoot(target);
       mounts = mountPoints.apply(root);
+      rootDevice = MountPoints.device(root);
       SnapshotIndex restorable = index;
       for (Path kept : keepOut) {
         restorable = restorable.without(root.relativize(kept).toString(), skipped ->
@@ -603,7 +606,7 @@ public final class Restorer {
         // As rm --one-file-system: what is mounted in the target (a bind mount of another directory too)
         // is not the target's. A directory of the snapshot that holds a mount point is walked (what lies
         // beside the mount is mirrored); one the snapshot lacks stays whole.
-        Optional<Path> mount = MountPoints.atOrBelow(dir, mounts);
+        Optional<Path> mount = mountAtOrBelow(dir);
         if (mount.isPresent() && (mount.get().equals(dir) || !kinds.containsKey(path))) {
           listener.warning((mount.get().equals(dir) ? path + " is a mount point" : path + " holds a mount point, " + mount.get())
               + "; mode=mirror leaves it and what it holds alone");
@@ -660,7 +663,7 @@ public final class Restorer {
             }
             return java.nio.file.FileVisitResult.CONTINUE;
           }
-          if (MountPoints.atOrBelow(file, mounts).isPresent()) {
+          if (mountAtOrBelow(file).isPresent()) {
             listener.warning(path + " is or holds a mount point; mode=mirror leaves it and what it holds alone");
             return java.nio.file.FileVisitResult.CONTINUE;
           }
@@ -759,7 +762,7 @@ public final class Restorer {
       if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
         throw e;
       }
-      Optional<Path> mount = MountPoints.atOrBelow(target, mounts);
+      Optional<Path> mount = mountAtOrBelow(target);
       if (mount.isPresent()) {
         // Moved aside, it would be deleted once the pull completes, and what is mounted with it.
         throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "the snapshot has a file or symlink at " + target
@@ -778,6 +781,20 @@ public final class Restorer {
       }
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     }
+  }
+
+  /**
+   * A mount point that is {@code dir} or lies below it: from the mount table, or {@code dir} itself
+   * when it is on another device than the target (where the table could not be read, or could not
+   * name it).
+   */
+  private Optional<Path> mountAtOrBelow(Path dir) {
+    Optional<Path> listed = MountPoints.atOrBelow(dir, mounts);
+    if (listed.isPresent()) {
+      return listed;
+    }
+    Object device = MountPoints.device(dir);
+    return rootDevice != null && device != null && !rootDevice.equals(device) ? Optional.of(dir) : Optional.empty();
   }
 
   /** Deletes a directory tree of the target, its read-only directories (mode 000 too) unlocked first. */

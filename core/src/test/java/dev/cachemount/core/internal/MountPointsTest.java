@@ -22,6 +22,14 @@ class MountPointsTest {
   }
 
   @Test
+  void aLineThatCannotBeNamedDoesNotLoseTheOthers() {
+    List<String> mountinfo = List.of(
+        "41 40 0:31 / /srv/odd\\000name rw - tmpfs tmpfs rw",
+        "42 40 0:32 / /srv/cache/vol rw - tmpfs tmpfs rw");
+    assertEquals(Set.of(Path.of("/srv/cache/vol")), MountPoints.inside(mountinfo, Path.of("/srv/cache")));
+  }
+
+  @Test
   void theMountPointAtOrBelowADirectory() {
     Set<Path> mounts = Set.of(Path.of("/t/a/b"));
     assertEquals(Path.of("/t/a/b"), MountPoints.atOrBelow(Path.of("/t/a"), mounts).orElseThrow());
