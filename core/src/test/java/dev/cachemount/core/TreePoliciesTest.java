@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -124,7 +125,11 @@ class TreePoliciesTest {
     Path store = dir.resolve("store");
     client.push(client.parseSpec("id=all,dir=" + store + ",target=" + tree), OperationListener.NONE);
     Path pulled = dir.resolve("pulled");
+    java.time.Instant pullStarted = java.time.Instant.now().minusSeconds(1);
     client.pull(client.parseSpec("id=all,dir=" + store + ",target=" + pulled), OperationListener.NONE);
+    FileTime accessed = Files.readAttributes(pulled.resolve("f0.jar"), BasicFileAttributes.class).lastAccessTime();
+    assertTrue(accessed.toInstant().isAfter(pullStarted),
+        "a pull leaves the access time alone (cleaners of old files go by it): " + accessed + ", pull started " + pullStarted);
 
     OperationResult budget = client.push(client.parseSpec("id=small,max-size=2500B,dir=" + store + ",target=" + pulled), OperationListener.NONE);
     assertEquals(2, budget.files());
