@@ -226,10 +226,22 @@ final class PullOperation {
   }
 
   /**
+   * How many entries a scan of the target may see and still be what the restore compares with: the
+   * snapshot's, and an eighth more (at least 1,000), the local extras of a used cache (a build's new
+   * files, what mode=mirror removes). Past that the target is mostly something else (a home
+   * directory), and the restore looks at the snapshot's files one by one instead. With no margin, a
+   * mirror pull of 300,000 files with 1% extra looked at each file (12–20 s in place of 4–9 s).
+   */
+  static long scanLimit(long entries) {
+    return entries + Math.max(entries / 8, 1_000);
+  }
+
+  /**
    * A scan of the target that runs while the snapshot's manifest and config are fetched, as a push
    * scans while it loads its parent: for a target that is a directory without the store in it, when
-   * the pull compares by metadata. Its limit (the snapshot's entry count, see {@link #scanTarget}) is
-   * set once the config is read; until then it scans on, and a scan past that count is dropped.
+   * the pull compares by metadata. Its limit ({@link #scanLimit} of the snapshot's entry count, see
+   * {@link #scanTarget}) is set once the config is read; until then it scans on, and a scan past
+   * that count is dropped.
    */
   private static final class EarlyScan implements AutoCloseable {
     private final AtomicLong limit = new AtomicLong(Long.MAX_VALUE);
@@ -250,11 +262,11 @@ final class PullOperation {
       return new EarlyScan(pull, target);
     }
 
-    /** What {@link #scanTarget} says, for a snapshot of {@code entries} entries. */
-    Map<String, ScannedEntry> result(long entries) throws IOException {
-      limit.set(entries);
+    /** What {@link #scanTarget} says, for a scan of at most {@code limit} entries. */
+    Map<String, ScannedEntry> result(long limit) throws IOException {
+      this.limit.set(limit);
       Map<String, ScannedEntry> seen = Workers.await(scanned, "scanning the target");
-      return seen != null && seen.size() > entries ? null : seen;
+      return seen != null && seen.size() > limit ? null : seen;
     }
 
     /** Stops a scan nobody waits for (a miss, a failure) at its next entry. */
@@ -280,7 +292,7 @@ final class PullOperation {
     boolean mirror = spec.mode().orElse(null) == CacheSpec.Mode.MIRROR;
     long entries = head.config().counts().entries();
     Map<String, ScannedEntry> seen = spec.verifyContent() || !keepOut.isEmpty() ? null
-        : early != null ? early.result(entries) : scanTarget(target, () -> entries);
+        : early != null ? early.result(scanLimit(entries)) : scanTarget(target, () -> scanLimit(entries));
     if (seen != null && !seen.isEmpty() && head.config().treeDigest() != null
         && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
       SnapshotConfig.Counts counts = head.config().counts();

@@ -219,6 +219,38 @@ class WarmRestoreTest {
     assertEquals("the user's", Files.readString(out.resolve("up/work/notes.txt")), "mode=mirror does not walk into it either");
   }
 
+  /**
+   * A target with a few local extras (a build's new files; what mode=mirror removes) is still
+   * compared from the scan the pull makes of it; one that is mostly something else is not scanned
+   * whole, and the restore looks at the snapshot's files one by one.
+   */
+  @Test
+  void aTargetWithAFewExtrasIsComparedFromItsScanAndAMuchLargerOneFileByFile() throws IOException {
+    Path target = dir.resolve("target");
+    client.pull(spec(target, ""), OperationListener.NONE);
+    for (int i = 0; i < 20; i++) {
+      Files.writeString(target.resolve("extra-" + i), "local\n");
+    }
+    java.util.List<String> infos = new java.util.ArrayList<>();
+    OperationListener recording = new OperationListener() {
+      @Override
+      public void info(String message) {
+        infos.add(message);
+      }
+    };
+    OperationResult mirrored = client.pull(spec(target, ",mode=mirror"), recording);
+    assertEquals(20L, mirrored.removed());
+    assertTrue(infos.stream().anyMatch(m -> m.contains("a scan saw")), infos.toString());
+
+    Path many = Files.createDirectories(target.resolve("unrelated"));
+    for (int i = 0; i < PullOperation.scanLimit(pushed.files() + pushed.directories() + pushed.symlinks()) + 10; i++) {
+      Files.writeString(many.resolve("f" + i), "");
+    }
+    infos.clear();
+    client.pull(spec(target, ""), recording);
+    assertTrue(infos.stream().anyMatch(m -> m.contains("the restore looks at each file of the target")), infos.toString());
+  }
+
   @Test
   void aSecondPullIntoTheSameTargetWaitsForTheFirst() throws Exception {
     Gate reading = new Gate();
