@@ -110,6 +110,24 @@ class TreePoliciesTest {
     assertFalse(Files.exists(out.resolve("old-small-1.pom")), "not kept in place of the newer large file");
   }
 
+  /** f0.jar to f9.jar, 1000 bytes each, modified a thousand seconds apart: f9 the newest. */
+  private Path tenJarsNewestLast() throws IOException {
+    Path tree = dir.resolve("tree");
+    for (int i = 0; i < 10; i++) {
+      write(tree.resolve("f" + i + ".jar"), "x".repeat(1000), 1_600_000_000L + i * 1000L);
+    }
+    return tree;
+  }
+
+  /** The names a pull of id {@code id} from {@code store} puts in {@code out}. */
+  private static java.util.Set<String> namesPulled(Cachemount client, String id, Path store, Path out) throws IOException {
+    OperationResult pulled = client.pull(client.parseSpec("id=" + id + ",dir=" + store + ",target=" + out), OperationListener.NONE);
+    try (var names = Files.list(out)) {
+      assertEquals(Outcome.RESTORED, pulled.result());
+      return names.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet());
+    }
+  }
+
   /**
    * A pulled tree that nobody read since (or on a file system that keeps no access times: noatime, a
    * lower layer of overlayfs): its files count by their modification times. The pull gave every file
@@ -118,10 +136,7 @@ class TreePoliciesTest {
   @Test
   void maxSizeRanksAPulledTreeThatNobodyReadByModificationTime() throws IOException {
     Cachemount client = client();
-    Path tree = dir.resolve("tree");
-    for (int i = 0; i < 10; i++) {
-      write(tree.resolve("f" + i + ".jar"), "x".repeat(1000), 1_600_000_000L + i * 1000L); // f9 the newest
-    }
+    Path tree = tenJarsNewestLast();
     Path store = dir.resolve("store");
     client.push(client.parseSpec("id=all,dir=" + store + ",target=" + tree), OperationListener.NONE);
     Path pulled = dir.resolve("pulled");
@@ -134,30 +149,21 @@ class TreePoliciesTest {
     OperationResult budget = client.push(client.parseSpec("id=small,max-size=2500B,dir=" + store + ",target=" + pulled), OperationListener.NONE);
     assertEquals(2, budget.files());
     Path out = dir.resolve("out");
-    client.pull(client.parseSpec("id=small,dir=" + store + ",target=" + out), OperationListener.NONE);
-    try (var kept = Files.list(out)) {
-      assertEquals(java.util.Set.of("f8.jar", "f9.jar"), kept.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
-    }
+    assertEquals(java.util.Set.of("f8.jar", "f9.jar"), namesPulled(client, "small", store, out));
   }
 
   /** A file read since it was last written (its access time later than its change time) counts by that read. */
   @Test
   void maxSizeKeepsAFileReadSinceItWasWrittenOverNewerOnes() throws IOException {
     Cachemount client = client();
-    Path tree = dir.resolve("tree");
-    for (int i = 0; i < 10; i++) {
-      write(tree.resolve("f" + i + ".jar"), "x".repeat(1000), 1_600_000_000L + i * 1000L); // f9 the newest
-    }
+    Path tree = tenJarsNewestLast();
     // As a read an hour from now would leave it: later than the change time this call itself sets.
     FileTime read = FileTime.from(java.time.Instant.now().plusSeconds(3600));
     Files.getFileAttributeView(tree.resolve("f0.jar"), BasicFileAttributeView.class).setTimes(null, read, null);
     Path store = dir.resolve("store");
     client.push(client.parseSpec("id=m2,max-size=2500B,dir=" + store + ",target=" + tree), OperationListener.NONE);
     Path out = dir.resolve("out");
-    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE);
-    try (var kept = Files.list(out)) {
-      assertEquals(java.util.Set.of("f0.jar", "f9.jar"), kept.map(p -> p.getFileName().toString()).collect(java.util.stream.Collectors.toSet()));
-    }
+    assertEquals(java.util.Set.of("f0.jar", "f9.jar"), namesPulled(client, "m2", store, out));
   }
 
   /** A newest file larger than the whole budget is left out on its own: it does not empty the snapshot. */
