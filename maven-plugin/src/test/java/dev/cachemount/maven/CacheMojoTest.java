@@ -98,8 +98,6 @@ class CacheMojoTest {
   /** A failure that fails the build is told once, by Maven, without the causes' raw text; one that does not is an error (shown by -q). */
   @Test
   void aFailureIsToldOnceAndOneThatDoesNotFailTheBuildIsLoggedAsAnError() throws Exception {
-    Path notALayout = Files.createDirectories(dir.resolve("not-a-layout"));
-    Files.writeString(notALayout.resolve("precious"), "x");
     Path source = Files.createDirectories(dir.resolve("src"));
     Files.writeString(source.resolve("f"), "y");
     Path store = dir.resolve("store");
