@@ -421,8 +421,10 @@ final class PushOperation {
     Optional<ManifestBytes> manifest;
     try {
       manifest = store.fetchManifest(tag);
-    } catch (dev.cachemount.core.store.BlobNotFoundException e) {
-      return unreadable(e, ref); // a tag whose manifest is gone: replaced, as a snapshot whose config is gone is
+    } catch (CachemountException e) {
+      // A tag whose manifest is gone, or damaged (a flipped byte, cut short): replaced, as a snapshot
+      // whose config is gone or damaged is. Failing here left no way out but deleting the blob by hand.
+      return unreadable(e, ref);
     }
     if (manifest.isEmpty()) {
       return Optional.empty();

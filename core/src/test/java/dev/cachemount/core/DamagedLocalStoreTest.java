@@ -66,6 +66,35 @@ class DamagedLocalStoreTest {
     assertEquals(TreeListing.of(b), TreeListing.of(dir.resolve("out")));
   }
 
+  /**
+   * A manifest blob damaged on disk (a byte flipped, or cut short): the pull's message says a push
+   * replaces the snapshot, and a push does, plain or forced. Both had failed on the manifest they
+   * were to replace, so the only way out was to delete the blob by hand.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"flipped,false", "flipped,true", "cut,false", "cut,true"})
+  void aTagWhoseManifestIsDamagedIsReplacedByTheNextPushOfItsId(String damage, boolean force) throws IOException {
+    Path manifest = store.resolve("blobs/sha256").resolve(client.inspect(spec("b", null)).orElseThrow().digest().substring("sha256:".length()));
+    byte[] bytes = Files.readAllBytes(manifest);
+    if (damage.equals("flipped")) {
+      bytes[bytes.length / 2] ^= 0x01;
+    } else {
+      bytes = java.util.Arrays.copyOf(bytes, bytes.length - 10);
+    }
+    Files.write(manifest, bytes);
+    CachemountException pull = assertThrows(CachemountException.class, () -> client.pull(spec("b", dir.resolve("out")), listener));
+    assertEquals(FailureKind.INTEGRITY, pull.kind());
+    assertTrue(pull.getMessage().contains("push"), pull.getMessage());
+
+    warnings.clear();
+    assertEquals(Outcome.PUSHED, client.push(spec("b", b), new PushOptions(force), listener).result());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("is unreadable") && w.contains("pushing a complete new one")), warnings.toString());
+    client.pull(spec("b", dir.resolve("out")), listener);
+    assertEquals(TreeListing.of(b), TreeListing.of(dir.resolve("out")));
+    client.pull(spec("a", dir.resolve("out-a")), listener);
+    assertEquals(TreeListing.of(a), TreeListing.of(dir.resolve("out-a")), "the other id of the store is untouched");
+  }
+
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.ValueSource(strings = {"truncated", "{\"schemaVersion\":2,\"manifests\":[42]}",
       "{\"schemaVersion\":2,\"manifests\":[null]}", "{\"schemaVersion\":\"two\",\"manifests\":[]}"})
