@@ -98,7 +98,7 @@ final class FrameReader {
       List<Span> spans = plan(index, frames, pack.size());
       for (Span span : spans) {
         if (span.start() < previousEnd || span.end() > pack.size()) {
-          throw CachemountException.integrity("snapshot " + where + ": frames overlap or lie past the end of pack " + pack.digest().shortForm());
+          throw CachemountException.integrity("snapshot " + where + ": frames overlap or lie past the end of pack " + pack.digest());
         }
         previousEnd = span.end();
       }
@@ -393,7 +393,7 @@ final class FrameReader {
     long frame(InputStream in, SnapshotIndex.PackRef pack, int f, long position) throws IOException, InterruptedException, DigestException {
       SnapshotIndex.Frame frame = index.frames().get(f);
       if (frame.offset() < position) {
-        throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest().shortForm());
+        throw CachemountException.integrity("snapshot " + where + ": frames overlap in pack " + pack.digest());
       }
       in.skipNBytes(frame.offset() - position);
       int cost = buffers.cost(frame.rawLength());
@@ -422,7 +422,7 @@ final class FrameReader {
       readFully(in, stored, frame.storedLength(), pack, f, where);
       try {
         decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-            () -> "frame " + f + " of pack " + pack.digest().shortForm() + " in " + where);
+            () -> "frame " + f + " of pack " + pack.digest() + " in " + where);
       } catch (CachemountException e) {
         throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
       }
@@ -435,7 +435,7 @@ final class FrameReader {
         md.digest(computed, 0, Digest.LENGTH);
         if (!index.chunkDigestEquals(chunk, computed, 0)) {
           throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
-              + pack.digest().shortForm() + " is corrupt); nothing was written from it");
+              + pack.digest() + " is corrupt); nothing was written from it");
         }
       }
     }
