@@ -314,7 +314,10 @@ final class TempFiles {
     live.remove(temp);
   }
 
-  /** Deletes every temporary file still here and refuses new ones. */
+  /**
+   * Deletes every temporary file still here, puts back what was moved aside, removes the directories
+   * this restore created that are still empty (as a failed restore does), and refuses new ones.
+   */
   synchronized void cancel() {
     cancelled = true;
     for (Path p : live) {
@@ -326,6 +329,7 @@ final class TempFiles {
     }
     live.clear();
     putBackAsides(message -> {});
+    removeCreatedDirectoriesLeftEmpty();
   }
 
   /** A created file and its open channel. */

@@ -8,6 +8,7 @@ import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.chunk.ChunkerParameters;
+import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.store.LayoutStore;
@@ -18,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,6 +34,27 @@ class FailedPullDirectoriesTest {
 
   @Test
   void theEmptyDirectoriesAFailedPullCreatedGoAndTheTargetsOwnStay() throws IOException {
+    Path target = pull(() -> {});
+    assertEquals(List.of("", "org", "org/mine", "org/mine/notes"), listing(target));
+  }
+
+  /**
+   * SIGTERM or Ctrl-C in the middle of a pull (a cancelled CI job): its hook removes the empty
+   * directories the pull created, as a failure does, before the JVM exits. It left thousands.
+   */
+  @Test
+  void aPullCancelledByItsExitHookLeavesNoEmptyDirectoryItCreated() throws IOException {
+    AtomicReference<List<String>> afterHook = new AtomicReference<>();
+    Path target = dir.resolve("target");
+    pull(() -> {
+      CleanupOnExit.runAllAsOnExit(); // what the JVM runs on SIGTERM, while the pull goes on
+      afterHook.set(listing(target));
+    });
+    assertEquals(List.of("", "org", "org/mine", "org/mine/notes"), afterHook.get());
+  }
+
+  /** Pulls a snapshot of a few directories into a target that has its own, through a store that runs {@code beforeFailing} and fails on the first pack. */
+  private Path pull(IoAction beforeFailing) throws IOException {
     Path source = Files.createDirectories(dir.resolve("source"));
     Files.writeString(Files.createDirectories(source.resolve("org/example/lib/1.0")).resolve("lib.jar"), "a jar\n");
     Files.writeString(Files.createDirectories(source.resolve("com/other")).resolve("x.pom"), "a pom\n");
@@ -47,6 +70,7 @@ class FailedPullDirectoriesTest {
       ForwardingStore failing = new ForwardingStore(layout) {
         @Override
         public InputStream openBlob(Digest digest, long size) throws IOException {
+          beforeFailing.run();
           throw new IOException("the store went away");
         }
       };
@@ -54,9 +78,16 @@ class FailedPullDirectoriesTest {
       Path into = target;
       assertThrows(IOException.class, () -> restorer.restore(snapshot.index(), into, "c"));
     }
+    return target;
+  }
 
+  private static List<String> listing(Path target) throws IOException {
     try (Stream<Path> all = Files.walk(target)) {
-      assertEquals(List.of("", "org", "org/mine", "org/mine/notes"), all.map(target::relativize).map(Path::toString).sorted().toList());
+      return all.map(target::relativize).map(Path::toString).sorted().toList();
     }
+  }
+
+  private interface IoAction {
+    void run() throws IOException;
   }
 }
