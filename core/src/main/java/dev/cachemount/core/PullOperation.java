@@ -180,13 +180,26 @@ final class PullOperation {
     };
     List<ScannedEntry> scanned;
     AtomicInteger dropped = new AtomicInteger();
+    AtomicInteger kept = new AtomicInteger();
     try {
-      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped)).scan(target, java.util.Set.of(), entries);
+      scanned = new TreeScanner(counting, leftover -> {
+        boolean gone = dropStale(leftover, dropped);
+        if (!gone) {
+          kept.incrementAndGet();
+        }
+        return gone;
+      }).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
     }
     if (dropped.get() > 0) {
       listener.info("removed " + dropped.get() + " temporary files that interrupted pulls left in " + target);
+    }
+    if (kept.get() > 0) {
+      // The scan's own warnings are not shown (it only spares the restore a look at each file): said here.
+      listener.warning(kept.get() + (kept.get() == 1 ? " temporary file" : " temporary files") + " of an interrupted pull (.cachemount-tmp-*) stay in "
+          + target + ": changed less than an hour ago, they may be another process's pull in progress; a pull after that removes them,"
+          + " or delete them once no other pull runs");
     }
     if (scanned == null || skipped.get() > 0) {
       return null;

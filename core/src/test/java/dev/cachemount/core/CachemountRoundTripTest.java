@@ -566,9 +566,13 @@ class CachemountRoundTripTest {
     client.pull(spec("m2", target), listener);
     Path leftover = Files.writeString(target.resolve("org/.cachemount-tmp-3c1d"), "half a file");
     Path aside = Files.writeString(target.resolve(".cachemount-tmp-aside-99"), "the user's");
-    // Just written: it may be another process's work in progress, so it stays.
+    // Just written: it may be another process's work in progress, so it stays, and the pull says so
+    // (it was silent: a SIGKILLed pull's files stayed unnoticed).
+    warnings.clear();
     client.pull(spec("m2", target), listener);
     assertTrue(Files.exists(leftover));
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("1 temporary file") && w.contains(target.toString()) && w.contains("an hour")),
+        warnings.toString());
     // Two hours later, by the clock the pull goes by: a leftover, removed; the aside is the user's.
     Cachemount later = Cachemount.builder().home(dir).env(Map.of())
         .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(2))).build();
