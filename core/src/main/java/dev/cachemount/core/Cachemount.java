@@ -419,7 +419,10 @@ public final class Cachemount {
       return this;
     }
 
-    /** How long a pull waits for another process restoring into the same target. Default 10 minutes. */
+    /**
+     * How long a pull or push waits for another one of the same target (another process, or another
+     * operation of this one), and a {@code mode=merge} push for another merge of its tag. Default 10 minutes.
+     */
     public Builder targetLockTimeout(Duration timeout) {
       if (timeout.isNegative()) {
         throw new IllegalArgumentException("a lock timeout cannot be negative");

@@ -44,8 +44,8 @@ final class MergeLock {
 
   private static ExclusiveLock.Held acquire(Path lockFile, String tag, Duration timeout, OperationListener listener) throws IOException {
     return ExclusiveLock.acquireOrFail(lockFile, timeout,
-        () -> listener.warning("another cachemount process is merging into " + tag + "; waiting for it (at most " + timeout.toSeconds() + " s)"),
-        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept merging into " + tag
-            + " for " + timeout.toSeconds() + " s (lock " + lockFile + "); let it finish, or push again"));
+        holder -> listener.warning(TargetLock.who(holder) + " is merging into " + tag + "; waiting for it (at most " + Durations.text(timeout) + ")"),
+        holder -> new CachemountException(FailureKind.OPERATIONAL, TargetLock.who(holder) + " kept merging into " + tag
+            + " for " + Durations.text(timeout) + " (lock " + lockFile + "); let it finish, or push again" + TargetLock.TIMEOUT_SETTING));
   }
 }

@@ -19,6 +19,9 @@ import java.util.function.Consumer;
  * user's), named by the target's real path; the kernel drops it when its holder dies.
  */
 final class TargetLock {
+  /** Where the wait is set: the command and the Maven plugin wait the default 10 minutes. */
+  static final String TIMEOUT_SETTING = " (a program that embeds cachemount sets this wait with Cachemount.Builder.targetLockTimeout)";
+
   private final Path real;
   private final Path file;
 
@@ -34,6 +37,14 @@ final class TargetLock {
 
   Path file() {
     return file;
+  }
+
+  /**
+   * Who holds the lock: in a program that embeds cachemount (a build daemon), often another of its own
+   * operations, which is not "another process".
+   */
+  static String who(ExclusiveLock.Holder holder) {
+    return holder == ExclusiveLock.Holder.THIS_PROCESS ? "another cachemount operation of this process" : "another cachemount process";
   }
 
   /**
@@ -53,10 +64,10 @@ final class TargetLock {
       cannotLock.accept(e);
       return Optional.empty();
     }
-    String what = "another cachemount process is restoring into or pushing " + real;
     return Optional.of(ExclusiveLock.acquireOrFail(file, timeout,
-        () -> listener.warning(what + "; this " + operation + " waits for it (at most " + timeout.toSeconds() + " s)"),
-        () -> new CachemountException(FailureKind.OPERATIONAL, "another cachemount process kept restoring into or pushing " + real + " for "
-            + timeout.toSeconds() + " s (lock " + file + "); let it finish, or " + operation + " again then")));
+        holder -> listener.warning(who(holder) + " is restoring into or pushing " + real + "; this " + operation + " waits for it (at most "
+            + Durations.text(timeout) + ")"),
+        holder -> new CachemountException(FailureKind.OPERATIONAL, who(holder) + " kept restoring into or pushing " + real + " for "
+            + Durations.text(timeout) + " (lock " + file + "); let it finish, or " + operation + " again then" + TIMEOUT_SETTING)));
   }
 }

@@ -60,17 +60,21 @@ class MergeLockTest {
     };
     try (LayoutStore layout = new LayoutStore(store);
         ExclusiveLock.Held other = MergeLock.acquire(merge, layout, Duration.ZERO, OperationListener.NONE)) {
-      // Another thread, as another process would be (a thread re-entering a lock it holds gets it).
+      // Another thread (a thread re-entering a lock it holds gets it).
       java.util.concurrent.CompletableFuture<OperationResult> waiting =
           java.util.concurrent.CompletableFuture.supplyAsync(() -> client.push(merge, listening));
       java.util.concurrent.CompletionException failed = assertThrows(java.util.concurrent.CompletionException.class, waiting::join);
       CachemountException e = assertInstanceOf(CachemountException.class, failed.getCause());
       assertEquals(FailureKind.OPERATIONAL, e.kind());
-      assertTrue(e.getMessage().contains("another cachemount process kept merging into"), e.getMessage());
-      assertTrue(warnings.stream().anyMatch(w -> w.contains("waiting for it")), warnings.toString());
+      // Both wait for another operation of this process (a program that embeds cachemount), for 300 ms (not "0 s").
+      assertTrue(e.getMessage().contains("another cachemount operation of this process kept merging into " + store + ":")
+          && e.getMessage().contains(" for 300 ms"), e.getMessage());
+      assertTrue(warnings.stream().anyMatch(w -> w.startsWith("another cachemount operation of this process is merging into")
+          && w.contains("waiting for it (at most 300 ms)")), warnings.toString());
       java.util.concurrent.CompletionException failedToo = assertThrows(java.util.concurrent.CompletionException.class,
           java.util.concurrent.CompletableFuture.supplyAsync(() -> elsewhere.push(merge, OperationListener.NONE))::join);
-      assertTrue(failedToo.getCause().getMessage().contains("another cachemount process kept merging into"), failedToo.getCause().getMessage());
+      assertTrue(failedToo.getCause().getMessage().contains("another cachemount operation of this process kept merging into"),
+          failedToo.getCause().getMessage());
       // A plain push, or a merge of another tag, does not wait.
       client.push(client.parseSpec("id=shared,dir=" + store + ",target=" + tree), OperationListener.NONE);
       client.push(client.parseSpec("id=other,dir=" + store + ",target=" + tree + ",mode=merge"), OperationListener.NONE);

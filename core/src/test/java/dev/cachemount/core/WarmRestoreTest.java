@@ -268,7 +268,8 @@ class WarmRestoreTest {
     Cachemount impatient = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofMillis(300)).build();
     CachemountException e = assertThrows(CachemountException.class, () -> impatient.pull(spec(target, ""), OperationListener.NONE));
     assertEquals(FailureKind.OPERATIONAL, e.kind());
-    assertTrue(e.getMessage().contains("another cachemount process kept restoring into"), e.getMessage());
+    assertTrue(e.getMessage().contains("another cachemount operation of this process kept restoring into")
+        && e.getMessage().contains(" for 300 ms"), e.getMessage());
 
     Cachemount patient = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(30)).build();
     CompletableFuture<OperationResult> second = CompletableFuture.supplyAsync(() -> patient.pull(spec(target, ""), OperationListener.NONE));

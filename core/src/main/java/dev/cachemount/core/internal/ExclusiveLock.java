@@ -12,7 +12,10 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * An exclusive lock named by a file: held while a layout store's {@code index.json} is rewritten, and
@@ -26,6 +29,14 @@ public final class ExclusiveLock {
 
   private ExclusiveLock() {}
 
+  /** Who kept a lock from a thread that wanted it: what the thread waits for, told to the user. */
+  public enum Holder {
+    /** Another thread of this JVM (another operation of a program that embeds cachemount). */
+    THIS_PROCESS,
+    /** Another process. */
+    OTHER_PROCESS
+  }
+
   /**
    * A held lock; closing releases it. Closing again does nothing, so that a holder may let it go early
    * (by the thread that took it) and still close it with try-with-resources.
@@ -34,6 +45,9 @@ public final class ExclusiveLock {
     @Override
     void close() throws IOException;
   }
+
+  /** A lock taken, or who kept it. */
+  private record Attempt(Held held, Holder holder) {}
 
   /** Waits for the lock as long as it takes. */
   public static Held acquire(Path lockFile) throws IOException {
@@ -46,6 +60,28 @@ public final class ExclusiveLock {
    * @return empty when another holder kept it all that time
    */
   public static Optional<Held> tryAcquire(Path lockFile, Duration timeout) throws IOException {
+    return Optional.ofNullable(attempt(lockFile, timeout).held());
+  }
+
+  /**
+   * The lock at once if it is free; else {@code waiting} runs (to tell the user who holds it), and the
+   * lock is waited for at most {@code timeout}, after which {@code tooLong} is thrown, told who kept it
+   * last.
+   */
+  public static Held acquireOrFail(Path lockFile, Duration timeout, Consumer<Holder> waiting, Function<Holder, RuntimeException> tooLong)
+      throws IOException {
+    Attempt attempt = attempt(lockFile, Duration.ZERO);
+    if (attempt.held() == null) {
+      waiting.accept(attempt.holder());
+      attempt = attempt(lockFile, timeout);
+    }
+    if (attempt.held() == null) {
+      throw tooLong.apply(attempt.holder());
+    }
+    return attempt.held();
+  }
+
+  private static Attempt attempt(Path lockFile, Duration timeout) throws IOException {
     long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
     FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     ReentrantLock local;
@@ -56,7 +92,7 @@ public final class ExclusiveLock {
       local = IN_PROCESS.computeIfAbsent(key != null ? key : lockFile.toRealPath(), k -> new ReentrantLock());
       if (!local.tryLock(remaining(deadline), TimeUnit.NANOSECONDS)) {
         channel.close();
-        return Optional.empty();
+        return new Attempt(null, Holder.THIS_PROCESS);
       }
     } catch (InterruptedException e) {
       channel.close();
@@ -72,13 +108,13 @@ public final class ExclusiveLock {
         if (System.nanoTime() >= deadline) {
           channel.close();
           local.unlock();
-          return Optional.empty();
+          return new Attempt(null, Holder.OTHER_PROCESS);
         }
         Thread.sleep(Math.min(POLL_MILLIS, Math.max(1, remaining(deadline) / 1_000_000)));
       }
       FileLock held = fileLock;
-      java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
-      return Optional.of(() -> {
+      AtomicBoolean released = new AtomicBoolean();
+      return new Attempt(() -> {
         if (released.getAndSet(true)) {
           return;
         }
@@ -91,7 +127,7 @@ public final class ExclusiveLock {
             local.unlock();
           }
         }
-      });
+      }, null);
     } catch (InterruptedException e) {
       channel.close();
       local.unlock();
@@ -105,20 +141,6 @@ public final class ExclusiveLock {
       }
       throw e;
     }
-  }
-
-  /**
-   * The lock at once if it is free; else {@code waiting} runs (to tell the user), and the lock is
-   * waited for at most {@code timeout}, after which {@code tooLong} is thrown.
-   */
-  public static Held acquireOrFail(Path lockFile, Duration timeout, Runnable waiting, java.util.function.Supplier<RuntimeException> tooLong)
-      throws IOException {
-    Optional<Held> held = tryAcquire(lockFile, Duration.ZERO);
-    if (held.isEmpty()) {
-      waiting.run();
-      held = tryAcquire(lockFile, timeout);
-    }
-    return held.orElseThrow(tooLong);
   }
 
   private static long remaining(long deadline) {
