@@ -17,6 +17,11 @@ import java.util.function.Consumer;
  * a pull must not write while a push reads (the push would store half a tree), nor while another pull
  * writes. The lock is a file in cachemount's lock directory (not in the target, which stays the
  * user's), named by the target's real path; the kernel drops it when its holder dies.
+ *
+ * <p>The lock files stay, one empty file per target ever locked. Deleting one is safe only if every
+ * process that may have it open checks, once it holds the lock, that the path still names the file it
+ * locked; cachemount versions before this one do not check, and one of them waiting on a deleted file
+ * would take it while another process holds the file made in its place.
  */
 final class TargetLock {
   /** Where the wait is set: the command and the Maven plugin wait the default 10 minutes. */

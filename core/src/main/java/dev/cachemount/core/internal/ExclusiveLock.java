@@ -24,7 +24,11 @@ import java.util.function.Function;
  * which the kernel releases when a holder dies, however it dies.
  */
 public final class ExclusiveLock {
-  private static final ConcurrentHashMap<Object, ReentrantLock> IN_PROCESS = new ConcurrentHashMap<>();
+  /**
+   * The in-process locks, each while a thread holds or waits for it: a long-running JVM (a build
+   * daemon) pulls into ever new targets, and an entry per file ever locked would stay for its life.
+   */
+  private static final ConcurrentHashMap<Object, Local> IN_PROCESS = new ConcurrentHashMap<>();
   private static final long POLL_MILLIS = 100;
 
   private ExclusiveLock() {}
@@ -44,6 +48,12 @@ public final class ExclusiveLock {
   public interface Held extends AutoCloseable {
     @Override
     void close() throws IOException;
+  }
+
+  /** An in-process lock and the threads that hold or wait for it, counted under the map's lock of its key. */
+  private static final class Local {
+    final ReentrantLock lock = new ReentrantLock();
+    int users;
   }
 
   /** A lock taken, or who kept it. */
@@ -84,22 +94,32 @@ public final class ExclusiveLock {
   private static Attempt attempt(Path lockFile, Duration timeout) throws IOException {
     long deadline = timeout == null ? Long.MAX_VALUE : System.nanoTime() + timeout.toNanos();
     FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    ReentrantLock local;
+    Object key;
+    Local local;
     try {
       // Keyed by the file's identity (device and inode), so that every spelling of the path,
       // bind mounts included, shares the in-process lock.
-      Object key = Files.readAttributes(lockFile, BasicFileAttributes.class).fileKey();
-      local = IN_PROCESS.computeIfAbsent(key != null ? key : lockFile.toRealPath(), k -> new ReentrantLock());
-      if (!local.tryLock(remaining(deadline), TimeUnit.NANOSECONDS)) {
+      Object fileKey = Files.readAttributes(lockFile, BasicFileAttributes.class).fileKey();
+      key = fileKey != null ? fileKey : lockFile.toRealPath();
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+    local = use(key);
+    try {
+      if (!local.lock.tryLock(remaining(deadline), TimeUnit.NANOSECONDS)) {
         channel.close();
+        release(key, local, false);
         return new Attempt(null, Holder.THIS_PROCESS);
       }
     } catch (InterruptedException e) {
       channel.close();
+      release(key, local, false);
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while waiting for the lock " + lockFile);
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       channel.close();
+      release(key, local, false);
       throw e;
     }
     try {
@@ -107,7 +127,7 @@ public final class ExclusiveLock {
       while ((fileLock = channel.tryLock()) == null) {
         if (System.nanoTime() >= deadline) {
           channel.close();
-          local.unlock();
+          release(key, local, true);
           return new Attempt(null, Holder.OTHER_PROCESS);
         }
         Thread.sleep(Math.min(POLL_MILLIS, Math.max(1, remaining(deadline) / 1_000_000)));
@@ -124,23 +144,50 @@ public final class ExclusiveLock {
           try {
             channel.close();
           } finally {
-            local.unlock();
+            release(key, local, true);
           }
         }
       }, null);
     } catch (InterruptedException e) {
       channel.close();
-      local.unlock();
+      release(key, local, true);
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while waiting for the lock " + lockFile);
     } catch (IOException | RuntimeException e) {
       try {
         channel.close();
       } finally {
-        local.unlock();
+        release(key, local, true);
       }
       throw e;
     }
+  }
+
+  /** The in-process lock of {@code key}, counted as used by this thread until {@link #release}. */
+  private static Local use(Object key) {
+    return IN_PROCESS.compute(key, (k, local) -> {
+      Local used = local != null ? local : new Local();
+      used.users++;
+      return used;
+    });
+  }
+
+  /**
+   * Unlocks (if {@code locked}) and stops counting this thread; the last user removes the entry. The
+   * count changes only under the map's lock of the key, so a thread that finds the entry has counted
+   * itself before anyone can remove it, and one that comes after the removal makes a new, free lock.
+   */
+  private static void release(Object key, Local local, boolean locked) {
+    if (locked) {
+      local.lock.unlock();
+    }
+    IN_PROCESS.computeIfPresent(key, (k, current) -> current != local || --current.users > 0 ? current : null);
+  }
+
+  /** Whether the in-process map has an entry for the file (tests). */
+  static boolean tracks(Path lockFile) throws IOException {
+    Object fileKey = Files.readAttributes(lockFile, BasicFileAttributes.class).fileKey();
+    return IN_PROCESS.containsKey(fileKey != null ? fileKey : lockFile.toRealPath());
   }
 
   private static long remaining(long deadline) {
