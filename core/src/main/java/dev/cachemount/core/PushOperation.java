@@ -421,9 +421,12 @@ final class PushOperation {
     Optional<ManifestBytes> manifest;
     try {
       manifest = store.fetchManifest(tag);
-    } catch (CachemountException e) {
-      // A tag whose manifest is gone, or damaged (a flipped byte, cut short): replaced, as a snapshot
-      // whose config is gone or damaged is. Failing here left no way out but deleting the blob by hand.
+    } catch (dev.cachemount.core.store.BlobNotFoundException | dev.cachemount.core.store.DamagedManifestException e) {
+      // A tag whose manifest is gone, or damaged on disk (a flipped byte, cut short): replaced, as a
+      // snapshot whose config is gone or damaged is. Failing here left no way out but deleting the
+      // blob by hand. Any other failure stands: a manifest too large to be a snapshot's (a foreign
+      // image, never overwritten), a registry's answer that does not match its digest (a proxy's
+      // error, perhaps over a newer cachemount's snapshot).
       return unreadable(e, ref);
     }
     if (manifest.isEmpty()) {

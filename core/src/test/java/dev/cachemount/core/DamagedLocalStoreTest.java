@@ -95,6 +95,32 @@ class DamagedLocalStoreTest {
     assertEquals(TreeListing.of(a), TreeListing.of(dir.resolve("out-a")), "the other id of the store is untouched");
   }
 
+  /**
+   * What a push replaces is a damaged manifest of its own tag, not any manifest it cannot read: an
+   * image's manifest too large to be a snapshot's (over 4 MiB) under the tag is refused, and kept.
+   */
+  @Test
+  void aForeignManifestTooLargeForASnapshotIsNeitherReadNorReplaced() throws IOException {
+    dev.cachemount.core.store.ManifestBytes foreign;
+    try (dev.cachemount.core.store.LayoutStore layout = new dev.cachemount.core.store.LayoutStore(store)) {
+      byte[] config = "{\"architecture\":\"amd64\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      layout.putBlob(dev.cachemount.core.blob.Digest.of(config), config);
+      List<dev.cachemount.core.oci.Descriptor> layers = new ArrayList<>();
+      for (int i = 0; i < 40_000; i++) { // an image of many layers: a manifest of about 5 MiB
+        layers.add(dev.cachemount.core.oci.Descriptor.of("application/vnd.oci.image.layer.v1.tar+gzip",
+            dev.cachemount.core.blob.Digest.of(("layer " + i).getBytes(java.nio.charset.StandardCharsets.UTF_8)), 10));
+      }
+      dev.cachemount.core.oci.ImageManifest image = new dev.cachemount.core.oci.ImageManifest(2, dev.cachemount.core.oci.MediaTypes.OCI_MANIFEST, null,
+          dev.cachemount.core.oci.Descriptor.of("application/vnd.oci.image.config.v1+json", dev.cachemount.core.blob.Digest.of(config), config.length),
+          layers, null);
+      foreign = dev.cachemount.core.store.ManifestBytes.of(dev.cachemount.core.oci.MediaTypes.OCI_MANIFEST, dev.cachemount.core.oci.Json.write(image));
+      layout.putManifest("app", foreign);
+    }
+    assertThrows(CachemountException.class, () -> client.push(spec("app", a), listener));
+    String index = Files.readString(store.resolve("index.json"));
+    assertTrue(index.contains(foreign.digest().toString()), "the image under the tag is kept: " + index);
+  }
+
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.ValueSource(strings = {"truncated", "{\"schemaVersion\":2,\"manifests\":[42]}",
       "{\"schemaVersion\":2,\"manifests\":[null]}", "{\"schemaVersion\":\"two\",\"manifests\":[]}"})

@@ -155,11 +155,17 @@ public final class LayoutStore implements SnapshotStore {
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
       throw new BlobNotFoundException(digest, "tag '" + reference + "' in " + root + " names manifest " + digest + ", which is missing; push the cache again");
     }
+    long onDisk = Files.size(file);
+    if (onDisk != found.size()) { // cut short, or grown (past the limit of a manifest, even)
+      throw new DamagedManifestException("manifest " + digest + " in " + root + " has " + onDisk + " bytes, index.json says " + found.size());
+    }
     byte[] bytes = readBounded(file, FormatLimits.MAX_MANIFEST, "manifest " + digest);
     if (bytes.length != found.size()) {
-      throw CachemountException.integrity("manifest " + digest + " in " + root + " has " + bytes.length + " bytes, index.json says " + found.size());
+      throw new DamagedManifestException("manifest " + digest + " in " + root + " has " + bytes.length + " bytes, index.json says " + found.size());
     }
-    verify(digest, bytes, "manifest");
+    if (!Digest.of(bytes).equals(digest)) {
+      throw new DamagedManifestException("manifest " + digest + " in " + root + " does not match its content (" + Digest.of(bytes) + ")");
+    }
     String mediaType = found.mediaType() != null ? found.mediaType() : mediaTypeOf(bytes);
     return Optional.of(new ManifestBytes(mediaType, bytes, digest));
   }
