@@ -237,8 +237,10 @@ public final class Restorer {
           listener.warning("could not remove a temporary file beside " + p.target + ": " + e.getMessage());
         }
       }
+      // Empty directories first (none when the restore completed): once a link the restore moved aside
+      // is back, removing them by their paths would follow it.
+      temps.removeCreatedDirectoriesLeftEmpty();
       temps.putBackAsides(listener::warning); // nothing left to put back when the restore completed
-      temps.removeCreatedDirectoriesLeftEmpty(); // none when it completed
     }
   }
 

@@ -328,8 +328,10 @@ final class TempFiles {
       }
     }
     live.clear();
-    putBackAsides(message -> {});
+    // First: put back, a link that stood where the restore made a directory would lead the removal
+    // of that directory's empty subdirectories, by their paths, to the link's target's.
     removeCreatedDirectoriesLeftEmpty();
+    putBackAsides(message -> {});
   }
 
   /** A created file and its open channel. */

@@ -2,6 +2,7 @@ package dev.cachemount.core.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.cachemount.core.CacheSpec;
 import dev.cachemount.core.Cachemount;
@@ -51,6 +52,45 @@ class FailedPullDirectoriesTest {
       afterHook.set(listing(target));
     });
     assertEquals(List.of("", "org", "org/mine", "org/mine/notes"), afterHook.get());
+  }
+
+  /**
+   * The target has a symlink {@code cache -> elsewhere/real} where the snapshot has the directory
+   * {@code cache/tmp}: the pull moves the link aside and creates both directories. Failed or
+   * cancelled, it removed its empty {@code cache/tmp} after putting the link back, by its path,
+   * through the link: the user's own empty {@code elsewhere/real/tmp} went (review).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void theUsersDirectoryBehindALinkPutBackStays(boolean cancel) throws IOException {
+    Path source = Files.createDirectories(dir.resolve("source"));
+    Files.writeString(Files.createDirectories(source.resolve("cache/tmp")).resolve("f"), "x\n");
+    Path store = dir.resolve("store");
+    Cachemount.builder().home(dir).env(Map.of()).build().push(CacheSpec.local("c", store, source), OperationListener.NONE);
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere/real/tmp")); // the user's, empty
+    Path target = Files.createDirectories(dir.resolve("target"));
+    Files.createSymbolicLink(target.resolve("cache"), dir.resolve("elsewhere/real"));
+    AtomicReference<Boolean> keptThroughHook = new AtomicReference<>();
+    try (LayoutStore layout = new LayoutStore(store)) {
+      LoadedSnapshot snapshot = new SnapshotReader(layout, layout).load("c", "c").orElseThrow();
+      ForwardingStore failing = new ForwardingStore(layout) {
+        @Override
+        public InputStream openBlob(Digest digest, long size) throws IOException {
+          if (cancel && keptThroughHook.get() == null) {
+            CleanupOnExit.runAllAsOnExit(); // SIGTERM now
+            keptThroughHook.set(Files.isDirectory(elsewhere));
+          }
+          throw new IOException("the store went away");
+        }
+      };
+      Restorer restorer = new Restorer(failing, OperationListener.NONE, 1, Restorer.Options.defaults(ChunkerParameters.DEFAULT));
+      assertThrows(IOException.class, () -> restorer.restore(snapshot.index(), target, "c"));
+    }
+    if (cancel) {
+      assertEquals(Boolean.TRUE, keptThroughHook.get(), "the exit hook removed the user's " + elsewhere);
+    }
+    assertTrue(Files.isSymbolicLink(target.resolve("cache")), "the link is back");
+    assertTrue(Files.isDirectory(elsewhere), "the failed pull removed the user's " + elsewhere);
   }
 
   /** Pulls a snapshot of a few directories into a target that has its own, through a store that runs {@code beforeFailing} and fails on the first pack. */
