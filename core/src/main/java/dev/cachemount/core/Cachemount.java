@@ -169,9 +169,10 @@ public final class Cachemount {
   }
 
   /** {@link #push(CacheSpec, OperationListener)} with options. */
-  public OperationResult push(CacheSpec spec, PushOptions options, OperationListener listener) {
+  public OperationResult push(CacheSpec spec, PushOptions options, OperationListener given) {
     refuseUnsafeTarget(spec, false);
-    try (SnapshotStore store = openStore(spec, listener);
+    try (ClosableListener listener = new ClosableListener(given);
+        SnapshotStore store = openStore(spec, listener);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
       return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).run(store);
@@ -241,9 +242,9 @@ public final class Cachemount {
   }
 
   /** Restores the snapshot stored under the spec's id into the spec's target; a miss writes nothing. */
-  public OperationResult pull(CacheSpec spec, OperationListener listener) {
+  public OperationResult pull(CacheSpec spec, OperationListener given) {
     refuseUnsafeTarget(spec, spec.mode().orElse(null) == CacheSpec.Mode.MIRROR);
-    try (SnapshotStore store = openStore(spec, listener)) {
+    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener)) {
       return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).run(store);
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the pull of cache '" + spec.id() + "'", e);
@@ -301,8 +302,8 @@ public final class Cachemount {
   }
 
   /** {@link #inspect(CacheSpec)}, telling {@code listener} what the store said on the way (retries, TLS). */
-  public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener listener) {
-    try (SnapshotStore store = openStore(spec, listener)) {
+  public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener given) {
+    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener)) {
       String ref = store.describe(spec.storeReference());
       try {
         return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));

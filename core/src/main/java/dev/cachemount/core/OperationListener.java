@@ -2,7 +2,8 @@ package dev.cachemount.core;
 
 /**
  * Hears what an operation wants its user to know while it runs. Called from the operation's worker
- * threads: implementations are thread-safe. The defaults ignore everything.
+ * threads: implementations are thread-safe. Once the operation has returned (or thrown), nothing
+ * more is reported. The defaults ignore everything.
  */
 public interface OperationListener {
   OperationListener NONE = new OperationListener() {};

@@ -13,30 +13,63 @@ public final class Workers {
 
   /** A fixed pool of {@code threads} daemon threads named {@code name}; the caller shuts it down. */
   public static ExecutorService pool(String name, int threads) {
-    return Executors.newFixedThreadPool(threads, r -> {
+    return Executors.newFixedThreadPool(threads, daemons(name));
+  }
+
+  /**
+   * Daemon threads named {@code name}, as many as there are tasks running, each ending after a minute
+   * without one; the caller shuts the pool down.
+   */
+  public static ExecutorService elastic(String name) {
+    return Executors.newCachedThreadPool(daemons(name));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemons(String name) {
+    return r -> {
       Thread t = new Thread(r, name);
       t.setDaemon(true);
       return t;
-    });
+    };
   }
+
+  /** How long a caller that was interrupted waits for its workers to stop. */
+  static final java.time.Duration CANCELLED_PATIENCE = java.time.Duration.ofSeconds(2);
 
   /**
    * Interrupts the pool's workers and waits (up to 30 seconds: a worker blocked in an
    * uninterruptible call is left behind, as a daemon) until they have stopped, so that none touches
-   * what the caller cleans up next.
+   * what the caller cleans up next, nor reports to its listener after the operation returned.
    */
   public static void stop(ExecutorService pool) {
     stop(pool, java.time.Duration.ofSeconds(30));
   }
 
-  /** As {@link #stop(ExecutorService)}, waiting at most {@code patience}; whether they all stopped. */
+  /**
+   * As {@link #stop(ExecutorService)}, waiting at most {@code patience}; whether they all stopped.
+   *
+   * <p>A caller that was interrupted (most stops are of a cancelled operation) waits too, with its
+   * interrupt kept: it returned at once, and workers went on into its clean-up, and reported a
+   * retry of an upload that had been cancelled. It waits at most {@link #CANCELLED_PATIENCE}: its own
+   * caller waits for it, and a worker still running then is blocked in a socket read that only the
+   * store's closing of its connections ends, after this returns.
+   */
   public static boolean stop(ExecutorService pool, java.time.Duration patience) {
     pool.shutdownNow();
+    boolean interrupted = Thread.interrupted();
+    java.time.Duration wait = interrupted && patience.compareTo(CANCELLED_PATIENCE) > 0 ? CANCELLED_PATIENCE : patience;
+    long deadline = System.nanoTime() + wait.toNanos();
     try {
-      return pool.awaitTermination(patience.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
+      while (true) {
+        try {
+          return pool.awaitTermination(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true; // interrupted again while waiting: the wait is bounded, and the interrupt kept
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

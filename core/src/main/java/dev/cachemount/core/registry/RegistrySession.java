@@ -71,6 +71,13 @@ final class RegistrySession implements Closeable {
   private RegistryClient reader;
   private RegistryClient writer;
   private final Map<String, RegistryClient> mountingWriters = new HashMap<>();
+  private final RequestThreads requests = new RequestThreads();
+  /**
+   * Set by {@link #close}: the operation has ended. A request still running then (its caller was
+   * interrupted and left it) neither retries nor reports anything: the operation's listener may be
+   * a host's logger, closed by now.
+   */
+  private volatile boolean closed;
 
   RegistrySession(RegistryRef ref, RegistrySettings settings, boolean specInsecure, CredentialLookup lookup, OperationListener listener) {
     this.ref = ref;
@@ -170,7 +177,7 @@ final class RegistrySession implements Closeable {
 
   /** jib-core's log: its warnings become notes, and its going over to plain HTTP withholds credentials. */
   void log(LogEvent e) {
-    if (e.getLevel() != LogEvent.Level.WARN) {
+    if (e.getLevel() != LogEvent.Level.WARN || closed || RequestThreads.abandonedHere()) {
       return;
     }
     // jib-core announces its unverified-TLS step even where that step verifies (a loopback registry
@@ -281,15 +288,18 @@ final class RegistrySession implements Closeable {
   }
 
   /**
-   * Runs {@code attempt} under the retry policy.
+   * Runs {@code attempt} under the retry policy, each try on a request thread ({@link RequestThreads}),
+   * so that an interrupt of the caller ends the wait at once, whatever the registry does.
    *
+   * @throws InterruptedIOException when the calling thread was interrupted (its interrupt kept), or the session closed
    * @throws CachemountException after the last try, naming registry, repository, operation and status
    */
   <T> T call(String operation, Attempt<T> attempt) throws IOException {
     RetryPolicy policy = settings.retry();
     for (int tries = 1; ; tries++) {
+      stopIfCancelled(operation);
       try {
-        return attempt.run();
+        return requests.run(attempt, ref.registry(), operation);
       } catch (IOException | RegistryException | RuntimeException e) {
         if (e instanceof CachemountException ce) {
           throw ce;
@@ -297,6 +307,9 @@ final class RegistrySession implements Closeable {
         if (e instanceof RuntimeException && !(e.getCause() instanceof IOException || e.getCause() instanceof RegistryException)) {
           throw (RuntimeException) e;
         }
+        // A try cut short because the operation was cancelled (its connection closed under it: "Socket
+        // closed") is no failure of the registry's: not retried, not reported.
+        stopIfCancelled(operation);
         if (tries >= policy.attempts() || !RegistryFailures.retryable(e)) {
           throw RegistryFailures.toException(ref, operation, e, tries, credentialsUsed());
         }
@@ -308,10 +321,34 @@ final class RegistrySession implements Closeable {
           Thread.sleep(pause.toMillis());
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while waiting to retry " + operation);
+          throw interrupted(ref.registry(), operation);
         }
       }
     }
+  }
+
+  /**
+   * Throws when the operation this request belongs to was cancelled: the calling thread was
+   * interrupted, runs a try its caller abandoned (a nested request, as a re-authentication), or the
+   * session closed (the operation has ended).
+   */
+  private void stopIfCancelled(String operation) throws InterruptedIOException {
+    if (closed || RequestThreads.abandonedHere()) {
+      throw ended(ref.registry(), operation);
+    }
+    if (Thread.currentThread().isInterrupted()) {
+      throw interrupted(ref.registry(), operation);
+    }
+  }
+
+  /** The failure of a request whose caller was interrupted. */
+  static InterruptedIOException interrupted(String registry, String operation) {
+    return new InterruptedIOException("interrupted while waiting for registry " + registry + " (" + operation + ")");
+  }
+
+  /** The failure of a request of an operation that has ended; nobody waits for it. */
+  static InterruptedIOException ended(String registry, String operation) {
+    return new InterruptedIOException("registry " + registry + ": the " + operation + " was cut short: its operation was cancelled or has ended");
   }
 
   /** How many times a broken download may be resumed. */
@@ -327,8 +364,11 @@ final class RegistrySession implements Closeable {
     return e instanceof ResponseException r && r.getStatusCode() == 401;
   }
 
+  /** Ends the session: no request is sent from now on, and those still running are cut off as their connections close. */
   @Override
   public void close() throws IOException {
+    closed = true;
+    requests.close();
     http.shutDown();
   }
 }
