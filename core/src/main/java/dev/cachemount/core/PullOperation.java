@@ -180,27 +180,16 @@ final class PullOperation {
     };
     List<ScannedEntry> scanned;
     AtomicInteger dropped = new AtomicInteger();
-    AtomicInteger kept = new AtomicInteger();
+    AtomicInteger young = new AtomicInteger();
     try {
-      scanned = new TreeScanner(counting, leftover -> {
-        boolean gone = dropStale(leftover, dropped);
-        if (!gone) {
-          kept.incrementAndGet();
-        }
-        return gone;
-      }).scan(target, java.util.Set.of(), entries);
+      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped, young)).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
     }
     if (dropped.get() > 0) {
       listener.info("removed " + dropped.get() + " temporary files that interrupted pulls left in " + target);
     }
-    if (kept.get() > 0) {
-      // The scan's own warnings are not shown (it only spares the restore a look at each file): said here.
-      listener.warning(kept.get() + (kept.get() == 1 ? " temporary file" : " temporary files") + " of an interrupted pull (.cachemount-tmp-*) stay in "
-          + target + ": changed less than an hour ago, they may be another process's pull in progress; a pull after that removes them,"
-          + " or delete them once no other pull runs");
-    }
+    youngLeftovers = young.get();
     if (scanned == null || skipped.get() > 0) {
       return null;
     }
@@ -209,6 +198,22 @@ final class PullOperation {
       seen.put(e.path(), e);
     }
     return seen;
+  }
+
+  /** Temporary files of an interrupted pull younger than {@link #LEFTOVER_AGE} that the last scan of the target left there. */
+  private volatile int youngLeftovers;
+
+  /**
+   * Tells of the young temporary files the scan left in the target (a SIGKILLed pull's, most likely):
+   * the scan's own warnings are not shown, since it only spares the restore a look at each file.
+   */
+  private void warnOfYoungLeftovers(Path target) {
+    int n = youngLeftovers;
+    if (n > 0) {
+      listener.warning(n + (n == 1 ? " temporary file of an interrupted pull (.cachemount-tmp-*) stays in " : " temporary files of an interrupted pull (.cachemount-tmp-*) stay in ")
+          + target + ": changed less than an hour ago, " + (n == 1 ? "it" : "they") + " may be another process's pull in progress; a pull after that removes "
+          + (n == 1 ? "it" : "them") + ", or delete " + (n == 1 ? "it" : "them") + " once no other pull runs");
+    }
   }
 
   /** How long a temporary file stands still before a pull takes it for a killed pull's leftover. */
@@ -221,13 +226,17 @@ final class PullOperation {
    * temporary files as their chunks arrive; should one stall that long, it fails loudly, on a
    * missing file, never silently). True when it went.
    */
-  private boolean dropStale(Path leftover, AtomicInteger dropped) {
+  private boolean dropStale(Path leftover, AtomicInteger dropped, AtomicInteger young) {
     if (!targetLocked) {
       return false;
     }
     try {
       java.nio.file.attribute.FileTime changed = (java.nio.file.attribute.FileTime) Files.getAttribute(leftover, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
-      if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE)) || Files.isDirectory(leftover, LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.isDirectory(leftover, LinkOption.NOFOLLOW_LINKS)) {
+        return false;
+      }
+      if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE))) {
+        young.incrementAndGet(); // told once the pull goes ahead (see warnOfYoungLeftovers)
         return false;
       }
       Files.deleteIfExists(leftover);
@@ -306,6 +315,7 @@ final class PullOperation {
     long entries = head.config().counts().entries();
     Map<String, ScannedEntry> seen = spec.verifyContent() || !keepOut.isEmpty() ? null
         : early != null ? early.result(scanLimit(entries)) : scanTarget(target, () -> scanLimit(entries));
+    warnOfYoungLeftovers(target);
     if (seen != null && !seen.isEmpty() && head.config().treeDigest() != null
         && head.config().treeDigest().equals(TreeDigest.ofScan(List.copyOf(seen.values())))) {
       SnapshotConfig.Counts counts = head.config().counts();
