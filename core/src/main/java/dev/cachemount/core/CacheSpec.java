@@ -12,8 +12,9 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * One {@code --cache-id} spec: which cache, where it is stored, which directory it mirrors. Parsed
- * and validated once, by {@link #parse}; afterwards trusted.
+ * One {@code --cache-id} spec: which cache, where it is stored, which directory it mirrors. Validated
+ * once, as it is made (by {@link #parse}, which names the spec's text in its messages, or in code
+ * through {@link #local}, {@link #registry} and the {@code with...} methods); afterwards trusted.
  *
  * <p>The syntax is that of buildx's {@code --cache-to}: comma-separated {@code key=value} fields, read
  * as one CSV record, so a field that holds a comma is quoted as a whole: {@code
@@ -60,17 +61,30 @@ public record CacheSpec(
     Objects.requireNonNull(storeDir, "storeDir");
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(ref, "ref");
-    from = List.copyOf(from);
+    from = from.stream().map(f -> Objects.requireNonNull(f, "from").trim()).toList();
     Objects.requireNonNull(mode, "mode");
     Objects.requireNonNull(maxSize, "maxSize");
     if (maxSize.isPresent() && maxSize.getAsLong() < 1) {
       throw CachemountException.usage("max-size must be positive");
     }
     if ((type == StoreType.REGISTRY) != ref.isPresent()) {
-      throw new IllegalArgumentException("a registry spec needs a ref, and only a registry spec has one");
+      throw CachemountException.usage("cache id '" + id + "': a registry spec needs a ref, and only a registry spec has one");
     }
     if (!TAG.matcher(id).matches()) {
       throw CachemountException.usage("cache id '" + id + "' is not valid: use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+    }
+    // Made in code too (a library's caller), not only by parse, whose messages name the spec's text.
+    for (String f : from) {
+      if (f.isEmpty()) {
+        throw CachemountException.usage("cache id '" + id + "': from= is empty: name another cache");
+      }
+      if (ref.isPresent() && !RegistryRef.parse(f).registry().equals(ref.get().registry())) {
+        throw CachemountException.usage("cache id '" + id + "': from=" + f + " is in registry " + RegistryRef.parse(f).registry() + ", not "
+            + ref.get().registry() + "; a push reuses blobs within one registry only");
+      }
+      if (ref.isEmpty() && !TAG.matcher(f).matches()) {
+        throw CachemountException.usage("cache id '" + id + "': from=" + f + " is not a cache id of the same store");
+      }
     }
     if (compressionLevel < MIN_COMPRESSION_LEVEL || compressionLevel > MAX_COMPRESSION_LEVEL) {
       throw CachemountException.usage("compression-level " + compressionLevel + " is out of range: use " + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
@@ -117,6 +131,26 @@ public record CacheSpec(
       throw CachemountException.usage("cache id '" + id + "': ref " + ref.get() + " pins a digest, which can be pulled but not pushed to; give a tag instead of @sha256:...");
     }
     return storeReference();
+  }
+
+  /** The same spec with other {@code from=} snapshots (see {@link #from}). */
+  public CacheSpec withFrom(List<String> newFrom) {
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent);
+  }
+
+  /** The same spec with {@code mode=} set, or unset (null). */
+  public CacheSpec withMode(Mode newMode) {
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent);
+  }
+
+  /** The same spec with {@code max-size=} bytes (at least 1). */
+  public CacheSpec withMaxSize(long bytes) {
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent);
+  }
+
+  /** The same spec with {@code verify=content} (true) or {@code verify=metadata} (false). */
+  public CacheSpec withVerifyContent(boolean content) {
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content);
   }
 
   /** The same spec with another target. */

@@ -28,7 +28,12 @@ import java.util.Optional;
  * directory, inspect what is stored. Every method validates its input, runs to completion or throws
  * a {@link CachemountException} whose {@linkplain CachemountException#kind() kind} says what went
  * wrong; nothing the caller had is left half-written. Thread-safe; operations on different cache ids
- * may run concurrently.
+ * may run concurrently, and operations on one target take turns (see {@link Builder#targetLockTimeout}).
+ *
+ * <p>An operation whose thread is interrupted stops and throws a {@code CachemountException} that says
+ * so (the interrupt stays set). An {@link OperationListener} is called on the operation's threads,
+ * never after the operation returned; an exception a listener throws ends the operation with it, as
+ * it stands (a push may have moved its tag by then: the next push finds it unchanged).
  */
 public final class Cachemount {
   /** Frames close once they hold this many bytes of chunks. */

@@ -175,4 +175,28 @@ class CacheSpecTest {
     assertEquals(FailureKind.USAGE, e.kind());
     assertTrue(e.getMessage().contains("push needs target=DIR"), e.getMessage());
   }
+
+  /**
+   * A spec made in code is checked as a parsed one is: a library's caller could give from= a path
+   * out of the store ({@code ../../etc/passwd}) or another registry, and the push went ahead.
+   */
+  @Test
+  void aSpecMadeInCodeIsCheckedAsAParsedOneIs() {
+    CacheSpec local = CacheSpec.local("m2", Path.of("/s"), Path.of("/t"));
+    for (String bad : List.of("../../etc/passwd", "", "  ", "a/b")) {
+      CachemountException e = assertThrows(CachemountException.class, () -> local.withFrom(List.of(bad)), bad);
+      assertEquals(FailureKind.USAGE, e.kind());
+      assertTrue(e.getMessage().contains("from="), e.getMessage());
+    }
+    assertEquals(List.of("other"), local.withFrom(List.of(" other ")).from());
+    CacheSpec remote = CacheSpec.registry("m2", "reg.example/cache", false, Path.of("/t"));
+    CachemountException elsewhere = assertThrows(CachemountException.class, () -> remote.withFrom(List.of("other.example/cache:x")));
+    assertTrue(elsewhere.getMessage().contains("within one registry"), elsewhere.getMessage());
+    assertEquals(List.of("reg.example/other:x"), remote.withFrom(List.of("reg.example/other:x")).from());
+    assertEquals(FailureKind.USAGE, assertThrows(CachemountException.class, () -> local.withMaxSize(0)).kind());
+    assertEquals(FailureKind.USAGE, assertThrows(CachemountException.class,
+        () -> new CacheSpec("m2", StoreType.REGISTRY, Optional.empty(), Optional.empty(), 3, Optional.empty(), false)).kind());
+    CacheSpec all = local.withMode(CacheSpec.Mode.MERGE).withMaxSize(1024).withVerifyContent(true);
+    assertEquals(parse("id=m2,dir=/s,target=/t,mode=merge,max-size=1KiB,verify=content"), all);
+  }
 }
