@@ -2,6 +2,7 @@ package dev.cachemount.core;
 
 import dev.cachemount.core.chunk.ChunkerParameters;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.InterruptWatch;
 import dev.cachemount.core.registry.RegistryCredential;
 import dev.cachemount.core.registry.RegistryCredentials;
 import dev.cachemount.core.registry.RegistryRef;
@@ -178,9 +179,14 @@ public final class Cachemount {
     refuseUnsafeTarget(spec, false);
     try (ClosableListener listener = new ClosableListener(given);
         SnapshotStore store = openStore(spec, listener);
+        InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
-      List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
-      return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).run(store);
+      try {
+        List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
+        return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).run(store);
+      } catch (RuntimeException e) {
+        throw interrupted(e, watch, "push of cache '" + spec.id() + "'");
+      }
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the push of cache '" + spec.id() + "'", e);
     }
@@ -249,8 +255,13 @@ public final class Cachemount {
   /** Restores the snapshot stored under the spec's id into the spec's target; a miss writes nothing. */
   public OperationResult pull(CacheSpec spec, OperationListener given) {
     refuseUnsafeTarget(spec, spec.mode().orElse(null) == CacheSpec.Mode.MIRROR);
-    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener)) {
-      return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).run(store);
+    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
+        InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
+      try {
+        return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).run(store);
+      } catch (RuntimeException e) {
+        throw interrupted(e, watch, "pull of cache '" + spec.id() + "'");
+      }
     } catch (IOException e) {
       throw IoErrors.failed("closing the store after the pull of cache '" + spec.id() + "'", e);
     }
@@ -308,16 +319,32 @@ public final class Cachemount {
 
   /** {@link #inspect(CacheSpec)}, telling {@code listener} what the store said on the way (retries, TLS). */
   public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener given) {
-    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener)) {
+    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
+        InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
       String ref = store.describe(spec.storeReference());
       try {
         return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
       } catch (CachemountException e) {
-        throw PullOperation.withRepairHint(e, spec.id(), store);
+        throw interrupted(PullOperation.withRepairHint(e, spec.id(), store), watch, "inspect of cache '" + spec.id() + "'");
+      } catch (RuntimeException e) {
+        throw interrupted(e, watch, "inspect of cache '" + spec.id() + "'");
       }
     } catch (IOException e) {
       throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
     }
+  }
+
+  /**
+   * What an operation whose thread was interrupted throws: once the watch closed its store's
+   * connections under a read the interrupt could not reach, what the read failed with ("Socket
+   * closed", or a damaged body) is the interrupt's doing, and said so.
+   */
+  private static RuntimeException interrupted(RuntimeException e, InterruptWatch watch, String what) {
+    if (!watch.fired()) {
+      return e;
+    }
+    Thread.currentThread().interrupt(); // kept, whatever the failure's path did with it
+    return new CachemountException(FailureKind.OPERATIONAL, what + " was interrupted; the registry connections it was reading from were closed", e);
   }
 
   private static SnapshotSummary summary(String ref, LoadedSnapshot s) {

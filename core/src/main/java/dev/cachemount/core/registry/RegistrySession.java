@@ -333,11 +333,12 @@ final class RegistrySession implements Closeable {
    * session closed (the operation has ended).
    */
   private void stopIfCancelled(String operation) throws InterruptedIOException {
-    if (closed || RequestThreads.abandonedHere()) {
-      throw ended(ref.registry(), operation);
-    }
+    // The interrupt first: an interrupted operation's session is closed under it (SnapshotStore.abort).
     if (Thread.currentThread().isInterrupted()) {
       throw interrupted(ref.registry(), operation);
+    }
+    if (closed || RequestThreads.abandonedHere()) {
+      throw ended(ref.registry(), operation);
     }
   }
 

@@ -322,4 +322,13 @@ public final class RegistryStore implements SnapshotStore {
   public void close() throws IOException {
     session.close();
   }
+
+  @Override
+  public void abort() {
+    try {
+      session.close(); // closes every connection: a read blocked in one fails at once
+    } catch (IOException e) {
+      // best effort: the read then fails at its timeout
+    }
+  }
 }

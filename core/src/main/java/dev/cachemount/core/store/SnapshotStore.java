@@ -18,6 +18,13 @@ public interface SnapshotStore extends BlobSource, BlobSink, ManifestSource, Man
     return IndexCache.NONE;
   }
 
+  /**
+   * Cuts off, from another thread, what the store's user is blocked in (a registry's socket read, which
+   * an interrupt does not reach): called once the operation's thread was interrupted. The operation
+   * then fails; the store is of no further use. Nothing to cut off in a store on this machine.
+   */
+  default void abort() {}
+
   @Override
   void close() throws IOException;
 }
