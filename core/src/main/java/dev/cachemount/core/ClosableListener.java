@@ -13,7 +13,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 final class ClosableListener implements OperationListener, AutoCloseable {
   private final OperationListener listener;
   private final ReadWriteLock reports = new ReentrantReadWriteLock();
-  private boolean closed;
+  private volatile boolean closed;
 
   ClosableListener(OperationListener listener) {
     this.listener = listener;
@@ -43,13 +43,24 @@ final class ClosableListener implements OperationListener, AutoCloseable {
     }
   }
 
+  /**
+   * Closes, waiting for reports under way at most {@link #PATIENCE}: a report that does not return (a
+   * host's listener that waits for the very thread now closing it) must not keep the operation from
+   * returning. Past that, such a report may end after the operation returned; no new one starts.
+   */
   @Override
   public void close() {
-    reports.writeLock().lock();
+    boolean locked = false;
     try {
-      closed = true;
-    } finally {
+      locked = reports.writeLock().tryLock(PATIENCE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    closed = true;
+    if (locked) {
       reports.writeLock().unlock();
     }
   }
+
+  static final java.time.Duration PATIENCE = java.time.Duration.ofSeconds(2);
 }
