@@ -39,6 +39,27 @@ final class RegistryFailures {
     return 0;
   }
 
+  /**
+   * Whether the registry said the credentials were good but not enough for what was asked ({@code
+   * WWW-Authenticate: Bearer ..., error="insufficient_scope"}): distribution and Docker Hub answer so,
+   * with 401, a push with pull-only credentials.
+   */
+  static boolean insufficientScope(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      com.google.api.client.http.HttpHeaders headers = null;
+      if (c instanceof ResponseException r) {
+        headers = r.getHeaders();
+      } else if (c instanceof RegistryUnauthorizedException u && u.getHttpResponseException() != null) {
+        headers = u.getHttpResponseException().getHeaders();
+      }
+      if (headers != null) {
+        Object challenge = headers.getFirstHeaderStringValue("WWW-Authenticate");
+        return challenge != null && challenge.toString().contains("insufficient_scope");
+      }
+    }
+    return false;
+  }
+
   /** Whether trying again may help: a connection error, 408, 429 or 5xx. */
   static boolean retryable(Throwable t) {
     if (t instanceof InterruptedIOException && !(t instanceof java.net.SocketTimeoutException)) {
@@ -229,8 +250,14 @@ final class RegistryFailures {
           + " WWW-Authenticate realm) did not issue a token: " + reason, t);
     }
     if (isAuth(t)) {
+      String access = (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository();
+      if (insufficientScope(t)) {
+        // Not a matter of logging in again: the registry took the credentials and found them short.
+        return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ", and the registry answered"
+            + " that they lack " + access + " (insufficient_scope); give them " + access + ", or use credentials that have it", t);
+      }
       return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ". " + credentials.advice(ref)
-          + (status == 403 ? "; the credentials are valid but lack " + (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository() : ""), t);
+          + (status == 403 ? "; the credentials are valid but lack " + access : ""), t);
     }
     if (isTls(t)) {
       // On loopback jib-core goes over to plain HTTP after the failed handshake, and what it throws is

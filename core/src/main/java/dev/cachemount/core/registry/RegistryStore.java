@@ -196,11 +196,26 @@ public final class RegistryStore implements SnapshotStore {
     String source = fromRepository.get();
     RegistryClient mounting = session.writerMountingFrom(source);
     // The bytes are not here: if the registry refuses the mount, the upload jib-core falls back to fails.
+    // jib-core also falls back without asking when the push's token grants no pull on the source; a
+    // fallback is final, not retried (it was, five times, and then blamed a registry that never saw a mount).
+    java.util.concurrent.atomic.AtomicBoolean fellBack = new java.util.concurrent.atomic.AtomicBoolean();
     Blob none = Blobs.from(out -> {
+      fellBack.set(true);
       throw new IOException("the registry did not mount blob " + digest + " from " + source);
     }, false);
     try {
-      session.call("mount of blob " + digest + " from " + source, () -> mounting.pushBlob(jib(digest), none, source, n -> { }));
+      session.call("mount of blob " + digest + " from " + source, () -> {
+        try {
+          return mounting.pushBlob(jib(digest), none, source, n -> { });
+        } catch (IOException | com.google.cloud.tools.jib.api.RegistryException | RuntimeException e) {
+          if (fellBack.get()) {
+            throw CachemountException.operational("registry " + ref.registry() + " did not mount blob " + digest + " of the snapshot from= names"
+                + " into " + ref.repository() + ": the registry refused the mount, or the token it issued for this push grants no pull on "
+                + source + " (the credentials must read " + source + " while they push " + ref.repository() + ")", e);
+          }
+          throw e;
+        }
+      });
     } catch (CachemountException e) {
       throw CachemountException.operational(e.getMessage() + "; the registry must support cross-repository mounts (and the"
           + " credentials must read " + source + ") for from=, or push without from=", e);

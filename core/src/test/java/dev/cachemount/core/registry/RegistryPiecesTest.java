@@ -185,6 +185,17 @@ class RegistryPiecesTest {
         new RegistryFailures.CredentialsUsed(Optional.of("~/.docker/config.json"), Optional.empty(), false)).getMessage();
     assertTrue(docker.contains("docker login cache.example.com"), docker);
 
+    // Pull-only credentials on a push: distribution answers 401 with error="insufficient_scope". Logging
+    // in again would change nothing (the message said to); what they lack is said instead.
+    com.google.api.client.http.HttpHeaders challenge = new com.google.api.client.http.HttpHeaders();
+    challenge.set("WWW-Authenticate", java.util.List.of("Bearer realm=\"http://127.0.0.1:5100/token\",service=\"test-registry\","
+        + "scope=\"repository:team/cache:pull,push\",error=\"insufficient_scope\""));
+    Exception scope = new com.google.cloud.tools.jib.api.RegistryUnauthorizedException("cache.example.com", "team/cache",
+        com.google.cloud.tools.jib.http.TestResponses.of(new com.google.api.client.http.HttpResponseException.Builder(401, "Unauthorized", challenge).build()));
+    String shortOfPush = RegistryFailures.toException(ref, "upload of blob sha256:abc", scope, 1,
+        new RegistryFailures.CredentialsUsed(Optional.of("~/.docker/config.json"), Optional.empty(), false)).getMessage();
+    assertTrue(shortOfPush.contains("lack push access to team/cache (insufficient_scope)") && !shortOfPush.contains("Log in with"), shortOfPush);
+
     String withheld = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
         new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), true)).getMessage();
     assertTrue(withheld.contains("sends credentials over plain HTTP only to registries on this machine"), withheld);
