@@ -212,7 +212,7 @@ public final class Cachemount {
       }
       CacheSpec other = new CacheSpec(spec.id(), StoreType.REGISTRY, Optional.empty(), Optional.empty(), spec.compressionLevel(),
           Optional.of(from), spec.insecure());
-      try (SnapshotStore otherStore = openStore(other, listener)) {
+      try (SnapshotStore otherStore = openStore(other, listener); InterruptWatch watch = InterruptWatch.ofCurrentThread(otherStore::abort)) {
         load(otherStore, from.reference(), Optional.of(from.repository()), listener).ifPresent(sources::add);
       } catch (IOException e) {
         throw IoErrors.failed("closing the store of from=" + from, e);
@@ -342,6 +342,9 @@ public final class Cachemount {
   private static RuntimeException interrupted(RuntimeException e, InterruptWatch watch, String what) {
     if (!watch.fired()) {
       return e;
+    }
+    if (e instanceof CachemountException c && c.kind() != FailureKind.OPERATIONAL) {
+      return e; // a usage, credentials or integrity failure is the operation's own, told as it is
     }
     Thread.currentThread().interrupt(); // kept, whatever the failure's path did with it
     return new CachemountException(FailureKind.OPERATIONAL, what + " was interrupted; the registry connections it was reading from were closed", e);

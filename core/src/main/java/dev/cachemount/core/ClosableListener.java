@@ -50,15 +50,24 @@ final class ClosableListener implements OperationListener, AutoCloseable {
    */
   @Override
   public void close() {
+    closed = true; // first: no report starts from now on, not even one queued behind this close
+    // Then the wait for reports under way, an interrupt or not (an interrupted operation closes its
+    // listener too, and tryLock throws at once on an interrupted thread): kept, and told again after.
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    boolean interrupted = Thread.interrupted();
     boolean locked = false;
-    try {
-      locked = reports.writeLock().tryLock(PATIENCE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    while (!locked && System.nanoTime() < deadline) {
+      try {
+        locked = reports.writeLock().tryLock(deadline - System.nanoTime(), java.util.concurrent.TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
     }
-    closed = true;
     if (locked) {
       reports.writeLock().unlock();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -28,13 +28,34 @@ import org.junit.jupiter.api.io.TempDir;
  * A pull interrupted while the registry has sent a blob's headers and part of its body, then stalls:
  * the body is read on the caller's thread, in a socket read an interrupt does not reach, so the pull
  * went on until the read timeout (a minute) (review). Now the interrupt closes the store's
- * connections and the read fails at once.
+ * connections and the read fails at once; for a push, those of its {@code from=} store too.
  */
 class InterruptedBodyReadTest {
   @TempDir Path dir;
 
   @Test
   void aPullInterruptedWhileABlobBodyStallsStops() throws Exception {
+    interruptWhileABodyStalls(path -> true, (client, registry) -> client.pull(
+        client.parseSpec("id=x,type=registry,ref=" + registry + "/repo,target=" + dir.resolve("target")), OperationListener.NONE));
+  }
+
+  /** The same for a push whose {@code from=} names a snapshot of another repository, read through a store of its own (review). */
+  @Test
+  void aPushInterruptedWhileABlobBodyOfItsFromStallsStops() throws Exception {
+    interruptWhileABodyStalls(path -> path.startsWith("/v2/other/"), (client, registry) -> client.push(
+        client.parseSpec("id=y,type=registry,ref=" + registry + "/repo,from=" + registry + "/other:x,target=" + dir.resolve("source")),
+        OperationListener.NONE));
+  }
+
+  private interface Operation {
+    void run(Cachemount client, String registry) throws Exception;
+  }
+
+  /**
+   * Serves a snapshot from a layout directory, stalls the body of a blob whose path {@code stalls},
+   * interrupts {@code operation}'s thread there, and checks that it stops, says so, and keeps the interrupt.
+   */
+  private void interruptWhileABodyStalls(java.util.function.Predicate<String> stalls, Operation operation) throws Exception {
     Path layout = dir.resolve("layout");
     TestTrees.smallFiles(dir.resolve("source"), 20, 3);
     Cachemount client = Cachemount.builder().home(dir).env(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString())).build();
@@ -44,15 +65,15 @@ class InterruptedBodyReadTest {
     CountDownLatch release = new CountDownLatch(1);
     HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setExecutor(Executors.newCachedThreadPool(r -> { Thread t = new Thread(r, "fake-registry"); t.setDaemon(true); return t; }));
-    server.createContext("/", x -> serve(x, layout, stalled, release));
+    server.createContext("/", x -> serve(x, layout, stalls, stalled, release));
     server.start();
     try {
-      CacheSpec spec = client.parseSpec("id=x,type=registry,ref=127.0.0.1:" + server.getAddress().getPort() + "/repo,target=" + dir.resolve("target"));
+      String registry = "127.0.0.1:" + server.getAddress().getPort();
       AtomicReference<Throwable> thrown = new AtomicReference<>();
       java.util.concurrent.atomic.AtomicBoolean interruptKept = new java.util.concurrent.atomic.AtomicBoolean();
       Thread caller = new Thread(() -> {
         try {
-          client.pull(spec, OperationListener.NONE);
+          operation.run(client, registry);
         } catch (Throwable t) {
           thrown.set(t);
         }
@@ -71,7 +92,7 @@ class InterruptedBodyReadTest {
       for (int i = 0; i < Math.min(25, where.length); i++) {
         sb.append("\n  at ").append(where[i]);
       }
-      assertFalse(caller.isAlive(), "the pull still runs " + ms + " ms after its thread was interrupted; blocked:" + sb);
+      assertFalse(caller.isAlive(), "the operation still runs " + ms + " ms after its thread was interrupted; blocked:" + sb);
       assertTrue(thrown.get() instanceof CachemountException, String.valueOf(thrown.get()));
       assertEquals(FailureKind.OPERATIONAL, ((CachemountException) thrown.get()).kind());
       assertTrue(thrown.get().getMessage().contains("interrupted"), thrown.get().getMessage());
@@ -82,7 +103,8 @@ class InterruptedBodyReadTest {
     }
   }
 
-  private static void serve(HttpExchange x, Path layout, CountDownLatch stalled, CountDownLatch release) throws IOException {
+  private static void serve(HttpExchange x, Path layout, java.util.function.Predicate<String> stalls, CountDownLatch stalled, CountDownLatch release)
+      throws IOException {
     try (x) {
       x.getRequestBody().readAllBytes();
       String path = x.getRequestURI().getPath();
@@ -113,7 +135,8 @@ class InterruptedBodyReadTest {
           send(x, 404, "application/json", "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\"}]}".getBytes(StandardCharsets.UTF_8), false, null, null);
           return;
         }
-        send(x, 200, "application/octet-stream", Files.readAllBytes(file), x.getRequestMethod().equals("HEAD"), stalled, release);
+        boolean stall = stalls.test(path);
+        send(x, 200, "application/octet-stream", Files.readAllBytes(file), x.getRequestMethod().equals("HEAD"), stall ? stalled : null, stall ? release : null);
         return;
       }
       send(x, 404, "application/json", "{}".getBytes(StandardCharsets.UTF_8), false, null, null);

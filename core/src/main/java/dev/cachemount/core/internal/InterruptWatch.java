@@ -19,11 +19,13 @@ public final class InterruptWatch implements AutoCloseable {
   private final ScheduledFuture<?> poll;
   private final AtomicBoolean fired = new AtomicBoolean();
 
-  private InterruptWatch(Thread thread, Runnable abort) {
+  private final AtomicBoolean tried = new AtomicBoolean();
+
+  private InterruptWatch(Thread thread, java.util.function.BooleanSupplier abort) {
     poll = WATCHER.scheduleWithFixedDelay(() -> {
-      if (thread.isInterrupted() && fired.compareAndSet(false, true)) {
+      if (thread.isInterrupted() && tried.compareAndSet(false, true)) {
         try {
-          abort.run();
+          fired.set(abort.getAsBoolean());
         } catch (RuntimeException e) {
           // the abort is best effort: the thread then fails at its read's timeout, as before
         }
@@ -31,12 +33,15 @@ public final class InterruptWatch implements AutoCloseable {
     }, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
   }
 
-  /** Watches the calling thread until closed: {@code abort} runs once, on another thread, if it is interrupted meanwhile. */
-  public static InterruptWatch ofCurrentThread(Runnable abort) {
+  /**
+   * Watches the calling thread until closed: {@code abort} runs once, on another thread, if it is
+   * interrupted meanwhile, and says whether it cut anything off.
+   */
+  public static InterruptWatch ofCurrentThread(java.util.function.BooleanSupplier abort) {
     return new InterruptWatch(Thread.currentThread(), abort);
   }
 
-  /** Whether the abort ran. */
+  /** Whether the abort ran and cut something off. */
   public boolean fired() {
     return fired.get();
   }

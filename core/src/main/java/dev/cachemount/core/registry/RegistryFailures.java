@@ -251,7 +251,8 @@ final class RegistryFailures {
     }
     if (isAuth(t)) {
       String access = (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository();
-      if (insufficientScope(t)) {
+      if (insufficientScope(t) && credentials.source().isPresent()) {
+        // Anonymous: a token registry answers so to a push, or to a private repository; logging in is the advice.
         // Not a matter of logging in again: the registry took the credentials and found them short.
         return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ", and the registry answered"
             + " that they lack " + access + " (insufficient_scope); give them " + access + ", or use credentials that have it", t);

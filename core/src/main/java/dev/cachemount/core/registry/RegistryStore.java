@@ -339,11 +339,12 @@ public final class RegistryStore implements SnapshotStore {
   }
 
   @Override
-  public void abort() {
+  public boolean abort() {
     try {
       session.close(); // closes every connection: a read blocked in one fails at once
     } catch (IOException e) {
       // best effort: the read then fails at its timeout
     }
+    return true;
   }
 }

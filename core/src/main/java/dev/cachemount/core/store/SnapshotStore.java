@@ -22,8 +22,12 @@ public interface SnapshotStore extends BlobSource, BlobSink, ManifestSource, Man
    * Cuts off, from another thread, what the store's user is blocked in (a registry's socket read, which
    * an interrupt does not reach): called once the operation's thread was interrupted. The operation
    * then fails; the store is of no further use. Nothing to cut off in a store on this machine.
+   *
+   * @return whether anything was cut off (false: the operation fails, if it does, for a reason of its own)
    */
-  default void abort() {}
+  default boolean abort() {
+    return false;
+  }
 
   @Override
   void close() throws IOException;
