@@ -343,9 +343,11 @@ public final class Cachemount {
     if (!watch.fired()) {
       return e;
     }
-    if (e instanceof CachemountException c && c.kind() != FailureKind.OPERATIONAL) {
-      return e; // a usage, credentials or integrity failure is the operation's own, told as it is
+    if (e instanceof CachemountException c && (c.kind() == FailureKind.USAGE || c.kind() == FailureKind.AUTH)) {
+      return e; // a usage or credentials failure is the operation's own, told as it is
     }
+    // An integrity failure is relabelled too: a body cut off by the abort can read as one cut short,
+    // and its advice (push --force) would be wrong for an interrupt.
     Thread.currentThread().interrupt(); // kept, whatever the failure's path did with it
     return new CachemountException(FailureKind.OPERATIONAL, what + " was interrupted; the registry connections it was reading from were closed", e);
   }
