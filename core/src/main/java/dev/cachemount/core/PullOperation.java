@@ -210,9 +210,10 @@ final class PullOperation {
   private void warnOfYoungLeftovers(Path target) {
     int n = youngLeftovers;
     if (n > 0) {
+      String them = n == 1 ? "it" : "them";
       listener.warning(n + (n == 1 ? " temporary file of an interrupted pull (.cachemount-tmp-*) stays in " : " temporary files of an interrupted pull (.cachemount-tmp-*) stay in ")
           + target + ": changed less than an hour ago, " + (n == 1 ? "it" : "they") + " may be another process's pull in progress; a pull after that removes "
-          + (n == 1 ? "it" : "them") + ", or delete " + (n == 1 ? "it" : "them") + " once no other pull runs");
+          + them + ", or delete " + them + " once no other pull runs");
     }
   }
 

@@ -211,7 +211,7 @@ public final class RegistryStore implements SnapshotStore {
           if (fellBack.get()) {
             throw CachemountException.operational("registry " + ref.registry() + " did not mount blob " + digest + " of the snapshot from= names"
                 + " into " + ref.repository() + ": the registry refused the mount, or the token it issued for this push grants no pull on "
-                + source + " (the credentials must read " + source + " while they push " + ref.repository() + ")", e);
+                + source, e); // what to do is added below, as for every failed mount
           }
           throw e;
         }

@@ -163,8 +163,9 @@ public final class LayoutStore implements SnapshotStore {
     if (bytes.length != found.size()) {
       throw new DamagedManifestException("manifest " + digest + " in " + root + " has " + bytes.length + " bytes, index.json says " + found.size());
     }
-    if (!Digest.of(bytes).equals(digest)) {
-      throw new DamagedManifestException("manifest " + digest + " in " + root + " does not match its content (" + Digest.of(bytes) + ")");
+    Digest actual = Digest.of(bytes);
+    if (!actual.equals(digest)) {
+      throw new DamagedManifestException("manifest " + digest + " in " + root + " does not match its content (" + actual + ")");
     }
     String mediaType = found.mediaType() != null ? found.mediaType() : mediaTypeOf(bytes);
     return Optional.of(new ManifestBytes(mediaType, bytes, digest));
