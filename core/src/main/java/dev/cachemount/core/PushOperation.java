@@ -85,8 +85,12 @@ final class PushOperation {
     }
     try {
       Path root = target.toRealPath();
-      try (dev.cachemount.core.internal.ExclusiveLock.Held turn = lockTarget(root)) {
-        return push(store, root, turn);
+      for (int attempt = 1; ; attempt++) {
+        try (dev.cachemount.core.internal.ExclusiveLock.Held turn = lockTarget(root)) {
+          return push(store, root, turn, attempt == MERGE_TRIES);
+        } catch (TagMovedException moved) {
+          listener.info(moved.getMessage() + "; merging with that one instead (try " + (attempt + 1) + " of " + MERGE_TRIES + ")");
+        }
       }
     } catch (IOException e) {
       throw IoErrors.failed("push of cache '" + spec.id() + "'", e);
@@ -94,6 +98,28 @@ final class PushOperation {
       throw IoErrors.failed("push of cache '" + spec.id() + "'", e.getCause());
     }
   }
+
+  /**
+   * How many times a {@code mode=merge} push builds its snapshot when other pushes move the tag
+   * meanwhile. A merge builds on the snapshot the tag names; one that moved the tag over a snapshot
+   * it did not build on would drop the files that one added. A directory store's merges take turns
+   * ({@link MergeLock}); a registry has no lock, so a merge looks at the tag again just before it
+   * moves it. The last try moves it whatever it finds, with a warning.
+   */
+  static final int MERGE_TRIES = 3;
+
+  /** The tag no longer names the snapshot this merge built on. */
+  private static final class TagMovedException extends IOException {
+    TagMovedException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * What the tag named when the push read it: the manifest's digest, or empty for none (or one
+   * unreadable, which the push replaces). Set by {@link #loadParentHead}, on whichever thread reads it.
+   */
+  private volatile Optional<Digest> tagAtLoad = Optional.empty();
 
   /**
    * Takes turns with pulls into the target and other pushes of it ({@link TargetLock}): a push that
@@ -111,8 +137,10 @@ final class PushOperation {
   /**
    * @param turn the target's lock (see {@link #lockTarget}): released here once every file the push
    *     reads has been read, so that a pull into the target waits for the reading, not for the upload
+   * @param lastTry a merge moves the tag even if another push moved it meanwhile ({@link #MERGE_TRIES})
    */
-  private OperationResult push(SnapshotStore store, Path root, dev.cachemount.core.internal.ExclusiveLock.Held turn) throws IOException {
+  private OperationResult push(SnapshotStore store, Path root, dev.cachemount.core.internal.ExclusiveLock.Held turn, boolean lastTry)
+      throws IOException {
     String tag = spec.pushTag();
     String ref = store.describe(tag);
     if (store instanceof LayoutStore layout) {
@@ -241,7 +269,7 @@ final class PushOperation {
       long publishStarted = System.nanoTime();
       SnapshotPublisher.Published published = SnapshotPublisher.of(store)
           .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget(),
-              lineage(staged, reuseParent, options.force() ? List.of() : others), uploader);
+              lineage(staged, reuseParent, options.force() ? List.of() : others), uploader, tagCheck(store, tag, ref, lastTry));
       listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
           Engine.millisSince(publishStarted)));
       SnapshotIndex index = staged.index();
@@ -251,6 +279,40 @@ final class PushOperation {
           evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
     } finally {
       deleteQuietly(staging);
+    }
+  }
+
+  /**
+   * For a merge: the tag must still name what this push merged with ({@link #MERGE_TRIES}). The
+   * registry offers no compare-and-set, so two merges that look within the same moment can still
+   * both move it; the window is the time between this look and the manifest's upload.
+   */
+  private SnapshotPublisher.TagCheck tagCheck(SnapshotStore store, String tag, String ref, boolean lastTry) {
+    if (spec.mode().orElse(CacheSpec.Mode.MIRROR) != CacheSpec.Mode.MERGE || options.force()) {
+      return SnapshotPublisher.TagCheck.NONE;
+    }
+    Optional<Digest> mergedWith = tagAtLoad;
+    return () -> {
+      Optional<Digest> now = tagDigest(store, tag);
+      if (now.equals(mergedWith) || now.isEmpty()) {
+        return;
+      }
+      String moved = "another push moved " + ref + " to " + now.get() + " while this merge built on "
+          + mergedWith.map(Digest::toString).orElse("no snapshot");
+      if (!lastTry) {
+        throw new TagMovedException(moved);
+      }
+      listener.warning(moved + ", on each of this merge's " + MERGE_TRIES + " tries; it moves the tag anyway, so files that only"
+          + " the other push stored are left out of the tag until their directory is pushed again");
+    };
+  }
+
+  /** The digest of the manifest the tag names; empty for none, or one unreadable (a push replaces it). */
+  private static Optional<Digest> tagDigest(SnapshotStore store, String tag) throws IOException {
+    try {
+      return store.fetchManifest(tag).map(ManifestBytes::digest);
+    } catch (dev.cachemount.core.store.BlobNotFoundException | dev.cachemount.core.store.DamagedManifestException e) {
+      return Optional.empty();
     }
   }
 
@@ -419,8 +481,10 @@ final class PushOperation {
   /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */
   private Optional<SnapshotHead> loadParentHead(SnapshotStore store, String tag, String ref) throws IOException {
     Optional<ManifestBytes> manifest;
+    tagAtLoad = Optional.empty();
     try {
       manifest = store.fetchManifest(tag);
+      tagAtLoad = manifest.map(ManifestBytes::digest);
     } catch (dev.cachemount.core.store.BlobNotFoundException | dev.cachemount.core.store.DamagedManifestException e) {
       // A tag whose manifest is gone, or damaged on disk (a flipped byte, cut short): replaced, as a
       // snapshot whose config is gone or damaged is. Failing here left no way out but deleting the

@@ -47,6 +47,17 @@ public final class SnapshotPublisher {
     }
   }
 
+  /**
+   * Asked once every blob of a publish is stored, just before the manifest moves the tag: whether
+   * the tag may move. A refusal is thrown, and the tag stays where it is.
+   */
+  @FunctionalInterface
+  public interface TagCheck {
+    TagCheck NONE = () -> { };
+
+    void beforeMovingTag() throws IOException;
+  }
+
   private final BlobSink blobs;
   private final ManifestSink manifests;
   private final IndexCache indexes;
@@ -71,16 +82,17 @@ public final class SnapshotPublisher {
   public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget)
       throws IOException {
     try (PackUploader uploader = new PackUploader(blobs)) {
-      return publish(tag, id, staged, chunker, level, frameTarget, packTarget, null, uploader);
+      return publish(tag, id, staged, chunker, level, frameTarget, packTarget, null, uploader, TagCheck.NONE);
     }
   }
 
   /**
    * As {@link #publish(String, String, StagedSnapshot, ChunkerParameters, int, int, long)}, recording
-   * the snapshots it built on, with packs that {@code uploader} may have begun storing already.
+   * the snapshots it built on, with packs that {@code uploader} may have begun storing already, and
+   * moving the tag only if {@code check} lets it.
    */
   public Published publish(String tag, String id, StagedSnapshot staged, ChunkerParameters chunker, int level, int frameTarget, long packTarget,
-      SnapshotConfig.Lineage lineage, PackUploader uploader) throws IOException {
+      SnapshotConfig.Lineage lineage, PackUploader uploader, TagCheck check) throws IOException {
     List<Descriptor> layers = new ArrayList<>();
     byte[] index = IndexCodec.encode(staged.index(), level);
     Digest indexDigest = Digest.of(index);
@@ -124,6 +136,7 @@ public final class SnapshotPublisher {
         layers,
         Map.of(MediaTypes.CREATED, created));
     ManifestBytes manifestBytes = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(manifest));
+    check.beforeMovingTag();
     written += manifests.putManifest(tag, manifestBytes);
     indexes.put(indexDigest, index);
     return new Published(manifestBytes, config, written, counts);

@@ -1,0 +1,124 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.ForwardingStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Merge pushes of one tag to a store without {@link MergeLock} (a registry) that overlap in time:
+ * the one that moves the tag last looks at it first, and merges again with what another push stored
+ * meanwhile instead of dropping that push's files. The store here is a directory store seen through
+ * a wrapper, so that no merge lock applies; the other push runs while this one stores its blobs.
+ */
+class MergeRaceTest {
+  @TempDir Path dir;
+  private Path store;
+  private Path projectA;
+  private Path projectB;
+  /** Pushes project B's merges to the store as a process of its own would (with the store's merge lock, which A does not take). */
+  private Cachemount other;
+  private final List<String> infos = Collections.synchronizedList(new ArrayList<>());
+  private final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+  private final OperationListener listener = new OperationListener() {
+    @Override
+    public void info(String message) {
+      infos.add(message);
+    }
+
+    @Override
+    public void warning(String message) {
+      warnings.add(message);
+    }
+  };
+
+  @BeforeEach
+  void storeWithASharedSnapshot() throws IOException {
+    store = dir.resolve("store");
+    projectA = Files.createDirectories(dir.resolve("a"));
+    projectB = Files.createDirectories(dir.resolve("b"));
+    Files.writeString(projectA.resolve("a.jar"), "project A's jar");
+    Files.writeString(projectB.resolve("shared.jar"), "the jar both use");
+    other = Cachemount.builder().home(dir.resolve("home-b")).env(Map.of()).build();
+    other.push(other.parseSpec(spec(projectB)), OperationListener.NONE);
+  }
+
+  private String spec(Path target) {
+    return "id=deps,dir=" + store + ",target=" + target + ",mode=merge";
+  }
+
+  /** A client for project A whose store lets project B push {@code races} times, once during each of A's publishes. */
+  private Cachemount racingClient(AtomicInteger races) {
+    AtomicInteger pushed = new AtomicInteger();
+    return Cachemount.builder().home(dir.resolve("home-a")).env(Map.of())
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
+            // The config of A's snapshot is going up (JSON; the index beside it is not): B's merge moves the tag now.
+            if (content.length > 0 && content[0] == '{' && races.getAndDecrement() > 0) {
+              Files.writeString(projectB.resolve("b" + pushed.getAndIncrement() + ".jar"), "a jar only project B uses");
+              other.push(other.parseSpec(spec(projectB)), OperationListener.NONE);
+            }
+            return super.putBlob(digest, content);
+          }
+        }).build();
+  }
+
+  private List<String> pulled() throws IOException {
+    Path into = dir.resolve("pulled");
+    other.pull(other.parseSpec("id=deps,dir=" + store + ",target=" + into), OperationListener.NONE);
+    try (Stream<Path> files = Files.list(into)) {
+      return files.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void aMergeWhoseTagMovedMeanwhileMergesWithWhatTheOtherPushStored() throws IOException {
+    Cachemount a = racingClient(new AtomicInteger(1));
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.PUSHED, result.result());
+    // Without the look at the tag, A's snapshot (built on the first one: shared.jar) replaced B's,
+    // and b0.jar was gone from the tag.
+    assertEquals(List.of("a.jar", "b0.jar", "shared.jar"), pulled());
+    assertTrue(infos.stream().anyMatch(i -> i.startsWith("another push moved oci:" + store + ":deps to sha256:")
+        && i.endsWith("; merging with that one instead (try 2 of 3)")), infos.toString());
+    assertEquals(List.of(), warnings);
+  }
+
+  @Test
+  void aTagThatMovesDuringEveryTryIsMovedAnywayAtTheLastWithAWarning() throws IOException {
+    Cachemount a = racingClient(new AtomicInteger(Integer.MAX_VALUE));
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.PUSHED, result.result());
+    // Tries 1 and 2 saw B's pushes of b0 and b1 and merged with them; during try 3 B pushed b2, which
+    // A's last try then moved the tag over.
+    assertEquals(List.of("a.jar", "b0.jar", "b1.jar", "shared.jar"), pulled());
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("on each of this merge's 3 tries; it moves the tag anyway, so files that only the other push stored"
+        + " are left out of the tag until their directory is pushed again"), warnings.get(0));
+  }
+
+  @Test
+  void aMirrorPushDoesNotLook() throws IOException {
+    Cachemount a = racingClient(new AtomicInteger(1));
+    a.push(a.parseSpec("id=deps,dir=" + store + ",target=" + projectA), listener);
+    // A mirror stores exactly its directory: the last push's tree is the tag's, as documented.
+    assertEquals(List.of("a.jar"), pulled());
+    assertTrue(infos.stream().noneMatch(i -> i.contains("another push moved")), infos.toString());
+  }
+}
