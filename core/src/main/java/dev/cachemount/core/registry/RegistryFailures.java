@@ -53,8 +53,8 @@ final class RegistryFailures {
         headers = u.getHttpResponseException().getHeaders();
       }
       if (headers != null) {
-        Object challenge = headers.getFirstHeaderStringValue("WWW-Authenticate");
-        return challenge != null && challenge.toString().contains("insufficient_scope");
+        // Every challenge: a registry may offer Basic beside Bearer, each in a header of its own.
+        return headers.getHeaderStringValues("WWW-Authenticate").stream().anyMatch(c -> c.contains("insufficient_scope"));
       }
     }
     return false;
