@@ -54,7 +54,7 @@ final class RegistryFailures {
       }
       if (headers != null) {
         // Every challenge: a registry may offer Basic beside Bearer, each in a header of its own.
-        return headers.getHeaderStringValues("WWW-Authenticate").stream().anyMatch(c -> c.contains("insufficient_scope"));
+        return headers.getHeaderStringValues("WWW-Authenticate").stream().anyMatch(v -> v.contains("insufficient_scope"));
       }
     }
     return false;

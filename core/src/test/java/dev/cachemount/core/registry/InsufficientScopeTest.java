@@ -37,7 +37,7 @@ class InsufficientScopeTest {
         "Bearer realm=\"https://registry.example.com/token\",service=\"registry\",scope=\"repository:team/cache:pull,push\",error=\"insufficient_scope\"");
     String m = RegistryFailures.toException(ref, "upload of blob sha256:abc", e, 1,
         new RegistryFailures.CredentialsUsed(Optional.of("~/.docker/config.json"), Optional.empty(), false)).getMessage();
-    assertTrue(m.contains("they lack push access (insufficient_scope)") && !m.contains("docker login"), m);
+    assertTrue(m.contains("they lack push access to team/cache (insufficient_scope)") && !m.contains("docker login"), m);
   }
 
   @Test
