@@ -61,6 +61,8 @@ final class FaultProxy implements AutoCloseable {
   private volatile Ranges ranges = Ranges.PASS;
   private final List<String> rangeHeaders = new CopyOnWriteArrayList<>();
   private volatile boolean redirectBlobs;
+  private volatile boolean refuseMounts;
+  private static final Pattern MOUNT = Pattern.compile("(/v2/.+/blobs/uploads/)\\?mount=.*");
   private volatile boolean endlessBlobs;
   private volatile boolean cutMultipartAnswers;
   private final AtomicInteger answersCut = new AtomicInteger();
@@ -221,6 +223,15 @@ final class FaultProxy implements AutoCloseable {
    * From now on, answers every blob {@code GET} with a {@code 307} to this proxy's own "blob storage"
    * (as registries backed by object storage do: GHCR, Docker Hub, ECR), which then serves the blob.
    */
+  /**
+   * From now on, a request to mount a blob from another repository ({@code POST …/blobs/uploads/?mount=…&from=…})
+   * reaches the registry without its query: the registry opens an ordinary upload (202), as one
+   * without cross-repository mounts, or one that refuses this mount, answers.
+   */
+  void refuseMounts() {
+    refuseMounts = true;
+  }
+
   void redirectBlobs() {
     redirectBlobs = true;
   }
@@ -306,6 +317,12 @@ final class FaultProxy implements AutoCloseable {
         storageRequests.add((range == null ? "no range" : "Range: " + range)
             + (exchange.getRequestHeaders().containsKey("Authorization") ? ", with Authorization" : ""));
         forward(exchange, method, path.substring(STORAGE.length()), body, Body.AS_IS);
+        return;
+      }
+      java.util.regex.Matcher mount = MOUNT.matcher(path);
+      if (refuseMounts && method.equals("POST") && mount.matches()) {
+        injected.add(method + " " + path + " mount refused");
+        forward(exchange, method, mount.group(1), body, Body.AS_IS);
         return;
       }
       if (redirectBlobs && method.equals("GET") && BLOB_GET.matcher(path).matches()) {

@@ -106,6 +106,39 @@ class RegistryMountIT {
   }
 
   /**
+   * A registry that does not mount (without cross-repository mounts, or refusing this one) opens an
+   * ordinary upload instead: the shared packs are then copied from the first project's repository
+   * through this machine, with a warning, and the second project's snapshot is complete.
+   */
+  @Test
+  void aRegistryThatDoesNotMountGetsTheSharedPacksCopied() throws Exception {
+    Path a = RandomTrees.write(dir.resolve("project-a"), 3, 40, 4, 100_000, 200_000);
+    Path b = dir.resolve("project-b");
+    RandomTrees.write(b, 3, 40, 4, 100_000, 200_000); // the same jars
+    java.nio.file.Files.writeString(b.resolve("only-in-b.jar"), "project B's own jar");
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"));
+        FaultProxy proxy = new FaultProxy(registry.host())) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Cli.Result first = access.cli("push", "id=m2,ref=" + proxy.host() + "/project-a/cache,target=" + a);
+      assertEquals(0, first.exitCode(), first.toString());
+
+      proxy.refuseMounts();
+      Cli.Result second = access.cli("push", "id=m2,ref=" + proxy.host() + "/project-b/cache,from=" + proxy.host() + "/project-a/cache"
+          + ",target=" + b);
+      assertEquals(0, second.exitCode(), second.toString());
+      assertTrue(proxy.injected().stream().anyMatch(i -> i.contains("mount=") && i.endsWith("mount refused")), proxy.injected().toString());
+      com.fasterxml.jackson.databind.JsonNode pushed = second.json().get(0);
+      assertEquals(0, pushed.get("blobsMounted").asLong(), pushed.toString());
+      assertEquals(1, second.err().split("they are copied through this machine instead", -1).length - 1, second.err());
+
+      Path restored = dir.resolve("restored-b");
+      Cli.Result pull = access.cli("pull", "id=m2,ref=" + access.ref("project-b/cache") + ",target=" + restored);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      TreeCompare.assertSameTree(b, restored);
+    }
+  }
+
+  /**
    * from= is an optimisation: a source repository the user may not read (its tokens grant nothing
    * there) costs the uploads it would have saved, with a warning that names it, not the push.
    */

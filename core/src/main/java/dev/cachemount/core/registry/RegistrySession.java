@@ -249,7 +249,12 @@ final class RegistrySession implements Closeable {
 
   /** A request jib-core has no method for, authorized as {@code client} is; the caller closes the response. */
   Response get(RegistryClient client, String path, List<String> accept, String range) throws IOException {
-    URL url = new URL("https://" + ref.registry() + "/v2/" + ref.repository() + "/" + path);
+    return get(client, ref.repository(), path, accept, range);
+  }
+
+  /** As {@link #get(RegistryClient, String, List, String)}, of another repository of the registry. */
+  Response get(RegistryClient client, String repository, String path, List<String> accept, String range) throws IOException {
+    URL url = new URL("https://" + ref.registry() + "/v2/" + repository + "/" + path);
     Request.Builder b = Request.builder()
         .setUserAgent(USER_AGENT)
         .setAccept(accept)

@@ -195,33 +195,73 @@ public final class RegistryStore implements SnapshotStore {
     }
     String source = fromRepository.get();
     RegistryClient mounting = session.writerMountingFrom(source);
-    // The bytes are not here: if the registry refuses the mount, the upload jib-core falls back to fails.
-    // jib-core also falls back without asking when the push's token grants no pull on the source; a
-    // fallback is final, not retried (it was, five times, and then blamed a registry that never saw a mount).
+    // A registry that does not mount (it opens an ordinary upload instead: one without cross-repository
+    // mounts, or one that refuses this one) gets the bytes copied from the source repository through
+    // this machine, as what from= saved is worth more than the download: the snapshot was built on it.
+    // jib-core also falls back without asking when the push's token grants no pull on the source; the
+    // copy's download then fails, and that is final, not retried (it was, five times, and then blamed a
+    // registry that never saw a mount).
     java.util.concurrent.atomic.AtomicBoolean fellBack = new java.util.concurrent.atomic.AtomicBoolean();
-    Blob none = Blobs.from(out -> {
+    java.util.concurrent.atomic.AtomicReference<IOException> copyFailed = new java.util.concurrent.atomic.AtomicReference<>();
+    Blob copy = Blobs.from(out -> {
       fellBack.set(true);
-      throw new IOException("the registry did not mount blob " + digest + " from " + source);
+      try {
+        copyFromSource(mounting, source, digest, size, out);
+      } catch (IOException e) {
+        copyFailed.set(e);
+        throw e;
+      }
     }, false);
     try {
-      session.call("mount of blob " + digest + " from " + source, () -> {
+      boolean mounted = session.call("mount of blob " + digest + " from " + source, () -> {
+        fellBack.set(false);
+        copyFailed.set(null);
         try {
-          return mounting.pushBlob(jib(digest), none, source, n -> { });
+          return mounting.pushBlob(jib(digest), copy, source, n -> { });
         } catch (IOException | com.google.cloud.tools.jib.api.RegistryException | RuntimeException e) {
-          if (fellBack.get()) {
+          if (copyFailed.get() != null) {
             throw CachemountException.operational("registry " + ref.registry() + " did not mount blob " + digest + " of the snapshot from= names"
-                + " into " + ref.repository() + ": the registry refused the mount, or the token it issued for this push grants no pull on "
-                + source, e); // what to do is added below, as for every failed mount
+                + " into " + ref.repository() + ", and copying it from " + source + " failed ("
+                + (RegistryFailures.status(copyFailed.get()) != 0 ? "HTTP " + RegistryFailures.status(copyFailed.get()) : RegistryFailures.rootMessage(copyFailed.get()))
+                + "): the source no longer holds it, or the token the registry issued for this push grants no pull on " + source, e);
           }
           throw e;
         }
       });
+      if (!mounted && fellBack.get()) {
+        if (copiesReported.compareAndSet(false, true)) {
+          listener.warning("registry " + ref.registry() + " did not mount blobs of " + source + " into " + ref.repository()
+              + " (from=): they are copied through this machine instead, a download and an upload each; a registry with"
+              + " cross-repository mounts (and credentials that read " + source + ") saves that");
+        }
+        locations.record(ref.registry(), ref.repository(), digest);
+        return BlobPut.written(size);
+      }
     } catch (CachemountException e) {
-      throw CachemountException.operational(e.getMessage() + "; the registry must support cross-repository mounts (and the"
-          + " credentials must read " + source + ") for from=, or push without from=", e);
+      throw CachemountException.operational(e.getMessage() + "; from= needs credentials that read " + source
+          + " (with them, a blob the registry does not mount is copied), or push without from=", e);
     }
     locations.record(ref.registry(), ref.repository(), digest);
     return BlobPut.MOUNTED;
+  }
+
+  /** Whether a copy in place of a refused mount was reported: once per store. */
+  private final java.util.concurrent.atomic.AtomicBoolean copiesReported = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Writes the {@code size} bytes of blob {@code digest} of repository {@code source} of this registry to {@code out}. */
+  private void copyFromSource(RegistryClient client, String source, Digest digest, long size, java.io.OutputStream out) throws IOException {
+    try (Response r = session.get(client, source, "blobs/" + digest, List.of("*/*"), null); InputStream in = r.getBody()) {
+      byte[] buffer = new byte[64 << 10];
+      long left = size;
+      while (left > 0) {
+        int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+        if (n < 0) {
+          throw new IOException("blob " + digest + " of " + source + " ended after " + (size - left) + " of its " + size + " bytes");
+        }
+        out.write(buffer, 0, n);
+        left -= n;
+      }
+    }
   }
 
   @Override

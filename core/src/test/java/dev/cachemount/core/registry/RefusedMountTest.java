@@ -1,5 +1,6 @@
 package dev.cachemount.core.registry;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,32 +8,42 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpServer;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
-import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.testing.RecordingListener;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A push that takes a blob from another repository ({@code from=}) and whose mount does not happen:
- * the registry opens an ordinary upload instead (a refused mount; or jib-core, finding no pull on the
- * source in the push's token, never asks for one). The bytes are not here, so the push cannot upload
- * them: that is final. It was retried five times, each opening an upload the registry then kept, and
- * the message asked whether the registry was running (token-expiry helper).
+ * the registry opens an ordinary upload instead (a registry without cross-repository mounts, or one
+ * that refuses this one; or jib-core, finding no pull on the source in the push's token, never asks
+ * for one). The bytes are copied from the source repository into the upload. Where the source cannot
+ * be read, that is final: it was retried five times, each opening an upload the registry then kept,
+ * and the message asked whether the registry was running (token-expiry helper).
  */
 class RefusedMountTest {
   @TempDir Path dir;
+  private final AtomicInteger uploadsOpened = new AtomicInteger();
+  private final Map<String, byte[]> sourceBlobs = new ConcurrentHashMap<>();
+  private final Map<String, ByteArrayOutputStream> uploads = new ConcurrentHashMap<>();
+  private final Map<String, byte[]> committed = new ConcurrentHashMap<>();
+  private HttpServer server;
 
-  @Test
-  void aMountThatBecomesAnUploadFailsAtOnceAndSaysWhy() throws IOException {
-    AtomicInteger uploadsOpened = new AtomicInteger();
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+  /** A registry that answers every mount with an upload session; team/a holds {@link #sourceBlobs}. */
+  private RegistryRef refusingRegistry() throws IOException {
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setExecutor(Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "refusing-registry");
       t.setDaemon(true);
@@ -40,34 +51,81 @@ class RefusedMountTest {
     }));
     server.createContext("/", x -> {
       try (x) {
-        x.getRequestBody().readAllBytes();
+        byte[] body = x.getRequestBody().readAllBytes();
         x.getResponseHeaders().set("Docker-Distribution-API-Version", "registry/2.0");
         String method = x.getRequestMethod();
         String path = x.getRequestURI().getPath();
-        if (method.equals("POST") && path.endsWith("/blobs/uploads/")) {
-          uploadsOpened.incrementAndGet();
+        if (method.equals("POST") && path.equals("/v2/team/b/blobs/uploads/")) {
           // 202: no mount, an upload session instead, as distribution answers a mount it refuses
-          x.getResponseHeaders().set("Location", "/v2/team/b/blobs/uploads/session-" + uploadsOpened.get());
+          String session = "/v2/team/b/blobs/uploads/session-" + uploadsOpened.incrementAndGet();
+          uploads.put(session, new ByteArrayOutputStream());
+          x.getResponseHeaders().set("Location", session);
           x.sendResponseHeaders(202, -1);
+        } else if (method.equals("PATCH") && uploads.containsKey(path)) {
+          uploads.get(path).write(body);
+          x.getResponseHeaders().set("Location", path);
+          x.getResponseHeaders().set("Range", "0-" + (uploads.get(path).size() - 1));
+          x.sendResponseHeaders(202, -1);
+        } else if (method.equals("PUT") && uploads.containsKey(path)) {
+          String digest = x.getRequestURI().getQuery().replaceFirst("^.*digest=", "").replace("%3A", ":");
+          committed.put(digest, uploads.get(path).toByteArray());
+          x.getResponseHeaders().set("Location", "/v2/team/b/blobs/" + digest);
+          x.sendResponseHeaders(201, -1);
         } else if (method.equals("GET") && path.equals("/v2/")) {
           x.sendResponseHeaders(200, -1);
+        } else if (method.equals("GET") && path.startsWith("/v2/team/a/blobs/") && sourceBlobs.containsKey(path.substring(17))) {
+          byte[] blob = sourceBlobs.get(path.substring(17));
+          x.sendResponseHeaders(200, blob.length);
+          x.getResponseBody().write(blob);
         } else {
-          x.sendResponseHeaders(404, -1); // no blob here; an upload's PATCH never gets this far
+          x.sendResponseHeaders(404, -1); // nothing else is here
         }
       }
     });
     server.start();
-    RegistryRef ref = RegistryRef.parse("127.0.0.1:" + server.getAddress().getPort() + "/team/b:main");
+    return RegistryRef.parse("127.0.0.1:" + server.getAddress().getPort() + "/team/b:main");
+  }
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void aRefusedMountIsCopiedFromTheSourceRepositoryWithOneWarning() throws IOException {
+    RegistryRef ref = refusingRegistry();
+    byte[] first = "a pack of project A".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] second = "another pack of project A".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    sourceBlobs.put(Digest.of(first).toString(), first);
+    sourceBlobs.put(Digest.of(second).toString(), second);
+    RecordingListener listener = new RecordingListener();
+    try (RegistryStore store = new RegistryStore(ref, RegistrySettings.DEFAULT, false, Optional.empty(), Optional.empty(), dir, listener)) {
+      BlobPut put = store.claimBlob(Digest.of(first), first.length, Optional.of("team/a"));
+      assertEquals(BlobPut.written(first.length), put);
+      assertArrayEquals(first, committed.get(Digest.of(first).toString()), "the source's bytes, uploaded into team/b");
+      assertEquals(BlobPut.written(second.length), store.claimBlob(Digest.of(second), second.length, Optional.of("team/a")));
+      assertArrayEquals(second, committed.get(Digest.of(second).toString()));
+    }
+    assertEquals(1, listener.warnings().size(), listener.warnings().toString());
+    assertTrue(listener.warned("did not mount blobs of team/a into team/b (from=): they are copied through this machine instead"),
+        listener.warnings().toString());
+  }
+
+  @Test
+  void aMountThatBecomesAnUploadWhoseSourceCannotBeReadFailsAtOnceAndSaysWhy() throws IOException {
+    RegistryRef ref = refusingRegistry(); // team/a holds nothing this push may read
     try (RegistryStore store = new RegistryStore(ref, RegistrySettings.DEFAULT, false, Optional.empty(), Optional.empty(), dir,
-        OperationListener.NONE)) {
+        new RecordingListener())) {
       Digest digest = Digest.of(new byte[] {42});
       CachemountException e = assertThrows(CachemountException.class, () -> store.claimBlob(digest, 1, Optional.of("team/a")));
       assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
-      assertTrue(e.getMessage().contains("did not mount blob " + digest) && e.getMessage().contains("grants no pull on team/a")
+      assertTrue(e.getMessage().contains("did not mount blob " + digest) && e.getMessage().contains("copying it from team/a failed")
+          && e.getMessage().contains("grants no pull on team/a") && e.getMessage().contains("or push without from=")
           && !e.getMessage().contains("reachable"), e.getMessage());
       assertEquals(1, uploadsOpened.get(), "a mount that became an upload is not tried again");
-    } finally {
-      server.stop(0);
+      assertTrue(committed.isEmpty(), "nothing was committed");
     }
   }
 }
