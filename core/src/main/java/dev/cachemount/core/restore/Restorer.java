@@ -561,9 +561,11 @@ public final class Restorer {
         fixed.removeAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_EXECUTE));
       }
       try {
-        Files.setPosixFilePermissions(path, fixed);
-        Files.setLastModifiedTime(path, mtime(e));
-      } catch (java.nio.file.FileSystemException notOurs) {
+        // Never through a link (fchmod and futimens on the file opened with O_NOFOLLOW): one that took the
+        // file's place since it was looked at (or since the scan) fails here, and the file is written anew.
+        Files.getFileAttributeView(path, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setPermissions(fixed);
+        Files.getFileAttributeView(path, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime(e), null, null);
+      } catch (java.nio.file.FileSystemException notOursOrNoLongerAFile) {
         return false;
       }
     }
