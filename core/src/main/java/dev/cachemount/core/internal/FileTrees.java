@@ -4,7 +4,13 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Removing and copying directory trees without ever following a symlink out of them; directories that can be made. */
 public final class FileTrees {
@@ -23,16 +29,71 @@ public final class FileTrees {
     return existing == null ? absolute : existing.toRealPath().resolve(existing.relativize(absolute));
   }
 
-  /** Deletes {@code path} and, if it is a real directory, everything below it; a symlink is removed, not followed. */
+  /** Told each directory {@link #deleteTree} has opened, before it deletes what it holds: where a test swaps it for a link, as another process may. */
+  static volatile java.util.function.Consumer<Path> opened = dir -> { };
+
+  /**
+   * Deletes {@code path} and, if it is a real directory, everything below it; a symlink is removed, not
+   * followed. Below {@code path}, each directory is opened without following a link and what it holds
+   * is looked at and deleted relative to it (openat, unlinkat: {@link SecureDirectoryStream}), never by
+   * a path: a directory that another process swaps for a link to somewhere else while the deletion
+   * runs does not lead it there (the link itself then fails the deletion). {@code path} is opened by
+   * its path and must be, once open, the directory it named a moment before.
+   */
   public static void deleteTree(Path path) throws IOException {
-    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException gone) {
+      return;
+    }
+    if (attrs.isDirectory()) {
       try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
-        for (Path child : children) {
-          deleteTree(child);
+        opened.accept(path);
+        if (!(children instanceof SecureDirectoryStream<Path> secure)) {
+          for (Path child : children) {
+            deleteTree(child); // no openat here: by path, as well as this platform can
+          }
+        } else {
+          Object key = attrs.fileKey();
+          if (key != null && !key.equals(secure.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey())) {
+            throw new IOException(path + " was replaced while it was being deleted; not deleted");
+          }
+          deleteChildren(secure, path);
         }
       }
     }
     Files.deleteIfExists(path);
+  }
+
+  /** Deletes everything in the open directory {@code dir} (at {@code path}, named in messages), relative to it. */
+  private static void deleteChildren(SecureDirectoryStream<Path> dir, Path path) throws IOException {
+    List<Path> names = new ArrayList<>();
+    for (Path child : dir) {
+      names.add(child.getFileName());
+    }
+    for (Path name : names) {
+      BasicFileAttributes a;
+      try {
+        a = dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
+      } catch (NoSuchFileException gone) {
+        continue;
+      }
+      if (a.isDirectory()) {
+        // O_NOFOLLOW: a link swapped in since the look fails the open (ELOOP) instead of being followed.
+        try (SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+          opened.accept(path.resolve(name));
+          deleteChildren(sub, path.resolve(name));
+        }
+        dir.deleteDirectory(name);
+      } else {
+        try {
+          dir.deleteFile(name);
+        } catch (NoSuchFileException gone) {
+          // gone meanwhile
+        }
+      }
+    }
   }
 
   /**
