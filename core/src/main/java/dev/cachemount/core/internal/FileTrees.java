@@ -73,25 +73,34 @@ public final class FileTrees {
       names.add(child.getFileName());
     }
     for (Path name : names) {
-      BasicFileAttributes a;
-      try {
-        a = dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
-      } catch (NoSuchFileException gone) {
-        continue;
+      deleteTree(dir, name, path.resolve(name));
+    }
+  }
+
+  /**
+   * Deletes the entry {@code name} of the open directory {@code dir} and, if it is a real directory,
+   * everything below it, as {@link #deleteTree(Path)} does below its root: relative to the open
+   * directories, never following a link. {@code path} names it in messages. Nothing when it is gone.
+   */
+  public static void deleteTree(SecureDirectoryStream<Path> dir, Path name, Path path) throws IOException {
+    BasicFileAttributes a;
+    try {
+      a = dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
+    } catch (NoSuchFileException gone) {
+      return;
+    }
+    if (a.isDirectory()) {
+      // O_NOFOLLOW: a link swapped in since the look fails the open (ELOOP) instead of being followed.
+      try (SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+        opened.accept(path);
+        deleteChildren(sub, path);
       }
-      if (a.isDirectory()) {
-        // O_NOFOLLOW: a link swapped in since the look fails the open (ELOOP) instead of being followed.
-        try (SecureDirectoryStream<Path> sub = dir.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
-          opened.accept(path.resolve(name));
-          deleteChildren(sub, path.resolve(name));
-        }
-        dir.deleteDirectory(name);
-      } else {
-        try {
-          dir.deleteFile(name);
-        } catch (NoSuchFileException gone) {
-          // gone meanwhile
-        }
+      dir.deleteDirectory(name);
+    } else {
+      try {
+        dir.deleteFile(name);
+      } catch (NoSuchFileException gone) {
+        // gone meanwhile
       }
     }
   }

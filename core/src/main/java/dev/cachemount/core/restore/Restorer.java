@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -92,6 +93,8 @@ public final class Restorer {
 
   /** The mount points inside a target (see {@link MountPoints}): a test may mount one anywhere. */
   java.util.function.Function<Path, Set<Path>> mountPoints = MountPoints::inside;
+  /** Told each directory of the target the mode=mirror walk is about to list: where a test swaps it for a link, as another process may. */
+  java.util.function.Consumer<Path> beforeListing = dir -> { };
   /** The mount points inside this restore's target, read once when it starts. */
   private Set<Path> mounts = Set.of();
   /** The device of the target's root: a directory on another is a mount point, whatever the table says. */
@@ -625,109 +628,129 @@ public final class Restorer {
       kinds.put(e.path(), e.type());
     }
     long[] removed = {0};
-    Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
-      @Override
-      public java.nio.file.FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-        if (temps.cancelled()) {
-          return java.nio.file.FileVisitResult.TERMINATE; // SIGTERM: the hook puts back what was moved aside; nothing more goes
-        }
-        if (dir.equals(root)) {
-          return java.nio.file.FileVisitResult.CONTINUE;
-        }
-        if (keepOut.stream().anyMatch(dir::startsWith)) {
-          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
-        }
-        if (keepOut.stream().anyMatch(kept -> kept.startsWith(dir))) {
-          return java.nio.file.FileVisitResult.CONTINUE; // holds the store: kept, whatever the snapshot says
-        }
-        String path = root.relativize(dir).toString();
-        if (!FileNameEncoding.faithful(path)) {
-          listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
-          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
-        }
-        if (dir.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
-          if (!temps.movedAside(dir)) {
-            warnOfEarlierAside(path);
-          }
-          return java.nio.file.FileVisitResult.SKIP_SUBTREE; // this pull's own: deleted once it completes
-        }
-        // As rm --one-file-system: what is mounted in the target (a bind mount of another directory too)
-        // is not the target's. A directory of the snapshot that holds a mount point is walked (what lies
-        // beside the mount is mirrored); one the snapshot lacks stays whole.
-        Optional<Path> mount = mountAtOrBelow(dir);
-        if (mount.isPresent() && (mount.get().equals(dir) || !kinds.containsKey(path))) {
-          listener.warning((mount.get().equals(dir) ? path + " is a mount point" : path + " holds a mount point, " + mount.get())
-              + "; mode=mirror leaves it and what it holds alone");
-          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
-        }
-        EntryType kind = kinds.get(path);
-        if (kind != null && kind != EntryType.DIRECTORY) {
-          // The snapshot has a file or link here, which the restore put in place: a directory here is
-          // not the snapshot's to mirror (a cancelled pull put the user's back), so nothing in it goes.
-          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
-        }
-        if (kind == null) {
-          unlocked.unlockTree(dir);
-          FileTrees.deleteTree(dir);
-          removed[0]++;
-          return java.nio.file.FileVisitResult.SKIP_SUBTREE;
-        }
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public java.nio.file.FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        if (temps.cancelled()) {
-          return java.nio.file.FileVisitResult.TERMINATE;
-        }
-        String path = root.relativize(file).toString();
-        if (!FileNameEncoding.faithful(path)) {
-          listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
-        } else if (file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
-          if (!temps.movedAside(file)) {
-            listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"
-                + " look at it, then move it back or delete it");
-          }
-        } else if (!kinds.containsKey(path) && !keepOut.contains(file)) {
-          Files.delete(file);
-          removed[0]++;
-        }
-        return java.nio.file.FileVisitResult.CONTINUE;
-      }
-
-      /**
-       * A directory the walk cannot open (mode 000: its owner made it inaccessible) fails before
-       * {@link #preVisitDirectory} could unlock it: one the snapshot lacks is unlocked and removed
-       * all the same.
-       */
-      @Override
-      public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-        String path = root.relativize(file).toString();
-        if (e instanceof java.nio.file.AccessDeniedException && Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)
-            && FileNameEncoding.faithful(path) && !kinds.containsKey(path) && keepOut.stream().noneMatch(kept -> kept.startsWith(file))) {
-          if (file.getFileName().toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
-            if (!temps.movedAside(file)) {
-              warnOfEarlierAside(path);
-            }
-            return java.nio.file.FileVisitResult.CONTINUE;
-          }
-          if (mountAtOrBelow(file).isPresent()) {
-            listener.warning(path + " is or holds a mount point; mode=mirror leaves it and what it holds alone");
-            return java.nio.file.FileVisitResult.CONTINUE;
-          }
-          unlocked.unlock(file); // first: the walk of unlockTree cannot open it either
-          unlocked.unlockTree(file);
-          FileTrees.deleteTree(file);
-          removed[0]++;
-          return java.nio.file.FileVisitResult.CONTINUE;
-        }
-        throw e;
-      }
-    });
+    try (java.nio.file.DirectoryStream<Path> top = Files.newDirectoryStream(root)) {
+      mirror(new Mirror(root, kinds, keepOut, temps, removed), root, "", top);
+    }
     if (removed[0] > 0) {
       listener.info("mode=mirror: removed " + removed[0] + " entries the snapshot does not hold");
     }
     return removed[0];
+  }
+
+  /** What one {@code mode=mirror} walk compares with, and counts. */
+  private record Mirror(Path root, Map<String, EntryType> kinds, List<Path> keepOut, TempFiles temps, long[] removed) {}
+
+  /**
+   * Removes what the open directory {@code dir} (at {@code dirPath}; {@code rel} from the root, "" for
+   * the root) holds and the snapshot lacks, and goes into the directories of the snapshot it holds;
+   * false once the restore was cancelled (SIGTERM: the hook puts back what was moved aside; nothing
+   * more goes). What the directory holds is looked at, opened (never following a link) and removed
+   * relative to it ({@link SecureDirectoryStream}: openat, unlinkat), not by paths: a directory that
+   * another process swaps for a link to somewhere else during the walk does not lead it there.
+   */
+  private boolean mirror(Mirror m, Path dirPath, String rel, java.nio.file.DirectoryStream<Path> dir) throws IOException {
+    SecureDirectoryStream<Path> secure = dir instanceof SecureDirectoryStream<Path> s ? s : null;
+    List<Path> names = new ArrayList<>();
+    for (Path child : dir) {
+      names.add(child.getFileName());
+    }
+    for (Path name : names) {
+      if (m.temps().cancelled()) {
+        return false;
+      }
+      Path child = dirPath.resolve(name);
+      String path = rel.isEmpty() ? name.toString() : rel + "/" + name;
+      BasicFileAttributes attrs;
+      try {
+        attrs = secure != null ? secure.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes()
+            : Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException gone) {
+        continue;
+      }
+      if (!attrs.isDirectory()) {
+        mirrorFile(m, secure, name, child, path);
+      } else if (m.keepOut().stream().noneMatch(child::startsWith) && (m.keepOut().stream().anyMatch(kept -> kept.startsWith(child))
+          || keepsWalking(m, secure, name, child, path))) { // one that holds the store is kept, whatever the snapshot says
+        beforeListing.accept(child);
+        java.nio.file.DirectoryStream<Path> sub;
+        try {
+          sub = secure != null ? secure.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS) : Files.newDirectoryStream(child);
+        } catch (java.nio.file.FileSystemException e) {
+          if (e instanceof java.nio.file.AccessDeniedException) {
+            throw e;
+          }
+          // Gone, or replaced by a link (ELOOP) or a file (ENOTDIR) since it was looked at: another process's.
+          listener.warning(path + " was replaced during the pull (it is no longer the directory it was); mode=mirror leaves it alone");
+          continue;
+        }
+        try (sub) {
+          if (!mirror(m, child, path, sub)) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  }
+
+  /** {@code mode=mirror}: removes the file or link {@code name} of the open directory {@code dir} (null: by its path) if the snapshot lacks it. */
+  private void mirrorFile(Mirror m, SecureDirectoryStream<Path> dir, Path name, Path file, String path) throws IOException {
+    if (!FileNameEncoding.faithful(path)) {
+      listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
+    } else if (name.toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
+      if (!m.temps().movedAside(file)) {
+        listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"
+            + " look at it, then move it back or delete it");
+      }
+    } else if (!m.kinds().containsKey(path) && !m.keepOut().contains(file)) {
+      if (dir != null) {
+        dir.deleteFile(name);
+      } else {
+        Files.delete(file);
+      }
+      m.removed()[0]++;
+    }
+  }
+
+  /**
+   * {@code mode=mirror}: removes the directory {@code name} of the open directory {@code dir} (null: by
+   * its path) if the snapshot lacks it; true when the walk goes into it (a directory of the snapshot).
+   */
+  private boolean keepsWalking(Mirror m, SecureDirectoryStream<Path> dir, Path name, Path child, String path) throws IOException {
+    if (!FileNameEncoding.faithful(path)) {
+      listener.warning(path + ": a name this JVM cannot read faithfully (" + FileNameEncoding.problem() + "), so mode=mirror leaves it alone");
+      return false;
+    }
+    if (name.toString().startsWith(TreeScanner.ASIDE_PREFIX)) {
+      if (!m.temps().movedAside(child)) {
+        warnOfEarlierAside(path);
+      }
+      return false; // this pull's own: deleted once it completes
+    }
+    // As rm --one-file-system: what is mounted in the target (a bind mount of another directory too)
+    // is not the target's. A directory of the snapshot that holds a mount point is walked (what lies
+    // beside the mount is mirrored); one the snapshot lacks stays whole.
+    Optional<Path> mount = mountAtOrBelow(child);
+    if (mount.isPresent() && (mount.get().equals(child) || !m.kinds().containsKey(path))) {
+      listener.warning((mount.get().equals(child) ? path + " is a mount point" : path + " holds a mount point, " + mount.get())
+          + "; mode=mirror leaves it and what it holds alone");
+      return false;
+    }
+    EntryType kind = m.kinds().get(path);
+    if (kind == null) {
+      unlocked.unlock(child); // first: a directory of mode 000 cannot be walked before
+      unlocked.unlockTree(child);
+      if (dir != null) {
+        FileTrees.deleteTree(dir, name, child);
+      } else {
+        FileTrees.deleteTree(child);
+      }
+      m.removed()[0]++;
+      return false;
+    }
+    // The snapshot has a file or link here, which the restore put in place: a directory here is
+    // not the snapshot's to mirror (a cancelled pull put the user's back), so nothing in it goes.
+    return kind == EntryType.DIRECTORY;
   }
 
   /**
