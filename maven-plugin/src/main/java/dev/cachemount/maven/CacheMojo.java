@@ -256,6 +256,36 @@ abstract class CacheMojo extends AbstractMojo {
     return result.getServer() != null ? result.getServer() : server;
   }
 
+  /**
+   * Tells the rest of the build how each id ended, as properties a later plugin's configuration can
+   * name: {@code cachemount.GOAL.ID.result} ({@code restored}, {@code miss}, {@code pushed},
+   * {@code unchanged} or {@code failed}) and, when there is one, {@code cachemount.GOAL.ID.digest}.
+   * Set as user properties of the session and properties of every project of the reactor: a goal that
+   * runs once per build runs in one project, and the others read them too.
+   */
+  private void publish(String id, OperationResult r) {
+    if (session == null) {
+      return;
+    }
+    java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+    String prefix = "cachemount." + goal() + "." + id + ".";
+    values.put(prefix + "result", r.result().key());
+    if (r.digest() != null) {
+      values.put(prefix + "digest", r.digest());
+    }
+    List<java.util.Properties> targets = new ArrayList<>();
+    targets.add(session.getUserProperties());
+    if (session.getProjects() != null) {
+      session.getProjects().forEach(p -> targets.add(p.getProperties()));
+    }
+    if (session.getCurrentProject() != null) {
+      targets.add(session.getCurrentProject().getProperties());
+    }
+    for (java.util.Properties target : targets) {
+      values.forEach(target::setProperty);
+    }
+  }
+
   @Override
   public void execute() throws MojoExecutionException, MojoFailureException {
     if (skip) {
@@ -298,6 +328,7 @@ abstract class CacheMojo extends AbstractMojo {
     // (shown under -q, which hides warnings). A failure that fails the build is told once, by Maven.
     List<SpecRuns.Run> runs = SpecRuns.each(specs, spec -> run(clientFor(spec), spec, listener), run -> {
       OperationResult r = run.result();
+      publish(run.spec().id(), r);
       if (!run.failed()) {
         getLog().info("cachemount: " + dev.cachemount.core.ResultText.describe(r, run.spec()));
       } else if (run.defect() != null) {

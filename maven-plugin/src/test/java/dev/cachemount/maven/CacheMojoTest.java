@@ -316,6 +316,43 @@ class CacheMojoTest {
     assertTrue(Files.exists(typedStore), "pushed in the top-level project, where Maven runs a typed goal");
   }
 
+  /** How each id ended, as properties that later plugins of the build, in any module, can name. */
+  @Test
+  void eachIdsResultIsAPropertyOfTheBuild() throws Exception {
+    var projects = List.of(project("parent", "pull", "push"), project("app", "pull", "push"));
+    org.apache.maven.execution.MavenSession session = reactor(projects, projects.get(0));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 5);
+    Path store = dir.resolve("store");
+    PullMojo first = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("target"));
+    first.session = session;
+    first.execute();
+    assertEquals("miss", session.getUserProperties().getProperty("cachemount.pull.m2.result"));
+    assertEquals(null, session.getUserProperties().getProperty("cachemount.pull.m2.digest"), "a miss has no digest");
+
+    session.setCurrentProject(projects.get(1));
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    push.session = session;
+    push.execute();
+    String digest = projects.get(0).getProperties().getProperty("cachemount.push.m2.digest");
+    assertTrue(digest != null && digest.startsWith("sha256:"), String.valueOf(digest));
+    for (java.util.Properties p : List.of(session.getUserProperties(), projects.get(0).getProperties(), projects.get(1).getProperties())) {
+      assertEquals("pushed", p.getProperty("cachemount.push.m2.result"), p.toString());
+      assertEquals(digest, p.getProperty("cachemount.push.m2.digest"));
+    }
+
+    session.setCurrentProject(projects.get(0));
+    PullMojo pull = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("target"),
+        "id=gone,dir=" + dir.resolve("not-a-layout") + ",target=" + dir.resolve("other"));
+    Files.writeString(Files.createDirectories(dir.resolve("not-a-layout")).resolve("precious"), "x");
+    pull.failOnError = false;
+    pull.session = session;
+    pull.execute();
+    assertEquals("restored", projects.get(1).getProperties().getProperty("cachemount.pull.m2.result"));
+    assertEquals(digest, projects.get(1).getProperties().getProperty("cachemount.pull.m2.digest"));
+    assertEquals("failed", projects.get(1).getProperties().getProperty("cachemount.pull.gone.result"));
+  }
+
   @Test
   void inAMultiModuleBuildPullRunsInTheFirstProjectAndPushInTheLast() throws Exception {
     // The goals bound in every module's pom (as a parent's <plugins> gives them).
