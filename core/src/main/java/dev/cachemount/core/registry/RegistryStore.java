@@ -205,12 +205,7 @@ public final class RegistryStore implements SnapshotStore {
     java.util.concurrent.atomic.AtomicReference<IOException> copyFailed = new java.util.concurrent.atomic.AtomicReference<>();
     Blob copy = Blobs.from(out -> {
       fellBack.set(true);
-      try {
-        copyFromSource(mounting, source, digest, size, out);
-      } catch (IOException e) {
-        copyFailed.set(e);
-        throw e;
-      }
+      copyFromSource(mounting, source, digest, size, out, copyFailed);
     }, false);
     try {
       boolean mounted = session.call("mount of blob " + digest + " from " + source, () -> {
@@ -219,7 +214,9 @@ public final class RegistryStore implements SnapshotStore {
         try {
           return mounting.pushBlob(jib(digest), copy, source, n -> { });
         } catch (IOException | com.google.cloud.tools.jib.api.RegistryException | RuntimeException e) {
-          if (copyFailed.get() != null) {
+          // Final only where asking again cannot help (the source refuses this token, or lacks the blob);
+          // a failure of the moment (a 503, a connection cut) is tried again, as any upload's is.
+          if (copyFailed.get() != null && !RegistryFailures.retryable(copyFailed.get())) {
             throw CachemountException.operational("registry " + ref.registry() + " did not mount blob " + digest + " of the snapshot from= names"
                 + " into " + ref.repository() + ", and copying it from " + source + " failed ("
                 + (RegistryFailures.status(copyFailed.get()) != 0 ? "HTTP " + RegistryFailures.status(copyFailed.get()) : RegistryFailures.rootMessage(copyFailed.get()))
@@ -248,15 +245,33 @@ public final class RegistryStore implements SnapshotStore {
   /** Whether a copy in place of a refused mount was reported: once per store. */
   private final java.util.concurrent.atomic.AtomicBoolean copiesReported = new java.util.concurrent.atomic.AtomicBoolean();
 
-  /** Writes the {@code size} bytes of blob {@code digest} of repository {@code source} of this registry to {@code out}. */
-  private void copyFromSource(RegistryClient client, String source, Digest digest, long size, java.io.OutputStream out) throws IOException {
-    try (Response r = session.get(client, source, "blobs/" + digest, List.of("*/*"), null); InputStream in = r.getBody()) {
+  /**
+   * Writes the {@code size} bytes of blob {@code digest} of repository {@code source} of this registry to
+   * {@code out}, the upload's body. A failure to read the source is also set in {@code copyFailed}; one to
+   * write {@code out} is the upload's own, and is not.
+   */
+  private void copyFromSource(RegistryClient client, String source, Digest digest, long size, java.io.OutputStream out,
+      java.util.concurrent.atomic.AtomicReference<IOException> copyFailed) throws IOException {
+    Response r;
+    try {
+      r = session.get(client, source, "blobs/" + digest, List.of("*/*"), null);
+    } catch (IOException e) {
+      copyFailed.set(e);
+      throw e;
+    }
+    try (r; InputStream in = r.getBody()) {
       byte[] buffer = new byte[64 << 10];
       long left = size;
       while (left > 0) {
-        int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-        if (n < 0) {
-          throw new IOException("blob " + digest + " of " + source + " ended after " + (size - left) + " of its " + size + " bytes");
+        int n;
+        try {
+          n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+          if (n < 0) {
+            throw new IOException("blob " + digest + " of " + source + " ended after " + (size - left) + " of its " + size + " bytes");
+          }
+        } catch (IOException e) {
+          copyFailed.set(e);
+          throw e;
         }
         out.write(buffer, 0, n);
         left -= n;

@@ -39,6 +39,10 @@ class RefusedMountTest {
   private final Map<String, byte[]> sourceBlobs = new ConcurrentHashMap<>();
   private final Map<String, ByteArrayOutputStream> uploads = new ConcurrentHashMap<>();
   private final Map<String, byte[]> committed = new ConcurrentHashMap<>();
+  /** How many of the source's blob downloads still answer 503 (a registry busy for a moment). */
+  private final AtomicInteger sourceBusy = new AtomicInteger();
+  /** How many uploads still have their connection cut after the first bytes of their PATCH (a proxy's reset). */
+  private final AtomicInteger patchesCut = new AtomicInteger();
   private HttpServer server;
 
   /** A registry that answers every mount with an upload session; team/a holds {@link #sourceBlobs}. */
@@ -51,7 +55,6 @@ class RefusedMountTest {
     }));
     server.createContext("/", x -> {
       try (x) {
-        byte[] body = x.getRequestBody().readAllBytes();
         x.getResponseHeaders().set("Docker-Distribution-API-Version", "registry/2.0");
         String method = x.getRequestMethod();
         String path = x.getRequestURI().getPath();
@@ -62,7 +65,11 @@ class RefusedMountTest {
           x.getResponseHeaders().set("Location", session);
           x.sendResponseHeaders(202, -1);
         } else if (method.equals("PATCH") && uploads.containsKey(path)) {
-          uploads.get(path).write(body);
+          if (patchesCut.getAndDecrement() > 0) {
+            x.getRequestBody().readNBytes(1024);
+            return; // closed without an answer: the connection goes, the rest of the body with it
+          }
+          uploads.get(path).write(x.getRequestBody().readAllBytes());
           x.getResponseHeaders().set("Location", path);
           x.getResponseHeaders().set("Range", "0-" + (uploads.get(path).size() - 1));
           x.sendResponseHeaders(202, -1);
@@ -75,9 +82,14 @@ class RefusedMountTest {
           x.sendResponseHeaders(200, -1);
         } else if (method.equals("GET") && path.startsWith("/v2/team/a/blobs/") && sourceBlobs.containsKey(path.substring(17))) {
           byte[] blob = sourceBlobs.get(path.substring(17));
+          if (sourceBusy.getAndDecrement() > 0) {
+            x.sendResponseHeaders(503, -1);
+            return;
+          }
           x.sendResponseHeaders(200, blob.length);
           x.getResponseBody().write(blob);
         } else {
+          x.getRequestBody().readAllBytes();
           x.sendResponseHeaders(404, -1); // nothing else is here
         }
       }
@@ -127,5 +139,40 @@ class RefusedMountTest {
       assertEquals(1, uploadsOpened.get(), "a mount that became an upload is not tried again");
       assertTrue(committed.isEmpty(), "nothing was committed");
     }
+  }
+
+  /**
+   * A source that is busy for a moment (503) is a failure of the moment, as for any download: the
+   * copy is tried again, not blamed on a source that lacks the blob or a token without pull on it.
+   */
+  @Test
+  void aCopyWhoseSourceIsBusyForAMomentIsTriedAgain() throws IOException {
+    RegistryRef ref = refusingRegistry();
+    byte[] pack = "a pack of project A".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    sourceBlobs.put(Digest.of(pack).toString(), pack);
+    sourceBusy.set(1);
+    try (RegistryStore store = new RegistryStore(ref, RegistrySettings.DEFAULT, false, Optional.empty(), Optional.empty(), dir,
+        new RecordingListener())) {
+      assertEquals(BlobPut.written(pack.length), store.claimBlob(Digest.of(pack), pack.length, Optional.of("team/a")));
+    }
+    assertArrayEquals(pack, committed.get(Digest.of(pack).toString()));
+  }
+
+  /**
+   * The upload's connection cut while the copy writes into it is the upload's failure, tried again as
+   * any upload's is: not the source's, whose download went well.
+   */
+  @Test
+  void anUploadCutWhileTheCopyWritesIntoItIsTriedAgainAndNotBlamedOnTheSource() throws IOException {
+    RegistryRef ref = refusingRegistry();
+    byte[] pack = new byte[16 << 20];
+    new java.util.Random(7).nextBytes(pack);
+    sourceBlobs.put(Digest.of(pack).toString(), pack);
+    patchesCut.set(1);
+    try (RegistryStore store = new RegistryStore(ref, RegistrySettings.DEFAULT, false, Optional.empty(), Optional.empty(), dir,
+        new RecordingListener())) {
+      assertEquals(BlobPut.written(pack.length), store.claimBlob(Digest.of(pack), pack.length, Optional.of("team/a")));
+    }
+    assertArrayEquals(pack, committed.get(Digest.of(pack).toString()));
   }
 }
