@@ -676,10 +676,11 @@ public final class Restorer {
         try {
           sub = secure != null ? secure.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS) : Files.newDirectoryStream(child);
         } catch (java.nio.file.FileSystemException e) {
-          if (e instanceof java.nio.file.AccessDeniedException) {
+          // Gone, or replaced by a link (ELOOP) or a file (ENOTDIR) since it was looked at: another process's.
+          // Anything else (no descriptor left, EMFILE; an I/O error) fails the pull, as the walk by paths did.
+          if (e instanceof java.nio.file.AccessDeniedException || !noLongerADirectory(secure, name, child)) {
             throw e;
           }
-          // Gone, or replaced by a link (ELOOP) or a file (ENOTDIR) since it was looked at: another process's.
           listener.warning(path + " was replaced during the pull (it is no longer the directory it was); mode=mirror leaves it alone");
           continue;
         }
@@ -691,6 +692,16 @@ public final class Restorer {
       }
     }
     return true;
+  }
+
+  /** Whether the entry {@code name} of the open directory {@code dir} (null: by its path {@code path}) is gone or no directory now. */
+  private static boolean noLongerADirectory(SecureDirectoryStream<Path> dir, Path name, Path path) throws IOException {
+    try {
+      return !(dir != null ? dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes()
+          : Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)).isDirectory();
+    } catch (NoSuchFileException gone) {
+      return true;
+    }
   }
 
   /** {@code mode=mirror}: removes the file or link {@code name} of the open directory {@code dir} (null: by its path) if the snapshot lacks it. */
