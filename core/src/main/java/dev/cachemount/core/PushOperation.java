@@ -122,6 +122,14 @@ final class PushOperation {
   private volatile Optional<Digest> tagAtLoad = Optional.empty();
 
   /**
+   * What the earlier tries of a merge ({@link #MERGE_TRIES}) stored before they found the tag moved:
+   * written all the same, so counted in the result (blob and manifest bytes; blobs uploaded, mounted).
+   */
+  private long earlierBytes;
+  private long earlierUploaded;
+  private long earlierMounted;
+
+  /**
    * Takes turns with pulls into the target and other pushes of it ({@link TargetLock}): a push that
    * read a tree a pull was still writing would store half of it under the id, its temporary files
    * left out, in place of a good snapshot. Without a lock file, it goes on.
@@ -275,7 +283,8 @@ final class PushOperation {
       SnapshotIndex index = staged.index();
       return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
           index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
-          index.totalBytes(), published.bytesWritten(), published.blobs().uploaded(), published.blobs().skipped(), published.blobs().mounted(),
+          index.totalBytes(), earlierBytes + published.bytesWritten(), earlierUploaded + published.blobs().uploaded(), published.blobs().skipped(),
+          earlierMounted + published.blobs().mounted(),
           evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
     } finally {
       deleteQuietly(staging);
@@ -292,7 +301,7 @@ final class PushOperation {
       return SnapshotPublisher.TagCheck.NONE;
     }
     Optional<Digest> mergedWith = tagAtLoad;
-    return () -> {
+    return (written, blobs) -> {
       Optional<Digest> now = tagDigest(store, tag);
       if (now.equals(mergedWith) || now.isEmpty()) {
         return;
@@ -300,6 +309,9 @@ final class PushOperation {
       String moved = "another push moved " + ref + " to " + now.get() + " while this merge built on "
           + mergedWith.map(Digest::toString).orElse("no snapshot");
       if (!lastTry) {
+        earlierBytes += written;
+        earlierUploaded += blobs.uploaded();
+        earlierMounted += blobs.mounted();
         throw new TagMovedException(moved);
       }
       listener.warning(moved + ", on each of this merge's " + MERGE_TRIES + " tries; it moves the tag anyway, so files that only"

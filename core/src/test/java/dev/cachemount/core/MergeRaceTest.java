@@ -62,6 +62,18 @@ class MergeRaceTest {
     return "id=deps,dir=" + store + ",target=" + target + ",mode=merge";
   }
 
+  /** What A's pushes wrote to the store, as the store answered: blob and manifest bytes, and blobs written. */
+  private final java.util.concurrent.atomic.AtomicLong bytesWrittenByA = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicInteger blobsWrittenByA = new AtomicInteger();
+
+  private BlobPut counted(BlobPut put) {
+    bytesWrittenByA.addAndGet(put.bytesWritten());
+    if (put.how() == BlobPut.How.WRITTEN) {
+      blobsWrittenByA.incrementAndGet();
+    }
+    return put;
+  }
+
   /** A client for project A whose store lets project B push {@code races} times, once during each of A's publishes. */
   private Cachemount racingClient(AtomicInteger races) {
     AtomicInteger pushed = new AtomicInteger();
@@ -74,7 +86,19 @@ class MergeRaceTest {
               Files.writeString(projectB.resolve("b" + pushed.getAndIncrement() + ".jar"), "a jar only project B uses");
               other.push(other.parseSpec(spec(projectB)), OperationListener.NONE);
             }
-            return super.putBlob(digest, content);
+            return counted(super.putBlob(digest, content));
+          }
+
+          @Override
+          public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
+            return counted(super.putBlob(digest, size, file));
+          }
+
+          @Override
+          public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+            long n = super.putManifest(tag, manifest);
+            bytesWrittenByA.addAndGet(n);
+            return n;
           }
         }).build();
   }
@@ -120,5 +144,18 @@ class MergeRaceTest {
     // A mirror stores exactly its directory: the last push's tree is the tag's, as documented.
     assertEquals(List.of("a.jar"), pulled());
     assertTrue(infos.stream().noneMatch(i -> i.contains("another push moved")), infos.toString());
+  }
+
+  /**
+   * A merge that tried again reports what it wrote to the store, its earlier tries included: their
+   * blobs (A's packs among them) were written, and the last try finds them stored.
+   */
+  @Test
+  void aMergeThatTriedAgainCountsWhatEveryTryWrote() throws IOException {
+    Cachemount a = racingClient(new AtomicInteger(1));
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.PUSHED, result.result());
+    assertEquals(bytesWrittenByA.get(), result.bytesTransferred(), "bytesTransferred: blob and manifest bytes written to the store");
+    assertEquals(blobsWrittenByA.get(), result.blobsUploaded(), "blobsUploaded");
   }
 }

@@ -49,13 +49,15 @@ public final class SnapshotPublisher {
 
   /**
    * Asked once every blob of a publish is stored, just before the manifest moves the tag: whether
-   * the tag may move. A refusal is thrown, and the tag stays where it is.
+   * the tag may move. A refusal is thrown, and the tag stays where it is; what the publish wrote until
+   * then is told, as it is written all the same.
    */
   @FunctionalInterface
   public interface TagCheck {
-    TagCheck NONE = () -> { };
+    TagCheck NONE = (bytesWritten, blobs) -> { };
 
-    void beforeMovingTag() throws IOException;
+    /** @param bytesWritten and {@code blobs}: what the publish stored until now, every blob but the manifest */
+    void beforeMovingTag(long bytesWritten, BlobCounts blobs) throws IOException;
   }
 
   private final BlobSink blobs;
@@ -136,7 +138,7 @@ public final class SnapshotPublisher {
         layers,
         Map.of(MediaTypes.CREATED, created));
     ManifestBytes manifestBytes = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.write(manifest));
-    check.beforeMovingTag();
+    check.beforeMovingTag(written, counts);
     written += manifests.putManifest(tag, manifestBytes);
     indexes.put(indexDigest, index);
     return new Published(manifestBytes, config, written, counts);
