@@ -95,7 +95,11 @@ public final class FileTrees {
         opened.accept(path);
         deleteChildren(sub, path);
       }
-      dir.deleteDirectory(name);
+      try {
+        dir.deleteDirectory(name);
+      } catch (NoSuchFileException gone) {
+        // another deletion of the tree removed it meanwhile (a SIGTERM hook's), as deleteIfExists let it
+      }
     } else {
       try {
         dir.deleteFile(name);
