@@ -43,6 +43,15 @@ public final class PackUploader implements AutoCloseable {
   }
 
   /**
+   * Starts making a blob an earlier snapshot stored part of the store again ({@link BlobSink#claimBlob}:
+   * a registry's mount, or its copy where the registry does not mount), beside the uploads: each is
+   * a registry's round trip, and a large cache reuses hundreds of packs.
+   */
+  public Future<BlobPut> claim(Digest digest, long size, java.util.Optional<String> repository) {
+    return start(() -> sink.claimBlob(digest, size, repository));
+  }
+
+  /**
    * Starts a put; after {@link #close()} (a push cancelled by SIGTERM while a worker finished a pack)
    * the put fails as an I/O failure of the push, not as a defect.
    */

@@ -108,9 +108,14 @@ public final class SnapshotPublisher {
     // The index and the config go up beside the packs still uploading; the manifest, last, once all are stored.
     Future<BlobPut> indexPut = uploader.submit(indexDigest, index);
     List<BlobPut> puts = new ArrayList<>();
+    List<Future<BlobPut>> claims = new ArrayList<>();
     for (ReusedPack pack : staged.reused()) {
       // The parent's packs were seen in the store when it was loaded: no second request for each.
-      puts.add(pack.knownPresent() ? BlobPut.PRESENT : blobs.claimBlob(pack.digest(), pack.size(), pack.repository()));
+      if (pack.knownPresent()) {
+        puts.add(BlobPut.PRESENT);
+      } else {
+        claims.add(uploader.claim(pack.digest(), pack.size(), pack.repository()));
+      }
     }
 
     String created = DateTimeFormatter.ISO_INSTANT.format(staged.scanStarted().atOffset(ZoneOffset.UTC));
@@ -122,6 +127,9 @@ public final class SnapshotPublisher {
     byte[] configBytes = Json.write(config);
     Digest configDigest = Digest.of(configBytes);
     Future<BlobPut> configPut = uploader.submit(configDigest, configBytes);
+    for (Future<BlobPut> claim : claims) {
+      puts.add(PackUploader.await(claim));
+    }
     puts.addAll(uploader.finish(staged.packs()));
     puts.add(PackUploader.await(indexPut));
     puts.add(PackUploader.await(configPut));
