@@ -561,10 +561,8 @@ class CachemountRoundTripTest {
 
   @Test
   void aPullRemovesTheTemporaryFilesAKilledPullLeftOnceTheyAreAnHourOld() throws IOException {
-    client.push(spec("m2", source), listener);
-    Path target = dir.resolve("left-target");
-    client.pull(spec("m2", target), listener);
-    Path leftover = Files.writeString(target.resolve("org/.cachemount-tmp-3c1d"), "half a file");
+    Path target = pulledWithALeftover("left-target");
+    Path leftover = target.resolve(LEFTOVER);
     Path aside = Files.writeString(target.resolve(".cachemount-tmp-aside-99"), "the user's");
     Files.createDirectories(target.resolve(".cachemount-tmp-5e6f/half-copied")); // never removed, so never promised
     // Just written: it may be another process's work in progress, so it stays, and the pull says so
@@ -584,6 +582,39 @@ class CachemountRoundTripTest {
     assertFalse(Files.exists(leftover), "a killed pull's temporary file went");
     assertTrue(Files.exists(aside));
     assertTrue(warnings.stream().noneMatch(w -> w.contains("temporary file")), warnings.toString());
+  }
+
+  /**
+   * A mode=mirror pull removed a young temporary file as an extra of the target, while it told that the
+   * file stays (it may be another process's pull in progress): found by CrashConsistencyIT, SIGKILLing
+   * pulls. The pull's rule for leftovers decides alone, in mirror mode too.
+   */
+  @Test
+  void aMirrorPullKeepsTheYoungTemporaryFilesItSaysStay() throws IOException {
+    Path target = pulledWithALeftover("mirror-left-target");
+    Path leftover = target.resolve(LEFTOVER);
+    Path extra = Files.writeString(target.resolve("org/extra"), "not in the snapshot");
+    try (Stream<Path> files = Files.walk(target)) {
+      Files.delete(files.filter(p -> Files.isRegularFile(p) && !p.equals(leftover) && !p.equals(extra)).findFirst().orElseThrow());
+    }
+    warnings.clear();
+    OperationResult mirrored = client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + target + ",mode=mirror"), listener);
+    assertEquals(Outcome.RESTORED, mirrored.result());
+    assertFalse(Files.exists(extra), "an extra of the target went");
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("1 temporary file of an interrupted pull (.cachemount-tmp-*) stays in " + target)), warnings.toString());
+    assertTrue(Files.exists(leftover), "the temporary file the pull said stays is there");
+  }
+
+  /** Where {@link #pulledWithALeftover} puts the temporary file, in the target. */
+  private static final String LEFTOVER = "org/.cachemount-tmp-3c1d";
+
+  /** The source pushed and pulled into {@code name}, with half a file a killed pull left there just now. */
+  private Path pulledWithALeftover(String name) throws IOException {
+    client.push(spec("m2", source), listener);
+    Path target = dir.resolve(name);
+    client.pull(spec("m2", target), listener);
+    Files.writeString(target.resolve(LEFTOVER), "half a file");
+    return target;
   }
 
   @Test

@@ -713,6 +713,9 @@ public final class Restorer {
         listener.warning(path + " is what a killed pull moved aside (the user's file); mode=mirror leaves it alone:"
             + " look at it, then move it back or delete it");
       }
+    } else if (name.toString().startsWith(TreeScanner.TEMP_PREFIX)) {
+      // An interrupted pull's, or another process's in progress: the pull's scan removed it if it
+      // was old, and told that it stays if not (PullOperation.dropStale); never a snapshot's extra.
     } else if (!m.kinds().containsKey(path) && !m.keepOut().contains(file)) {
       if (dir != null) {
         dir.deleteFile(name);
