@@ -136,8 +136,10 @@ public final class Restorer {
    * paths inside the target: the store itself, and cachemount's own directory, when they lie there).
    */
   public Stats restore(SnapshotIndex index, Path target, String where, List<Path> keepOut) throws IOException {
+    TempFiles temps = new TempFiles(renamer);
+    boolean completed = false;
     try {
-      Path root = prepareRoot(target);
+      Path root = prepareRoot(target, temps);
       mounts = mountPoints.apply(root);
       rootDevice = MountPoints.device(root);
       SnapshotIndex restorable = index;
@@ -148,7 +150,6 @@ public final class Restorer {
       }
       List<Path> leftAlone = new ArrayList<>(keepOut);
       restorable = withoutUnnameable(restorable, root, leftAlone);
-      TempFiles temps = new TempFiles(renamer);
       try (WritableDirectories writable = new WritableDirectories();
           // On SIGTERM (a cancelled CI job) the hook deletes every temporary file, puts back what was
           // moved aside and gives read-only directories their modes back.
@@ -158,13 +159,21 @@ public final class Restorer {
           })) {
         unlocked = writable;
         writable.unlock(root);
-        return restoreInto(root, restorable, where, leftAlone, temps);
+        Stats stats = restoreInto(root, restorable, where, leftAlone, temps);
+        completed = true;
+        return stats;
       } finally {
         unlocked = null;
       }
     } catch (java.nio.file.InvalidPathException e) {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
+    } finally {
+      if (!completed) {
+        // The target and its parents, when this pull made them and they are still empty: a failed
+        // pull into a new directory leaves nothing behind (restoreInto removed what it made inside).
+        temps.removeCreatedDirectoriesLeftEmpty();
+      }
     }
   }
 
@@ -889,13 +898,30 @@ public final class Restorer {
     FileTrees.deleteTree(directory);
   }
 
-  private static Path prepareRoot(Path target) throws IOException {
+  /**
+   * The target's real path, made (with its missing parents) if missing. A target it made is noted in
+   * {@code temps}, so that a pull that fails removes it again while it is empty; parents it made stay
+   * (another pull, into another target below them, which does not take this one's lock, may be
+   * making its own there).
+   */
+  private static Path prepareRoot(Path target, TempFiles temps) throws IOException {
     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(target)) {
       if (!Files.isDirectory(target)) {
         throw CachemountException.usage("target " + target + " exists and is not a directory; set target= to a directory (it is created if missing)");
       }
     } else {
-      Files.createDirectories(target);
+      Path parent = target.toAbsolutePath().normalize().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      try {
+        temps.createDirectory(target);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        if (!Files.isDirectory(target)) {
+          throw e;
+        }
+        // made by someone else meanwhile: not this pull's to remove
+      }
     }
     return target.toRealPath();
   }

@@ -93,6 +93,38 @@ class FailedPullDirectoriesTest {
     assertTrue(Files.isDirectory(elsewhere), "the failed pull removed the user's " + elsewhere);
   }
 
+  /**
+   * A failed pull into a target that did not exist left that target behind, empty: the next build
+   * (or a CI step that checks for the directory) took an empty cache for a restored one. A target
+   * the pull made now goes again while it is empty; the parents it made for it stay.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void aTargetAFailedPullMadeGoesAgain(boolean cancel) throws IOException {
+    Path source = Files.createDirectories(dir.resolve("source"));
+    Files.writeString(Files.createDirectories(source.resolve("org/example")).resolve("lib.jar"), "a jar\n");
+    Path store = dir.resolve("store");
+    Cachemount.builder().home(dir).env(Map.of()).build().push(CacheSpec.local("c", store, source), OperationListener.NONE);
+    Path target = dir.resolve("new/parent/target");
+    AtomicReference<Boolean> afterHook = new AtomicReference<>();
+    try (LayoutStore layout = new LayoutStore(store)) {
+      LoadedSnapshot snapshot = new SnapshotReader(layout, layout).load("c", "c").orElseThrow();
+      ForwardingStore failing = failingOnPacks(layout, () -> {
+        if (cancel) {
+          CleanupOnExit.runAllAsOnExit(); // SIGTERM now
+          afterHook.set(Files.exists(target));
+        }
+      });
+      Restorer restorer = new Restorer(failing, OperationListener.NONE, 1, Restorer.Options.defaults(ChunkerParameters.DEFAULT));
+      assertThrows(IOException.class, () -> restorer.restore(snapshot.index(), target, "c"));
+    }
+    if (cancel) {
+      assertEquals(Boolean.FALSE, afterHook.get(), "the exit hook left the target it made");
+    }
+    assertTrue(Files.notExists(target), "the failed pull left the target it made");
+    assertTrue(Files.isDirectory(dir.resolve("new/parent")), "the parents it made stay");
+  }
+
   /** Pulls a snapshot of a few directories into a target that has its own, through a store that runs {@code beforeFailing} and fails on the first pack. */
   private Path pull(IoAction beforeFailing) throws IOException {
     Path source = Files.createDirectories(dir.resolve("source"));
@@ -107,18 +139,23 @@ class FailedPullDirectoriesTest {
 
     try (LayoutStore layout = new LayoutStore(store)) {
       LoadedSnapshot snapshot = new SnapshotReader(layout, layout).load("c", "c").orElseThrow();
-      ForwardingStore failing = new ForwardingStore(layout) {
-        @Override
-        public InputStream openBlob(Digest digest, long size) throws IOException {
-          beforeFailing.run();
-          throw new IOException("the store went away");
-        }
-      };
+      ForwardingStore failing = failingOnPacks(layout, beforeFailing);
       Restorer restorer = new Restorer(failing, OperationListener.NONE, 1, Restorer.Options.defaults(ChunkerParameters.DEFAULT));
       Path into = target;
       assertThrows(IOException.class, () -> restorer.restore(snapshot.index(), into, "c"));
     }
     return target;
+  }
+
+  /** The store seen through a wrapper that runs {@code beforeFailing} and fails on reading any pack. */
+  private static ForwardingStore failingOnPacks(LayoutStore layout, IoAction beforeFailing) {
+    return new ForwardingStore(layout) {
+      @Override
+      public InputStream openBlob(Digest digest, long size) throws IOException {
+        beforeFailing.run();
+        throw new IOException("the store went away");
+      }
+    };
   }
 
   private static List<String> listing(Path target) throws IOException {
