@@ -558,11 +558,14 @@ final class PushOperation {
     return n == 0 ? null : n;
   }
 
-  /** An unchanged push decided from the parent's head: its config's counts describe the tree. */
+  /**
+   * An unchanged push decided from the parent's head: its config's counts describe the tree. What it
+   * wrote is 0, but for a merge's earlier tries ({@link #earlierBytes}), whose blobs were written.
+   */
   private OperationResult unchangedResult(String ref, SnapshotHead parent) {
     SnapshotConfig.Counts counts = parent.config().counts();
     return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
-        counts.files(), counts.directories(), counts.symlinks(), counts.bytes(), 0, 0L, 0L, 0L, null, null, null, null,
+        counts.files(), counts.directories(), counts.symlinks(), counts.bytes(), earlierBytes, earlierUploaded, 0L, earlierMounted, null, null, null, null,
         Engine.millisSince(started), null, null);
   }
 
@@ -570,7 +573,7 @@ final class PushOperation {
     SnapshotIndex index = parent.index();
     return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
         index.fileCount(), parent.config().counts().directories(), parent.config().counts().symlinks(), index.totalBytes(),
-        0, 0L, 0L, 0L, evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
+        earlierBytes, earlierUploaded, 0L, earlierMounted, evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
   }
 
   private void deleteQuietly(Path dir) {

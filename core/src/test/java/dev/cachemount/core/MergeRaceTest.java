@@ -77,13 +77,18 @@ class MergeRaceTest {
   /** A client for project A whose store lets project B push {@code races} times, once during each of A's publishes. */
   private Cachemount racingClient(AtomicInteger races) {
     AtomicInteger pushed = new AtomicInteger();
+    return racingClient(races, () -> Files.writeString(projectB.resolve("b" + pushed.getAndIncrement() + ".jar"), "a jar only project B uses"));
+  }
+
+  /** The same, with {@code changeB} done to project B's directory before each of its pushes. */
+  private Cachemount racingClient(AtomicInteger races, IoAction changeB) {
     return Cachemount.builder().home(dir.resolve("home-a")).env(Map.of())
         .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
           @Override
           public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
             // The config of A's snapshot is going up (JSON; the index beside it is not): B's merge moves the tag now.
             if (content.length > 0 && content[0] == '{' && races.getAndDecrement() > 0) {
-              Files.writeString(projectB.resolve("b" + pushed.getAndIncrement() + ".jar"), "a jar only project B uses");
+              changeB.run();
               other.push(other.parseSpec(spec(projectB)), OperationListener.NONE);
             }
             return counted(super.putBlob(digest, content));
@@ -157,5 +162,29 @@ class MergeRaceTest {
     assertEquals(Outcome.PUSHED, result.result());
     assertEquals(bytesWrittenByA.get(), result.bytesTransferred(), "bytesTransferred: blob and manifest bytes written to the store");
     assertEquals(blobsWrittenByA.get(), result.blobsUploaded(), "blobsUploaded");
+  }
+
+  /**
+   * The other push stored the very tree this merge was about to (project B's directory got A's jar,
+   * the same file): the merge's next try finds nothing to change and ends {@code unchanged}, but its
+   * first try's blobs were written, and the result says so instead of 0 bytes.
+   */
+  @Test
+  void aMergeWhoseLastTryFindsNothingToChangeCountsWhatItsEarlierTriesWrote() throws IOException {
+    Cachemount a = racingClient(new AtomicInteger(1), () -> {
+      Files.copy(projectA.resolve("a.jar"), projectB.resolve("a.jar"));
+      // To the nanosecond (a copy's attributes may be cut to microseconds): the same file.
+      Files.setLastModifiedTime(projectB.resolve("a.jar"), Files.getLastModifiedTime(projectA.resolve("a.jar")));
+    });
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.UNCHANGED, result.result(), infos.toString());
+    assertEquals(List.of("a.jar", "shared.jar"), pulled());
+    assertTrue(bytesWrittenByA.get() > 0, "A's first try wrote its blobs");
+    assertEquals(bytesWrittenByA.get(), result.bytesTransferred(), "bytesTransferred: blob and manifest bytes written to the store");
+    assertEquals(blobsWrittenByA.get(), result.blobsUploaded(), "blobsUploaded");
+  }
+
+  private interface IoAction {
+    void run() throws IOException;
   }
 }
