@@ -180,16 +180,14 @@ final class PullOperation {
     };
     List<ScannedEntry> scanned;
     AtomicInteger dropped = new AtomicInteger();
-    AtomicInteger young = new AtomicInteger();
     try {
-      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped, young)).scan(target, java.util.Set.of(), entries);
+      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped)).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
     }
     if (dropped.get() > 0) {
       listener.info("removed " + dropped.get() + " temporary files that interrupted pulls left in " + target);
     }
-    youngLeftovers = young.get();
     if (scanned == null || skipped.get() > 0) {
       return null;
     }
@@ -200,16 +198,24 @@ final class PullOperation {
     return seen;
   }
 
-  /** Temporary files of an interrupted pull younger than {@link #LEFTOVER_AGE} that the last scan of the target left there. */
-  private volatile int youngLeftovers;
+  /**
+   * The temporary files of an interrupted pull younger than {@link #LEFTOVER_AGE} that this pull left
+   * in the target (by file key: the scan and the mirror step may name one by other paths).
+   */
+  private final java.util.Set<Object> youngLeftovers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** How many of {@link #youngLeftovers} were told of. */
+  private int youngLeftoversTold;
 
   /**
-   * Tells of the young temporary files the scan left in the target (a SIGKILLed pull's, most likely):
-   * the scan's own warnings are not shown, since it only spares the restore a look at each file.
+   * Tells of the young temporary files the pull left in the target (a SIGKILLed pull's, most likely),
+   * if it found more than it told of: its scan, before the restore, and the mirror step, which finds
+   * them also where no scan ran. The scan's own warnings are not shown, since it only spares the
+   * restore a look at each file.
    */
   private void warnOfYoungLeftovers(Path target) {
-    int n = youngLeftovers;
-    if (n > 0) {
+    int n = youngLeftovers.size();
+    if (n > youngLeftoversTold) {
+      youngLeftoversTold = n;
       String them = n == 1 ? "it" : "them";
       listener.warning(n + (n == 1 ? " temporary file of an interrupted pull (.cachemount-tmp-*) stays in " : " temporary files of an interrupted pull (.cachemount-tmp-*) stay in ")
           + target + ": changed less than an hour ago, " + (n == 1 ? "it" : "they") + " may be another process's pull in progress; a pull after that removes "
@@ -227,24 +233,42 @@ final class PullOperation {
    * temporary files as their chunks arrive; should one stall that long, it fails loudly, on a
    * missing file, never silently). True when it went.
    */
-  private boolean dropStale(Path leftover, AtomicInteger dropped, AtomicInteger young) {
-    if (!targetLocked) {
+  private boolean dropStale(Path leftover, AtomicInteger dropped) {
+    if (!stale(leftover)) {
       return false;
     }
     try {
-      java.nio.file.attribute.FileTime changed = (java.nio.file.attribute.FileTime) Files.getAttribute(leftover, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
-      if (Files.isDirectory(leftover, LinkOption.NOFOLLOW_LINKS)) {
-        return false;
-      }
-      if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE))) {
-        young.incrementAndGet(); // told once the pull goes ahead (see warnOfYoungLeftovers)
-        return false;
-      }
       Files.deleteIfExists(leftover);
       dropped.incrementAndGet();
       return true;
     } catch (IOException | RuntimeException e) {
       return false; // left as it is, and reported by the scan
+    }
+  }
+
+  /**
+   * Whether a temporary file of an interrupted pull may go, by the rule of {@link #dropStale}; one
+   * that stays because it is young is noted, and told once the pull goes ahead
+   * ({@link #warnOfYoungLeftovers}). The mode=mirror step asks too, and removes what may go.
+   */
+  private boolean stale(Path leftover) {
+    if (!targetLocked) {
+      return false;
+    }
+    try {
+      java.util.Map<String, Object> attrs = Files.readAttributes(leftover, "unix:ctime,isDirectory,fileKey", LinkOption.NOFOLLOW_LINKS);
+      if ((Boolean) attrs.get("isDirectory")) {
+        return false;
+      }
+      java.nio.file.attribute.FileTime changed = (java.nio.file.attribute.FileTime) attrs.get("ctime");
+      if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE))) {
+        Object key = attrs.get("fileKey");
+        youngLeftovers.add(key != null ? key : leftover.toAbsolutePath().normalize());
+        return false;
+      }
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false; // left as it is
     }
   }
 
@@ -333,9 +357,10 @@ final class PullOperation {
       seen = CoarseTimes.adoptSnapshotTimes(seen, target, snapshot.index()); // a file system of coarser times than the snapshot's
     }
     long restoreNanos = System.nanoTime();
-    Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen);
+    Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen, this::stale);
     Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, keepOut);
+    warnOfYoungLeftovers(target); // those the mirror step found where no scan ran
     listener.info(String.format("restored %,d files (%,d already there), %,d directories and %,d symlinks into %s;"
         + " fetched %,d pack bytes, wrote %,d bytes, in %d ms", stats.files(), stats.filesUnchanged(), stats.directories(), stats.symlinks(),
         target, stats.bytesRead(), stats.bytesWritten(), Engine.millisSince(restoreNanos)));

@@ -605,6 +605,46 @@ class CachemountRoundTripTest {
     assertTrue(Files.exists(leftover), "the temporary file the pull said stays is there");
   }
 
+  /**
+   * A mode=mirror pull that does not scan the target first (verify=content reads every file instead)
+   * left an hour-old temporary file of a killed pull in place for good, and said nothing of it: the
+   * mirror step left it to the scan's rule for leftovers, which did not run. It removed such files
+   * before c574ded, as extras of the target.
+   */
+  @Test
+  void aMirrorPullThatDoesNotScanTheTargetStillRemovesTheTemporaryFilesOfAKilledPullOnceTheyAreAnHourOld() throws IOException {
+    Path target = pulledWithALeftover("mirror-verify-target");
+    Path leftover = target.resolve(LEFTOVER);
+    Cachemount later = Cachemount.builder().home(dir).env(Map.of())
+        .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(2))).build();
+    warnings.clear();
+    OperationResult mirrored = later.pull(later.parseSpec("id=m2,dir=" + store + ",target=" + target + ",mode=mirror,verify=content"), listener);
+    assertEquals(Outcome.RESTORED, mirrored.result());
+    assertFalse(Files.exists(leftover), "a killed pull's temporary file, two hours old, went");
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("temporary file")), warnings.toString());
+  }
+
+  /**
+   * The same pull, the temporary file just written: it stays (it may be another process's pull in
+   * progress), and the pull says so, as a pull that scans the target does.
+   */
+  @Test
+  void aMirrorPullThatDoesNotScanTheTargetKeepsAndTellsOfTheYoungTemporaryFiles() throws IOException {
+    Path target = pulledWithALeftover("mirror-verify-young-target");
+    Path leftover = target.resolve(LEFTOVER);
+    warnings.clear();
+    OperationResult mirrored = client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + target + ",mode=mirror,verify=content"), listener);
+    assertEquals(Outcome.RESTORED, mirrored.result());
+    assertTrue(Files.exists(leftover));
+    assertEquals(1, warnings.stream().filter(w -> w.contains("1 temporary file of an interrupted pull (.cachemount-tmp-*) stays in " + target)).count(),
+        warnings.toString());
+    // One that scans first finds it twice (its scan, its mirror step), and tells of it once.
+    warnings.clear();
+    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + target + ",mode=mirror"), listener);
+    assertTrue(Files.exists(leftover));
+    assertEquals(1, warnings.stream().filter(w -> w.contains("temporary file")).count(), warnings.toString());
+  }
+
   /** Where {@link #pulledWithALeftover} puts the temporary file, in the target. */
   private static final String LEFTOVER = "org/.cachemount-tmp-3c1d";
 

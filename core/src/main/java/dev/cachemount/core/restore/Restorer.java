@@ -74,11 +74,19 @@ public final class Restorer {
    * @param seen what a complete scan of the target saw just before, by path (null: none); a file is
    *     then compared with what the scan saw instead of being looked at again, and a path the scan
    *     did not see is missing
+   * @param staleLeftover whether a temporary file of an interrupted pull ({@code .cachemount-tmp-…})
+   *     that {@code mode=mirror} finds may go: the pull's rule for leftovers, applied whether or not a
+   *     scan of the target ran before (null: every one stays)
    */
   public record Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker,
-      Map<String, ScannedEntry> seen) {
+      Map<String, ScannedEntry> seen, java.util.function.Predicate<Path> staleLeftover) {
     public Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker) {
       this(verifyContent, mirror, chunker, null);
+    }
+
+    public Options(boolean verifyContent, boolean mirror, dev.cachemount.core.chunk.ChunkerParameters chunker,
+        Map<String, ScannedEntry> seen) {
+      this(verifyContent, mirror, chunker, seen, null);
     }
 
     public static Options defaults(dev.cachemount.core.chunk.ChunkerParameters chunker) {
@@ -723,8 +731,18 @@ public final class Restorer {
             + " look at it, then move it back or delete it");
       }
     } else if (name.toString().startsWith(TreeScanner.TEMP_PREFIX)) {
-      // An interrupted pull's, or another process's in progress: the pull's scan removed it if it
-      // was old, and told that it stays if not (PullOperation.dropStale); never a snapshot's extra.
+      // An interrupted pull's, or another process's in progress: never a snapshot's extra. The pull's
+      // rule for leftovers decides (PullOperation.stale: an hour-old one goes, a younger one stays,
+      // told), here too, as a pull that does not scan the target first (verify=content) never ran
+      // it. It looks at the file by its path; the removal is relative to the open directory.
+      if (options.staleLeftover() != null && options.staleLeftover().test(file)) {
+        if (dir != null) {
+          dir.deleteFile(name);
+        } else {
+          Files.deleteIfExists(file);
+        }
+        m.removed()[0]++;
+      }
     } else if (!m.kinds().containsKey(path) && !m.keepOut().contains(file)) {
       if (dir != null) {
         dir.deleteFile(name);
