@@ -261,18 +261,15 @@ abstract class CacheMojo extends AbstractMojo {
    * name: {@code cachemount.GOAL.ID.result} ({@code restored}, {@code miss}, {@code pushed},
    * {@code unchanged} or {@code failed}) and, when there is one, {@code cachemount.GOAL.ID.digest}.
    * Set as user properties of the session and properties of every project of the reactor: a goal that
-   * runs once per build runs in one project, and the others read them too.
+   * runs once per build runs in one project, and the others read them too. A result without a digest
+   * (a miss, a failure) removes the digest an earlier run of the id left (oncePerBuild=false runs it in
+   * each module): it names a snapshot this run did not restore or store.
    */
   private void publish(String id, OperationResult r) {
     if (session == null) {
       return;
     }
-    java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
     String prefix = "cachemount." + goal() + "." + id + ".";
-    values.put(prefix + "result", r.result().key());
-    if (r.digest() != null) {
-      values.put(prefix + "digest", r.digest());
-    }
     List<java.util.Properties> targets = new ArrayList<>();
     targets.add(session.getUserProperties());
     if (session.getProjects() != null) {
@@ -282,7 +279,12 @@ abstract class CacheMojo extends AbstractMojo {
       targets.add(session.getCurrentProject().getProperties());
     }
     for (java.util.Properties target : targets) {
-      values.forEach(target::setProperty);
+      target.setProperty(prefix + "result", r.result().key());
+      if (r.digest() != null) {
+        target.setProperty(prefix + "digest", r.digest());
+      } else {
+        target.remove(prefix + "digest");
+      }
     }
   }
 

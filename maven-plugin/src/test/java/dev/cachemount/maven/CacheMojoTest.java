@@ -353,6 +353,47 @@ class CacheMojoTest {
     assertEquals("failed", projects.get(1).getProperties().getProperty("cachemount.pull.gone.result"));
   }
 
+  /**
+   * A goal that runs an id again (oncePerBuild=false: in each module) tells how it ended this time:
+   * a digest the earlier run left stayed beside a result that has none (a miss, a failure), naming a
+   * snapshot this run did not restore.
+   */
+  @Test
+  void anIdRunAgainLeavesNoDigestOfTheEarlierRunBesideAResultWithoutOne() throws Exception {
+    var projects = List.of(project("parent", "pull"), project("app", "pull"));
+    org.apache.maven.execution.MavenSession session = reactor(projects, projects.get(0));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 5);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    push.execute();
+    PullMojo restored = configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + dir.resolve("target"));
+    restored.session = session;
+    restored.oncePerBuild = false;
+    restored.execute();
+    assertTrue(projects.get(1).getProperties().getProperty("cachemount.pull.m2.digest").startsWith("sha256:"));
+
+    session.setCurrentProject(projects.get(1));
+    PullMojo missed = configure(new PullMojo(), "id=m2,dir=" + dir.resolve("empty-store") + ",target=" + dir.resolve("target"));
+    missed.session = session;
+    missed.oncePerBuild = false;
+    missed.execute();
+    for (java.util.Properties p : List.of(session.getUserProperties(), projects.get(0).getProperties(), projects.get(1).getProperties())) {
+      assertEquals("miss", p.getProperty("cachemount.pull.m2.result"));
+      assertEquals(null, p.getProperty("cachemount.pull.m2.digest"), "a miss has no digest, whatever ran before");
+    }
+
+    restored.execute();
+    Files.writeString(Files.createDirectories(dir.resolve("not-a-layout")).resolve("precious"), "x");
+    PullMojo failed = configure(new PullMojo(), "id=m2,dir=" + dir.resolve("not-a-layout") + ",target=" + dir.resolve("target"));
+    failed.failOnError = false;
+    failed.session = session;
+    failed.oncePerBuild = false;
+    failed.execute();
+    assertEquals("failed", session.getUserProperties().getProperty("cachemount.pull.m2.result"));
+    assertEquals(null, session.getUserProperties().getProperty("cachemount.pull.m2.digest"), "a failure has no digest");
+  }
+
   @Test
   void inAMultiModuleBuildPullRunsInTheFirstProjectAndPushInTheLast() throws Exception {
     // The goals bound in every module's pom (as a parent's <plugins> gives them).
