@@ -93,8 +93,9 @@ final class RegistrySession implements Closeable {
     HttpRoutePlanner routes = ref.isLoopback() && tls == null && ref.port() > 0
         ? plainFirst(ref, probeTimeout)
         : new SystemDefaultRoutePlanner(ProxySelector.getDefault());
+    int connections = connectionsPerHost(settings.parallelTransfers());
     Supplier<HttpTransport> secure = shared(() -> transport(new LazyTlsSockets(
-        () -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory() : new SSLConnectionSocketFactory(tls)), routes));
+        () -> tls == null ? SSLConnectionSocketFactory.getSystemSocketFactory() : new SSLConnectionSocketFactory(tls)), routes, connections));
     // jib-core's failover goes HTTPS, then HTTPS unverified, then HTTP. A loopback registry may speak
     // plain HTTP, but its TLS, when it has some, is verified: only a host named insecure skips that.
     Supplier<HttpTransport> unverified = !unverifiedTls ? secure : shared(() -> transport(new LazyTlsSockets(() -> {
@@ -103,7 +104,7 @@ final class RegistrySession implements Closeable {
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("this JDK offers no TLS", e);
       }
-    }), routes));
+    }), routes, connections));
     // Credentials over plain HTTP only to this machine, as the issue of record says; elsewhere jib-core
     // refuses to send them and the request fails with a message saying so.
     this.http = JibHttpAccess.newClient(plainHttp, ref.isLoopback(), this::log, secure, unverified);
@@ -142,14 +143,25 @@ final class RegistrySession implements Closeable {
    * still checked against the list: the TLS socket factories load it themselves, when TLS is used.
    * An answer closed before its end costs a bounded number of bytes ({@link AbandonedBodies}).
    */
-  private static HttpTransport transport(LayeredConnectionSocketFactory sockets, HttpRoutePlanner routes) {
+  /**
+   * How many connections to one registry the session's pool holds: room for every transfer at once
+   * and, beside each, the download of a pack that a refused mount copies from another repository
+   * (the upload holds its connection while its body is read from the download: with fewer, 20
+   * copies could hold every connection and wait for one another for ever), and the push's existence
+   * checks ({@code PushOperation.PACK_CHECKS}, 16), which overlap the first uploads.
+   */
+  static int connectionsPerHost(int parallelTransfers) {
+    return Math.max(20, 2 * parallelTransfers + 16);
+  }
+
+  private static HttpTransport transport(LayeredConnectionSocketFactory sockets, HttpRoutePlanner routes, int connections) {
     return new ApacheHttpTransport(HttpClientBuilder.create()
         .useSystemProperties()
         .disableCookieManagement()
         .setPublicSuffixMatcher(NO_PUBLIC_SUFFIXES)
         .setSSLSocketFactory(sockets)
-        .setMaxConnTotal(200)
-        .setMaxConnPerRoute(20)
+        .setMaxConnTotal(Math.max(200, connections))
+        .setMaxConnPerRoute(connections)
         .setConnectionTimeToLive(-1, TimeUnit.MILLISECONDS)
         .setRoutePlanner(routes)
         .disableRedirectHandling()

@@ -44,6 +44,10 @@ class RefusedMountTest {
   /** How many uploads still have their connection cut after the first bytes of their PATCH (a proxy's reset). */
   private final AtomicInteger patchesCut = new AtomicInteger();
   private HttpServer server;
+  /** When set: each copy's upload counts down as it starts, and is answered once all have started. */
+  private volatile java.util.concurrent.CountDownLatch allCopiesStarted;
+  /** Uploads answered 500 because the others did not start within seconds. */
+  private final AtomicInteger uploadsGivenUp = new AtomicInteger();
 
   /** A registry that answers every mount with an upload session; team/a holds {@link #sourceBlobs}. */
   private RegistryRef refusingRegistry() throws IOException {
@@ -65,6 +69,20 @@ class RefusedMountTest {
           x.getResponseHeaders().set("Location", session);
           x.sendResponseHeaders(202, -1);
         } else if (method.equals("PATCH") && uploads.containsKey(path)) {
+          java.util.concurrent.CountDownLatch started = allCopiesStarted;
+          if (started != null) {
+            started.countDown();
+            try {
+              if (!started.await(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                uploadsGivenUp.incrementAndGet(); // not every copy's upload started: the test fails
+                x.sendResponseHeaders(500, -1);
+                return;
+              }
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              return;
+            }
+          }
           if (patchesCut.getAndDecrement() > 0) {
             x.getRequestBody().readNBytes(1024);
             return; // closed without an answer: the connection goes, the rest of the body with it
@@ -123,6 +141,42 @@ class RefusedMountTest {
     assertEquals(1, listener.warnings().size(), listener.warnings().toString());
     assertTrue(listener.warned("did not mount blobs of team/a into team/b (from=): they are copied through this machine instead"),
         listener.warnings().toString());
+  }
+
+  /**
+   * As many copies at once as the store's transfers, each a download whose connection is held while
+   * its bytes go into an upload on another: the session's pool held 20 connections to a host, so 20
+   * or more copies at once (a library caller's {@code parallelTransfers}) could each hold a download's
+   * and wait for an upload's for ever (review). The registry here answers each copy's upload only once
+   * every one has started: 24 uploads at once, each after its download.
+   */
+  @Test
+  void asManyCopiesAtOnceAsTransfersEachWithItsDownload() throws Exception {
+    RegistryRef ref = refusingRegistry();
+    int transfers = 24;
+    allCopiesStarted = new java.util.concurrent.CountDownLatch(transfers);
+    java.util.List<byte[]> packs = new java.util.ArrayList<>();
+    for (int i = 0; i < transfers; i++) {
+      byte[] pack = ("pack " + i + " of project A").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      packs.add(pack);
+      sourceBlobs.put(Digest.of(pack).toString(), pack);
+    }
+    RegistrySettings settings = new RegistrySettings(java.util.Set.of(), Optional.empty(), Optional.empty(), transfers,
+        RegistrySettings.DEFAULT.retry(), RegistrySettings.DEFAULT.timeout());
+    java.util.concurrent.ExecutorService claims = Executors.newFixedThreadPool(transfers);
+    try (RegistryStore store = new RegistryStore(ref, settings, false, Optional.empty(), Optional.empty(), dir, new RecordingListener())) {
+      java.util.List<java.util.concurrent.Future<BlobPut>> puts = new java.util.ArrayList<>();
+      for (byte[] pack : packs) {
+        puts.add(claims.submit(() -> store.claimBlob(Digest.of(pack), pack.length, Optional.of("team/a"))));
+      }
+      for (int i = 0; i < transfers; i++) {
+        assertEquals(BlobPut.written(packs.get(i).length), puts.get(i).get(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertArrayEquals(packs.get(i), committed.get(Digest.of(packs.get(i)).toString()));
+      }
+    } finally {
+      claims.shutdownNow();
+    }
+    assertEquals(0, uploadsGivenUp.get(), "uploads that waited in vain for the others to start (their connections were taken)");
   }
 
   @Test
