@@ -736,12 +736,16 @@ public final class Restorer {
       // told), here too, as a pull that does not scan the target first (verify=content) never ran
       // it. It looks at the file by its path; the removal is relative to the open directory.
       if (options.staleLeftover() != null && options.staleLeftover().test(file)) {
-        if (dir != null) {
-          dir.deleteFile(name);
-        } else {
-          Files.deleteIfExists(file);
+        try {
+          if (dir != null) {
+            dir.deleteFile(name);
+          } else {
+            Files.delete(file);
+          }
+          m.removed()[0]++;
+        } catch (NoSuchFileException gone) {
+          // removed meanwhile (another pull's scan)
         }
-        m.removed()[0]++;
       }
     } else if (!m.kinds().containsKey(path) && !m.keepOut().contains(file)) {
       if (dir != null) {
