@@ -17,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 /**
- * What push, pull and inspect share: the repeatable {@code --cache-id} spec, {@code --json} and
+ * What push, pull, inspect and verify share: the repeatable {@code --cache-id} spec, {@code --json} and
  * {@code --verbose}, and running one core operation per cache id.
  */
 abstract class CacheCommand implements Callable<Integer> {
@@ -137,6 +137,68 @@ abstract class CacheCommand implements Callable<Integer> {
         }
       }
     };
+  }
+
+  /** A look at what is stored for one spec: empty when nothing is (a miss). */
+  interface Lookup<T> {
+    java.util.Optional<T> run(CacheSpec spec, OperationListener listener);
+  }
+
+  /**
+   * Runs {@code lookup} for every spec, printing what it found ({@code text}, or with --json an object
+   * whose {@code result} is {@code found} and whose {@code key} holds it), a miss, or the failure; a
+   * failure of one id does not stop the others. Returns the exit code of the first failure, else 0.
+   */
+  <T> int runLookups(Lookup<T> lookup, String found, String key, java.util.function.BiFunction<String, T, String> text) {
+    int exit = 0;
+    List<CacheSpec> specs = specs();
+    client = configuredClient();
+    for (CacheSpec s : specs) {
+      try {
+        java.util.Optional<T> value = lookup.run(s, listener());
+        if (json) {
+          java.util.Map<String, Object> object = new java.util.LinkedHashMap<>();
+          object.put("id", s.id());
+          object.put("result", value.isPresent() ? found : "miss");
+          value.ifPresent(v -> object.put(key, v));
+          out().println(new String(Json.write(object), java.nio.charset.StandardCharsets.UTF_8));
+        } else {
+          out().println(value.map(v -> text.apply(s.id(), v)).orElse(s.id() + ": miss, nothing stored for this id"));
+        }
+      } catch (CachemountException e) {
+        lookupFailed(s, e);
+        if (exit == 0) {
+          exit = e.kind().exitCode();
+        }
+      } catch (RuntimeException e) {
+        // A defect: reported with its trace on standard error, with or without --json, as push and pull do.
+        CachemountException wrapped = unexpected(e);
+        err().println("cachemount: " + wrapped.getMessage());
+        e.printStackTrace(err());
+        if (json) {
+          lookupFailed(s, wrapped);
+        }
+        if (exit == 0) {
+          exit = wrapped.kind().exitCode();
+        }
+      }
+      out().flush();
+    }
+    return exit;
+  }
+
+  /** As push and pull: the message on standard error, or with --json a {@code failed} object on standard output instead. */
+  private void lookupFailed(CacheSpec s, CachemountException e) {
+    if (!json) {
+      err().println("cachemount: error: " + e.getMessage());
+    } else {
+      java.util.Map<String, Object> object = new java.util.LinkedHashMap<>();
+      object.put("id", s.id());
+      object.put("result", "failed");
+      object.put("error", e.getMessage());
+      object.put("exitCode", e.kind().exitCode());
+      out().println(new String(Json.write(object), java.nio.charset.StandardCharsets.UTF_8));
+    }
   }
 
   /** One operation on one spec. */

@@ -19,7 +19,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, inspect or version");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, inspect, verify or version");
   }
 
   /** The top-level command's model (see {@link Models}). */
@@ -44,7 +44,7 @@ public final class Main implements Runnable {
   }
 
   /** The subcommands, in the order the usage lists them. */
-  private static final List<String> COMMANDS = List.of("push", "pull", "inspect", "version", "help");
+  private static final List<String> COMMANDS = List.of("push", "pull", "inspect", "verify", "version", "help");
 
   /** A new model of the subcommand {@code name}. */
   private static CommandLine subcommand(String name, Cachemount client) {
@@ -52,6 +52,7 @@ public final class Main implements Runnable {
       case "push" -> new CommandLine(PushCommand.model(client));
       case "pull" -> new CommandLine(PullCommand.model(client));
       case "inspect" -> new CommandLine(InspectCommand.model(client));
+      case "verify" -> new CommandLine(VerifyCommand.model(client));
       case "version" -> new CommandLine(VersionCommand.model());
       // Only usage and errors need it, and its model is picocli's own, read from its annotations.
       case "help" -> new CommandLine(new CommandLine.HelpCommand());

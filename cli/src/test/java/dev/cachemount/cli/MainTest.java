@@ -282,10 +282,38 @@ class MainTest {
   }
 
   @Test
+  void verifyReadsEveryPackAndSaysWhatItChecked() throws IOException {
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)));
+    String digest = jsonLines().get(0).get("digest").asText();
+    assertEquals(0, run("verify", "--cache-id", "id=m2,dir=" + store, "--cache-id", "id=absent,dir=" + store), err);
+    assertTrue(out.startsWith("m2: verified " + digest + " at oci:" + store + ":m2 ("), out);
+    assertTrue(out.contains(" checked against their digests; read "), out);
+    assertTrue(out.contains("absent: miss, nothing stored for this id"), out);
+    assertEquals(0, run("verify", "--json", "--cache-id", "id=m2,dir=" + store));
+    JsonNode verified = jsonLines().get(0);
+    assertEquals("verified", verified.get("result").asText());
+    assertEquals(digest, verified.get("verification").get("digest").asText());
+    assertTrue(verified.get("verification").get("chunks").asLong() > 0, verified.toString());
+  }
+
+  @Test
+  void verifyOfADamagedPackExits4AndNamesIt() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)), err);
+    assertEquals(0, run("inspect", "--json", "--cache-id", "id=m2,dir=" + store));
+    String pack = jsonLines().get(0).get("snapshot").get("packs").get(0).get("digest").asText();
+    Path blob = store.resolve("blobs/sha256").resolve(pack.substring("sha256:".length()));
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[bytes.length / 2] ^= 0x10;
+    Files.write(blob, bytes);
+    assertEquals(4, run("verify", "--cache-id", "id=m2,dir=" + store));
+    assertTrue(err.startsWith("cachemount: error: the snapshot oci:" + store + ":m2 is damaged: 1 of ") && err.contains(pack), err);
+  }
+
+  @Test
   void usageAndErrorsNameEveryCommandWhateverTheCommandLine() {
     // Only a command line that names its command builds that command alone (Main.run).
     assertEquals(2, run());
-    for (String command : List.of("push", "pull", "inspect", "version")) {
+    for (String command : List.of("push", "pull", "inspect", "verify", "version")) {
       assertTrue(err.contains("  " + command + " "), command + " in " + err);
     }
     assertEquals(2, run("pusj"));
@@ -368,7 +396,7 @@ class MainTest {
   void aStoreDirectoryOfSomethingElseIsRefusedByEveryCommand() throws IOException {
     Files.createDirectories(store);
     Files.writeString(store.resolve("notes.txt"), "not a store");
-    for (String command : List.of("push", "pull", "inspect")) {
+    for (String command : List.of("push", "pull", "inspect", "verify")) {
       assertEquals(2, run(command, "--cache-id", spec("m2", command.equals("pull") ? dir.resolve("target") : source)), command + ": " + err);
       assertTrue(err.contains("is not an OCI image layout"), command + ": " + err);
     }

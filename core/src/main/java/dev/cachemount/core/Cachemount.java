@@ -8,6 +8,7 @@ import dev.cachemount.core.registry.RegistryCredentials;
 import dev.cachemount.core.registry.RegistryRef;
 import dev.cachemount.core.registry.RegistrySettings;
 import dev.cachemount.core.registry.RegistryStore;
+import dev.cachemount.core.restore.SnapshotCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.ReuseSource;
 import dev.cachemount.core.snapshot.SnapshotReader;
@@ -332,6 +333,67 @@ public final class Cachemount {
     } catch (IOException e) {
       throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
     }
+  }
+
+  /**
+   * Reads the snapshot stored under the spec's id as a cold pull would, writing nothing, and checks
+   * every chunk against its digest ({@link SnapshotCheck}); empty when nothing is stored. A missing
+   * or damaged blob fails it (INTEGRITY), naming every such pack and the files that need it, and
+   * what to do; an unreachable store fails it as an operational failure.
+   */
+  public Optional<Verification> verify(CacheSpec spec, OperationListener given) {
+    long started = System.nanoTime();
+    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
+        InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
+      String ref = store.describe(spec.storeReference());
+      LoadedSnapshot s;
+      SnapshotCheck.Report report;
+      try {
+        Optional<LoadedSnapshot> loaded = SnapshotReader.of(store).load(spec.storeReference(), ref);
+        if (loaded.isEmpty()) {
+          return Optional.empty();
+        }
+        s = loaded.get();
+        report = new SnapshotCheck(store, s.index(), Math.max(engine.workers(), store.parallelReads())).check(ref);
+      } catch (CachemountException e) {
+        // A manifest, config or index that does not check: the snapshot is damaged there.
+        CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
+            : new CachemountException(FailureKind.INTEGRITY, e.getMessage() + "." + PullOperation.repairAdvice(e.getMessage(), spec.id(), store), e);
+        throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
+      } catch (RuntimeException e) {
+        throw interrupted(e, watch, "verify of cache '" + spec.id() + "'");
+      }
+      if (!report.damaged().isEmpty()) {
+        // A push that moved the tag meanwhile may have had the old snapshot's packs collected, as a
+        // pull finds (PullOperation): that is not damage.
+        Optional<dev.cachemount.core.store.ManifestBytes> now = store.fetchManifest(spec.storeReference());
+        if (now.isEmpty() || !now.get().digest().equals(s.manifestBytes().digest())) {
+          throw new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was replaced by a push while verify read it"
+              + " (packs of the one it read were gone); run verify again");
+        }
+        String message = damageMessage(ref, report);
+        throw new CachemountException(FailureKind.INTEGRITY, message + "." + PullOperation.repairAdvice(message, spec.id(), store));
+      }
+      return Optional.of(new Verification(ref, s.manifestBytes().digest().toString(), s.index().fileCount(), s.index().totalBytes(),
+          report.packs(), report.frames(), report.chunks(), s.bytesRead() + report.bytesRead(), Engine.millisSince(started)));
+    } catch (IOException e) {
+      throw IoErrors.failed("verify of cache '" + spec.id() + "'", e);
+    }
+  }
+
+  /** Which packs of the snapshot at {@code ref} are damaged, and which files need them. */
+  private static String damageMessage(String ref, SnapshotCheck.Report report) {
+    StringBuilder m = new StringBuilder("the snapshot " + ref + " is damaged: " + report.damaged().size() + " of "
+        + ResultText.count(report.packs(), "pack", "packs") + " cannot be used");
+    for (SnapshotCheck.DamagedPack d : report.damaged()) {
+      m.append("; pack ").append(d.digest()).append(" (").append(ResultText.bytes(d.size())).append("): ").append(d.problem())
+          .append(" (").append(ResultText.count(d.files(), "file needs", "files need")).append(" it");
+      if (!d.examples().isEmpty()) {
+        m.append(": ").append(String.join(", ", d.examples())).append(d.files() > d.examples().size() ? ", ..." : "");
+      }
+      m.append(")");
+    }
+    return m.toString();
   }
 
   /**

@@ -89,6 +89,11 @@ final class PullOperation {
     if (e.kind() != FailureKind.INTEGRITY) {
       return e;
     }
+    return new CachemountException(FailureKind.INTEGRITY, e.getMessage() + ". Nothing wrong was written." + repairAdvice(e.getMessage(), id, store), e);
+  }
+
+  /** What to do about a damaged stored snapshot (after {@code message}, which says what is wrong). */
+  static String repairAdvice(String message, String id, SnapshotStore store) {
     // A registry stores each digest once, for all its repositories, and keeps the bytes it has
     // whatever a later upload sends (CNCF distribution skips the write when the digest exists).
     String registry = store instanceof dev.cachemount.core.registry.RegistryStore
@@ -96,9 +101,9 @@ final class PullOperation {
             + " the bytes it holds for a digest: its operator must delete that blob from the registry's storage first"
         : "";
     // A message that already says what --force does (a damaged index.json) is not told it again.
-    String repair = e.getMessage().contains("--force") ? ""
+    String repair = message.contains("--force") ? ""
         : " To replace the stored snapshot, run `cachemount push --force` for id '" + id + "' from a good copy of the tree.";
-    return new CachemountException(FailureKind.INTEGRITY, e.getMessage() + ". Nothing wrong was written." + repair + registry, e);
+    return repair + registry;
   }
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {

@@ -317,12 +317,21 @@ class RegistryFailureIT {
       assertEquals(0, access.cli("push", spec + tree).exitCode());
       Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
       String pack = inspect.json().get(0).get("snapshot").get("packs").get(0).get("digest").asText();
+      Cli.Result whole = access.cli("verify", "id=m2,ref=" + access.ref("team/cache"));
+      assertEquals(0, whole.exitCode(), whole.toString());
+      assertEquals("verified", whole.json().get(0).get("result").asText(), whole.toString());
       try (RandomAccessFile f = new RandomAccessFile(registry.blobFile(pack).toFile(), "rw")) {
         f.seek(f.length() / 2);
         int b = f.read();
         f.seek(f.length() / 2);
         f.write(b ^ 0x40);
       }
+      // verify finds it before a pull does: the pack, the files that need it, and what to do.
+      Cli.Result damaged = access.cli("verify", "id=m2,ref=" + access.ref("team/cache"));
+      assertEquals(4, damaged.exitCode(), damaged.toString());
+      String found = damaged.json().get(0).get("error").asText();
+      assertTrue(found.contains("is damaged: 1 of ") && found.contains("pack " + pack + " (") && found.contains("need it: ")
+          && found.contains("its operator must delete that blob"), found);
       Path out = dir.resolve("out");
       Cli.Result pull = access.cli("pull", spec + out);
       assertEquals(4, pull.exitCode(), pull.toString());
@@ -350,6 +359,7 @@ class RegistryFailureIT {
       Cli.Result good = access.cli("pull", spec + out);
       assertEquals(0, good.exitCode(), good.toString());
       TreeCompare.assertSameTree(tree, out);
+      assertEquals(0, access.cli("verify", "id=m2,ref=" + access.ref("team/cache")).exitCode());
     }
   }
 
