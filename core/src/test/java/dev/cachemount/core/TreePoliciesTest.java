@@ -64,6 +64,44 @@ class TreePoliciesTest {
     assertEquals(1, mirror.files(), "without mode=merge the snapshot is the directory");
   }
 
+  /**
+   * Two projects that push one merged cache in turn, whose trees hold the same files but whose
+   * directories were made at different times (every two machines' caches): once each has pushed, a
+   * push adds nothing and stores nothing. The union kept the pushing directory's time for a
+   * directory on both sides, so each push flipped those times and stored a new snapshot.
+   */
+  @Test
+  void mergesInTurnOfTreesThatDifferOnlyInDirectoryTimesStoreNothingOnceBothPushed() throws IOException {
+    Cachemount client = client();
+    Path store = dir.resolve("store");
+    Path projectA = dir.resolve("a");
+    Path projectB = dir.resolve("b");
+    for (Path project : new Path[] {projectA, projectB}) {
+      write(project.resolve("shared/lib.jar"), "lib v1", 1_600_000_000L);
+      write(project.resolve("shared/sub/x.pom"), "x", 1_600_000_000L);
+    }
+    setTime(projectA.resolve("shared"), 1_600_000_100L);
+    setTime(projectA.resolve("shared/sub"), 1_600_000_300L);
+    setTime(projectB.resolve("shared"), 1_600_000_200L);
+    setTime(projectB.resolve("shared/sub"), 1_600_000_150L);
+    String a = "id=m2,mode=merge,dir=" + store + ",target=" + projectA;
+    String b = "id=m2,mode=merge,dir=" + store + ",target=" + projectB;
+    assertEquals(Outcome.PUSHED, client.push(client.parseSpec(a), OperationListener.NONE).result());
+    client.push(client.parseSpec(b), OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, client.push(client.parseSpec(a), OperationListener.NONE).result(), "A again, after B");
+    assertEquals(Outcome.UNCHANGED, client.push(client.parseSpec(b), OperationListener.NONE).result(), "B again, after A");
+
+    Path out = dir.resolve("out");
+    client.pull(client.parseSpec("id=m2,dir=" + store + ",target=" + out), OperationListener.NONE);
+    assertEquals(1_600_000_200_000L, Files.getLastModifiedTime(out.resolve("shared")).toMillis(), "the newer directory time");
+    assertEquals(1_600_000_300_000L, Files.getLastModifiedTime(out.resolve("shared/sub")).toMillis(), "the newer directory time");
+  }
+
+  private static void setTime(Path path, long epochSeconds) throws IOException {
+    FileTime t = FileTime.fromMillis(epochSeconds * 1000);
+    Files.getFileAttributeView(path, BasicFileAttributeView.class).setTimes(t, t, null);
+  }
+
   @Test
   void maxSizeKeepsTheMostRecentlyUsedFiles() throws IOException {
     Cachemount client = client();

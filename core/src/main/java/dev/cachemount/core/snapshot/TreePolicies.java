@@ -42,7 +42,8 @@ public final class TreePolicies {
 
   /**
    * The union of {@code scanned} and {@code parent}. A path in both keeps the directory's entry,
-   * unless both are files and the stored one is newer. A stored entry whose parent directory the
+   * unless both are files and the stored one is newer; where both are directories, it takes the
+   * newer of their modification times. A stored entry whose parent directory the
    * directory replaced (by a file or a link) is left out, so the union is a tree.
    */
   public static Tree merge(List<ScannedEntry> scanned, SnapshotIndex parent) {
@@ -64,6 +65,10 @@ public final class TreePolicies {
         if (mine.type() == EntryType.FILE && p.type() == EntryType.FILE && newer(p, mine)) {
           merged.put(p.path(), asScanned(p));
           fromParent.add(p.path());
+        } else if (mine.type() == EntryType.DIRECTORY && p.type() == EntryType.DIRECTORY && newer(p, mine)) {
+          // A directory on both sides keeps the newer time, as a file does: with the pushing
+          // directory's time, merges of two trees in turn would flip it and never be unchanged.
+          merged.put(p.path(), new ScannedEntry(mine.path(), mine.type(), mine.mode(), mine.size(), p.mtimeSeconds(), p.mtimeNanos(), mine.linkTarget()));
         }
         continue;
       }
