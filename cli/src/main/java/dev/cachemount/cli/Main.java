@@ -73,6 +73,16 @@ public final class Main implements Runnable {
     }
     cli.setOut(out);
     cli.setErr(err);
+    // picocli checks required options before it reports unknown ones: "push --cahce-id SPEC" said
+    // only that --cache-id was missing. An unknown option is then what to name (with suggestions).
+    CommandLine.IParameterExceptionHandler parameterErrors = cli.getParameterExceptionHandler();
+    cli.setParameterExceptionHandler((e, arguments) -> {
+      CommandLine.ParameterException shown = e;
+      if (e instanceof CommandLine.MissingParameterException && !e.getCommandLine().getUnmatchedArguments().isEmpty()) {
+        shown = new CommandLine.UnmatchedArgumentException(e.getCommandLine(), e.getCommandLine().getUnmatchedArguments());
+      }
+      return parameterErrors.handleParseException(shown, arguments);
+    });
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       if (e instanceof CachemountException ce) {
         err.println("cachemount: error: " + ce.getMessage());

@@ -366,6 +366,19 @@ class MainTest {
     assertTrue(err.startsWith("Missing required option: '--cache-id=SPEC'"), err);
   }
 
+  /**
+   * A misspelt {@code --cache-id} is the option a user meant, not one missing: the error names
+   * what was typed and suggests the right spelling. It said only "Missing required option".
+   */
+  @Test
+  void aMisspeltCacheIdOptionIsNamedAsUnknown() {
+    assertEquals(2, run("push", "--cahce-id", spec("m2", source)));
+    assertTrue(err.startsWith("Unknown options: '--cahce-id', "), err);
+    assertTrue(err.contains("--cache-id"), err);
+    assertEquals(2, run("pull", "--cache-id", spec("m2", source), "--jsno"));
+    assertTrue(err.startsWith("Unknown option: '--jsno'"), err);
+  }
+
   @Test
   void optionsReachTheCommand() throws IOException {
     assertEquals(0, run("push", "--json", "-v", "--cache-id", spec("m2", source), "--insecure-registry", "a.example", "--insecure-registry", "b.example"));
