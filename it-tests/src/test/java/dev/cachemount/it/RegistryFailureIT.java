@@ -364,6 +364,41 @@ class RegistryFailureIT {
   }
 
   /**
+   * A pack cut short in the registry's storage (a full disk, a partial copy) is damage, as a flipped
+   * byte is, and as a layout directory's short blob is (exit 4, "has N bytes, its descriptor says M").
+   * The registry's answer for it is correct HTTP about a shorter blob; the pull said the registry did
+   * not serve ranges as HTTP says, told the user to see its operator, and exited 1.
+   */
+  @Test
+  void aPackCutShortInTheRegistryExits4NamingBothSizes() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=";
+      Path tree = smallTree(dir.resolve("tree"), 6);
+      assertEquals(0, access.cli("push", spec + tree).exitCode());
+      Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
+      JsonNode pack = inspect.json().get(0).get("snapshot").get("packs").get(0);
+      long size = pack.get("size").asLong();
+      try (RandomAccessFile f = new RandomAccessFile(registry.blobFile(pack.get("digest").asText()).toFile(), "rw")) {
+        f.setLength(size * 3 / 4);
+      }
+      Cli.Result pull = access.cli("pull", spec + dir.resolve("out"));
+      assertEquals(4, pull.exitCode(), pull.toString());
+      String error = pull.json().get(0).get("error").asText();
+      assertTrue(error.contains("has " + (size * 3 / 4) + " bytes") && error.contains("its descriptor says " + size), error);
+      assertTrue(error.contains("its operator must delete that blob"), error);
+
+      // Cut to nothing: the registry refuses any range of it (416), which says the same.
+      try (RandomAccessFile f = new RandomAccessFile(registry.blobFile(pack.get("digest").asText()).toFile(), "rw")) {
+        f.setLength(0);
+      }
+      Cli.Result empty = access.cli("pull", spec + dir.resolve("out-2"));
+      assertEquals(4, empty.exitCode(), empty.toString());
+      assertTrue(empty.json().get(0).get("error").asText().contains("its descriptor says " + size), empty.toString());
+    }
+  }
+
+  /**
    * A pull read the manifest; then a push moved the tag and the old snapshot's pack went (a registry's
    * garbage collection): the pull sees the 404, finds the tag moved, and restores the new snapshot.
    */

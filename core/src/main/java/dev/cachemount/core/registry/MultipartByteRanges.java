@@ -62,6 +62,18 @@ final class MultipartByteRanges extends PartReader {
   }
 
   /** The run of a blob of {@code size} bytes a {@code Content-Range} value names; empty when it names none. */
+  /**
+   * The complete length a well-formed {@code Content-Range} gives for the blob ({@code bytes a-b/N}),
+   * empty where it names none ({@code /*}) or is malformed.
+   */
+  static java.util.OptionalLong completeLength(String value) {
+    Matcher m = value == null ? null : CONTENT_RANGE.matcher(value);
+    if (m == null || !m.matches() || m.group(3).equals("*")) {
+      return java.util.OptionalLong.empty();
+    }
+    return java.util.OptionalLong.of(Long.parseLong(m.group(3)));
+  }
+
   static Optional<BlobRange> contentRange(String value, long size) {
     if (value == null) {
       return Optional.empty();

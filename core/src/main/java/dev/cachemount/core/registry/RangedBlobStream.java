@@ -80,6 +80,13 @@ final class RangedBlobStream extends InputStream {
         request(from, false);
         return;
       }
+      if (range != null && RegistryFailures.status(e) == 416) {
+        // One range, within the descriptor's size, that the registry cannot serve: it holds this
+        // digest's blob shorter than the descriptor says. Damage, as a short Content-Range is.
+        throw CachemountException.integrity("blob " + digest + " in registry " + session.ref().registry() + ", repository "
+            + session.ref().repository() + " is shorter than its descriptor says " + size + " bytes: it answered the range "
+            + range + " with 416 Range Not Satisfiable");
+      }
       throw e;
     }
     InputStream in;
@@ -111,6 +118,14 @@ final class RangedBlobStream extends InputStream {
       return from;
     }
     Optional<BlobRange> run = MultipartByteRanges.contentRange(values.get(0), size);
+    java.util.OptionalLong length = MultipartByteRanges.completeLength(values.get(0));
+    if (run.isEmpty() && length.isPresent() && length.getAsLong() != size) {
+      // A well-formed answer about a blob of another length: the registry holds this digest's blob
+      // cut short (or grown), as a layout directory's blob of the wrong size. Damage, not a misbehaving server.
+      throw CachemountException.integrity("blob " + digest + " in registry " + session.ref().registry() + ", repository "
+          + session.ref().repository() + " has " + length.getAsLong() + " bytes (its Content-Range: " + values.get(0).trim()
+          + "), its descriptor says " + size);
+    }
     if (run.isEmpty() || run.get().offset() > from) {
       throw CachemountException.operational("registry " + session.ref().registry() + ", repository " + session.ref().repository()
           + ": a request for blob " + digest + " from byte " + from + " was answered with 'Content-Range: " + values.get(0)
