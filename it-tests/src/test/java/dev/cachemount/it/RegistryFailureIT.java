@@ -395,6 +395,9 @@ class RegistryFailureIT {
       Cli.Result empty = access.cli("pull", spec + dir.resolve("out-2"));
       assertEquals(4, empty.exitCode(), empty.toString());
       assertTrue(empty.json().get(0).get("error").asText().contains("its descriptor says " + size), empty.toString());
+      for (Cli.Result r : List.of(pull, empty)) {
+        assertFalse(r.err().contains("\tat "), "a stack trace beside the message: " + r.err());
+      }
     }
   }
 

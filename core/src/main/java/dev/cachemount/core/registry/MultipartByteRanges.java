@@ -61,7 +61,6 @@ final class MultipartByteRanges extends PartReader {
     return Optional.of(m.group(2) != null ? m.group(2) : m.group(3));
   }
 
-  /** The run of a blob of {@code size} bytes a {@code Content-Range} value names; empty when it names none. */
   /**
    * The complete length a well-formed {@code Content-Range} gives for the blob ({@code bytes a-b/N}),
    * empty where it names none ({@code /*}) or is malformed.
@@ -74,6 +73,7 @@ final class MultipartByteRanges extends PartReader {
     return java.util.OptionalLong.of(Long.parseLong(m.group(3)));
   }
 
+  /** The run of a blob of {@code size} bytes a {@code Content-Range} value names; empty when it names none. */
   static Optional<BlobRange> contentRange(String value, long size) {
     if (value == null) {
       return Optional.empty();
