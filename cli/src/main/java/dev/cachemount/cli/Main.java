@@ -93,6 +93,15 @@ public final class Main implements Runnable {
       return 1;
     });
     int code;
+    // A signal (Ctrl-C, a cancelled CI job's SIGTERM) ends the JVM in the middle of the command: the
+    // core's exit hooks remove what it half-wrote; this one says why the command stopped, which
+    // otherwise ended without a word (exit 130 or 143).
+    Thread notice = new Thread(() -> {
+      err.println("cachemount: stopped by a signal before the command completed; what it had half-written is removed"
+          + " (a pull keeps the files it completed, a push the blobs it stored); run it again to finish");
+      err.flush();
+    }, "cachemount-stopped-notice");
+    boolean noticeRegistered = registerQuietly(notice);
     try {
       code = cli.execute(args);
     } catch (OutOfMemoryError e) {
@@ -103,9 +112,26 @@ public final class Main implements Runnable {
           + " give the JVM more with CACHEMOUNT_JAVA_OPTS='-XX:+UseSerialGC -Xmx4g'"
           + " (these replace the launcher's default options)");
       code = 1;
+    } finally {
+      if (noticeRegistered) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(notice);
+        } catch (IllegalStateException e) {
+          // the JVM is exiting: the notice runs
+        }
+      }
     }
     out.flush();
     err.flush();
     return code;
+  }
+
+  private static boolean registerQuietly(Thread hook) {
+    try {
+      Runtime.getRuntime().addShutdownHook(hook);
+      return true;
+    } catch (IllegalStateException e) {
+      return false; // the JVM is exiting already
+    }
   }
 }
