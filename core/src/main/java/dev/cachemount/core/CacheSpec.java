@@ -207,6 +207,13 @@ public record CacheSpec(
     if (id == null || id.isEmpty()) {
       throw CachemountException.usage("cache spec '" + text + "' has no id: add id=NAME (for example id=m2)");
     }
+    for (String separate : List.of(" ", ";", "=")) {
+      if (id.contains(separate)) {
+        // "id=npm target=DIR": one field, read as a strange id.
+        throw CachemountException.usage("cache spec '" + text + "': id '" + id + "' holds '" + separate + "': fields are separated by"
+            + " commas, as in id=npm,target=DIR");
+      }
+    }
     String refText = fields.get("ref");
     String typeText = fields.get("type");
     StoreType type = refText != null ? StoreType.REGISTRY : StoreType.LOCAL;
@@ -248,6 +255,10 @@ public record CacheSpec(
         level = Integer.parseInt(levelText.trim());
       } catch (NumberFormatException e) {
         throw CachemountException.usage("cache spec '" + text + "': compression-level '" + levelText + "' is not a number; use "
+            + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
+      }
+      if (level < MIN_COMPRESSION_LEVEL || level > MAX_COMPRESSION_LEVEL) {
+        throw CachemountException.usage("cache spec '" + text + "': compression-level=" + levelText.trim() + " is out of range: use "
             + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
       }
     }

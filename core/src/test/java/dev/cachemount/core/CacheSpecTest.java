@@ -107,7 +107,10 @@ class CacheSpecTest {
     "id=m2,ref=h.io/Upper | repository 'Upper' is not valid",
     "id=m2,ref=h.io/r:bad:tag | is not valid",
     "id=m2,ref=h.io/r@sha256:abc | is not a sha256 digest",
-    "id=m2,compression-level=0 | out of range",
+    "id=m2,compression-level=0 | cache spec 'id=m2,compression-level=0': compression-level=0 is out of range: use 1 to 19",
+    "id=m2,compression-level=25 | cache spec 'id=m2,compression-level=25': compression-level=25 is out of range",
+    "id=npm target=/x | id 'npm target=/x' holds ' ': fields are separated by commas, as in id=npm,target=DIR",
+    "id=npm;target=/x | holds ';': fields are separated by commas",
     "id=m2,compression-level=fast | not a number",
     "id=m2,target= | is empty",
   })
