@@ -6,7 +6,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
 public enum Outcome {
   /** A push stored a new snapshot. */
   PUSHED,
-  /** A push found the tree equal to the stored snapshot and wrote nothing. */
+  /** A push found the tree equal to the stored snapshot and wrote nothing (but for what a merge's earlier tries stored). */
   UNCHANGED,
   /** A pull wrote the snapshot into the target. */
   RESTORED,

@@ -12,7 +12,9 @@ public final class ResultText {
     String time = seconds(r.durationMs());
     return switch (r.result()) {
       case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
-      case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; wrote nothing, " + time + ")";
+      // A merge whose later try found the tag already holding its tree stored blobs in its earlier tries.
+      case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; "
+          + (r.bytesTransferred() > 0 ? "wrote " + bytes(r.bytesTransferred()) + " in earlier tries" : "wrote nothing") + ", " + time + ")";
       case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree
           + inPlace(r) + "; read " + bytes(r.bytesTransferred()) + " in " + time + ")";
       case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";

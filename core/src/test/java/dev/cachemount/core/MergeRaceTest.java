@@ -184,6 +184,28 @@ class MergeRaceTest {
     assertEquals(blobsWrittenByA.get(), result.blobsUploaded(), "blobsUploaded");
   }
 
+  /**
+   * The line printed for that result (CLI, Maven plugin) said "wrote nothing" while the result counted
+   * the blobs the earlier try wrote: it now says what the earlier tries wrote.
+   */
+  @Test
+  void theLineOfAMergeThatEndsUnchangedAfterAnEarlierTrySaysWhatThatTryWrote() throws IOException {
+    Cachemount a = racingClient(new AtomicInteger(1), () -> {
+      Files.copy(projectA.resolve("a.jar"), projectB.resolve("a.jar"));
+      Files.setLastModifiedTime(projectB.resolve("a.jar"), Files.getLastModifiedTime(projectA.resolve("a.jar")));
+    });
+    CacheSpec spec = a.parseSpec(spec(projectA));
+    OperationResult result = a.push(spec, listener);
+    assertEquals(Outcome.UNCHANGED, result.result(), infos.toString());
+    assertTrue(result.bytesTransferred() > 0, result.toString());
+    String line = ResultText.describe(result, spec);
+    assertTrue(!line.contains("wrote nothing") && line.contains("wrote " + ResultText.bytes(result.bytesTransferred()) + " in earlier tries"), line);
+    // One that wrote nothing still says so.
+    OperationResult again = other.push(other.parseSpec(spec(projectA)), OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, again.result());
+    assertTrue(ResultText.describe(again, spec).contains("; wrote nothing, "), ResultText.describe(again, spec));
+  }
+
   private interface IoAction {
     void run() throws IOException;
   }
