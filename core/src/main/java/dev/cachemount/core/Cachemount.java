@@ -349,7 +349,10 @@ public final class Cachemount {
       LoadedSnapshot s;
       SnapshotCheck.Report report;
       try {
-        Optional<LoadedSnapshot> loaded = SnapshotReader.of(store).load(spec.storeReference(), ref);
+        // The stored index, never the copy this machine keeps of one it pushed or pulled (a registry's
+        // IndexCache): a cold pull elsewhere reads the stored one, and fails when that is damaged.
+        Optional<LoadedSnapshot> loaded = new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE)
+            .load(spec.storeReference(), ref);
         if (loaded.isEmpty()) {
           return Optional.empty();
         }

@@ -128,6 +128,44 @@ class VerifyTest {
     assertEquals(0, client.verify(spec(null), OperationListener.NONE).map(v -> 0).orElse(1), "the new snapshot verifies");
   }
 
+  /**
+   * A registry's store keeps the indexes this machine pushed or pulled (IndexCache): verify took the
+   * index from there, never read the stored one, and called a snapshot whose stored index was
+   * damaged or gone whole, where a cold pull on another machine fails on it. Verify reads it from the
+   * store, as a cold pull does.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void theStoredIndexIsReadEvenWhenThisMachineKeepsACopy(boolean gone) throws IOException {
+    Path indexes = dir.resolve("indexes");
+    Cachemount caching = Cachemount.builder().home(dir).env(Map.of()).packTarget(64 * 1024)
+        .stores((s, d, l) -> new dev.cachemount.core.testing.ForwardingStore(new dev.cachemount.core.store.LayoutStore(store)) {
+          @Override
+          public dev.cachemount.core.store.IndexCache indexCache() {
+            return dev.cachemount.core.store.IndexCache.at(indexes);
+          }
+        }).build();
+    Files.writeString(tree.resolve("new.txt"), "a file of the next build");
+    caching.push(spec(tree), OperationListener.NONE); // this machine keeps the index it pushed
+    SnapshotSummary now = caching.inspect(spec(null)).orElseThrow();
+    String manifest = Files.readString(blob(now.digest()));
+    java.util.regex.Matcher layer = java.util.regex.Pattern.compile("\"layers\"\\s*:\\s*\\[\\s*\\{[^}]*\"digest\"\\s*:\\s*\"(sha256:[0-9a-f]{64})\"").matcher(manifest);
+    assertTrue(layer.find(), manifest);
+    Path indexBlob = blob(layer.group(1));
+    if (gone) {
+      Files.delete(indexBlob);
+    } else {
+      byte[] bytes = Files.readAllBytes(indexBlob);
+      bytes[bytes.length / 2] ^= 0x01;
+      Files.write(indexBlob, bytes);
+    }
+    CachemountException pull = assertThrows(CachemountException.class, () -> client.pull(spec(dir.resolve("cold")), OperationListener.NONE));
+    assertEquals(FailureKind.INTEGRITY, pull.kind(), "a cold pull fails on it: " + pull.getMessage());
+    CachemountException e = assertThrows(CachemountException.class, () -> caching.verify(spec(null), OperationListener.NONE));
+    assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains(layer.group(1)) || e.getMessage().contains("index of"), e.getMessage());
+  }
+
   @Test
   void aDamagedIndexIsAnIntegrityFailureWithTheRemedy() throws IOException {
     // The index is the manifest's first layer.
