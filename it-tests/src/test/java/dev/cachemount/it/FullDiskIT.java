@@ -73,12 +73,15 @@ class FullDiskIT {
     Cli.Result pull = Cli.run(env, new byte[0], "pull", "--cache-id", "id=d," + store + ",target=" + target);
     assertEquals(1, pull.exitCode(), pull.toString());
     assertTrue(pull.err().contains("restoring needs") && pull.err().contains("free space or pull elsewhere"), pull.toString());
-    try (var walk = Files.walk(target)) {
-      List<Path> files = walk.filter(p -> !Files.isDirectory(p)).toList();
-      assertEquals(List.of(), files, "checked before any file is written, empty ones too");
-    }
-    try (var walk = Files.walk(target)) {
-      assertEquals(List.of(target), walk.toList(), "and the directories it made went again");
+    // Checked before any file is written, empty ones too; the directories it made, the target
+    // among them (it did not exist), went again.
+    assertTrue(Files.notExists(target), "the target the failed pull made is gone");
+    assertTrue(Files.isDirectory(small), small.toString());
+    Path existing = Files.createDirectories(small.resolve("existing"));
+    Cli.Result into = Cli.run(env, new byte[0], "pull", "--cache-id", "id=d," + store + ",target=" + existing);
+    assertEquals(1, into.exitCode(), into.toString());
+    try (var walk = Files.walk(existing)) {
+      assertEquals(List.of(existing), walk.toList(), "a target that was there stays, without what the pull made in it");
     }
   }
 
