@@ -348,19 +348,22 @@ public final class Cachemount {
       String ref = store.describe(spec.storeReference());
       LoadedSnapshot s;
       SnapshotCheck.Report report;
+      dev.cachemount.core.blob.Digest[] read = {null}; // the manifest read, once it is
       try {
-        // The stored index, never the copy this machine keeps of one it pushed or pulled (a registry's
-        // IndexCache): a cold pull elsewhere reads the stored one, and fails when that is damaged.
-        Optional<LoadedSnapshot> loaded = new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE)
-            .load(spec.storeReference(), ref);
-        if (loaded.isEmpty()) {
+        Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
+        if (manifest.isEmpty()) {
           return Optional.empty();
         }
-        s = loaded.get();
+        read[0] = manifest.get().digest();
+        // The stored index, never the copy this machine keeps of one it pushed or pulled (a registry's
+        // IndexCache): a cold pull elsewhere reads the stored one, and fails when that is damaged.
+        s = new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE).load(manifest.get(), ref);
         report = new SnapshotCheck(store, s.index(), Math.max(engine.workers(), store.parallelReads())).check(ref);
       } catch (CachemountException e) {
-        // A manifest, config or index that does not check: the snapshot is damaged there.
+        // A manifest, config or index that does not check: the snapshot is damaged there, unless a
+        // push moved the tag meanwhile and the old one's blobs were collected.
         CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
+            : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, spec, read[0]) ? replaced(ref)
             : new CachemountException(FailureKind.INTEGRITY, e.getMessage() + "." + PullOperation.repairAdvice(e.getMessage(), spec.id(), store), e);
         throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
       } catch (RuntimeException e) {
@@ -369,10 +372,8 @@ public final class Cachemount {
       if (!report.damaged().isEmpty()) {
         // A push that moved the tag meanwhile may have had the old snapshot's packs collected, as a
         // pull finds (PullOperation): that is not damage.
-        Optional<dev.cachemount.core.store.ManifestBytes> now = store.fetchManifest(spec.storeReference());
-        if (now.isEmpty() || !now.get().digest().equals(s.manifestBytes().digest())) {
-          throw new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was replaced by a push while verify read it"
-              + " (packs of the one it read were gone); run verify again");
+        if (replacedMeanwhile(store, spec, s.manifestBytes().digest())) {
+          throw replaced(ref);
         }
         String message = damageMessage(ref, report);
         throw new CachemountException(FailureKind.INTEGRITY, message + "." + PullOperation.repairAdvice(message, spec.id(), store));
@@ -382,6 +383,20 @@ public final class Cachemount {
     } catch (IOException e) {
       throw IoErrors.failed("verify of cache '" + spec.id() + "'", e);
     }
+  }
+
+  /** Whether the spec's tag names another manifest than {@code read} now (or none). */
+  private static boolean replacedMeanwhile(SnapshotStore store, CacheSpec spec, dev.cachemount.core.blob.Digest read) throws IOException {
+    if (read == null) {
+      return false;
+    }
+    Optional<dev.cachemount.core.store.ManifestBytes> now = store.fetchManifest(spec.storeReference());
+    return now.isEmpty() || !now.get().digest().equals(read);
+  }
+
+  private static CachemountException replaced(String ref) {
+    return new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was replaced by a push while verify read it"
+        + " (blobs of the one it read were gone); run verify again");
   }
 
   /** Which packs of the snapshot at {@code ref} are damaged, and which files need them. */

@@ -103,12 +103,13 @@ class VerifyTest {
   }
 
   /**
-   * A push moved the tag while verify read, and the old snapshot's pack was gone (a registry's garbage
-   * collection): not damage of the snapshot the tag names, and not reported as such.
+   * A push moved the tag while verify read, and the old snapshot's pack (or index) was gone (a
+   * registry's garbage collection): not damage of the snapshot the tag names, and not reported as such.
    */
-  @Test
-  void aPackGoneBecauseAPushMovedTheTagMeanwhileIsNotCalledDamage() throws IOException {
-    String first = stored.packs().get(0).digest();
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"pack", "index"})
+  void aBlobGoneBecauseAPushMovedTheTagMeanwhileIsNotCalledDamage(String which) throws IOException {
+    String first = which.equals("pack") ? stored.packs().get(0).digest() : indexDigest();
     java.util.concurrent.atomic.AtomicBoolean moved = new java.util.concurrent.atomic.AtomicBoolean();
     Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).packTarget(64 * 1024)
         .stores((s, d, l) -> new dev.cachemount.core.testing.ForwardingStore(new dev.cachemount.core.store.LayoutStore(store)) {
@@ -148,10 +149,8 @@ class VerifyTest {
     Files.writeString(tree.resolve("new.txt"), "a file of the next build");
     caching.push(spec(tree), OperationListener.NONE); // this machine keeps the index it pushed
     SnapshotSummary now = caching.inspect(spec(null)).orElseThrow();
-    String manifest = Files.readString(blob(now.digest()));
-    java.util.regex.Matcher layer = java.util.regex.Pattern.compile("\"layers\"\\s*:\\s*\\[\\s*\\{[^}]*\"digest\"\\s*:\\s*\"(sha256:[0-9a-f]{64})\"").matcher(manifest);
-    assertTrue(layer.find(), manifest);
-    Path indexBlob = blob(layer.group(1));
+    String index = indexDigest(now.digest());
+    Path indexBlob = blob(index);
     if (gone) {
       Files.delete(indexBlob);
     } else {
@@ -163,16 +162,24 @@ class VerifyTest {
     assertEquals(FailureKind.INTEGRITY, pull.kind(), "a cold pull fails on it: " + pull.getMessage());
     CachemountException e = assertThrows(CachemountException.class, () -> caching.verify(spec(null), OperationListener.NONE));
     assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
-    assertTrue(e.getMessage().contains(layer.group(1)) || e.getMessage().contains("index of"), e.getMessage());
+    assertTrue(e.getMessage().contains(index) || e.getMessage().contains("index of"), e.getMessage());
+  }
+
+  /** The digest of the index of the snapshot stored at first: its manifest's first layer. */
+  private String indexDigest() throws IOException {
+    return indexDigest(stored.digest());
+  }
+
+  private String indexDigest(String manifestDigest) throws IOException {
+    String manifest = Files.readString(blob(manifestDigest));
+    java.util.regex.Matcher layer = java.util.regex.Pattern.compile("\"layers\"\\s*:\\s*\\[\\s*\\{[^}]*\"digest\"\\s*:\\s*\"(sha256:[0-9a-f]{64})\"").matcher(manifest);
+    assertTrue(layer.find(), manifest);
+    return layer.group(1);
   }
 
   @Test
   void aDamagedIndexIsAnIntegrityFailureWithTheRemedy() throws IOException {
-    // The index is the manifest's first layer.
-    String manifest = Files.readString(blob(stored.digest()));
-    java.util.regex.Matcher layer = java.util.regex.Pattern.compile("\"layers\"\\s*:\\s*\\[\\s*\\{[^}]*\"digest\"\\s*:\\s*\"(sha256:[0-9a-f]{64})\"").matcher(manifest);
-    assertTrue(layer.find(), manifest);
-    Path indexBlob = blob(layer.group(1));
+    Path indexBlob = blob(indexDigest());
     byte[] bytes = Files.readAllBytes(indexBlob);
     bytes[bytes.length / 2] ^= 0x01;
     Files.write(indexBlob, bytes);
