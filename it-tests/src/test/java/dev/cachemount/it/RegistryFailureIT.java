@@ -302,6 +302,13 @@ class RegistryFailureIT {
     }
   }
 
+  /** Pushes {@code tree} as id m2 to team/cache ({@code spec} ends in {@code target=}); the snapshot's first pack, as inspect --json names it. */
+  private static JsonNode pushedFirstPack(RegistryAccess access, String spec, Path tree) throws Exception {
+    assertEquals(0, access.cli("push", spec + tree).exitCode());
+    Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
+    return inspect.json().get(0).get("snapshot").get("packs").get(0);
+  }
+
   private static String readQuietly(Path file) {
     try {
       return Files.readString(file);
@@ -316,9 +323,7 @@ class RegistryFailureIT {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
       String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=";
       Path tree = smallTree(dir.resolve("tree"), 6);
-      assertEquals(0, access.cli("push", spec + tree).exitCode());
-      Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
-      String pack = inspect.json().get(0).get("snapshot").get("packs").get(0).get("digest").asText();
+      String pack = pushedFirstPack(access, spec, tree).get("digest").asText();
       Cli.Result whole = access.cli("verify", "id=m2,ref=" + access.ref("team/cache"));
       assertEquals(0, whole.exitCode(), whole.toString());
       assertEquals("verified", whole.json().get(0).get("result").asText(), whole.toString());
@@ -376,10 +381,7 @@ class RegistryFailureIT {
     try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
       RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
       String spec = "id=m2,ref=" + access.ref("team/cache") + ",target=";
-      Path tree = smallTree(dir.resolve("tree"), 6);
-      assertEquals(0, access.cli("push", spec + tree).exitCode());
-      Cli.Result inspect = access.cli("inspect", "id=m2,ref=" + access.ref("team/cache"));
-      JsonNode pack = inspect.json().get(0).get("snapshot").get("packs").get(0);
+      JsonNode pack = pushedFirstPack(access, spec, smallTree(dir.resolve("tree"), 6));
       long size = pack.get("size").asLong();
       try (RandomAccessFile f = new RandomAccessFile(registry.blobFile(pack.get("digest").asText()).toFile(), "rw")) {
         f.setLength(size * 3 / 4);

@@ -424,7 +424,7 @@ final class FrameReader {
         decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
             () -> "frame " + f + " of pack " + pack.digest() + " in " + where);
       } catch (CachemountException e) {
-        throw CachemountException.integrity(e.getMessage() + "; nothing was written from it", e);
+        throw CachemountException.integrity(e.getMessage(), e); // a frame that does not decode is damage, whatever the decoder called it
       }
     }
 
@@ -435,7 +435,7 @@ final class FrameReader {
         md.digest(computed, 0, Digest.LENGTH);
         if (!index.chunkDigestEquals(chunk, computed, 0)) {
           throw CachemountException.integrity("chunk " + index.chunkDigest(chunk) + " of " + where + " does not match its content (pack "
-              + pack.digest() + " is corrupt); nothing was written from it");
+              + pack.digest() + " is corrupt)");
         }
       }
     }

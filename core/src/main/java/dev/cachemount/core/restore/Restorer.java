@@ -178,8 +178,8 @@ public final class Restorer {
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
     } finally {
       if (!completed) {
-        // The target and its parents, when this pull made them and they are still empty: a failed
-        // pull into a new directory leaves nothing behind (restoreInto removed what it made inside).
+        // The target, when this pull made it and it is still empty: a failed pull into a new
+        // directory leaves nothing behind (restoreInto removed what it made inside; parents stay).
         temps.removeCreatedDirectoriesLeftEmpty();
       }
     }
@@ -737,24 +737,24 @@ public final class Restorer {
       // it. It looks at the file by its path; the removal is relative to the open directory.
       if (options.staleLeftover() != null && options.staleLeftover().test(file)) {
         try {
-          if (dir != null) {
-            dir.deleteFile(name);
-          } else {
-            Files.delete(file);
-          }
-          m.removed()[0]++;
+          removeFile(m, dir, name, file);
         } catch (NoSuchFileException gone) {
           // removed meanwhile (another pull's scan)
         }
       }
     } else if (!m.kinds().containsKey(path) && !m.keepOut().contains(file)) {
-      if (dir != null) {
-        dir.deleteFile(name);
-      } else {
-        Files.delete(file);
-      }
-      m.removed()[0]++;
+      removeFile(m, dir, name, file);
     }
+  }
+
+  /** Removes the file or link {@code name} of the open directory {@code dir} (null: by its path {@code file}), and counts it. */
+  private static void removeFile(Mirror m, SecureDirectoryStream<Path> dir, Path name, Path file) throws IOException {
+    if (dir != null) {
+      dir.deleteFile(name);
+    } else {
+      Files.delete(file);
+    }
+    m.removed()[0]++;
   }
 
   /**

@@ -139,8 +139,7 @@ public final class SnapshotCheck {
       if (e.kind() != FailureKind.INTEGRITY) {
         throw e;
       }
-      // What the pull's reader says of it, less what a pull adds (it writes nothing here either).
-      return java.util.Optional.of(damaged(pack, e.getMessage().replace("; nothing was written from it", "")));
+      return java.util.Optional.of(damaged(pack, e.getMessage()));
     }
   }
 
