@@ -41,7 +41,7 @@ abstract class CacheCommand implements Callable<Integer> {
         "Which cache, where it is stored, which directory it mirrors; repeatable.",
         "Local:    id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
         "Registry: id=NAME,[type=registry,]ref=HOST[:PORT]/REPO[:TAG|@sha256:D][,insecure=true][,target=DIR]",
-        "Also: from=REF (repeatable), mode=mirror|merge, max-size=SIZE, verify=metadata|content.",
+        "Also: from=REF (repeatable), fallback=TAG_PREFIX (repeatable), mode=mirror|merge, max-size=SIZE, verify=metadata|content.",
         "Comma-separated key=value fields, CSV-quoted as buildx reads --cache-to.",
         "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store; the tag defaults to the id.").build());
     spec.addOption(OptionSpec.builder("--ca-file").paramLabel("PEM").type(Path.class).description(

@@ -34,10 +34,16 @@ import java.util.regex.Pattern;
  * @param maxSize for push: the most bytes of files the snapshot keeps, the most recently used first
  * @param verifyContent for pull: a file already in the target is left alone only when its chunks
  *     match, not merely its size and modification time ({@code verify=content})
+ * @param fallback tag prefixes, in order of preference, tried when the store holds no snapshot under
+ *     this spec's own tag ({@code fallback=}, repeatable, as actions/cache's {@code restore-keys}): a
+ *     pull restores the newest snapshot whose tag starts with the first prefix that matches any; a
+ *     push to a tag that holds nothing yet builds on that snapshot (files it holds unchanged are not
+ *     read, its packs are reused). In the same store: the local store, or the ref's repository.
  */
 public record CacheSpec(
     String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
-    Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent) {
+    Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent,
+    List<String> fallback) {
 
   /** How a snapshot and a directory relate. */
   public enum Mode {
@@ -50,7 +56,7 @@ public record CacheSpec(
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -62,6 +68,7 @@ public record CacheSpec(
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(ref, "ref");
     from = from.stream().map(f -> Objects.requireNonNull(f, "from").trim()).toList();
+    fallback = fallback.stream().map(f -> Objects.requireNonNull(f, "fallback").trim()).toList();
     Objects.requireNonNull(mode, "mode");
     Objects.requireNonNull(maxSize, "maxSize");
     if (maxSize.isPresent() && maxSize.getAsLong() < 1) {
@@ -86,9 +93,19 @@ public record CacheSpec(
         throw CachemountException.usage("cache id '" + id + "': from=" + f + " is not a cache id of the same store");
       }
     }
+    for (String f : fallback) {
+      fallbackProblem(f).ifPresent(problem -> {
+        throw CachemountException.usage("cache id '" + id + "': " + problem);
+      });
+    }
     if (compressionLevel < MIN_COMPRESSION_LEVEL || compressionLevel > MAX_COMPRESSION_LEVEL) {
       throw CachemountException.usage("compression-level " + compressionLevel + " is out of range: use " + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
     }
+  }
+
+  public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
+      Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent) {
+    this(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, List.of());
   }
 
   public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
@@ -135,27 +152,32 @@ public record CacheSpec(
 
   /** The same spec with other {@code from=} snapshots (see {@link #from}). */
   public CacheSpec withFrom(List<String> newFrom) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent, fallback);
+  }
+
+  /** The same spec with other {@code fallback=} tag prefixes (see {@link #fallback}). */
+  public CacheSpec withFallback(List<String> prefixes) {
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, prefixes);
   }
 
   /** The same spec with {@code mode=} set, or unset (null). */
   public CacheSpec withMode(Mode newMode) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent, fallback);
   }
 
   /** The same spec with {@code max-size=} bytes (at least 1). */
   public CacheSpec withMaxSize(long bytes) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent, fallback);
   }
 
   /** The same spec with {@code verify=content} (true) or {@code verify=metadata} (false). */
   public CacheSpec withVerifyContent(boolean content) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content, fallback);
   }
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -185,6 +207,7 @@ public record CacheSpec(
   public static CacheSpec parse(String text, Path home, Path base) {
     Map<String, String> fields = new LinkedHashMap<>();
     List<String> from = new ArrayList<>();
+    List<String> fallback = new ArrayList<>();
     for (String field : splitCsv(text)) {
       int eq = field.indexOf('=');
       if (eq <= 0) {
@@ -197,6 +220,14 @@ public record CacheSpec(
       }
       if (key.equals("from")) {
         from.add(value);
+        continue;
+      }
+      if (key.equals("fallback")) {
+        String prefix = value.trim();
+        fallbackProblem(prefix).ifPresent(problem -> {
+          throw CachemountException.usage("cache spec '" + text + "': " + problem);
+        });
+        fallback.add(prefix);
         continue;
       }
       if (fields.putIfAbsent(key, value) != null) {
@@ -290,7 +321,25 @@ public record CacheSpec(
       maxSize = java.util.OptionalLong.of(ByteSizes.parse(fields.get("max-size"), "cache spec '" + text + "': max-size"));
     }
     return new CacheSpec(id, type, path(fields.get("dir"), "dir", home, base), path(fields.get("target"), "target", home, base), level, ref, insecure,
-        from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text));
+        from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text), fallback);
+  }
+
+  /**
+   * What is wrong with a {@code fallback=} value, if anything: it is the start of a tag of the same
+   * store (the local store, or the ref's repository), not a ref.
+   */
+  private static Optional<String> fallbackProblem(String prefix) {
+    if (prefix.isEmpty()) {
+      return Optional.of("fallback= is empty: give the start of the tags to fall back on, as in id=m2-HASH,fallback=m2-");
+    }
+    if (prefix.contains("/") || prefix.contains(":") || prefix.contains("@")) {
+      return Optional.of("fallback=" + prefix + " is not a tag prefix: fallback= names the start of other tags of the same store"
+          + " (in a registry, of the ref's repository), as in fallback=m2-; to reuse another repository's chunks on push, use from=");
+    }
+    if (!TAG.matcher(prefix).matches()) {
+      return Optional.of("fallback=" + prefix + " cannot start a tag: use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+    }
+    return Optional.empty();
   }
 
   private static boolean verify(String value, String text) {
@@ -310,6 +359,7 @@ public record CacheSpec(
       case "src", "dest", "path", "destination", "source" -> " (did you mean target=?)";
       case "store", "store-dir" -> " (did you mean dir=?)";
       case "level", "compression" -> " (did you mean compression-level=?)";
+      case "restore-keys", "restore-key", "restore_keys", "fallbacks" -> " (did you mean fallback=PREFIX?)";
       default -> "";
     };
   }

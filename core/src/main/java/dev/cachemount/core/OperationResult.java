@@ -19,6 +19,10 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param filesUnchanged pull: files already in the target with the snapshot's content, not written
  * @param removed pull with {@code mode=mirror}: entries removed because the snapshot lacks them
  * @param error the failure message when {@code result} is {@code failed}
+ * @param exitCode the exit code a failure maps to, when {@code result} is {@code failed}
+ * @param fallback where the snapshot came from when the id's own tag held none and a {@code fallback=}
+ *     prefix matched (in skopeo's syntax): the snapshot a pull restored, or the one a push built on;
+ *     null when the id's own tag was used, or none was found
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OperationResult(
@@ -40,7 +44,28 @@ public record OperationResult(
     Long removed,
     long durationMs,
     String error,
-    Integer exitCode) {
+    Integer exitCode,
+    String fallback) {
+
+  /** A result without a fallback. */
+  public OperationResult(String id, String ref, String digest, Outcome result, long files, long directories, long symlinks, long bytes,
+      long bytesTransferred, Long blobsUploaded, Long blobsSkipped, Long blobsMounted, Long evictedFiles, Long evictedBytes,
+      Long filesUnchanged, Long removed, long durationMs, String error, Integer exitCode) {
+    this(id, ref, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded, blobsSkipped, blobsMounted,
+        evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, null);
+  }
+
+  /**
+   * The same result for the id's own {@code ownRef}, saying which snapshot a fallback found instead
+   * (null: none, and the result stays as it is).
+   */
+  public OperationResult withFallback(String ownRef, String fallbackRef) {
+    if (fallbackRef == null) {
+      return this;
+    }
+    return new OperationResult(id, ownRef, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded, blobsSkipped,
+        blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallbackRef);
+  }
 
   /** A failed result for {@code id}. */
   public static OperationResult failed(String id, String ref, CachemountException e, long durationMs) {

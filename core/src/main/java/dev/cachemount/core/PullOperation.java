@@ -131,22 +131,37 @@ final class PullOperation {
     }
   }
 
-  private OperationResult pullLocked(SnapshotStore store, Path target, String ref, EarlyScan early) throws IOException {
-    Optional<ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
+  private OperationResult pullLocked(SnapshotStore store, Path target, String ownRef, EarlyScan early) throws IOException {
+    String reference = spec.storeReference();
+    String ref = ownRef;
+    Optional<ManifestBytes> manifest = store.fetchManifest(reference);
+    String fallback = null;
+    if (manifest.isEmpty() && !spec.fallback().isEmpty()) {
+      Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
+      if (match.isPresent()) {
+        listener.info(ownRef + ": no snapshot stored for cache id '" + spec.id() + "'; restoring " + match.get().ref() + " (fallback="
+            + match.get().prefix() + ")");
+        reference = match.get().tag();
+        ref = match.get().ref();
+        fallback = ref;
+        manifest = Optional.of(match.get().manifest());
+      }
+    }
     for (int attempt = 0; ; attempt++) {
       if (manifest.isEmpty() && attempt > 0) {
         throw new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was deleted while this pull read it; the files"
             + " it restored before are whole and stay; run the pull again");
       }
       if (manifest.isEmpty()) {
-        listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss); the target was not touched");
+        listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss)"
+            + (spec.fallback().isEmpty() ? "" : " and no fallback matched") + "; the target was not touched");
         return new OperationResult(spec.id(), ref, null, Outcome.MISS, 0, 0, 0, 0, 0, null, null, null, null, null, null, null, Engine.millisSince(started), null, null);
       }
       try {
         // A second attempt scans again: the first may have written into the target.
-        return restore(store, manifest.get(), target, ref, attempt == 0 ? early : null);
+        return restore(store, manifest.get(), target, ref, attempt == 0 ? early : null).withFallback(ownRef, fallback);
       } catch (BlobNotFoundException e) {
-        Optional<ManifestBytes> now = store.fetchManifest(spec.storeReference());
+        Optional<ManifestBytes> now = store.fetchManifest(reference);
         boolean moved = now.isEmpty() || !now.get().digest().equals(manifest.get().digest());
         if (!moved) {
           throw e;

@@ -217,13 +217,27 @@ final class PushOperation {
         Workers.stop(loader);
       }
     }
+    String fallbackRef = null;
+    if (parent.isEmpty() && !options.force() && !spec.fallback().isEmpty()) {
+      Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
+      if (match.isPresent()) {
+        parent = loadParent(store, match.get().tag(), match.get().ref());
+        tagAtLoad = Optional.empty(); // what a merge checks is this push's own tag, which held nothing
+        if (parent.isPresent()) {
+          fallbackRef = match.get().ref();
+          listener.info(ref + ": no snapshot stored yet; building on " + fallbackRef + " (fallback=" + match.get().prefix()
+              + "): files it holds unchanged are not read, and its packs are reused");
+        }
+      }
+    }
     if (parent.isPresent() && !options.force()) {
       // A file system of coarser times than the parent's: what equals it at that granularity takes its
       // times. Not with --force, which reads every file (and compares its time with the scan's).
       scanned = CoarseTimes.adoptParentTimes(scanned, root, parent.get());
     }
     TreePolicies.Tree tree = TreePolicies.Tree.of(scanned);
-    if (spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MERGE && parent.isPresent()) {
+    // A merge is with the id's own snapshot; one a fallback found is only built on.
+    if (spec.mode().orElse(CacheSpec.Mode.MIRROR) == CacheSpec.Mode.MERGE && parent.isPresent() && fallbackRef == null) {
       if (options.force()) {
         listener.warning("--force stores the directory only: a merge would reference the stored snapshot's packs");
       } else {
@@ -243,7 +257,9 @@ final class PushOperation {
             spec.maxSize().getAsLong(), evictedFiles, evictedBytes));
       }
     }
-    if (parent.isPresent() && !options.force() && unchanged(root, tree, parent.get(), ref)) {
+    // Equal to a fallback's snapshot is no reason to leave this id's tag empty: it is pushed, as a new
+    // snapshot of the reused packs.
+    if (parent.isPresent() && !options.force() && fallbackRef == null && unchanged(root, tree, parent.get(), ref)) {
       return unchangedResult(ref, parent.get(), evictedFiles, evictedBytes);
     }
     Path staging = store.newStagingDirectory();
@@ -263,14 +279,15 @@ final class PushOperation {
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-push-cleanup", cleanup); uploader) {
       long snapshotStarted = System.nanoTime();
       // --force is the repair for damaged blobs: it references nothing stored before.
-      Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), ref, true));
+      String parentName = fallbackRef != null ? fallbackRef : ref;
+      Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), parentName, true));
       StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
       turn.close(); // the tree is read: what follows only stores what was read
       long reusedBytes = staged.reused().stream().mapToLong(ReusedPack::size).sum();
       listener.info(String.format("chunked %,d bytes; packed %,d new bytes into %,d packs and reused %,d earlier packs (%,d bytes) in %d ms",
           staged.index().totalBytes(), staged.chunkBytes(), staged.packs().size(), staged.reused().size(), reusedBytes,
           Engine.millisSince(snapshotStarted)));
-      if (parent.isPresent() && !options.force() && staged.index().sameTreeAs(parent.get().index())) {
+      if (parent.isPresent() && !options.force() && fallbackRef == null && staged.index().sameTreeAs(parent.get().index())) {
         listener.info(ref + ": the tree equals the stored snapshot; nothing to push");
         return unchangedResult(ref, parent.get(), evictedFiles, evictedBytes);
       }
@@ -285,7 +302,7 @@ final class PushOperation {
           index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
           index.totalBytes(), earlierBytes + published.bytesWritten(), earlierUploaded + published.blobs().uploaded(), published.blobs().skipped(),
           earlierMounted + published.blobs().mounted(),
-          evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);
+          evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null).withFallback(ref, fallbackRef);
     } finally {
       deleteQuietly(staging);
     }

@@ -11,11 +11,12 @@ public final class ResultText {
     String tree = count(r.files(), "file", "files") + ", " + bytes(r.bytes());
     String time = seconds(r.durationMs());
     return switch (r.result()) {
-      case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
+      case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + (r.fallback() == null ? "" : ", built on " + r.fallback())
+          + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
       // A merge whose later try found the tag already holding its tree stored blobs in its earlier tries.
       case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; "
           + (r.bytesTransferred() > 0 ? "wrote " + bytes(r.bytesTransferred()) + " in earlier tries" : "wrote nothing") + ", " + time + ")";
-      case RESTORED -> r.id() + ": restored " + r.digest() + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree
+      case RESTORED -> r.id() + ": restored " + r.digest() + (r.fallback() == null ? "" : " from fallback " + r.fallback()) + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree
           + inPlace(r) + "; read " + bytes(r.bytesTransferred()) + " in " + time + ")";
       case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
       case FAILED -> r.id() + ": failed: " + r.error();

@@ -259,11 +259,13 @@ abstract class CacheMojo extends AbstractMojo {
   /**
    * Tells the rest of the build how each id ended, as properties a later plugin's configuration can
    * name: {@code cachemount.GOAL.ID.result} ({@code restored}, {@code miss}, {@code pushed},
-   * {@code unchanged} or {@code failed}) and, when there is one, {@code cachemount.GOAL.ID.digest}.
+   * {@code unchanged} or {@code failed}), when there is one, {@code cachemount.GOAL.ID.digest}, and,
+   * when the id's own tag held nothing and a {@code fallback=} found a snapshot,
+   * {@code cachemount.GOAL.ID.fallback} (where that snapshot is: a pull restored it, a push built on it).
    * Set as user properties of the session and properties of every project of the reactor: a goal that
    * runs once per build runs in one project, and the others read them too. A result without a digest
    * (a miss, a failure) removes the digest an earlier run of the id left (oncePerBuild=false runs it in
-   * each module): it names a snapshot this run did not restore or store.
+   * each module): it names a snapshot this run did not restore or store; so for the fallback.
    */
   private void publish(String id, OperationResult r) {
     if (session == null) {
@@ -284,6 +286,11 @@ abstract class CacheMojo extends AbstractMojo {
         target.setProperty(prefix + "digest", r.digest());
       } else {
         target.remove(prefix + "digest");
+      }
+      if (r.fallback() != null) {
+        target.setProperty(prefix + "fallback", r.fallback());
+      } else {
+        target.remove(prefix + "fallback");
       }
     }
   }

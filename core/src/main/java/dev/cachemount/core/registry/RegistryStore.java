@@ -352,6 +352,66 @@ public final class RegistryStore implements SnapshotStore {
     }
   }
 
+  /** Tags asked for per page of {@code tags/list}; a registry may send fewer, and says so with a {@code Link} to the next page. */
+  static final int TAGS_PER_PAGE = 1000;
+  /** The most bytes one page of {@code tags/list} may have: 1000 tags of 128 characters, quoted, with room to spare. */
+  static final int MAX_TAG_PAGE_BYTES = 4 << 20;
+  /** The most pages followed: a million tags, far past any cache repository, so that a registry's loop of links ends. */
+  static final int MAX_TAG_PAGES = 1000;
+
+  /**
+   * The repository's tags through the distribution API's {@code tags/list}, page by page as the
+   * registry's {@code Link} headers lead; none when the repository does not exist yet.
+   */
+  @Override
+  public List<String> listTags() throws IOException {
+    RegistryClient client = session.reader();
+    List<String> tags = new java.util.ArrayList<>();
+    String page = "tags/list?n=" + TAGS_PER_PAGE;
+    for (int pages = 0; page != null; pages++) {
+      if (pages >= MAX_TAG_PAGES) {
+        throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository()
+            + ": the registry's list of tags ran past " + MAX_TAG_PAGES + " pages; a fallback= cannot choose among them");
+      }
+      String current = page;
+      TagPage read = session.call("list of tags", () -> tagPage(client, current, true));
+      tags.addAll(read.tags());
+      page = read.next();
+    }
+    return tags;
+  }
+
+  /** One page of {@code tags/list}: its tags, and the path of the next page (null for the last). */
+  record TagPage(List<String> tags, String next) {}
+
+  private TagPage tagPage(RegistryClient client, String path, boolean mayReauthenticate) throws IOException {
+    Response response;
+    try {
+      response = session.get(client, path, List.of("application/json"), null);
+    } catch (IOException e) {
+      if (RegistrySession.isNotFound(e)) {
+        return new TagPage(List.of(), null); // no such repository yet: nothing pushed to it
+      }
+      if (mayReauthenticate && RegistrySession.isUnauthorized(e)) {
+        session.reauthenticate(client);
+        return tagPage(client, path, false);
+      }
+      throw e;
+    }
+    try (response) {
+      byte[] bytes;
+      try (InputStream body = response.getBody()) {
+        bytes = body.readNBytes(MAX_TAG_PAGE_BYTES + 1);
+      }
+      if (bytes.length > MAX_TAG_PAGE_BYTES) {
+        throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository()
+            + ": a page of the registry's list of tags is over " + MAX_TAG_PAGE_BYTES + " bytes; a fallback= cannot choose among them");
+      }
+      return new TagPage(TagList.parse(bytes, ref.registry() + "/" + ref.repository()),
+          TagList.nextPage(response.getHeader("Link"), ref.repository()));
+    }
+  }
+
   private static long contentLength(Response response) {
     try {
       return response.getContentLength();

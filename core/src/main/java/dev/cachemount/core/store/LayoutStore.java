@@ -117,6 +117,26 @@ public final class LayoutStore implements SnapshotStore {
   }
 
   @Override
+  public List<String> listTags() throws IOException {
+    if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
+      if (Files.isDirectory(root)) {
+        refuseForeignContent();
+      } else if (Files.exists(root)) {
+        throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
+      }
+      return List.of();
+    }
+    Set<String> tags = new java.util.LinkedHashSet<>();
+    for (Descriptor d : readIndex().manifests()) {
+      String tag = d.annotation(MediaTypes.REF_NAME);
+      if (tag != null) {
+        tags.add(tag);
+      }
+    }
+    return List.copyOf(tags);
+  }
+
+  @Override
   public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
     if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
       // No store yet, and nothing stored: a miss. A directory of something else, or a file, is a

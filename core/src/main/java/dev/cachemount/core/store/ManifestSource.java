@@ -1,6 +1,7 @@
 package dev.cachemount.core.store;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Optional;
 
 /** Reads manifests by tag or digest. Implementations are thread-safe. */
@@ -13,4 +14,10 @@ public interface ManifestSource {
    *     not match its digest
    */
   Optional<ManifestBytes> fetchManifest(String reference) throws IOException;
+
+  /**
+   * Every tag the store holds (in a registry: of its repository), in no particular order; empty when
+   * there is none, or no repository yet. What {@code fallback=} chooses among.
+   */
+  List<String> listTags() throws IOException;
 }

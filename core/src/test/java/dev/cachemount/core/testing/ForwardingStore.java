@@ -49,6 +49,11 @@ public class ForwardingStore implements SnapshotStore {
   }
 
   @Override
+  public java.util.List<String> listTags() throws IOException {
+    return delegate.listTags();
+  }
+
+  @Override
   public long putManifest(String tag, ManifestBytes manifest) throws IOException {
     return delegate.putManifest(tag, manifest);
   }

@@ -1,0 +1,130 @@
+package dev.cachemount.core;
+
+import dev.cachemount.core.internal.Workers;
+import dev.cachemount.core.oci.ImageManifest;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.SnapshotStore;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/**
+ * Chooses the snapshot a spec's {@code fallback=} prefixes fall back on when its own tag holds none,
+ * as actions/cache's {@code restore-keys} do: the prefixes in the order given, the first that starts
+ * any snapshot's tag wins, and of its tags the one whose snapshot was made last (the manifest's
+ * {@value MediaTypes#CREATED}, the time its push began to scan; equal times: the greater tag). Tags of
+ * other artifacts, of a newer format, or whose manifest is unreadable are passed over, with a word.
+ */
+final class FallbackTags {
+  /** Manifests read at once: a registry's round trip each, for a repository of many keys. */
+  static final int PARALLEL_READS = 8;
+
+  /**
+   * The snapshot a fallback chose.
+   *
+   * @param prefix the {@code fallback=} prefix that matched
+   * @param tag its tag
+   * @param ref the tag in skopeo's syntax, for messages and results
+   * @param created when its push began
+   * @param manifest its manifest, as read
+   */
+  record Match(String prefix, String tag, String ref, Instant created, ManifestBytes manifest) {}
+
+  private record Candidate(String tag, Instant created, ManifestBytes manifest) {}
+
+  private FallbackTags() {}
+
+  /**
+   * The newest snapshot the spec's fallbacks match, other than its own tag; empty when there are no
+   * fallbacks or none matches.
+   */
+  static Optional<Match> newest(SnapshotStore store, CacheSpec spec, OperationListener listener) throws IOException {
+    if (spec.fallback().isEmpty()) {
+      return Optional.empty();
+    }
+    List<String> tags = store.listTags();
+    String own = spec.storeReference();
+    for (String prefix : spec.fallback()) {
+      List<String> matching = tags.stream().filter(t -> t.startsWith(prefix) && !t.equals(own)).sorted().toList();
+      if (matching.isEmpty()) {
+        continue;
+      }
+      Optional<Candidate> chosen = newestOf(store, matching, prefix, listener);
+      if (chosen.isPresent()) {
+        Candidate c = chosen.get();
+        String ref = store.describe(c.tag());
+        listener.info(String.format("fallback=%s: %s is the newest of %,d matching tags (made %s)", prefix, ref, matching.size(), c.created()));
+        return Optional.of(new Match(prefix, c.tag(), ref, c.created(), c.manifest()));
+      }
+    }
+    listener.info("fallback=" + String.join(", fallback=", spec.fallback()) + ": no other tag beside " + store.describe(own)
+        + " that starts so holds a snapshot");
+    return Optional.empty();
+  }
+
+  private static Optional<Candidate> newestOf(SnapshotStore store, List<String> tags, String prefix, OperationListener listener)
+      throws IOException {
+    ExecutorService readers = Workers.pool("cachemount-fallback", Math.min(PARALLEL_READS, tags.size()));
+    try {
+      List<Future<Optional<Candidate>>> reads = new ArrayList<>();
+      for (String tag : tags) {
+        reads.add(readers.submit(() -> candidate(store, tag, prefix, listener)));
+      }
+      List<Candidate> found = new ArrayList<>();
+      for (Future<Optional<Candidate>> read : reads) {
+        Workers.await(read, "reading the manifests of fallback=" + prefix).ifPresent(found::add);
+      }
+      return found.stream().max(Comparator.comparing(Candidate::created).thenComparing(Candidate::tag));
+    } finally {
+      Workers.stop(readers);
+    }
+  }
+
+  private static Optional<Candidate> candidate(SnapshotStore store, String tag, String prefix, OperationListener listener) throws IOException {
+    String ref = store.describe(tag);
+    Optional<ManifestBytes> bytes;
+    try {
+      bytes = store.fetchManifest(tag);
+    } catch (CachemountException e) {
+      if (e.kind() != FailureKind.INTEGRITY) {
+        throw e;
+      }
+      listener.warning("fallback=" + prefix + ": passed over " + ref + ", whose manifest is damaged (" + e.getMessage() + ")");
+      return Optional.empty();
+    }
+    if (bytes.isEmpty()) {
+      return Optional.empty(); // deleted since the tags were listed
+    }
+    ImageManifest manifest;
+    try {
+      manifest = Json.readManifest(bytes.get().bytes(), ref);
+    } catch (CachemountException e) {
+      listener.info("fallback=" + prefix + ": passed over " + ref + ", which is not an OCI manifest");
+      return Optional.empty();
+    }
+    String type = manifest.artifactType();
+    if (!MediaTypes.SNAPSHOT_ARTIFACT.equals(type)) {
+      if (type != null && type.startsWith("application/vnd.cachemount.")) {
+        listener.warning("fallback=" + prefix + ": passed over " + ref + ", written by a newer cachemount (" + type + ")");
+      } else {
+        listener.info("fallback=" + prefix + ": passed over " + ref + ", which is not a cachemount snapshot");
+      }
+      return Optional.empty();
+    }
+    String created = manifest.annotations() == null ? null : manifest.annotations().get(MediaTypes.CREATED);
+    try {
+      return Optional.of(new Candidate(tag, Instant.parse(created), bytes.get()));
+    } catch (DateTimeParseException | NullPointerException e) {
+      listener.warning("fallback=" + prefix + ": passed over " + ref + ", whose manifest has no valid " + MediaTypes.CREATED + " time");
+      return Optional.empty();
+    }
+  }
+}
