@@ -202,4 +202,36 @@ class CacheSpecTest {
     CacheSpec all = local.withMode(CacheSpec.Mode.MERGE).withMaxSize(1024).withVerifyContent(true);
     assertEquals(parse("id=m2,dir=/s,target=/t,mode=merge,max-size=1KiB,verify=content"), all);
   }
+
+  /** fallback= is repeatable, kept in the order given (the order they are tried in), trimmed, and goes with either store. */
+  @Test
+  void fallbackPrefixesAreKeptInOrder() {
+    CacheSpec spec = parse("id=m2-abc123,ref=registry.example.com/cache,fallback=m2-feature-, fallback=m2-");
+    assertEquals(List.of("m2-feature-", "m2-"), spec.fallback());
+    assertEquals(List.of("go-"), parse("id=go-1,fallback=go-").fallback());
+    assertEquals(List.of(), parse("id=go-1").fallback());
+    assertEquals(List.of("x"), parse("id=go-1").withFallback(List.of("x")).withTarget(Path.of("/t")).withMode(CacheSpec.Mode.MERGE).fallback(),
+        "the with... methods keep it");
+  }
+
+  /** A fallback is the start of a tag of the same store; what is not, is named with what to do. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "id=m2,fallback=|fallback= is empty",
+      "id=m2,ref=r.example.com/cache,fallback=r.example.com/cache:m2-|is not a tag prefix",
+      "id=m2,fallback=other:m2-|is not a tag prefix",
+      "id=m2,fallback=-m2|cannot start a tag",
+      "id=m2,fallback=m2 x|cannot start a tag",
+      "id=m2,restore-keys=m2-|did you mean fallback=PREFIX?"})
+  void aFallbackThatIsNotATagPrefixIsAUsageError(String text, String expected) {
+    CachemountException e = usage(text);
+    assertTrue(e.getMessage().contains(expected), e.getMessage());
+  }
+
+  @Test
+  void aFallbackMadeInCodeIsCheckedToo() {
+    CachemountException e = assertThrows(CachemountException.class, () -> parse("id=m2").withFallback(List.of("a/b")));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("cache id 'm2'"), e.getMessage());
+  }
 }
