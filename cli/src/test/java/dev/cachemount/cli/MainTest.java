@@ -89,6 +89,26 @@ class MainTest {
     assertEquals(TreeListing.of(source), TreeListing.of(restored));
   }
 
+  /** A key that holds nothing yet, with fallback=: the pull and the push say which snapshot they used, in both outputs. */
+  @Test
+  void aFallbackIsNamedInTheJsonAndTheLine() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("m2-old", source)), err);
+    Path restored = dir.resolve("restored");
+    assertEquals(0, run("pull", "--json", "--cache-id", spec("m2-new", restored) + ",fallback=m2-"), err);
+    JsonNode pulled = jsonLines().get(0);
+    assertEquals("restored", pulled.get("result").asText());
+    assertEquals("oci:" + store + ":m2-new", pulled.get("ref").asText());
+    assertEquals("oci:" + store + ":m2-old", pulled.get("fallback").asText());
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+
+    assertEquals(0, run("push", "--cache-id", spec("m2-new", restored) + ",fallback=m2-"), err);
+    assertTrue(out.startsWith("m2-new: pushed sha256:") && out.contains(", built on oci:" + store + ":m2-old ("), out);
+    assertEquals(0, run("pull", "--json", "--cache-id", spec("m2-new", dir.resolve("again")) + ",fallback=m2-"), err);
+    assertTrue(!jsonLines().get(0).has("fallback"), "the key's own snapshot: no fallback field");
+    assertEquals(0, run("pull", "--cache-id", spec("m2-other", dir.resolve("other")) + ",fallback=m2-old"), err);
+    assertTrue(out.startsWith("m2-other: restored sha256:") && out.contains(" from fallback oci:" + store + ":m2-old into "), out);
+  }
+
   @Test
   void humanOutputSaysWhatHappened() {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));

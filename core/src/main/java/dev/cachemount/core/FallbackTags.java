@@ -50,8 +50,19 @@ final class FallbackTags {
     if (spec.fallback().isEmpty()) {
       return Optional.empty();
     }
-    List<String> tags = store.listTags();
     String own = spec.storeReference();
+    List<String> tags;
+    try {
+      tags = store.listTags();
+    } catch (CachemountException e) {
+      if (e.kind() != FailureKind.AUTH) {
+        throw e;
+      }
+      // A fallback saves work and is no reason to fail a build: as a from= the credentials may not read.
+      listener.warning("fallback= cannot list the tags beside " + store.describe(own) + " with these credentials (" + e.getMessage()
+          + "); going on without a fallback: give them the right to list tags (in ECR, ecr:ListImages) to use one");
+      return Optional.empty();
+    }
     for (String prefix : spec.fallback()) {
       List<String> matching = tags.stream().filter(t -> t.startsWith(prefix) && !t.equals(own)).sorted().toList();
       if (matching.isEmpty()) {

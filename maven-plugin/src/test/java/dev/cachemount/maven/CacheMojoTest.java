@@ -354,6 +354,34 @@ class CacheMojoTest {
   }
 
   /**
+   * A pull whose key holds nothing yet restores what fallback= finds, and says which snapshot that was
+   * in {@code cachemount.pull.ID.fallback}; once the key holds its own, the property goes.
+   */
+  @Test
+  void aFallbackIsNamedInAPropertyOfTheBuild() throws Exception {
+    var projects = List.of(project("parent", "pull"), project("app", "pull"));
+    org.apache.maven.execution.MavenSession session = reactor(projects, projects.get(0));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 5);
+    Path store = dir.resolve("store");
+    configure(new PushMojo(), "id=m2-old,dir=" + store + ",target=" + source).execute();
+    Path target = dir.resolve("target");
+    PullMojo pull = configure(new PullMojo(), "id=m2-new,dir=" + store + ",target=" + target + ",fallback=m2-");
+    pull.session = session;
+    pull.oncePerBuild = false;
+    pull.execute();
+    assertEquals("restored", session.getUserProperties().getProperty("cachemount.pull.m2-new.result"));
+    assertTrue(session.getUserProperties().getProperty("cachemount.pull.m2-new.fallback").endsWith(":m2-old"),
+        session.getUserProperties().toString());
+    assertEquals(TreeListing.of(source), TreeListing.of(target));
+
+    configure(new PushMojo(), "id=m2-new,dir=" + store + ",target=" + source).execute();
+    pull.execute();
+    assertEquals("restored", session.getUserProperties().getProperty("cachemount.pull.m2-new.result"));
+    assertEquals(null, session.getUserProperties().getProperty("cachemount.pull.m2-new.fallback"), "the key's own snapshot: no fallback");
+  }
+
+  /**
    * A goal that runs an id again (oncePerBuild=false: in each module) tells how it ended this time:
    * a digest the earlier run left stayed beside a result that has none (a miss, a failure), naming a
    * snapshot this run did not restore.
