@@ -20,7 +20,7 @@ final class Text {
     SnapshotConfig.Counts n = c.counts();
     StringBuilder b = new StringBuilder();
     b.append(id).append('\n');
-    line(b, "ref", s.ref());
+    line(b, "ref", s.ref() + (s.fallback() == null ? "" : " (a fallback: this id's own tag holds no snapshot)"));
     line(b, "digest", s.digest());
     line(b, "created", c.created());
     line(b, "written by", c.tool().name() + " " + c.tool().version() + ", format " + c.formatVersion());

@@ -322,9 +322,9 @@ public final class Cachemount {
   public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener given) {
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
-      String ref = store.describe(spec.storeReference());
       try {
-        return SnapshotReader.of(store).load(spec.storeReference(), ref).map(s -> summary(ref, s));
+        LookedUp l = lookUp(store, spec, listener);
+        return SnapshotReader.of(store).load(l.reference(), l.ref()).map(s -> summary(l.ref(), s, l.fallback()));
       } catch (CachemountException e) {
         throw interrupted(PullOperation.withRepairHint(e, spec.id(), store), watch, "inspect of cache '" + spec.id() + "'");
       } catch (RuntimeException e) {
@@ -349,8 +349,11 @@ public final class Cachemount {
       LoadedSnapshot s;
       SnapshotCheck.Report report;
       dev.cachemount.core.blob.Digest[] read = {null}; // the manifest read, once it is
+      LookedUp l = new LookedUp(spec.storeReference(), ref, null);
       try {
-        Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(spec.storeReference());
+        l = lookUp(store, spec, listener);
+        ref = l.ref();
+        Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(l.reference());
         if (manifest.isEmpty()) {
           return Optional.empty();
         }
@@ -363,7 +366,7 @@ public final class Cachemount {
         // A manifest, config or index that does not check: the snapshot is damaged there, unless a
         // push moved the tag meanwhile and the old one's blobs were collected.
         CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
-            : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, spec, read[0]) ? replaced(ref)
+            : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, l.reference(), read[0]) ? replaced(ref)
             : new CachemountException(FailureKind.INTEGRITY, e.getMessage() + "." + PullOperation.repairAdvice(e.getMessage(), spec.id(), store), e);
         throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
       } catch (RuntimeException e) {
@@ -372,25 +375,42 @@ public final class Cachemount {
       if (!report.damaged().isEmpty()) {
         // A push that moved the tag meanwhile may have had the old snapshot's packs collected, as a
         // pull finds (PullOperation): that is not damage.
-        if (replacedMeanwhile(store, spec, s.manifestBytes().digest())) {
+        if (replacedMeanwhile(store, l.reference(), s.manifestBytes().digest())) {
           throw replaced(ref);
         }
         String message = damageMessage(ref, report);
         throw new CachemountException(FailureKind.INTEGRITY, message + "." + PullOperation.repairAdvice(message, spec.id(), store));
       }
       return Optional.of(new Verification(ref, s.manifestBytes().digest().toString(), s.index().fileCount(), s.index().totalBytes(),
-          report.packs(), report.frames(), report.chunks(), s.bytesRead() + report.bytesRead(), Engine.millisSince(started)));
+          report.packs(), report.frames(), report.chunks(), s.bytesRead() + report.bytesRead(), Engine.millisSince(started), l.fallback()));
     } catch (IOException e) {
       throw IoErrors.failed("verify of cache '" + spec.id() + "'", e);
     }
   }
 
-  /** Whether the spec's tag names another manifest than {@code read} now (or none). */
-  private static boolean replacedMeanwhile(SnapshotStore store, CacheSpec spec, dev.cachemount.core.blob.Digest read) throws IOException {
+  /**
+   * The tag a lookup reads, as a pull would: the spec's own, or, when that holds nothing, the one its
+   * {@code fallback=} prefixes choose.
+   *
+   * @param fallback the chosen snapshot's ref when a fallback chose it, else null
+   */
+  private record LookedUp(String reference, String ref, String fallback) {}
+
+  private static LookedUp lookUp(SnapshotStore store, CacheSpec spec, OperationListener listener) throws IOException {
+    String own = spec.storeReference();
+    if (spec.fallback().isEmpty() || store.fetchManifest(own).isPresent()) {
+      return new LookedUp(own, store.describe(own), null);
+    }
+    return FallbackTags.newest(store, spec, listener).map(m -> new LookedUp(m.tag(), m.ref(), m.ref()))
+        .orElse(new LookedUp(own, store.describe(own), null));
+  }
+
+  /** Whether {@code reference} names another manifest than {@code read} now (or none). */
+  private static boolean replacedMeanwhile(SnapshotStore store, String reference, dev.cachemount.core.blob.Digest read) throws IOException {
     if (read == null) {
       return false;
     }
-    Optional<dev.cachemount.core.store.ManifestBytes> now = store.fetchManifest(spec.storeReference());
+    Optional<dev.cachemount.core.store.ManifestBytes> now = store.fetchManifest(reference);
     return now.isEmpty() || !now.get().digest().equals(read);
   }
 
@@ -432,12 +452,12 @@ public final class Cachemount {
     return new CachemountException(FailureKind.OPERATIONAL, what + " was interrupted; the registry connections it was reading from were closed", e);
   }
 
-  private static SnapshotSummary summary(String ref, LoadedSnapshot s) {
+  private static SnapshotSummary summary(String ref, LoadedSnapshot s, String fallback) {
     List<SnapshotSummary.Pack> packs = new ArrayList<>();
     for (SnapshotIndex.PackRef p : s.index().packs()) {
       packs.add(new SnapshotSummary.Pack(p.digest().toString(), p.size()));
     }
-    return new SnapshotSummary(ref, s.manifestBytes().digest().toString(), s.config(), s.manifest().layers().get(0).size(), packs);
+    return new SnapshotSummary(ref, s.manifestBytes().digest().toString(), s.config(), s.manifest().layers().get(0).size(), packs, fallback);
   }
 
   /** Settings of a client; the defaults suit the CLI. */

@@ -11,8 +11,11 @@ import java.util.List;
  * @param config its config, as stored
  * @param indexBytes size of the index blob
  * @param packs the pack blobs
+ * @param fallback when the id's own tag holds no snapshot and a {@code fallback=} prefix chose this
+ *     one (the one a pull would restore): its ref, as {@code ref}; else null
  */
-public record SnapshotSummary(String ref, String digest, SnapshotConfig config, long indexBytes, List<Pack> packs) {
+@com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+public record SnapshotSummary(String ref, String digest, SnapshotConfig config, long indexBytes, List<Pack> packs, String fallback) {
   /** A pack blob. */
   public record Pack(String digest, long size) {}
 

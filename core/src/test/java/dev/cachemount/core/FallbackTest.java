@@ -51,7 +51,7 @@ class FallbackTest {
   }
 
   private CacheSpec spec(String id, Path target, String... fallbacks) {
-    return client.parseSpec("id=" + id + ",dir=" + store + ",target=" + target).withFallback(List.of(fallbacks));
+    return client.parseSpec("id=" + id + ",dir=" + store + (target == null ? "" : ",target=" + target)).withFallback(List.of(fallbacks));
   }
 
   /** A tree of its own for each seed, pushed under {@code tag} at the clock's time, then the clock moves on. */
@@ -261,5 +261,24 @@ class FallbackTest {
     try (LayoutStore s = new LayoutStore(dir.resolve("none"))) {
       assertEquals(List.of(), s.listTags());
     }
+  }
+
+  /** inspect and verify look at what a pull would restore: the id's own snapshot, else the fallback's, and say which. */
+  @Test
+  void inspectAndVerifyFollowTheFallbackAsAPullDoes() throws IOException {
+    pushTree("m2-1", 1, Duration.ofMinutes(1));
+    String digest = load("m2-1").manifestBytes().digest().toString();
+    SnapshotSummary summary = client.inspect(spec("m2-2", null, "m2-")).orElseThrow();
+    assertEquals(describe("m2-1"), summary.ref());
+    assertEquals(describe("m2-1"), summary.fallback());
+    assertEquals(digest, summary.digest());
+    Verification verified = client.verify(spec("m2-2", null, "m2-"), OperationListener.NONE).orElseThrow();
+    assertEquals(digest, verified.digest());
+    assertEquals(describe("m2-1"), verified.fallback());
+    assertTrue(verified.describe("m2-2").contains("at " + describe("m2-1") + " (its fallback)"), verified.describe("m2-2"));
+
+    assertTrue(client.inspect(spec("m2-2", null)).isEmpty(), "without fallback=, the id's own tag only");
+    assertNull(client.inspect(spec("m2-1", null, "m2-")).orElseThrow().fallback(), "an id with its own snapshot");
+    assertTrue(client.verify(spec("go-1", null, "go-"), OperationListener.NONE).isEmpty(), "no match: a miss");
   }
 }
