@@ -221,12 +221,15 @@ final class PushOperation {
     if (parent.isEmpty() && !options.force() && !spec.fallback().isEmpty()) {
       Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
       if (match.isPresent()) {
+        // What a merge checks before moving the tag is this push's own tag: nothing, or a snapshot it
+        // could not build on (a pack gone, say), which loading the fallback's must not replace.
+        Optional<Digest> ownTag = tagAtLoad;
         parent = loadParent(store, match.get().tag(), match.get().ref());
-        tagAtLoad = Optional.empty(); // what a merge checks is this push's own tag, which held nothing
+        tagAtLoad = ownTag;
         if (parent.isPresent()) {
           fallbackRef = match.get().ref();
-          listener.info(ref + ": no snapshot stored yet; building on " + fallbackRef + " (fallback=" + match.get().prefix()
-              + "): files it holds unchanged are not read, and its packs are reused");
+          listener.info(ref + (ownTag.isEmpty() ? ": no snapshot stored yet" : ": the stored snapshot cannot be built on") + "; building on "
+              + fallbackRef + " (fallback=" + match.get().prefix() + "): files it holds unchanged are not read, and its packs are reused");
         }
       }
     }

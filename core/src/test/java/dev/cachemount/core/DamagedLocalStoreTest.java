@@ -96,6 +96,42 @@ class DamagedLocalStoreTest {
   }
 
   /**
+   * A merge into a tag whose snapshot lacks a pack builds on its {@code fallback=} snapshot instead,
+   * in one try: the tag it checks before moving is its own, which still names the snapshot it found
+   * unreadable, not the fallback's (taking the fallback's tag, or none, for its own made each try
+   * think another push had moved the tag, upload again, and the last warn of a push that never was).
+   */
+  @Test
+  void aMergeIntoATagWhoseSnapshotLacksAPackBuildsOnItsFallbackInOneTry() throws IOException {
+    List<String> aPacks = client.inspect(spec("a", null)).orElseThrow().packs().stream().map(SnapshotSummary.Pack::digest).toList();
+    String bOnly = client.inspect(spec("b", null)).orElseThrow().packs().stream().map(SnapshotSummary.Pack::digest)
+        .filter(p -> !aPacks.contains(p)).findFirst().orElseThrow();
+    Files.delete(store.resolve("blobs/sha256").resolve(bOnly.substring("sha256:".length())));
+    Path c = dir.resolve("c");
+    TestTrees.mixed(c, 5);
+    List<String> infos = new ArrayList<>();
+    warnings.clear();
+    OperationResult pushed = client.push(spec("b", c).withMode(CacheSpec.Mode.MERGE).withFallback(List.of("a")), new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+
+      @Override
+      public void info(String message) {
+        infos.add(message);
+      }
+    });
+    assertEquals(Outcome.PUSHED, pushed.result(), pushed.toString());
+    assertEquals("oci:" + store + ":a", pushed.fallback(), infos.toString());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("lacks pack " + bOnly)), warnings.toString());
+    assertTrue(infos.stream().noneMatch(i -> i.contains("another push moved")), "one try: " + infos);
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("another push moved")), warnings.toString());
+    client.pull(spec("b", dir.resolve("out")), listener);
+    assertEquals(TreeListing.of(c), TreeListing.of(dir.resolve("out")));
+  }
+
+  /**
    * What a push replaces is a damaged manifest of its own tag, not any manifest it cannot read: an
    * image's manifest too large to be a snapshot's (over 4 MiB) under the tag is refused, and kept.
    */
