@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
 /**
  * A proxy in front of a real registry that injects what a real registry will not produce on demand:
  * 429 with Retry-After, 503, connections dropped without an answer, and requests or blob bodies held
- * until the test lets them go on ({@link #holdAfter}, {@link #stallBlobBodiesAfter}). Everything else is passed
+ * until the test lets them go on ({@link #holdAfter}, {@link #stallBlobBodiesAfter}), and lists of tags in
+ * small pages ({@link #pageTagLists}). Everything else is passed
  * through (with upload {@code Location}s pointed back at the proxy), so the registry does the real work.
  */
 final class FaultProxy implements AutoCloseable {
@@ -63,6 +64,11 @@ final class FaultProxy implements AutoCloseable {
   private volatile boolean redirectBlobs;
   private volatile boolean refuseMounts;
   private static final Pattern MOUNT = Pattern.compile("(/v2/.+/blobs/uploads/)\\?mount=.*");
+  private static final Pattern TAG_LIST = Pattern.compile("(/v2/.+/tags/list)(?:\\?(.*))?");
+  /** The page size {@link #pageTagLists} asks for; 0: tag lists pass through as they are. */
+  private volatile int tagPageSize;
+  private final AtomicInteger tagListRequests = new AtomicInteger();
+  private final AtomicInteger tagPagesCut = new AtomicInteger();
   private volatile boolean endlessBlobs;
   private volatile boolean cutMultipartAnswers;
   private final AtomicInteger answersCut = new AtomicInteger();
@@ -232,6 +238,32 @@ final class FaultProxy implements AutoCloseable {
     refuseMounts = true;
   }
 
+  /**
+   * From now on, a {@code GET /v2/NAME/tags/list?n=…} reaches the registry with {@code n} set to
+   * {@code size}, so that a repository of a few tags is listed in several pages, each with a
+   * {@code Link: <…>; rel="next"} to the next. A registry that pages (distribution 3)
+   * does so itself, and its answers pass through; one that ignores {@code n} and {@code last} and
+   * sends every tag (distribution 2.8, the {@code docker-registry} these tests run) has its answer
+   * paged here as distribution 3 pages: sorted, the tags after {@code last}, at most {@code size}, and
+   * a {@code Link} to the next page while more follow. The tags are always the registry's.
+   */
+  void pageTagLists(int size) {
+    if (size < 1) {
+      throw new IllegalArgumentException("a page holds at least one tag");
+    }
+    tagPageSize = size;
+  }
+
+  /** How many {@code GET …/tags/list} requests reached the proxy (each page is one). */
+  int tagListRequests() {
+    return tagListRequests.get();
+  }
+
+  /** How many of the registry's whole lists of tags {@link #pageTagLists} cut into a page. */
+  int tagPagesCut() {
+    return tagPagesCut.get();
+  }
+
   void redirectBlobs() {
     redirectBlobs = true;
   }
@@ -355,7 +387,80 @@ final class FaultProxy implements AutoCloseable {
           return;
         }
       }
+      java.util.regex.Matcher tagList = TAG_LIST.matcher(path);
+      if (method.equals("GET") && tagList.matches()) {
+        tagListRequests.incrementAndGet();
+        int size = tagPageSize;
+        if (size > 0) {
+          pageTags(exchange, tagList.group(1), tagList.group(2), size);
+          return;
+        }
+      }
       forward(exchange, method, path, body, cutMultipartAnswers && range != null && range.contains(",") ? Body.CUT_IN_HALF : Body.AS_IS);
+    }
+  }
+
+  /**
+   * Asks the registry for a page of {@code size} tags of {@code listPath} (the request's {@code n}
+   * replaced, its {@code last} kept) and answers with it; a registry that sent more than {@code size}
+   * ignored both, and its list is paged here (see {@link #pageTagLists}).
+   */
+  private void pageTags(HttpExchange exchange, String listPath, String query, int size) throws IOException {
+    String last = null;
+    StringBuilder rewritten = new StringBuilder("n=").append(size);
+    for (String parameter : query == null ? new String[0] : query.split("&")) {
+      if (parameter.startsWith("last=")) {
+        last = java.net.URLDecoder.decode(parameter.substring("last=".length()), java.nio.charset.StandardCharsets.UTF_8);
+        rewritten.append('&').append(parameter);
+      } else if (!parameter.startsWith("n=") && !parameter.isEmpty()) {
+        rewritten.append('&').append(parameter);
+      }
+    }
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + listPath + "?" + rewritten)).GET();
+    exchange.getRequestHeaders().forEach((name, values) -> {
+      if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+        values.forEach(v -> b.header(name, v));
+      }
+    });
+    HttpResponse<byte[]> response;
+    try {
+      response = client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+    byte[] answer = response.body();
+    String link = null;
+    if (response.statusCode() == 200 && response.headers().firstValue("Link").isEmpty()) {
+      com.fasterxml.jackson.databind.node.ObjectNode list =
+          (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(answer);
+      com.fasterxml.jackson.databind.JsonNode tags = list.get("tags");
+      if (tags != null && tags.isArray() && tags.size() > size) {
+        String after = last;
+        List<String> rest = new java.util.ArrayList<>();
+        tags.forEach(t -> rest.add(t.textValue()));
+        List<String> following = rest.stream().sorted().filter(t -> after == null || t.compareTo(after) > 0).toList();
+        List<String> page = following.subList(0, Math.min(size, following.size()));
+        if (following.size() > page.size()) {
+          link = "<" + listPath + "?n=" + size + "&last=" + page.get(page.size() - 1) + ">; rel=\"next\"";
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode pageTags = list.putArray("tags");
+        page.forEach(pageTags::add);
+        answer = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(list);
+        tagPagesCut.incrementAndGet();
+      }
+    }
+    response.headers().map().forEach((name, values) -> {
+      if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT)) && !name.startsWith(":")) {
+        values.forEach(v -> exchange.getResponseHeaders().add(name, v.replace(upstream, host())));
+      }
+    });
+    if (link != null) {
+      exchange.getResponseHeaders().add("Link", link);
+    }
+    exchange.sendResponseHeaders(response.statusCode(), answer.length == 0 ? -1 : answer.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(answer);
     }
   }
 

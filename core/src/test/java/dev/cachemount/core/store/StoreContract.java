@@ -167,6 +167,35 @@ public abstract class StoreContract {
     }
   }
 
+  /**
+   * What {@code fallback=} chooses among: a fresh store lists no tags (a registry: a repository that
+   * does not exist yet, a 404, not a failure); once manifests are put under "a", "b" and "b" again
+   * (the tag moved to another manifest), it lists each tag once, and only its own (a registry's other
+   * repositories, which hold tags of other tests, are not listed). The put takes a tag, so no
+   * manifest is put by digest alone.
+   */
+  @Test
+  void aFreshStoreListsNoTagsAndAMovedTagIsListedOnce() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      assertEquals(List.of(), store.listTags(), "a fresh store holds no tags");
+      byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+      byte[] layer1 = random(5, 100);
+      byte[] layer2 = random(6, 100);
+      store.putBlob(Digest.of(config), config);
+      store.putBlob(Digest.of(layer1), layer1);
+      store.putBlob(Digest.of(layer2), layer2);
+      ManifestBytes first = manifest(Digest.of(config), config.length, Digest.of(layer1), layer1.length);
+      ManifestBytes second = manifest(Digest.of(config), config.length, Digest.of(layer2), layer2.length);
+
+      store.putManifest("a", first);
+      store.putManifest("b", first);
+      store.putManifest("b", second);
+      List<String> tags = store.listTags();
+      assertEquals(java.util.Set.of("a", "b"), java.util.Set.copyOf(tags), "the tags put: " + tags);
+      assertEquals(2, tags.size(), "each tag once, though b was put twice: " + tags);
+    }
+  }
+
   @Test
   void concurrentTagUpdatesAreAllKept() throws Exception {
     try (SnapshotStore store = newStore()) {
