@@ -219,16 +219,19 @@ final class PushOperation {
     }
     String fallbackRef = null;
     if (parent.isEmpty() && !options.force() && !spec.fallback().isEmpty()) {
+      // What a merge checks before it moves the tag is this push's own tag: what it named when it was
+      // read (nothing, or a snapshot this push cannot build on and replaces), not the fallback.
+      Optional<Digest> ownAtLoad = tagAtLoad;
       Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
       if (match.isPresent()) {
-        // What a merge checks before moving the tag is this push's own tag: nothing, or a snapshot it
-        // could not build on (a pack gone, say), which loading the fallback's must not replace.
-        Optional<Digest> ownTag = tagAtLoad;
-        parent = loadParent(store, match.get().tag(), match.get().ref());
-        tagAtLoad = ownTag;
+        try {
+          parent = loadParent(store, match.get().tag(), match.get().ref());
+        } finally {
+          tagAtLoad = ownAtLoad;
+        }
         if (parent.isPresent()) {
           fallbackRef = match.get().ref();
-          listener.info(ref + (ownTag.isEmpty() ? ": no snapshot stored yet" : ": the stored snapshot cannot be built on") + "; building on "
+          listener.info(ref + (ownAtLoad.isEmpty() ? ": no snapshot stored yet" : " holds no snapshot this push can build on") + "; building on "
               + fallbackRef + " (fallback=" + match.get().prefix() + "): files it holds unchanged are not read, and its packs are reused");
         }
       }
