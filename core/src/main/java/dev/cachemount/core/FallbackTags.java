@@ -4,6 +4,8 @@ import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.ImageManifest;
 import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.snapshot.NotASnapshotException;
+import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import java.io.IOException;
@@ -21,7 +23,8 @@ import java.util.concurrent.Future;
  * as actions/cache's {@code restore-keys} do: the prefixes in the order given, the first that starts
  * any snapshot's tag wins, and of its tags the one whose snapshot was made last (the manifest's
  * {@value MediaTypes#CREATED}, the time its push began to scan; equal times: the greater tag). Tags of
- * other artifacts, of a newer format, or whose manifest is unreadable are passed over, with a word.
+ * other artifacts, of a newer format (by the manifest, or the config of the one chosen), or whose
+ * manifest or config is unreadable are passed over, with a word.
  */
 final class FallbackTags {
   /** Manifests read at once: a registry's round trip each, for a repository of many keys. */
@@ -68,12 +71,12 @@ final class FallbackTags {
       if (matching.isEmpty()) {
         continue;
       }
-      Optional<Candidate> chosen = newestOf(store, matching, prefix, listener);
-      if (chosen.isPresent()) {
-        Candidate c = chosen.get();
+      for (Candidate c : newestFirst(store, matching, prefix, listener)) {
         String ref = store.describe(c.tag());
-        listener.info(String.format("fallback=%s: %s is the newest of %,d matching tags (made %s)", prefix, ref, matching.size(), c.created()));
-        return Optional.of(new Match(prefix, c.tag(), ref, c.created(), c.manifest()));
+        if (readable(store, c, prefix, ref, listener)) {
+          listener.info(String.format("fallback=%s: %s is the newest of %,d matching tags (made %s)", prefix, ref, matching.size(), c.created()));
+          return Optional.of(new Match(prefix, c.tag(), ref, c.created(), c.manifest()));
+        }
       }
     }
     listener.info("fallback=" + String.join(", fallback=", spec.fallback()) + ": no other tag beside " + store.describe(own)
@@ -81,7 +84,32 @@ final class FallbackTags {
     return Optional.empty();
   }
 
-  private static Optional<Candidate> newestOf(SnapshotStore store, List<String> tags, String prefix, OperationListener listener)
+  /**
+   * Whether this version can read the snapshot's head (its config, fetched): a newer cachemount's
+   * snapshot may show its format only there (a {@code formatVersion}, a chunker algorithm), and a
+   * damaged config is damage. Either is passed over, with a warning, as a {@code from=} of that kind is.
+   */
+  private static boolean readable(SnapshotStore store, Candidate c, String prefix, String ref, OperationListener listener) throws IOException {
+    try {
+      SnapshotReader.of(store).loadHead(c.manifest(), ref);
+      return true;
+    } catch (NewerFormatException e) {
+      listener.warning("fallback=" + prefix + ": passed over " + ref + ", written by a newer cachemount (" + e.marker() + ")");
+      return false;
+    } catch (NotASnapshotException e) {
+      listener.info("fallback=" + prefix + ": passed over " + ref + ", which is not a cachemount snapshot");
+      return false;
+    } catch (CachemountException e) {
+      if (e.kind() != FailureKind.INTEGRITY) {
+        throw e;
+      }
+      listener.warning("fallback=" + prefix + ": passed over " + ref + ", which is damaged (" + e.getMessage() + ")");
+      return false;
+    }
+  }
+
+  /** The snapshots of {@code tags}, the newest first (equal times: the greater tag first). */
+  private static List<Candidate> newestFirst(SnapshotStore store, List<String> tags, String prefix, OperationListener listener)
       throws IOException {
     ExecutorService readers = Workers.pool("cachemount-fallback", Math.min(PARALLEL_READS, tags.size()));
     try {
@@ -93,7 +121,7 @@ final class FallbackTags {
       for (Future<Optional<Candidate>> read : reads) {
         Workers.await(read, "reading the manifests of fallback=" + prefix).ifPresent(found::add);
       }
-      return found.stream().max(Comparator.comparing(Candidate::created).thenComparing(Candidate::tag));
+      return found.stream().sorted(Comparator.comparing(Candidate::created).thenComparing(Candidate::tag).reversed()).toList();
     } finally {
       Workers.stop(readers);
     }

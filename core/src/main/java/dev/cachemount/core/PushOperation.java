@@ -226,6 +226,10 @@ final class PushOperation {
       if (match.isPresent()) {
         try {
           parent = loadParent(store, match.get().tag(), match.get().ref());
+        } catch (NewerFormatException e) {
+          // Shown by its index only (a payload version): the fallback is a help, this is no reason to fail.
+          listener.warning("fallback=" + match.get().prefix() + ": " + match.get().ref() + " was written by a newer cachemount (" + e.marker()
+              + "); the push goes on without a fallback");
         } finally {
           tagAtLoad = ownAtLoad;
         }

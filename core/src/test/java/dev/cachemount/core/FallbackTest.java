@@ -30,6 +30,8 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code fallback=}, actions/cache's {@code restore-keys}: an id whose tag holds nothing yet (a new
@@ -161,6 +163,39 @@ class FallbackTest {
     assertEquals(TreeListing.of(snapshot), TreeListing.of(out));
     assertTrue(listener.infos().stream().anyMatch(m -> m.contains("passed over " + describe("m2-2") + ", which is not a cachemount snapshot")),
         String.join("\n", listener.infos()));
+  }
+
+  /**
+   * The newest match was written by a newer cachemount (runners of two versions share the store) with
+   * a marker its manifest does not show (docs/format.md, "Compatibility rules"): it is passed over
+   * with a warning, as a from= of that kind is, and the newest snapshot this version reads is used.
+   * Chosen all the same, it failed the pull and the push of every new key ("upgrade cachemount").
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"formatVersion", "chunkerAlgorithm", "payloadVersion"})
+  void aSnapshotOfANewerFormatIsPassedOverForTheNewestThisVersionReads(String marker) throws IOException {
+    Path readable = pushTree("m2-1", 1, Duration.ofMinutes(1));
+    pushTree("m2-2", 2, Duration.ofMinutes(1));
+    NewerFormatTest.storeNewer(store, "m2-2", marker);
+
+    Path out = dir.resolve("out");
+    RecordingListener listener = new RecordingListener();
+    if (!marker.equals("payloadVersion")) { // a marker of the index itself is met only once the index is read
+      OperationResult pulled = client.pull(spec("m2-3", out, "m2-"), listener);
+      assertEquals(describe("m2-1"), pulled.fallback());
+      assertEquals(TreeListing.of(readable), TreeListing.of(out));
+      assertTrue(listener.warned("passed over " + describe("m2-2") + ", written by a newer cachemount"), listener.warnings().toString());
+      assertEquals(describe("m2-1"), client.inspect(spec("m2-3", null, "m2-")).orElseThrow().fallback());
+    }
+
+    RecordingListener pushing = new RecordingListener();
+    OperationResult pushed = client.push(spec("m2-3", readable, "m2-"), pushing);
+    assertEquals(Outcome.PUSHED, pushed.result());
+    assertTrue(pushing.warned("written by a newer cachemount"), pushing.warnings().toString());
+    if (!marker.equals("payloadVersion")) {
+      assertEquals(describe("m2-1"), pushed.fallback());
+      assertEquals(load("m2-1").manifestBytes().digest().toString(), load("m2-3").config().lineage().parent());
+    }
   }
 
   /**

@@ -86,8 +86,13 @@ class NewerFormatTest {
 
   /** Stores under m2 the snapshot there with one version marker of a later format; returns its manifest. */
   private byte[] storeNewer(String marker) throws IOException {
+    return storeNewer(store, "m2", marker);
+  }
+
+  /** Stores under {@code tag} of the layout {@code store} the snapshot there with one version marker of a later format; returns its manifest. */
+  static byte[] storeNewer(Path store, String tag, String marker) throws IOException {
     try (LayoutStore s = new LayoutStore(store)) {
-      LoadedSnapshot good = new SnapshotReader(s, s).load("m2", "m2").orElseThrow();
+      LoadedSnapshot good = new SnapshotReader(s, s).load(tag, tag).orElseThrow();
       ImageManifest m = good.manifest();
       List<Descriptor> layers = new ArrayList<>(m.layers());
       Descriptor config = m.config();
@@ -123,7 +128,7 @@ class NewerFormatTest {
         default -> throw new IllegalArgumentException(marker);
       }
       byte[] manifest = Json.write(new ImageManifest(m.schemaVersion(), m.mediaType(), m.artifactType(), config, layers, m.annotations()));
-      s.putManifest("m2", ManifestBytes.of(MediaTypes.OCI_MANIFEST, manifest));
+      s.putManifest(tag, ManifestBytes.of(MediaTypes.OCI_MANIFEST, manifest));
       return manifest;
     }
   }
