@@ -250,7 +250,9 @@ final class RegistryFailures {
           + " WWW-Authenticate realm) did not issue a token: " + reason, t);
     }
     if (isAuth(t)) {
-      String access = (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository();
+      // Listing tags (fallback=) is a right of its own in some registries (ECR's ecr:ListImages), and never a push's.
+      String access = operation.startsWith("list of tags") ? "the right to list the tags of " + ref.repository()
+          : (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository();
       if (insufficientScope(t) && credentials.source().isPresent()) {
         // Anonymous: a token registry answers so to a push, or to a private repository; logging in is the advice.
         // Not a matter of logging in again: the registry took the credentials and found them short.

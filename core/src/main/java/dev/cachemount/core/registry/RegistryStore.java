@@ -368,7 +368,12 @@ public final class RegistryStore implements SnapshotStore {
     RegistryClient client = session.reader();
     List<String> tags = new java.util.ArrayList<>();
     String page = "tags/list?n=" + TAGS_PER_PAGE;
+    java.util.Set<String> asked = new java.util.HashSet<>();
     for (int pages = 0; page != null; pages++) {
+      if (!asked.add(page)) {
+        // A loop of links: asked again, the pages would go round until the limit, a request each.
+        throw TagList.malformed(ref.registry() + "/" + ref.repository(), "its Link header leads back to a page it sent before (" + page + ")");
+      }
       if (pages >= MAX_TAG_PAGES) {
         throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository()
             + ": the registry's list of tags ran past " + MAX_TAG_PAGES + " pages; a fallback= cannot choose among them");

@@ -77,7 +77,8 @@ final class TagList {
     return null;
   }
 
-  private static CachemountException malformed(String where, String why) {
+  /** The failure of a list of tags that cannot be read: {@code why}, said of the list at {@code where}. */
+  static CachemountException malformed(String where, String why) {
     return new CachemountException(FailureKind.OPERATIONAL, where + ": the registry's list of tags is malformed (" + why
         + "); a fallback= cannot choose among them");
   }
