@@ -225,7 +225,7 @@ final class PushOperation {
       Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
       if (match.isPresent()) {
         try {
-          parent = loadParent(store, match.get().tag(), match.get().ref());
+          parent = loadParentAfterScan(store, match.get().tag(), match.get().ref(), scanned);
         } catch (NewerFormatException e) {
           // Shown by its index only (a payload version): the fallback is a help, this is no reason to fail.
           listener.warning("fallback=" + match.get().prefix() + ": " + match.get().ref() + " was written by a newer cachemount (" + e.marker()
@@ -436,6 +436,21 @@ final class PushOperation {
   private Optional<LoadedSnapshot> loadParent(SnapshotStore store, String tag, String ref) throws IOException {
     Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
     return head.isEmpty() ? Optional.empty() : completeParent(store, head.get(), false, ref, null);
+  }
+
+  /**
+   * As {@link #loadParent}, for a parent found once the tree is scanned (a fallback's): its blobs are
+   * asked for {@link #PACK_CHECKS} at a time, as the parent's are while the scan runs.
+   */
+  private Optional<LoadedSnapshot> loadParentAfterScan(SnapshotStore store, String tag, String ref, List<ScannedEntry> scanned)
+      throws IOException {
+    ExecutorService checks = Workers.pool("cachemount-parent", PACK_CHECKS);
+    try {
+      Optional<ParentHead> head = loadParentHeadAndPacks(store, tag, ref, checks, CompletableFuture.completedFuture(scanned));
+      return head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref, head.get().index());
+    } finally {
+      Workers.stop(checks);
+    }
   }
 
   /**

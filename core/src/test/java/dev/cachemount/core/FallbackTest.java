@@ -239,6 +239,41 @@ class FallbackTest {
         "the file whose size and time the fallback vouched for was not read");
   }
 
+  /**
+   * Whether the store still holds the fallback's packs is asked as for the id's own snapshot, many at
+   * once (PushOperation.PACK_CHECKS): in a registry each is a round trip, and asked one by one, a
+   * large cache's hundreds of packs made the first push of every new key seconds slower.
+   */
+  @Test
+  void theFallbacksPacksAreCheckedManyAtOnce() throws IOException {
+    pushTree("m2-1", 1, Duration.ofMinutes(1));
+    int packs = load("m2-1").index().packs().size();
+    assertTrue(packs >= 4, "packs: " + packs);
+    java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    Cachemount slow = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock)
+        .stores((s, d, l) -> new dev.cachemount.core.testing.ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public boolean hasBlob(dev.cachemount.core.blob.Digest digest, long size) throws IOException {
+            most.accumulateAndGet(running.incrementAndGet(), Math::max);
+            try {
+              Thread.sleep(20); // a registry's round trip
+              return super.hasBlob(digest, size);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new java.io.InterruptedIOException();
+            } finally {
+              running.decrementAndGet();
+            }
+          }
+        }).build();
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 1);
+    OperationResult r = slow.push(slow.parseSpec("id=m2-2,dir=" + store + ",target=" + tree).withFallback(List.of("m2-")), OperationListener.NONE);
+    assertEquals(describe("m2-1"), r.fallback());
+    assertTrue(most.get() > 1, "at most " + most.get() + " existence check at once");
+  }
+
   /** A tree equal to the fallback's is still pushed under the id: the next pull of the id must find it. Only the new documents are written. */
   @Test
   void aTreeEqualToTheFallbacksIsPushedNotCalledUnchanged() throws IOException {
