@@ -322,11 +322,15 @@ public final class Cachemount {
   public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener given) {
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
+      LookedUp l = null;
       try {
-        LookedUp l = lookUp(store, spec, listener);
-        return SnapshotReader.of(store).load(l.reference(), l.ref()).map(s -> summary(l.ref(), s, l.fallback()));
+        l = lookUp(store, spec, listener);
+        LookedUp found = l;
+        return SnapshotReader.of(store).load(l.reference(), l.ref()).map(s -> summary(found.ref(), s, found.fallback()));
       } catch (CachemountException e) {
-        throw interrupted(PullOperation.withRepairHint(e, spec.id(), store), watch, "inspect of cache '" + spec.id() + "'");
+        CachemountException told = l == null || l.fallback() == null ? PullOperation.withRepairHint(e, spec.id(), store)
+            : PullOperation.withRepairHint(e, spec.id(), l.reference(), l.fallback(), store);
+        throw interrupted(told, watch, "inspect of cache '" + spec.id() + "'");
       } catch (RuntimeException e) {
         throw interrupted(e, watch, "inspect of cache '" + spec.id() + "'");
       }
@@ -367,7 +371,7 @@ public final class Cachemount {
         // push moved the tag meanwhile and the old one's blobs were collected.
         CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
             : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, l.reference(), read[0]) ? replaced(ref)
-            : new CachemountException(FailureKind.INTEGRITY, e.getMessage() + "." + PullOperation.repairAdvice(e.getMessage(), spec.id(), store), e);
+            : damaged(PullOperation.naming(e.getMessage(), spec.id(), l.fallback()), spec, l, store, e);
         throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
       } catch (RuntimeException e) {
         throw interrupted(e, watch, "verify of cache '" + spec.id() + "'");
@@ -378,14 +382,19 @@ public final class Cachemount {
         if (replacedMeanwhile(store, l.reference(), s.manifestBytes().digest())) {
           throw replaced(ref);
         }
-        String message = damageMessage(ref, report);
-        throw new CachemountException(FailureKind.INTEGRITY, message + "." + PullOperation.repairAdvice(message, spec.id(), store));
+        throw damaged(damageMessage(ref, report), spec, l, store, null);
       }
       return Optional.of(new Verification(ref, s.manifestBytes().digest().toString(), s.index().fileCount(), s.index().totalBytes(),
           report.packs(), report.frames(), report.chunks(), s.bytesRead() + report.bytesRead(), Engine.millisSince(started), l.fallback()));
     } catch (IOException e) {
       throw IoErrors.failed("verify of cache '" + spec.id() + "'", e);
     }
+  }
+
+  /** A verify's failure on damage: {@code message} and what to do, a push of the id whose snapshot it is (a fallback's, where one chose it). */
+  private static CachemountException damaged(String message, CacheSpec spec, LookedUp l, SnapshotStore store, Throwable cause) {
+    String id = l.fallback() == null ? spec.id() : l.reference();
+    return new CachemountException(FailureKind.INTEGRITY, message + "." + PullOperation.repairAdvice(message, id, store), cause);
   }
 
   /**

@@ -45,6 +45,8 @@ final class PullOperation {
   private final Path lockDirectory;
   /** Whether this pull holds its target's lock (false when the lock could not be made). */
   private volatile boolean targetLocked = true;
+  /** The snapshot a {@code fallback=} chose, once the pull restores it: what a failure names. */
+  private volatile FallbackTags.Match restoringFallback;
   private final java.time.Duration lockTimeout;
 
   /**
@@ -73,7 +75,8 @@ final class PullOperation {
     try {
       return pull(store, target);
     } catch (CachemountException e) {
-      throw withRepairHint(e, spec.id(), store);
+      FallbackTags.Match from = restoringFallback;
+      throw from == null ? withRepairHint(e, spec.id(), store) : withRepairHint(e, spec.id(), from.tag(), from.ref(), store);
     } catch (IOException e) {
       throw IoErrors.failed("pull of cache '" + spec.id() + "'", e);
     } catch (UncheckedIOException e) {
@@ -86,10 +89,27 @@ final class PullOperation {
    * every one gets the same remedy, here, rather than at each place that detects one.
    */
   static CachemountException withRepairHint(CachemountException e, String id, SnapshotStore store) {
+    return withRepairHint(e, id, null, null, store);
+  }
+
+  /**
+   * As {@link #withRepairHint(CachemountException, String, SnapshotStore)}, for a snapshot a
+   * {@code fallback=} chose for {@code id} (its tag and ref; null: the id's own): the message names
+   * it, and the repair is a push of its id, not of {@code id}, which holds nothing to replace.
+   */
+  static CachemountException withRepairHint(CachemountException e, String id, String fallbackTag, String fallbackRef, SnapshotStore store) {
     if (e.kind() != FailureKind.INTEGRITY) {
       return e;
     }
-    return new CachemountException(FailureKind.INTEGRITY, e.getMessage() + ". Nothing wrong was written." + repairAdvice(e.getMessage(), id, store), e);
+    String message = naming(e.getMessage(), id, fallbackRef);
+    return new CachemountException(FailureKind.INTEGRITY, message + ". Nothing wrong was written."
+        + repairAdvice(message, fallbackTag == null ? id : fallbackTag, store), e);
+  }
+
+  /** {@code message}, naming the snapshot a {@code fallback=} chose for {@code id} when it does not (null: the id's own, named by the context). */
+  static String naming(String message, String id, String fallbackRef) {
+    return fallbackRef == null || message.contains(fallbackRef) ? message
+        : message + " (in " + fallbackRef + ", which a fallback= chose for id '" + id + "')";
   }
 
   /** What to do about a damaged stored snapshot (after {@code message}, which says what is wrong). */
@@ -145,6 +165,7 @@ final class PullOperation {
         ref = match.get().ref();
         fallback = ref;
         manifest = Optional.of(match.get().manifest());
+        restoringFallback = match.get();
       }
     }
     for (int attempt = 0; ; attempt++) {

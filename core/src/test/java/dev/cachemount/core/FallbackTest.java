@@ -274,6 +274,33 @@ class FallbackTest {
     assertTrue(most.get() > 1, "at most " + most.get() + " existence check at once");
   }
 
+  /**
+   * A fallback's snapshot found damaged while it is read: the failure names that snapshot, and the
+   * repair is of its id. It named neither: "the snapshot references" a blob, "push --force for id
+   * 'm2-2'", the id that holds nothing and whose push replaces nothing that is damaged.
+   */
+  @Test
+  void damageInAFallbacksSnapshotNamesItAndItsId() throws IOException {
+    pushTree("m2-1", 1, Duration.ofMinutes(1));
+    LoadedSnapshot damaged = load("m2-1");
+    Files.delete(store.resolve("blobs/sha256").resolve(damaged.index().packs().get(0).digest().hex()));
+    String advice = "run `cachemount push --force` for id 'm2-1'";
+
+    CachemountException pull = org.junit.jupiter.api.Assertions.assertThrows(CachemountException.class,
+        () -> client.pull(spec("m2-2", dir.resolve("out"), "m2-"), OperationListener.NONE));
+    assertEquals(FailureKind.INTEGRITY, pull.kind());
+    assertTrue(pull.getMessage().contains(describe("m2-1") + ", which a fallback= chose for id 'm2-2'") && pull.getMessage().contains(advice),
+        pull.getMessage());
+    CachemountException verify = org.junit.jupiter.api.Assertions.assertThrows(CachemountException.class,
+        () -> client.verify(spec("m2-2", null, "m2-"), OperationListener.NONE));
+    assertTrue(verify.getMessage().contains(describe("m2-1")) && verify.getMessage().contains(advice), verify.getMessage());
+
+    Files.delete(store.resolve("blobs/sha256").resolve(dev.cachemount.core.blob.Digest.parse(damaged.manifest().layers().get(0).digest()).hex()));
+    CachemountException inspect = org.junit.jupiter.api.Assertions.assertThrows(CachemountException.class,
+        () -> client.inspect(spec("m2-2", null, "m2-")));
+    assertTrue(inspect.getMessage().contains(describe("m2-1")) && inspect.getMessage().contains(advice), inspect.getMessage());
+  }
+
   /** A tree equal to the fallback's is still pushed under the id: the next pull of the id must find it. Only the new documents are written. */
   @Test
   void aTreeEqualToTheFallbacksIsPushedNotCalledUnchanged() throws IOException {
