@@ -42,6 +42,8 @@ abstract class CacheCommand implements Callable<Integer> {
         "Local:    id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
         "Registry: id=NAME,[type=registry,]ref=HOST[:PORT]/REPO[:TAG|@sha256:D][,insecure=true][,target=DIR]",
         "Also: from=REF (repeatable), fallback=TAG_PREFIX (repeatable), mode=mirror|merge, max-size=SIZE, verify=metadata|content.",
+        "preset=NAME: the cache directory the tool names (go env GOCACHE, Maven's settings, ...) as target, and NAME as id unless"
+            + " id= is given: " + dev.cachemount.core.CachePreset.names() + ".",
         "Comma-separated key=value fields, CSV-quoted as buildx reads --cache-to.",
         "dir defaults to $${XDG_CACHE_HOME:-~/.cache}/cachemount/store; the tag defaults to the id.").build());
     spec.addOption(OptionSpec.builder("--ca-file").paramLabel("PEM").type(Path.class).description(

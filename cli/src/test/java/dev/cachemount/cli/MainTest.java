@@ -29,18 +29,21 @@ class MainTest {
   Path store;
   String out;
   String err;
+  /** The environment of the client the CLI runs with. */
+  Map<String, String> env;
 
   @BeforeEach
   void setUp() throws IOException {
     source = dir.resolve("source");
     store = dir.resolve("store");
     TestTrees.mixed(source, 5);
+    env = new java.util.HashMap<>(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString()));
   }
 
   private int run(String... args) {
     StringWriter o = new StringWriter();
     StringWriter e = new StringWriter();
-    Cachemount client = Cachemount.builder().home(dir).env(Map.of("XDG_CACHE_HOME", dir.resolve("xdg").toString())).build();
+    Cachemount client = Cachemount.builder().home(dir).env(env).build();
     int code = Main.run(args, new PrintWriter(o), new PrintWriter(e), client);
     out = o.toString();
     err = e.toString();
@@ -107,6 +110,44 @@ class MainTest {
     assertTrue(!jsonLines().get(0).has("fallback"), "the key's own snapshot: no fallback field");
     assertEquals(0, run("pull", "--cache-id", spec("m2-other", dir.resolve("other")) + ",fallback=m2-old"), err);
     assertTrue(out.startsWith("m2-other: restored sha256:") && out.contains(" from fallback oci:" + store + ":m2-old into "), out);
+  }
+
+  /** A fake {@code go} on the client's PATH: {@code go env GOCACHE} runs {@code script}. */
+  private void fakeGo(String script) throws IOException {
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Files.writeString(bin.resolve("go"), "#!/bin/sh\n[ \"$1 $2\" = 'env GOCACHE' ] || exit 9\n" + script + "\n");
+    Files.setPosixFilePermissions(bin.resolve("go"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    env.put("PATH", bin.toString());
+  }
+
+  /**
+   * {@code preset=go-build}: push and pull the directory {@code go env GOCACHE} prints, under the id
+   * go-build; a go that names none stops the command before anything runs (exit 2), saying why.
+   */
+  @Test
+  void aPresetPushesAndPullsTheDirectoryTheToolNames() throws IOException {
+    fakeGo("echo '" + source + "'");
+    assertEquals(0, run("push", "--json", "--cache-id", "preset=go-build,dir=" + store), err);
+    JsonNode pushed = jsonLines().get(0);
+    assertEquals("go-build", pushed.get("id").asText());
+    assertEquals("pushed", pushed.get("result").asText());
+    assertEquals("oci:" + store + ":go-build", pushed.get("ref").asText());
+
+    Path restored = dir.resolve("restored");
+    fakeGo("echo '" + restored + "'");
+    assertEquals(0, run("pull", "--cache-id", "preset=go-build,dir=" + store), err);
+    assertTrue(out.startsWith("go-build: restored sha256:") && out.contains(" into " + restored + " ("), out);
+    assertEquals(TreeListing.of(source), TreeListing.of(restored));
+
+    fakeGo("echo 'go: GOCACHE is not defined' >&2; exit 3");
+    assertEquals(2, run("push", "--cache-id", spec("other", source), "--cache-id", "preset=go-build,dir=" + store));
+    assertEquals("cachemount: error: cache spec 'preset=go-build,dir=" + store + "': preset go-build: `go env GOCACHE` exited with status 3:"
+        + " go: GOCACHE is not defined; set go up so that it prints its cache directory, or give the directory with target=DIR\n", err);
+    assertEquals(0, run("inspect", "--cache-id", "id=other,dir=" + store));
+    assertTrue(out.startsWith("other: miss"), "nothing ran: " + out);
+    env.remove("PATH");
+    assertEquals(2, run("pull", "--cache-id", "preset=go-mod,dir=" + store));
+    assertTrue(err.contains("preset go-mod: go is not on PATH (PATH is not set); install go (on PATH), or give the directory with target=DIR"), err);
   }
 
   @Test
@@ -374,7 +415,8 @@ class MainTest {
         Snapshot each cache's target directory and store it under its id.
         """), out);
     for (String line : List.of("      --ca-file=PEM      Trust the certificates in PEM", "      --cache-id=SPEC    Which cache, where it is stored",
-        "                         dir defaults to ${XDG_CACHE_HOME:-~/.cache}", "      --force            Store a complete new snapshot",
+        "                         dir defaults to ${XDG_CACHE_HOME:-~/.cache}",
+        "                         preset=NAME: the cache directory the tool names", "      --force            Store a complete new snapshot",
         "  -h, --help             Show this help message and exit.", "      --insecure-registry=HOST[:PORT]",
         "      --json             Print one JSON object per cache id", "      --password-stdin   Read the registry password",
         "  -v, --verbose          Say more on standard error.", "  -V, --version          Print version information and exit.")) {

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  *
  * <p>The syntax is that of buildx's {@code --cache-to}: comma-separated {@code key=value} fields, read
  * as one CSV record, so a field that holds a comma is quoted as a whole: {@code
- * id=m2,"target=/path/with,comma"}. Keys are case-insensitive.
+ * id=m2,"target=/path/with,comma"}. Keys are case-insensitive. A {@code preset=} is not kept: parsing
+ * turns it into the id and the target it stands for ({@link CachePreset}).
  *
  * @param id the cache's name, also its tag in the store
  * @param type the kind of store
@@ -56,7 +57,7 @@ public record CacheSpec(
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback", "preset");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -187,7 +188,8 @@ public record CacheSpec(
   }
 
   /**
-   * Parses a spec.
+   * Parses a spec. A {@code preset=} without {@code target=} runs the preset's tool with this
+   * process's environment ({@link PresetDirectories}).
    *
    * @param text the spec; null is taken as empty, and refused as such
    * @param home the user's home directory, for a leading {@code ~/} in paths
@@ -205,6 +207,18 @@ public record CacheSpec(
    * @see #parse(String, Path)
    */
   public static CacheSpec parse(String text, Path home, Path base) {
+    return parse(text, home, base, new PresetDirectories(System.getenv(), home, Optional.empty())::directory);
+  }
+
+  /**
+   * Parses a spec as {@link #parse(String, Path, Path)} does, a {@code preset=} without {@code target=}
+   * getting its target from {@code presetTarget}. That is called at most once, only then, and only
+   * once the rest of the spec is found valid (it may run a tool); what it throws is thrown, its
+   * message prefixed with the spec's text.
+   *
+   * @param presetTarget the directory a preset names (a relative one is taken as {@code target=} would be)
+   */
+  public static CacheSpec parse(String text, Path home, Path base, java.util.function.Function<CachePreset, Path> presetTarget) {
     Map<String, String> fields = new LinkedHashMap<>();
     List<String> from = new ArrayList<>();
     List<String> fallback = new ArrayList<>();
@@ -234,9 +248,16 @@ public record CacheSpec(
         throw CachemountException.usage("cache spec '" + text + "': key '" + key + "' is given twice");
       }
     }
-    String id = fields.get("id");
+    Optional<CachePreset> preset = Optional.empty();
+    if (fields.containsKey("preset")) {
+      String name = fields.get("preset");
+      preset = Optional.of(CachePreset.named(name).orElseThrow(() -> CachemountException.usage(
+          "cache spec '" + text + "': unknown preset '" + name + "'; known presets: " + CachePreset.names())));
+    }
+    String id = fields.getOrDefault("id", preset.map(CachePreset::presetName).orElse(null));
     if (id == null || id.isEmpty()) {
-      throw CachemountException.usage("cache spec '" + text + "' has no id: add id=NAME (for example id=m2)");
+      throw CachemountException.usage("cache spec '" + text + "' has no id: add id=NAME (for example id=m2), or preset=NAME ("
+          + CachePreset.names() + ")");
     }
     for (String separate : List.of(" ", ";", "=")) {
       if (id.contains(separate)) {
@@ -320,8 +341,18 @@ public record CacheSpec(
     if (fields.containsKey("max-size")) {
       maxSize = java.util.OptionalLong.of(ByteSizes.parse(fields.get("max-size"), "cache spec '" + text + "': max-size"));
     }
-    return new CacheSpec(id, type, path(fields.get("dir"), "dir", home, base), path(fields.get("target"), "target", home, base), level, ref, insecure,
-        from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text), fallback);
+    CacheSpec spec = new CacheSpec(id, type, path(fields.get("dir"), "dir", home, base), path(fields.get("target"), "target", home, base), level, ref,
+        insecure, from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text), fallback);
+    if (preset.isEmpty() || spec.target().isPresent()) {
+      return spec;
+    }
+    Path directory;
+    try {
+      directory = Objects.requireNonNull(presetTarget.apply(preset.get()), "the directory of a preset");
+    } catch (CachemountException e) {
+      throw new CachemountException(e.kind(), "cache spec '" + text + "': " + e.getMessage(), e);
+    }
+    return spec.withTarget(base != null ? base.toAbsolutePath().resolve(directory).normalize() : directory.toAbsolutePath().normalize());
   }
 
   /**
@@ -360,6 +391,7 @@ public record CacheSpec(
       case "store", "store-dir" -> " (did you mean dir=?)";
       case "level", "compression" -> " (did you mean compression-level=?)";
       case "restore-keys", "restore-key", "restore_keys", "fallbacks" -> " (did you mean fallback=PREFIX?)";
+      case "tool", "presets" -> " (did you mean preset=NAME?)";
       default -> "";
     };
   }

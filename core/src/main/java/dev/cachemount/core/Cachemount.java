@@ -51,11 +51,13 @@ public final class Cachemount {
   private final RegistrySettings registry;
   private final StoreFactory customStores;
   private final StoreFactory stores;
+  private final PresetDirectories presets;
 
   private Cachemount(Map<String, String> env, Path home, Engine engine, Duration layoutGrace, Duration targetLockTimeout,
-      RegistrySettings registry, StoreFactory stores) {
+      RegistrySettings registry, StoreFactory stores, PresetDirectories presets) {
     this.env = Map.copyOf(env);
     this.home = home;
+    this.presets = presets;
     this.engine = engine;
     this.layoutGrace = layoutGrace;
     this.targetLockTimeout = targetLockTimeout;
@@ -78,7 +80,17 @@ public final class Cachemount {
 
   /** This client with other registry settings (a front's {@code --ca-file}, {@code --insecure-registry}, ...). */
   public Cachemount withRegistry(RegistrySettings settings) {
-    return new Cachemount(env, home, engine, layoutGrace, targetLockTimeout, settings, customStores);
+    return new Cachemount(env, home, engine, layoutGrace, targetLockTimeout, settings, customStores, presets);
+  }
+
+  /**
+   * This client inside a Maven build whose local repository is {@code repository}: that is what a
+   * spec's {@code preset=maven} names (the Maven plugin's front hands it over), not what the settings
+   * files say.
+   */
+  public Cachemount withMavenLocalRepository(Path repository) {
+    return new Cachemount(env, home, engine, layoutGrace, targetLockTimeout, registry, customStores,
+        new PresetDirectories(env, home, Optional.of(repository)));
   }
 
   /** The registry settings in force. */
@@ -113,14 +125,18 @@ public final class Cachemount {
     return new Builder();
   }
 
-  /** Parses a {@code --cache-id} spec relative to this client's home directory. */
+  /**
+   * Parses a {@code --cache-id} spec relative to this client's home directory. A {@code preset=}
+   * without {@code target=} is looked up now ({@link PresetDirectories}), its tool found on the PATH of
+   * this client's environment and run with it.
+   */
   public CacheSpec parseSpec(String text) {
-    return CacheSpec.parse(text, home);
+    return parseSpec(text, null);
   }
 
   /** Parses a spec as {@link #parseSpec(String)} does, its relative {@code dir=} and {@code target=} relative to {@code base}. */
   public CacheSpec parseSpec(String text, Path base) {
-    return CacheSpec.parse(text, home, base);
+    return CacheSpec.parse(text, home, base, presets::directory);
   }
 
   /** cachemount's own directory ({@code ${XDG_CACHE_HOME:-~/.cache}/cachemount}): the default store, locks, index cache, staging. */
@@ -498,7 +514,10 @@ public final class Cachemount {
       return this;
     }
 
-    /** The environment to read XDG_CACHE_HOME, DOCKER_CONFIG and the registry credential variables from. */
+    /**
+     * The environment to read XDG_CACHE_HOME, DOCKER_CONFIG and the registry credential variables from,
+     * and to find and run the tools of {@code preset=} specs with (their PATH).
+     */
     public Builder env(Map<String, String> env) {
       this.env = env;
       return this;
@@ -580,7 +599,8 @@ public final class Cachemount {
 
     public Cachemount build() {
       Path home = this.home != null ? this.home : homeOf(env);
-      return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, targetLockTimeout, registry, stores);
+      return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, targetLockTimeout, registry, stores,
+          new PresetDirectories(env, home, Optional.empty()));
     }
   }
 }

@@ -23,7 +23,8 @@ import org.apache.maven.plugins.annotations.Parameter;
 abstract class CacheMojo extends AbstractMojo {
   /**
    * Cache specs, as the CLI's {@code --cache-id}: {@code id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]}
-   * or {@code id=NAME,ref=HOST[:PORT]/REPO[:TAG][,insecure=true][,target=DIR]}.
+   * or {@code id=NAME,ref=HOST[:PORT]/REPO[:TAG][,insecure=true][,target=DIR]}; {@code preset=maven} for
+   * this build's local repository as id and target.
    */
   @Parameter
   List<String> cacheIds = new ArrayList<>();
@@ -217,6 +218,14 @@ abstract class CacheMojo extends AbstractMojo {
     return root != null ? java.nio.file.Path.of(root) : top != null && top.getFile() != null ? top.getBasedir().toPath() : current.getBasedir().toPath();
   }
 
+  /** The local repository of this build, as Maven names it; empty without a session. */
+  java.util.Optional<java.nio.file.Path> buildLocalRepository() {
+    if (session == null || session.getLocalRepository() == null || session.getLocalRepository().getBasedir() == null) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(java.nio.file.Path.of(session.getLocalRepository().getBasedir()));
+  }
+
   /** The client with the registry parameters, and the settings.xml server of the spec's registry, applied. */
   Cachemount clientFor(CacheSpec spec) {
     RegistrySettings registry = client.registry();
@@ -312,9 +321,11 @@ abstract class CacheMojo extends AbstractMojo {
       throw new MojoFailureException("cachemount: no cache given; configure <cacheIds><cacheId>id=NAME,target=DIR</cacheId></cacheIds> or pass -Dcachemount.cacheId=id=NAME,target=DIR");
     }
     List<CacheSpec> specs = new ArrayList<>();
+    // preset=maven names this build's own local repository (-Dmaven.repo.local and settings.xml applied by Maven).
+    Cachemount parser = buildLocalRepository().map(client::withMavenLocalRepository).orElse(client);
     try {
       for (String text : texts) {
-        specs.add(client.parseSpec(text, baseDirectory()));
+        specs.add(parser.parseSpec(text, baseDirectory()));
       }
       specs.forEach(this::clientFor);
       checkTogether(client, specs);

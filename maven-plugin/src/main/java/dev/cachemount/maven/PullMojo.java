@@ -66,10 +66,7 @@ public class PullMojo extends CacheMojo {
 
   /** The local repository of this build, or null without a session. */
   private java.nio.file.Path localRepository() {
-    if (session == null || session.getLocalRepository() == null || session.getLocalRepository().getBasedir() == null) {
-      return null;
-    }
-    return real(java.nio.file.Path.of(session.getLocalRepository().getBasedir()));
+    return buildLocalRepository().map(PullMojo::real).orElse(null);
   }
 
   /** Links resolved, so that a repository reached through a symlink is the same directory. */

@@ -118,6 +118,37 @@ class CacheMojoTest {
     assertTrue(errors.get(0).startsWith("error: cachemount: m2: ") && errors.get(0).contains("(failOnError=false: the build goes on)"), errors.get(0));
   }
 
+  /** {@code mojo} run in a build whose local repository is {@code repository}. */
+  private static <M extends CacheMojo> M inBuildWith(Path repository, M mojo) {
+    mojo.session = reactor(List.of(), null);
+    mojo.session.getRequest().setLocalRepository(new org.apache.maven.artifact.repository.MavenArtifactRepository("local",
+        repository.toUri().toString(), new org.apache.maven.artifact.repository.layout.DefaultRepositoryLayout(), null, null));
+    return mojo;
+  }
+
+  /**
+   * {@code preset=maven} in a build is the build's own local repository, as Maven resolved it
+   * (-Dmaven.repo.local, settings.xml), with the id {@code maven}; without a build, the client's
+   * {@code ~/.m2/repository}.
+   */
+  @Test
+  void presetMavenIsTheLocalRepositoryOfTheBuild() throws Exception {
+    Path store = dir.resolve("store");
+    Path elsewhere = dir.resolve("elsewhere");
+    TestTrees.mixed(elsewhere, 3);
+    configure(new PushMojo(), "id=maven,dir=" + store + ",target=" + elsewhere).execute();
+    // A pull into the build's repository, and a push from it, which finds it as pulled.
+    Path repository = dir.resolve("build-repo");
+    for (CacheMojo mojo : List.of(new PullMojo(), new PushMojo())) {
+      inBuildWith(repository, configure(mojo, "preset=maven,dir=" + store)).execute();
+      assertEquals(mojo.goal().equals("pull") ? "restored" : "unchanged", mojo.session.getUserProperties().getProperty("cachemount." + mojo.goal() + ".maven.result"));
+    }
+    assertEquals(TreeListing.of(elsewhere), TreeListing.of(repository));
+
+    MojoFailureException e = assertThrows(MojoFailureException.class, () -> configure(new PushMojo(), "preset=maven,dir=" + store).execute());
+    assertTrue(e.getMessage().contains(dir.resolve(".m2/repository") + " does not exist"), e.getMessage());
+  }
+
   @Test
   void aMirrorPullIntoTheLocalRepositoryOfTheBuildIsRefused() throws Exception {
     Path repository = Files.createDirectories(dir.resolve("m2/repository"));
@@ -128,10 +159,7 @@ class CacheMojoTest {
     configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source).execute();
     Path link = Files.createSymbolicLink(dir.resolve("link"), repository.getParent());
     for (Path target : List.of(repository, repository.getParent(), link.resolve("repository"))) {
-      PullMojo pull = configure(new PullMojo(), "id=m2,mode=mirror,dir=" + store + ",target=" + target);
-      pull.session = reactor(List.of(), null);
-      pull.session.getRequest().setLocalRepository(new org.apache.maven.artifact.repository.MavenArtifactRepository("local",
-          repository.toUri().toString(), new org.apache.maven.artifact.repository.layout.DefaultRepositoryLayout(), null, null));
+      PullMojo pull = inBuildWith(repository, configure(new PullMojo(), "id=m2,mode=mirror,dir=" + store + ",target=" + target));
       MojoFailureException e = assertThrows(MojoFailureException.class, pull::execute);
       assertTrue(e.getMessage().contains("the local repository this build uses") && e.getMessage().contains("without mode=mirror"), e.getMessage());
       assertEquals("resolved before the pull", Files.readString(repository.resolve("resolved.jar")));
