@@ -379,7 +379,18 @@ public final class RegistryStore implements SnapshotStore {
             + ": the registry's list of tags ran past " + MAX_TAG_PAGES + " pages; a fallback= cannot choose among them");
       }
       String current = page;
-      TagPage read = session.call("list of tags", () -> tagPage(client, current, true));
+      TagPage read;
+      try {
+        read = session.call("list of tags", () -> tagPage(client, current, true));
+      } catch (CachemountException e) {
+        if (pages > 0 || RegistryFailures.status(e) != 400) {
+          throw e;
+        }
+        // A registry whose page limit is below the size asked for may refuse it (distribution with a
+        // lower tags.maxtags answers 400): asked without one, it pages as it likes.
+        listener.info(ref.registry() + " refused a page of " + TAGS_PER_PAGE + " tags; asking for the list without a page size");
+        read = session.call("list of tags", () -> tagPage(client, "tags/list", true));
+      }
       tags.addAll(read.tags());
       page = read.next();
     }

@@ -126,4 +126,27 @@ class TagListingTest {
     assertFalse(e.getMessage().contains("push access"), e.getMessage());
     assertTrue(e.getMessage().contains("the right to list the tags of team/b"), e.getMessage());
   }
+
+  /**
+   * A registry whose page limit is below the thousand asked for may refuse the size (distribution
+   * with a lower tags.maxtags answers 400): the list is asked for again without one.
+   */
+  @Test
+  void aRefusedPageSizeIsAskedForAgainWithoutOne() throws IOException {
+    RegistryRef ref = registry(x -> {
+      String query = x.getRequestURI().getRawQuery();
+      if (query != null && query.contains("n=1000")) {
+        byte[] body = "{\"errors\":[{\"code\":\"PAGINATION_NUMBER_INVALID\",\"message\":\"invalid number of results requested\"}]}"
+            .getBytes(StandardCharsets.UTF_8);
+        x.sendResponseHeaders(400, body.length);
+        x.getResponseBody().write(body);
+        return;
+      }
+      byte[] body = "{\"name\":\"team/b\",\"tags\":[\"m2-a\"]}".getBytes(StandardCharsets.UTF_8);
+      x.sendResponseHeaders(200, body.length);
+      x.getResponseBody().write(body);
+    });
+    assertEquals(List.of("m2-a"), listTags(ref));
+    assertEquals(2, pagesAsked.get());
+  }
 }
