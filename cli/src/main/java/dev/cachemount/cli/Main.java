@@ -19,7 +19,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, inspect, verify or version");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, run, inspect, verify or version");
   }
 
   /** The top-level command's model (see {@link Models}). */
@@ -44,13 +44,14 @@ public final class Main implements Runnable {
   }
 
   /** The subcommands, in the order the usage lists them. */
-  private static final List<String> COMMANDS = List.of("push", "pull", "inspect", "verify", "version", "help");
+  private static final List<String> COMMANDS = List.of("push", "pull", "run", "inspect", "verify", "version", "help");
 
   /** A new model of the subcommand {@code name}. */
   private static CommandLine subcommand(String name, Cachemount client) {
     return switch (name) {
       case "push" -> new CommandLine(PushCommand.model(client));
       case "pull" -> new CommandLine(PullCommand.model(client));
+      case "run" -> new CommandLine(RunCommand.model(client));
       case "inspect" -> new CommandLine(InspectCommand.model(client));
       case "verify" -> new CommandLine(VerifyCommand.model(client));
       case "version" -> new CommandLine(VersionCommand.model());

@@ -150,6 +150,29 @@ class MainTest {
     assertTrue(err.contains("preset go-mod: go is not on PATH (PATH is not set); install go (on PATH), or give the directory with target=DIR"), err);
   }
 
+  /**
+   * run: the command's options after it are its own (-c is sh's, not run's), it runs between the
+   * pull and the push, and what the caches did goes to standard error, standard output left alone.
+   */
+  @Test
+  void runPullsRunsThePositionalCommandAndPushes() throws IOException {
+    env.put("PATH", "/usr/bin:/bin");
+    Path target = dir.resolve("target");
+    String spec = "id=m2,dir=" + store + ",target=" + target;
+    assertEquals(0, run("run", "--cache-id", spec, "sh", "-c", "mkdir -p " + target + " && echo one > " + target + "/f"), err);
+    assertTrue(err.contains("cachemount: m2: miss, nothing stored") && err.contains("cachemount: m2: pushed sha256:"), err);
+    assertEquals("", out, "standard output is the command's");
+
+    assertEquals(7, run("run", "--cache-id", spec, "--", "sh", "-c", "test \"$(cat " + target + "/f)\" = one && exit 7"), err);
+    assertTrue(err.contains("cachemount: m2: restored sha256:") && err.contains("the command exited with status 7")
+        && err.contains("the caches were not pushed"), err);
+
+    assertEquals(2, run("run", "--json", "--cache-id", spec, "--", "true"));
+    assertTrue(err.contains("run does not take --json"), err);
+    assertEquals(2, run("run", "--cache-id", spec));
+    assertTrue(err.contains("run needs a command after --"), err);
+  }
+
   @Test
   void humanOutputSaysWhatHappened() {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));

@@ -269,6 +269,19 @@ public final class Cachemount {
     }
   }
 
+  /**
+   * Pulls each spec's cache, runs {@code command} (found on the PATH of this client's environment, run
+   * with that environment and this process's standard streams), then pushes each cache, if the
+   * command succeeded or {@code when} says always ({@link CachedCommand}).
+   *
+   * @throws CachemountException USAGE before anything runs, for a command that is not there or specs
+   *     that would undo each other
+   */
+  public CachedCommand.Result run(List<CacheSpec> specs, List<String> command, CachedCommand.PushWhen when, CachedCommand.Report report,
+      OperationListener listener) {
+    return new CachedCommand(this, env).run(specs, command, when, report, listener);
+  }
+
   /** Restores the snapshot stored under the spec's id into the spec's target; a miss writes nothing. */
   public OperationResult pull(CacheSpec spec, OperationListener given) {
     refuseUnsafeTarget(spec, spec.mode().orElse(null) == CacheSpec.Mode.MIRROR);

@@ -1,0 +1,151 @@
+package dev.cachemount.core;
+
+import dev.cachemount.core.internal.CleanupOnExit;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * {@code cachemount run -- CMD}: the caches pulled, the command run, the caches pushed, as a CI job
+ * does in three steps. The command inherits this process's standard streams, working directory and
+ * environment; its exit status is the run's. A cache that cannot be pulled leaves its target as it
+ * was and the command runs all the same (a cold build, not a failed one); the pushes happen when the
+ * command succeeded (or always, if asked). A SIGTERM or Ctrl-C while the command runs is passed on
+ * to it, and the run waits for it to end.
+ */
+public final class CachedCommand {
+  /** How long a command that was sent SIGTERM may take to end before it is killed. */
+  static final long TERMINATION_SECONDS = 10;
+
+  /**
+   * When the caches are pushed.
+   */
+  public enum PushWhen {
+    /** Only after the command exited with status 0 (as actions/cache saves only after a job that succeeded). */
+    SUCCESS,
+    /** Whatever the command's status: a failed build's downloads are kept too. */
+    ALWAYS
+  }
+
+  /**
+   * How a run ended.
+   *
+   * @param pulls each spec's pull, in order
+   * @param commandStatus the command's exit status (for a command killed by a signal, 128 + its number, as a shell says)
+   * @param pushes each spec's push, in order; empty when the pushes were skipped
+   * @param exitCode what the run exits with: the command's status when it failed, else the exit code
+   *     of the first pull or push that failed, else 0
+   */
+  public record Result(List<SpecRuns.Run> pulls, int commandStatus, List<SpecRuns.Run> pushes, int exitCode) {}
+
+  private final Cachemount client;
+  private final Map<String, String> env;
+
+  CachedCommand(Cachemount client, Map<String, String> env) {
+    this.client = client;
+    this.env = env;
+  }
+
+  /**
+   * Runs {@code command} between the pulls and the pushes of {@code specs}.
+   *
+   * @param report hears each pull and push as it ends, and the command's status once it is known
+   * @throws CachemountException USAGE before anything runs: an empty command, or one that is not on
+   *     PATH or not executable; specs that would undo each other (as for push and pull)
+   */
+  Result run(List<CacheSpec> specs, List<String> command, PushWhen when, Report report, OperationListener listener) {
+    Objects.requireNonNull(report, "report");
+    if (command.isEmpty() || command.get(0).isEmpty()) {
+      throw CachemountException.usage("run needs a command after --, as in: cachemount run --cache-id id=m2,target=DIR -- mvn -B verify");
+    }
+    client.checkPulls(specs);
+    client.checkPushes(specs);
+    Path executable = executable(command.get(0));
+    List<SpecRuns.Run> pulls = SpecRuns.each(specs, s -> client.pull(s, listener), report::pulled);
+    int status = runCommand(executable, command, env, listener);
+    report.commandEnded(status);
+    boolean push = status == 0 || when == PushWhen.ALWAYS;
+    if (!push) {
+      listener.warning("the command failed (exit status " + status + "), so the caches were not pushed; give --push-always to push them"
+          + " after a failed command too");
+    }
+    List<SpecRuns.Run> pushes = push ? SpecRuns.each(specs, s -> client.push(s, listener), report::pushed) : List.of();
+    int exit = status != 0 ? status
+        : SpecRuns.firstFailure(pulls).or(() -> SpecRuns.firstFailure(pushes)).map(e -> e.kind().exitCode()).orElse(0);
+    return new Result(pulls, status, pushes, exit);
+  }
+
+  /** Hears a run's steps as they end. */
+  public interface Report {
+    void pulled(SpecRuns.Run run);
+
+    void commandEnded(int status);
+
+    void pushed(SpecRuns.Run run);
+  }
+
+  /** The file the command's first word names: a path as given, else found on PATH as a shell finds it. */
+  private Path executable(String name) {
+    if (name.contains("/")) {
+      Path file = Path.of(name).toAbsolutePath();
+      if (!Files.isRegularFile(file) || !Files.isExecutable(file)) {
+        throw CachemountException.usage("run: the command " + name + " is " + (Files.exists(file) ? "not an executable file" : "not there")
+            + "; nothing was pulled");
+      }
+      return file;
+    }
+    return ToolCommand.onPath(name, env).orElseThrow(() -> CachemountException.usage("run: the command " + name + " is not on PATH ("
+        + ToolCommand.searched(env) + "); nothing was pulled"));
+  }
+
+  private static int runCommand(Path executable, List<String> command, Map<String, String> env, OperationListener listener) {
+    List<String> argv = new java.util.ArrayList<>(command);
+    argv.set(0, executable.toString());
+    Process process;
+    try {
+      ProcessBuilder builder = new ProcessBuilder(argv).inheritIO();
+      builder.environment().clear();
+      builder.environment().putAll(env);
+      listener.info("running " + String.join(" ", command));
+      process = builder.start();
+    } catch (IOException e) {
+      throw new CachemountException(FailureKind.OPERATIONAL, "run: the command " + command.get(0) + " could not be started: " + e.getMessage()
+          + "; the caches were pulled and are not pushed", e);
+    }
+    // A cancelled job's SIGTERM reaches this JVM, whose exit would leave the command running on its own.
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-run-command", () -> stop(process))) {
+      return waitFor(process);
+    }
+  }
+
+  private static int waitFor(Process process) {
+    try {
+      return process.waitFor();
+    } catch (InterruptedException e) {
+      stop(process);
+      Thread.currentThread().interrupt();
+      throw new CachemountException(FailureKind.OPERATIONAL, "run was interrupted while the command ran; the command was stopped");
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not ended within {@link #TERMINATION_SECONDS}. */
+  private static void stop(Process process) {
+    if (!process.isAlive()) {
+      return;
+    }
+    process.destroy();
+    try {
+      if (!process.waitFor(TERMINATION_SECONDS, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+}

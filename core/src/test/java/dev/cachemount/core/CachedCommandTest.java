@@ -1,0 +1,141 @@
+package dev.cachemount.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.testing.RecordingListener;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code run -- CMD}: the caches pulled, the command run in between, the caches pushed after a
+ * command that succeeded; the command's status is the run's.
+ */
+class CachedCommandTest {
+  @TempDir Path dir;
+  Path store;
+  Path target;
+  Cachemount client;
+  final List<String> steps = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() {
+    store = dir.resolve("store");
+    target = dir.resolve("target");
+    client = Cachemount.builder().home(dir).env(Map.of("PATH", "/usr/bin:/bin", "HOME", dir.toString(), "WHERE", target.toString()))
+        .workers(2).build();
+  }
+
+  private CacheSpec spec() {
+    return client.parseSpec("id=m2,dir=" + store + ",target=" + target);
+  }
+
+  private final CachedCommand.Report report = new CachedCommand.Report() {
+    @Override
+    public void pulled(SpecRuns.Run run) {
+      steps.add("pull " + run.result().result().key());
+    }
+
+    @Override
+    public void commandEnded(int status) {
+      steps.add("command " + status);
+    }
+
+    @Override
+    public void pushed(SpecRuns.Run run) {
+      steps.add("push " + run.result().result().key());
+    }
+  };
+
+  /** sh -c SCRIPT, with the client's environment: $WHERE is the target. */
+  private CachedCommand.Result run(String script, CachedCommand.PushWhen when, OperationListener listener) {
+    return client.run(List.of(spec()), List.of("sh", "-c", script), when, report, listener);
+  }
+
+  /**
+   * The CI job in one command: the first run misses, the command builds the cache, the push stores
+   * it; the second run restores it before its command, which sees the files and adds one.
+   */
+  @Test
+  void pullsRunsAndPushesInThatOrder() throws IOException {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 3);
+    String copy = "cp -a " + source + "/. \"$WHERE\"";
+    CachedCommand.Result first = run("mkdir -p \"$WHERE\" && " + copy, CachedCommand.PushWhen.SUCCESS, OperationListener.NONE);
+    assertEquals(List.of("pull miss", "command 0", "push pushed"), steps);
+    assertEquals(0, first.exitCode());
+
+    Files.walk(target).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    steps.clear();
+    // The command runs after the pull: it finds the restored tree, and what it adds is pushed.
+    CachedCommand.Result second = run("test -f \"$WHERE/org/example/group0/1.0/artifact-1.0.jar\" && echo built > \"$WHERE/new-file\"",
+        CachedCommand.PushWhen.SUCCESS, OperationListener.NONE);
+    assertEquals(List.of("pull restored", "command 0", "push pushed"), steps);
+    assertEquals(0, second.exitCode());
+    Path out = dir.resolve("out");
+    client.pull(spec().withTarget(out), OperationListener.NONE);
+    assertEquals("built\n", Files.readString(out.resolve("new-file")));
+    Files.delete(out.resolve("new-file"));
+    assertEquals(TreeListing.of(source), TreeListing.of(out));
+  }
+
+  /** A failed command's tree is not pushed, unless asked: the run exits with the command's status. */
+  @Test
+  void aFailedCommandIsNotPushedUnlessAskedAndItsStatusIsTheRuns() {
+    RecordingListener listener = new RecordingListener();
+    CachedCommand.Result failed = run("mkdir -p \"$WHERE\" && echo x > \"$WHERE/f\" && exit 3", CachedCommand.PushWhen.SUCCESS, listener);
+    assertEquals(3, failed.commandStatus());
+    assertEquals(3, failed.exitCode());
+    assertEquals(List.of("pull miss", "command 3"), steps);
+    assertTrue(failed.pushes().isEmpty());
+    assertTrue(listener.warned("the command failed (exit status 3), so the caches were not pushed; give --push-always"), listener.warnings().toString());
+    assertFalse(Files.exists(store), "nothing stored");
+
+    steps.clear();
+    CachedCommand.Result always = run("exit 5", CachedCommand.PushWhen.ALWAYS, OperationListener.NONE);
+    assertEquals(List.of("pull miss", "command 5", "push pushed"), steps);
+    assertEquals(5, always.exitCode(), "the command's status, though the push succeeded");
+  }
+
+  /** A command that is not there is a usage error before anything runs: nothing pulled, no target made. */
+  @Test
+  void aCommandThatIsNotThereFailsBeforeThePull() {
+    CachemountException e = assertThrows(CachemountException.class,
+        () -> client.run(List.of(spec()), List.of("no-such-tool-here", "x"), CachedCommand.PushWhen.SUCCESS, report, OperationListener.NONE));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("the command no-such-tool-here is not on PATH (PATH=/usr/bin:/bin); nothing was pulled"), e.getMessage());
+    assertTrue(steps.isEmpty());
+    CachemountException empty = assertThrows(CachemountException.class,
+        () -> client.run(List.of(spec()), List.of(), CachedCommand.PushWhen.SUCCESS, report, OperationListener.NONE));
+    assertTrue(empty.getMessage().contains("run needs a command after --"), empty.getMessage());
+    CachemountException notExecutable = assertThrows(CachemountException.class,
+        () -> client.run(List.of(spec()), List.of(dir.resolve("none").toString()), CachedCommand.PushWhen.SUCCESS, report, OperationListener.NONE));
+    assertTrue(notExecutable.getMessage().contains("is not there"), notExecutable.getMessage());
+  }
+
+  /**
+   * A cache that cannot be pulled (here a store that is not one) leaves the command to run cold; the
+   * run then exits with the pull's failure though the command succeeded, as a pull step would.
+   */
+  @Test
+  void aFailedPullStillRunsTheCommandAndDecidesTheExitOfAGoodOne() throws IOException {
+    Files.createDirectories(store);
+    Files.writeString(store.resolve("precious"), "not a store");
+    CachedCommand.Result r = run("mkdir -p \"$WHERE\"", CachedCommand.PushWhen.SUCCESS, OperationListener.NONE);
+    assertEquals(List.of("pull failed", "command 0", "push failed"), steps);
+    assertEquals(0, r.commandStatus());
+    assertEquals(FailureKind.USAGE.exitCode(), r.exitCode());
+    assertEquals("not a store", Files.readString(store.resolve("precious")));
+  }
+}
