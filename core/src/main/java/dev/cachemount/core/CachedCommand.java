@@ -15,7 +15,8 @@ import java.util.function.Consumer;
  * does in three steps. The command inherits this process's standard streams, working directory and
  * environment; its exit status is the run's. A cache that cannot be pulled leaves its target as it
  * was and the command runs all the same (a cold build, not a failed one); the pushes happen when the
- * command succeeded (or always, if asked). A SIGTERM or Ctrl-C while the command runs is passed on
+ * command succeeded (or always, if asked), those whose target exists then (a command that never
+ * needed a cache makes no directory: a warning, not a failure). A SIGTERM or Ctrl-C while the command runs is passed on
  * to it, and the run waits for it to end.
  */
 public final class CachedCommand {
@@ -74,7 +75,17 @@ public final class CachedCommand {
       listener.warning("the command failed (exit status " + status + "), so the caches were not pushed; give --push-always to push them"
           + " after a failed command too");
     }
-    List<SpecRuns.Run> pushes = push ? SpecRuns.each(specs, s -> client.push(s, listener), report::pushed) : List.of();
+    List<CacheSpec> filled = new java.util.ArrayList<>();
+    for (CacheSpec s : push ? specs : List.<CacheSpec>of()) {
+      Path target = s.requireTarget("push");
+      if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        filled.add(s);
+      } else {
+        // A build that never needed the cache (go version) made no directory: nothing to keep, and no failure.
+        listener.warning("cache id '" + s.id() + "': " + target + " does not exist after the command, so there is nothing to push");
+      }
+    }
+    List<SpecRuns.Run> pushes = SpecRuns.each(filled, s -> client.push(s, listener), report::pushed);
     int exit = status != 0 ? status
         : SpecRuns.firstFailure(pulls).or(() -> SpecRuns.firstFailure(pushes)).map(e -> e.kind().exitCode()).orElse(0);
     return new Result(pulls, status, pushes, exit);

@@ -133,9 +133,19 @@ class CachedCommandTest {
     Files.createDirectories(store);
     Files.writeString(store.resolve("precious"), "not a store");
     CachedCommand.Result r = run("mkdir -p \"$WHERE\"", CachedCommand.PushWhen.SUCCESS, OperationListener.NONE);
-    assertEquals(List.of("pull failed", "command 0", "push failed"), steps);
+    assertEquals(List.of("pull failed", "command 0", "push failed"), steps, "the push of the target the command made fails as the pull did");
     assertEquals(0, r.commandStatus());
     assertEquals(FailureKind.USAGE.exitCode(), r.exitCode());
     assertEquals("not a store", Files.readString(store.resolve("precious")));
+  }
+
+  /** A command that never needed the cache (go version) leaves no directory: nothing to push, a warning, exit 0. */
+  @Test
+  void aTargetTheCommandDidNotMakeIsNotPushedAndIsNoFailure() {
+    RecordingListener listener = new RecordingListener();
+    CachedCommand.Result r = run("true", CachedCommand.PushWhen.SUCCESS, listener);
+    assertEquals(List.of("pull miss", "command 0"), steps);
+    assertEquals(0, r.exitCode());
+    assertTrue(listener.warned(target + " does not exist after the command, so there is nothing to push"), listener.warnings().toString());
   }
 }
