@@ -74,7 +74,8 @@ final class FallbackTags {
       for (Candidate c : newestFirst(store, matching, prefix, listener)) {
         String ref = store.describe(c.tag());
         if (readable(store, c, prefix, ref, listener)) {
-          listener.info(String.format("fallback=%s: %s is the newest of %,d matching tags (made %s)", prefix, ref, matching.size(), c.created()));
+          listener.info(String.format("fallback=%s: %s is %s (made %s)", prefix, ref,
+              matching.size() == 1 ? "the only matching tag" : String.format("the newest of %,d matching tags", matching.size()), c.created()));
           return Optional.of(new Match(prefix, c.tag(), ref, c.created(), c.manifest()));
         }
       }
