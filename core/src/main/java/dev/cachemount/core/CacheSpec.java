@@ -99,6 +99,11 @@ public record CacheSpec(
         throw CachemountException.usage("cache id '" + id + "': " + problem);
       });
     }
+    if (!fallback.isEmpty() && ref.isPresent() && ref.get().digest().isPresent()) {
+      // A pinned digest asks for exactly that snapshot: another in its place would be a wrong answer, not a fallback.
+      throw CachemountException.usage("cache id '" + id + "': ref " + ref.get() + " pins a digest, and fallback= does not go with it:"
+          + " a pinned snapshot that is gone is a miss; give a tag to fall back from");
+    }
     if (compressionLevel < MIN_COMPRESSION_LEVEL || compressionLevel > MAX_COMPRESSION_LEVEL) {
       throw CachemountException.usage("compression-level " + compressionLevel + " is out of range: use " + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
     }

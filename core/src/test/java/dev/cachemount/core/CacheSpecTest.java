@@ -222,7 +222,8 @@ class CacheSpecTest {
       "id=m2,fallback=other:m2-|is not a tag prefix",
       "id=m2,fallback=-m2|cannot start a tag",
       "id=m2,fallback=m2 x|cannot start a tag",
-      "id=m2,restore-keys=m2-|did you mean fallback=PREFIX?"})
+      "id=m2,restore-keys=m2-|did you mean fallback=PREFIX?",
+      "id=m2,ref=r.example.com/cache@sha256:0000000000000000000000000000000000000000000000000000000000000000,fallback=m2-|pins a digest, and fallback= does not go with it"})
   void aFallbackThatIsNotATagPrefixIsAUsageError(String text, String expected) {
     CachemountException e = usage(text);
     assertTrue(e.getMessage().contains(expected), e.getMessage());
