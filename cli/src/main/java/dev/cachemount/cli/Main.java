@@ -72,6 +72,12 @@ public final class Main implements Runnable {
     } else {
       COMMANDS.forEach(name -> cli.addSubcommand(name, subcommand(name, client)));
     }
+    // run's COMMAND is another program's argument list, passed on as given: picocli's @file
+    // expansion (which its parser applies to every argument, after -- too) would put the words of
+    // body.json in place of `curl -d @body.json` and make `@@x` `@x`.
+    if (args.length > 0 && "run".equals(args[0])) {
+      cli.setExpandAtFiles(false);
+    }
     cli.setOut(out);
     cli.setErr(err);
     // picocli checks required options before it reports unknown ones: "push --cahce-id SPEC" said

@@ -173,6 +173,24 @@ class MainTest {
     assertTrue(err.contains("run needs a command after --"), err);
   }
 
+  /**
+   * run passes the command's arguments on as given: an argument that starts with @ is the command's
+   * (curl -d @body.json, javac @sources), not an argument file of cachemount's to expand, and @@x
+   * stays @@x.
+   */
+  @Test
+  void runPassesArgumentsThatStartWithAtOnAsGiven() throws IOException {
+    env.put("PATH", "/usr/bin:/bin");
+    Path argFile = Files.writeString(dir.resolve("body.json"), "{\"a\": 1}\n--push-always\n");
+    Path seen = dir.resolve("seen");
+    String spec = "id=m2,dir=" + store + ",target=" + dir.resolve("target");
+    assertEquals(0, run("run", "--cache-id", spec, "--", "sh", "-c", "printf '%s\\n' \"$@\" > " + seen, "sh", "-d", "@" + argFile, "@@x", "a b"), err);
+    assertEquals("-d\n@" + argFile + "\n@@x\na b\n", Files.readString(seen));
+    // Without --, the same.
+    assertEquals(0, run("run", "--cache-id", spec, "sh", "-c", "printf '%s\\n' \"$@\" > " + seen, "sh", "@" + argFile), err);
+    assertEquals("@" + argFile + "\n", Files.readString(seen));
+  }
+
   @Test
   void humanOutputSaysWhatHappened() {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));
