@@ -197,7 +197,8 @@ public record CacheSpec(
    * process's environment ({@link PresetDirectories}).
    *
    * @param text the spec; null is taken as empty, and refused as such
-   * @param home the user's home directory, for a leading {@code ~/} in paths
+   * @param home the user's home directory, for a leading {@code ~/} in paths, and the home of the
+   *     presets' tools (Maven's and Gradle's too)
    * @throws CachemountException of kind USAGE naming what is wrong and what is accepted
    */
   public static CacheSpec parse(String text, Path home) {
@@ -212,7 +213,7 @@ public record CacheSpec(
    * @see #parse(String, Path)
    */
   public static CacheSpec parse(String text, Path home, Path base) {
-    return parse(text, home, base, new PresetDirectories(System.getenv(), home, Optional.empty())::directory);
+    return parse(text, home, base, new PresetDirectories(System.getenv(), home, home, Optional.empty())::directory);
   }
 
   /**

@@ -89,8 +89,7 @@ public final class Cachemount {
    * files say.
    */
   public Cachemount withMavenLocalRepository(Path repository) {
-    return new Cachemount(env, home, engine, layoutGrace, targetLockTimeout, registry, customStores,
-        new PresetDirectories(env, home, Optional.of(repository)));
+    return new Cachemount(env, home, engine, layoutGrace, targetLockTimeout, registry, customStores, presets.withMavenLocalRepository(repository));
   }
 
   /** The registry settings in force. */
@@ -548,7 +547,12 @@ public final class Cachemount {
       return Path.of(System.getProperty("user.home"));
     }
 
-    /** Where {@code ~} in a spec, the default store and {@code ~/.docker} are; default {@link #homeOf}. */
+    /**
+     * Where {@code ~} in a spec, the default store and {@code ~/.docker} are; default {@link #homeOf}.
+     * Given here, it is also the home under which {@code preset=maven} and {@code preset=gradle} look
+     * for {@code .m2} and {@code .gradle}; by default those follow Java's {@code user.home}, as Maven
+     * and Gradle do, where a container's {@code HOME} names another directory.
+     */
     public Builder home(Path home) {
       this.home = home;
       return this;
@@ -613,7 +617,8 @@ public final class Cachemount {
     public Cachemount build() {
       Path home = this.home != null ? this.home : homeOf(env);
       return new Cachemount(env, home, new Engine(clock, workers, chunker, frameTarget, packTarget), layoutGrace, targetLockTimeout, registry, stores,
-          new PresetDirectories(env, home, Optional.empty()));
+          // A home given here stands for the account's too; by default that is Java's user.home (Maven's ~/.m2).
+          new PresetDirectories(env, home, this.home != null ? this.home : PresetDirectories.javaUserHome(home), Optional.empty()));
     }
   }
 }

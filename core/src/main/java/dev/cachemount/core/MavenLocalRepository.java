@@ -29,8 +29,8 @@ import org.xml.sax.SAXException;
  * through its links); else {@code ${user.home}/.m2/repository}. In a settings value,
  * {@code ${user.home}}, {@code ${user.dir}}, {@code ${maven.home}}, {@code ${env.NAME}} and the
  * properties {@code MAVEN_OPTS} sets with {@code -D} are replaced, as Maven replaces them; a relative
- * path is relative to the working directory, as Maven's is. {@code user.home} is the client's home
- * unless {@code MAVEN_OPTS} sets it.
+ * path is relative to the working directory, as Maven's is. {@code user.home} is the account's home
+ * that Java reads (not {@code $HOME}) unless {@code MAVEN_OPTS} sets it.
  *
  * <p>Not read: settings files named on Maven's command line ({@code -s}, {@code -gs}), and what a
  * project's {@code .mvn/maven.config} or {@code MAVEN_ARGS} add.
@@ -43,10 +43,11 @@ final class MavenLocalRepository {
   private final Map<String, String> properties;
   private final Path userHome;
 
-  MavenLocalRepository(Map<String, String> env, Path home) {
+  /** @param accountHome Java's {@code user.home} in Maven's JVM, unless {@code MAVEN_OPTS} sets another */
+  MavenLocalRepository(Map<String, String> env, Path accountHome) {
     this.env = env;
     this.properties = definedIn(env.getOrDefault("MAVEN_OPTS", ""));
-    this.userHome = Optional.ofNullable(properties.get("user.home")).map(Path::of).orElse(home);
+    this.userHome = Optional.ofNullable(properties.get("user.home")).map(Path::of).orElse(accountHome);
   }
 
   /**

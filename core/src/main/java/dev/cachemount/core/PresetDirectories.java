@@ -21,24 +21,44 @@ import java.util.Optional;
 public final class PresetDirectories {
   private final Map<String, String> env;
   private final Path home;
+  private final Path accountHome;
   private final Optional<Path> mavenLocalRepository;
   private final Duration timeout;
 
   /**
    * @param env the environment the tools are found in and run with
-   * @param home the user's home ({@code ~}), also the tools' {@code HOME}
+   * @param home the user's home ({@code ~} as a shell expands it: {@code $HOME}), also the tools'
+   *     {@code HOME}; go, npm, pip and cargo look under it
+   * @param accountHome the home of Java's {@code user.home}, under which Maven and Gradle, JVM
+   *     programs, keep {@code .m2} and {@code .gradle}: the account's home directory, also where
+   *     {@code HOME} names another ({@code HOME=/github/home} in a container job)
    * @param mavenLocalRepository the local repository of the Maven build this runs in, which is then
    *     what {@code preset=maven} names; empty elsewhere
    */
-  public PresetDirectories(Map<String, String> env, Path home, Optional<Path> mavenLocalRepository) {
-    this(env, home, mavenLocalRepository, ToolCommand.DEFAULT_TIMEOUT);
+  public PresetDirectories(Map<String, String> env, Path home, Path accountHome, Optional<Path> mavenLocalRepository) {
+    this(env, home, accountHome, mavenLocalRepository, ToolCommand.DEFAULT_TIMEOUT);
   }
 
-  PresetDirectories(Map<String, String> env, Path home, Optional<Path> mavenLocalRepository, Duration timeout) {
+  PresetDirectories(Map<String, String> env, Path home, Path accountHome, Optional<Path> mavenLocalRepository, Duration timeout) {
     this.env = Map.copyOf(env);
     this.home = Objects.requireNonNull(home, "home");
+    this.accountHome = Objects.requireNonNull(accountHome, "accountHome");
     this.mavenLocalRepository = mavenLocalRepository.map(p -> p.toAbsolutePath().normalize());
     this.timeout = timeout;
+  }
+
+  /** These directories inside a Maven build whose local repository is {@code repository} ({@code preset=maven}). */
+  PresetDirectories withMavenLocalRepository(Path repository) {
+    return new PresetDirectories(env, home, accountHome, Optional.of(repository), timeout);
+  }
+
+  /**
+   * The home a JVM program started by this user reads as {@code user.home} (the account's, from the
+   * passwd entry), as this JVM reads it; {@code fallback} where it names none.
+   */
+  static Path javaUserHome(Path fallback) {
+    String value = System.getProperty("user.home");
+    return value != null && value.startsWith("/") ? Path.of(value) : fallback;
   }
 
   /**
@@ -49,9 +69,9 @@ public final class PresetDirectories {
    */
   public Path directory(CachePreset preset) {
     return switch (preset) {
-      case MAVEN -> mavenLocalRepository.orElseGet(() -> new MavenLocalRepository(env, home).find());
-      case GRADLE -> homeOf(preset, "GRADLE_USER_HOME", ".gradle").resolve("caches");
-      case CARGO -> homeOf(preset, "CARGO_HOME", ".cargo").resolve("registry");
+      case MAVEN -> mavenLocalRepository.orElseGet(() -> new MavenLocalRepository(env, accountHome).find());
+      case GRADLE -> homeOf(preset, "GRADLE_USER_HOME", accountHome.resolve(".gradle")).resolve("caches");
+      case CARGO -> homeOf(preset, "CARGO_HOME", home.resolve(".cargo")).resolve("registry");
       case GO_BUILD -> printed(preset, new ToolCommand("go", "env", "GOCACHE"));
       case GO_MOD -> printed(preset, new ToolCommand("go", "env", "GOMODCACHE"));
       // Not all of ~/.npm: npm logs every command into its _logs, and such a push would never be unchanged.
@@ -65,11 +85,11 @@ public final class PresetDirectories {
     return CachemountException.usage("preset " + preset.presetName() + ": " + what + "; " + todo + ", or give the directory with target=DIR");
   }
 
-  /** A tool's own directory: its variable when set ({@code $GRADLE_USER_HOME}), else {@code ~/} plus its default. */
-  private Path homeOf(CachePreset preset, String variable, String underHome) {
+  /** A tool's own directory: its variable when set ({@code $GRADLE_USER_HOME}), else its default. */
+  private Path homeOf(CachePreset preset, String variable, Path otherwise) {
     String value = env.get(variable);
     if (value == null || value.isEmpty()) {
-      return home.resolve(underHome);
+      return otherwise;
     }
     try {
       return Path.of(value).toAbsolutePath().normalize();

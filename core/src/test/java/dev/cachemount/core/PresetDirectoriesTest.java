@@ -196,6 +196,32 @@ class PresetDirectoriesTest {
     assertEquals(home.resolve(".m2/repository"), spec.target().orElseThrow());
   }
 
+  /**
+   * A container job sets HOME to another directory than the account's (HOME=/github/home, user root):
+   * Maven and Gradle, JVM programs, still read ~/.m2 and ~/.gradle under Java's user.home (the
+   * account's), and the presets name what they use; go, npm, pip and cargo follow HOME.
+   */
+  @Test
+  void mavenAndGradleLookUnderJavasUserHomeNotHome() throws IOException {
+    Path account = Files.createDirectories(dir.resolve("account"));
+    tool("go", "echo \"$HOME/go-build\"");
+    PresetDirectories presets = new PresetDirectories(env, home, account, Optional.empty());
+    assertEquals(account.resolve(".m2/repository"), presets.directory(CachePreset.MAVEN));
+    assertEquals(account.resolve(".gradle/caches"), presets.directory(CachePreset.GRADLE));
+    assertEquals(home.resolve(".cargo/registry"), presets.directory(CachePreset.CARGO));
+    assertEquals(home.resolve("go-build"), presets.directory(CachePreset.GO_BUILD));
+    Files.createDirectories(account.resolve(".m2"));
+    Files.writeString(account.resolve(".m2/settings.xml"), settings("${user.home}/repo"));
+    userSettings("/not/read");
+    assertEquals(account.resolve("repo"), presets.directory(CachePreset.MAVEN), "the settings under the account's home");
+
+    // The client's default: HOME from its environment for ~, this JVM's user.home for Maven and Gradle.
+    env.put("HOME", home.toString());
+    Cachemount client = Cachemount.builder().env(env).build();
+    assertEquals(Path.of(System.getProperty("user.home"), ".gradle", "caches"), client.parseSpec("preset=gradle").target().orElseThrow());
+    assertEquals(home.resolve(".cargo/registry"), client.parseSpec("preset=cargo").target().orElseThrow());
+  }
+
   private void userSettings(String localRepository) throws IOException {
     Files.createDirectories(home.resolve(".m2"));
     Files.writeString(home.resolve(".m2/settings.xml"), settings(localRepository));
@@ -288,7 +314,7 @@ class PresetDirectoriesTest {
   void aToolThatHangsOrFloodsIsStoppedWithinItsBounds() throws IOException {
     Path pid = dir.resolve("pid");
     tool("go", "/usr/bin/sleep 60 & echo $! > '" + pid + "'; wait");
-    PresetDirectories presets = new PresetDirectories(env, home, Optional.empty(), Duration.ofMillis(500));
+    PresetDirectories presets = new PresetDirectories(env, home, home, Optional.empty(), Duration.ofMillis(500));
     long t0 = System.nanoTime();
     CachemountException e = assertThrows(CachemountException.class, () -> presets.directory(CachePreset.GO_BUILD));
     assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos(), "stopped at its timeout");
@@ -300,12 +326,12 @@ class PresetDirectoriesTest {
     assertFalse(alive(child), "what the tool started was stopped with it");
 
     tool("go", "while :; do echo /a/long/line/of/output; done");
-    e = assertThrows(CachemountException.class, () -> new PresetDirectories(env, home, Optional.empty()).directory(CachePreset.GO_BUILD));
+    e = assertThrows(CachemountException.class, () -> new PresetDirectories(env, home, home, Optional.empty()).directory(CachePreset.GO_BUILD));
     assertMentions(e.getMessage(), "`go env GOCACHE` printed more than 64 KiB on standard output");
 
     // A tool whose child keeps the output open after it exits (a shim's background process): what it printed counts.
     tool("go", "echo /cache/go; /usr/bin/sleep 5 &");
-    assertEquals(Path.of("/cache/go"), new PresetDirectories(env, home, Optional.empty()).directory(CachePreset.GO_BUILD));
+    assertEquals(Path.of("/cache/go"), new PresetDirectories(env, home, home, Optional.empty()).directory(CachePreset.GO_BUILD));
   }
 
   /** Whether the process runs: not gone, nor a zombie (which a container's init may be slow to reap). */

@@ -129,4 +129,22 @@ class RealToolPresetsTest {
       }
     }
   }
+
+  /**
+   * A container job's HOME (HOME=/github/home, the account's home elsewhere): mvn reads ~/.m2 under
+   * Java's user.home, not under HOME, and so does the preset of a client that follows HOME for ~.
+   */
+  @Test
+  void mavenIsTheRepositoryMvnUsesWhereHomeIsNotTheAccountsHome() throws Exception {
+    if (!installed("mvn")) {
+      return;
+    }
+    Path containerHome = Files.createDirectories(dir.resolve("github-home/.m2")).getParent();
+    Files.writeString(containerHome.resolve(".m2/settings.xml"), "<settings><localRepository>/not/read/by/maven</localRepository></settings>");
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.put("HOME", containerHome.toString());
+    Optional<Path> mavens = mavensOwn(env);
+    assertTrue(mavens.isPresent(), "mvn -X names its local repository");
+    assertEquals(mavens.get(), client(env).parseSpec("preset=maven").target().orElseThrow());
+  }
 }
