@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
  */
 public enum CachePreset {
   MAVEN("maven", "the local repository: <localRepository> of ~/.m2/settings.xml, else of the global settings"
-      + " ($MAVEN_HOME/conf/settings.xml, $M2_HOME's, or that of the mvn on PATH), else ~/.m2/repository,"
+      + " (those of the mvn on PATH, else $MAVEN_HOME/conf/settings.xml or $M2_HOME's), else ~/.m2/repository,"
       + " ~ being Java's user.home; -Dmaven.repo.local in MAVEN_OPTS first; in the Maven plugin, the running build's"),
   GRADLE("gradle", "$GRADLE_USER_HOME/caches, else ~/.gradle/caches, ~ being Java's user.home"),
   GO_BUILD("go-build", "what `go env GOCACHE` prints"),

@@ -25,8 +25,9 @@ import org.xml.sax.SAXException;
  * The local repository a {@code mvn} started in an environment would use, found as Maven 3 finds it:
  * {@code -Dmaven.repo.local} in {@code MAVEN_OPTS}; else {@code <localRepository>} of the user
  * settings ({@code ${user.home}/.m2/settings.xml}); else of the global settings (in the Maven home:
- * {@code $MAVEN_HOME}, {@code $M2_HOME}, or the installation the {@code mvn} on PATH belongs to,
- * through its links); else {@code ${user.home}/.m2/repository}. In a settings value,
+ * the installation the {@code mvn} on PATH belongs to, through its links, as its launcher finds its
+ * home whatever {@code MAVEN_HOME} says; without one on PATH, {@code $MAVEN_HOME} or {@code $M2_HOME});
+ * else {@code ${user.home}/.m2/repository}. In a settings value,
  * {@code ${user.home}}, {@code ${user.dir}}, {@code ${maven.home}}, {@code ${env.NAME}} and the
  * properties {@code MAVEN_OPTS} sets with {@code -D} are replaced, as Maven replaces them; a relative
  * path is relative to the working directory, as Maven's is. {@code user.home} is the account's home
@@ -74,17 +75,12 @@ final class MavenLocalRepository {
   }
 
   /**
-   * The Maven installation: {@code $MAVEN_HOME}, {@code $M2_HOME}, else the directory above the
-   * {@code bin/} of the {@code mvn} on PATH, its links resolved (the launcher finds its home so).
+   * The Maven installation: the directory above the {@code bin/} of the {@code mvn} on PATH, its
+   * links resolved (its launcher finds its home so, and sets {@code MAVEN_HOME} to it whatever the
+   * environment said); without one, {@code $MAVEN_HOME}, else {@code $M2_HOME}.
    */
   private Optional<Path> mavenHome() {
-    for (String variable : new String[] {"MAVEN_HOME", "M2_HOME"}) {
-      String value = env.get(variable);
-      if (value != null && !value.isBlank()) {
-        return Optional.of(Path.of(value).toAbsolutePath());
-      }
-    }
-    return ToolCommand.onPath("mvn", env).flatMap(mvn -> {
+    Optional<Path> launcher = ToolCommand.onPath("mvn", env).flatMap(mvn -> {
       try {
         Path bin = mvn.toRealPath().getParent();
         return Optional.ofNullable(bin.getParent());
@@ -92,6 +88,16 @@ final class MavenLocalRepository {
         return Optional.empty();
       }
     });
+    if (launcher.isPresent()) {
+      return launcher;
+    }
+    for (String variable : new String[] {"MAVEN_HOME", "M2_HOME"}) {
+      String value = env.get(variable);
+      if (value != null && !value.isBlank()) {
+        return Optional.of(Path.of(value).toAbsolutePath());
+      }
+    }
+    return Optional.empty();
   }
 
   /** The trimmed text of the settings' {@code <localRepository>}, if it has one that is not blank. */

@@ -270,14 +270,35 @@ class PresetDirectoriesTest {
     assertEquals(mavenHome.resolve("repo"), target("preset=maven"));
   }
 
-  @Test
-  void mavenFindsItsHomeFromTheMvnOnPathThroughItsLinks() throws IOException {
-    Path mavenHome = mavenHome("/global/repo");
-    Path mvn = Files.createDirectories(mavenHome.resolve("bin")).resolve("mvn");
+  /** An installation whose global settings name {@code localRepository}, its mvn linked from the PATH as /usr/bin/mvn -> /usr/share/maven/bin/mvn. */
+  private void mvnOnPath(String localRepository) throws IOException {
+    Path mvn = Files.createDirectories(mavenHome(localRepository).resolve("bin")).resolve("mvn");
     Files.writeString(mvn, "#!/bin/sh\nexit 1\n");
     Files.setPosixFilePermissions(mvn, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.createSymbolicLink(bin.resolve("mvn"), mvn); // as /usr/bin/mvn -> /usr/share/maven/bin/mvn
+    Files.createSymbolicLink(bin.resolve("mvn"), mvn);
+  }
+
+  @Test
+  void mavenFindsItsHomeFromTheMvnOnPathThroughItsLinks() throws IOException {
+    mvnOnPath("/global/repo");
     assertEquals(Path.of("/global/repo"), target("preset=maven"));
+  }
+
+  /**
+   * The mvn launcher sets MAVEN_HOME to its own installation, whatever the environment says (Maven
+   * 3.5 dropped M2_HOME): with an mvn on PATH, a stale MAVEN_HOME or M2_HOME of another installation
+   * is not the one whose global settings the build reads.
+   */
+  @Test
+  void theMvnOnPathWinsOverMavenHomeAndM2HomeVariables() throws IOException {
+    mvnOnPath("/global/repo");
+    Path other = Files.createDirectories(dir.resolve("maven-old/conf"));
+    Files.writeString(other.resolve("settings.xml"), settings("/old/repo"));
+    env.put("MAVEN_HOME", other.getParent().toString());
+    env.put("M2_HOME", other.getParent().toString());
+    assertEquals(Path.of("/global/repo"), target("preset=maven"));
+    Files.delete(bin.resolve("mvn"));
+    assertEquals(Path.of("/old/repo"), target("preset=maven"), "without an mvn on PATH, the variables name the installation");
   }
 
   @Test
