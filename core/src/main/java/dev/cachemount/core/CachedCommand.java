@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * was and the command runs all the same (a cold build, not a failed one); the pushes happen when the
  * command succeeded (or always, if asked), those whose target exists then (a command that never
  * needed a cache makes no directory: a warning, not a failure). A SIGTERM or Ctrl-C while the command runs is passed on
- * to it, and the run waits for it to end.
+ * to it, and the run waits for it to end, and pushes nothing, whatever status the command ends with.
  */
 public final class CachedCommand {
   /** How long a command that was sent SIGTERM may take to end before it is killed. */
@@ -39,7 +39,8 @@ public final class CachedCommand {
    * @param pulls each spec's pull, in order
    * @param commandStatus the command's exit status (for a command killed by a signal, 128 + its number, as a shell says)
    * @param pushes each spec's push, in order; empty when the pushes were skipped
-   * @param exitCode what the run exits with: the command's status when it failed, else the exit code
+   * @param exitCode what the run exits with: the command's status when it failed, else 1 when a
+   *     signal stopped the run (the JVM's own exit status is then the signal's), else the exit code
    *     of the first pull or push that failed, else 0
    */
   public record Result(List<SpecRuns.Run> pulls, int commandStatus, List<SpecRuns.Run> pushes, int exitCode) {}
@@ -68,10 +69,15 @@ public final class CachedCommand {
     client.checkPushes(specs);
     Path executable = executable(command.get(0));
     List<SpecRuns.Run> pulls = SpecRuns.each(specs, s -> client.pull(s, listener), report::pulled);
-    int status = runCommand(executable, command, env, listener);
+    java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
+    int status = runCommand(executable, command, env, listener, stopped);
     report.commandEnded(status);
-    boolean push = status == 0 || when == PushWhen.ALWAYS;
-    if (!push) {
+    boolean push = !stopped.get() && (status == 0 || when == PushWhen.ALWAYS);
+    if (stopped.get()) {
+      // The JVM is exiting (SIGTERM, Ctrl-C): a push begun now would be cut off, and the build did not
+      // finish, whatever status the command ended with.
+      listener.warning("the run was stopped by a signal while the command ran, so the caches were not pushed");
+    } else if (!push) {
       listener.warning("the command failed (exit status " + status + "), so the caches were not pushed; give --push-always to push them"
           + " after a failed command too");
     }
@@ -87,6 +93,7 @@ public final class CachedCommand {
     }
     List<SpecRuns.Run> pushes = SpecRuns.each(filled, s -> client.push(s, listener), report::pushed);
     int exit = status != 0 ? status
+        : stopped.get() ? FailureKind.OPERATIONAL.exitCode()
         : SpecRuns.firstFailure(pulls).or(() -> SpecRuns.firstFailure(pushes)).map(e -> e.kind().exitCode()).orElse(0);
     return new Result(pulls, status, pushes, exit);
   }
@@ -114,7 +121,9 @@ public final class CachedCommand {
         + ToolCommand.searched(env) + "); nothing was pulled"));
   }
 
-  private static int runCommand(Path executable, List<String> command, Map<String, String> env, OperationListener listener) {
+  /** Runs the command to its end; {@code stopped} is set when the JVM's exit stopped it. */
+  private static int runCommand(Path executable, List<String> command, Map<String, String> env, OperationListener listener,
+      java.util.concurrent.atomic.AtomicBoolean stopped) {
     List<String> argv = new java.util.ArrayList<>(command);
     argv.set(0, executable.toString());
     Process process;
@@ -129,7 +138,10 @@ public final class CachedCommand {
           + "; the caches were pulled and are not pushed", e);
     }
     // A cancelled job's SIGTERM reaches this JVM, whose exit would leave the command running on its own.
-    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-run-command", () -> stop(process))) {
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-run-command", () -> {
+      stopped.set(true);
+      stop(process);
+    })) {
       return waitFor(process);
     }
   }

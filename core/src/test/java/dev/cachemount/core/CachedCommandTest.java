@@ -139,6 +139,41 @@ class CachedCommandTest {
     assertEquals("not a store", Files.readString(store.resolve("precious")));
   }
 
+  /**
+   * A SIGTERM (a cancelled job) while the command runs: the command is stopped, and nothing is pushed
+   * after it, neither with --push-always nor after a command that ends its build early with status 0
+   * on SIGTERM, since the JVM is exiting (a push begun then is cut off) and the build did not finish.
+   */
+  @Test
+  void aRunStoppedByASignalPushesNothingWhateverTheCommandsStatus() throws Exception {
+    Path started = dir.resolve("started");
+    String build = "mkdir -p \"$WHERE\" && echo half > \"$WHERE/f\" && touch " + started + " && ";
+    for (String script : List.of(build + "exec sleep 30", build + "trap 'exit 0' TERM; while :; do sleep 0.1; done")) {
+      steps.clear();
+      java.nio.file.Files.deleteIfExists(started);
+      Thread signal = new Thread(() -> {
+        try {
+          while (!Files.exists(started)) {
+            Thread.sleep(10);
+          }
+          dev.cachemount.core.internal.CleanupOnExit.runAllAsOnExit(); // what the JVM runs on SIGTERM
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      signal.start();
+      RecordingListener listener = new RecordingListener();
+      CachedCommand.Result r = run(script, CachedCommand.PushWhen.ALWAYS, listener);
+      signal.join(30_000);
+      assertEquals(1, steps.stream().filter(s -> s.startsWith("command ")).count(), steps.toString());
+      assertEquals(List.of("pull miss"), steps.subList(0, 1), steps.toString());
+      assertTrue(r.pushes().isEmpty(), steps.toString());
+      assertTrue(r.exitCode() != 0, "a stopped run does not succeed: " + r);
+      assertTrue(listener.warned("stopped by a signal while the command ran, so the caches were not pushed"), listener.warnings().toString());
+      assertFalse(Files.exists(store), "nothing stored");
+    }
+  }
+
   /** A command that never needed the cache (go version) leaves no directory: nothing to push, a warning, exit 0. */
   @Test
   void aTargetTheCommandDidNotMakeIsNotPushedAndIsNoFailure() {
