@@ -156,19 +156,40 @@ public final class CachedCommand {
     }
   }
 
-  /** SIGTERM, then SIGKILL if it has not ended within {@link #TERMINATION_SECONDS}. */
+  /**
+   * SIGTERM to the command and to every process it started, as a terminal's Ctrl-C reaches a whole
+   * job (a script's shell dies of SIGTERM without passing it on, and its build would go on, orphaned,
+   * writing into the cache); then SIGKILL to those still running after {@link #TERMINATION_SECONDS}.
+   */
   private static void stop(Process process) {
     if (!process.isAlive()) {
       return;
     }
+    // Taken first: a process whose parent dies is no longer the command's descendant.
+    java.util.Set<ProcessHandle> tree = new java.util.LinkedHashSet<>(process.descendants().toList());
     process.destroy();
+    tree.forEach(ProcessHandle::destroy);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TERMINATION_SECONDS);
     try {
-      if (!process.waitFor(TERMINATION_SECONDS, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
+      if (process.waitFor(TERMINATION_SECONDS, TimeUnit.SECONDS)) {
+        for (ProcessHandle p : tree) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            break;
+          }
+          try {
+            p.onExit().get(left, TimeUnit.NANOSECONDS);
+          } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            break;
+          }
+        }
+      } else {
+        tree.addAll(process.descendants().toList()); // what it started since
       }
     } catch (InterruptedException e) {
-      process.destroyForcibly();
       Thread.currentThread().interrupt();
     }
+    process.destroyForcibly();
+    tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.cachemount.core.testing.Processes;
 import dev.cachemount.core.testing.RecordingListener;
 import dev.cachemount.core.testing.TestTrees;
 import dev.cachemount.core.testing.TreeListing;
@@ -151,26 +152,63 @@ class CachedCommandTest {
     for (String script : List.of(build + "exec sleep 30", build + "trap 'exit 0' TERM; while :; do sleep 0.1; done")) {
       steps.clear();
       java.nio.file.Files.deleteIfExists(started);
-      Thread signal = new Thread(() -> {
-        try {
-          while (!Files.exists(started)) {
-            Thread.sleep(10);
-          }
-          dev.cachemount.core.internal.CleanupOnExit.runAllAsOnExit(); // what the JVM runs on SIGTERM
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      });
-      signal.start();
       RecordingListener listener = new RecordingListener();
-      CachedCommand.Result r = run(script, CachedCommand.PushWhen.ALWAYS, listener);
-      signal.join(30_000);
+      CachedCommand.Result r = signalledOnceStarted(started, () -> run(script, CachedCommand.PushWhen.ALWAYS, listener));
       assertEquals(1, steps.stream().filter(s -> s.startsWith("command ")).count(), steps.toString());
       assertEquals(List.of("pull miss"), steps.subList(0, 1), steps.toString());
       assertTrue(r.pushes().isEmpty(), steps.toString());
       assertTrue(r.exitCode() != 0, "a stopped run does not succeed: " + r);
       assertTrue(listener.warned("stopped by a signal while the command ran, so the caches were not pushed"), listener.warnings().toString());
       assertFalse(Files.exists(store), "nothing stored");
+    }
+  }
+
+  /**
+   * A script's shell dies of SIGTERM without passing it on to what it started: the SIGTERM goes to
+   * the command's processes, all of them (as Ctrl-C reaches a terminal's whole job), so that its
+   * build does not go on, orphaned, writing into the cache after the job ended.
+   */
+  @Test
+  void aRunStoppedByASignalStopsWhatTheCommandStartedToo() throws Exception {
+    Path started = dir.resolve("started");
+    Path grandchild = dir.resolve("grandchild");
+    try {
+      signalledOnceStarted(started,
+          () -> run("sleep 300 & echo $! > " + grandchild + " && touch " + started + " && wait", CachedCommand.PushWhen.SUCCESS, OperationListener.NONE));
+      long pid = Long.parseLong(Files.readString(grandchild).strip());
+      assertTrue(Processes.endsWithin(pid, java.time.Duration.ofSeconds(5)), "the shell's child was stopped with it");
+    } finally {
+      if (Files.exists(grandchild)) {
+        ProcessHandle.of(Long.parseLong(Files.readString(grandchild).strip())).ifPresent(ProcessHandle::destroyForcibly);
+      }
+    }
+  }
+
+  /**
+   * Runs {@code run}, and once the command has made {@code started}, what the JVM runs on SIGTERM,
+   * again until the run returns: the run registers its exit hook just after it starts the command.
+   */
+  private static CachedCommand.Result signalledOnceStarted(Path started, java.util.function.Supplier<CachedCommand.Result> run)
+      throws InterruptedException {
+    Thread signal = new Thread(() -> {
+      try {
+        while (!Files.exists(started)) {
+          Thread.sleep(10);
+        }
+        while (!Thread.currentThread().isInterrupted()) {
+          dev.cachemount.core.internal.CleanupOnExit.runAllAsOnExit();
+          Thread.sleep(20);
+        }
+      } catch (InterruptedException e) {
+        // the run returned
+      }
+    });
+    signal.start();
+    try {
+      return run.get();
+    } finally {
+      signal.interrupt();
+      signal.join(30_000);
     }
   }
 
