@@ -117,7 +117,8 @@ public final class CachedCommand {
       }
       return file;
     }
-    return ToolCommand.onPath(name, env).orElseThrow(() -> CachemountException.usage("run: the command " + name + " is not on PATH ("
+    // The command the user gave, found as the shell that ran cachemount would find it (relative PATH entries too).
+    return ToolCommand.onShellPath(name, env).orElseThrow(() -> CachemountException.usage("run: the command " + name + " is not on PATH ("
         + ToolCommand.searched(env) + "); nothing was pulled"));
   }
 

@@ -84,7 +84,9 @@ final class ToolCommand {
    *     interrupt is kept)
    */
   String run(Map<String, String> env, Path home, Duration timeout) throws Failure {
-    Path executable = onPath(tool(), env).orElseThrow(() -> new Failure(tool() + " is not on PATH (" + searched(env) + ")", true));
+    Path executable = onPath(tool(), env).orElseThrow(() -> new Failure(tool() + " is not on PATH (" + searched(env) + ")"
+        + onShellPath(tool(), env).map(p -> "; " + p.normalize() + " is in the relative PATH entry " + relativeEntry(p, env) + ", which is not searched"
+            + " (a relative entry is the working directory's, not a tool cachemount runs)").orElse(""), true));
     List<String> argv = new ArrayList<>(command);
     argv.set(0, executable.toString());
     ProcessBuilder builder = new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -129,13 +131,41 @@ final class ToolCommand {
     }
   }
 
-  /** The executable file {@code tool} names in the directories of {@code env}'s PATH, as a shell finds it. */
+  /**
+   * The executable file {@code tool} names in the absolute directories of {@code env}'s PATH: a tool
+   * that cachemount runs of its own accord (a preset's) or whose files it reads. Relative entries
+   * ({@code .}, an empty one, as in {@code PATH=$PATH:} with an extra variable unset) are passed over,
+   * as Go's os/exec does since 1.19: they name the working directory, a checkout whose {@code ./go} a
+   * pull request may have put there.
+   */
   static Optional<Path> onPath(String tool, Map<String, String> env) {
+    return search(tool, env, false);
+  }
+
+  /** The executable file {@code tool} names in the directories of {@code env}'s PATH, relative ones too, as a shell finds a command it is given. */
+  static Optional<Path> onShellPath(String tool, Map<String, String> env) {
+    return search(tool, env, true);
+  }
+
+  /** The first relative entry of {@code env}'s PATH in which {@code found} is, quoted ('' for an empty one). */
+  private static String relativeEntry(Path found, Map<String, String> env) {
+    for (String directory : env.getOrDefault("PATH", "").split(":", -1)) {
+      if (!directory.startsWith("/") && found.getParent().equals(Path.of(directory.isEmpty() ? "." : directory).toAbsolutePath())) {
+        return directory.isEmpty() ? "'' (empty)" : directory;
+      }
+    }
+    return "";
+  }
+
+  private static Optional<Path> search(String tool, Map<String, String> env, boolean relativeEntries) {
     String path = env.get("PATH");
     if (path == null) {
       return Optional.empty();
     }
     for (String directory : path.split(":", -1)) {
+      if (!relativeEntries && !directory.startsWith("/")) {
+        continue;
+      }
       try {
         Path candidate = Path.of(directory.isEmpty() ? "." : directory).resolve(tool).toAbsolutePath();
         if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {

@@ -114,6 +114,24 @@ class PresetDirectoriesTest {
     assertMentions(usage("preset=npm").getMessage(), "npm is not on PATH");
   }
 
+  /**
+   * A tool that a preset runs of its own accord is never the working directory's: a checkout's ./go
+   * or ./pip (a hostile pull request's) is not run through a relative PATH entry (".", an empty one,
+   * as in PATH=$PATH: with an extra variable unset), as Go's os/exec refuses since 1.19.
+   */
+  @Test
+  void aToolOnlyInARelativePathEntryIsNotRun() throws IOException {
+    Path ran = dir.resolve("ran");
+    tool("go", "/usr/bin/touch '" + ran + "'; echo /from/the/checkout");
+    String relative = Path.of("").toAbsolutePath().relativize(bin).toString();
+    env.put("PATH", "/nonexistent-dir:" + relative);
+    assertMentions(usage("preset=go-build").getMessage(), "preset go-build: go is not on PATH (PATH=/nonexistent-dir:" + relative + ")",
+        bin.resolve("go") + " is in the relative PATH entry " + relative + ", which is not searched");
+    assertFalse(Files.exists(ran), "the checkout's tool was not run");
+    env.put("PATH", bin.toString());
+    assertEquals(Path.of("/from/the/checkout"), target("preset=go-build"), "the same directory, given as absolute, is searched");
+  }
+
   @Test
   void npmIsItsCacacheNotTheWholeCacheDirectory() throws IOException {
     tool("npm", "[ \"$*\" = 'config get cache' ] && echo \"$HOME/.npm\"");
