@@ -127,22 +127,39 @@ public final class CachedCommand {
       java.util.concurrent.atomic.AtomicBoolean stopped) {
     List<String> argv = new java.util.ArrayList<>(command);
     argv.set(0, executable.toString());
-    Process process;
-    try {
-      ProcessBuilder builder = new ProcessBuilder(argv).inheritIO();
-      builder.environment().clear();
-      builder.environment().putAll(env);
-      listener.info("running " + String.join(" ", command));
-      process = builder.start();
-    } catch (IOException e) {
-      throw new CachemountException(FailureKind.OPERATIONAL, "run: the command " + command.get(0) + " could not be started: " + e.getMessage()
-          + "; the caches were pulled and are not pushed", e);
-    }
+    ProcessBuilder builder = new ProcessBuilder(argv).inheritIO();
+    builder.environment().clear();
+    builder.environment().putAll(env);
     // A cancelled job's SIGTERM reaches this JVM, whose exit would leave the command running on its own.
+    // The hook is in place before the command starts, and the start and the hook take turns: a signal
+    // that comes while the command starts stops it once it has, one that came before keeps it from starting.
+    Object handover = new Object();
+    Process[] running = new Process[1];
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-run-command", () -> {
-      stopped.set(true);
-      stop(process);
+      Process started;
+      synchronized (handover) {
+        stopped.set(true);
+        started = running[0];
+      }
+      if (started != null) {
+        stop(started);
+      }
     })) {
+      listener.info("running " + String.join(" ", command));
+      Process process;
+      synchronized (handover) {
+        if (stopped.get() || !hook.registered()) {
+          stopped.set(true);
+          throw new CachemountException(FailureKind.OPERATIONAL, "run was stopped by a signal before the command started; the caches are not pushed");
+        }
+        try {
+          process = builder.start();
+        } catch (IOException e) {
+          throw new CachemountException(FailureKind.OPERATIONAL, "run: the command " + command.get(0) + " could not be started: " + e.getMessage()
+              + "; the caches were pulled and are not pushed", e);
+        }
+        running[0] = process;
+      }
       return waitFor(process);
     }
   }

@@ -185,6 +185,28 @@ class CachedCommandTest {
   }
 
   /**
+   * A SIGTERM just as the command is about to start (a job cancelled then): the run's exit hook is in
+   * place already, so the command does not start, to be left running on its own when the JVM exits.
+   */
+  @Test
+  void aSignalJustBeforeTheCommandStartsKeepsItFromStarting() {
+    Path ran = dir.resolve("ran");
+    OperationListener signalled = new OperationListener() {
+      @Override
+      public void info(String message) {
+        if (message.startsWith("running ")) {
+          dev.cachemount.core.internal.CleanupOnExit.runAllAsOnExit(); // what the JVM runs on SIGTERM, now
+        }
+      }
+    };
+    CachemountException e = assertThrows(CachemountException.class, () -> run("touch " + ran, CachedCommand.PushWhen.ALWAYS, signalled));
+    assertEquals(FailureKind.OPERATIONAL, e.kind());
+    assertTrue(e.getMessage().contains("run was stopped by a signal before the command started"), e.getMessage());
+    assertFalse(Files.exists(ran), "the command did not start");
+    assertEquals(List.of("pull miss"), steps);
+  }
+
+  /**
    * Runs {@code run}, and once the command has made {@code started}, what the JVM runs on SIGTERM,
    * again until the run returns: the run registers its exit hook just after it starts the command.
    */

@@ -25,12 +25,23 @@ class RunCommandIT {
 
   @Test
   void aSigtermWhileTheCommandRunsStopsTheCommandAndPushesNothing() throws Exception {
+    sigtermWhileRunning("echo $$ > PID.tmp && mv PID.tmp PID && exec sleep 300");
+  }
+
+  /** A script's shell dies of SIGTERM without passing it on: what it started is sent SIGTERM too, not left running. */
+  @Test
+  void aSigtermStopsWhatTheCommandStartedToo() throws Exception {
+    sigtermWhileRunning("sleep 300 & echo $! > PID.tmp && mv PID.tmp PID && wait");
+  }
+
+  /** Runs {@code script} under run, its PID file made where it says PID; a SIGTERM to cachemount stops the process named there. */
+  private void sigtermWhileRunning(String script) throws Exception {
     Path store = dir.resolve("store");
     Path target = Files.createDirectories(dir.resolve("target"));
     Path pidFile = dir.resolve("command.pid");
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
         Cli.jar().toString(), "run", "--cache-id", "id=m2,dir=" + store + ",target=" + target, "--",
-        "sh", "-c", "echo $$ > " + pidFile + ".tmp && mv " + pidFile + ".tmp " + pidFile + " && exec sleep 300"));
+        "sh", "-c", script.replace("PID", pidFile.toString())));
     ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(dir.resolve("out").toFile()).redirectError(dir.resolve("err").toFile());
     builder.environment().put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
     Process cachemount = builder.start();
@@ -48,6 +59,9 @@ class RunCommandIT {
       cachemount.destroy(); // SIGTERM, as a cancelled CI job sends
       assertTrue(cachemount.waitFor(30, TimeUnit.SECONDS), "cachemount ended");
       assertEquals(143, cachemount.exitValue(), Files.readString(dir.resolve("err")));
+      for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); child.get().isAlive() && System.nanoTime() < until;) {
+        Thread.sleep(10); // a process whose shell died is reaped by init, maybe a moment later
+      }
       assertFalse(child.get().isAlive(), "the command was stopped with it, not left running");
       assertFalse(Files.exists(store), "nothing was pushed");
       assertTrue(Files.readString(dir.resolve("err")).contains("stopped by a signal"), Files.readString(dir.resolve("err")));

@@ -11,9 +11,16 @@ public final class CleanupOnExit implements AutoCloseable {
   private static final java.util.Set<Thread> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final Thread hook;
+  private final boolean registered;
 
-  private CleanupOnExit(Thread hook) {
+  private CleanupOnExit(Thread hook, boolean registered) {
     this.hook = hook;
+    this.registered = registered;
+  }
+
+  /** Whether the clean-up was registered: false when the JVM was exiting already, and it will not run. */
+  public boolean registered() {
+    return registered;
   }
 
   /** Registers {@code cleanup}; it must be safe to run concurrently with the operation it cleans up after. */
@@ -22,10 +29,11 @@ public final class CleanupOnExit implements AutoCloseable {
     try {
       Runtime.getRuntime().addShutdownHook(hook);
       LIVE.add(hook);
+      return new CleanupOnExit(hook, true);
     } catch (IllegalStateException e) {
       // The JVM is shutting down already: nothing to register.
+      return new CleanupOnExit(hook, false);
     }
-    return new CleanupOnExit(hook);
   }
 
   /**
