@@ -40,7 +40,31 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), Cachemount.create()));
+    Cachemount client = Cachemount.builder().env(callerEnvironment(System.getenv())).build();
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), client));
+  }
+
+  /** What the launcher notes when it sets {@code LC_ALL=C.UTF-8}: the caller's {@code LC_ALL}, {@code set:VALUE}, or empty where it was unset. */
+  static final String CALLER_LC_ALL = "CACHEMOUNT_CALLER_LC_ALL";
+
+  /**
+   * The environment the caller started cachemount in, for the commands it runs ({@code run}'s, a
+   * preset's tool): the launcher's {@code LC_ALL=C.UTF-8}, which is for this JVM's file names, undone,
+   * so that {@code run -- mvn} gets the locale (and the platform encoding) that {@code mvn} alone gets.
+   */
+  static java.util.Map<String, String> callerEnvironment(java.util.Map<String, String> env) {
+    String was = env.get(CALLER_LC_ALL);
+    if (was == null) {
+      return env;
+    }
+    java.util.Map<String, String> caller = new java.util.HashMap<>(env);
+    caller.remove(CALLER_LC_ALL);
+    if (was.startsWith("set:")) {
+      caller.put("LC_ALL", was.substring("set:".length()));
+    } else {
+      caller.remove("LC_ALL");
+    }
+    return java.util.Collections.unmodifiableMap(caller);
   }
 
   /** The subcommands, in the order the usage lists them. */

@@ -191,6 +191,14 @@ class MainTest {
     assertEquals("@" + argFile + "\n", Files.readString(seen));
   }
 
+  /** The launcher's LC_ALL=C.UTF-8 is this JVM's; the commands it runs get the caller's LC_ALL back, or none. */
+  @Test
+  void theCommandsRunGetTheCallersLcAllBack() {
+    assertEquals(Map.of("LC_ALL", "C", "PATH", "/bin"), Main.callerEnvironment(Map.of("LC_ALL", "C.UTF-8", Main.CALLER_LC_ALL, "set:C", "PATH", "/bin")));
+    assertEquals(Map.of("LANG", "en_US.ISO-8859-1"), Main.callerEnvironment(Map.of("LC_ALL", "C.UTF-8", Main.CALLER_LC_ALL, "", "LANG", "en_US.ISO-8859-1")));
+    assertEquals(Map.of("LC_ALL", "C.UTF-8"), Main.callerEnvironment(Map.of("LC_ALL", "C.UTF-8")), "not started by the launcher, or in UTF-8 already");
+  }
+
   @Test
   void humanOutputSaysWhatHappened() {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));

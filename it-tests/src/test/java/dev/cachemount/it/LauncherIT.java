@@ -85,6 +85,35 @@ class LauncherIT {
     return repo;
   }
 
+  /**
+   * The launcher sets LC_ALL=C.UTF-8 for its JVM's file names where the caller's locale is not UTF-8;
+   * the command of run (and a preset's tool) gets the caller's locale back: its LC_ALL as it was, or
+   * none, so that `run -- mvn` compiles with the platform encoding `mvn` alone would have.
+   */
+  @Test
+  void runsCommandGetsTheCallersLocaleNotTheLaunchers() throws Exception {
+    env.put("CACHEMOUNT_JAR", Cli.jar().toString());
+    env.put("CACHEMOUNT_AOT", "off");
+    env.put("XDG_CACHE_HOME", dir.resolve("xdg").toString());
+    String spec = "id=locale,dir=" + dir.resolve("store") + ",target=" + dir.resolve("target");
+    String show = "printf '%s|%s|%s' \"${LC_ALL-unset}\" \"${LANG-unset}\" \"${CACHEMOUNT_CALLER_LC_ALL-none}\" > " + dir.resolve("seen");
+    env.put("LC_ALL", "C");
+    Processes.Result r = launcher("run", "--cache-id", spec, "--", "sh", "-c", show);
+    assertEquals(0, r.exitCode(), r.toString());
+    assertEquals("C|" + System.getenv().getOrDefault("LANG", "unset") + "|none", Files.readString(dir.resolve("seen")));
+
+    env.remove("LC_ALL");
+    r = run(Cli.repoRoot(), "/usr/bin/env", "-u", "LC_ALL", "-u", "LC_CTYPE", "LANG=en_US.ISO-8859-1", Cli.repoRoot().resolve("cachemount").toString(),
+        "run", "--cache-id", spec, "--", "sh", "-c", show);
+    assertEquals(0, r.exitCode(), r.toString());
+    assertEquals("unset|en_US.ISO-8859-1|none", Files.readString(dir.resolve("seen")));
+
+    env.put("LC_ALL", "C.UTF-8"); // UTF-8 already: left alone
+    r = launcher("run", "--cache-id", spec, "--", "sh", "-c", show);
+    assertEquals(0, r.exitCode(), r.toString());
+    assertTrue(Files.readString(dir.resolve("seen")).startsWith("C.UTF-8|"), Files.readString(dir.resolve("seen")));
+  }
+
   /** Installed as a symlink on PATH (relative links, a chain of them, or one absolute link), run from elsewhere. */
   @Test
   void theLauncherRunsThroughSymlinksFromAnotherDirectory() throws Exception {
