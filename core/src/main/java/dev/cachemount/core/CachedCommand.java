@@ -145,7 +145,7 @@ public final class CachedCommand {
         stop(started);
       }
     })) {
-      listener.info("running " + String.join(" ", command));
+      listener.info("running " + command.stream().map(CachedCommand::shellWord).collect(java.util.stream.Collectors.joining(" ")));
       Process process;
       synchronized (handover) {
         if (stopped.get() || !hook.registered()) {
@@ -162,6 +162,11 @@ public final class CachedCommand {
       }
       return waitFor(process);
     }
+  }
+
+  /** {@code word} as a shell would need it typed: as it is when it is plain, else in single quotes. */
+  private static String shellWord(String word) {
+    return word.matches("[A-Za-z0-9_@%+=:,./-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
   }
 
   private static int waitFor(Process process) {

@@ -234,6 +234,17 @@ class CachedCommandTest {
     }
   }
 
+  /** -v's "running" line quotes the words as a shell would need them, so that it shows which word is which. */
+  @Test
+  void theRunningLineQuotesWordsAsAShellWould() {
+    RecordingListener listener = new RecordingListener();
+    run("true \"it's\"", CachedCommand.PushWhen.SUCCESS, listener);
+    assertTrue(listener.infos().contains("running sh -c 'true \"it'\\''s\"'"), listener.infos().toString());
+    listener = new RecordingListener();
+    client.run(List.of(spec()), List.of("sh", "-c", "true", "sh", "", "a=b,c/d.e:f@g%h+i"), CachedCommand.PushWhen.SUCCESS, report, listener);
+    assertTrue(listener.infos().contains("running sh -c true sh '' a=b,c/d.e:f@g%h+i"), listener.infos().toString());
+  }
+
   /** A command that never needed the cache (go version) leaves no directory: nothing to push, a warning, exit 0. */
   @Test
   void aTargetTheCommandDidNotMakeIsNotPushedAndIsNoFailure() {
