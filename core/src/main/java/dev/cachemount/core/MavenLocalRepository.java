@@ -34,7 +34,7 @@ import org.xml.sax.SAXException;
  * that Java reads (not {@code $HOME}) unless {@code MAVEN_OPTS} sets it.
  *
  * <p>Not read: settings files named on Maven's command line ({@code -s}, {@code -gs}), and what a
- * project's {@code .mvn/maven.config} or {@code MAVEN_ARGS} add.
+ * project's {@code .mvn/maven.config}, {@code .mvn/jvm.config} or {@code MAVEN_ARGS} add.
  */
 final class MavenLocalRepository {
   private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]*)}");
