@@ -116,14 +116,25 @@ public final class LayoutStore implements SnapshotStore {
     return Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
   }
 
+  /**
+   * Whether the store has been made. Not yet: nothing stored, so a miss. A directory of something
+   * else, or a file, is a wrong dir=, refused as a push refuses it, rather than reported as a miss.
+   */
+  private boolean made() throws IOException {
+    if (Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
+      return true;
+    }
+    if (Files.isDirectory(root)) {
+      refuseForeignContent();
+    } else if (Files.exists(root)) {
+      throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
+    }
+    return false;
+  }
+
   @Override
   public List<String> listTags() throws IOException {
-    if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
-      if (Files.isDirectory(root)) {
-        refuseForeignContent();
-      } else if (Files.exists(root)) {
-        throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
-      }
+    if (!made()) {
       return List.of();
     }
     Set<String> tags = new java.util.LinkedHashSet<>();
@@ -138,14 +149,7 @@ public final class LayoutStore implements SnapshotStore {
 
   @Override
   public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
-    if (!Files.isRegularFile(root.resolve(OCI_LAYOUT))) {
-      // No store yet, and nothing stored: a miss. A directory of something else, or a file, is a
-      // wrong dir=, refused as a push refuses it, rather than reported as a miss.
-      if (Files.isDirectory(root)) {
-        refuseForeignContent();
-      } else if (Files.exists(root)) {
-        throw CachemountException.usage("store " + root + " is not a directory; set dir= to a directory for the store");
-      }
+    if (!made()) {
       return Optional.empty();
     }
     if (reference.startsWith(Digest.ALGORITHM + ":")) {
