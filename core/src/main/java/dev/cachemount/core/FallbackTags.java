@@ -5,6 +5,7 @@ import dev.cachemount.core.oci.ImageManifest;
 import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
 import dev.cachemount.core.snapshot.NotASnapshotException;
+import dev.cachemount.core.snapshot.SnapshotHead;
 import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
@@ -37,9 +38,10 @@ final class FallbackTags {
    * @param tag its tag
    * @param ref the tag in skopeo's syntax, for messages and results
    * @param created when its push began
-   * @param manifest its manifest, as read
+   * @param head its manifest and config, as read to check that this version reads them (a pull and
+   *     a push start from it rather than fetch them again)
    */
-  record Match(String prefix, String tag, String ref, Instant created, ManifestBytes manifest) {}
+  record Match(String prefix, String tag, String ref, Instant created, SnapshotHead head) {}
 
   private record Candidate(String tag, Instant created, ManifestBytes manifest) {}
 
@@ -73,10 +75,11 @@ final class FallbackTags {
       }
       for (Candidate c : newestFirst(store, matching, prefix, listener)) {
         String ref = store.describe(c.tag());
-        if (readable(store, c, prefix, ref, listener)) {
+        Optional<SnapshotHead> head = readableHead(store, c, prefix, ref, listener);
+        if (head.isPresent()) {
           listener.info(String.format("fallback=%s: %s is %s (made %s)", prefix, ref,
               matching.size() == 1 ? "the only matching tag" : String.format("the newest of %,d matching tags", matching.size()), c.created()));
-          return Optional.of(new Match(prefix, c.tag(), ref, c.created(), c.manifest()));
+          return Optional.of(new Match(prefix, c.tag(), ref, c.created(), head.get()));
         }
       }
     }
@@ -86,27 +89,26 @@ final class FallbackTags {
   }
 
   /**
-   * Whether this version can read the snapshot's head (its config, fetched): a newer cachemount's
+   * The snapshot's head (its config, fetched) when this version can read it: a newer cachemount's
    * snapshot may show its format only there (a {@code formatVersion}, a chunker algorithm), and a
-   * damaged config is damage. Either is passed over, with a warning, as a {@code from=} of that kind is.
+   * damaged config is damage. Either is passed over (empty), with a warning, as a {@code from=} of
+   * that kind is.
    */
-  private static boolean readable(SnapshotStore store, Candidate c, String prefix, String ref, OperationListener listener) throws IOException {
+  private static Optional<SnapshotHead> readableHead(SnapshotStore store, Candidate c, String prefix, String ref, OperationListener listener)
+      throws IOException {
     try {
-      SnapshotReader.of(store).loadHead(c.manifest(), ref);
-      return true;
+      return Optional.of(SnapshotReader.of(store).loadHead(c.manifest(), ref));
     } catch (NewerFormatException e) {
       listener.warning("fallback=" + prefix + ": passed over " + ref + ", written by a newer cachemount (" + e.marker() + ")");
-      return false;
     } catch (NotASnapshotException e) {
       listener.info("fallback=" + prefix + ": passed over " + ref + ", which is not a cachemount snapshot");
-      return false;
     } catch (CachemountException e) {
       if (e.kind() != FailureKind.INTEGRITY) {
         throw e;
       }
       listener.warning("fallback=" + prefix + ": passed over " + ref + ", which is damaged (" + e.getMessage() + ")");
-      return false;
     }
+    return Optional.empty();
   }
 
   /** The snapshots of {@code tags}, the newest first (equal times: the greater tag first). */

@@ -156,6 +156,7 @@ final class PullOperation {
     String ref = ownRef;
     Optional<ManifestBytes> manifest = store.fetchManifest(reference);
     String fallback = null;
+    SnapshotHead fallbackHead = null; // read by the choice of the fallback: not fetched again
     if (manifest.isEmpty() && !spec.fallback().isEmpty()) {
       Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
       if (match.isPresent()) {
@@ -164,7 +165,8 @@ final class PullOperation {
         reference = match.get().tag();
         ref = match.get().ref();
         fallback = ref;
-        manifest = Optional.of(match.get().manifest());
+        manifest = Optional.of(match.get().head().manifestBytes());
+        fallbackHead = match.get().head();
         restoringFallback = match.get();
       }
     }
@@ -180,7 +182,8 @@ final class PullOperation {
       }
       try {
         // A second attempt scans again: the first may have written into the target.
-        return restore(store, manifest.get(), target, ref, attempt == 0 ? early : null).withFallback(ownRef, fallback);
+        SnapshotHead head = attempt == 0 && fallbackHead != null ? fallbackHead : SnapshotReader.of(store).loadHead(manifest.get(), ref);
+        return restore(store, head, target, ref, attempt == 0 ? early : null).withFallback(ownRef, fallback);
       } catch (BlobNotFoundException e) {
         Optional<ManifestBytes> now = store.fetchManifest(reference);
         boolean moved = now.isEmpty() || !now.get().digest().equals(manifest.get().digest());
@@ -365,9 +368,9 @@ final class PullOperation {
     }
   }
 
-  private OperationResult restore(SnapshotStore store, ManifestBytes manifest, Path target, String ref, EarlyScan early) throws IOException {
+  private OperationResult restore(SnapshotStore store, SnapshotHead head, Path target, String ref, EarlyScan early) throws IOException {
     SnapshotReader reader = SnapshotReader.of(store);
-    SnapshotHead head = reader.loadHead(manifest, ref);
+    ManifestBytes manifest = head.manifestBytes();
     listener.info(String.format("%s: fetched the manifest and config (%,d entries, %,d bytes of files) in %d ms", ref,
         head.config().counts().entries(), head.config().counts().bytes(), Engine.millisSince(started)));
     // A target that does not exist yet is checked too: it must not be made inside the store.

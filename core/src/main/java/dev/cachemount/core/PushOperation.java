@@ -219,23 +219,21 @@ final class PushOperation {
     }
     String fallbackRef = null;
     if (parent.isEmpty() && !options.force() && !spec.fallback().isEmpty()) {
-      // What a merge checks before it moves the tag is this push's own tag: what it named when it was
-      // read (nothing, or a snapshot this push cannot build on and replaces), not the fallback.
-      Optional<Digest> ownAtLoad = tagAtLoad;
+      // What a merge checks before it moves the tag stays this push's own tag (tagAtLoad): what it named
+      // when it was read (nothing, or a snapshot this push cannot build on and replaces), not the fallback.
       Optional<FallbackTags.Match> match = FallbackTags.newest(store, spec, listener);
       if (match.isPresent()) {
         try {
-          parent = loadParentAfterScan(store, match.get().tag(), match.get().ref(), scanned);
+          // The head the choice read: not fetched again.
+          parent = loadParentAfterScan(store, match.get().head(), match.get().ref(), scanned);
         } catch (NewerFormatException e) {
           // Shown by its index only (a payload version): the fallback is a help, this is no reason to fail.
           listener.warning("fallback=" + match.get().prefix() + ": " + match.get().ref() + " was written by a newer cachemount (" + e.marker()
               + "); the push goes on without a fallback");
-        } finally {
-          tagAtLoad = ownAtLoad;
         }
         if (parent.isPresent()) {
           fallbackRef = match.get().ref();
-          listener.info(ref + (ownAtLoad.isEmpty() ? ": no snapshot stored yet" : " holds no snapshot this push can build on") + "; building on "
+          listener.info(ref + (tagAtLoad.isEmpty() ? ": no snapshot stored yet" : " holds no snapshot this push can build on") + "; building on "
               + fallbackRef + " (fallback=" + match.get().prefix() + "): files it holds unchanged are not read, and its packs are reused");
         }
       }
@@ -442,12 +440,12 @@ final class PushOperation {
    * As {@link #loadParent}, for a parent found once the tree is scanned (a fallback's): its blobs are
    * asked for {@link #PACK_CHECKS} at a time, as the parent's are while the scan runs.
    */
-  private Optional<LoadedSnapshot> loadParentAfterScan(SnapshotStore store, String tag, String ref, List<ScannedEntry> scanned)
+  private Optional<LoadedSnapshot> loadParentAfterScan(SnapshotStore store, SnapshotHead given, String ref, List<ScannedEntry> scanned)
       throws IOException {
     ExecutorService checks = Workers.pool("cachemount-parent", PACK_CHECKS);
     try {
-      Optional<ParentHead> head = loadParentHeadAndPacks(store, tag, ref, checks, CompletableFuture.completedFuture(scanned));
-      return head.isEmpty() ? Optional.empty() : completeParent(store, head.get().head(), head.get().blobsPresent(), ref, head.get().index());
+      ParentHead head = checkPacks(store, given, ref, checks, CompletableFuture.completedFuture(scanned));
+      return completeParent(store, head.head(), head.blobsPresent(), ref, head.index());
     } finally {
       Workers.stop(checks);
     }
@@ -500,16 +498,19 @@ final class PushOperation {
   private Optional<ParentHead> loadParentHeadAndPacks(SnapshotStore store, String tag, String ref, ExecutorService pool,
       CompletableFuture<List<ScannedEntry>> scanDone) throws IOException {
     Optional<SnapshotHead> head = loadParentHead(store, tag, ref);
-    if (head.isEmpty()) {
-      return Optional.empty();
-    }
+    return head.isEmpty() ? Optional.empty() : Optional.of(checkPacks(store, head.get(), ref, pool, scanDone));
+  }
+
+  /** The rest of {@link #loadParentHeadAndPacks}, for a head already read. */
+  private ParentHead checkPacks(SnapshotStore store, SnapshotHead head, String ref, ExecutorService pool,
+      CompletableFuture<List<ScannedEntry>> scanDone) throws IOException {
     List<Future<Boolean>> checks = new ArrayList<>();
-    for (Descriptor blob : head.get().manifest().layers()) {
+    for (Descriptor blob : head.manifest().layers()) {
       Digest digest;
       try {
         digest = Digest.parse(blob.digest());
       } catch (IllegalArgumentException e) {
-        return Optional.of(new ParentHead(head.get(), false, true, null));
+        return new ParentHead(head, false, true, null);
       }
       long size = blob.size();
       checks.add(pool.submit(() -> store.hasBlob(digest, size)));
@@ -517,10 +518,10 @@ final class PushOperation {
     // While the checks run: the index, when the scan (done by now, or soon) says the push needs it.
     EarlyIndex index = null;
     List<ScannedEntry> scanned = await(scanDone);
-    boolean racy = scanned == null || UnchangedCheck.anyRacy(scanned, Instant.parse(head.get().config().created()));
+    boolean racy = scanned == null || UnchangedCheck.anyRacy(scanned, Instant.parse(head.config().created()));
     if (scanned != null && needsIndex(racy)) {
       try {
-        index = new EarlyIndex(SnapshotReader.of(store).load(head.get(), ref), null);
+        index = new EarlyIndex(SnapshotReader.of(store).load(head, ref), null);
       } catch (IOException | RuntimeException e) {
         index = new EarlyIndex(null, e);
       }
@@ -529,7 +530,7 @@ final class PushOperation {
     for (Future<Boolean> check : checks) {
       present &= await(check);
     }
-    return Optional.of(new ParentHead(head.get(), present, racy, index));
+    return new ParentHead(head, present, racy, index);
   }
 
   /** The parent's manifest and config; empty when there is none or when they are corrupt (reported). */

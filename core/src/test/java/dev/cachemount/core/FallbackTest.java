@@ -275,6 +275,48 @@ class FallbackTest {
   }
 
   /**
+   * The fallback's manifest and config are read once, by the choice, and the pull and the push start
+   * from them: each a registry round trip, they were fetched again (the push: the manifest too).
+   */
+  @Test
+  void theFallbacksManifestAndConfigAreReadOnce() throws IOException {
+    pushTree("m2-1", 1, Duration.ofMinutes(1));
+    LoadedSnapshot fallback = load("m2-1");
+    dev.cachemount.core.blob.Digest config = dev.cachemount.core.blob.Digest.parse(fallback.manifest().config().digest());
+    java.util.concurrent.atomic.AtomicInteger manifestReads = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger configReads = new java.util.concurrent.atomic.AtomicInteger();
+    Cachemount counting = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock)
+        .stores((s, d, l) -> new dev.cachemount.core.testing.ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public java.util.Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
+            if (reference.equals("m2-1")) {
+              manifestReads.incrementAndGet();
+            }
+            return super.fetchManifest(reference);
+          }
+
+          @Override
+          public java.io.InputStream openBlob(dev.cachemount.core.blob.Digest digest, long size) throws IOException {
+            if (digest.equals(config)) {
+              configReads.incrementAndGet();
+            }
+            return super.openBlob(digest, size);
+          }
+        }).build();
+    Path out = dir.resolve("out");
+    assertEquals(describe("m2-1"), counting.pull(counting.parseSpec("id=m2-2,dir=" + store + ",target=" + out).withFallback(List.of("m2-")),
+        OperationListener.NONE).fallback());
+    assertEquals(1, manifestReads.get(), "the pull's reads of the fallback's manifest");
+    assertEquals(1, configReads.get(), "the pull's reads of the fallback's config");
+    manifestReads.set(0);
+    configReads.set(0);
+    assertEquals(describe("m2-1"), counting.push(counting.parseSpec("id=m2-2,dir=" + store + ",target=" + out).withFallback(List.of("m2-")),
+        OperationListener.NONE).fallback());
+    assertEquals(1, manifestReads.get(), "the push's reads of the fallback's manifest");
+    assertEquals(1, configReads.get(), "the push's reads of the fallback's config");
+  }
+
+  /**
    * A fallback's snapshot found damaged while it is read: the failure names that snapshot, and the
    * repair is of its id. It named neither: "the snapshot references" a blob, "push --force for id
    * 'm2-2'", the id that holds nothing and whose push replaces nothing that is damaged.
