@@ -11,9 +11,11 @@ import dev.cachemount.core.registry.RegistryStore;
 import dev.cachemount.core.restore.SnapshotCheck;
 import dev.cachemount.core.snapshot.LoadedSnapshot;
 import dev.cachemount.core.snapshot.ReuseSource;
+import dev.cachemount.core.snapshot.SnapshotHead;
 import dev.cachemount.core.snapshot.SnapshotReader;
 import dev.cachemount.core.store.IndexCache;
 import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
 import dev.cachemount.core.store.StoreFactory;
 import java.io.IOException;
@@ -353,8 +355,7 @@ public final class Cachemount {
       LookedUp l = null;
       try {
         l = lookUp(store, spec, listener);
-        LookedUp found = l;
-        return SnapshotReader.of(store).load(l.reference(), l.ref()).map(s -> summary(found.ref(), s, found.fallback()));
+        return l.manifest().isEmpty() ? Optional.empty() : Optional.of(summary(l.ref(), l.load(SnapshotReader.of(store)), l.fallback()));
       } catch (CachemountException e) {
         CachemountException told = l == null || l.fallback() == null ? PullOperation.withRepairHint(e, spec.id(), store)
             : PullOperation.withRepairHint(e, spec.id(), l.reference(), l.fallback(), store);
@@ -381,18 +382,17 @@ public final class Cachemount {
       LoadedSnapshot s;
       SnapshotCheck.Report report;
       dev.cachemount.core.blob.Digest[] read = {null}; // the manifest read, once it is
-      LookedUp l = new LookedUp(spec.storeReference(), ref, null);
+      LookedUp l = new LookedUp(spec.storeReference(), ref, null, Optional.empty(), null);
       try {
         l = lookUp(store, spec, listener);
         ref = l.ref();
-        Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(l.reference());
-        if (manifest.isEmpty()) {
+        if (l.manifest().isEmpty()) {
           return Optional.empty();
         }
-        read[0] = manifest.get().digest();
+        read[0] = l.manifest().get().digest();
         // The stored index, never the copy this machine keeps of one it pushed or pulled (a registry's
         // IndexCache): a cold pull elsewhere reads the stored one, and fails when that is damaged.
-        s = new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE).load(manifest.get(), ref);
+        s = l.load(new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE));
         report = new SnapshotCheck(store, s.index(), Math.max(engine.workers(), store.parallelReads())).check(ref);
       } catch (CachemountException e) {
         // A manifest, config or index that does not check: the snapshot is damaged there, unless a
@@ -430,16 +430,25 @@ public final class Cachemount {
    * {@code fallback=} prefixes choose.
    *
    * @param fallback the chosen snapshot's ref when a fallback chose it, else null
+   * @param manifest the manifest read (the id's own, or the fallback's); empty when nothing is stored
+   * @param head the fallback's manifest and config, as its choice read them; null for the id's own
    */
-  private record LookedUp(String reference, String ref, String fallback) {}
+  private record LookedUp(String reference, String ref, String fallback, Optional<ManifestBytes> manifest, SnapshotHead head) {
+    /** The snapshot, from what the look-up read: neither the manifest nor a fallback's config fetched again. */
+    LoadedSnapshot load(SnapshotReader reader) throws IOException {
+      return head != null ? reader.load(head, ref) : reader.load(manifest.orElseThrow(), ref);
+    }
+  }
 
   private static LookedUp lookUp(SnapshotStore store, CacheSpec spec, OperationListener listener) throws IOException {
     String own = spec.storeReference();
-    if (spec.fallback().isEmpty() || store.fetchManifest(own).isPresent()) {
-      return new LookedUp(own, store.describe(own), null);
+    Optional<ManifestBytes> mine = store.fetchManifest(own);
+    if (mine.isPresent() || spec.fallback().isEmpty()) {
+      return new LookedUp(own, store.describe(own), null, mine, null);
     }
-    return FallbackTags.newest(store, spec, listener).map(m -> new LookedUp(m.tag(), m.ref(), m.ref()))
-        .orElse(new LookedUp(own, store.describe(own), null));
+    return FallbackTags.newest(store, spec, listener)
+        .map(m -> new LookedUp(m.tag(), m.ref(), m.ref(), Optional.of(m.head().manifestBytes()), m.head()))
+        .orElse(new LookedUp(own, store.describe(own), null, Optional.empty(), null));
   }
 
   /** Whether {@code reference} names another manifest than {@code read} now (or none). */
