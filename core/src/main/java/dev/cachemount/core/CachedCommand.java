@@ -156,7 +156,7 @@ public final class CachedCommand {
           process = builder.start();
         } catch (IOException e) {
           throw new CachemountException(FailureKind.OPERATIONAL, "run: the command " + command.get(0) + " could not be started: " + e.getMessage()
-              + "; the caches were pulled and are not pushed", e);
+              + "; the caches were pulled and are not pushed: check that it is a program this machine can run", e);
         }
         running[0] = process;
       }
