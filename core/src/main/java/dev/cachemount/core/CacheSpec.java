@@ -40,11 +40,14 @@ import java.util.regex.Pattern;
  *     pull restores the newest snapshot whose tag starts with the first prefix that matches any; a
  *     push to a tag that holds nothing yet builds on that snapshot (files it holds unchanged are not
  *     read, its packs are reused). In the same store: the local store, or the ref's repository.
+ * @param image for push: the tag, in the same store, of the snapshot's image view ({@code image=}): an
+ *     ordinary container image of the directory that a builder can seed a cache mount from
+ *     ({@link dev.cachemount.core.image.ImageView})
  */
 public record CacheSpec(
     String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
     Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent,
-    List<String> fallback) {
+    List<String> fallback, Optional<String> image) {
 
   /** How a snapshot and a directory relate. */
   public enum Mode {
@@ -57,7 +60,7 @@ public record CacheSpec(
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback", "preset");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback", "preset", "image");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -72,6 +75,7 @@ public record CacheSpec(
     fallback = fallback.stream().map(f -> Objects.requireNonNull(f, "fallback").trim()).toList();
     Objects.requireNonNull(mode, "mode");
     Objects.requireNonNull(maxSize, "maxSize");
+    image = Objects.requireNonNull(image, "image").map(String::trim);
     if (maxSize.isPresent() && maxSize.getAsLong() < 1) {
       throw CachemountException.usage("max-size must be positive");
     }
@@ -104,6 +108,11 @@ public record CacheSpec(
       throw CachemountException.usage("cache id '" + id + "': ref " + ref.get() + " pins a digest, and fallback= does not go with it:"
           + " a pinned snapshot that is gone is a miss; give a tag to fall back from");
     }
+    if (image.isPresent()) {
+      imageProblem(image.get(), ref.isPresent() ? ref.get().reference() : id, mode).ifPresent(problem -> {
+        throw CachemountException.usage("cache id '" + id + "': " + problem);
+      });
+    }
     if (compressionLevel < MIN_COMPRESSION_LEVEL || compressionLevel > MAX_COMPRESSION_LEVEL) {
       throw CachemountException.usage("compression-level " + compressionLevel + " is out of range: use " + MIN_COMPRESSION_LEVEL + " to " + MAX_COMPRESSION_LEVEL);
     }
@@ -112,6 +121,12 @@ public record CacheSpec(
   public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
       Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent) {
     this(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, List.of());
+  }
+
+  public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
+      Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent,
+      List<String> fallback) {
+    this(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, Optional.empty());
   }
 
   public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
@@ -158,32 +173,37 @@ public record CacheSpec(
 
   /** The same spec with other {@code from=} snapshots (see {@link #from}). */
   public CacheSpec withFrom(List<String> newFrom) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent, fallback);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent, fallback, image);
   }
 
   /** The same spec with other {@code fallback=} tag prefixes (see {@link #fallback}). */
   public CacheSpec withFallback(List<String> prefixes) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, prefixes);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, prefixes, image);
   }
 
   /** The same spec with {@code mode=} set, or unset (null). */
   public CacheSpec withMode(Mode newMode) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent, fallback);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent, fallback, image);
   }
 
   /** The same spec with {@code max-size=} bytes (at least 1). */
   public CacheSpec withMaxSize(long bytes) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent, fallback);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent, fallback, image);
   }
 
   /** The same spec with {@code verify=content} (true) or {@code verify=metadata} (false). */
   public CacheSpec withVerifyContent(boolean content) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content, fallback);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content, fallback, image);
+  }
+
+  /** The same spec with an image view under {@code tag} (see {@link #image}), or none (null). */
+  public CacheSpec withImage(String tag) {
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, Optional.ofNullable(tag));
   }
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, image);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -348,7 +368,8 @@ public record CacheSpec(
       maxSize = java.util.OptionalLong.of(ByteSizes.parse(fields.get("max-size"), "cache spec '" + text + "': max-size"));
     }
     CacheSpec spec = new CacheSpec(id, type, path(fields.get("dir"), "dir", home, base), path(fields.get("target"), "target", home, base), level, ref,
-        insecure, from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text), fallback);
+        insecure, from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text), fallback,
+        Optional.ofNullable(fields.get("image")).map(String::trim));
     if (preset.isEmpty() || spec.target().isPresent()) {
       return spec;
     }
@@ -359,6 +380,32 @@ public record CacheSpec(
       throw new CachemountException(e.kind(), "cache spec '" + text + "': " + e.getMessage(), e);
     }
     return spec.withTarget(base != null ? base.toAbsolutePath().resolve(directory).normalize() : directory.toAbsolutePath().normalize());
+  }
+
+  /**
+   * What is wrong with an {@code image=} value, if anything: a tag of the same store, not the
+   * snapshot's own ({@code ownTag}), and not with {@code mode=merge}, whose snapshot holds files the
+   * directory, which the view is written from, may lack.
+   */
+  private static Optional<String> imageProblem(String tag, String ownTag, Optional<Mode> mode) {
+    if (tag.isEmpty()) {
+      return Optional.of("image= is empty: give the tag of the image view, as in image=m2-image");
+    }
+    if (tag.contains("/") || tag.contains(":") || tag.contains("@")) {
+      return Optional.of("image=" + tag + " is not a tag: image= names the tag of the image view in the same store (in a registry, in the ref's"
+          + " repository), as in image=m2-image; the snapshot's own place is ref=HOST/REPOSITORY:TAG");
+    }
+    if (!TAG.matcher(tag).matches()) {
+      return Optional.of("image=" + tag + " is not a valid tag: use 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'");
+    }
+    if (tag.equals(ownTag)) {
+      return Optional.of("image=" + tag + " is the snapshot's own tag: give the image view a tag of its own, as in image=" + ownTag + "-image");
+    }
+    if (mode.orElse(Mode.MIRROR) == Mode.MERGE) {
+      return Optional.of("image= does not go with mode=merge: the image view is written from the directory, and a merged snapshot holds files"
+          + " the directory lacks; push the image view from a job with mode=mirror");
+    }
+    return Optional.empty();
   }
 
   /**
@@ -392,7 +439,7 @@ public record CacheSpec(
 
   private static String hint(String key) {
     return switch (key) {
-      case "image", "repository", "registry", "name" -> " (did you mean ref=HOST/REPOSITORY:TAG?)";
+      case "repository", "registry", "name" -> " (did you mean ref=HOST/REPOSITORY:TAG?)";
       case "src", "dest", "path", "destination", "source" -> " (did you mean target=?)";
       case "store", "store-dir" -> " (did you mean dir=?)";
       case "level", "compression" -> " (did you mean compression-level=?)";

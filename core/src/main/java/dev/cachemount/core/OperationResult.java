@@ -23,6 +23,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param fallback where the snapshot came from when the id's own tag held none and a {@code fallback=}
  *     prefix matched (in skopeo's syntax): the snapshot a pull restored, or the one a push built on;
  *     null when the id's own tag was used, or none was found
+ * @param image push with {@code image=}: the image view written, or found showing this snapshot
+ *     already; null without {@code image=}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OperationResult(
@@ -45,14 +47,15 @@ public record OperationResult(
     long durationMs,
     String error,
     Integer exitCode,
-    String fallback) {
+    String fallback,
+    dev.cachemount.core.image.ImageView.Result image) {
 
   /** A result without a fallback. */
   public OperationResult(String id, String ref, String digest, Outcome result, long files, long directories, long symlinks, long bytes,
       long bytesTransferred, Long blobsUploaded, Long blobsSkipped, Long blobsMounted, Long evictedFiles, Long evictedBytes,
       Long filesUnchanged, Long removed, long durationMs, String error, Integer exitCode) {
     this(id, ref, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded, blobsSkipped, blobsMounted,
-        evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, null);
+        evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, null, null);
   }
 
   /**
@@ -64,7 +67,16 @@ public record OperationResult(
       return this;
     }
     return new OperationResult(id, ownRef, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded, blobsSkipped,
-        blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallbackRef);
+        blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallbackRef, image);
+  }
+
+  /**
+   * The same result with the image view the push wrote or found, and the push's duration including it.
+   * What the view wrote is its own ({@code image.bytesWritten}), not counted in {@link #bytesTransferred}.
+   */
+  public OperationResult withImage(dev.cachemount.core.image.ImageView.Result view, long totalDurationMs) {
+    return new OperationResult(id, ref, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded,
+        blobsSkipped, blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, totalDurationMs, error, exitCode, fallback, view);
   }
 
   /** A failed result for {@code id}. */

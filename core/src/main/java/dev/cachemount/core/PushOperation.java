@@ -2,6 +2,7 @@ package dev.cachemount.core;
 
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.chunk.FastCdcChunker;
+import dev.cachemount.core.image.ImageView;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
@@ -87,7 +88,9 @@ final class PushOperation {
       Path root = target.toRealPath();
       for (int attempt = 1; ; attempt++) {
         try (dev.cachemount.core.internal.ExclusiveLock.Held turn = lockTarget(root)) {
-          return push(store, root, turn, attempt == MERGE_TRIES);
+          OperationResult pushed = push(store, root, turn, attempt == MERGE_TRIES);
+          // Under the target's lock still: the view is read from the directory.
+          return spec.image().isEmpty() ? pushed : withImageView(store, root, pushed);
         } catch (TagMovedException moved) {
           listener.info(moved.getMessage() + "; merging with that one instead (try " + (attempt + 1) + " of " + MERGE_TRIES + ")");
         }
@@ -290,7 +293,9 @@ final class PushOperation {
       String parentName = fallbackRef != null ? fallbackRef : ref;
       Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), parentName, true));
       StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
-      turn.close(); // the tree is read: what follows only stores what was read
+      if (spec.image().isEmpty()) {
+        turn.close(); // the tree is read: what follows only stores what was read (an image view reads it again)
+      }
       long reusedBytes = staged.reused().stream().mapToLong(ReusedPack::size).sum();
       listener.info(String.format("chunked %,d bytes; packed %,d new bytes into %,d packs and reused %,d earlier packs (%,d bytes) in %d ms",
           staged.index().totalBytes(), staged.chunkBytes(), staged.packs().size(), staged.reused().size(), reusedBytes,
@@ -306,6 +311,7 @@ final class PushOperation {
       listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
           Engine.millisSince(publishStarted)));
       SnapshotIndex index = staged.index();
+      stored = new StoredTree(index, published.config().created());
       return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
           index.fileCount(), published.config().counts().directories(), published.config().counts().symlinks(),
           index.totalBytes(), earlierBytes + published.bytesWritten(), earlierUploaded + published.blobs().uploaded(), published.blobs().skipped(),
@@ -313,6 +319,40 @@ final class PushOperation {
           evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null).withFallback(ref, fallbackRef);
     } finally {
       deleteQuietly(staging);
+    }
+  }
+
+  /** The index of the snapshot the push stored or found unchanged, and its creation time; null when not read. */
+  private record StoredTree(SnapshotIndex index, String created) {}
+
+  private StoredTree stored;
+
+  /**
+   * The push's result with its image view ({@code image=}), written from the directory unless the
+   * view already shows the snapshot. A push found unchanged by its tree digest read no index: it is
+   * read only when the view must be written. A view that fails fails the push's result, which says
+   * that the snapshot itself was stored.
+   */
+  private OperationResult withImageView(SnapshotStore store, Path root, OperationResult pushed) throws IOException {
+    String ref = pushed.ref();
+    try {
+      ImageView.Result view = new ImageView(store, spec.image().get(), listener).publish(root, Digest.parse(pushed.digest()), () -> {
+        if (stored == null) {
+          LoadedSnapshot loaded = SnapshotReader.of(store).load(pushed.digest(), ref)
+              .orElseThrow(() -> CachemountException.operational(ref + " no longer names snapshot " + pushed.digest() + "; push again", null));
+          stored = new StoredTree(loaded.index(), loaded.config().created());
+        }
+        return new ImageView.Snapshot(stored.index(), stored.created());
+      }, spec.compressionLevel(), engine.workers());
+      listener.info(view.unchanged() ? "the image view " + view.ref() + " already shows this snapshot"
+          : String.format("image view %s: %,d layers, %,d reused, wrote %,d bytes", view.ref(), view.layers(), view.layersReused(), view.bytesWritten()));
+      return pushed.withImage(view, Engine.millisSince(started));
+    } catch (CachemountException e) {
+      throw new CachemountException(e.kind(), (pushed.result() == Outcome.PUSHED ? "pushed " + pushed.digest() + " to " + ref : ref + " was unchanged")
+          + ", but its image view image=" + spec.image().get() + " failed: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw IoErrors.failed((pushed.result() == Outcome.PUSHED ? "pushed " + pushed.digest() + " to " + ref : ref + " was unchanged")
+          + ", but the image view image=" + spec.image().get(), e);
     }
   }
 
@@ -614,6 +654,7 @@ final class PushOperation {
 
   private OperationResult unchangedResult(String ref, LoadedSnapshot parent, long evictedFiles, long evictedBytes) {
     SnapshotIndex index = parent.index();
+    stored = new StoredTree(index, parent.config().created());
     return new OperationResult(spec.id(), ref, parent.manifestBytes().digest().toString(), Outcome.UNCHANGED,
         index.fileCount(), parent.config().counts().directories(), parent.config().counts().symlinks(), index.totalBytes(),
         earlierBytes, earlierUploaded, 0L, earlierMounted, evicted(evictedFiles), evicted(evictedBytes), null, null, Engine.millisSince(started), null, null);

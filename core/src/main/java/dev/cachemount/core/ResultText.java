@@ -12,15 +12,27 @@ public final class ResultText {
     String time = seconds(r.durationMs());
     return switch (r.result()) {
       case PUSHED -> r.id() + ": pushed " + r.digest() + " to " + r.ref() + (r.fallback() == null ? "" : ", built on " + r.fallback())
-          + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")";
+          + " (" + tree + "; wrote " + bytes(r.bytesTransferred()) + " in " + time + ")" + image(r);
       // A merge whose later try found the tag already holding its tree stored blobs in its earlier tries.
       case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; "
-          + (r.bytesTransferred() > 0 ? "wrote " + bytes(r.bytesTransferred()) + " in earlier tries" : "wrote nothing") + ", " + time + ")";
+          + (r.bytesTransferred() > 0 ? "wrote " + bytes(r.bytesTransferred()) + " in earlier tries" : "wrote nothing") + ", " + time + ")" + image(r);
       case RESTORED -> r.id() + ": restored " + r.digest() + (r.fallback() == null ? "" : " from fallback " + r.fallback()) + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree
           + inPlace(r) + "; read " + bytes(r.bytesTransferred()) + " in " + time + ")";
       case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
       case FAILED -> r.id() + ": failed: " + r.error();
     };
+  }
+
+  /** What a push did to its image view ({@code image=}), if it has one. */
+  private static String image(OperationResult r) {
+    var v = r.image();
+    if (v == null) {
+      return "";
+    }
+    if (v.unchanged()) {
+      return "; image view " + v.ref() + " already shows it";
+    }
+    return "; image view " + v.ref() + ": " + count(v.layers(), "layer", "layers") + ", " + v.layersReused() + " reused, wrote " + bytes(v.bytesWritten());
   }
 
   /** How many of a pull's files were already in place, when any were: a pull into an up-to-date directory writes nothing. */

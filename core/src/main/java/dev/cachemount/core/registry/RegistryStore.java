@@ -456,6 +456,12 @@ public final class RegistryStore implements SnapshotStore {
     return manifest.bytes().length;
   }
 
+  @Override
+  public long putChildManifest(ManifestBytes manifest) throws IOException {
+    // Put by its digest: a registry keeps a manifest no tag names while an index that names it exists.
+    return putManifest(manifest.digest().toString(), manifest);
+  }
+
   static DescriptorDigest jib(Digest digest) {
     try {
       return DescriptorDigest.fromDigest(digest.toString());

@@ -27,7 +27,7 @@ import java.util.Set;
  * thousands of levels deep does not exhaust the open-files limit. A failure that is not a change of
  * the tree (the open-files limit, an I/O error) is thrown, not taken for a file gone. Used by one thread.
  */
-final class TreeFiles implements Closeable {
+public final class TreeFiles implements Closeable {
   private static final Set<java.nio.file.OpenOption> READ = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
 
   /** Directories kept open below the root, at most: a tree thousands of levels deep must not exhaust the open-files limit. */
@@ -42,7 +42,7 @@ final class TreeFiles implements Closeable {
   /** False where the platform offers no {@link SecureDirectoryStream}: files are then opened by their paths. */
   private boolean secure = true;
 
-  TreeFiles(Path root) {
+  public TreeFiles(Path root) {
     this(root, KEPT_OPEN);
   }
 
@@ -58,7 +58,7 @@ final class TreeFiles implements Closeable {
    *
    * @throws AccessDeniedException when a directory on the way or the file may not be read
    */
-  SeekableByteChannel open(String path) throws IOException {
+  public SeekableByteChannel open(String path) throws IOException {
     int slash = path.lastIndexOf('/');
     String[] dirs = slash < 0 ? new String[0] : path.substring(0, slash).split("/");
     String name = path.substring(slash + 1);

@@ -302,6 +302,13 @@ public final class LayoutStore implements SnapshotStore {
   }
 
   @Override
+  public long putChildManifest(ManifestBytes manifest) throws IOException {
+    initialise();
+    // A blob like any other: what keeps it is an index that index.json names (see collectGarbage).
+    return putBlob(manifest.digest(), manifest.bytes()).bytesWritten();
+  }
+
+  @Override
   public void close() {}
 
   // ---------------------------------------------------------------- layout

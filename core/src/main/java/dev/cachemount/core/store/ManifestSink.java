@@ -12,4 +12,12 @@ public interface ManifestSink {
    * @return the bytes written to the store (0 when the manifest was already stored)
    */
   long putManifest(String tag, ManifestBytes manifest) throws IOException;
+
+  /**
+   * Stores a manifest that an image index names, by its digest and without a tag: part of what a tag
+   * names once an index that names it is committed ({@link #putManifest}).
+   *
+   * @return the bytes written to the store (0 when the manifest was already stored)
+   */
+  long putChildManifest(ManifestBytes manifest) throws IOException;
 }

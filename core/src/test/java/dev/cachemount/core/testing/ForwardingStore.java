@@ -59,6 +59,11 @@ public class ForwardingStore implements SnapshotStore {
   }
 
   @Override
+  public long putChildManifest(ManifestBytes manifest) throws IOException {
+    return delegate.putChildManifest(manifest);
+  }
+
+  @Override
   public String describe(String tag) {
     return delegate.describe(tag);
   }

@@ -1,0 +1,287 @@
+package dev.cachemount.core.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.FileTrees;
+import dev.cachemount.core.internal.Workers;
+import dev.cachemount.core.oci.Json;
+import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.store.BlobPut;
+import dev.cachemount.core.store.ManifestBytes;
+import dev.cachemount.core.store.SnapshotStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/**
+ * The image view of a snapshot: an ordinary container image whose file system is the cache directory,
+ * stored under a tag of its own beside the snapshot, so that a builder can seed a cache mount from it
+ * ({@code RUN --mount=type=cache,target=/root/.m2/repository,from=REGISTRY/REPO:TAG}) or any image
+ * tool can read it, without cachemount. It is an OCI image index naming one image manifest per
+ * common Linux platform (the same layers; only the config's platform differs), whose layers are the
+ * snapshot's entries cut into groups ({@link LayerGroups}), each a tar compressed with zstd
+ * ({@link LayerTar}). The layers cannot share the snapshot's packs, so the view costs what its layers
+ * cost; a group whose entries equal a group of the view it replaces keeps that layer, unread and
+ * not uploaded again. The format is written down in docs/format.md.
+ */
+public final class ImageView {
+  /** On the index: the format of the view. Its presence is what makes a tag an image view. */
+  public static final String VIEW = "dev.cachemount.image.view";
+  public static final String VIEW_VERSION = "1";
+  /** On the index: the digest of the snapshot's manifest the view shows. */
+  public static final String SNAPSHOT = "dev.cachemount.image.snapshot";
+  /** On each layer: its group's key ({@link LayerGroups.Group#key}). */
+  public static final String LAYER_KEY = "dev.cachemount.image.layer.key";
+  public static final String LAYER = "application/vnd.oci.image.layer.v1.tar+zstd";
+  public static final String CONFIG = "application/vnd.oci.image.config.v1+json";
+
+  /** A platform the index names: every one gets the same layers. */
+  record Platform(String os, String architecture, String variant) {}
+
+  /** The Linux platforms builders run on; a builder picks its own, and all of them hold the same files. */
+  static final List<Platform> PLATFORMS = List.of(
+      new Platform("linux", "amd64", null), new Platform("linux", "arm64", null), new Platform("linux", "arm", "v7"),
+      new Platform("linux", "arm", "v6"), new Platform("linux", "386", null), new Platform("linux", "ppc64le", null),
+      new Platform("linux", "s390x", null), new Platform("linux", "riscv64", null));
+
+  /** The snapshot a view shows: its index, and its creation time (RFC 3339), the view's too. */
+  public record Snapshot(SnapshotIndex index, String created) {}
+
+  /** Reads the snapshot's index when the view must be written: not when it already shows the snapshot. */
+  public interface SnapshotSource {
+    Snapshot get() throws IOException;
+  }
+
+  /** What a publication did. */
+  public record Result(String ref, String digest, int layers, int layersReused, long bytesWritten, boolean unchanged) {}
+
+  private final SnapshotStore store;
+  private final String tag;
+  private final OperationListener listener;
+  /** The groups' average size; 0 for {@link LayerGroups#target}'s choice. */
+  private final long layerTarget;
+
+  public ImageView(SnapshotStore store, String tag, OperationListener listener) {
+    this(store, tag, listener, 0);
+  }
+
+  ImageView(SnapshotStore store, String tag, OperationListener listener, long layerTarget) {
+    this.store = store;
+    this.tag = tag;
+    this.listener = listener;
+    this.layerTarget = layerTarget;
+  }
+
+  /**
+   * The digest of the snapshot the view under the tag shows; empty when the tag names nothing.
+   *
+   * @throws CachemountException USAGE when the tag names anything but an image view: never overwritten
+   */
+  public Optional<String> shownSnapshot() throws IOException {
+    return current().map(c -> c.annotations().path(SNAPSHOT).asText(""));
+  }
+
+  /**
+   * Writes the view of the snapshot whose manifest is {@code snapshot}, from the directory it was made
+   * of, and points the tag at it. A view of that snapshot already there is left as it is.
+   *
+   * @param source the snapshot's index, asked for only when the view is to be written
+   * @param level the zstd level of the layers
+   * @param workers how many layers are written at once
+   */
+  public Result publish(Path root, Digest snapshot, SnapshotSource source, int level, int workers) throws IOException {
+    String ref = store.describe(tag);
+    Optional<Current> current = current();
+    if (current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())) {
+      return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
+    }
+    Snapshot shown = source.get();
+    SnapshotIndex index = shown.index();
+    String created = shown.created();
+    Map<String, Layer> earlier = new HashMap<>();
+    for (Layer l : current.map(Current::layers).orElse(List.of())) {
+      earlier.put(l.key(), l);
+    }
+    List<LayerGroups.Group> groups = layerTarget > 0 ? LayerGroups.of(index, layerTarget) : LayerGroups.of(index);
+    Layer[] layers = new Layer[groups.size()];
+    long written = 0;
+    int reused = 0;
+    Path staging = store.newStagingDirectory();
+    ExecutorService pool = Workers.pool("cachemount-image", Math.max(1, Math.min(workers, groups.size())));
+    try {
+      List<Future<Layer>> building = new ArrayList<>();
+      List<Integer> built = new ArrayList<>();
+      for (int i = 0; i < groups.size(); i++) {
+        LayerGroups.Group g = groups.get(i);
+        Layer before = earlier.get(g.key());
+        if (before != null && store.hasBlob(before.digest(), before.size())) {
+          layers[i] = before;
+          reused++;
+          continue;
+        }
+        int number = i;
+        building.add(pool.submit(() -> {
+          LayerTar.Written w = new LayerTar(root, level).write(g, staging.resolve("layer-" + number));
+          BlobPut put = store.putBlob(w.digest(), w.size(), w.file());
+          return new Layer(g.key(), w.digest(), w.size(), w.diffId(), put.bytesWritten());
+        }));
+        built.add(i);
+      }
+      for (int k = 0; k < building.size(); k++) {
+        Layer l = Workers.await(building.get(k), "writing the image view's layers");
+        layers[built.get(k)] = l;
+        written += l.written();
+      }
+    } finally {
+      Workers.stop(pool);
+      try {
+        FileTrees.deleteTree(staging);
+      } catch (IOException e) {
+        listener.warning("could not remove staging directory " + staging + ": " + e.getMessage());
+      }
+    }
+    ArrayNode manifests = Json.mapper().createArrayNode();
+    for (Platform p : PLATFORMS) {
+      byte[] config = Json.mapper().writeValueAsBytes(config(p, created, layers));
+      Digest configDigest = Digest.of(config);
+      written += store.putBlob(configDigest, config).bytesWritten();
+      ManifestBytes manifest = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.mapper().writeValueAsBytes(manifest(configDigest, config.length, created, layers)));
+      written += store.putChildManifest(manifest);
+      ObjectNode d = manifests.addObject();
+      d.put("mediaType", MediaTypes.OCI_MANIFEST);
+      d.put("digest", manifest.digest().toString());
+      d.put("size", manifest.bytes().length);
+      ObjectNode platform = d.putObject("platform");
+      platform.put("architecture", p.architecture());
+      platform.put("os", p.os());
+      if (p.variant() != null) {
+        platform.put("variant", p.variant());
+      }
+    }
+    ObjectNode imageIndex = Json.mapper().createObjectNode();
+    imageIndex.put("schemaVersion", 2);
+    imageIndex.put("mediaType", MediaTypes.OCI_INDEX);
+    imageIndex.set("manifests", manifests);
+    ObjectNode annotations = imageIndex.putObject("annotations");
+    annotations.put(MediaTypes.CREATED, created);
+    annotations.put(VIEW, VIEW_VERSION);
+    annotations.put(SNAPSHOT, snapshot.toString());
+    ManifestBytes indexBytes = ManifestBytes.of(MediaTypes.OCI_INDEX, Json.mapper().writeValueAsBytes(imageIndex));
+    written += store.putManifest(tag, indexBytes);
+    return new Result(ref, indexBytes.digest().toString(), layers.length, reused, written, false);
+  }
+
+  private static ObjectNode config(Platform p, String created, Layer[] layers) {
+    ObjectNode c = Json.mapper().createObjectNode();
+    c.put("created", created);
+    c.put("architecture", p.architecture());
+    c.put("os", p.os());
+    if (p.variant() != null) {
+      c.put("variant", p.variant());
+    }
+    c.putObject("config");
+    ObjectNode rootfs = c.putObject("rootfs");
+    rootfs.put("type", "layers");
+    ArrayNode diffIds = rootfs.putArray("diff_ids");
+    for (Layer l : layers) {
+      diffIds.add(l.diffId().toString());
+    }
+    return c;
+  }
+
+  private static ObjectNode manifest(Digest config, long configSize, String created, Layer[] layers) {
+    ObjectNode m = Json.mapper().createObjectNode();
+    m.put("schemaVersion", 2);
+    m.put("mediaType", MediaTypes.OCI_MANIFEST);
+    ObjectNode c = m.putObject("config");
+    c.put("mediaType", CONFIG);
+    c.put("digest", config.toString());
+    c.put("size", configSize);
+    ArrayNode array = m.putArray("layers");
+    for (Layer l : layers) {
+      ObjectNode d = array.addObject();
+      d.put("mediaType", LAYER);
+      d.put("digest", l.digest().toString());
+      d.put("size", l.size());
+      d.putObject("annotations").put(LAYER_KEY, l.key());
+    }
+    m.putObject("annotations").put(MediaTypes.CREATED, created);
+    return m;
+  }
+
+  /** A layer of a view: its group's key, the blob, the tar's digest, and the bytes this push wrote for it. */
+  private record Layer(String key, Digest digest, long size, Digest diffId, long written) {}
+
+  /** The view the tag names now: its index, the index's annotations, and its layers (from its first manifest). */
+  private record Current(ManifestBytes manifest, JsonNode annotations, List<Layer> layers) {}
+
+  private Optional<Current> current() throws IOException {
+    Optional<ManifestBytes> found = store.fetchManifest(tag);
+    if (found.isEmpty()) {
+      return Optional.empty();
+    }
+    String ref = store.describe(tag);
+    JsonNode index = tree(found.get().bytes(), ref);
+    JsonNode annotations = index.path("annotations");
+    if (!VIEW_VERSION.equals(annotations.path(VIEW).asText(null))) {
+      String what = MediaTypes.SNAPSHOT_ARTIFACT.equals(index.path("artifactType").asText(null)) ? "a cachemount snapshot"
+          : "something that is not a cachemount image view (" + index.path("mediaType").asText("no media type") + ")";
+      throw CachemountException.usage(ref + " holds " + what + ", which image= never overwrites; give image= a tag of its own, as in image=m2-image");
+    }
+    List<Layer> layers = new ArrayList<>();
+    try {
+      JsonNode first = index.path("manifests").path(0);
+      Optional<ManifestBytes> manifest = store.fetchManifest(first.path("digest").asText());
+      if (manifest.isEmpty()) {
+        return Optional.of(new Current(found.get(), annotations, List.of()));
+      }
+      JsonNode m = tree(manifest.get().bytes(), ref);
+      JsonNode config = m.path("config");
+      Digest configDigest = Digest.parse(config.path("digest").asText());
+      byte[] configBytes;
+      try (InputStream in = store.openBlob(configDigest, config.path("size").asLong())) {
+        configBytes = in.readNBytes(1 << 20);
+      }
+      if (!Digest.of(configBytes).equals(configDigest)) {
+        throw new IllegalArgumentException("config does not match its digest");
+      }
+      JsonNode diffIds = tree(configBytes, ref).path("rootfs").path("diff_ids");
+      JsonNode descriptors = m.path("layers");
+      for (int i = 0; i < descriptors.size() && i < diffIds.size(); i++) {
+        JsonNode d = descriptors.get(i);
+        String key = d.path("annotations").path(LAYER_KEY).asText(null);
+        if (key != null) {
+          layers.add(new Layer(key, Digest.parse(d.path("digest").asText()), d.path("size").asLong(), Digest.parse(diffIds.get(i).asText()), 0));
+        }
+      }
+    } catch (IllegalArgumentException | CachemountException e) {
+      if (e instanceof CachemountException c && c.kind() != dev.cachemount.core.FailureKind.INTEGRITY) {
+        throw c;
+      }
+      // A view whose parts are gone or damaged is replaced whole; nothing of it is reused.
+      listener.warning("the image view " + ref + " is damaged (" + e.getMessage() + "); writing a complete new one");
+      return Optional.of(new Current(found.get(), annotations, List.of()));
+    }
+    return Optional.of(new Current(found.get(), annotations, layers));
+  }
+
+  private static JsonNode tree(byte[] bytes, String ref) {
+    try {
+      return Json.mapper().readTree(bytes);
+    } catch (IOException e) {
+      throw CachemountException.integrity(ref + ": not valid JSON (" + e.getMessage() + ")");
+    }
+  }
+}

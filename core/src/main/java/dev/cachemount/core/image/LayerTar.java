@@ -1,0 +1,179 @@
+package dev.cachemount.core.image;
+
+import com.github.luben.zstd.ZstdOutputStream;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.snapshot.TreeFiles;
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * Writes one group of a snapshot's entries ({@link LayerGroups.Group}) as an image layer: a POSIX tar
+ * (PAX headers for long names and large sizes) compressed with zstd, of the files read from the
+ * directory the snapshot was made of. Every entry is owned by root (0:0, no names); files are 0644, or
+ * 0755 when the snapshot marks them executable; directories 0755; times are the snapshot's. A file whose
+ * size or modification time is no longer the snapshot's, or that is gone, fails the layer: the image
+ * view would otherwise hold another tree than the snapshot. Files are opened without following a link
+ * below the root ({@link TreeFiles}).
+ */
+final class LayerTar {
+  /** What identifies this way of writing a layer: part of every group's key. */
+  static final String FORMAT = "cachemount-image-layer-v1 tar+zstd 0:0 0644/0755";
+
+  /** A written layer: the compressed file, its digest and size, and the digest of the tar (the diff id). */
+  record Written(Path file, Digest digest, long size, Digest diffId) {}
+
+  private final Path root;
+  private final int level;
+
+  LayerTar(Path root, int level) {
+    this.root = root;
+    this.level = level;
+  }
+
+  Written write(LayerGroups.Group group, Path file) throws IOException {
+    MessageDigest compressed = Digest.newMessageDigest();
+    MessageDigest tar = Digest.newMessageDigest();
+    CountingDigestStream sink;
+    try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        TreeFiles files = new TreeFiles(root)) {
+      sink = new CountingDigestStream(out, compressed);
+      try (ZstdOutputStream zstd = new ZstdOutputStream(sink, level);
+          TarArchiveOutputStream archive = new TarArchiveOutputStream(
+              new BufferedOutputStream(new CountingDigestStream(zstd, tar), 1 << 16), "UTF-8")) {
+        archive.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        archive.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        archive.setAddPaxHeadersForNonAsciiNames(true);
+        for (Entry e : group.entries()) {
+          add(archive, files, e);
+        }
+        archive.finish();
+      }
+    }
+    return new Written(file, Digest.finish(compressed), sink.count, Digest.finish(tar));
+  }
+
+  private void add(TarArchiveOutputStream archive, TreeFiles files, Entry e) throws IOException {
+    TarArchiveEntry t;
+    switch (e.type()) {
+      case DIRECTORY -> {
+        t = new TarArchiveEntry(e.path() + "/", TarConstants.LF_DIR);
+        t.setMode(040755);
+      }
+      case SYMLINK -> {
+        t = new TarArchiveEntry(e.path(), TarConstants.LF_SYMLINK);
+        t.setLinkName(e.linkTarget());
+        t.setMode(0120777);
+      }
+      case FILE -> {
+        t = new TarArchiveEntry(e.path(), TarConstants.LF_NORMAL);
+        t.setMode(e.executable() ? 0100755 : 0100644);
+        t.setSize(e.size());
+      }
+      default -> throw new IllegalStateException("entry of type " + e.type());
+    }
+    t.setIds(0, 0);
+    t.setUserName("");
+    t.setGroupName("");
+    t.setModTime(FileTime.from(java.time.Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos())));
+    archive.putArchiveEntry(t);
+    if (e.type() == dev.cachemount.core.index.EntryType.FILE) {
+      copy(archive, files, e);
+    }
+    archive.closeArchiveEntry();
+  }
+
+  private void copy(OutputStream archive, TreeFiles files, Entry e) throws IOException {
+    Path file = root.resolve(e.path());
+    checkUnchanged(file, e);
+    SeekableByteChannel ch;
+    try {
+      ch = files.open(e.path());
+    } catch (AccessDeniedException denied) {
+      throw CachemountException.operational("cannot read " + file + " for the image view: permission denied; make it readable by this user", denied);
+    }
+    if (ch == null) {
+      throw changed(file, "is gone, or no longer a regular file");
+    }
+    long left = e.size();
+    try (ch) {
+      ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+      while (left > 0) {
+        buffer.clear().limit((int) Math.min(buffer.capacity(), left));
+        int n = ch.read(buffer);
+        if (n < 0) {
+          throw changed(file, "is shorter than the snapshot says");
+        }
+        archive.write(buffer.array(), 0, n);
+        left -= n;
+      }
+      if (ch.read(ByteBuffer.allocate(1)) > 0) {
+        throw changed(file, "is longer than the snapshot says");
+      }
+    }
+    checkUnchanged(file, e);
+  }
+
+  /** The file still has the size and (to the second) the modification time the snapshot gives it. */
+  private static void checkUnchanged(Path file, Entry e) throws IOException {
+    BasicFileAttributes a;
+    try {
+      a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (java.nio.file.NoSuchFileException gone) {
+      throw changed(file, "is gone");
+    }
+    if (!a.isRegularFile()) {
+      throw changed(file, "is no longer a regular file");
+    }
+    if (a.size() != e.size() || a.lastModifiedTime().toInstant().getEpochSecond() != e.mtimeSeconds()) {
+      throw changed(file, "changed after the snapshot was made (now " + a.size() + " bytes, modified " + a.lastModifiedTime()
+          + "; the snapshot holds " + e.size() + " bytes, modified " + java.time.Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos()) + ")");
+    }
+  }
+
+  private static CachemountException changed(Path file, String what) {
+    return CachemountException.operational(file + " " + what + ", so the image view cannot show the snapshot just stored;"
+        + " nothing may write into the directory while it is pushed: push again once the build is done", null);
+  }
+
+  /** Passes bytes on while hashing and counting them. */
+  private static final class CountingDigestStream extends FilterOutputStream {
+    private final MessageDigest md;
+    long count;
+
+    CountingDigestStream(OutputStream out, MessageDigest md) {
+      super(out);
+      this.md = md;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      md.update((byte) b);
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      md.update(b, off, len);
+      count += len;
+    }
+  }
+}

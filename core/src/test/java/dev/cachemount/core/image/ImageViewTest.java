@@ -1,0 +1,257 @@
+package dev.cachemount.core.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.cachemount.core.CacheSpec;
+import dev.cachemount.core.Cachemount;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.FailureKind;
+import dev.cachemount.core.OperationListener;
+import dev.cachemount.core.OperationResult;
+import dev.cachemount.core.Outcome;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.EntryType;
+import dev.cachemount.core.snapshot.LoadedSnapshot;
+import dev.cachemount.core.snapshot.SnapshotReader;
+import dev.cachemount.core.store.LayoutStore;
+import dev.cachemount.core.testing.MutableClock;
+import dev.cachemount.core.testing.TestTrees;
+import dev.cachemount.core.testing.TreeListing;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code image=}: a push also stores its snapshot as an ordinary image whose file system is the
+ * directory, which reads back as the tree pushed, for every platform, and which a later push keeps
+ * (unchanged) or rewrites layer by layer (changed).
+ */
+class ImageViewTest {
+  @TempDir Path dir;
+  Path store;
+  MutableClock clock;
+  Cachemount client;
+
+  @BeforeEach
+  void setUp() {
+    store = dir.resolve("store");
+    clock = new MutableClock(Instant.now().plus(Duration.ofHours(1)));
+    client = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).build();
+  }
+
+  private CacheSpec spec(String id, Path target, String image) {
+    return client.parseSpec("id=" + id + ",dir=" + store + ",target=" + target + (image == null ? "" : ",image=" + image));
+  }
+
+  @Test
+  void theViewExtractsToTheTreePushedOnEveryPlatform() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 7);
+    OperationResult r = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, r.result());
+    assertNotNull(r.image());
+    assertFalse(r.image().unchanged());
+    assertTrue(r.image().bytesWritten() > 0);
+
+    ImageViews.Read view = ImageViews.read(store, "m2-image");
+    assertEquals(r.digest(), view.index().path("annotations").path(ImageView.SNAPSHOT).asText());
+    assertEquals(ImageView.VIEW_VERSION, view.index().path("annotations").path(ImageView.VIEW).asText());
+    assertTrue(view.manifests().keySet().containsAll(List.of("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/s390x")),
+        view.manifests().keySet().toString());
+    assertEquals(r.image().layers(), view.layers().size());
+
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+    // The snapshot itself is untouched and still restores.
+    Path restored = dir.resolve("restored");
+    assertEquals(Outcome.RESTORED, client.pull(spec("m2", restored, null), OperationListener.NONE).result());
+    assertEquals(TreeListing.of(tree), TreeListing.of(restored));
+  }
+
+  @Test
+  void anUnchangedPushLeavesTheViewAsItIs() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 8);
+    OperationResult first = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult second = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, second.result());
+    assertTrue(second.image().unchanged());
+    assertEquals(0, second.image().bytesWritten());
+    assertEquals(first.image().digest(), second.image().digest());
+  }
+
+  @Test
+  void aViewAddedToAnUnchangedSnapshotIsWrittenFromItsIndex() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 9);
+    OperationResult first = client.push(spec("m2", tree, null), OperationListener.NONE);
+    assertNull(first.image());
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult second = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, second.result());
+    assertFalse(second.image().unchanged());
+    assertEquals(first.digest(), ImageViews.read(store, "m2-image").index().path("annotations").path(ImageView.SNAPSHOT).asText());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
+  /** Groups of 256 KiB on average over a tree of 4 MiB: a change to one file rewrites its layer, not the others. */
+  @Test
+  void aChangedFileRewritesItsLayerAndTheOthersAreReused() throws IOException {
+    Path tree = dir.resolve("tree");
+    Random random = new Random(3);
+    for (int i = 0; i < 64; i++) {
+      Path f = tree.resolve(String.format("g%02d/a%03d.jar", i / 8, i));
+      Files.createDirectories(f.getParent());
+      Files.write(f, TestTrees.randomBytes(random, 64 << 10));
+      Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)));
+    }
+    OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot first = load("m2");
+    long target = 256 << 10;
+    ImageView.Result one;
+    try (LayoutStore s = new LayoutStore(store)) {
+      one = new ImageView(s, "m2-image", OperationListener.NONE, target)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(first.index(), first.config().created()), 3, 2);
+    }
+    assertTrue(one.layers() >= 6, one.layers() + " layers");
+    assertEquals(0, one.layersReused());
+    List<String> keysBefore = ImageViews.read(store, "m2-image").keys();
+
+    Path changed = tree.resolve("g03/a030.jar");
+    Files.write(changed, TestTrees.randomBytes(random, 64 << 10));
+    Files.setLastModifiedTime(changed, FileTime.from(Instant.parse("2026-02-01T00:00:00Z")));
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult again = client.push(spec("m2", tree, null), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, again.result());
+    LoadedSnapshot second = load("m2");
+    ImageView.Result two;
+    try (LayoutStore s = new LayoutStore(store)) {
+      two = new ImageView(s, "m2-image", OperationListener.NONE, target)
+          .publish(tree, Digest.parse(again.digest()), () -> new ImageView.Snapshot(second.index(), second.config().created()), 3, 2);
+    }
+    List<String> keysAfter = ImageViews.read(store, "m2-image").keys();
+    Set<String> kept = new HashSet<>(keysBefore);
+    kept.retainAll(keysAfter);
+    assertEquals(two.layersReused(), kept.size());
+    assertTrue(two.layers() - two.layersReused() <= 2, "layers rewritten: " + (two.layers() - two.layersReused()) + " of " + two.layers());
+    assertTrue(two.layersReused() >= two.layers() - 2);
+    assertTrue(two.bytesWritten() < one.bytesWritten() / 2, two.bytesWritten() + " of " + one.bytesWritten());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
+  @Test
+  void aFileChangedSinceTheSnapshotFailsTheViewAndSaysSo() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 10);
+    OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot snapshot = load("m2");
+    Path big = tree.resolve("big.bin");
+    Files.write(big, new byte[10]);
+    try (LayoutStore s = new LayoutStore(store)) {
+      CachemountException e = assertThrows(CachemountException.class, () -> new ImageView(s, "m2-image", OperationListener.NONE)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2));
+      assertTrue(e.getMessage().contains(big.toString()) && e.getMessage().contains("changed after the snapshot was made")
+          && e.getMessage().contains("push again"), e.getMessage());
+      // Nothing under the tag: the index is written last.
+      assertTrue(s.fetchManifest("m2-image").isEmpty());
+    }
+  }
+
+  @Test
+  void aTagHoldingASnapshotIsNeverOverwrittenByAView() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 11);
+    OperationResult other = client.push(spec("other", tree, null), OperationListener.NONE);
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    CachemountException e = assertThrows(CachemountException.class, () -> client.push(spec("m2", tree, "other"), OperationListener.NONE));
+    assertEquals(FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("holds a cachemount snapshot") && e.getMessage().contains("pushed ") && e.getMessage().contains("image="),
+        e.getMessage());
+    assertEquals(other.digest(), load("other").manifestBytes().digest().toString());
+  }
+
+  @Test
+  void theViewSurvivesTheStoresCollectionOfOtherPushes() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 12);
+    client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    Path other = dir.resolve("other");
+    TestTrees.mixed(other, 13);
+    for (int i = 0; i < 3; i++) {
+      clock.now = clock.now.plus(Duration.ofDays(2)); // past every grace period
+      Files.writeString(other.resolve("round"), "round " + i);
+      client.push(spec("other", other, null), OperationListener.NONE);
+    }
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
+  @Test
+  void groupsCoverEveryEntryOnceWithTheirDirectoriesFirst() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.smallFiles(tree, 3000, 5);
+    TestTrees.mixed(tree.resolve("mixed"), 5);
+    client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot s = load("m2");
+    List<LayerGroups.Group> groups = LayerGroups.of(s.index(), 512 << 10);
+    assertTrue(groups.size() > 4 && groups.size() <= LayerGroups.MAX_GROUPS, groups.size() + " groups");
+    Set<String> seen = new HashSet<>();
+    int files = 0;
+    for (LayerGroups.Group g : groups) {
+      Set<String> inGroup = new HashSet<>();
+      for (Entry e : g.entries()) {
+        String parent = dev.cachemount.core.index.EntryPaths.parent(e.path());
+        assertTrue(parent.isEmpty() || inGroup.contains(parent), e.path() + " before its directory");
+        inGroup.add(e.path());
+        if (e.type() != EntryType.DIRECTORY) {
+          assertTrue(seen.add(e.path()), e.path() + " twice");
+          files++;
+        }
+      }
+    }
+    assertEquals(s.index().entries().stream().filter(e -> e.type() != EntryType.DIRECTORY).count(), files);
+    // The same index, the same groups.
+    assertEquals(groups.stream().map(LayerGroups.Group::key).toList(), LayerGroups.of(s.index(), 512 << 10).stream().map(LayerGroups.Group::key).toList());
+  }
+
+  @Test
+  void theTargetIsAPowerOfTwoOfEightToSixteenGroups() {
+    assertEquals(LayerGroups.MIN_TARGET, LayerGroups.target(0));
+    assertEquals(LayerGroups.MIN_TARGET, LayerGroups.target(100L << 20));
+    assertEquals(32L << 20, LayerGroups.target(500L << 20));
+    assertEquals(32L << 20, LayerGroups.target(512L << 20));
+    assertEquals(64L << 20, LayerGroups.target((512L << 20) + 1));
+    assertNotEquals(0, LayerGroups.target(10L << 40));
+  }
+
+  private LoadedSnapshot load(String tag) throws IOException {
+    try (LayoutStore s = new LayoutStore(store)) {
+      return new SnapshotReader(s, s).load(tag, tag).orElseThrow();
+    }
+  }
+}
