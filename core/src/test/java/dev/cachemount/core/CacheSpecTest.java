@@ -56,7 +56,8 @@ class CacheSpecTest {
     assertTrue(e.getMessage().contains("unknown key 'colour'"), e.getMessage());
     assertTrue(e.getMessage().contains("id, type, ref, dir, target, compression-level, insecure"), e.getMessage());
     assertTrue(usage("id=m2,src=/x").getMessage().contains("did you mean target="));
-    assertTrue(usage("id=m2,image=host/repo:tag").getMessage().contains("did you mean ref="));
+    assertTrue(usage("id=m2,image=host/repo:tag").getMessage().contains("the snapshot's own place is ref=HOST/REPOSITORY:TAG"));
+    assertTrue(usage("id=m2,repository=host/repo").getMessage().contains("did you mean ref="));
   }
 
   @Test
@@ -227,6 +228,30 @@ class CacheSpecTest {
   void aFallbackThatIsNotATagPrefixIsAUsageError(String text, String expected) {
     CachemountException e = usage(text);
     assertTrue(e.getMessage().contains(expected), e.getMessage());
+  }
+
+  /** image= names a tag of its own in the same store; what is not, or what cannot be written from the directory, is a usage error. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "id=m2,image=|image= is empty",
+      "id=m2,ref=r.example.com/cache,image=r.example.com/cache:img|is not a tag",
+      "id=m2,image=other:img|is not a tag",
+      "id=m2,image=-img|is not a valid tag",
+      "id=m2,image=m2|is the snapshot's own tag",
+      "id=m2,ref=r.example.com/cache:mvn,image=mvn|is the snapshot's own tag",
+      "id=m2,image=m2-image,mode=merge|image= does not go with mode=merge"})
+  void anImageThatIsNotATagOfItsOwnIsAUsageError(String text, String expected) {
+    CachemountException e = usage(text);
+    assertTrue(e.getMessage().contains(expected), e.getMessage());
+  }
+
+  @Test
+  void anImageTagIsKeptThroughTheSpecsCopies() {
+    CacheSpec spec = parse("id=m2,ref=r.example.com/cache,image= m2-image ");
+    assertEquals(java.util.Optional.of("m2-image"), spec.image());
+    assertEquals(java.util.Optional.of("m2-image"), spec.withTarget(Path.of("/t")).withFallback(List.of("m2-")).withMaxSize(5).image());
+    assertEquals(java.util.Optional.empty(), parse("id=m2").image());
+    assertThrows(CachemountException.class, () -> spec.withMode(CacheSpec.Mode.MERGE));
   }
 
   @Test

@@ -270,7 +270,9 @@ abstract class CacheMojo extends AbstractMojo {
    * name: {@code cachemount.GOAL.ID.result} ({@code restored}, {@code miss}, {@code pushed},
    * {@code unchanged} or {@code failed}), when there is one, {@code cachemount.GOAL.ID.digest}, and,
    * when the id's own tag held nothing and a {@code fallback=} found a snapshot,
-   * {@code cachemount.GOAL.ID.fallback} (where that snapshot is: a pull restored it, a push built on it).
+   * {@code cachemount.GOAL.ID.fallback} (where that snapshot is: a pull restored it, a push built on it),
+   * and for a push with {@code image=}, {@code cachemount.push.ID.image}: the image view's digest, to
+   * pin in a {@code docker build} that seeds a cache mount from it.
    * Set as user properties of the session and properties of every project of the reactor: a goal that
    * runs once per build runs in one project, and the others read them too. A result without a digest
    * (a miss, a failure) removes the digest an earlier run of the id left (oncePerBuild=false runs it in
@@ -300,6 +302,11 @@ abstract class CacheMojo extends AbstractMojo {
         target.setProperty(prefix + "fallback", r.fallback());
       } else {
         target.remove(prefix + "fallback");
+      }
+      if (r.image() != null) {
+        target.setProperty(prefix + "image", r.image().digest());
+      } else {
+        target.remove(prefix + "image");
       }
     }
   }

@@ -409,6 +409,30 @@ class CacheMojoTest {
     assertEquals(null, session.getUserProperties().getProperty("cachemount.pull.m2-new.fallback"), "the key's own snapshot: no fallback");
   }
 
+  /** A push with image= names the image view's digest in {@code cachemount.push.ID.image}; without image=, the property goes. */
+  @Test
+  void anImageViewIsNamedInAPropertyOfTheBuild() throws Exception {
+    var projects = List.of(project("parent", "push"));
+    org.apache.maven.execution.MavenSession session = reactor(projects, projects.get(0));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 6);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source + ",image=m2-image");
+    push.session = session;
+    push.oncePerBuild = false;
+    push.execute();
+    String image = session.getUserProperties().getProperty("cachemount.push.m2.image");
+    try (dev.cachemount.core.store.LayoutStore s = new dev.cachemount.core.store.LayoutStore(store)) {
+      assertEquals(s.fetchManifest("m2-image").orElseThrow().digest().toString(), image);
+    }
+    PushMojo plain = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    plain.session = session;
+    plain.oncePerBuild = false;
+    plain.execute();
+    assertEquals("unchanged", session.getUserProperties().getProperty("cachemount.push.m2.result"));
+    assertEquals(null, session.getUserProperties().getProperty("cachemount.push.m2.image"));
+  }
+
   /**
    * A goal that runs an id again (oncePerBuild=false: in each module) tells how it ended this time:
    * a digest the earlier run left stayed beside a result that has none (a miss, a failure), naming a

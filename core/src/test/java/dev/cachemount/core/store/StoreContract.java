@@ -196,6 +196,34 @@ public abstract class StoreContract {
     }
   }
 
+  /**
+   * An image index under a tag, naming manifests put by their digest only ({@code putChildManifest}):
+   * each child is fetched by its digest, byte for byte, and the tag gives the index with its media type.
+   */
+  @Test
+  void anIndexNamesManifestsPutByDigestOnly() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+      byte[] layer = random(7, 100);
+      store.putBlob(Digest.of(config), config);
+      store.putBlob(Digest.of(layer), layer);
+      ManifestBytes child = manifest(Digest.of(config), config.length, Digest.of(layer), layer.length);
+      assertEquals(child.bytes().length, store.putChildManifest(child));
+      byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"" + dev.cachemount.core.oci.MediaTypes.OCI_INDEX + "\",\"manifests\":[{\"mediaType\":\""
+          + dev.cachemount.core.oci.MediaTypes.OCI_MANIFEST + "\",\"digest\":\"" + child.digest() + "\",\"size\":" + child.bytes().length
+          + ",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}").getBytes(StandardCharsets.UTF_8);
+      ManifestBytes indexBytes = ManifestBytes.of(dev.cachemount.core.oci.MediaTypes.OCI_INDEX, index);
+      store.putManifest("view", indexBytes);
+
+      ManifestBytes fetched = store.fetchManifest("view").orElseThrow();
+      assertEquals(indexBytes.digest(), fetched.digest());
+      assertEquals(dev.cachemount.core.oci.MediaTypes.OCI_INDEX, fetched.mediaType());
+      ManifestBytes fetchedChild = store.fetchManifest(child.digest().toString()).orElseThrow();
+      assertArrayEquals(child.bytes(), fetchedChild.bytes());
+      assertEquals(List.of("view"), store.listTags(), "a manifest put by digest gets no tag");
+    }
+  }
+
   @Test
   void concurrentTagUpdatesAreAllKept() throws Exception {
     try (SnapshotStore store = newStore()) {
