@@ -7,6 +7,7 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.SnapshotIndex;
+import dev.cachemount.core.internal.CleanupOnExit;
 import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.Json;
@@ -119,9 +120,13 @@ public final class ImageView {
     long written = 0;
     int reused = 0;
     Path staging = store.newStagingDirectory();
-    ExecutorService pool = Workers.pool("cachemount-image", Math.max(1, Math.min(workers, groups.size())));
-    try {
-      List<Future<Layer>> building = new ArrayList<>();
+    // Layers are written on the workers and stored, each once written, on a pool of the store's own
+    // (a registry uploads several at once), so that writing goes on while the upload of a layer waits.
+    ExecutorService writers = Workers.pool("cachemount-image", Math.max(1, Math.min(workers, groups.size())));
+    ExecutorService uploads = Workers.pool("cachemount-image-upload", Math.max(1, store.parallelPuts()));
+    // On SIGTERM (a cancelled CI job) the staged layers go, as a push's staged packs do.
+    try (CleanupOnExit hook = CleanupOnExit.register("cachemount-image-cleanup", () -> deleteQuietly(staging))) {
+      List<Future<Future<Layer>>> building = new ArrayList<>();
       List<Integer> built = new ArrayList<>();
       for (int i = 0; i < groups.size(); i++) {
         LayerGroups.Group g = groups.get(i);
@@ -132,25 +137,25 @@ public final class ImageView {
           continue;
         }
         int number = i;
-        building.add(pool.submit(() -> {
+        building.add(writers.submit(() -> {
           LayerTar.Written w = new LayerTar(root, level).write(g, staging.resolve("layer-" + number));
-          BlobPut put = store.putBlob(w.digest(), w.size(), w.file());
-          return new Layer(g.key(), w.digest(), w.size(), w.diffId(), put.bytesWritten());
+          return uploads.submit(() -> {
+            BlobPut put = store.putBlob(w.digest(), w.size(), w.file());
+            return new Layer(g.key(), w.digest(), w.size(), w.diffId(), put.bytesWritten());
+          });
         }));
         built.add(i);
       }
       for (int k = 0; k < building.size(); k++) {
-        Layer l = Workers.await(building.get(k), "writing the image view's layers");
+        Future<Layer> upload = Workers.await(building.get(k), "writing the image view's layers");
+        Layer l = Workers.await(upload, "storing the image view's layers");
         layers[built.get(k)] = l;
         written += l.written();
       }
     } finally {
-      Workers.stop(pool);
-      try {
-        FileTrees.deleteTree(staging);
-      } catch (IOException e) {
-        listener.warning("could not remove staging directory " + staging + ": " + e.getMessage());
-      }
+      Workers.stop(writers);
+      Workers.stop(uploads);
+      deleteQuietly(staging);
     }
     ArrayNode manifests = Json.mapper().createArrayNode();
     for (Platform p : PLATFORMS) {
@@ -181,6 +186,14 @@ public final class ImageView {
     ManifestBytes indexBytes = ManifestBytes.of(MediaTypes.OCI_INDEX, Json.mapper().writeValueAsBytes(imageIndex));
     written += store.putManifest(tag, indexBytes);
     return new Result(ref, indexBytes.digest().toString(), layers.length, reused, written, false);
+  }
+
+  private void deleteQuietly(Path staging) {
+    try {
+      FileTrees.deleteTree(staging);
+    } catch (IOException e) {
+      listener.warning("could not remove staging directory " + staging + ": " + e.getMessage());
+    }
   }
 
   private static ObjectNode config(Platform p, String created, Layer[] layers) {

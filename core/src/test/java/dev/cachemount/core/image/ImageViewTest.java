@@ -211,6 +211,21 @@ class ImageViewTest {
     assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
   }
 
+  /** An image view whose tag a fallback= prefix matches is passed over quietly: it is not a snapshot, nor damaged. */
+  @Test
+  void aFallbackPassesOverAnImageViewWithoutAWarning() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 14);
+    OperationResult old = client.push(spec("m2-old", tree, "m2-image"), OperationListener.NONE);
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    dev.cachemount.core.testing.RecordingListener listener = new dev.cachemount.core.testing.RecordingListener();
+    Path restored = dir.resolve("restored");
+    OperationResult pulled = client.pull(spec("m2-new", restored, null).withFallback(List.of("m2-")), listener);
+    assertEquals(Outcome.RESTORED, pulled.result());
+    assertEquals(old.digest(), pulled.digest());
+    assertTrue(listener.warnings().isEmpty(), listener.warnings().toString());
+  }
+
   @Test
   void groupsCoverEveryEntryOnceWithTheirDirectoriesFirst() throws IOException {
     Path tree = dir.resolve("tree");
