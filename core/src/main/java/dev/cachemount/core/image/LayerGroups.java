@@ -10,8 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Cuts a snapshot's entries, in the index's order, into the groups that become the layers of its
@@ -49,7 +51,7 @@ public final class LayerGroups {
   }
 
   /**
-   * The groups of the index's entries. Each group starts with the directories above its first entry
+   * The groups of the index's entries. Each group holds, before an entry, the directories above it
    * that an earlier group holds, so that its tar names every directory it writes into with the mode
    * and time the snapshot gives it.
    */
@@ -64,21 +66,22 @@ public final class LayerGroups {
     Map<String, Entry> directories = new HashMap<>();
     List<Group> groups = new ArrayList<>();
     List<Entry> current = new ArrayList<>();
+    Set<String> inCurrent = new HashSet<>();
     long bytes = 0;
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
-      if (current.isEmpty()) {
-        addAncestors(e.path(), directories, current);
-      }
+      addAncestors(e.path(), directories, inCurrent, current);
       current.add(e);
       if (e.type() == EntryType.DIRECTORY) {
         directories.put(e.path(), e);
+        inCurrent.add(e.path());
       }
       bytes += e.size();
       boolean last = i == entries.size() - 1;
       if (!last && groups.size() < MAX_GROUPS - 1 && e.type() == EntryType.FILE && bytes >= half && cuts(e, half)) {
         groups.add(group(current, index, bytes));
         current = new ArrayList<>();
+        inCurrent.clear();
         bytes = 0;
       }
     }
@@ -98,15 +101,26 @@ public final class LayerGroups {
     return draw < (double) file.size() / half;
   }
 
-  private static void addAncestors(String path, Map<String, Entry> directories, List<Entry> into) {
+  /**
+   * Adds to the group the directories above {@code path} that an earlier group holds and this one
+   * does not yet. Not only for a group's first entry: in index order a directory's entries need not
+   * follow it directly ({@code a}, {@code a-b}, {@code a/c}: {@code a-b} sorts between), so a group
+   * that starts at {@code a-b} goes on into {@code a}, which extracting it would otherwise create
+   * entries in without resetting its time. A directory in the group has all of its own above it there
+   * too, so the walk stops at the first one found.
+   */
+  private static void addAncestors(String path, Map<String, Entry> directories, Set<String> inGroup, List<Entry> into) {
     List<Entry> above = new ArrayList<>();
-    for (String p = EntryPaths.parent(path); p != null && !p.isEmpty(); p = EntryPaths.parent(p)) {
+    for (String p = EntryPaths.parent(path); p != null && !p.isEmpty() && !inGroup.contains(p); p = EntryPaths.parent(p)) {
       Entry d = directories.get(p);
       if (d != null) {
         above.add(0, d);
       }
     }
-    into.addAll(above);
+    for (Entry d : above) {
+      into.add(d);
+      inGroup.add(d.path());
+    }
   }
 
   private static Group group(List<Entry> entries, SnapshotIndex index, long bytes) {

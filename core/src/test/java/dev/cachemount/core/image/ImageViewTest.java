@@ -254,6 +254,35 @@ class ImageViewTest {
     assertEquals(groups.stream().map(LayerGroups.Group::key).toList(), LayerGroups.of(s.index(), 512 << 10).stream().map(LayerGroups.Group::key).toList());
   }
 
+  /**
+   * In index order {@code q-a} and {@code q-b} sort between {@code q} and {@code q/y}: a group that
+   * starts after {@code q-a} goes on into {@code q}, which an earlier group holds. It names {@code q}
+   * again, so that extracting it layer by layer (as GNU tar or an overlay does) keeps q's time.
+   */
+  @Test
+  void aGroupNamesADirectoryItGoesIntoAfterItsFirstEntry() throws IOException {
+    Path tree = dir.resolve("tree");
+    Files.createDirectories(tree.resolve("q"));
+    Files.write(tree.resolve("q/y"), new byte[] {1});
+    Random random = new Random(4);
+    Files.write(tree.resolve("q-a"), TestTrees.randomBytes(random, 40 << 10)); // at least half the target: the group ends after it
+    Files.write(tree.resolve("q-b"), new byte[] {2});
+    Files.setLastModifiedTime(tree.resolve("q"), FileTime.from(Instant.parse("2020-01-01T00:00:00.1234567Z")));
+    OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot s = load("m2");
+    long target = 64 << 10;
+    List<LayerGroups.Group> groups = LayerGroups.of(s.index(), target);
+    assertEquals(List.of(List.of("q", "q-a"), List.of("q-b", "q", "q/y")),
+        groups.stream().map(g -> g.entries().stream().map(Entry::path).toList()).toList());
+    try (LayoutStore ls = new LayoutStore(store)) {
+      new ImageView(ls, "m2-image", OperationListener.NONE, target)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(s.index(), s.config().created()), 3, 2);
+    }
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
   @Test
   void theTargetIsAPowerOfTwoOfEightToSixteenGroups() {
     assertEquals(LayerGroups.MIN_TARGET, LayerGroups.target(0));

@@ -85,9 +85,11 @@ public final class ImageViews {
     Read view = read(store, tag);
     JsonNode amd64 = view.manifests().get("linux/amd64");
     Files.createDirectories(into);
-    Map<Path, FileTime> directoryTimes = new LinkedHashMap<>();
     try (LayoutStore s = new LayoutStore(store)) {
       for (JsonNode l : amd64.path("layers")) {
+        // Per layer, as GNU tar and an overlay do: a later layer that writes into a directory it does
+        // not name leaves that directory with the time of the extraction.
+        Map<Path, FileTime> directoryTimes = new LinkedHashMap<>();
         byte[] tar = decompress(blob(s, Digest.parse(l.path("digest").asText()), l.path("size").asLong()));
         try (TarArchiveInputStream in = new TarArchiveInputStream(new java.io.ByteArrayInputStream(tar), "UTF-8")) {
           TarArchiveEntry e;
@@ -115,12 +117,12 @@ public final class ImageViews {
             assertTrue(mode == 0644 || mode == 0755 || mode == 0777, name + " mode " + Integer.toOctalString(mode));
           }
         }
+        List<Path> dirs = new ArrayList<>(directoryTimes.keySet());
+        dirs.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+        for (Path d : dirs) {
+          Files.setLastModifiedTime(d, directoryTimes.get(d));
+        }
       }
-    }
-    List<Path> dirs = new ArrayList<>(directoryTimes.keySet());
-    dirs.sort(Comparator.comparingInt(Path::getNameCount).reversed());
-    for (Path d : dirs) {
-      Files.setLastModifiedTime(d, directoryTimes.get(d));
     }
   }
 
