@@ -100,6 +100,26 @@ class ImageViewTest {
     assertEquals(first.image().digest(), second.image().digest());
   }
 
+  /** A view that shows the snapshot but lost a layer (deleted by hand, a registry's clean-up) is not taken for unchanged. */
+  @Test
+  void aViewThatLostALayerIsWrittenAgain() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 15);
+    client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    Digest lost = ImageViews.read(store, "m2-image").layers().get(0);
+    Files.delete(store.resolve("blobs/sha256/" + lost.hex()));
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    dev.cachemount.core.testing.RecordingListener listener = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult again = client.push(spec("m2", tree, "m2-image"), listener);
+    assertEquals(Outcome.UNCHANGED, again.result());
+    assertFalse(again.image().unchanged());
+    assertTrue(again.image().bytesWritten() > 0);
+    assertTrue(listener.warnings().stream().anyMatch(w -> w.contains("lacks some of its layers")), listener.warnings().toString());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
   @Test
   void aViewAddedToAnUnchangedSnapshotIsWrittenFromItsIndex() throws IOException {
     Path tree = dir.resolve("tree");
