@@ -12,6 +12,7 @@ import dev.cachemount.core.internal.FileTrees;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.oci.Json;
 import dev.cachemount.core.oci.MediaTypes;
+import dev.cachemount.core.snapshot.CoarseTimes;
 import dev.cachemount.core.store.BlobPut;
 import dev.cachemount.core.store.ManifestBytes;
 import dev.cachemount.core.store.SnapshotStore;
@@ -128,6 +129,9 @@ public final class ImageView {
     // Layers are written on the workers and stored, each once written, on a pool of the store's own
     // (a registry uploads several at once), so that writing goes on while the upload of a layer waits.
     ExecutorService writers = Workers.pool("cachemount-image", Math.max(1, Math.min(workers, groups.size())));
+    // Measured once, and only if a file's time is not the snapshot's exactly (see LayerTar).
+    java.util.concurrent.atomic.AtomicLong measured = new java.util.concurrent.atomic.AtomicLong();
+    java.util.function.LongSupplier granularity = () -> measured.updateAndGet(g -> g != 0 ? g : CoarseTimes.measure(root));
     ExecutorService uploads = Workers.pool("cachemount-image-upload", Math.max(1, store.parallelPuts()));
     // On SIGTERM (a cancelled CI job) the staged layers go, as a push's staged packs do.
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-image-cleanup", () -> deleteQuietly(staging))) {
@@ -143,7 +147,7 @@ public final class ImageView {
         }
         int number = i;
         building.add(writers.submit(() -> {
-          LayerTar.Written w = new LayerTar(root, level).write(g, staging.resolve("layer-" + number));
+          LayerTar.Written w = new LayerTar(root, level, granularity).write(g, staging.resolve("layer-" + number));
           return uploads.submit(() -> {
             BlobPut put = store.putBlob(w.digest(), w.size(), w.file());
             return new Layer(g.key(), w.digest(), w.size(), w.diffId(), put.bytesWritten());

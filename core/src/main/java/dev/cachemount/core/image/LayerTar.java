@@ -4,6 +4,7 @@ import com.github.luben.zstd.ZstdOutputStream;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.snapshot.CoarseTimes;
 import dev.cachemount.core.snapshot.TreeFiles;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
@@ -19,6 +20,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.function.LongSupplier;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -41,10 +44,17 @@ final class LayerTar {
 
   private final Path root;
   private final int level;
+  /**
+   * The granularity, in nanoseconds, of the directory's file system ({@link CoarseTimes#measure}),
+   * asked for only when a file's time is not the snapshot's exactly: a snapshot may hold a time finer
+   * than the file system keeps (one its push took from the snapshot it built on).
+   */
+  private final LongSupplier granularity;
 
-  LayerTar(Path root, int level) {
+  LayerTar(Path root, int level, LongSupplier granularity) {
     this.root = root;
     this.level = level;
+    this.granularity = granularity;
   }
 
   Written write(LayerGroups.Group group, Path file) throws IOException {
@@ -130,8 +140,12 @@ final class LayerTar {
     checkUnchanged(file, e);
   }
 
-  /** The file still has the size and (to the second) the modification time the snapshot gives it. */
-  private static void checkUnchanged(Path file, Entry e) throws IOException {
+  /**
+   * The file still has the size and the modification time the snapshot gives it: to the nanosecond,
+   * or that time cut to the file system's granularity. Not to the second only: a file rewritten with
+   * the same size within the second the snapshot saw it in is another file.
+   */
+  private void checkUnchanged(Path file, Entry e) throws IOException {
     BasicFileAttributes a;
     try {
       a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -141,7 +155,10 @@ final class LayerTar {
     if (!a.isRegularFile()) {
       throw changed(file, "is no longer a regular file");
     }
-    if (a.size() != e.size() || a.lastModifiedTime().toInstant().getEpochSecond() != e.mtimeSeconds()) {
+    Instant modified = a.lastModifiedTime().toInstant();
+    boolean sameTime = (modified.getEpochSecond() == e.mtimeSeconds() && modified.getNano() == e.mtimeNanos())
+        || CoarseTimes.sameAt(modified.getEpochSecond(), modified.getNano(), e, granularity.getAsLong());
+    if (a.size() != e.size() || !sameTime) {
       throw changed(file, "changed after the snapshot was made (now " + a.size() + " bytes, modified " + a.lastModifiedTime()
           + "; the snapshot holds " + e.size() + " bytes, modified " + java.time.Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos()) + ")");
     }

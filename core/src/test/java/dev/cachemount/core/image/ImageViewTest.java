@@ -201,6 +201,49 @@ class ImageViewTest {
     }
   }
 
+  /**
+   * A file rewritten with the same size within the same second as the snapshot saw it (a build's
+   * status file, rewritten while the push runs) is another file: the view must not show it as the
+   * snapshot's, under a key that says the snapshot's chunks.
+   */
+  @Test
+  void aFileRewrittenWithinTheSameSecondFailsTheView() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 15);
+    Path status = tree.resolve("status.properties");
+    Files.writeString(status, "state=aaaa\n");
+    Instant before = Instant.parse("2026-01-01T00:00:00.100000000Z");
+    Files.setLastModifiedTime(status, FileTime.from(before));
+    OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot snapshot = load("m2");
+    Files.writeString(status, "state=bbbb\n");
+    Files.setLastModifiedTime(status, FileTime.from(before.plusMillis(700)));
+    try (LayoutStore s = new LayoutStore(store)) {
+      CachemountException e = assertThrows(CachemountException.class, () -> new ImageView(s, "m2-image", OperationListener.NONE)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2));
+      assertTrue(e.getMessage().contains(status.toString()) && e.getMessage().contains("changed after the snapshot was made"), e.getMessage());
+      assertTrue(s.fetchManifest("m2-image").isEmpty());
+    }
+  }
+
+  /** On a file system of whole seconds, the snapshot's time cut to the second is the file's own (as a push and a pull take it). */
+  @Test
+  void aTimeCutToTheFileSystemsGranularityIsTheSnapshotsOwn() throws IOException {
+    Path tree = dir.resolve("tree");
+    Files.createDirectories(tree);
+    Path f = tree.resolve("a.jar");
+    Files.writeString(f, "content");
+    Instant t = Instant.parse("2026-01-01T00:00:00.500000000Z");
+    Files.setLastModifiedTime(f, FileTime.from(t));
+    client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot snapshot = load("m2");
+    Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z")));
+    LayerGroups.Group group = LayerGroups.of(snapshot.index()).get(0);
+    LayerTar.Written w = new LayerTar(tree, 3, () -> 1_000_000_000L).write(group, dir.resolve("layer"));
+    assertTrue(w.size() > 0);
+    assertThrows(CachemountException.class, () -> new LayerTar(tree, 3, () -> 1L).write(group, dir.resolve("layer-exact")));
+  }
+
   @Test
   void aTagHoldingASnapshotIsNeverOverwrittenByAView() throws IOException {
     Path tree = dir.resolve("tree");
