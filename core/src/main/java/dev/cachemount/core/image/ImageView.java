@@ -107,12 +107,7 @@ public final class ImageView {
     String ref = store.describe(tag);
     Optional<Current> current = current();
     if (current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())) {
-      // The view shows this snapshot: kept, once the store is found to hold its layers still.
-      List<Layer> shown = current.get().layers();
-      if (current.get().complete() && allStored(shown)) {
-        return new Result(ref, current.get().manifest().digest().toString(), shown.size(), shown.size(), 0, true);
-      }
-      listener.warning("the image view " + ref + " lacks some of its layers; writing them again");
+      return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
     }
     Snapshot shown = source.get();
     SnapshotIndex index = shown.index();
@@ -246,32 +241,8 @@ public final class ImageView {
   /** A layer of a view: its group's key, the blob, the tar's digest, and the bytes this push wrote for it. */
   private record Layer(String key, Digest digest, long size, Digest diffId, long written) {}
 
-  /**
-   * The view the tag names now: its index, the index's annotations, and its layers (from its first
-   * manifest); complete when that manifest and its config were read and every layer has its key.
-   */
-  private record Current(ManifestBytes manifest, JsonNode annotations, List<Layer> layers, boolean complete) {}
-
-  /** Whether the store holds every layer, asked several at a time (a registry's round trips). */
-  private boolean allStored(List<Layer> layers) throws IOException {
-    if (layers.isEmpty()) {
-      return true;
-    }
-    ExecutorService checks = Workers.pool("cachemount-image-check", Math.min(8, layers.size()));
-    try {
-      List<Future<Boolean>> answers = new ArrayList<>();
-      for (Layer l : layers) {
-        answers.add(checks.submit(() -> store.hasBlob(l.digest(), l.size())));
-      }
-      boolean all = true;
-      for (Future<Boolean> a : answers) {
-        all &= Workers.await(a, "checking the image view's layers");
-      }
-      return all;
-    } finally {
-      Workers.stop(checks);
-    }
-  }
+  /** The view the tag names now: its index, the index's annotations, and its layers (from its first manifest). */
+  private record Current(ManifestBytes manifest, JsonNode annotations, List<Layer> layers) {}
 
   private Optional<Current> current() throws IOException {
     Optional<ManifestBytes> found = store.fetchManifest(tag);
@@ -291,7 +262,7 @@ public final class ImageView {
       JsonNode first = index.path("manifests").path(0);
       Optional<ManifestBytes> manifest = store.fetchManifest(first.path("digest").asText());
       if (manifest.isEmpty()) {
-        return Optional.of(new Current(found.get(), annotations, List.of(), false));
+        return Optional.of(new Current(found.get(), annotations, List.of()));
       }
       JsonNode m = tree(manifest.get().bytes(), ref);
       JsonNode config = m.path("config");
@@ -305,18 +276,12 @@ public final class ImageView {
       }
       JsonNode diffIds = tree(configBytes, ref).path("rootfs").path("diff_ids");
       JsonNode descriptors = m.path("layers");
-      boolean complete = descriptors.size() == diffIds.size();
       for (int i = 0; i < descriptors.size() && i < diffIds.size(); i++) {
         JsonNode d = descriptors.get(i);
         String key = d.path("annotations").path(LAYER_KEY).asText(null);
         if (key != null) {
           layers.add(new Layer(key, Digest.parse(d.path("digest").asText()), d.path("size").asLong(), Digest.parse(diffIds.get(i).asText()), 0));
-        } else {
-          complete = false;
         }
-      }
-      if (complete) {
-        return Optional.of(new Current(found.get(), annotations, layers, true));
       }
     } catch (IllegalArgumentException | CachemountException e) {
       if (e instanceof CachemountException c && c.kind() != dev.cachemount.core.FailureKind.INTEGRITY) {
@@ -324,9 +289,9 @@ public final class ImageView {
       }
       // A view whose parts are gone or damaged is replaced whole; nothing of it is reused.
       listener.warning("the image view " + ref + " is damaged (" + e.getMessage() + "); writing a complete new one");
-      return Optional.of(new Current(found.get(), annotations, List.of(), false));
+      return Optional.of(new Current(found.get(), annotations, List.of()));
     }
-    return Optional.of(new Current(found.get(), annotations, layers, false));
+    return Optional.of(new Current(found.get(), annotations, layers));
   }
 
   private static JsonNode tree(byte[] bytes, String ref) {
