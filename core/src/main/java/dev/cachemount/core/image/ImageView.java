@@ -107,7 +107,12 @@ public final class ImageView {
     String ref = store.describe(tag);
     Optional<Current> current = current();
     if (current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())) {
-      return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
+      Optional<String> lacks = lacking(current.get());
+      if (lacks.isEmpty()) {
+        return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
+      }
+      // Left as it was, a view no builder can pull would stay so for as long as the cache does not change.
+      listener.warning("the image view " + ref + " lacks " + lacks.get() + "; writing it again, keeping the layers still stored");
     }
     Snapshot shown = source.get();
     SnapshotIndex index = shown.index();
@@ -244,12 +249,75 @@ public final class ImageView {
   /** The view the tag names now: its index, the index's annotations, and its layers (from its first manifest). */
   private record Current(ManifestBytes manifest, JsonNode annotations, List<Layer> layers) {}
 
+  /**
+   * What of the view is not in the store, said for a warning: a platform's manifest (a registry's
+   * clean-up of untagged manifests takes them), a config or a layer; empty when it is complete. Its
+   * manifests are read and its blobs looked for several at a time, as the store stores them.
+   */
+  private Optional<String> lacking(Current c) throws IOException {
+    JsonNode index = tree(c.manifest().bytes(), store.describe(tag));
+    ExecutorService pool = Workers.pool("cachemount-image-check", Math.max(1, store.parallelPuts()));
+    try {
+      List<JsonNode> descriptors = new ArrayList<>();
+      List<Future<Optional<ManifestBytes>>> manifests = new ArrayList<>();
+      for (JsonNode d : index.path("manifests")) {
+        String digest = d.path("digest").asText();
+        descriptors.add(d);
+        manifests.add(pool.submit(() -> store.fetchManifest(digest)));
+      }
+      if (descriptors.isEmpty()) {
+        return Optional.of("its manifests");
+      }
+      Map<String, Long> blobs = new java.util.LinkedHashMap<>();
+      for (int i = 0; i < descriptors.size(); i++) {
+        JsonNode p = descriptors.get(i).path("platform");
+        Optional<ManifestBytes> m = Workers.await(manifests.get(i), "reading the image view's manifests");
+        if (m.isEmpty()) {
+          return Optional.of("the manifest of " + p.path("os").asText() + "/" + p.path("architecture").asText()
+              + (p.has("variant") ? "/" + p.path("variant").asText() : "") + " (" + descriptors.get(i).path("digest").asText() + ")");
+        }
+        JsonNode manifest = tree(m.get().bytes(), store.describe(tag));
+        blobs.put(manifest.path("config").path("digest").asText(), manifest.path("config").path("size").asLong());
+        for (JsonNode l : manifest.path("layers")) {
+          blobs.put(l.path("digest").asText(), l.path("size").asLong());
+        }
+      }
+      Map<String, Future<Boolean>> present = new java.util.LinkedHashMap<>();
+      for (Map.Entry<String, Long> b : blobs.entrySet()) {
+        present.put(b.getKey(), pool.submit(() -> store.hasBlob(Digest.parse(b.getKey()), b.getValue())));
+      }
+      for (Map.Entry<String, Future<Boolean>> b : present.entrySet()) {
+        if (!Workers.await(b.getValue(), "looking for the image view's blobs")) {
+          return Optional.of("blob " + b.getKey());
+        }
+      }
+      return Optional.empty();
+    } catch (IllegalArgumentException e) {
+      return Optional.of("a readable manifest (" + e.getMessage() + ")");
+    } catch (CachemountException e) {
+      if (e.kind() != dev.cachemount.core.FailureKind.INTEGRITY) {
+        throw e;
+      }
+      return Optional.of("a sound manifest (" + e.getMessage() + ")");
+    } finally {
+      Workers.stop(pool);
+    }
+  }
+
   private Optional<Current> current() throws IOException {
-    Optional<ManifestBytes> found = store.fetchManifest(tag);
+    String ref = store.describe(tag);
+    Optional<ManifestBytes> found;
+    try {
+      found = store.fetchManifest(tag);
+    } catch (dev.cachemount.core.store.BlobNotFoundException | dev.cachemount.core.store.DamagedManifestException e) {
+      // A tag whose index is gone or damaged names nothing a builder can pull: replaced, as a push
+      // replaces a snapshot's. Failing here left no way out but deleting the tag by hand.
+      listener.warning("the image view " + ref + " is damaged (" + e.getMessage() + "); writing a complete new one");
+      return Optional.of(new Current(null, Json.mapper().createObjectNode(), List.of()));
+    }
     if (found.isEmpty()) {
       return Optional.empty();
     }
-    String ref = store.describe(tag);
     JsonNode index = tree(found.get().bytes(), ref);
     JsonNode annotations = index.path("annotations");
     if (!VIEW_VERSION.equals(annotations.path(VIEW).asText(null))) {

@@ -100,6 +100,52 @@ class ImageViewTest {
     assertEquals(first.image().digest(), second.image().digest());
   }
 
+  /**
+   * A view that shows this snapshot but lacks a part (a layer deleted by hand, a platform's manifest
+   * that a registry's clean-up of untagged manifests took) is written again, with a warning, keeping
+   * the layers still there: an unchanged push must not call a view that no builder can pull complete.
+   */
+  @Test
+  void anUnchangedPushRepairsAViewThatLacksAPart() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 16);
+    OperationResult first = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    ImageViews.Read view = ImageViews.read(store, "m2-image");
+    Path blobs = store.resolve("blobs").resolve("sha256");
+    Files.delete(blobs.resolve(view.layers().get(view.layers().size() - 1).hex()));
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    dev.cachemount.core.testing.RecordingListener listener = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult second = client.push(spec("m2", tree, "m2-image"), listener);
+    assertEquals(Outcome.UNCHANGED, second.result());
+    assertFalse(second.image().unchanged(), "a view that lacks a layer is not left as it is");
+    assertTrue(listener.warned("m2-image"), listener.warnings().toString());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+
+    // A platform's manifest gone: the same.
+    String arm64 = ImageViews.read(store, "m2-image").index().path("manifests").get(1).path("digest").asText();
+    Files.delete(blobs.resolve(arm64.substring("sha256:".length())));
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult third = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    assertFalse(third.image().unchanged(), "a view that lacks a platform's manifest is not left as it is");
+    assertEquals(third.image().layers(), third.image().layersReused(), "its layers are all there, and kept");
+    ImageViews.read(store, "m2-image");
+    assertEquals(first.image().digest(), third.image().digest(), "the same view again");
+
+    // The index under the tag gone: replaced, not a failure that pushing again repeats.
+    Files.delete(blobs.resolve(third.image().digest().substring("sha256:".length())));
+    Files.writeString(tree.resolve("new.txt"), "new");
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    dev.cachemount.core.testing.RecordingListener warned = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult fourth = client.push(spec("m2", tree, "m2-image"), warned);
+    assertEquals(Outcome.PUSHED, fourth.result());
+    assertFalse(fourth.image().unchanged());
+    assertTrue(warned.warned("m2-image"), warned.warnings().toString());
+    ImageViews.extract(store, "m2-image", dir.resolve("extracted-again"));
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(dir.resolve("extracted-again")));
+  }
+
   /** A view that shows the snapshot but lost a layer (deleted by hand, a registry's clean-up) is not taken for unchanged. */
   @Test
   void aViewThatLostALayerIsWrittenAgain() throws IOException {
@@ -114,7 +160,7 @@ class ImageViewTest {
     assertEquals(Outcome.UNCHANGED, again.result());
     assertFalse(again.image().unchanged());
     assertTrue(again.image().bytesWritten() > 0);
-    assertTrue(listener.warnings().stream().anyMatch(w -> w.contains("lacks some of its layers")), listener.warnings().toString());
+    assertTrue(listener.warnings().stream().anyMatch(w -> w.contains("lacks blob")), listener.warnings().toString());
     Path extracted = dir.resolve("extracted");
     ImageViews.extract(store, "m2-image", extracted);
     assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
