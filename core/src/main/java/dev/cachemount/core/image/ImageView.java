@@ -166,22 +166,40 @@ public final class ImageView {
       Workers.stop(uploads);
       deleteQuietly(staging);
     }
+    // Each platform's config and manifest: a few round trips each in a registry, so stored several at once.
+    List<Future<PlatformManifest>> stored = new ArrayList<>();
+    ExecutorService platforms = Workers.pool("cachemount-image-manifests", Math.max(1, Math.min(PLATFORMS.size(), store.parallelPuts())));
+    try {
+      for (Platform p : PLATFORMS) {
+        stored.add(platforms.submit(() -> {
+          byte[] config = Json.mapper().writeValueAsBytes(config(p, created, layers));
+          Digest configDigest = Digest.of(config);
+          long bytes = store.putBlob(configDigest, config).bytesWritten();
+          ManifestBytes manifest = ManifestBytes.of(MediaTypes.OCI_MANIFEST,
+              Json.mapper().writeValueAsBytes(manifest(configDigest, config.length, created, layers)));
+          bytes += store.putChildManifest(manifest);
+          return new PlatformManifest(p, manifest, bytes);
+        }));
+      }
+      for (Future<PlatformManifest> f : stored) {
+        Workers.await(f, "storing the image view's manifests");
+      }
+    } finally {
+      Workers.stop(platforms); // after the waits: it cancels what still runs
+    }
     ArrayNode manifests = Json.mapper().createArrayNode();
-    for (Platform p : PLATFORMS) {
-      byte[] config = Json.mapper().writeValueAsBytes(config(p, created, layers));
-      Digest configDigest = Digest.of(config);
-      written += store.putBlob(configDigest, config).bytesWritten();
-      ManifestBytes manifest = ManifestBytes.of(MediaTypes.OCI_MANIFEST, Json.mapper().writeValueAsBytes(manifest(configDigest, config.length, created, layers)));
-      written += store.putChildManifest(manifest);
+    for (Future<PlatformManifest> f : stored) {
+      PlatformManifest pm = Workers.await(f, "storing the image view's manifests");
+      written += pm.bytesWritten();
       ObjectNode d = manifests.addObject();
       d.put("mediaType", MediaTypes.OCI_MANIFEST);
-      d.put("digest", manifest.digest().toString());
-      d.put("size", manifest.bytes().length);
+      d.put("digest", pm.manifest().digest().toString());
+      d.put("size", pm.manifest().bytes().length);
       ObjectNode platform = d.putObject("platform");
-      platform.put("architecture", p.architecture());
-      platform.put("os", p.os());
-      if (p.variant() != null) {
-        platform.put("variant", p.variant());
+      platform.put("architecture", pm.platform().architecture());
+      platform.put("os", pm.platform().os());
+      if (pm.platform().variant() != null) {
+        platform.put("variant", pm.platform().variant());
       }
     }
     ObjectNode imageIndex = Json.mapper().createObjectNode();
@@ -242,6 +260,9 @@ public final class ImageView {
     m.putObject("annotations").put(MediaTypes.CREATED, created);
     return m;
   }
+
+  /** A platform's manifest, stored, and the bytes storing it and its config wrote. */
+  private record PlatformManifest(Platform platform, ManifestBytes manifest, long bytesWritten) {}
 
   /** A layer of a view: its group's key, the blob, the tar's digest, and the bytes this push wrote for it. */
   private record Layer(String key, Digest digest, long size, Digest diffId, long written) {}
