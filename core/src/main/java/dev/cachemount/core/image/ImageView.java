@@ -122,6 +122,12 @@ public final class ImageView {
       earlier.put(l.key(), l);
     }
     List<LayerGroups.Group> groups = layerTarget > 0 ? LayerGroups.of(index, layerTarget) : LayerGroups.of(index);
+    List<String> leftOut = LayerGroups.leftOut(index);
+    if (!leftOut.isEmpty()) {
+      listener.warning(String.format("the image view %s leaves out %,d entries whose name starts with .wh. (image tools read such a name as the"
+          + " deletion of another; the snapshot keeps them): %s", ref, leftOut.size(),
+          String.join(", ", leftOut.subList(0, Math.min(5, leftOut.size()))) + (leftOut.size() > 5 ? ", ..." : "")));
+    }
     Layer[] layers = new Layer[groups.size()];
     long written = 0;
     int reused = 0;

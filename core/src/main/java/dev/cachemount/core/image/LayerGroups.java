@@ -61,7 +61,7 @@ public final class LayerGroups {
 
   /** As {@link #of(SnapshotIndex)}, with groups of {@code target} bytes on average. */
   static List<Group> of(SnapshotIndex index, long target) {
-    List<Entry> entries = index.entries();
+    List<Entry> entries = index.entries().stream().filter(e -> !whiteout(e.path())).toList();
     long half = target / 2;
     Map<String, Entry> directories = new HashMap<>();
     List<Group> groups = new ArrayList<>();
@@ -90,6 +90,21 @@ public final class LayerGroups {
     }
     return groups;
   }
+
+  /**
+   * The entries left out of every group: those with a name, or below a directory with a name, that
+   * starts with {@code .wh.}, which image tools read as a deletion (a whiteout; {@code .wh..wh..opq}
+   * hides a whole directory of the layers below), not as a file.
+   */
+  public static List<String> leftOut(SnapshotIndex index) {
+    return index.entries().stream().map(Entry::path).filter(LayerGroups::whiteout).toList();
+  }
+
+  static boolean whiteout(String path) {
+    return path.startsWith(WHITEOUT) || path.contains("/" + WHITEOUT);
+  }
+
+  private static final String WHITEOUT = ".wh.";
 
   /** Whether a group ends after this file: with probability size / half, from its path's hash. */
   private static boolean cuts(Entry file, long half) {

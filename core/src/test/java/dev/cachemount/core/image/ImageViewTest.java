@@ -335,6 +335,33 @@ class ImageViewTest {
     assertTrue(listener.warnings().isEmpty(), listener.warnings().toString());
   }
 
+  /**
+   * A name that starts with .wh. is a deletion to image tools (.wh..wh..opq hides a whole directory of
+   * the layers below): such entries, and what is below them, are left out of the view with a warning,
+   * and the rest of the tree is there; the snapshot keeps them.
+   */
+  @Test
+  void namesThatImageToolsReadAsDeletionsAreLeftOutWithAWarning() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 17);
+    Files.writeString(tree.resolve("org/.wh..wh..opq"), "x");
+    Files.writeString(tree.resolve("org/example/.wh.big.bin"), "y");
+    Files.createDirectories(tree.resolve(".wh.dir/sub"));
+    Files.writeString(tree.resolve(".wh.dir/sub/f"), "z");
+    dev.cachemount.core.testing.RecordingListener listener = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult r = client.push(spec("m2", tree, "m2-image"), listener);
+    assertEquals(Outcome.PUSHED, r.result());
+    assertTrue(listener.warnings().stream().anyMatch(w -> w.contains("leaves out 5 entries whose name starts with .wh.")),
+        listener.warnings().toString());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    List<String> expected = ImageViews.listing(tree).stream().filter(l -> !l.contains(".wh.")).toList();
+    assertEquals(expected, ImageViews.listing(extracted));
+    Path restored = dir.resolve("restored");
+    client.pull(spec("m2", restored, null), OperationListener.NONE);
+    assertEquals(TreeListing.of(tree), TreeListing.of(restored), "the snapshot keeps them");
+  }
+
   @Test
   void groupsCoverEveryEntryOnceWithTheirDirectoriesFirst() throws IOException {
     Path tree = dir.resolve("tree");
