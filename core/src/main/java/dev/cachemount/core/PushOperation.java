@@ -343,7 +343,7 @@ final class PushOperation {
           stored = new StoredTree(loaded.index(), loaded.config().created());
         }
         return new ImageView.Snapshot(stored.index(), stored.created());
-      }, spec.compressionLevel(), engine.workers());
+      }, spec.compressionLevel(), engine.workers(), options.force());
       listener.info(view.unchanged() ? "the image view " + view.ref() + " already shows this snapshot"
           : String.format("image view %s: %,d layers, %,d reused, wrote %,d bytes", view.ref(), view.layers(), view.layersReused(), view.bytesWritten()));
       return pushed.withImage(view, Engine.millisSince(started));

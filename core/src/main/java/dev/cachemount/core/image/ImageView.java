@@ -104,9 +104,19 @@ public final class ImageView {
    * @param workers how many layers are written at once
    */
   public Result publish(Path root, Digest snapshot, SnapshotSource source, int level, int workers) throws IOException {
+    return publish(root, snapshot, source, level, workers, false);
+  }
+
+  /**
+   * As {@link #publish(Path, Digest, SnapshotSource, int, int)}; with {@code rewrite} (a push's
+   * {@code --force}, the repair of a store whose blobs were damaged) every layer is written again and
+   * stored, none kept from the view it replaces: a kept layer is only looked for, by digest and size,
+   * so one whose bytes were damaged would stay in the view, and no builder could pull it.
+   */
+  public Result publish(Path root, Digest snapshot, SnapshotSource source, int level, int workers, boolean rewrite) throws IOException {
     String ref = store.describe(tag);
     Optional<Current> current = current();
-    if (current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())) {
+    if (!rewrite && current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())) {
       Optional<String> lacks = lacking(current.get());
       if (lacks.isEmpty()) {
         return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
@@ -118,7 +128,7 @@ public final class ImageView {
     SnapshotIndex index = shown.index();
     String created = shown.created();
     Map<String, Layer> earlier = new HashMap<>();
-    for (Layer l : current.map(Current::layers).orElse(List.of())) {
+    for (Layer l : rewrite ? List.<Layer>of() : current.map(Current::layers).orElse(List.<Layer>of())) {
       earlier.put(l.key(), l);
     }
     List<LayerGroups.Group> groups = layerTarget > 0 ? LayerGroups.of(index, layerTarget) : LayerGroups.of(index);

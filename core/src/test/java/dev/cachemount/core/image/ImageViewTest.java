@@ -166,6 +166,32 @@ class ImageViewTest {
     assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
   }
 
+  /**
+   * {@code --force} is the repair of a store whose blobs were damaged: a layer of the view whose bytes
+   * were damaged (the same size, so that no unforced push notices) is written again and replaces the
+   * damaged copy, not kept because a blob of its digest and size is there.
+   */
+  @Test
+  void forceWritesEveryLayerAgainAndReplacesADamagedOne() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 18);
+    client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    Digest layer = ImageViews.read(store, "m2-image").layers().get(0);
+    Path blob = store.resolve("blobs/sha256/" + layer.hex());
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[bytes.length / 2] ^= 0x55;
+    Files.write(blob, bytes);
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult forced = client.push(spec("m2", tree, "m2-image"), new dev.cachemount.core.PushOptions(true), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, forced.result());
+    assertFalse(forced.image().unchanged());
+    assertEquals(0, forced.image().layersReused(), "--force keeps no layer of the view it replaces");
+    assertEquals(layer, Digest.of(Files.readAllBytes(blob)), "the damaged copy of the layer is replaced");
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
   @Test
   void aViewAddedToAnUnchangedSnapshotIsWrittenFromItsIndex() throws IOException {
     Path tree = dir.resolve("tree");
