@@ -38,6 +38,39 @@ final class SpecConflicts {
             + ": the second would replace the first; give each --cache-id its own id (or ref tag), or push them in separate commands");
       }
     }
+    // An image view's tag (image=) is written too: by one spec only, and never another's snapshot tag.
+    Map<String, CacheSpec> views = new HashMap<>();
+    for (CacheSpec spec : specs) {
+      if (spec.image().isEmpty()) {
+        continue;
+      }
+      String image = spec.image().get();
+      String key = tagKey(spec, image, defaultStoreDir);
+      CacheSpec snapshotOwner = seen.get(key);
+      if (snapshotOwner != null) {
+        throw CachemountException.usage("cache id '" + spec.id() + "': image=" + image + " is where cache id '" + snapshotOwner.id()
+            + "' pushes its snapshot (" + describe(snapshotOwner, defaultStoreDir) + "): the image view would fail on that snapshot, or that push on"
+            + " the view; give image= a tag of its own, as in image=" + spec.id() + "-image");
+      }
+      CacheSpec earlier = views.putIfAbsent(key, spec);
+      if (earlier != null) {
+        throw CachemountException.usage("cache ids '" + earlier.id() + "' and '" + spec.id() + "' both write their image view to image=" + image
+            + " in " + storeOf(spec, defaultStoreDir) + ": the second would replace the first; give each its own image= tag");
+      }
+    }
+  }
+
+  /** A tag of the spec's store: its snapshot's key ({@link #snapshotKey}) when it is the spec's own tag. */
+  private static String tagKey(CacheSpec spec, String tag, Path defaultStoreDir) {
+    if (spec.ref().isPresent()) {
+      var ref = spec.ref().get();
+      return "registry\0" + ref.registry().toLowerCase(Locale.ROOT) + "\0" + ref.repository() + "\0" + tag;
+    }
+    return "local\0" + real(spec.storeDir().orElse(defaultStoreDir)) + "\0" + tag;
+  }
+
+  private static String storeOf(CacheSpec spec, Path defaultStoreDir) {
+    return spec.ref().map(r -> r.registry() + "/" + r.repository()).orElseGet(() -> "the store " + spec.storeDir().orElse(defaultStoreDir));
   }
 
   /** The same cache given twice (a spec in the pom and again in -Dcachemount.cacheId, or --cache-id repeated). */

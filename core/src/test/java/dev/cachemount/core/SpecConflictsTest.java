@@ -68,6 +68,26 @@ class SpecConflictsTest {
         "id=m2,ref=localhost:5000/cache,target=/a", "id=m2,ref=localhost:5000/other,target=/a", "id=m2,ref=localhost:5001/cache,target=/a"));
   }
 
+  /**
+   * image= writes a tag too: two specs of one push that write their image views to one tag would
+   * keep the second's only, and a spec whose image view goes to another's snapshot tag makes one of
+   * the two fail after the other was written (the view's tag is refused by the push, the snapshot's
+   * by the view).
+   */
+  @Test
+  void anImageViewTagThatAnotherSpecWritesIsRefused() {
+    String twice = refusedPush("id=a,target=/a,image=view", "id=b,target=/b,image=view");
+    assertTrue(twice.contains("'a' and 'b'") && twice.contains("image=view"), twice);
+    String onSnapshot = refusedPush("id=a,target=/a,image=b", "id=b,target=/b");
+    assertTrue(onSnapshot.contains("cache id 'a': image=b is where cache id 'b' pushes its snapshot"), onSnapshot);
+    refusedPush("id=b,target=/b", "id=a,target=/a,image=b");
+    refusedPush("id=a,ref=localhost:5000/cache:one,target=/a,image=view", "id=b,ref=LOCALHOST:5000/cache:two,target=/b,image=view");
+    refusedPush("id=a,ref=localhost:5000/cache,target=/a,image=b", "id=b,ref=localhost:5000/cache,target=/b");
+    // Other stores, other repositories: no conflict.
+    client().checkPushes(specs("id=a,target=/a,image=view", "id=b,dir=" + dir.resolve("other-store") + ",target=/b,image=view",
+        "id=a,ref=localhost:5000/cache,target=/a,image=view", "id=a,ref=localhost:5000/other,target=/a,image=view"));
+  }
+
   @Test
   void twoPullsIntoOneTargetOrOneInsideAnotherAreRefused() throws IOException {
     Path target = Files.createDirectories(dir.resolve("t"));
