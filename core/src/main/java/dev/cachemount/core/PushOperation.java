@@ -90,7 +90,7 @@ final class PushOperation {
         try (dev.cachemount.core.internal.ExclusiveLock.Held turn = lockTarget(root)) {
           OperationResult pushed = push(store, root, turn, attempt == MERGE_TRIES);
           // Under the target's lock still: the view is read from the directory.
-          return spec.image().isEmpty() ? pushed : withImageView(store, root, pushed);
+          return spec.image().isEmpty() ? pushed : withImageView(store, root, pushed, turn);
         } catch (TagMovedException moved) {
           listener.info(moved.getMessage() + "; merging with that one instead (try " + (attempt + 1) + " of " + MERGE_TRIES + ")");
         }
@@ -333,10 +333,12 @@ final class PushOperation {
    * read only when the view must be written. A view that fails fails the push's result, which says
    * that the snapshot itself was stored.
    */
-  private OperationResult withImageView(SnapshotStore store, Path root, OperationResult pushed) throws IOException {
+  private OperationResult withImageView(SnapshotStore store, Path root, OperationResult pushed, dev.cachemount.core.internal.ExclusiveLock.Held turn)
+      throws IOException {
     String ref = pushed.ref();
     try {
-      ImageView.Result view = new ImageView(store, spec.image().get(), listener).publish(root, Digest.parse(pushed.digest()), () -> {
+      // The target's lock is given up once the view's layers are written, not held through their uploads.
+      ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).publish(root, Digest.parse(pushed.digest()), () -> {
         if (stored == null) {
           LoadedSnapshot loaded = SnapshotReader.of(store).load(pushed.digest(), ref)
               .orElseThrow(() -> CachemountException.operational(ref + " no longer names snapshot " + pushed.digest() + "; push again", null));

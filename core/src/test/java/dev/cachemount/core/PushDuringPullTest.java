@@ -116,4 +116,43 @@ class PushDuringPullTest {
     }
     assertEquals(Outcome.PUSHED, push.get(30, TimeUnit.SECONDS).result());
   }
+  /**
+   * With image=, the push holds the target's lock until the view's layers are written (they are read
+   * from the directory), not until they and the view's manifests are stored: a pull waits for the
+   * reading, not for the uploads, as without image=.
+   */
+  @Test
+  void aPullIntoThePushedDirectoryDoesNotWaitForTheImageViewsUpload() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 13);
+    Path store = dir.resolve("store");
+    Cachemount plain = Cachemount.builder().home(dir).env(Map.of()).targetLockTimeout(Duration.ofSeconds(2)).build();
+    plain.push(plain.parseSpec("id=seed,dir=" + store + ",target=" + source), OperationListener.NONE);
+
+    Gate storing = new Gate();
+    Cachemount slow = Cachemount.builder().home(dir).env(Map.of())
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+            if (tag.equals("m2-image")) {
+              storing.pass();
+            }
+            return super.putManifest(tag, manifest);
+          }
+        }).build();
+    Files.writeString(source.resolve("changed-since-the-seed"), "new\n");
+    CompletableFuture<OperationResult> push = CompletableFuture.supplyAsync(
+        () -> slow.push(slow.parseSpec("id=m2,dir=" + store + ",target=" + source + ",image=m2-image"), OperationListener.NONE));
+    try {
+      assertTrue(storing.awaitReached(), "the push reached its image view's index");
+      // Waits at most 2 s for the lock: held until the view is stored, it fails.
+      OperationResult pulled = plain.pull(plain.parseSpec("id=seed,dir=" + store + ",target=" + source), OperationListener.NONE);
+      assertEquals(Outcome.RESTORED, pulled.result());
+    } finally {
+      storing.release();
+    }
+    OperationResult pushed = push.get(30, TimeUnit.SECONDS);
+    assertEquals(Outcome.PUSHED, pushed.result());
+    assertTrue(pushed.image() != null && !pushed.image().unchanged());
+  }
 }

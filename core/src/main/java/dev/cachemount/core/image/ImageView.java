@@ -69,11 +69,17 @@ public final class ImageView {
   /** What a publication did. */
   public record Result(String ref, String digest, int layers, int layersReused, long bytesWritten, boolean unchanged) {}
 
+  /** Told, on the thread that publishes, that the view no longer reads the directory. */
+  public interface DirectoryRead {
+    void done() throws IOException;
+  }
+
   private final SnapshotStore store;
   private final String tag;
   private final OperationListener listener;
   /** The groups' average size; 0 for {@link LayerGroups#target}'s choice. */
   private final long layerTarget;
+  private DirectoryRead directoryRead = () -> { };
 
   public ImageView(SnapshotStore store, String tag, OperationListener listener) {
     this(store, tag, listener, 0);
@@ -84,6 +90,16 @@ public final class ImageView {
     this.tag = tag;
     this.listener = listener;
     this.layerTarget = layerTarget;
+  }
+
+  /**
+   * Runs {@code read} on the thread that publishes once every layer is written, before they and the
+   * manifests are all stored: a push gives the target's lock up then, so that a pull into the
+   * directory waits for the reading, not for the uploads. Not run when publish fails first.
+   */
+  public ImageView onDirectoryRead(DirectoryRead read) {
+    this.directoryRead = read;
+    return this;
   }
 
   /**
@@ -171,9 +187,19 @@ public final class ImageView {
         }));
         built.add(i);
       }
+      List<Future<Layer>> storing = new ArrayList<>();
       for (int k = 0; k < building.size(); k++) {
-        Future<Layer> upload = Workers.await(building.get(k), "writing the image view's layers");
-        Layer l = Workers.await(upload, "storing the image view's layers");
+        storing.add(Workers.await(building.get(k), "writing the image view's layers"));
+        for (Future<Layer> upload : storing) {
+          if (upload.isDone()) {
+            Workers.await(upload, "storing the image view's layers"); // one that failed ends the view now
+          }
+        }
+      }
+      // Every layer is written: the directory is not read again, and a pull into it need not wait for the uploads.
+      directoryRead.done();
+      for (int k = 0; k < storing.size(); k++) {
+        Layer l = Workers.await(storing.get(k), "storing the image view's layers");
         layers[built.get(k)] = l;
         written += l.written();
       }
