@@ -51,9 +51,9 @@ public final class LayerGroups {
   }
 
   /**
-   * The groups of the index's entries. Each group holds, before an entry, the directories above it
-   * that an earlier group holds, so that its tar names every directory it writes into with the mode
-   * and time the snapshot gives it.
+   * The groups of the index's entries. A directory that an earlier group holds is named again by the
+   * last group that makes an entry in it (see {@link #nameAgain}), so that, the layers extracted in
+   * order, every directory has the mode and time the snapshot gives it.
    */
   public static List<Group> of(SnapshotIndex index) {
     return of(index, target(index.totalBytes()));
@@ -63,32 +63,76 @@ public final class LayerGroups {
   static List<Group> of(SnapshotIndex index, long target) {
     List<Entry> entries = index.entries().stream().filter(e -> !whiteout(e.path())).toList();
     long half = target / 2;
-    Map<String, Entry> directories = new HashMap<>();
-    List<Group> groups = new ArrayList<>();
+    List<List<Entry>> cut = new ArrayList<>();
+    List<Long> sizes = new ArrayList<>();
     List<Entry> current = new ArrayList<>();
-    Set<String> inCurrent = new HashSet<>();
     long bytes = 0;
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
-      addAncestors(e.path(), directories, inCurrent, current);
       current.add(e);
-      if (e.type() == EntryType.DIRECTORY) {
-        directories.put(e.path(), e);
-        inCurrent.add(e.path());
-      }
       bytes += e.size();
       boolean last = i == entries.size() - 1;
-      if (!last && groups.size() < MAX_GROUPS - 1 && e.type() == EntryType.FILE && bytes >= half && cuts(e, half)) {
-        groups.add(group(current, index, bytes));
+      if (!last && cut.size() < MAX_GROUPS - 1 && e.type() == EntryType.FILE && bytes >= half && cuts(e, half)) {
+        cut.add(current);
+        sizes.add(bytes);
         current = new ArrayList<>();
-        inCurrent.clear();
         bytes = 0;
       }
     }
     if (!current.isEmpty()) {
-      groups.add(group(current, index, bytes));
+      cut.add(current);
+      sizes.add(bytes);
+    }
+    List<List<Entry>> named = nameAgain(cut);
+    List<Group> groups = new ArrayList<>();
+    for (int g = 0; g < named.size(); g++) {
+      groups.add(group(named.get(g), index, sizes.get(g)));
     }
     return groups;
+  }
+
+  /**
+   * The groups with, before an entry, the directory it is in, where an earlier group holds that
+   * directory and this group is the last that makes an entry in it. Extracting an entry changes the
+   * time of the directory it is in (and of no other: those further up exist already), so the last
+   * layer that makes one there must set it back; the layers before it need not, and do not: a
+   * directory near the root (Maven's {@code org}), named again by every group below it, would change
+   * every layer when a new entry there (a new group id) changes its time. Named by the last group
+   * only, a change to it rewrites that group and the one that holds the new entry. Before that
+   * entry, not at the group's start: in index order a directory's entries need not follow it directly
+   * ({@code a}, {@code a-b}, {@code a/c}: {@code a-b} sorts between).
+   */
+  private static List<List<Entry>> nameAgain(List<List<Entry>> cut) {
+    Map<String, Entry> directories = new HashMap<>();
+    Map<String, Integer> holder = new HashMap<>();
+    Map<String, Integer> lastWriter = new HashMap<>();
+    for (int g = 0; g < cut.size(); g++) {
+      for (Entry e : cut.get(g)) {
+        if (e.type() == EntryType.DIRECTORY) {
+          directories.put(e.path(), e);
+          holder.put(e.path(), g);
+        }
+        String parent = EntryPaths.parent(e.path());
+        if (parent != null && !parent.isEmpty()) {
+          lastWriter.put(parent, g);
+        }
+      }
+    }
+    List<List<Entry>> named = new ArrayList<>();
+    for (int g = 0; g < cut.size(); g++) {
+      List<Entry> with = new ArrayList<>();
+      Set<String> again = new HashSet<>();
+      for (Entry e : cut.get(g)) {
+        String parent = EntryPaths.parent(e.path());
+        Integer held = parent == null ? null : holder.get(parent);
+        if (held != null && held != g && lastWriter.get(parent) == g && again.add(parent)) {
+          with.add(directories.get(parent));
+        }
+        with.add(e);
+      }
+      named.add(with);
+    }
+    return named;
   }
 
   /**
@@ -114,28 +158,6 @@ public final class LayerGroups {
     byte[] h = sha256(file.path().getBytes(StandardCharsets.UTF_8));
     double draw = (ByteBuffer.wrap(h).getLong() >>> 11) * 0x1.0p-53;
     return draw < (double) file.size() / half;
-  }
-
-  /**
-   * Adds to the group the directories above {@code path} that an earlier group holds and this one
-   * does not yet. Not only for a group's first entry: in index order a directory's entries need not
-   * follow it directly ({@code a}, {@code a-b}, {@code a/c}: {@code a-b} sorts between), so a group
-   * that starts at {@code a-b} goes on into {@code a}, which extracting it would otherwise create
-   * entries in without resetting its time. A directory in the group has all of its own above it there
-   * too, so the walk stops at the first one found.
-   */
-  private static void addAncestors(String path, Map<String, Entry> directories, Set<String> inGroup, List<Entry> into) {
-    List<Entry> above = new ArrayList<>();
-    for (String p = EntryPaths.parent(path); p != null && !p.isEmpty() && !inGroup.contains(p); p = EntryPaths.parent(p)) {
-      Entry d = directories.get(p);
-      if (d != null) {
-        above.add(0, d);
-      }
-    }
-    for (Entry d : above) {
-      into.add(d);
-      inGroup.add(d.path());
-    }
   }
 
   private static Group group(List<Entry> entries, SnapshotIndex index, long bytes) {

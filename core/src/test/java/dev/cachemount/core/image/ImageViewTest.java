@@ -255,6 +255,50 @@ class ImageViewTest {
     assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
   }
 
+  /**
+   * A new directory high in the tree (a dependency of a new group id: {@code org/new/...}) changes the
+   * time of the directory it is made in ({@code org}), which every layer of that part of the tree
+   * writes into. Only the layers that write its new entries name it again: the others keep theirs.
+   */
+  @Test
+  void aNewDirectoryHighInTheTreeRewritesOnlyTheLayersNearIt() throws IOException {
+    Path tree = dir.resolve("tree");
+    Random random = new Random(5);
+    for (int i = 0; i < 64; i++) {
+      Path f = tree.resolve(String.format("org/g%02d/lib/1.0/a%03d.jar", i / 4, i));
+      Files.createDirectories(f.getParent());
+      Files.write(f, TestTrees.randomBytes(random, 64 << 10));
+      Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)));
+    }
+    long target = 256 << 10;
+    OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot first = load("m2");
+    ImageView.Result one;
+    try (LayoutStore s = new LayoutStore(store)) {
+      one = new ImageView(s, "m2-image", OperationListener.NONE, target)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(first.index(), first.config().created()), 3, 2);
+    }
+    assertTrue(one.layers() >= 8, one.layers() + " layers");
+
+    Path added = tree.resolve("org/g07x/lib/1.0/new.jar");
+    Files.createDirectories(added.getParent());
+    Files.write(added, TestTrees.randomBytes(random, 16 << 10));
+    Files.setLastModifiedTime(tree.resolve("org"), FileTime.from(Instant.parse("2026-03-01T00:00:00Z")));
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult again = client.push(spec("m2", tree, null), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, again.result());
+    LoadedSnapshot second = load("m2");
+    ImageView.Result two;
+    try (LayoutStore s = new LayoutStore(store)) {
+      two = new ImageView(s, "m2-image", OperationListener.NONE, target)
+          .publish(tree, Digest.parse(again.digest()), () -> new ImageView.Snapshot(second.index(), second.config().created()), 3, 2);
+    }
+    assertTrue(two.layers() - two.layersReused() <= 3, "layers rewritten: " + (two.layers() - two.layersReused()) + " of " + two.layers());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+  }
+
   @Test
   void aFileChangedSinceTheSnapshotFailsTheViewAndSaysSo() throws IOException {
     Path tree = dir.resolve("tree");
@@ -398,16 +442,47 @@ class ImageViewTest {
     List<LayerGroups.Group> groups = LayerGroups.of(s.index(), 512 << 10);
     assertTrue(groups.size() > 4 && groups.size() <= LayerGroups.MAX_GROUPS, groups.size() + " groups");
     Set<String> seen = new HashSet<>();
+    Set<String> made = new HashSet<>();
+    Set<String> namedAgain = new HashSet<>(); // group:position of each directory named again
+    java.util.Map<String, Integer> lastWriter = new java.util.HashMap<>();
     int files = 0;
-    for (LayerGroups.Group g : groups) {
-      Set<String> inGroup = new HashSet<>();
-      for (Entry e : g.entries()) {
+    for (int gi = 0; gi < groups.size(); gi++) {
+      for (int k = 0; k < groups.get(gi).entries().size(); k++) {
+        Entry e = groups.get(gi).entries().get(k);
         String parent = dev.cachemount.core.index.EntryPaths.parent(e.path());
-        assertTrue(parent.isEmpty() || inGroup.contains(parent), e.path() + " before its directory");
-        inGroup.add(e.path());
+        assertTrue(parent.isEmpty() || made.contains(parent), e.path() + " before its directory");
+        boolean again = e.type() == EntryType.DIRECTORY && made.contains(e.path()); // makes nothing
+        if (again) {
+          namedAgain.add(gi + ":" + k);
+        }
+        if (!parent.isEmpty() && !again) {
+          lastWriter.put(parent, gi);
+        }
         if (e.type() != EntryType.DIRECTORY) {
           assertTrue(seen.add(e.path()), e.path() + " twice");
           files++;
+        } else {
+          made.add(e.path());
+        }
+      }
+    }
+    // The last group that makes an entry in a directory names it, before that entry: its time is the snapshot's once extracted.
+    lastWriter.forEach((directory, gi) -> {
+      List<Entry> inGroup = groups.get(gi).entries();
+      List<String> paths = inGroup.stream().map(Entry::path).toList();
+      int named = paths.indexOf(directory);
+      assertTrue(named >= 0, directory + " is not named by group " + gi + ", the last that makes an entry in it");
+      for (int k = 0; k < named; k++) {
+        assertTrue(namedAgain.contains(gi + ":" + k) || !directory.equals(dev.cachemount.core.index.EntryPaths.parent(paths.get(k))),
+            directory + " after an entry made in it, " + paths.get(k));
+      }
+    });
+    // A directory is named again only by that group.
+    for (int gi = 0; gi < groups.size(); gi++) {
+      for (Entry e : groups.get(gi).entries()) {
+        if (e.type() == EntryType.DIRECTORY) {
+          boolean first = groups.subList(0, gi).stream().noneMatch(g -> g.entries().contains(e));
+          assertTrue(first || Integer.valueOf(gi).equals(lastWriter.get(e.path())), e.path() + " named again by group " + gi);
         }
       }
     }
@@ -419,7 +494,8 @@ class ImageViewTest {
   /**
    * In index order {@code q-a} and {@code q-b} sort between {@code q} and {@code q/y}: a group that
    * starts after {@code q-a} goes on into {@code q}, which an earlier group holds. It names {@code q}
-   * again, so that extracting it layer by layer (as GNU tar or an overlay does) keeps q's time.
+   * again (the last group to make an entry in it), so that extracting it layer by layer (as GNU tar
+   * or an overlay does) keeps q's time.
    */
   @Test
   void aGroupNamesADirectoryItGoesIntoAfterItsFirstEntry() throws IOException {
