@@ -383,7 +383,15 @@ public final class ImageView {
     }
     JsonNode index = tree(found.get().bytes(), ref);
     JsonNode annotations = index.path("annotations");
-    if (!VIEW_VERSION.equals(annotations.path(VIEW).asText(null))) {
+    String version = annotations.path(VIEW).asText(null);
+    if (version != null && !VIEW_VERSION.equals(version)) {
+      // Another cachemount's view (a runner of a later version pushes the same image=): left alone, as
+      // a snapshot of a later format is (docs/format.md, "Compatibility rules"), and said so.
+      throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, ref + " holds an image view of format " + version
+          + " (" + VIEW + "), written by another cachemount version; this one writes format " + VIEW_VERSION + " and leaves it alone:"
+          + " upgrade cachemount, or give image= a tag of its own");
+    }
+    if (!VIEW_VERSION.equals(version)) {
       String what = MediaTypes.SNAPSHOT_ARTIFACT.equals(index.path("artifactType").asText(null)) ? "a cachemount snapshot"
           : "something that is not a cachemount image view (" + index.path("mediaType").asText("no media type") + ")";
       throw CachemountException.usage(ref + " holds " + what + ", which image= never overwrites; give image= a tag of its own, as in image=m2-image");

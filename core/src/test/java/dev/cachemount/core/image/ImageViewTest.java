@@ -373,6 +373,35 @@ class ImageViewTest {
     assertEquals(other.digest(), load("other").manifestBytes().digest().toString());
   }
 
+  /**
+   * A view of another format (a later cachemount's, pushed by a runner of that version to the same
+   * image= tag) is left alone, as a snapshot of a later format is: exit 1 and "upgrade", not called
+   * something that is not an image view (exit 2), which it is.
+   */
+  @Test
+  void aViewOfAnotherFormatIsLeftAloneAndSaysUpgrade() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 19);
+    client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    dev.cachemount.core.store.ManifestBytes later;
+    try (LayoutStore s = new LayoutStore(store)) {
+      com.fasterxml.jackson.databind.node.ObjectNode index = (com.fasterxml.jackson.databind.node.ObjectNode)
+          dev.cachemount.core.oci.Json.mapper().readTree(s.fetchManifest("m2-image").orElseThrow().bytes());
+      ((com.fasterxml.jackson.databind.node.ObjectNode) index.get("annotations")).put(ImageView.VIEW, "2");
+      later = dev.cachemount.core.store.ManifestBytes.of(dev.cachemount.core.oci.MediaTypes.OCI_INDEX,
+          dev.cachemount.core.oci.Json.mapper().writeValueAsBytes(index));
+      s.putManifest("m2-image", later);
+    }
+    Files.writeString(tree.resolve("new.txt"), "new");
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    CachemountException e = assertThrows(CachemountException.class, () -> client.push(spec("m2", tree, "m2-image"), OperationListener.NONE));
+    assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains("image view of format 2") && e.getMessage().contains("upgrade cachemount"), e.getMessage());
+    try (LayoutStore s = new LayoutStore(store)) {
+      assertEquals(later.digest(), s.fetchManifest("m2-image").orElseThrow().digest(), "left alone");
+    }
+  }
+
   @Test
   void theViewSurvivesTheStoresCollectionOfOtherPushes() throws IOException {
     Path tree = dir.resolve("tree");
