@@ -168,7 +168,9 @@ public final class LayerGroups {
       field(md, e.type().name());
       field(md, e.path());
       field(md, Integer.toString(e.mode() & 07777));
-      field(md, e.size() + "." + e.mtimeSeconds() + "." + e.mtimeNanos());
+      // The time as the tar holds it, cut to 100 ns (LayerTar): a tree seeded from the view has its times
+      // so, and its next snapshot's groups must keep the view's layers, whose tars they equal.
+      field(md, e.size() + "." + e.mtimeSeconds() + "." + (e.mtimeNanos() / 100 * 100));
       field(md, e.linkTarget() == null ? "" : e.linkTarget());
       number.clear();
       md.update(number.putLong(e.chunkCount()).flip());

@@ -461,6 +461,27 @@ class ImageViewTest {
     assertEquals(TreeListing.of(tree), TreeListing.of(restored), "the snapshot keeps them");
   }
 
+  /**
+   * A tree seeded from the view (a BuildKit cache mount made from it) has every time cut to 100 ns,
+   * the tar's precision: its snapshot is new (the times differ), but its groups' tars equal the
+   * view's, so every layer is kept, none written again.
+   */
+  @Test
+  void aTreeSeededFromTheViewKeepsEveryLayer() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 18);
+    OperationResult first = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    Path seeded = dir.resolve("seeded");
+    ImageViews.extract(store, "m2-image", seeded);
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult second = client.push(spec("m2", seeded, "m2-image"), OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, second.result(), "times cut to 100 ns: another snapshot");
+    assertNotEquals(first.digest(), second.digest());
+    assertFalse(second.image().unchanged());
+    assertEquals(second.image().layers(), second.image().layersReused(), "every layer kept");
+    assertTrue(second.image().bytesWritten() < 100_000, second.image().bytesWritten() + " bytes written");
+  }
+
   @Test
   void groupsCoverEveryEntryOnceWithTheirDirectoriesFirst() throws IOException {
     Path tree = dir.resolve("tree");
