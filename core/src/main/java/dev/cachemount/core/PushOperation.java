@@ -350,12 +350,15 @@ final class PushOperation {
           : String.format("image view %s: %,d layers, %,d reused, wrote %,d bytes", view.ref(), view.layers(), view.layersReused(), view.bytesWritten()));
       return pushed.withImage(view, Engine.millisSince(started));
     } catch (CachemountException e) {
-      throw new CachemountException(e.kind(), (pushed.result() == Outcome.PUSHED ? "pushed " + pushed.digest() + " to " + ref : ref + " was unchanged")
-          + ", but its image view image=" + spec.image().get() + " failed: " + e.getMessage(), e);
+      throw new CachemountException(e.kind(), snapshotStored(pushed) + ", but its image view image=" + spec.image().get() + " failed: " + e.getMessage(), e);
     } catch (IOException e) {
-      throw IoErrors.failed((pushed.result() == Outcome.PUSHED ? "pushed " + pushed.digest() + " to " + ref : ref + " was unchanged")
-          + ", but the image view image=" + spec.image().get(), e);
+      throw IoErrors.failed(snapshotStored(pushed) + ", but the image view image=" + spec.image().get(), e);
     }
+  }
+
+  /** What a failed image view's message says first: the snapshot itself is stored. */
+  private static String snapshotStored(OperationResult pushed) {
+    return pushed.result() == Outcome.PUSHED ? "pushed " + pushed.digest() + " to " + pushed.ref() : pushed.ref() + " was unchanged";
   }
 
   /**

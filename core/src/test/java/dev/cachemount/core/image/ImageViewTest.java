@@ -220,13 +220,8 @@ class ImageViewTest {
       Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)));
     }
     OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
-    LoadedSnapshot first = load("m2");
     long target = 256 << 10;
-    ImageView.Result one;
-    try (LayoutStore s = new LayoutStore(store)) {
-      one = new ImageView(s, "m2-image", OperationListener.NONE, target)
-          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(first.index(), first.config().created()), 3, 2);
-    }
+    ImageView.Result one = publish(tree, pushed, target);
     assertTrue(one.layers() >= 6, one.layers() + " layers");
     assertEquals(0, one.layersReused());
     List<String> keysBefore = ImageViews.read(store, "m2-image").keys();
@@ -237,12 +232,7 @@ class ImageViewTest {
     clock.now = clock.now.plus(Duration.ofMinutes(5));
     OperationResult again = client.push(spec("m2", tree, null), OperationListener.NONE);
     assertEquals(Outcome.PUSHED, again.result());
-    LoadedSnapshot second = load("m2");
-    ImageView.Result two;
-    try (LayoutStore s = new LayoutStore(store)) {
-      two = new ImageView(s, "m2-image", OperationListener.NONE, target)
-          .publish(tree, Digest.parse(again.digest()), () -> new ImageView.Snapshot(second.index(), second.config().created()), 3, 2);
-    }
+    ImageView.Result two = publish(tree, again, target);
     List<String> keysAfter = ImageViews.read(store, "m2-image").keys();
     Set<String> kept = new HashSet<>(keysBefore);
     kept.retainAll(keysAfter);
@@ -272,12 +262,7 @@ class ImageViewTest {
     }
     long target = 256 << 10;
     OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
-    LoadedSnapshot first = load("m2");
-    ImageView.Result one;
-    try (LayoutStore s = new LayoutStore(store)) {
-      one = new ImageView(s, "m2-image", OperationListener.NONE, target)
-          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(first.index(), first.config().created()), 3, 2);
-    }
+    ImageView.Result one = publish(tree, pushed, target);
     assertTrue(one.layers() >= 8, one.layers() + " layers");
 
     Path added = tree.resolve("org/g07x/lib/1.0/new.jar");
@@ -287,12 +272,7 @@ class ImageViewTest {
     clock.now = clock.now.plus(Duration.ofMinutes(5));
     OperationResult again = client.push(spec("m2", tree, null), OperationListener.NONE);
     assertEquals(Outcome.PUSHED, again.result());
-    LoadedSnapshot second = load("m2");
-    ImageView.Result two;
-    try (LayoutStore s = new LayoutStore(store)) {
-      two = new ImageView(s, "m2-image", OperationListener.NONE, target)
-          .publish(tree, Digest.parse(again.digest()), () -> new ImageView.Snapshot(second.index(), second.config().created()), 3, 2);
-    }
+    ImageView.Result two = publish(tree, again, target);
     assertTrue(two.layers() - two.layersReused() <= 3, "layers rewritten: " + (two.layers() - two.layersReused()) + " of " + two.layers());
     Path extracted = dir.resolve("extracted");
     ImageViews.extract(store, "m2-image", extracted);
@@ -579,6 +559,15 @@ class ImageViewTest {
     assertEquals(32L << 20, LayerGroups.target(512L << 20));
     assertEquals(64L << 20, LayerGroups.target((512L << 20) + 1));
     assertNotEquals(0, LayerGroups.target(10L << 40));
+  }
+
+  /** Writes the view of what the push stored under m2, with groups of {@code target} bytes on average. */
+  private ImageView.Result publish(Path tree, OperationResult pushed, long target) throws IOException {
+    LoadedSnapshot snapshot = load("m2");
+    try (LayoutStore s = new LayoutStore(store)) {
+      return new ImageView(s, "m2-image", OperationListener.NONE, target)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2);
+    }
   }
 
   private LoadedSnapshot load(String tag) throws IOException {
