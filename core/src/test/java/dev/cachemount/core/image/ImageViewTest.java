@@ -213,12 +213,7 @@ class ImageViewTest {
   void aChangedFileRewritesItsLayerAndTheOthersAreReused() throws IOException {
     Path tree = dir.resolve("tree");
     Random random = new Random(3);
-    for (int i = 0; i < 64; i++) {
-      Path f = tree.resolve(String.format("g%02d/a%03d.jar", i / 8, i));
-      Files.createDirectories(f.getParent());
-      Files.write(f, TestTrees.randomBytes(random, 64 << 10));
-      Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)));
-    }
+    writeJars(tree, "g%02d/a%03d.jar", 8, random);
     OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
     long target = 256 << 10;
     ImageView.Result one = publish(tree, pushed, target);
@@ -254,12 +249,7 @@ class ImageViewTest {
   void aNewDirectoryHighInTheTreeRewritesOnlyTheLayersNearIt() throws IOException {
     Path tree = dir.resolve("tree");
     Random random = new Random(5);
-    for (int i = 0; i < 64; i++) {
-      Path f = tree.resolve(String.format("org/g%02d/lib/1.0/a%03d.jar", i / 4, i));
-      Files.createDirectories(f.getParent());
-      Files.write(f, TestTrees.randomBytes(random, 64 << 10));
-      Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)));
-    }
+    writeJars(tree, "org/g%02d/lib/1.0/a%03d.jar", 4, random);
     long target = 256 << 10;
     OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
     ImageView.Result one = publish(tree, pushed, target);
@@ -559,6 +549,19 @@ class ImageViewTest {
     assertEquals(32L << 20, LayerGroups.target(512L << 20));
     assertEquals(64L << 20, LayerGroups.target((512L << 20) + 1));
     assertNotEquals(0, LayerGroups.target(10L << 40));
+  }
+
+  /**
+   * 64 incompressible files of 64 KiB, named by {@code format} from the file's group ({@code perGroup}
+   * files each) and number, with times a second apart: 4 MiB in many groups at a small group size.
+   */
+  private static void writeJars(Path tree, String format, int perGroup, Random random) throws IOException {
+    for (int i = 0; i < 64; i++) {
+      Path f = tree.resolve(String.format(format, i / perGroup, i));
+      Files.createDirectories(f.getParent());
+      Files.write(f, TestTrees.randomBytes(random, 64 << 10));
+      Files.setLastModifiedTime(f, FileTime.from(Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i)));
+    }
   }
 
   /** Writes the view of what the push stored under m2, with groups of {@code target} bytes on average. */
