@@ -68,7 +68,7 @@ public final class Main implements Runnable {
   }
 
   /** The subcommands, in the order the usage lists them. */
-  private static final List<String> COMMANDS = List.of("push", "pull", "run", "inspect", "verify", "version", "help");
+  private static final List<String> COMMANDS = List.of("push", "pull", "run", "inspect", "verify", "prune", "version", "help");
 
   /** A new model of the subcommand {@code name}. */
   private static CommandLine subcommand(String name, Cachemount client) {
@@ -78,6 +78,7 @@ public final class Main implements Runnable {
       case "run" -> new CommandLine(RunCommand.model(client));
       case "inspect" -> new CommandLine(InspectCommand.model(client));
       case "verify" -> new CommandLine(VerifyCommand.model(client));
+      case "prune" -> new CommandLine(PruneCommand.model(client));
       case "version" -> new CommandLine(VersionCommand.model());
       // Only usage and errors need it, and its model is picocli's own, read from its annotations.
       case "help" -> new CommandLine(new CommandLine.HelpCommand());

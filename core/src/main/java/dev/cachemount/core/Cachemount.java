@@ -25,6 +25,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Optional;
 
 /**
@@ -365,6 +367,42 @@ public final class Cachemount {
       }
     } catch (IOException e) {
       throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
+    }
+  }
+
+  /**
+   * Removes the older keys of a keyed cache: the snapshots its {@code fallback=} prefixes match, but
+   * for those {@code options} keep and the own tags of the specs in {@code together} (this command's,
+   * {@code spec} among them) that lie in the same store. A local store then deletes the blobs no tag
+   * needs (those written or used within its grace period excepted); a registry leaves them to its own
+   * garbage collection.
+   *
+   * @throws CachemountException USAGE when the spec has no {@code fallback=}: nothing says which tags are its older keys
+   */
+  public PruneResult prune(CacheSpec spec, List<CacheSpec> together, PruneOptions options, OperationListener given) {
+    if (spec.fallback().isEmpty()) {
+      throw CachemountException.usage("cache id '" + spec.id() + "': prune removes the older keys that fallback= chooses among, and this"
+          + " spec has no fallback=: add the start of its keys' tags, as in id=m2-HASH,fallback=m2-");
+    }
+    try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
+        InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
+      Set<String> inUse = new HashSet<>();
+      String own = store.describe(spec.storeReference());
+      for (CacheSpec other : together) {
+        try (SnapshotStore theirs = openStore(other, OperationListener.NONE)) {
+          if (theirs.describe(other.storeReference()).equals(store.describe(other.storeReference()))) {
+            inUse.add(other.storeReference());
+          }
+        }
+      }
+      inUse.add(spec.storeReference());
+      try {
+        return new PruneOperation(store, engine.clock(), listener).prune(spec, inUse, options);
+      } catch (RuntimeException e) {
+        throw interrupted(e, watch, "prune of cache '" + spec.id() + "' (" + own + ")");
+      }
+    } catch (IOException e) {
+      throw IoErrors.failed("prune of cache '" + spec.id() + "'", e);
     }
   }
 

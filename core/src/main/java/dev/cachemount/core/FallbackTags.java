@@ -28,9 +28,6 @@ import java.util.concurrent.Future;
  * manifest or config is unreadable are passed over, with a word.
  */
 final class FallbackTags {
-  /** Manifests read at once: a registry's round trip each, for a repository of many keys. */
-  static final int PARALLEL_READS = 8;
-
   /**
    * The snapshot a fallback chose.
    *
@@ -42,8 +39,6 @@ final class FallbackTags {
    *     a push start from it rather than fetch them again)
    */
   record Match(String prefix, String tag, String ref, Instant created, SnapshotHead head) {}
-
-  private record Candidate(String tag, Instant created, ManifestBytes manifest) {}
 
   private FallbackTags() {}
 
@@ -73,7 +68,7 @@ final class FallbackTags {
       if (matching.isEmpty()) {
         continue;
       }
-      for (Candidate c : newestFirst(store, matching, prefix, listener)) {
+      for (SnapshotTags.Candidate c : SnapshotTags.newestFirst(store, matching, "fallback=" + prefix, listener)) {
         String ref = store.describe(c.tag());
         Optional<SnapshotHead> head = readableHead(store, c, prefix, ref, listener);
         if (head.isPresent()) {
@@ -94,7 +89,7 @@ final class FallbackTags {
    * damaged config is damage. Either is passed over (empty), with a warning, as a {@code from=} of
    * that kind is.
    */
-  private static Optional<SnapshotHead> readableHead(SnapshotStore store, Candidate c, String prefix, String ref, OperationListener listener)
+  private static Optional<SnapshotHead> readableHead(SnapshotStore store, SnapshotTags.Candidate c, String prefix, String ref, OperationListener listener)
       throws IOException {
     try {
       return Optional.of(SnapshotReader.of(store).loadHead(c.manifest(), ref));
@@ -111,62 +106,4 @@ final class FallbackTags {
     return Optional.empty();
   }
 
-  /** The snapshots of {@code tags}, the newest first (equal times: the greater tag first). */
-  private static List<Candidate> newestFirst(SnapshotStore store, List<String> tags, String prefix, OperationListener listener)
-      throws IOException {
-    ExecutorService readers = Workers.pool("cachemount-fallback", Math.min(PARALLEL_READS, tags.size()));
-    try {
-      List<Future<Optional<Candidate>>> reads = new ArrayList<>();
-      for (String tag : tags) {
-        reads.add(readers.submit(() -> candidate(store, tag, prefix, listener)));
-      }
-      List<Candidate> found = new ArrayList<>();
-      for (Future<Optional<Candidate>> read : reads) {
-        Workers.await(read, "reading the manifests of fallback=" + prefix).ifPresent(found::add);
-      }
-      return found.stream().sorted(Comparator.comparing(Candidate::created).thenComparing(Candidate::tag).reversed()).toList();
-    } finally {
-      Workers.stop(readers);
-    }
-  }
-
-  private static Optional<Candidate> candidate(SnapshotStore store, String tag, String prefix, OperationListener listener) throws IOException {
-    String ref = store.describe(tag);
-    Optional<ManifestBytes> bytes;
-    try {
-      bytes = store.fetchManifest(tag);
-    } catch (CachemountException e) {
-      if (e.kind() != FailureKind.INTEGRITY) {
-        throw e;
-      }
-      listener.warning("fallback=" + prefix + ": passed over " + ref + ", whose manifest is damaged (" + e.getMessage() + ")");
-      return Optional.empty();
-    }
-    if (bytes.isEmpty()) {
-      return Optional.empty(); // deleted since the tags were listed
-    }
-    ImageManifest manifest;
-    try {
-      manifest = Json.readManifest(bytes.get().bytes(), ref);
-    } catch (CachemountException e) {
-      listener.info("fallback=" + prefix + ": passed over " + ref + ", which is not an OCI manifest");
-      return Optional.empty();
-    }
-    String type = manifest.artifactType();
-    if (!MediaTypes.SNAPSHOT_ARTIFACT.equals(type)) {
-      if (type != null && type.startsWith("application/vnd.cachemount.")) {
-        listener.warning("fallback=" + prefix + ": passed over " + ref + ", written by a newer cachemount (" + type + ")");
-      } else {
-        listener.info("fallback=" + prefix + ": passed over " + ref + ", which is not a cachemount snapshot");
-      }
-      return Optional.empty();
-    }
-    String created = manifest.annotations() == null ? null : manifest.annotations().get(MediaTypes.CREATED);
-    try {
-      return Optional.of(new Candidate(tag, Instant.parse(created), bytes.get()));
-    } catch (DateTimeParseException | NullPointerException e) {
-      listener.warning("fallback=" + prefix + ": passed over " + ref + ", whose manifest has no valid " + MediaTypes.CREATED + " time");
-      return Optional.empty();
-    }
-  }
 }

@@ -19,6 +19,7 @@ import dev.cachemount.core.OperationListener;
 import dev.cachemount.core.Version;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.lang.reflect.Field;
 import java.net.ProxySelector;
@@ -259,6 +260,85 @@ final class RegistrySession implements Closeable {
     return client;
   }
 
+  /** A token for the repository's {@code delete} action, once a registry asked for one (see {@link #delete}). */
+  private Authorization deleteAuthorization;
+
+  /**
+   * {@code DELETE /v2/REPOSITORY/PATH}, authorized as {@code client} is. A registry that wants a
+   * token with the {@code delete} action for it (distribution, Harbor: jib-core's tokens grant pull
+   * and push only) answers 401 with a challenge that names the scope; the token is then asked for
+   * with the session's credentials, kept for the session's later deletes, and the request sent again.
+   *
+   * @return false when the registry has no such manifest (404)
+   */
+  boolean delete(RegistryClient client, String path) throws IOException {
+    Authorization held;
+    synchronized (this) {
+      held = deleteAuthorization;
+    }
+    try {
+      send("DELETE", held != null ? held : authorizationOf(client), path, List.of()).close();
+      return true;
+    } catch (IOException e) {
+      if (isNotFound(e)) {
+        return false;
+      }
+      Optional<BearerChallenge> challenge = e instanceof ResponseException r && r.getStatusCode() == 401
+          ? BearerChallenge.parse(r.getHeaders().getAuthenticate())
+          : Optional.empty();
+      if (challenge.isEmpty()) {
+        throw e;
+      }
+      Authorization token = tokenFor(challenge.get(), "repository:" + ref.repository() + ":delete");
+      synchronized (this) {
+        deleteAuthorization = token;
+      }
+      try {
+        send("DELETE", token, path, List.of()).close();
+        return true;
+      } catch (IOException again) {
+        if (isNotFound(again)) {
+          return false;
+        }
+        throw again;
+      }
+    }
+  }
+
+  /**
+   * A bearer token from the challenge's realm, for its scope (or {@code fallbackScope}), asked with
+   * the session's credentials (HTTP basic) or anonymously: the distribution token protocol.
+   */
+  private Authorization tokenFor(BearerChallenge challenge, String fallbackScope) throws IOException {
+    Authorization basic = credential.map(c -> Authorization.fromBasicCredentials(c.username(), c.password())).orElse(null);
+    try (Response response = http.call("GET", new URL(challenge.tokenUrl(fallbackScope)), request(basic, List.of("application/json")));
+        InputStream body = response.getBody()) {
+      byte[] bytes = body.readNBytes(1 << 20);
+      com.fasterxml.jackson.databind.JsonNode json = dev.cachemount.core.oci.Json.mapper().readTree(bytes);
+      for (String field : List.of("token", "access_token")) {
+        com.fasterxml.jackson.databind.JsonNode token = json == null ? null : json.get(field);
+        if (token != null && token.isTextual() && !token.textValue().isEmpty()) {
+          return Authorization.fromBearerToken(token.textValue());
+        }
+      }
+      throw new IOException("the token server " + challenge.realm() + " sent no token");
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IOException("the token server " + challenge.realm() + " sent no JSON", e);
+    }
+  }
+
+  /**
+   * {@code HEAD /v2/REPOSITORY/PATH}, authorized as {@code client} is: the response's headers (a
+   * manifest's {@code Docker-Content-Digest}); the caller closes the response.
+   */
+  Response head(RegistryClient client, String path, List<String> accept) throws IOException {
+    return send("HEAD", authorizationOf(client), path, accept);
+  }
+
+  private Response send(String method, Authorization authorization, String path, List<String> accept) throws IOException {
+    return http.call(method, url(ref.repository(), path), request(authorization, accept));
+  }
+
   /** A request jib-core has no method for, authorized as {@code client} is; the caller closes the response. */
   Response get(RegistryClient client, String path, List<String> accept, String range) throws IOException {
     return get(client, ref.repository(), path, accept, range);
@@ -266,17 +346,24 @@ final class RegistrySession implements Closeable {
 
   /** As {@link #get(RegistryClient, String, List, String)}, of another repository of the registry. */
   Response get(RegistryClient client, String repository, String path, List<String> accept, String range) throws IOException {
-    URL url = new URL("https://" + ref.registry() + "/v2/" + repository + "/" + path);
-    Request.Builder b = Request.builder()
-        .setUserAgent(USER_AGENT)
-        .setAccept(accept)
-        .setHttpTimeout((int) settings.timeout().toMillis())
-        .setAuthorization(authorizationOf(client));
-    Request request = b.build();
+    Request request = request(authorizationOf(client), accept);
     if (range != null) {
       JibHttpAccess.withHeader(request, "Range", range);
     }
-    return http.call("GET", url, request);
+    return http.call("GET", url(repository, path), request);
+  }
+
+  private URL url(String repository, String path) throws IOException {
+    return new URL("https://" + ref.registry() + "/v2/" + repository + "/" + path);
+  }
+
+  private Request request(Authorization authorization, List<String> accept) {
+    return Request.builder()
+        .setUserAgent(USER_AGENT)
+        .setAccept(accept)
+        .setHttpTimeout((int) settings.timeout().toMillis())
+        .setAuthorization(authorization)
+        .build();
   }
 
   /** Gets a fresh token for {@code client} after a 401 on a request jib-core did not make. */

@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.security.DigestException;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -460,6 +461,16 @@ public final class RegistryStore implements SnapshotStore {
   public long putChildManifest(ManifestBytes manifest) throws IOException {
     // Put by its digest: a registry keeps a manifest no tag names while an index that names it exists.
     return putManifest(manifest.digest().toString(), manifest);
+  }
+
+  /**
+   * Deletes each tag's manifest by its digest, as the distribution API offers, unless another tag of
+   * the repository names it too (see {@link TagRemover}). The blobs stay until the registry's own
+   * garbage collection.
+   */
+  @Override
+  public dev.cachemount.core.store.TagRemoval removeTags(Map<String, Digest> tags) throws IOException {
+    return new TagRemover(this, session, ref).remove(tags);
   }
 
   static DescriptorDigest jib(Digest digest) {

@@ -302,6 +302,43 @@ public final class LayoutStore implements SnapshotStore {
   }
 
   @Override
+  public TagRemoval removeTags(Map<String, Digest> tags) throws IOException {
+    Map<String, TagRemoval.Result> results = new java.util.HashMap<>();
+    if (!made()) {
+      tags.keySet().forEach(tag -> results.put(tag, TagRemoval.Result.GONE));
+      return new TagRemoval(results, Optional.of(new TagRemoval.Collected(0, 0, 0, 0)));
+    }
+    initialise();
+    try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
+      ObjectNode index = readIndexTree();
+      ArrayNode kept = Json.mapper().createArrayNode();
+      List<Descriptor> live = new ArrayList<>();
+      for (JsonNode d : manifestsOf(index)) {
+        Descriptor parsed = Json.mapper().treeToValue(d, Descriptor.class);
+        String tag = parsed.annotation(MediaTypes.REF_NAME);
+        Digest expected = tag == null ? null : tags.get(tag);
+        if (expected != null && expected.toString().equals(parsed.digest())) {
+          results.put(tag, TagRemoval.Result.REMOVED);
+          continue;
+        }
+        if (expected != null) {
+          results.putIfAbsent(tag, TagRemoval.Result.MOVED);
+        }
+        kept.add(d);
+        live.add(parsed);
+      }
+      tags.keySet().forEach(tag -> results.putIfAbsent(tag, TagRemoval.Result.GONE));
+      if (results.containsValue(TagRemoval.Result.REMOVED)) {
+        index.set("manifests", kept);
+        writeIndexTree(index);
+      }
+      // The removed snapshots' blobs get no grace (a push's replaced ones do): removing them is the
+      // point. A pull of a removed tag that is reading them at this moment fails, and leaves its target as it was.
+      return new TagRemoval(results, collectGarbage(live));
+    }
+  }
+
+  @Override
   public long putChildManifest(ManifestBytes manifest) throws IOException {
     initialise();
     // A blob like any other: what keeps it is an index that index.json names (see collectGarbage).
@@ -578,13 +615,15 @@ public final class LayoutStore implements SnapshotStore {
    * Deletes blobs that no manifest in {@code manifests} reaches and that are older than the grace
    * period, and staging leftovers older than it. Called under the lock. When any reachable manifest
    * cannot be read, nothing is deleted.
+   *
+   * @return what was collected; empty when nothing could be (the warning says why)
    */
-  private void collectGarbage(List<Descriptor> manifests) {
+  private Optional<TagRemoval.Collected> collectGarbage(List<Descriptor> manifests) {
     Optional<Path> damaged = damagedIndexAside();
     if (damaged.isPresent()) {
       warnings.accept("store " + root + ": unreferenced blobs are kept while " + damaged.get() + " (a damaged index.json set aside by"
           + " --force) exists; delete it once the ids it named are pushed again");
-      return;
+      return Optional.empty();
     }
     Set<String> live = new HashSet<>();
     try {
@@ -600,16 +639,52 @@ public final class LayoutStore implements SnapshotStore {
       }
     } catch (IOException | RuntimeException e) {
       warnings.accept("store " + root + ": unreferenced blobs were not collected (" + e.getMessage() + ")");
-      return;
+      return Optional.empty();
     }
     Instant cutoff = clock.instant().minus(grace);
     try {
-      FileTrees.deleteOlderThan(root.resolve("blobs").resolve(Digest.ALGORITHM), cutoff, name -> !live.contains(name));
+      TagRemoval.Collected collected = deleteUnreferenced(live, cutoff);
       // Staging files belong to pushes in progress; only those of pushes long dead are removed.
       FileTrees.deleteOlderThan(root.resolve(STAGING), clock.instant().minus(grace.multipliedBy(24)), name -> true);
+      return Optional.of(collected);
     } catch (IOException | UncheckedIOException e) {
       warnings.accept("store " + root + ": collecting unreferenced blobs failed (" + e.getMessage() + ")");
+      return Optional.empty();
     }
+  }
+
+  /** Deletes the blobs not in {@code live} last written or claimed before {@code cutoff}, and counts those left for their grace. */
+  private TagRemoval.Collected deleteUnreferenced(Set<String> live, Instant cutoff) throws IOException {
+    Path blobs = root.resolve("blobs").resolve(Digest.ALGORITHM);
+    long deleted = 0;
+    long deletedBytes = 0;
+    long young = 0;
+    long youngBytes = 0;
+    if (!Files.isDirectory(blobs)) {
+      return new TagRemoval.Collected(0, 0, 0, 0);
+    }
+    try (DirectoryStream<Path> children = Files.newDirectoryStream(blobs)) {
+      for (Path child : children) {
+        if (live.contains(child.getFileName().toString())) {
+          continue;
+        }
+        BasicFileAttributes attributes;
+        try {
+          attributes = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+          continue; // gone already
+        }
+        if (attributes.lastModifiedTime().toInstant().isBefore(cutoff)) {
+          FileTrees.deleteTree(child);
+          deleted++;
+          deletedBytes += attributes.size();
+        } else {
+          young++;
+          youngBytes += attributes.size();
+        }
+      }
+    }
+    return new TagRemoval.Collected(deleted, deletedBytes, young, youngBytes);
   }
 
   /** A damaged index.json that {@link #setAsideDamagedIndex} moved aside, if one is still there. */

@@ -1,6 +1,8 @@
 package dev.cachemount.core.store;
 
+import dev.cachemount.core.blob.Digest;
 import java.io.IOException;
+import java.util.Map;
 
 /** Commits manifests. Implementations are thread-safe. */
 public interface ManifestSink {
@@ -20,4 +22,13 @@ public interface ManifestSink {
    * @return the bytes written to the store (0 when the manifest was already stored)
    */
   long putChildManifest(ManifestBytes manifest) throws IOException;
+
+  /**
+   * Removes each tag of {@code tags} that still names the manifest given for it. A tag that names
+   * another manifest now (a push moved it since it was read) is left alone, and no tag outside
+   * {@code tags} changes what it names. A store on this machine then collects the blobs no tag
+   * reaches any more (those of its grace period excepted); a registry leaves them to its own garbage
+   * collection.
+   */
+  TagRemoval removeTags(Map<String, Digest> tags) throws IOException;
 }

@@ -251,4 +251,58 @@ public abstract class StoreContract {
       }
     }
   }
+
+  /**
+   * {@code prune}'s removal: a tag that still names the manifest given is removed, and what it named
+   * can no longer be fetched by the tag; a tag that names another manifest now (moved by a push) and
+   * one that does not exist are left as they are; and no other tag changes what it names, not even
+   * one that names the same manifest as a removed tag (a registry, which deletes a manifest with
+   * every tag that names it, keeps such a tag: SHARED). After a removal, the other tags' manifests
+   * and blobs are all still there.
+   */
+  @Test
+  void removingTagsTakesOnlyThoseThatStillNameTheManifestGiven() throws IOException {
+    try (SnapshotStore store = newStore()) {
+      byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+      byte[][] layers = {random(11, 100), random(12, 100), random(13, 100), random(14, 100)};
+      store.putBlob(Digest.of(config), config);
+      List<ManifestBytes> m = new ArrayList<>();
+      for (byte[] layer : layers) {
+        store.putBlob(Digest.of(layer), layer);
+        m.add(manifest(Digest.of(config), config.length, Digest.of(layer), layer.length));
+      }
+      store.putManifest("old-1", m.get(0));
+      store.putManifest("old-2", m.get(1));
+      store.putManifest("moved", m.get(2));
+      store.putManifest("keep", m.get(3));
+      store.putManifest("same-as-keep", m.get(3));
+
+      TagRemoval removal = store.removeTags(Map.of("old-1", m.get(0).digest(), "old-2", m.get(1).digest(),
+          "moved", m.get(0).digest(), "never-was", m.get(0).digest(), "same-as-keep", m.get(3).digest()));
+
+      assertEquals(TagRemoval.Result.REMOVED, removal.results().get("old-1"));
+      assertEquals(TagRemoval.Result.REMOVED, removal.results().get("old-2"));
+      assertEquals(TagRemoval.Result.MOVED, removal.results().get("moved"));
+      assertEquals(TagRemoval.Result.GONE, removal.results().get("never-was"));
+      TagRemoval.Result shared = removal.results().get("same-as-keep");
+      assertTrue(shared == TagRemoval.Result.REMOVED || shared == TagRemoval.Result.SHARED, "same-as-keep: " + shared);
+      assertEquals(5, removal.results().size());
+
+      assertTrue(store.fetchManifest("old-1").isEmpty(), "old-1 is gone");
+      assertTrue(store.fetchManifest("old-2").isEmpty(), "old-2 is gone");
+      assertEquals(m.get(2).digest(), store.fetchManifest("moved").orElseThrow().digest(), "a moved tag is left as it is");
+      assertEquals(m.get(3).digest(), store.fetchManifest("keep").orElseThrow().digest(), "a tag not asked for is left as it is");
+      List<String> tags = store.listTags();
+      assertFalse(tags.contains("old-1") || tags.contains("old-2"), "tags now: " + tags);
+      assertTrue(tags.containsAll(List.of("moved", "keep")), "tags now: " + tags);
+      assertEquals(shared == TagRemoval.Result.SHARED, tags.contains("same-as-keep"), "tags now: " + tags);
+      // What the kept tags name is whole.
+      assertArrayEquals(layers[2], read(store, Digest.of(layers[2]), layers[2].length));
+      assertArrayEquals(layers[3], read(store, Digest.of(layers[3]), layers[3].length));
+      assertArrayEquals(config, read(store, Digest.of(config), config.length));
+
+      TagRemoval again = store.removeTags(Map.of("old-1", m.get(0).digest()));
+      assertEquals(Map.of("old-1", TagRemoval.Result.GONE), again.results(), "removing it again finds it gone");
+    }
+  }
 }

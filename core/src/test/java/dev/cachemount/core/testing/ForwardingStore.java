@@ -59,6 +59,11 @@ public class ForwardingStore implements SnapshotStore {
   }
 
   @Override
+  public dev.cachemount.core.store.TagRemoval removeTags(java.util.Map<String, Digest> tags) throws IOException {
+    return delegate.removeTags(tags);
+  }
+
+  @Override
   public long putChildManifest(ManifestBytes manifest) throws IOException {
     return delegate.putChildManifest(manifest);
   }

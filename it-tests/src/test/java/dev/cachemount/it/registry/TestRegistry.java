@@ -308,6 +308,21 @@ public final class TestRegistry implements AutoCloseable {
     launch();
   }
 
+  /**
+   * Restarts the registry with deletes allowed or not ({@code storage.delete.enabled}; started: allowed).
+   * Most production registries run without them, or delete only through an API of their own.
+   */
+  public synchronized void restartAllowingDeletes(boolean allowed) throws IOException {
+    String yaml = Files.readString(config);
+    String on = "  delete:\n    enabled: true\n";
+    String off = "  delete:\n    enabled: false\n";
+    if (!yaml.contains(on) && !yaml.contains(off)) {
+      throw new IllegalStateException("the test registry's configuration no longer says whether deletes are allowed: " + config);
+    }
+    Files.writeString(config, allowed ? yaml.replace(off, on) : yaml.replace(on, off));
+    restart();
+  }
+
   /** Ends the registry and its token issuer; calling it again does nothing. */
   @Override
   public synchronized void close() {
