@@ -534,4 +534,42 @@ class MainTest {
     assertTrue(out.startsWith("cachemount "), out);
     assertTrue(out.contains("snapshot format 1"), out);
   }
+
+  /**
+   * prune through the CLI: the older keys its fallback= prefix matches go but for the newest
+   * --keep-last, the key in use stays, each tag gets a line (or a JSON object per id with every tag's
+   * fate), --dry-run removes nothing, and missing or bad options are usage errors (exit 2) before
+   * anything is removed.
+   */
+  @Test
+  void pruneRemovesTheOlderKeysAndSaysWhatBecameOfEach() throws IOException {
+    for (String key : List.of("m2-a", "m2-b", "m2-c", "m2-own")) {
+      Files.writeString(source.resolve("key.txt"), key);
+      assertEquals(0, run("push", "--cache-id", "id=" + key + ",dir=" + store + ",target=" + source + ",fallback=m2-"), err);
+    }
+    String spec = "id=m2-own,dir=" + store + ",fallback=m2-";
+
+    assertEquals(2, run("prune", "--cache-id", spec), out);
+    assertTrue(err.contains("--keep-last N") && err.contains("--keep-within AGE"), err);
+    assertEquals(2, run("prune", "--cache-id", spec, "--keep-within", "3 days"), out);
+    assertTrue(err.contains("as 36h, 14d or 2w"), err);
+    assertEquals(2, run("prune", "--cache-id", "id=m2-own,dir=" + store, "--keep-last", "1"), out);
+    assertTrue(err.contains("has no fallback="), err);
+
+    assertEquals(0, run("prune", "--cache-id", spec, "--keep-last", "1", "--dry-run"), err);
+    assertTrue(out.contains("would remove 2 of 3 snapshots, kept 1"), out);
+    assertTrue(out.lines().anyMatch(l -> l.matches("  would remove +m2-a \\(made .*")), out);
+
+    assertEquals(0, run("prune", "--cache-id", spec, "--keep-last", "1", "--json"), err);
+    JsonNode result = jsonLines().get(0);
+    assertEquals("pruned", result.get("result").asText());
+    Map<String, String> fates = new java.util.HashMap<>();
+    result.get("prune").get("tags").forEach(t -> fates.put(t.get("tag").asText(), t.get("fate").asText()));
+    assertEquals(Map.of("m2-c", "KEPT", "m2-b", "REMOVED", "m2-a", "REMOVED"), fates);
+
+    assertEquals(0, run("inspect", "--cache-id", "id=m2-a,dir=" + store), err);
+    assertTrue(out.contains("miss"), out);
+    assertEquals(0, run("inspect", "--cache-id", "id=m2-own,dir=" + store), err);
+    assertTrue(out.contains("digest:"), out);
+  }
 }

@@ -147,6 +147,25 @@ class PruneIT {
     }
   }
 
+  /**
+   * Credentials that may push but not delete (the token service leaves the delete action out): exit 3,
+   * a message that names the right they lack, and every tag still there.
+   */
+  @Test
+  void credentialsThatMayNotDeleteAreRefusedAndNothingIsRemoved() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.TOKEN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      pushKeys(access, "m2-1", "m2-2");
+      registry.issuer().withhold("delete");
+
+      Cli.Result pruned = cli(access, List.of("prune", "--keep-last", "0", "--cache-id", spec(access, "m2-2", null)));
+
+      assertEquals(3, pruned.exitCode(), pruned.toString());
+      assertTrue(pruned.err().contains("lack the right to delete manifests of " + REPOSITORY), pruned.toString());
+      assertEquals(Set.of("m2-1", "m2-2"), tags(access));
+    }
+  }
+
   /** Deletes turned off, as most registries run: exit 1, a message that says what to do, and every tag still there. */
   @Test
   void aRegistryThatAllowsNoDeletesIsAClearFailureThatRemovesNothing() throws Exception {
@@ -155,8 +174,7 @@ class PruneIT {
       pushKeys(access, "m2-1", "m2-2", "m2-3");
       registry.restartAllowingDeletes(false);
 
-      List<String> args = new ArrayList<>(List.of("prune", "--keep-last", "0", "--cache-id", spec(access, "m2-3", null)));
-      Cli.Result pruned = cli(access, args);
+      Cli.Result pruned = cli(access, List.of("prune", "--keep-last", "0", "--cache-id", spec(access, "m2-3", null)));
 
       assertEquals(1, pruned.exitCode(), pruned.toString());
       assertTrue(pruned.err().contains("does not let manifests be deleted") && pruned.err().contains("storage.delete.enabled"),

@@ -252,6 +252,7 @@ final class RegistryFailures {
     if (isAuth(t)) {
       // Listing tags (fallback=) is a right of its own in some registries (ECR's ecr:ListImages), and never a push's.
       String access = operation.startsWith("list of tags") ? "the right to list the tags of " + ref.repository()
+          : operation.startsWith("delete") ? "the right to delete manifests of " + ref.repository()
           : (operation.startsWith("fetch") || operation.startsWith("download") ? "pull" : "push") + " access to " + ref.repository();
       if (insufficientScope(t) && credentials.source().isPresent()) {
         // Anonymous: a token registry answers so to a push, or to a private repository; logging in is the advice.

@@ -62,6 +62,7 @@ public final class TokenIssuer implements AutoCloseable {
   private volatile int failingWith;
   /** Repositories whose tokens grant nothing: the user may not read them. */
   private final java.util.Set<String> denied = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<String> withheld = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** When set, {@code exp} is back-dated by the registry's leeway so that the registry itself refuses the token after this long. */
   private volatile Duration refusedByRegistryAfter;
 
@@ -116,6 +117,11 @@ public final class TokenIssuer implements AutoCloseable {
   /** Tokens issued from now on grant nothing on {@code repository} (the user has no access to it); the other scopes stay. */
   public void deny(String repository) {
     denied.add(repository);
+  }
+
+  /** Tokens issued from now on leave out {@code action} (as {@code delete}: the user may push but not delete); the other actions stay. */
+  public void withhold(String action) {
+    withheld.add(action);
   }
 
   /** How many tokens were handed out (requests refused for bad credentials or malformed scopes not counted). */
@@ -183,7 +189,7 @@ public final class TokenIssuer implements AutoCloseable {
             .put("name", scope.substring(first + 1, last));
         ArrayNode actions = entry.putArray("actions");
         for (String action : scope.substring(last + 1).split(",")) {
-          if (!action.isEmpty()) {
+          if (!action.isEmpty() && !withheld.contains(action)) {
             actions.add(action);
           }
         }
