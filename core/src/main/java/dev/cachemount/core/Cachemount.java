@@ -25,9 +25,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The library's entry point: push a directory to a store as a snapshot, pull a snapshot back into a
@@ -386,16 +385,8 @@ public final class Cachemount {
     }
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
-      Set<String> inUse = new HashSet<>();
+      Set<String> inUse = SpecConflicts.ownTagsInStoreOf(spec, together, defaultStoreDir());
       String own = store.describe(spec.storeReference());
-      for (CacheSpec other : together) {
-        try (SnapshotStore theirs = openStore(other, OperationListener.NONE)) {
-          if (theirs.describe(other.storeReference()).equals(store.describe(other.storeReference()))) {
-            inUse.add(other.storeReference());
-          }
-        }
-      }
-      inUse.add(spec.storeReference());
       try {
         return new PruneOperation(store, engine.clock(), listener).prune(spec, inUse, options);
       } catch (RuntimeException e) {

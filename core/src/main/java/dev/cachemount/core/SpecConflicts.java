@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Specs of one command that would undo each other. Each runs on its own, one after another, so two
@@ -58,6 +60,23 @@ final class SpecConflicts {
             + " in " + storeOf(spec, defaultStoreDir) + ": the second would replace the first; give each its own image= tag");
       }
     }
+  }
+
+  /**
+   * The own tags of those of {@code together} whose snapshots lie in {@code spec}'s store (the same
+   * layout directory, or the same registry repository), {@code spec}'s among them: the keys a prune
+   * of {@code spec} leaves alone.
+   */
+  static Set<String> ownTagsInStoreOf(CacheSpec spec, List<CacheSpec> together, Path defaultStoreDir) {
+    Set<String> tags = new HashSet<>();
+    tags.add(spec.storeReference());
+    for (CacheSpec other : together) {
+      String tag = other.storeReference();
+      if (tagKey(other, tag, defaultStoreDir).equals(tagKey(spec, tag, defaultStoreDir))) {
+        tags.add(tag);
+      }
+    }
+    return tags;
   }
 
   /** A tag of the spec's store: its snapshot's key ({@link #snapshotKey}) when it is the spec's own tag. */

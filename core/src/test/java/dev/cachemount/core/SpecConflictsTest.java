@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -119,5 +120,20 @@ class SpecConflictsTest {
     String pull = assertThrows(CachemountException.class,
         () -> client().checkPulls(specs("id=a,target=" + dir.resolve("t1"), "id=b"))).getMessage();
     assertTrue(pull.contains("cache id 'b': pull needs target=DIR"), pull);
+  }
+
+  /**
+   * The keys a prune leaves alone: the own tags of the command's specs whose snapshots lie in the
+   * pruned spec's store (the default store named by its path, the same repository of the same
+   * registry, its host's case aside), not those of another directory or repository.
+   */
+  @Test
+  void thePruneOfASpecKeepsTheOwnTagsOfTheSpecsOfItsStoreOnly() {
+    Path store = client().defaultStoreDir();
+    List<CacheSpec> local = specs("id=m2-own,fallback=m2-", "id=m2-branch,dir=" + store, "id=m2-elsewhere,dir=" + dir.resolve("other"));
+    assertEquals(Set.of("m2-own", "m2-branch"), SpecConflicts.ownTagsInStoreOf(local.get(0), local, store));
+    List<CacheSpec> registry = specs("id=m2-own,ref=Reg.example/team/cache,fallback=m2-", "id=x,ref=reg.example/team/cache:m2-pinned",
+        "id=m2-other-repo,ref=reg.example/team/other", "id=m2-local");
+    assertEquals(Set.of("m2-own", "m2-pinned"), SpecConflicts.ownTagsInStoreOf(registry.get(0), registry, store));
   }
 }

@@ -46,20 +46,34 @@ final class TagRemover {
     List<String> others = new ArrayList<>(store.listTags());
     others.removeAll(tags.keySet());
     Set<Digest> namedByOthers = new HashSet<>(digestsOf(others).values());
-    for (Map.Entry<String, Digest> e : new TreeMap<>(tags).entrySet()) {
-      String tag = e.getKey();
-      Optional<Digest> now = digestOf(tag);
-      if (now.isEmpty()) {
-        results.put(tag, TagRemoval.Result.GONE);
-      } else if (!now.get().equals(e.getValue())) {
-        results.put(tag, TagRemoval.Result.MOVED);
-      } else if (namedByOthers.contains(now.get())) {
-        results.put(tag, deleteTagOnly(tag) ? TagRemoval.Result.REMOVED : TagRemoval.Result.SHARED);
-      } else {
-        results.put(tag, delete(now.get().toString()) ? TagRemoval.Result.REMOVED : TagRemoval.Result.GONE);
+    List<String> asked = new ArrayList<>(new TreeMap<>(tags).keySet());
+    ExecutorService deletes = Workers.pool("cachemount-tag-removal", Math.min(store.parallelReads(), asked.size()));
+    try {
+      List<Future<TagRemoval.Result>> removals = new ArrayList<>();
+      for (String tag : asked) {
+        removals.add(deletes.submit(() -> removeOne(tag, tags.get(tag), namedByOthers)));
       }
+      for (int i = 0; i < asked.size(); i++) {
+        results.put(asked.get(i), Workers.await(removals.get(i), "removing tag " + asked.get(i)));
+      }
+    } finally {
+      Workers.stop(deletes);
     }
     return new TagRemoval(results, Optional.empty());
+  }
+
+  private TagRemoval.Result removeOne(String tag, Digest expected, Set<Digest> namedByOthers) throws IOException {
+    Optional<Digest> now = digestOf(tag);
+    if (now.isEmpty()) {
+      return TagRemoval.Result.GONE;
+    }
+    if (!now.get().equals(expected)) {
+      return TagRemoval.Result.MOVED;
+    }
+    if (namedByOthers.contains(expected)) {
+      return deleteTagOnly(tag) ? TagRemoval.Result.REMOVED : TagRemoval.Result.SHARED;
+    }
+    return delete(expected.toString()) ? TagRemoval.Result.REMOVED : TagRemoval.Result.GONE;
   }
 
   /** The digests {@code tags} name now (a tag gone meanwhile is left out), read several at once. */
