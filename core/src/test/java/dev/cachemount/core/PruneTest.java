@@ -248,6 +248,35 @@ class PruneTest {
     assertEquals(Set.of("m2-own", "m2-a"), tags());
   }
 
+  /**
+   * A push of a new key that builds on an older key (fallback=) reuses that key's packs without
+   * writing them. When another job's prune removes the older key meanwhile, its packs, written longer
+   * ago than the grace period, must not be collected under the push: the new key would name blobs the
+   * store no longer has.
+   */
+  @Test
+  void aPushBuildingOnAnOlderKeyThatAPruneRemovesMeanwhileStaysWhole() throws IOException {
+    pushTree("m2-old", 1, Duration.ofMinutes(1));
+    clock.now = clock.now.plus(GRACE.multipliedBy(2)); // m2-old's packs are older than the grace period now
+    Path next = dir.resolve("tree-m2-new");
+    TestTrees.mixed(next, 1);
+    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
+    Cachemount pushing = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
+        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
+          @Override
+          public long putManifest(String tag, ManifestBytes manifest) throws IOException {
+            // Another job, whose key is m2-other, prunes every older key just before this push commits.
+            client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE);
+            return delegate.putManifest(tag, manifest);
+          }
+        }).build();
+
+    assertEquals(Outcome.PUSHED, pushing.push(spec("m2-new", next), OperationListener.NONE).result());
+
+    assertEquals(Set.of("m2-new"), tags());
+    assertRestores("m2-new", next);
+  }
+
   /** Nothing says which tags are a spec's older keys without fallback=: a usage error, and nothing removed. */
   @Test
   void aSpecWithoutFallbackIsAUsageError() throws IOException {

@@ -29,6 +29,11 @@ public final class PackUploader implements AutoCloseable {
     this.pool = Workers.pool("cachemount-upload", Math.max(1, sink.parallelPuts()));
   }
 
+  /** Whether the store wants even the packs known to be there claimed ({@link BlobSink#claimsKnownBlobs}). */
+  public boolean claimsKnownBlobs() {
+    return sink.claimsKnownBlobs();
+  }
+
   /** Starts storing a finished pack; called from the worker that finished it. */
   public void submit(PackWriter.FinishedPack pack) {
     submitted.computeIfAbsent(pack.file().toString(), k -> start(() -> sink.putBlob(pack.digest(), pack.size(), pack.file())));

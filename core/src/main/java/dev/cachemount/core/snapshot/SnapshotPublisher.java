@@ -110,8 +110,9 @@ public final class SnapshotPublisher {
     List<BlobPut> puts = new ArrayList<>();
     List<Future<BlobPut>> claims = new ArrayList<>();
     for (ReusedPack pack : staged.reused()) {
-      // The parent's packs were seen in the store when it was loaded: no second request for each.
-      if (pack.knownPresent()) {
+      // The parent's packs were seen in the store when it was loaded: no second request for each,
+      // but where a prune may collect them under this push (a local store), each is claimed.
+      if (pack.knownPresent() && !uploader.claimsKnownBlobs()) {
         puts.add(BlobPut.PRESENT);
       } else {
         claims.add(uploader.claim(pack.digest(), pack.size(), pack.repository()));

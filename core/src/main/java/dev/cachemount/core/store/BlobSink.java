@@ -55,6 +55,15 @@ public interface BlobSink {
         + " of the snapshot this push builds on; push again with --force to store a complete snapshot");
   }
 
+  /**
+   * Whether a push claims ({@link #claimBlob}) even the packs of the snapshot it builds on that it saw
+   * in the store already: a store that collects its own garbage must, since a prune may remove that
+   * snapshot while the push runs, and collect its packs under it.
+   */
+  default boolean claimsKnownBlobs() {
+    return false;
+  }
+
   /** How many blobs a push may store at once: more than one where each put waits on a network. */
   default int parallelPuts() {
     return 1;

@@ -218,6 +218,29 @@ public final class LayoutStore implements SnapshotStore {
     }
   }
 
+  /**
+   * A pack the snapshot a push builds on stored: present, and its modification time refreshed under
+   * the lock as {@link #claimExisting} does (not hashed: reusing it is the point), so that a collection
+   * spares it for the grace period even once no tag reaches it any more (a prune removed the snapshot
+   * this push builds on).
+   */
+  @Override
+  public boolean claimsKnownBlobs() {
+    return true;
+  }
+
+  @Override
+  public BlobPut claimBlob(Digest digest, long size, Optional<String> fromRepository) throws IOException {
+    initialise();
+    try (ExclusiveLock.Held lock = ExclusiveLock.acquire(root.resolve(LOCK))) {
+      if (hasBlob(digest, size)) {
+        Files.setLastModifiedTime(blobPath(digest), FileTime.from(clock.instant()));
+        return BlobPut.PRESENT;
+      }
+    }
+    return SnapshotStore.super.claimBlob(digest, size, fromRepository);
+  }
+
   @Override
   public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
     initialise();

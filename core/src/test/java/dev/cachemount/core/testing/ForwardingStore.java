@@ -44,6 +44,16 @@ public class ForwardingStore implements SnapshotStore {
   }
 
   @Override
+  public boolean claimsKnownBlobs() {
+    return delegate.claimsKnownBlobs();
+  }
+
+  @Override
+  public BlobPut claimBlob(Digest digest, long size, Optional<String> fromRepository) throws IOException {
+    return delegate.claimBlob(digest, size, fromRepository);
+  }
+
+  @Override
   public Optional<ManifestBytes> fetchManifest(String reference) throws IOException {
     return delegate.fetchManifest(reference);
   }
