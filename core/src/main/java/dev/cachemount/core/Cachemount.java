@@ -385,7 +385,7 @@ public final class Cachemount {
     }
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
-      Set<String> inUse = SpecConflicts.ownTagsInStoreOf(spec, together, defaultStoreDir());
+      Set<String> inUse = SpecConflicts.keysInUse(spec, together, defaultStoreDir());
       String own = store.describe(spec.storeReference());
       try {
         return new PruneOperation(store, engine.clock(), listener).prune(spec, inUse, options);

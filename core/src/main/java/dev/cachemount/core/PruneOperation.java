@@ -30,7 +30,7 @@ final class PruneOperation {
   }
 
   /**
-   * @param inUse the tags never removed: the spec's own, and those of the command's other specs of this store
+   * @param inUse what is never removed: the tags and pinned digests of {@link SpecConflicts#keysInUse}
    */
   PruneResult prune(CacheSpec spec, Set<String> inUse, PruneOptions options) throws IOException {
     long started = System.nanoTime();
@@ -45,7 +45,9 @@ final class PruneOperation {
     for (int i = 0; i < snapshots.size(); i++) {
       SnapshotTags.Candidate c = snapshots.get(i);
       String why = null;
-      if (options.keepLast().isPresent() && i < options.keepLast().getAsInt()) {
+      if (inUse.contains(c.manifest().digest().toString())) {
+        why = "a from= of this command names its manifest";
+      } else if (options.keepLast().isPresent() && i < options.keepLast().getAsInt()) {
         why = "one of the newest " + options.keepLast().getAsInt();
       } else if (cutoff != null && !c.created().isBefore(cutoff)) {
         why = "made within " + age(options.keepWithin().get());

@@ -63,29 +63,42 @@ final class SpecConflicts {
   }
 
   /**
-   * The own tags of those of {@code together} whose snapshots lie in {@code spec}'s store (the same
-   * layout directory, or the same registry repository), {@code spec}'s among them: the keys a prune
-   * of {@code spec} leaves alone.
+   * The keys a prune of {@code spec} leaves alone: of the specs of {@code together} ({@code spec}
+   * among them) whose snapshots lie in its store (the same layout directory, or the same registry
+   * repository), the own tags, and the snapshots their {@code from=} names there (a push builds on
+   * them): tags, or digests where a {@code from=} pins one.
    */
-  static Set<String> ownTagsInStoreOf(CacheSpec spec, List<CacheSpec> together, Path defaultStoreDir) {
-    Set<String> tags = new HashSet<>();
-    tags.add(spec.storeReference());
-    for (CacheSpec other : together) {
-      String tag = other.storeReference();
-      if (tagKey(other, tag, defaultStoreDir).equals(tagKey(spec, tag, defaultStoreDir))) {
-        tags.add(tag);
+  static Set<String> keysInUse(CacheSpec spec, List<CacheSpec> together, Path defaultStoreDir) {
+    String store = storeKey(spec, defaultStoreDir);
+    Set<String> keys = new HashSet<>();
+    List<CacheSpec> all = new ArrayList<>(together);
+    all.add(spec);
+    for (CacheSpec other : all) {
+      if (!storeKey(other, defaultStoreDir).equals(store)) {
+        continue;
+      }
+      keys.add(other.storeReference());
+      if (other.ref().isEmpty()) {
+        keys.addAll(other.from()); // ids of the same layout directory
+      } else {
+        other.fromRefs().stream().filter(f -> registryKey(f).equals(store)).forEach(f -> keys.add(f.reference()));
       }
     }
-    return tags;
+    return keys;
+  }
+
+  /** The store a spec's snapshot lies in: a layout directory (its real path), or a registry's repository (the host's case aside). */
+  private static String storeKey(CacheSpec spec, Path defaultStoreDir) {
+    return spec.ref().map(SpecConflicts::registryKey).orElseGet(() -> "local\0" + real(spec.storeDir().orElse(defaultStoreDir)));
+  }
+
+  private static String registryKey(dev.cachemount.core.registry.RegistryRef ref) {
+    return "registry\0" + ref.registry().toLowerCase(Locale.ROOT) + "\0" + ref.repository();
   }
 
   /** A tag of the spec's store: its snapshot's key ({@link #snapshotKey}) when it is the spec's own tag. */
   private static String tagKey(CacheSpec spec, String tag, Path defaultStoreDir) {
-    if (spec.ref().isPresent()) {
-      var ref = spec.ref().get();
-      return "registry\0" + ref.registry().toLowerCase(Locale.ROOT) + "\0" + ref.repository() + "\0" + tag;
-    }
-    return "local\0" + real(spec.storeDir().orElse(defaultStoreDir)) + "\0" + tag;
+    return storeKey(spec, defaultStoreDir) + "\0" + tag;
   }
 
   private static String storeOf(CacheSpec spec, Path defaultStoreDir) {
@@ -132,11 +145,7 @@ final class SpecConflicts {
   }
 
   private static String snapshotKey(CacheSpec spec, Path defaultStoreDir) {
-    if (spec.ref().isPresent()) {
-      var ref = spec.ref().get();
-      return "registry\0" + ref.registry().toLowerCase(Locale.ROOT) + "\0" + ref.repository() + "\0" + ref.reference();
-    }
-    return "local\0" + real(spec.storeDir().orElse(defaultStoreDir)) + "\0" + spec.storeReference();
+    return tagKey(spec, spec.storeReference(), defaultStoreDir);
   }
 
   private static String describe(CacheSpec spec, Path defaultStoreDir) {

@@ -277,6 +277,39 @@ class PruneTest {
     assertRestores("m2-new", next);
   }
 
+  /**
+   * A spec's from= names snapshots of the same store it builds on (the default branch's cache, say):
+   * they are in use as its own tag is, even where the fallback= prefix matches them too.
+   */
+  @Test
+  void theSnapshotsASpecsFromNamesAreNeverRemoved() throws IOException {
+    pushTree("m2-main", 1, Duration.ofMinutes(1));
+    pushTree("m2-a", 2, Duration.ofMinutes(1));
+    pushTree("m2-own", 3, Duration.ofMinutes(1));
+    CacheSpec own = spec("m2-own", null).withFrom(List.of("m2-main"));
+
+    PruneResult r = client.prune(own, List.of(own), keepLast(0), OperationListener.NONE);
+
+    assertEquals(Map.of("m2-a", PruneResult.Fate.REMOVED), fates(r));
+    assertEquals(Set.of("m2-own", "m2-main"), tags());
+  }
+
+  /** A from= that pins a digest (a registry's ref@sha256:...) keeps the tag that names that manifest. */
+  @Test
+  void aSnapshotWhoseDigestAFromPinsIsKept() throws IOException {
+    pushTree("m2-a", 1, Duration.ofMinutes(1));
+    pushTree("m2-b", 2, Duration.ofMinutes(1));
+    pushTree("m2-own", 3, Duration.ofMinutes(1));
+    String pinned;
+    try (LayoutStore s = new LayoutStore(store)) {
+      pinned = s.fetchManifest("m2-a").orElseThrow().digest().toString();
+      PruneResult r = new PruneOperation(s, clock, OperationListener.NONE).prune(spec("m2-own", null), Set.of("m2-own", pinned), keepLast(0));
+      assertEquals(Map.of("m2-a", PruneResult.Fate.KEPT, "m2-b", PruneResult.Fate.REMOVED), fates(r));
+      assertTrue(r.describe().contains("a from= of this command names its manifest"), r.describe());
+    }
+    assertEquals(Set.of("m2-own", "m2-a"), tags());
+  }
+
   /** Nothing says which tags are a spec's older keys without fallback=: a usage error, and nothing removed. */
   @Test
   void aSpecWithoutFallbackIsAUsageError() throws IOException {

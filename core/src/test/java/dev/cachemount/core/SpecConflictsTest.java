@@ -125,15 +125,19 @@ class SpecConflictsTest {
   /**
    * The keys a prune leaves alone: the own tags of the command's specs whose snapshots lie in the
    * pruned spec's store (the default store named by its path, the same repository of the same
-   * registry, its host's case aside), not those of another directory or repository.
+   * registry, its host's case aside), and what their from= names there (a tag, or a pinned digest);
+   * not those of another directory or repository.
    */
   @Test
-  void thePruneOfASpecKeepsTheOwnTagsOfTheSpecsOfItsStoreOnly() {
+  void thePruneOfASpecKeepsTheKeysInUseInItsStoreOnly() {
     Path store = client().defaultStoreDir();
-    List<CacheSpec> local = specs("id=m2-own,fallback=m2-", "id=m2-branch,dir=" + store, "id=m2-elsewhere,dir=" + dir.resolve("other"));
-    assertEquals(Set.of("m2-own", "m2-branch"), SpecConflicts.ownTagsInStoreOf(local.get(0), local, store));
-    List<CacheSpec> registry = specs("id=m2-own,ref=Reg.example/team/cache,fallback=m2-", "id=x,ref=reg.example/team/cache:m2-pinned",
+    List<CacheSpec> local = specs("id=m2-own,fallback=m2-,from=m2-main", "id=m2-branch,dir=" + store, "id=m2-elsewhere,dir=" + dir.resolve("other"),
+        "id=x,dir=" + dir.resolve("other") + ",from=m2-there");
+    assertEquals(Set.of("m2-own", "m2-main", "m2-branch"), SpecConflicts.keysInUse(local.get(0), local, store));
+    String pinned = "sha256:" + "ab".repeat(32);
+    List<CacheSpec> registry = specs("id=m2-own,ref=Reg.example/team/cache,fallback=m2-,from=reg.example/team/cache:m2-main",
+        "id=x,ref=reg.example/team/cache:m2-pinned,from=reg.example/team/cache@" + pinned + ",from=reg.example/team/other:m2-there",
         "id=m2-other-repo,ref=reg.example/team/other", "id=m2-local");
-    assertEquals(Set.of("m2-own", "m2-pinned"), SpecConflicts.ownTagsInStoreOf(registry.get(0), registry, store));
+    assertEquals(Set.of("m2-own", "m2-main", "m2-pinned", pinned), SpecConflicts.keysInUse(registry.get(0), registry, store));
   }
 }
