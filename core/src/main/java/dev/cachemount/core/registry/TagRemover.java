@@ -73,7 +73,16 @@ final class TagRemover {
     if (namedByOthers.contains(expected)) {
       return deleteTagOnly(tag) ? TagRemoval.Result.REMOVED : TagRemoval.Result.SHARED;
     }
-    return delete(expected.toString()) ? TagRemoval.Result.REMOVED : TagRemoval.Result.GONE;
+    if (delete(expected.toString())) {
+      return TagRemoval.Result.REMOVED;
+    }
+    if (digestOf(tag).isEmpty()) {
+      return TagRemoval.Result.GONE;
+    }
+    // Not found, yet the tag still names it: the registry (or a proxy before it) hides its deletes.
+    throw new CachemountException(FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository() + ": the registry answered"
+        + " 404 (not found) to the delete of manifest " + expected + ", which tag " + tag + " still names; it does not seem to"
+        + " let manifests be deleted through its API");
   }
 
   /** The digests {@code tags} name now (a tag gone meanwhile is left out), read several at once. */

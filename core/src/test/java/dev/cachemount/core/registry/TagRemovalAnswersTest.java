@@ -1,0 +1,82 @@
+package dev.cachemount.core.registry;
+
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.cachemount.core.CachemountException;
+import dev.cachemount.core.blob.Digest;
+import dev.cachemount.core.store.TagRemoval;
+import dev.cachemount.core.testing.RecordingListener;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link RegistryStore#removeTags} against a registry whose DELETE of a manifest that its HEAD has just
+ * found answers 404 (a proxy in front of it that routes no DELETE, a registry that hides the endpoint):
+ * the tag is still there, and must not be reported as one that was gone already (prune then says "removed").
+ */
+class TagRemovalAnswersTest {
+  @TempDir Path dir;
+  private HttpServer server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void aDeleteAnswered404WhileTheTagStillNamesTheManifestIsNotGone() throws IOException {
+    byte[] manifest = "{\"schemaVersion\":2}".getBytes(StandardCharsets.UTF_8);
+    Digest digest = Digest.of(manifest);
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.setExecutor(Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "tag-removal-registry");
+      t.setDaemon(true);
+      return t;
+    }));
+    server.createContext("/", x -> {
+      try (x) {
+        x.getResponseHeaders().set("Docker-Distribution-API-Version", "registry/2.0");
+        String path = x.getRequestURI().getPath();
+        if (path.equals("/v2/")) {
+          x.sendResponseHeaders(200, -1);
+        } else if (path.equals("/v2/team/b/tags/list")) {
+          byte[] body = "{\"name\":\"team/b\",\"tags\":[\"m2-a\"]}".getBytes(StandardCharsets.UTF_8);
+          x.sendResponseHeaders(200, body.length);
+          x.getResponseBody().write(body);
+        } else if (path.equals("/v2/team/b/manifests/m2-a") && x.getRequestMethod().equals("HEAD")) {
+          x.getResponseHeaders().set("Docker-Content-Digest", digest.toString());
+          x.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+          x.sendResponseHeaders(200, -1);
+        } else {
+          x.sendResponseHeaders(404, -1); // DELETE included: the tag is not removed
+        }
+      }
+    });
+    server.start();
+    RegistryRef ref = RegistryRef.parse("127.0.0.1:" + server.getAddress().getPort() + "/team/b:m2-own");
+    try (RegistryStore store = new RegistryStore(ref, RegistrySettings.DEFAULT, false, Optional.empty(), Optional.empty(), dir,
+        new RecordingListener())) {
+      TagRemoval removal;
+      try {
+        removal = store.removeTags(Map.of("m2-a", digest));
+      } catch (CachemountException e) {
+        assertTrue(e.getMessage().contains("m2-a"), e.getMessage()); // a failure that says so will do
+        return;
+      }
+      assertNotEquals(TagRemoval.Result.GONE, removal.results().get("m2-a"), "m2-a still names " + digest + ": " + store.listTags());
+    }
+  }
+}
