@@ -292,6 +292,14 @@ final class PushOperation {
       // --force is the repair for damaged blobs: it references nothing stored before.
       String parentName = fallbackRef != null ? fallbackRef : ref;
       Optional<ReuseSource> reuseParent = options.force() ? Optional.empty() : parent.map(p -> new ReuseSource(p, Optional.empty(), parentName, true));
+      if (reuseParent.isPresent() && store.claimsKnownBlobs()) {
+        // A prune elsewhere may remove the snapshot this push builds on (an older key) and collect its
+        // packs while the tree is chunked, the long part: claimed now, they are spared for the grace
+        // period (the publication claims them again before the tag moves).
+        for (SnapshotIndex.PackRef pack : reuseParent.get().snapshot().index().packs()) {
+          store.claimBlob(pack.digest(), pack.size(), Optional.empty());
+        }
+      }
       StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
       if (spec.image().isEmpty()) {
         turn.close(); // the tree is read: what follows only stores what was read (an image view reads it again)

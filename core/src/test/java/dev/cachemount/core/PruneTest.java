@@ -278,6 +278,39 @@ class PruneTest {
   }
 
   /**
+   * The same while the push is still chunking the tree (the long part of it, minutes for a large
+   * cache), not only just before it commits: the packs it reuses are claimed before the tree is
+   * chunked, so that a prune then spares them. Claimed only at the end, a prune meanwhile collected
+   * them, and the push failed as an integrity failure (exit 4) that told to push with --force.
+   */
+  @Test
+  void aPushBuildingOnAnOlderKeyThatAPruneRemovesWhileItChunksStaysWhole() throws IOException {
+    pushTree("m2-old", 1, Duration.ofMinutes(1));
+    clock.now = clock.now.plus(GRACE.multipliedBy(2)); // m2-old's packs are older than the grace period now
+    Path next = dir.resolve("tree-m2-new");
+    TestTrees.mixed(next, 1);
+    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
+    java.util.concurrent.atomic.AtomicBoolean pruned = new java.util.concurrent.atomic.AtomicBoolean();
+    Cachemount pushing = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
+        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
+          @Override
+          public dev.cachemount.core.store.BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
+            // The first new pack is stored while the tree is still being chunked: another job prunes then.
+            if (!pruned.getAndSet(true)) {
+              client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE);
+            }
+            return delegate.putBlob(digest, size, file);
+          }
+        }).build();
+
+    assertEquals(Outcome.PUSHED, pushing.push(spec("m2-new", next), OperationListener.NONE).result());
+
+    assertTrue(pruned.get());
+    assertEquals(Set.of("m2-new"), tags());
+    assertRestores("m2-new", next);
+  }
+
+  /**
    * A spec's from= names snapshots of the same store it builds on (the default branch's cache, say):
    * they are in use as its own tag is, even where the fallback= prefix matches them too.
    */
