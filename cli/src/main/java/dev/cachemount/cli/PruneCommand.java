@@ -14,7 +14,7 @@ final class PruneCommand extends CacheCommand {
     CommandSpec spec = model(new PruneCommand(), client, "prune",
         "Remove the older keys of each keyed cache: the snapshots whose tags start with one of its fallback= prefixes, but for"
             + " those --keep-last and --keep-within keep.",
-        "Never removed: the own tag of every --cache-id given, and a tag that holds no cachemount snapshot (an image= view,"
+        "Never removed: the own tag of every --cache-id given, the snapshots their from= names, and a tag that holds no cachemount snapshot (an image= view,"
             + " another artifact). A local store then deletes the blobs no tag needs; a registry frees them in its own garbage"
             + " collection.",
         "Age is when a snapshot's push began: a push that found the tree unchanged leaves it as it was.");

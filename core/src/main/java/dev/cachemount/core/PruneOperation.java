@@ -42,15 +42,18 @@ final class PruneOperation {
     Instant cutoff = options.keepWithin().map(d -> clock.instant().minus(d)).orElse(null);
     Map<String, PruneResult.Tag> fates = new LinkedHashMap<>();
     Map<String, Digest> doomed = new LinkedHashMap<>();
-    for (int i = 0; i < snapshots.size(); i++) {
-      SnapshotTags.Candidate c = snapshots.get(i);
+    int counted = 0; // newer snapshots that --keep-last counts (not those a from= keeps)
+    for (SnapshotTags.Candidate c : snapshots) {
       String why = null;
       if (inUse.contains(c.manifest().digest().toString())) {
         why = "a from= of this command names its manifest";
-      } else if (options.keepLast().isPresent() && i < options.keepLast().getAsInt()) {
-        why = "one of the newest " + options.keepLast().getAsInt();
-      } else if (cutoff != null && !c.created().isBefore(cutoff)) {
-        why = "made within " + age(options.keepWithin().get());
+      } else {
+        if (options.keepLast().isPresent() && counted < options.keepLast().getAsInt()) {
+          why = "one of the newest " + options.keepLast().getAsInt();
+        } else if (cutoff != null && !c.created().isBefore(cutoff)) {
+          why = "made within " + age(options.keepWithin().get());
+        }
+        counted++;
       }
       fates.put(c.tag(), tag(c, why == null ? PruneResult.Fate.REMOVED : PruneResult.Fate.KEPT, why == null ? "" : why));
       if (why == null) {

@@ -327,7 +327,10 @@ class PruneTest {
     assertEquals(Set.of("m2-own", "m2-main"), tags());
   }
 
-  /** A from= that pins a digest (a registry's ref@sha256:...) keeps the tag that names that manifest. */
+  /**
+   * A from= that pins a digest (a registry's ref@sha256:...) keeps the tag that names that manifest,
+   * and that snapshot takes none of --keep-last's places.
+   */
   @Test
   void aSnapshotWhoseDigestAFromPinsIsKept() throws IOException {
     pushTree("m2-a", 1, Duration.ofMinutes(1));
@@ -336,6 +339,11 @@ class PruneTest {
     String pinned;
     try (LayoutStore s = new LayoutStore(store)) {
       pinned = s.fetchManifest("m2-a").orElseThrow().digest().toString();
+      // Kept by the from=, the newest takes none of --keep-last's places.
+      String newest = s.fetchManifest("m2-b").orElseThrow().digest().toString();
+      PruneResult counted = new PruneOperation(s, clock, OperationListener.NONE).prune(spec("m2-own", null), Set.of("m2-own", newest),
+          new PruneOptions(OptionalInt.of(1), Optional.empty(), true));
+      assertEquals(Map.of("m2-a", PruneResult.Fate.KEPT, "m2-b", PruneResult.Fate.KEPT), fates(counted), counted.describe());
       PruneResult r = new PruneOperation(s, clock, OperationListener.NONE).prune(spec("m2-own", null), Set.of("m2-own", pinned), keepLast(0));
       assertEquals(Map.of("m2-a", PruneResult.Fate.KEPT, "m2-b", PruneResult.Fate.REMOVED), fates(r));
       assertTrue(r.describe().contains("a from= of this command names its manifest"), r.describe());

@@ -336,22 +336,25 @@ public final class LayoutStore implements SnapshotStore {
       ObjectNode index = readIndexTree();
       ArrayNode kept = Json.mapper().createArrayNode();
       List<Descriptor> live = new ArrayList<>();
+      Set<String> removed = new HashSet<>();
       for (JsonNode d : manifestsOf(index)) {
         Descriptor parsed = Json.mapper().treeToValue(d, Descriptor.class);
         String tag = parsed.annotation(MediaTypes.REF_NAME);
         Digest expected = tag == null ? null : tags.get(tag);
         if (expected != null && expected.toString().equals(parsed.digest())) {
-          results.put(tag, TagRemoval.Result.REMOVED);
+          removed.add(tag);
           continue;
         }
         if (expected != null) {
-          results.putIfAbsent(tag, TagRemoval.Result.MOVED);
+          // The tag names another manifest (a push moved it; or another tool wrote the tag twice): it stays.
+          results.put(tag, TagRemoval.Result.MOVED);
         }
         kept.add(d);
         live.add(parsed);
       }
+      removed.forEach(tag -> results.putIfAbsent(tag, TagRemoval.Result.REMOVED));
       tags.keySet().forEach(tag -> results.putIfAbsent(tag, TagRemoval.Result.GONE));
-      if (results.containsValue(TagRemoval.Result.REMOVED)) {
+      if (!removed.isEmpty()) {
         index.set("manifests", kept);
         writeIndexTree(index);
       }

@@ -268,6 +268,37 @@ class LayoutStoreTest {
     assertEquals("ours", index.get("manifests").get(1).get("annotations").get("org.opencontainers.image.ref.name").asText());
   }
 
+  /**
+   * A tag another tool wrote twice into index.json (two descriptors, two manifests; readers take the
+   * last): removing it by one manifest leaves the other descriptor, so the tag still names something
+   * and is reported MOVED, whichever comes first.
+   */
+  @Test
+  void removingATagWrittenTwiceLeavesTheOtherAndSaysSo() throws IOException {
+    Path root = dir.resolve("twice");
+    LayoutStore store = new LayoutStore(root);
+    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+    byte[] layer = "layer".getBytes(StandardCharsets.UTF_8);
+    store.putBlob(Digest.of(config), config);
+    store.putBlob(Digest.of(layer), layer);
+    ManifestBytes first = StoreContract.manifest(Digest.of(config), config.length, Digest.of(config), config.length);
+    ManifestBytes second = StoreContract.manifest(Digest.of(config), config.length, Digest.of(layer), layer.length);
+    store.putManifest("t", second);
+    store.putManifest("other", first);
+    // What the other tool wrote: "t" again, naming the first manifest, before the one cachemount wrote.
+    com.fasterxml.jackson.databind.node.ObjectNode index = (com.fasterxml.jackson.databind.node.ObjectNode) Json.mapper().readTree(root.resolve("index.json").toFile());
+    com.fasterxml.jackson.databind.node.ArrayNode manifests = (com.fasterxml.jackson.databind.node.ArrayNode) index.get("manifests");
+    com.fasterxml.jackson.databind.node.ObjectNode again = manifests.get(1).deepCopy();
+    ((com.fasterxml.jackson.databind.node.ObjectNode) again.get("annotations")).put("org.opencontainers.image.ref.name", "t");
+    manifests.insert(0, again);
+    Files.write(root.resolve("index.json"), Json.write(index));
+
+    TagRemoval removal = store.removeTags(java.util.Map.of("t", second.digest()));
+
+    assertEquals(TagRemoval.Result.MOVED, removal.results().get("t"));
+    assertEquals(first.digest(), store.fetchManifest("t").orElseThrow().digest(), "t still names the manifest the other entry names");
+  }
+
   @Test
   void manyProcessesMayCreateOneStoreAtOnce() throws Exception {
     Path root = dir.resolve("contended");
