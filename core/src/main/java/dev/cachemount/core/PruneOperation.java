@@ -15,8 +15,9 @@ import java.util.Set;
 /**
  * Removes the older keys of a keyed cache: the snapshots whose tags start with one of the spec's
  * {@code fallback=} prefixes (what a fallback chooses among), the newest first, but for those the
- * {@link PruneOptions} keep, and never the own tag of the spec or of another spec of the same command
- * (the keys in use). Tags that are not snapshots this version reads are never removed.
+ * {@link PruneOptions} keep, and never the keys in use: the own tags of the command's specs in this
+ * store and the snapshots their {@code from=} names. Tags that are not snapshots this version reads
+ * are never removed.
  */
 final class PruneOperation {
   private final SnapshotStore store;
@@ -78,9 +79,8 @@ final class PruneOperation {
       }
       collected = removal.collected().orElse(null);
     }
-    PruneResult result = new PruneResult(spec.id(), ref, spec.fallback(), new ArrayList<>(fates.values()), matching.size() - snapshots.size(),
+    return new PruneResult(spec.id(), ref, spec.fallback(), new ArrayList<>(fates.values()), matching.size() - snapshots.size(),
         collected, options.dryRun(), Engine.millisSince(started));
-    return result;
   }
 
   /** {@code 14 days}, {@code 36 hours}: an age as --keep-within gives it (whole hours). */
