@@ -166,6 +166,33 @@ class PruneIT {
     }
   }
 
+  /**
+   * Credentials that are an identity token (the user {@code <token>}, as some registries' logins
+   * store): jib-core gets its pull and push tokens with an OAuth2 refresh form, and so does the
+   * prune's delete token, which the token service refuses to hand out for HTTP basic with them.
+   */
+  @Test
+  void anIdentityTokenGetsTheDeleteTokenToo() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.TOKEN, dir.resolve("registry"))) {
+      registry.issuer().acceptRefreshToken("identity-token-of-this-test");
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      Map<String, String> env = new HashMap<>(access.env());
+      env.put("CACHEMOUNT_REGISTRY_USER", "<token>");
+      env.put("CACHEMOUNT_REGISTRY_PASSWORD", "identity-token-of-this-test");
+      for (String id : List.of("m2-1", "m2-2")) {
+        Path tree = RandomTrees.write(dir.resolve("tree-" + id), id.hashCode(), 6, 2, 1_000, 4_000);
+        Cli.Result pushed = Cli.run(Duration.ofMinutes(2), env, new byte[0], access.args("push", spec(access, id, tree)).toArray(String[]::new));
+        assertEquals(0, pushed.exitCode(), pushed.toString());
+      }
+
+      Cli.Result pruned = Cli.run(Duration.ofMinutes(2), env, new byte[0], "prune", "--keep-last", "0", "--cache-id", spec(access, "m2-2", null));
+
+      assertEquals(0, pruned.exitCode(), pruned.toString());
+      assertTrue(pruned.out().contains("removed 1 of 1 snapshot"), pruned.toString());
+      assertEquals(Set.of("m2-2"), tags(access));
+    }
+  }
+
   /** Deletes turned off, as most registries run: exit 1, a message that says what to do, and every tag still there. */
   @Test
   void aRegistryThatAllowsNoDeletesIsAClearFailureThatRemovesNothing() throws Exception {

@@ -63,16 +63,29 @@ record BearerChallenge(String realm, Optional<String> service, Optional<String> 
         Optional.ofNullable(params.get("scope")).filter(s -> !s.isEmpty())));
   }
 
-  /** The token server's address asking for {@code scope} (this challenge's own when it names one). */
+  /** The token server's address asking for {@code scope} (this challenge's own when it names one): a GET's. */
   String tokenUrl(String fallbackScope) {
-    StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? '&' : '?');
-    service.ifPresent(s -> url.append("service=").append(encode(s)).append('&'));
-    // Several scopes are sent as several parameters, as Docker's client does.
+    return realm + (realm.contains("?") ? '&' : '?') + parameters(fallbackScope);
+  }
+
+  /**
+   * The form of an OAuth2 request for a token with a refresh token (an identity token: the user
+   * {@code <token>}), POSTed to the realm, as jib-core and Docker send it.
+   */
+  String refreshForm(String fallbackScope, String refreshToken) {
+    return parameters(fallbackScope) + "&client_id=" + encode(RegistrySession.USER_AGENT) + "&grant_type=refresh_token&refresh_token="
+        + encode(refreshToken);
+  }
+
+  /** {@code service=...&scope=...}: several scopes as several parameters, as Docker's client sends them. */
+  private String parameters(String fallbackScope) {
+    StringBuilder p = new StringBuilder();
+    service.ifPresent(s -> p.append("service=").append(encode(s)).append('&'));
     String[] scopes = scope.orElse(fallbackScope).split(" ");
     for (int k = 0; k < scopes.length; k++) {
-      url.append(k == 0 ? "" : "&").append("scope=").append(encode(scopes[k]));
+      p.append(k == 0 ? "" : "&").append("scope=").append(encode(scopes[k]));
     }
-    return url.toString();
+    return p.toString();
   }
 
   private static String encode(String s) {

@@ -307,11 +307,25 @@ final class RegistrySession implements Closeable {
 
   /**
    * A bearer token from the challenge's realm, for its scope (or {@code fallbackScope}), asked with
-   * the session's credentials (HTTP basic) or anonymously: the distribution token protocol.
+   * the session's credentials (HTTP basic) or anonymously: the distribution token protocol. An
+   * identity token (the user {@code <token>}) is a refresh token: POSTed in an OAuth2 form instead,
+   * as jib-core does for pull and push.
    */
   private Authorization tokenFor(BearerChallenge challenge, String fallbackScope) throws IOException {
-    Authorization basic = credential.map(c -> Authorization.fromBasicCredentials(c.username(), c.password())).orElse(null);
-    try (Response response = http.call("GET", new URL(challenge.tokenUrl(fallbackScope)), request(basic, List.of("application/json")));
+    Optional<RegistryCredential> refresh = credential.filter(c -> Credential.OAUTH2_TOKEN_USER_NAME.equals(c.username()));
+    Response answer;
+    if (refresh.isPresent()) {
+      Request form = Request.builder().setUserAgent(USER_AGENT).setAccept(List.of("application/json"))
+          .setHttpTimeout((int) settings.timeout().toMillis())
+          .setBody(new com.google.api.client.http.ByteArrayContent("application/x-www-form-urlencoded",
+              challenge.refreshForm(fallbackScope, refresh.get().password()).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+          .build();
+      answer = http.call("POST", new URL(challenge.realm()), form);
+    } else {
+      Authorization basic = credential.map(c -> Authorization.fromBasicCredentials(c.username(), c.password())).orElse(null);
+      answer = http.call("GET", new URL(challenge.tokenUrl(fallbackScope)), request(basic, List.of("application/json")));
+    }
+    try (Response response = answer;
         InputStream body = response.getBody()) {
       byte[] bytes = body.readNBytes(1 << 20);
       com.fasterxml.jackson.databind.JsonNode json = dev.cachemount.core.oci.Json.mapper().readTree(bytes);

@@ -40,6 +40,16 @@ class BearerChallengeTest {
     assertEquals("https://a/t?scope=repository%3Ar%3Apull&scope=repository%3As%3Adelete", two.tokenUrl("x"));
   }
 
+  /** An identity token goes as an OAuth2 refresh token in a POSTed form, with the challenge's service and scope, encoded. */
+  @Test
+  void anIdentityTokenIsSentAsAnOAuth2RefreshForm() {
+    BearerChallenge c = BearerChallenge.parse("Bearer realm=\"https://auth.example/oauth2/token\",service=\"reg.example\","
+        + "scope=\"repository:team/cache:delete\"").orElseThrow();
+    String form = c.refreshForm("unused", "a+b/c=");
+    assertTrue(form.startsWith("service=reg.example&scope=repository%3Ateam%2Fcache%3Adelete&client_id=cachemount%2F"), form);
+    assertTrue(form.endsWith("&grant_type=refresh_token&refresh_token=a%2Bb%2Fc%3D"), form);
+  }
+
   @Test
   void whatIsNotABearerChallengeWithARealmIsNone() {
     assertTrue(BearerChallenge.parse(null).isEmpty());

@@ -63,6 +63,7 @@ public final class TokenIssuer implements AutoCloseable {
   /** Repositories whose tokens grant nothing: the user may not read them. */
   private final java.util.Set<String> denied = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final java.util.Set<String> withheld = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile String refreshToken;
   /** When set, {@code exp} is back-dated by the registry's leeway so that the registry itself refuses the token after this long. */
   private volatile Duration refusedByRegistryAfter;
 
@@ -119,6 +120,14 @@ public final class TokenIssuer implements AutoCloseable {
     denied.add(repository);
   }
 
+  /**
+   * Accepts, from now on, {@code POST /token} with {@code grant_type=refresh_token} and this
+   * {@code refresh_token} (an identity token, which clients send for the user {@code <token>}).
+   */
+  public void acceptRefreshToken(String token) {
+    refreshToken = token;
+  }
+
   /** Tokens issued from now on leave out {@code action} (as {@code delete}: the user may push but not delete); the other actions stay. */
   public void withhold(String action) {
     withheld.add(action);
@@ -148,11 +157,16 @@ public final class TokenIssuer implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     try {
-      if (!"GET".equals(exchange.getRequestMethod()) || !"/token".equals(exchange.getRequestURI().getPath())) {
-        send(exchange, 404, error("NOT_FOUND", "only GET /token is served here"));
+      boolean post = "POST".equals(exchange.getRequestMethod());
+      if (!(post || "GET".equals(exchange.getRequestMethod())) || !"/token".equals(exchange.getRequestURI().getPath())) {
+        send(exchange, 404, error("NOT_FOUND", "only GET and POST /token are served here"));
         return;
       }
-      Map<String, List<String>> query = query(exchange.getRequestURI().getRawQuery());
+      // POST: the OAuth2 form of the distribution token protocol, which clients use for an identity
+      // (refresh) token, the user "<token>" of docker login to some registries.
+      Map<String, List<String>> query = post
+          ? query(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8))
+          : query(exchange.getRequestURI().getRawQuery());
       List<String> scopes = new ArrayList<>();
       for (String parameter : query.getOrDefault("scope", List.of())) {
         // clients repeat the parameter; OAuth2-style clients put several scopes in one, space-separated
@@ -168,7 +182,14 @@ public final class TokenIssuer implements AutoCloseable {
         send(exchange, failing, error("ISSUER_BROKEN", "this test's token service is failing on purpose"));
         return;
       }
-      if (!expectedAuthorization.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+      if (post) {
+        String expected = refreshToken;
+        if (expected == null || !List.of("refresh_token").equals(query.get("grant_type"))
+            || !List.of(expected).equals(query.get("refresh_token"))) {
+          send(exchange, 401, error("UNAUTHORIZED", "POST /token takes grant_type=refresh_token and the refresh token this test set"));
+          return;
+        }
+      } else if (!expectedAuthorization.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
         exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"" + ISSUER + "\"");
         send(exchange, 401, error("UNAUTHORIZED", "missing or wrong basic credentials for the token issuer"));
         return;
