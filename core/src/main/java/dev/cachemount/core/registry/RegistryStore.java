@@ -377,7 +377,7 @@ public final class RegistryStore implements SnapshotStore {
       }
       if (pages >= MAX_TAG_PAGES) {
         throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository()
-            + ": the registry's list of tags ran past " + MAX_TAG_PAGES + " pages; a fallback= cannot choose among them: delete old tags of the repository (skopeo delete), or leave fallback= out");
+            + ": the registry's list of tags ran past " + MAX_TAG_PAGES + " pages; neither a fallback= nor a prune can go through them: delete old tags with the registry's own tools (or skopeo delete), or leave fallback= out");
       }
       String current = page;
       TagPage read;
@@ -422,7 +422,7 @@ public final class RegistryStore implements SnapshotStore {
       }
       if (bytes.length > MAX_TAG_PAGE_BYTES) {
         throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository()
-            + ": a page of the registry's list of tags is over " + MAX_TAG_PAGE_BYTES + " bytes; a fallback= cannot choose among them: tell the registry's operator, or leave fallback= out");
+            + ": a page of the registry's list of tags is over " + MAX_TAG_PAGE_BYTES + " bytes; neither a fallback= nor a prune can go through the list: tell the registry's operator, or leave fallback= out");
       }
       return new TagPage(TagList.parse(bytes, ref.registry() + "/" + ref.repository()),
           TagList.nextPage(response.getHeader("Link"), ref.repository()));

@@ -80,6 +80,6 @@ final class TagList {
   /** The failure of a list of tags that cannot be read: {@code why}, said of the list at {@code where}. */
   static CachemountException malformed(String where, String why) {
     return new CachemountException(FailureKind.OPERATIONAL, where + ": the registry's list of tags is malformed (" + why
-        + "); a fallback= cannot choose among them: tell the registry's operator, or leave fallback= out");
+        + "); neither a fallback= nor a prune can go through it: tell the registry's operator, or leave fallback= out");
   }
 }
