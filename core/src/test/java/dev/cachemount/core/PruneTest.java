@@ -311,6 +311,38 @@ class PruneTest {
   }
 
   /**
+   * The one window left: a prune that collects the packs between the push's choice of the snapshot it
+   * builds on and its first claim. The push then fails (INTEGRITY) with a message that names the
+   * likely cause and says to push again, and stores nothing: the store's tags are as the prune left them.
+   */
+  @Test
+  void aPackCollectedBeforeThePushClaimedItFailsThePushWithWhatToDo() throws IOException {
+    pushTree("m2-old", 1, Duration.ofMinutes(1));
+    clock.now = clock.now.plus(GRACE.multipliedBy(2));
+    Path next = dir.resolve("tree-m2-new");
+    TestTrees.mixed(next, 1);
+    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
+    java.util.concurrent.atomic.AtomicBoolean pruned = new java.util.concurrent.atomic.AtomicBoolean();
+    Cachemount pushing = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
+        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
+          @Override
+          public dev.cachemount.core.store.BlobPut claimBlob(Digest digest, long size, Optional<String> from) throws IOException {
+            if (!pruned.getAndSet(true)) {
+              client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE); // just before the first claim
+            }
+            return delegate.claimBlob(digest, size, from);
+          }
+        }).build();
+
+    CachemountException e = assertThrows(CachemountException.class, () -> pushing.push(spec("m2-new", next), OperationListener.NONE));
+
+    assertEquals(FailureKind.INTEGRITY, e.kind());
+    assertTrue(e.getMessage().contains("a prune of that snapshot's tag may have removed it meanwhile") && e.getMessage().contains("push again"),
+        e.getMessage());
+    assertEquals(Set.of(), tags());
+  }
+
+  /**
    * A spec's from= names snapshots of the same store it builds on (the default branch's cache, say):
    * they are in use as its own tag is, even where the fallback= prefix matches them too.
    */

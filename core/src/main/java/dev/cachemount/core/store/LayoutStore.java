@@ -238,7 +238,11 @@ public final class LayoutStore implements SnapshotStore {
         return BlobPut.PRESENT;
       }
     }
-    return SnapshotStore.super.claimBlob(digest, size, fromRepository);
+    // Seen when the push began: gone since. A prune that removed the snapshot this push builds on may
+    // have collected it before the push claimed it (an old key's packs are past the grace period).
+    throw CachemountException.integrity("the store " + root + " lacks blob " + digest + " of the snapshot this push builds on, which"
+        + " it held when the push began: a prune of that snapshot's tag may have removed it meanwhile, or the store is damaged;"
+        + " push again (it then builds on what the store holds now), and with --force should it happen again");
   }
 
   @Override
