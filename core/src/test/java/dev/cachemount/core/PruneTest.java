@@ -69,6 +69,22 @@ class PruneTest {
     return tree;
   }
 
+  /** m2-old pushed, and its packs now past the grace period; returns a tree like it with one file more, for m2-new. */
+  private Path treeBuildingOnAnOldKey() throws IOException {
+    pushTree("m2-old", 1, Duration.ofMinutes(1));
+    clock.now = clock.now.plus(GRACE.multipliedBy(2));
+    Path next = dir.resolve("tree-m2-new");
+    TestTrees.mixed(next, 1);
+    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
+    return next;
+  }
+
+  /** A client like {@link #client} whose layout store {@code wrap} wraps (to run another job's prune at a given moment). */
+  private Cachemount withStore(java.util.function.Function<LayoutStore, dev.cachemount.core.store.SnapshotStore> wrap) {
+    return Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
+        .stores((s, defaultDir, listener) -> wrap.apply(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning))).build();
+  }
+
   private static PruneOptions keepLast(int n) {
     return new PruneOptions(OptionalInt.of(n), Optional.empty(), false);
   }
@@ -230,14 +246,13 @@ class PruneTest {
     pushTree("m2-own", 1, Duration.ofMinutes(1));
     pushTree("m2-a", 2, Duration.ofMinutes(1));
     pushTree("m2-b", 3, Duration.ofMinutes(1));
-    Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).workers(2).clock(clock).layoutGrace(GRACE)
-        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
-          @Override
-          public TagRemoval removeTags(Map<String, Digest> tags) throws IOException {
-            delegate.putManifest("m2-a", delegate.fetchManifest("m2-b").orElseThrow()); // another push moves m2-a
-            return delegate.removeTags(tags);
-          }
-        }).build();
+    Cachemount racing = withStore(layout -> new ForwardingStore(layout) {
+      @Override
+      public TagRemoval removeTags(Map<String, Digest> tags) throws IOException {
+        delegate.putManifest("m2-a", delegate.fetchManifest("m2-b").orElseThrow()); // another push moves m2-a
+        return delegate.removeTags(tags);
+      }
+    });
 
     PruneResult r = racing.prune(spec("m2-own", null), List.of(), keepLast(0), OperationListener.NONE);
 
@@ -256,20 +271,15 @@ class PruneTest {
    */
   @Test
   void aPushBuildingOnAnOlderKeyThatAPruneRemovesMeanwhileStaysWhole() throws IOException {
-    pushTree("m2-old", 1, Duration.ofMinutes(1));
-    clock.now = clock.now.plus(GRACE.multipliedBy(2)); // m2-old's packs are older than the grace period now
-    Path next = dir.resolve("tree-m2-new");
-    TestTrees.mixed(next, 1);
-    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
-    Cachemount pushing = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
-        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
-          @Override
-          public long putManifest(String tag, ManifestBytes manifest) throws IOException {
-            // Another job, whose key is m2-other, prunes every older key just before this push commits.
-            client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE);
-            return delegate.putManifest(tag, manifest);
-          }
-        }).build();
+    Path next = treeBuildingOnAnOldKey();
+    Cachemount pushing = withStore(layout -> new ForwardingStore(layout) {
+      @Override
+      public long putManifest(String tag, ManifestBytes manifest) throws IOException {
+        // Another job, whose key is m2-other, prunes every older key just before this push commits.
+        client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE);
+        return delegate.putManifest(tag, manifest);
+      }
+    });
 
     assertEquals(Outcome.PUSHED, pushing.push(spec("m2-new", next), OperationListener.NONE).result());
 
@@ -285,23 +295,18 @@ class PruneTest {
    */
   @Test
   void aPushBuildingOnAnOlderKeyThatAPruneRemovesWhileItChunksStaysWhole() throws IOException {
-    pushTree("m2-old", 1, Duration.ofMinutes(1));
-    clock.now = clock.now.plus(GRACE.multipliedBy(2)); // m2-old's packs are older than the grace period now
-    Path next = dir.resolve("tree-m2-new");
-    TestTrees.mixed(next, 1);
-    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
+    Path next = treeBuildingOnAnOldKey();
     java.util.concurrent.atomic.AtomicBoolean pruned = new java.util.concurrent.atomic.AtomicBoolean();
-    Cachemount pushing = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
-        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
-          @Override
-          public dev.cachemount.core.store.BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
-            // The first new pack is stored while the tree is still being chunked: another job prunes then.
-            if (!pruned.getAndSet(true)) {
-              client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE);
-            }
-            return delegate.putBlob(digest, size, file);
-          }
-        }).build();
+    Cachemount pushing = withStore(layout -> new ForwardingStore(layout) {
+      @Override
+      public dev.cachemount.core.store.BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
+        // The first new pack is stored while the tree is still being chunked: another job prunes then.
+        if (!pruned.getAndSet(true)) {
+          client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE);
+        }
+        return delegate.putBlob(digest, size, file);
+      }
+    });
 
     assertEquals(Outcome.PUSHED, pushing.push(spec("m2-new", next), OperationListener.NONE).result());
 
@@ -317,22 +322,17 @@ class PruneTest {
    */
   @Test
   void aPackCollectedBeforeThePushClaimedItFailsThePushWithWhatToDo() throws IOException {
-    pushTree("m2-old", 1, Duration.ofMinutes(1));
-    clock.now = clock.now.plus(GRACE.multipliedBy(2));
-    Path next = dir.resolve("tree-m2-new");
-    TestTrees.mixed(next, 1);
-    Files.writeString(next.resolve("one-more.txt"), "a file m2-old lacks");
+    Path next = treeBuildingOnAnOldKey();
     java.util.concurrent.atomic.AtomicBoolean pruned = new java.util.concurrent.atomic.AtomicBoolean();
-    Cachemount pushing = Cachemount.builder().home(dir).env(Map.of()).workers(2).packTarget(128 * 1024).clock(clock).layoutGrace(GRACE)
-        .stores((s, defaultDir, listener) -> new ForwardingStore(new LayoutStore(s.storeDir().orElseThrow(), GRACE, clock, listener::warning)) {
-          @Override
-          public dev.cachemount.core.store.BlobPut claimBlob(Digest digest, long size, Optional<String> from) throws IOException {
-            if (!pruned.getAndSet(true)) {
-              client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE); // just before the first claim
-            }
-            return delegate.claimBlob(digest, size, from);
-          }
-        }).build();
+    Cachemount pushing = withStore(layout -> new ForwardingStore(layout) {
+      @Override
+      public dev.cachemount.core.store.BlobPut claimBlob(Digest digest, long size, Optional<String> from) throws IOException {
+        if (!pruned.getAndSet(true)) {
+          client.prune(spec("m2-other", null), List.of(), keepLast(0), OperationListener.NONE); // just before the first claim
+        }
+        return delegate.claimBlob(digest, size, from);
+      }
+    });
 
     CachemountException e = assertThrows(CachemountException.class, () -> pushing.push(spec("m2-new", next), OperationListener.NONE));
 
