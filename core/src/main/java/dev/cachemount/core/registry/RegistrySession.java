@@ -315,12 +315,9 @@ final class RegistrySession implements Closeable {
     Optional<RegistryCredential> refresh = credential.filter(c -> Credential.OAUTH2_TOKEN_USER_NAME.equals(c.username()));
     Response answer;
     if (refresh.isPresent()) {
-      Request form = Request.builder().setUserAgent(USER_AGENT).setAccept(List.of("application/json"))
-          .setHttpTimeout((int) settings.timeout().toMillis())
-          .setBody(new com.google.api.client.http.ByteArrayContent("application/x-www-form-urlencoded",
-              challenge.refreshForm(fallbackScope, refresh.get().password()).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-          .build();
-      answer = http.call("POST", new URL(challenge.realm()), form);
+      com.google.api.client.http.HttpContent form = new com.google.api.client.http.ByteArrayContent("application/x-www-form-urlencoded",
+          challenge.refreshForm(fallbackScope, refresh.get().password()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      answer = http.call("POST", new URL(challenge.realm()), request(null, List.of("application/json"), form));
     } else {
       Authorization basic = credential.map(c -> Authorization.fromBasicCredentials(c.username(), c.password())).orElse(null);
       answer = http.call("GET", new URL(challenge.tokenUrl(fallbackScope)), request(basic, List.of("application/json")));
@@ -372,11 +369,16 @@ final class RegistrySession implements Closeable {
   }
 
   private Request request(Authorization authorization, List<String> accept) {
+    return request(authorization, accept, null);
+  }
+
+  private Request request(Authorization authorization, List<String> accept, com.google.api.client.http.HttpContent body) {
     return Request.builder()
         .setUserAgent(USER_AGENT)
         .setAccept(accept)
         .setHttpTimeout((int) settings.timeout().toMillis())
         .setAuthorization(authorization)
+        .setBody(body)
         .build();
   }
 

@@ -82,7 +82,8 @@ final class TagRemover {
     // Not found, yet the tag still names it: the registry (or a proxy before it) hides its deletes.
     throw new CachemountException(FailureKind.OPERATIONAL, ref.registry() + "/" + ref.repository() + ": the registry answered"
         + " 404 (not found) to the delete of manifest " + expected + ", which tag " + tag + " still names; it does not seem to"
-        + " let manifests be deleted through its API");
+        + " let manifests be deleted through its API: remove old tags with the registry's own tools, or have its operator allow"
+        + " deletes (and a proxy before it pass DELETE requests on)");
   }
 
   /** The digests {@code tags} name now (a tag gone meanwhile is left out), read several at once. */

@@ -6,18 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.testing.RecordingListener;
+import dev.cachemount.core.testing.ScriptedRegistry;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -30,33 +27,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TagListingTest {
   @TempDir Path dir;
-  private HttpServer server;
+  private ScriptedRegistry server;
   private final AtomicInteger pagesAsked = new AtomicInteger();
 
   /** A registry of repository team/b whose {@code tags/list} {@code answer} writes. */
   private RegistryRef registry(Answer answer) throws IOException {
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setExecutor(Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "tag-listing-registry");
-      t.setDaemon(true);
-      return t;
-    }));
-    server.createContext("/", x -> {
-      try (x) {
-        x.getResponseHeaders().set("Docker-Distribution-API-Version", "registry/2.0");
-        String path = x.getRequestURI().getPath();
-        if (path.equals("/v2/")) {
-          x.sendResponseHeaders(200, -1);
-        } else if (path.equals("/v2/team/b/tags/list")) {
-          pagesAsked.incrementAndGet();
-          answer.write(x);
-        } else {
-          x.sendResponseHeaders(404, -1);
-        }
+    server = new ScriptedRegistry("tag-listing-registry", x -> {
+      if (x.getRequestURI().getPath().equals("/v2/team/b/tags/list")) {
+        pagesAsked.incrementAndGet();
+        answer.write(x);
+      } else {
+        x.sendResponseHeaders(404, -1);
       }
     });
-    server.start();
-    return RegistryRef.parse("127.0.0.1:" + server.getAddress().getPort() + "/team/b:m2-new");
+    return RegistryRef.parse(server.host() + "/team/b:m2-new");
   }
 
   interface Answer {
@@ -66,7 +50,7 @@ class TagListingTest {
   @AfterEach
   void stop() {
     if (server != null) {
-      server.stop(0);
+      server.close();
     }
   }
 

@@ -3,19 +3,16 @@ package dev.cachemount.core.registry;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.store.TagRemoval;
 import dev.cachemount.core.testing.RecordingListener;
+import dev.cachemount.core.testing.ScriptedRegistry;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,12 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TagRemovalAnswersTest {
   @TempDir Path dir;
-  private HttpServer server;
+  private ScriptedRegistry server;
 
   @AfterEach
   void stop() {
     if (server != null) {
-      server.stop(0);
+      server.close();
     }
   }
 
@@ -40,33 +37,21 @@ class TagRemovalAnswersTest {
   void aDeleteAnswered404WhileTheTagStillNamesTheManifestIsNotGone() throws IOException {
     byte[] manifest = "{\"schemaVersion\":2}".getBytes(StandardCharsets.UTF_8);
     Digest digest = Digest.of(manifest);
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.setExecutor(Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "tag-removal-registry");
-      t.setDaemon(true);
-      return t;
-    }));
-    server.createContext("/", x -> {
-      try (x) {
-        x.getResponseHeaders().set("Docker-Distribution-API-Version", "registry/2.0");
-        String path = x.getRequestURI().getPath();
-        if (path.equals("/v2/")) {
-          x.sendResponseHeaders(200, -1);
-        } else if (path.equals("/v2/team/b/tags/list")) {
-          byte[] body = "{\"name\":\"team/b\",\"tags\":[\"m2-a\"]}".getBytes(StandardCharsets.UTF_8);
-          x.sendResponseHeaders(200, body.length);
-          x.getResponseBody().write(body);
-        } else if (path.equals("/v2/team/b/manifests/m2-a") && x.getRequestMethod().equals("HEAD")) {
-          x.getResponseHeaders().set("Docker-Content-Digest", digest.toString());
-          x.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.manifest.v1+json");
-          x.sendResponseHeaders(200, -1);
-        } else {
-          x.sendResponseHeaders(404, -1); // DELETE included: the tag is not removed
-        }
+    server = new ScriptedRegistry("tag-removal-registry", x -> {
+      String path = x.getRequestURI().getPath();
+      if (path.equals("/v2/team/b/tags/list")) {
+        byte[] body = "{\"name\":\"team/b\",\"tags\":[\"m2-a\"]}".getBytes(StandardCharsets.UTF_8);
+        x.sendResponseHeaders(200, body.length);
+        x.getResponseBody().write(body);
+      } else if (path.equals("/v2/team/b/manifests/m2-a") && x.getRequestMethod().equals("HEAD")) {
+        x.getResponseHeaders().set("Docker-Content-Digest", digest.toString());
+        x.getResponseHeaders().set("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+        x.sendResponseHeaders(200, -1);
+      } else {
+        x.sendResponseHeaders(404, -1); // DELETE included: the tag is not removed
       }
     });
-    server.start();
-    RegistryRef ref = RegistryRef.parse("127.0.0.1:" + server.getAddress().getPort() + "/team/b:m2-own");
+    RegistryRef ref = RegistryRef.parse(server.host() + "/team/b:m2-own");
     try (RegistryStore store = new RegistryStore(ref, RegistrySettings.DEFAULT, false, Optional.empty(), Optional.empty(), dir,
         new RecordingListener())) {
       TagRemoval removal;
