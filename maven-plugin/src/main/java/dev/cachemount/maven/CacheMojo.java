@@ -5,12 +5,12 @@ import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.FailureKind;
 import dev.cachemount.core.OperationListener;
-import dev.cachemount.core.OperationResult;
 import dev.cachemount.core.SpecRuns;
 import dev.cachemount.core.registry.RegistryCredential;
 import dev.cachemount.core.registry.RegistrySettings;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.maven.plugin.AbstractMojo;
 import org.apache.maven.plugin.MojoExecutionException;
 import org.apache.maven.plugin.MojoFailureException;
@@ -18,9 +18,13 @@ import org.apache.maven.plugins.annotations.Parameter;
 
 /**
  * What the goals share: the cache specs (the CLI's {@code --cache-id} syntax) and running one core
- * operation per spec. No logic of its own: specs go to the core, results to the build log.
+ * operation per spec. No logic of its own: specs go to the core, results to the build log and to
+ * properties of the build.
+ *
+ * @param <R> what the core's operation returns for one spec: {@link dev.cachemount.core.OperationResult}
+ *     for pull and push ({@link SnapshotMojo}), {@link dev.cachemount.core.PruneResult} for prune
  */
-abstract class CacheMojo extends AbstractMojo {
+abstract class CacheMojo<R> extends AbstractMojo {
   /**
    * Cache specs, as the CLI's {@code --cache-id}: {@code id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]}
    * or {@code id=NAME,ref=HOST[:PORT]/REPO[:TAG][,insecure=true][,target=DIR]}; {@code preset=maven} for
@@ -62,8 +66,8 @@ abstract class CacheMojo extends AbstractMojo {
 
   /**
    * Run once per build, however many modules inherit the plugin: {@code pull} in the first project
-   * of the reactor whose build runs it, {@code push} in the last (after every module was built).
-   * {@code false} runs it in each.
+   * of the reactor whose build runs it, {@code push} in the last (after every module was built), and
+   * {@code prune}, where a pom binds it, in the last too (after the push). {@code false} runs it in each.
    */
   @Parameter(property = "cachemount.oncePerBuild", defaultValue = "true")
   boolean oncePerBuild = true;
@@ -82,9 +86,24 @@ abstract class CacheMojo extends AbstractMojo {
   /** The client; tests replace it. */
   Cachemount client = Cachemount.create();
 
-  abstract OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener);
+  /** The core's operation on one spec; a failure is thrown ({@link CachemountException}). */
+  abstract R run(Cachemount client, CacheSpec spec, OperationListener listener);
 
-  /** Refuses specs that would undo each other within this goal, as the CLI's command does. */
+  /** What the build log says of one spec's result, as the CLI prints it (one line or more). */
+  abstract String describe(R result, CacheSpec spec);
+
+  /**
+   * What one spec's result tells the rest of the build: the properties {@code cachemount.GOAL.ID.NAME}
+   * by {@code NAME}, every name the goal sets, {@code result} first; a null value where this result has
+   * none (the property an earlier run of the id left is removed). {@code result} is null for a run that
+   * failed: {@code result} is then {@code failed}, and the others are null.
+   */
+  abstract Map<String, String> properties(R result);
+
+  /**
+   * Checks the goal's specs and parameters together before anything runs: refuses specs that would
+   * undo each other within this goal, as the CLI's command does.
+   */
   abstract void checkTogether(Cachemount client, List<CacheSpec> specs);
 
   /** The project of the reactor, in build order, in which the goal runs when it runs once per build. */
@@ -100,7 +119,7 @@ abstract class CacheMojo extends AbstractMojo {
   /** What the warning about {@link #builtOnTheWrongSide} says of those projects. */
   abstract String wrongSide();
 
-  /** The goal's name: {@code pull} or {@code push}. */
+  /** The goal's name: {@code pull}, {@code push} or {@code prune}. */
   abstract String goal();
 
   /**
@@ -267,8 +286,9 @@ abstract class CacheMojo extends AbstractMojo {
 
   /**
    * Tells the rest of the build how each id ended, as properties a later plugin's configuration can
-   * name: {@code cachemount.GOAL.ID.result} ({@code restored}, {@code miss}, {@code pushed},
-   * {@code unchanged} or {@code failed}), when there is one, {@code cachemount.GOAL.ID.digest}, and,
+   * name: {@code cachemount.GOAL.ID.result} and the others {@link #properties} gives. For pull and
+   * push: {@code result} ({@code restored}, {@code miss}, {@code pushed}, {@code unchanged} or
+   * {@code failed}), when there is one, {@code cachemount.GOAL.ID.digest}, and,
    * when the id's own tag held nothing and a {@code fallback=} found a snapshot,
    * {@code cachemount.GOAL.ID.fallback} (where that snapshot is: a pull restored it, a push built on it),
    * and for a push with {@code image=}, {@code cachemount.push.ID.image}: the image view's digest, to
@@ -276,9 +296,10 @@ abstract class CacheMojo extends AbstractMojo {
    * Set as user properties of the session and properties of every project of the reactor: a goal that
    * runs once per build runs in one project, and the others read them too. A result without a digest
    * (a miss, a failure) removes the digest an earlier run of the id left (oncePerBuild=false runs it in
-   * each module): it names a snapshot this run did not restore or store; so for the fallback.
+   * each module): it names a snapshot this run did not restore or store; so for the fallback, and for
+   * every property a result has no value for.
    */
-  private void publish(String id, OperationResult r) {
+  private void publish(String id, Map<String, String> properties) {
     if (session == null) {
       return;
     }
@@ -292,22 +313,32 @@ abstract class CacheMojo extends AbstractMojo {
       targets.add(session.getCurrentProject().getProperties());
     }
     for (java.util.Properties target : targets) {
-      target.setProperty(prefix + "result", r.result().key());
-      if (r.digest() != null) {
-        target.setProperty(prefix + "digest", r.digest());
-      } else {
-        target.remove(prefix + "digest");
-      }
-      if (r.fallback() != null) {
-        target.setProperty(prefix + "fallback", r.fallback());
-      } else {
-        target.remove(prefix + "fallback");
-      }
-      if (r.image() != null) {
-        target.setProperty(prefix + "image", r.image().digest());
-      } else {
-        target.remove(prefix + "image");
-      }
+      properties.forEach((name, value) -> {
+        if (value != null) {
+          target.setProperty(prefix + name, value);
+        } else {
+          target.remove(prefix + name);
+        }
+      });
+    }
+  }
+
+  /** The properties of a run that failed: {@code result} is {@code failed}, and the others the goal sets are removed. */
+  private Map<String, String> failedProperties() {
+    Map<String, String> properties = new java.util.LinkedHashMap<>(properties(null));
+    properties.put("result", "failed");
+    return properties;
+  }
+
+  /**
+   * How one id's run ended: its result, or its failure (the result is then null).
+   *
+   * @param defect when the failure was not one the core classifies (a bug): what was thrown, for its
+   *     stack trace; {@code failure} is then the operational "unexpected error" naming it, as {@link SpecRuns} has it
+   */
+  private record Ran<R>(CacheSpec spec, R result, CachemountException failure, RuntimeException defect) {
+    boolean failed() {
+      return failure != null;
     }
   }
 
@@ -350,26 +381,40 @@ abstract class CacheMojo extends AbstractMojo {
         getLog().debug("cachemount: " + message);
       }
     };
-    // Each id in turn, one failing not stopping the others (as the CLI); then the build fails on the
-    // first failure's kind, or, with failOnError=false, goes on with each failure logged as an error
-    // (shown under -q, which hides warnings). A failure that fails the build is told once, by Maven.
-    List<SpecRuns.Run> runs = SpecRuns.each(specs, spec -> run(clientFor(spec), spec, listener), run -> {
-      OperationResult r = run.result();
-      publish(run.spec().id(), r);
-      if (!run.failed()) {
-        getLog().info("cachemount: " + dev.cachemount.core.ResultText.describe(r, run.spec()));
-      } else if (run.defect() != null) {
-        // A defect, not a condition the core classifies: its trace, as the first failure's alone would be the cause.
-        getLog().error("cachemount: " + r.id() + ": " + r.error(), run.defect());
-      } else if (!failOnError) {
-        getLog().error("cachemount: " + r.id() + ": " + r.error() + " (failOnError=false: the build goes on)");
+    // Each id in turn, one failing not stopping the others (as the CLI, and core's SpecRuns for
+    // results of any type); then the build fails on the first failure's kind, or, with
+    // failOnError=false, goes on with each failure logged as an error (shown under -q, which hides
+    // warnings). A failure that fails the build is told once, by Maven.
+    List<Ran<R>> runs = new ArrayList<>();
+    for (CacheSpec spec : specs) {
+      Ran<R> run;
+      try {
+        run = new Ran<>(spec, run(clientFor(spec), spec, listener), null, null);
+      } catch (CachemountException e) {
+        run = new Ran<>(spec, null, e, null);
+      } catch (RuntimeException e) {
+        run = new Ran<>(spec, null, SpecRuns.unexpected(e), e);
       }
-    });
-    List<CachemountException> failures = SpecRuns.failures(runs);
+      runs.add(run);
+      String id = spec.id();
+      if (!run.failed()) {
+        publish(id, properties(run.result()));
+        describe(run.result(), spec).lines().forEach(line -> getLog().info("cachemount: " + line));
+        continue;
+      }
+      publish(id, failedProperties());
+      if (run.defect() != null) {
+        // A defect, not a condition the core classifies: its trace, as the first failure's alone would be the cause.
+        getLog().error("cachemount: " + id + ": " + run.failure().getMessage(), run.defect());
+      } else if (!failOnError) {
+        getLog().error("cachemount: " + id + ": " + run.failure().getMessage() + " (failOnError=false: the build goes on)");
+      }
+    }
+    List<CachemountException> failures = runs.stream().filter(Ran::failed).map(Ran::failure).toList();
     if (failures.isEmpty() || !failOnError) {
       return;
     }
-    List<String> failed = runs.stream().filter(SpecRuns.Run::failed).map(run -> run.spec().id() + ": " + run.failure().getMessage()).toList();
+    List<String> failed = runs.stream().filter(Ran::failed).map(run -> run.spec().id() + ": " + run.failure().getMessage()).toList();
     String message = "cachemount: " + (failed.size() == 1 ? failed.get(0)
         : failed.size() + " of " + runs.size() + " cache ids failed; " + String.join("; ", failed));
     // Without the cause: Maven would append the messages of its causes (a registry's raw answer) to

@@ -11,7 +11,7 @@ import org.apache.maven.plugins.annotations.Mojo;
  * {@code validate} by default, the first phase: before anything resolves a dependency.
  */
 @Mojo(name = "pull", threadSafe = true, requiresProject = false, defaultPhase = org.apache.maven.plugins.annotations.LifecyclePhase.VALIDATE)
-public class PullMojo extends CacheMojo {
+public class PullMojo extends SnapshotMojo {
   @Override
   OperationResult run(Cachemount client, CacheSpec spec, OperationListener listener) {
     return client.pull(spec, listener);

@@ -23,7 +23,7 @@ import org.apache.maven.project.MavenProject;
  * {@code verify} by default: after the build has resolved and used what it needs.
  */
 @Mojo(name = "push", threadSafe = true, requiresProject = false, defaultPhase = org.apache.maven.plugins.annotations.LifecyclePhase.VERIFY)
-public class PushMojo extends CacheMojo {
+public class PushMojo extends SnapshotMojo {
   /** Store a complete new snapshot even when the tree equals the stored one (repairs a damaged store). */
   @Parameter(property = "cachemount.force", defaultValue = "false")
   boolean force;

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CacheMojoTest {
   @TempDir Path dir;
 
-  private <M extends CacheMojo> M configure(M mojo, String... specs) {
+  private <M extends CacheMojo<?>> M configure(M mojo, String... specs) {
     mojo.client = Cachemount.builder().home(dir).env(Map.of()).build();
     mojo.cacheIds = List.of(specs);
     mojo.failOnError = true;
@@ -119,7 +119,7 @@ class CacheMojoTest {
   }
 
   /** {@code mojo} run in a build whose local repository is {@code repository}. */
-  private static <M extends CacheMojo> M inBuildWith(Path repository, M mojo) {
+  private static <M extends CacheMojo<?>> M inBuildWith(Path repository, M mojo) {
     mojo.session = reactor(List.of(), null);
     mojo.session.getRequest().setLocalRepository(new org.apache.maven.artifact.repository.MavenArtifactRepository("local",
         repository.toUri().toString(), new org.apache.maven.artifact.repository.layout.DefaultRepositoryLayout(), null, null));
@@ -139,7 +139,7 @@ class CacheMojoTest {
     configure(new PushMojo(), "id=maven,dir=" + store + ",target=" + elsewhere).execute();
     // A pull into the build's repository, and a push from it, which finds it as pulled.
     Path repository = dir.resolve("build-repo");
-    for (CacheMojo mojo : List.of(new PullMojo(), new PushMojo())) {
+    for (CacheMojo<?> mojo : List.of(new PullMojo(), new PushMojo())) {
       inBuildWith(repository, configure(mojo, "preset=maven,dir=" + store)).execute();
       assertEquals(mojo.goal().equals("pull") ? "restored" : "unchanged", mojo.session.getUserProperties().getProperty("cachemount." + mojo.goal() + ".maven.result"));
     }
@@ -313,7 +313,7 @@ class CacheMojoTest {
   }
 
   /** Runs {@code mojo} as Maven would in {@code projects.get(current)} of that reactor. */
-  private static void runIn(CacheMojo mojo, List<org.apache.maven.project.MavenProject> projects, int current) throws Exception {
+  private static void runIn(CacheMojo<?> mojo, List<org.apache.maven.project.MavenProject> projects, int current) throws Exception {
     mojo.session = reactor(projects, projects.get(current));
     mojo.execute();
   }
@@ -759,7 +759,7 @@ class CacheMojoTest {
   }
 
   /** The warnings and errors {@code mojo} logs, each as "warning: ..." or "error: ...". */
-  private static List<String> logged(CacheMojo mojo) {
+  private static List<String> logged(CacheMojo<?> mojo) {
     List<String> logged = new java.util.ArrayList<>();
     mojo.setLog(new org.apache.maven.plugin.logging.SystemStreamLog() {
       @Override
@@ -776,7 +776,7 @@ class CacheMojoTest {
   }
 
   /** The warnings {@code mojo} logs. */
-  private static List<String> warnings(CacheMojo mojo) {
+  private static List<String> warnings(CacheMojo<?> mojo) {
     List<String> warnings = new java.util.ArrayList<>();
     mojo.setLog(new org.apache.maven.plugin.logging.SystemStreamLog() {
       @Override
