@@ -302,7 +302,7 @@ class CacheMojoTest {
     assertEquals("verify", push.group(1));
   }
 
-  private static org.apache.maven.execution.MavenSession reactor(List<org.apache.maven.project.MavenProject> projects,
+  static org.apache.maven.execution.MavenSession reactor(List<org.apache.maven.project.MavenProject> projects,
       org.apache.maven.project.MavenProject current) {
     @SuppressWarnings("deprecation")
     org.apache.maven.execution.MavenSession session = new org.apache.maven.execution.MavenSession(null, null,
@@ -500,7 +500,7 @@ class CacheMojoTest {
     assertTrue(Files.exists(dir.resolve("each")), "oncePerBuild=false runs it in every module");
   }
 
-  private static org.apache.maven.project.MavenProject project(String name, String... goals) {
+  static org.apache.maven.project.MavenProject project(String name, String... goals) {
     org.apache.maven.project.MavenProject p = new org.apache.maven.project.MavenProject();
     p.setArtifactId(name);
     p.getModel().setBuild(new org.apache.maven.model.Build());
