@@ -29,6 +29,11 @@ abstract class CacheCommand implements Callable<Integer> {
   boolean passwordStdin;
   boolean json;
   boolean verbose;
+  /** How progress is shown: {@code --progress}, where the command has it (push, pull, run, verify). */
+  ProgressOutput.Mode progress = ProgressOutput.Mode.NONE;
+  /** Standard error as the progress and the warnings share it; set while the command runs. */
+  private ProgressOutput output;
+  private java.util.Optional<dev.cachemount.core.ProgressTicker> ticker = java.util.Optional.empty();
 
   /**
    * The model of a cache command (see {@link Models}): its name and description, the standard help
@@ -60,6 +65,15 @@ abstract class CacheCommand implements Callable<Integer> {
     return Models.withStandardHelpOptions(spec);
   }
 
+  /** Adds {@code --progress} to the model of a command whose operations report progress. */
+  static CommandSpec withProgress(CommandSpec spec) {
+    spec.addOption(OptionSpec.builder("--progress").paramLabel("MODE").type(String.class).defaultValue("${env:CACHEMOUNT_PROGRESS:-auto}")
+        .description("How progress is shown on standard error: auto (a bar on a terminal, else a line every "
+            + ProgressOutput.LOG_INTERVAL.toSeconds() + " s once an operation has run that long), tty (a bar), plain (the lines)"
+            + " or none. Default: $$CACHEMOUNT_PROGRESS, else auto.").build());
+    return spec;
+  }
+
   @Override
   public final Integer call() {
     cacheIds = Models.value(spec, "--cache-id");
@@ -69,7 +83,16 @@ abstract class CacheCommand implements Callable<Integer> {
     passwordStdin = Models.value(spec, "--password-stdin");
     json = Models.value(spec, "--json");
     verbose = Models.value(spec, "--verbose");
-    return run();
+    if (spec.findOption("--progress") != null) {
+      progress = ProgressOutput.Mode.parse(Models.value(spec, "--progress"));
+    }
+    ticker = ProgressOutput.ticker(progress, err(), ProgressOutput.stderrIsTerminal(), System.getenv("TERM"), ProgressOutput.columns());
+    output = new ProgressOutput(err(), false, ProgressOutput.columns());
+    try {
+      return run();
+    } finally {
+      ticker.ifPresent(dev.cachemount.core.ProgressTicker::close);
+    }
   }
 
   /** Runs the command, its options read; returns the exit code. */
@@ -118,28 +141,27 @@ abstract class CacheCommand implements Callable<Integer> {
     return spec.commandLine().getErr();
   }
 
+  /**
+   * What an operation reports goes to standard error: warnings, notes with {@code -v}, and its
+   * progress as {@code --progress} says.
+   */
   OperationListener listener() {
-    PrintWriter err = err();
+    ProgressOutput lines = ticker.map(t -> t.display() instanceof ProgressOutput o ? o : null).orElse(output);
     boolean verbose = this.verbose;
-    return new OperationListener() {
+    OperationListener says = new OperationListener() {
       @Override
       public void warning(String message) {
-        synchronized (err) {
-          err.println("cachemount: warning: " + message);
-          err.flush();
-        }
+        lines.println("cachemount: warning: " + message);
       }
 
       @Override
       public void info(String message) {
         if (verbose) {
-          synchronized (err) {
-            err.println("cachemount: " + message);
-            err.flush();
-          }
+          lines.println("cachemount: " + message);
         }
       }
     };
+    return ticker.map(t -> t.showing(says)).orElse(says);
   }
 
   /** A look at what is stored for one spec: empty when nothing is (a miss). */

@@ -19,7 +19,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, run, inspect, verify or version");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, run, inspect, verify, prune or version");
   }
 
   /** The top-level command's model (see {@link Models}). */

@@ -7,9 +7,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 final class PullCommand extends CacheCommand {
   static CommandSpec model(Cachemount client) {
-    return model(new PullCommand(), client, "pull",
+    return withProgress(model(new PullCommand(), client, "pull",
         "Restore each cache's stored snapshot into its target directory (created if missing).",
-        "Files the snapshot does not hold are left alone, unless mode=mirror. An id that is not stored is a miss: exit 0, target untouched.");
+        "Files the snapshot does not hold are left alone, unless mode=mirror. An id that is not stored is a miss: exit 0, target untouched."));
   }
 
   @Override

@@ -14,7 +14,7 @@ final class PushCommand extends CacheCommand {
     spec.addOption(Models.flag(new String[] {"--force"},
         "Store a complete new snapshot even when the tree equals the stored one",
         "(repairs a store whose blobs were damaged)."));
-    return spec;
+    return withProgress(spec);
   }
 
   @Override

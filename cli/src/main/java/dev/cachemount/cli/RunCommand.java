@@ -22,7 +22,7 @@ final class RunCommand extends CacheCommand {
         .description("The command and its arguments, after --: run -- mvn -B verify").build());
     // Everything from the command on is the command's: `run --cache-id X mvn -B` does not read -B as an option of run.
     spec.parser().stopAtPositional(true);
-    return spec;
+    return withProgress(spec);
   }
 
   @Override

@@ -5,11 +5,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 final class VerifyCommand extends CacheCommand {
   static CommandSpec model(Cachemount client) {
-    return model(new VerifyCommand(), client, "verify",
+    return withProgress(model(new VerifyCommand(), client, "verify",
         "Check that each cache id's stored snapshot can be restored whole: read every pack as a pull would and check every chunk"
             + " against its digest, writing nothing.",
         "A missing or damaged blob is an integrity failure (exit 4) that names the packs and the files that need them."
-            + " An id that is not stored is a miss: exit 0.");
+            + " An id that is not stored is a miss: exit 0."));
   }
 
   @Override

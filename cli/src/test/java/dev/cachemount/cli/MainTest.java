@@ -459,8 +459,8 @@ class MainTest {
     assertEquals(0, run("push", "--help"));
     assertTrue(out.startsWith("""
         Usage: cachemount push [-hvV] [--force] [--json] [--password-stdin]
-                               [--ca-file=PEM] --cache-id=SPEC [--cache-id=SPEC]...
-                               [--insecure-registry=HOST[:PORT]]...
+                               [--ca-file=PEM] [--progress=MODE] --cache-id=SPEC
+                               [--cache-id=SPEC]... [--insecure-registry=HOST[:PORT]]...
         Snapshot each cache's target directory and store it under its id.
         """), out);
     for (String line : List.of("      --ca-file=PEM      Trust the certificates in PEM", "      --cache-id=SPEC    Which cache, where it is stored",
@@ -571,5 +571,18 @@ class MainTest {
     assertTrue(out.contains("miss"), out);
     assertEquals(0, run("inspect", "--cache-id", "id=m2-own,dir=" + store), err);
     assertTrue(out.contains("digest:"), out);
+  }
+
+  /** --progress takes auto, tty, plain or none on the commands whose operations report progress; anything else is a usage error. */
+  @Test
+  void progressModes() {
+    String spec = "id=p,dir=" + store + ",target=" + source;
+    assertEquals(0, run("push", "--progress=none", "--cache-id", spec));
+    assertEquals("", err);
+    assertEquals(0, run("pull", "--progress", "plain", "--cache-id", "id=p,dir=" + store + ",target=" + dir.resolve("back")));
+    assertEquals(2, run("verify", "--progress=fancy", "--cache-id", spec));
+    assertTrue(err.contains("--progress=fancy (or CACHEMOUNT_PROGRESS) is not a progress mode; use auto, tty, plain or none"), err);
+    assertEquals(2, run("inspect", "--progress=none", "--cache-id", spec));
+    assertTrue(err.contains("Unknown option: '--progress=none'"), err);
   }
 }

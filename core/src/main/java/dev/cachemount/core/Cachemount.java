@@ -201,8 +201,14 @@ public final class Cachemount {
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort);
         var merging = MergeLock.acquire(spec, store, targetLockTimeout, listener)) {
       try {
-        List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
-        return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).run(store);
+        Progress progress = new Progress(spec.id(), "push", Progress.Step.SCANNING);
+        listener.started(progress);
+        try {
+          List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
+          return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).reportingTo(progress).run(store);
+        } finally {
+          listener.ended(progress);
+        }
       } catch (RuntimeException e) {
         throw interrupted(e, watch, "push of cache '" + spec.id() + "'");
       }
@@ -290,7 +296,13 @@ public final class Cachemount {
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
       try {
-        return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).run(store);
+        Progress progress = new Progress(spec.id(), "pull", Progress.Step.FETCHING);
+        listener.started(progress);
+        try {
+          return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).reportingTo(progress).run(store);
+        } finally {
+          listener.ended(progress);
+        }
       } catch (RuntimeException e) {
         throw interrupted(e, watch, "pull of cache '" + spec.id() + "'");
       }
@@ -407,46 +419,65 @@ public final class Cachemount {
     long started = System.nanoTime();
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
-      String ref = store.describe(spec.storeReference());
-      LoadedSnapshot s;
-      SnapshotCheck.Report report;
-      dev.cachemount.core.blob.Digest[] read = {null}; // the manifest read, once it is
-      LookedUp l = new LookedUp(spec.storeReference(), ref, null, Optional.empty(), null);
+      Progress progress = new Progress(spec.id(), "verify", Progress.Step.FETCHING);
+      listener.started(progress);
       try {
-        l = lookUp(store, spec, listener);
-        ref = l.ref();
-        if (l.manifest().isEmpty()) {
-          return Optional.empty();
-        }
-        read[0] = l.manifest().get().digest();
-        // The stored index, never the copy this machine keeps of one it pushed or pulled (a registry's
-        // IndexCache): a cold pull elsewhere reads the stored one, and fails when that is damaged.
-        s = l.load(new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE));
-        report = new SnapshotCheck(store, s.index(), Math.max(engine.workers(), store.parallelReads())).check(ref);
-      } catch (CachemountException e) {
-        // A manifest, config or index that does not check: the snapshot is damaged there, unless a
-        // push moved the tag meanwhile and the old one's blobs were collected.
-        CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
-            : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, l.reference(), read[0]) ? replaced(ref)
-            : damaged(PullOperation.naming(e.getMessage(), spec.id(), l.fallback()), spec, l, store, e);
-        throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
-      } catch (RuntimeException e) {
-        throw interrupted(e, watch, "verify of cache '" + spec.id() + "'");
+        return verify(spec, store, listener, watch, progress, started);
+      } finally {
+        listener.ended(progress);
       }
-      if (!report.damaged().isEmpty()) {
-        // A push that moved the tag meanwhile may have had the old snapshot's packs collected, as a
-        // pull finds (PullOperation): that is not damage.
-        if (replacedMeanwhile(store, l.reference(), s.manifestBytes().digest())) {
-          throw replaced(ref);
-        }
-        throw damaged(damageMessage(ref, report), spec, l, store, null);
-      }
-      return Optional.of(new Verification(ref, s.manifestBytes().digest().toString(), s.index().fileCount(), s.index().totalBytes(),
-          report.packs(), report.frames(), report.chunks(), s.bytesRead() + report.bytesRead(), Engine.millisSince(started), l.fallback()));
     } catch (IOException e) {
       throw IoErrors.failed("verify of cache '" + spec.id() + "'", e);
     }
   }
+
+  /** The verify of {@link #verify(CacheSpec, OperationListener)} in its open store, counted in {@code progress}. */
+  private Optional<Verification> verify(CacheSpec spec, SnapshotStore store, OperationListener listener, InterruptWatch watch, Progress progress,
+      long started) throws IOException {
+    String ref = store.describe(spec.storeReference());
+    LoadedSnapshot s;
+    SnapshotCheck.Report report;
+    dev.cachemount.core.blob.Digest[] read = {null}; // the manifest read, once it is
+    LookedUp l = new LookedUp(spec.storeReference(), ref, null, Optional.empty(), null);
+    try {
+      l = lookUp(store, spec, listener);
+      ref = l.ref();
+      if (l.manifest().isEmpty()) {
+        return Optional.empty();
+      }
+      read[0] = l.manifest().get().digest();
+      // The stored index, never the copy this machine keeps of one it pushed or pulled (a registry's
+      // IndexCache): a cold pull elsewhere reads the stored one, and fails when that is damaged.
+      s = l.load(new SnapshotReader(store, store, dev.cachemount.core.store.IndexCache.NONE));
+      progress.transferred(s.bytesRead());
+      SnapshotCheck check = new SnapshotCheck(store, s.index(), Math.max(engine.workers(), store.parallelReads()));
+      progress.begin(Progress.Step.CHECKING, check.bytesToRead(), 0);
+      report = check.reportingTo(n -> {
+        progress.transferred(n);
+        progress.bytes(n);
+      }).check(ref);
+    } catch (CachemountException e) {
+      // A manifest, config or index that does not check: the snapshot is damaged there, unless a
+      // push moved the tag meanwhile and the old one's blobs were collected.
+      CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
+          : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, l.reference(), read[0]) ? replaced(ref)
+          : damaged(PullOperation.naming(e.getMessage(), spec.id(), l.fallback()), spec, l, store, e);
+      throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
+    } catch (RuntimeException e) {
+      throw interrupted(e, watch, "verify of cache '" + spec.id() + "'");
+    }
+    if (!report.damaged().isEmpty()) {
+      // A push that moved the tag meanwhile may have had the old snapshot's packs collected, as a
+      // pull finds (PullOperation): that is not damage.
+      if (replacedMeanwhile(store, l.reference(), s.manifestBytes().digest())) {
+        throw replaced(ref);
+      }
+      throw damaged(damageMessage(ref, report), spec, l, store, null);
+    }
+    return Optional.of(new Verification(ref, s.manifestBytes().digest().toString(), s.index().fileCount(), s.index().totalBytes(),
+        report.packs(), report.frames(), report.chunks(), s.bytesRead() + report.bytesRead(), Engine.millisSince(started), l.fallback()));
+  }
+
 
   /** A verify's failure on damage: {@code message} and what to do, a push of the id whose snapshot it is (a fallback's, where one chose it). */
   private static CachemountException damaged(String message, CacheSpec spec, LookedUp l, SnapshotStore store, Throwable cause) {

@@ -21,22 +21,30 @@ final class ClosableListener implements OperationListener, AutoCloseable {
 
   @Override
   public void warning(String message) {
-    reports.readLock().lock();
-    try {
-      if (!closed) {
-        listener.warning(message);
-      }
-    } finally {
-      reports.readLock().unlock();
-    }
+    report(() -> listener.warning(message));
   }
 
   @Override
   public void info(String message) {
+    report(() -> listener.info(message));
+  }
+
+  @Override
+  public void started(Progress progress) {
+    report(() -> listener.started(progress));
+  }
+
+  @Override
+  public void ended(Progress progress) {
+    report(() -> listener.ended(progress));
+  }
+
+  /** Passes a report on unless closed, {@link #close} waiting for it. */
+  private void report(Runnable report) {
     reports.readLock().lock();
     try {
       if (!closed) {
-        listener.info(message);
+        report.run();
       }
     } finally {
       reports.readLock().unlock();

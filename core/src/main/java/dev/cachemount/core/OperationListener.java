@@ -13,4 +13,16 @@ public interface OperationListener {
 
   /** A step worth a line in a verbose log. */
   default void info(String message) {}
+
+  /**
+   * A push, pull or verify has started: {@code progress} counts what it does until it ends; read it
+   * as often as you like (a progress bar polls it). Called on the caller's thread.
+   */
+  default void started(Progress progress) {}
+
+  /**
+   * The operation {@code progress} counts has ended, or failed: called on the caller's thread before
+   * the operation returns or throws (a progress bar is taken down here, before the result is printed).
+   */
+  default void ended(Progress progress) {}
 }

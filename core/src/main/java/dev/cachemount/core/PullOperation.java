@@ -48,6 +48,7 @@ final class PullOperation {
   /** The snapshot a {@code fallback=} chose, once the pull restores it: what a failure names. */
   private volatile FallbackTags.Match restoringFallback;
   private final java.time.Duration lockTimeout;
+  private Progress progress = Progress.unobserved();
 
   /**
    * @param stateDirectory cachemount's own directory: its {@code locks/} hold the per-target locks, and
@@ -61,6 +62,12 @@ final class PullOperation {
     this.stateDirectory = stateDirectory;
     this.lockDirectory = stateDirectory.resolve("locks");
     this.lockTimeout = lockTimeout;
+  }
+
+  /** Counts what this pull does in {@code progress}. */
+  PullOperation reportingTo(Progress progress) {
+    this.progress = progress;
+    return this;
   }
 
   OperationResult run(SnapshotStore store) {
@@ -395,6 +402,7 @@ final class PullOperation {
     }
     long indexNanos = System.nanoTime();
     LoadedSnapshot snapshot = reader.load(head, ref);
+    progress.transferred(snapshot.bytesRead());
     listener.info(String.format("%s: fetched the index (%,d bytes read in all) in %d ms; %s", ref, snapshot.bytesRead(),
         Engine.millisSince(indexNanos), seen == null ? "the restore looks at each file of the target" : "a scan saw " + seen.size() + " entries in the target"));
     if (seen != null) {
@@ -402,7 +410,7 @@ final class PullOperation {
     }
     long restoreNanos = System.nanoTime();
     Restorer.Options options = new Restorer.Options(spec.verifyContent(), mirror, snapshot.config().chunker().toParameters(), seen, this::stale);
-    Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options);
+    Restorer restorer = new Restorer(store, listener, Math.max(engine.workers(), store.parallelReads()), options).reportingTo(progress);
     Restorer.Stats stats = restorer.restore(snapshot.index(), target, ref, keepOut);
     warnOfYoungLeftovers(target); // those the mirror step found where no scan ran
     listener.info(String.format("restored %,d files (%,d already there), %,d directories and %,d symlinks into %s;"

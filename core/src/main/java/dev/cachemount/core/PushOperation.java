@@ -60,6 +60,7 @@ final class PushOperation {
   /** How long to wait for a pull restoring into the target. */
   private final java.time.Duration targetLockTimeout;
   private final long started = System.nanoTime();
+  private Progress progress = Progress.unobserved();
 
   /**
    * @param others snapshots named by {@code from=}, loaded; ignored with {@code --force}
@@ -74,6 +75,12 @@ final class PushOperation {
     this.options = options;
     this.listener = listener;
     this.others = List.copyOf(others);
+  }
+
+  /** Counts what this push does in {@code progress}. */
+  PushOperation reportingTo(Progress progress) {
+    this.progress = progress;
+    return this;
   }
 
   OperationResult run(SnapshotStore store) {
@@ -277,8 +284,8 @@ final class PushOperation {
     Snapshotter.Settings settings = new Snapshotter.Settings(new FastCdcChunker(engine.chunker()), spec.compressionLevel(),
         engine.frameTarget(), engine.packTarget(), engine.workers());
     // Packs are stored as soon as they are finished, while the snapshot goes on.
-    PackUploader uploader = new PackUploader(store);
-    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock()).onPackFinished(uploader::submit);
+    PackUploader uploader = new PackUploader(store).reportingTo(progress);
+    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock()).onPackFinished(uploader::submit).reportingTo(progress);
     // On SIGTERM (a cancelled CI job): no new pack, no new upload, and the staging directory goes,
     // within seconds: the CI system sends SIGKILL soon after (10 s on GitHub Actions and GitLab).
     // An upload that has its staged pack open goes on reading it after the name is gone.
@@ -313,6 +320,7 @@ final class PushOperation {
         return unchangedResult(ref, parent.get(), evictedFiles, evictedBytes);
       }
       long publishStarted = System.nanoTime();
+      progress.begin(Progress.Step.STORING, 0, 0);
       SnapshotPublisher.Published published = SnapshotPublisher.of(store)
           .publish(tag, spec.id(), staged, engine.chunker(), spec.compressionLevel(), engine.frameTarget(), engine.packTarget(),
               lineage(staged, reuseParent, options.force() ? List.of() : others), uploader, tagCheck(store, tag, ref, lastTry));
@@ -449,7 +457,7 @@ final class PushOperation {
 
   private List<ScannedEntry> scan(Path root, Set<Path> excluded) throws IOException {
     long scanNanos = System.nanoTime();
-    List<ScannedEntry> scanned = new TreeScanner(listener).scan(root, excluded);
+    List<ScannedEntry> scanned = new TreeScanner(listener).reportingTo(progress).scan(root, excluded);
     listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
     return scanned;
   }

@@ -72,10 +72,18 @@ final class FrameReader {
   private final SnapshotIndex index;
   private final int threads;
 
+  private final java.util.function.LongConsumer onRead;
+
   FrameReader(BlobSource blobs, SnapshotIndex index, int threads) {
+    this(blobs, index, threads, n -> { });
+  }
+
+  /** @param onRead told of the bytes read from the store as they come in, from the reading threads */
+  FrameReader(BlobSource blobs, SnapshotIndex index, int threads, java.util.function.LongConsumer onRead) {
     this.blobs = blobs;
     this.index = index;
     this.threads = threads;
+    this.onRead = onRead;
   }
 
   /**
@@ -352,9 +360,12 @@ final class FrameReader {
       for (Span span : task.spans()) {
         long position = span.start();
         for (int f : span.frames()) {
+          long at = position;
           position = work.frame(in, pack, f, position);
+          onRead.accept(position - at);
         }
         in.skipNBytes(span.end() - position);
+        onRead.accept(span.end() - position);
         // What the span cost: frames and the gaps between them all come over the wire from a registry.
         work.bytesRead.addAndGet(span.end() - span.start());
       }

@@ -114,6 +114,7 @@ public final class Restorer {
   private final Options options;
   /** The read-only directories this restore made writable: set during a restore. */
   private WritableDirectories unlocked;
+  private dev.cachemount.core.Progress progress = dev.cachemount.core.Progress.unobserved();
 
   /** A restorer that runs up to {@code threads} reads at once and overwrites every file. */
   public Restorer(BlobSource blobs, OperationListener listener, int threads) {
@@ -126,6 +127,15 @@ public final class Restorer {
     this.listener = listener;
     this.threads = threads;
     this.options = options;
+  }
+
+  /**
+   * Counts in {@code progress} the files and bytes it writes ({@link dev.cachemount.core.Progress.Step#RESTORING})
+   * and the bytes it reads from the store.
+   */
+  public Restorer reportingTo(dev.cachemount.core.Progress progress) {
+    this.progress = progress;
+    return this;
   }
 
   /**
@@ -235,6 +245,11 @@ public final class Restorer {
       long files = counted[0];
       long unchanged = counted[1];
       requireSpace(root, pending, options != null ? options.seen() : null);
+      long toWrite = 0;
+      for (PendingFile file : pending) {
+        toWrite += file.entry.size();
+      }
+      progress.begin(dev.cachemount.core.Progress.Step.RESTORING, toWrite, pending.size());
       // Written only once the files are known to fit: a pull that does not fit writes no file.
       for (PendingFile file : empty) {
         complete(file);
@@ -242,6 +257,9 @@ public final class Restorer {
       long[] bytes = fillFiles(index, uses, open, where);
       List<Entry> links = createSymlinks(root, index, temps);
       long symlinks = links.size() - removeEscapingLinks(root, links, temps);
+      if (options != null && options.mirror()) {
+        progress.begin(dev.cachemount.core.Progress.Step.REMOVING, 0, 0);
+      }
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
       // Before the directories' times are set, which a deletion would change.
       temps.dropAsides(this::deleteUnlocked, listener::warning);
@@ -386,7 +404,7 @@ public final class Restorer {
         return chunksByFrame[frame];
       }
     };
-    long read = new FrameReader(blobs, index, threads).read(needs, decoded -> written[0] += writeFrame(index, uses.get(decoded.frame()), decoded.data(), open),
+    long read = new FrameReader(blobs, index, threads, progress::transferred).read(needs, decoded -> written[0] += writeFrame(index, uses.get(decoded.frame()), decoded.data(), open),
         where);
     return new long[] {written[0], read};
   }
@@ -416,6 +434,7 @@ public final class Restorer {
       }
       write(first.file, data, from, length, first.offset, open);
       written += length;
+      progress.bytes(length);
       first.file.remaining -= length;
       if (first.file.remaining == 0) {
         open.remove(first.file);
@@ -501,6 +520,7 @@ public final class Restorer {
     Files.setLastModifiedTime(temp, mtime(e));
     moveIntoPlace(temp, file.target, file.temps());
     file.markRenamed();
+    progress.file();
   }
 
   /** {@code perms} with the execute bit of each class that may read: the mode of an executable file this restore writes. */

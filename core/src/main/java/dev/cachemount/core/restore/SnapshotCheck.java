@@ -50,6 +50,7 @@ public final class SnapshotCheck {
   private final int[][] chunksOfFrame;
   /** For each pack, its frames that hold chunks, in index order (null: none). */
   private final List<List<Integer>> framesOfPack;
+  private java.util.function.LongConsumer onRead = n -> { };
 
   public SnapshotCheck(BlobSource blobs, SnapshotIndex index, int threads) {
     this.blobs = blobs;
@@ -78,6 +79,28 @@ public final class SnapshotCheck {
         framesOfPack.get(p).add(f);
       }
     }
+  }
+
+  /** The bytes {@link #check} reads from the store: the spans of the packs' frames, as a cold pull reads them. */
+  public long bytesToRead() {
+    long bytes = 0;
+    for (int p = 0; p < framesOfPack.size(); p++) {
+      List<Integer> frames = framesOfPack.get(p);
+      if (frames != null) {
+        List<Integer> sorted = new ArrayList<>(frames);
+        sorted.sort(java.util.Comparator.comparingLong(f -> index.frames().get(f).offset()));
+        for (FrameReader.Span span : FrameReader.plan(index, sorted, index.packs().get(p).size())) {
+          bytes += span.end() - span.start();
+        }
+      }
+    }
+    return bytes;
+  }
+
+  /** Tells {@code onRead} of the bytes read from the store as they come in, from the reading threads. */
+  public SnapshotCheck reportingTo(java.util.function.LongConsumer onRead) {
+    this.onRead = onRead;
+    return this;
   }
 
   /**
@@ -130,7 +153,7 @@ public final class SnapshotCheck {
       }
     };
     try {
-      bytesRead.addAndGet(new FrameReader(blobs, index, 1).read(needs, decoded -> {
+      bytesRead.addAndGet(new FrameReader(blobs, index, 1, onRead).read(needs, decoded -> {
         frames.incrementAndGet();
         chunks.addAndGet(chunksOfFrame[decoded.frame()].length);
       }, where));

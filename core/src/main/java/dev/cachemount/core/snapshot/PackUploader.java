@@ -23,10 +23,17 @@ public final class PackUploader implements AutoCloseable {
   private final BlobSink sink;
   private final ExecutorService pool;
   private final Map<String, Future<BlobPut>> submitted = new ConcurrentHashMap<>();
+  private dev.cachemount.core.Progress progress = dev.cachemount.core.Progress.unobserved();
 
   public PackUploader(BlobSink sink) {
     this.sink = sink;
     this.pool = Workers.pool("cachemount-upload", Math.max(1, sink.parallelPuts()));
+  }
+
+  /** Counts the bytes of each blob it writes in {@code progress}, once the store has it. */
+  public PackUploader reportingTo(dev.cachemount.core.Progress progress) {
+    this.progress = progress;
+    return this;
   }
 
   /** Whether the store wants even the packs known to be there claimed ({@link BlobSink#claimsKnownBlobs}). */
@@ -62,7 +69,11 @@ public final class PackUploader implements AutoCloseable {
    */
   private Future<BlobPut> start(java.util.concurrent.Callable<BlobPut> put) {
     try {
-      return pool.submit(put);
+      return pool.submit(() -> {
+        BlobPut done = put.call();
+        progress.transferred(done.bytesWritten());
+        return done;
+      });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       return java.util.concurrent.CompletableFuture.failedFuture(new IOException("the push was cancelled before this blob was stored", e));
     }

@@ -76,6 +76,7 @@ public final class Snapshotter {
 
   private final Settings settings;
   private final OperationListener listener;
+  private dev.cachemount.core.Progress progress = dev.cachemount.core.Progress.unobserved();
   private final Clock clock;
   private volatile PackSink activeSink;
   private java.util.function.Consumer<PackWriter.FinishedPack> onPackFinished = pack -> { };
@@ -85,6 +86,15 @@ public final class Snapshotter {
     this.settings = settings;
     this.listener = listener;
     this.clock = clock;
+  }
+
+  /**
+   * Counts in {@code progress} the files it reads and their bytes ({@link dev.cachemount.core.Progress.Step#READING}):
+   * those it cannot take from an earlier snapshot unread.
+   */
+  public Snapshotter reportingTo(dev.cachemount.core.Progress progress) {
+    this.progress = progress;
+    return this;
   }
 
   /** Hands each pack to {@code consumer} as soon as it is finished, from the thread that finished it. */
@@ -142,9 +152,16 @@ public final class Snapshotter {
     List<int[]> batches = batches(files);
     FileResult[] results = new FileResult[files.size()];
     long bytes = 0;
+    long toRead = 0;
+    int filesToRead = 0;
     for (ScannedEntry f : files) {
       bytes += f.size();
+      if (reuse.unchangedInParent(f).isEmpty()) {
+        toRead += f.size();
+        filesToRead++;
+      }
     }
+    progress.begin(dev.cachemount.core.Progress.Step.READING, toRead, filesToRead);
     int expectedChunks = (int) Math.min(1 << 20, files.size() + bytes / settings.chunker().parameters().avgSize());
     int frameCapacity = (int) ContentBoundaries.frameCapacity(settings.frameTarget(), settings.chunker().maxSize());
     try (PackSink sink = new PackSink(staging, settings.packTarget(), frameCapacity, settings.compressionLevel(), settings.workers(), onPackFinished)) {
@@ -378,6 +395,9 @@ public final class Snapshotter {
                   return null;
                 }
                 results[i] = worker.read(files.get(i), i);
+                if (results[i] == null || results[i].parentChunks() == null) {
+                  progress.file(); // read (or found gone), not taken from the parent unread
+                }
               }
               worker.endBatch();
             }
@@ -693,6 +713,7 @@ public final class Snapshotter {
      */
     @Override
     public void accept(byte[] data, int offset, int length) throws IOException {
+      progress.bytes(length);
       md.update(data, offset, length);
       Digest digest = Digest.finish(md);
       fileChunks.add(digest);

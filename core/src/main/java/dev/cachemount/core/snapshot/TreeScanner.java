@@ -49,6 +49,7 @@ public final class TreeScanner {
 
   private final OperationListener listener;
   private final java.util.function.Predicate<Path> dropLeftover;
+  private dev.cachemount.core.Progress progress = dev.cachemount.core.Progress.unobserved();
 
   public TreeScanner(OperationListener listener) {
     this(listener, leftover -> false);
@@ -61,6 +62,12 @@ public final class TreeScanner {
   public TreeScanner(OperationListener listener, java.util.function.Predicate<Path> dropLeftover) {
     this.listener = listener;
     this.dropLeftover = dropLeftover;
+  }
+
+  /** Counts each entry it finds as a file done in {@code progress}. */
+  public TreeScanner reportingTo(dev.cachemount.core.Progress progress) {
+    this.progress = progress;
+    return this;
   }
 
   /**
@@ -167,6 +174,7 @@ public final class TreeScanner {
             return false;
           }
           entries.add(entry);
+          progress.file();
           if (entry.type() == EntryType.DIRECTORY) {
             pending.push(path);
             if (attrs.fileKey() != null) {
