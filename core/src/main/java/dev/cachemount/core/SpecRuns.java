@@ -29,6 +29,30 @@ public final class SpecRuns {
   }
 
   /**
+   * How one id's operation of any result type ended: its result, or its failure (the result is then
+   * null). {@code defect} as in {@link Run}.
+   */
+  public record Attempt<R>(CacheSpec spec, R result, CachemountException failure, RuntimeException defect) {
+    public boolean failed() {
+      return failure != null;
+    }
+  }
+
+  /**
+   * Runs {@code operation} for one spec, as every front does: a failure the core classifies is the
+   * attempt's failure, anything else a defect ({@link #unexpected}).
+   */
+  public static <R> Attempt<R> attempt(CacheSpec spec, Function<CacheSpec, R> operation) {
+    try {
+      return new Attempt<>(spec, operation.apply(spec), null, null);
+    } catch (CachemountException e) {
+      return new Attempt<>(spec, null, e, null);
+    } catch (RuntimeException e) {
+      return new Attempt<>(spec, null, unexpected(e), e);
+    }
+  }
+
+  /**
    * Runs {@code operation} for each spec in turn, handing each end to {@code report} as it comes.
    *
    * @return one run per spec, in their order
@@ -37,15 +61,9 @@ public final class SpecRuns {
     List<Run> runs = new ArrayList<>();
     for (CacheSpec spec : specs) {
       long started = System.nanoTime();
-      Run run;
-      try {
-        run = new Run(spec, operation.apply(spec), null, null);
-      } catch (CachemountException e) {
-        run = new Run(spec, OperationResult.failed(spec.id(), null, e, Engine.millisSince(started)), e, null);
-      } catch (RuntimeException e) {
-        CachemountException wrapped = unexpected(e);
-        run = new Run(spec, OperationResult.failed(spec.id(), null, wrapped, Engine.millisSince(started)), wrapped, e);
-      }
+      Attempt<OperationResult> a = attempt(spec, operation);
+      Run run = a.failed() ? new Run(spec, OperationResult.failed(spec.id(), null, a.failure(), Engine.millisSince(started)), a.failure(), a.defect())
+          : new Run(spec, a.result(), null, null);
       report.accept(run);
       runs.add(run);
     }

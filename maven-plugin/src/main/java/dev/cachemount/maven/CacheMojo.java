@@ -330,18 +330,6 @@ abstract class CacheMojo<R> extends AbstractMojo {
     return properties;
   }
 
-  /**
-   * How one id's run ended: its result, or its failure (the result is then null).
-   *
-   * @param defect when the failure was not one the core classifies (a bug): what was thrown, for its
-   *     stack trace; {@code failure} is then the operational "unexpected error" naming it, as {@link SpecRuns} has it
-   */
-  private record Ran<R>(CacheSpec spec, R result, CachemountException failure, RuntimeException defect) {
-    boolean failed() {
-      return failure != null;
-    }
-  }
-
   @Override
   public void execute() throws MojoExecutionException, MojoFailureException {
     if (skip) {
@@ -370,7 +358,7 @@ abstract class CacheMojo<R> extends AbstractMojo {
     } catch (CachemountException e) {
       throw new MojoFailureException("cachemount: " + e.getMessage(), e);
     }
-    OperationListener listener = new OperationListener() {
+    OperationListener says = new OperationListener() {
       @Override
       public void warning(String message) {
         getLog().warn("cachemount: " + message);
@@ -381,20 +369,24 @@ abstract class CacheMojo<R> extends AbstractMojo {
         getLog().debug("cachemount: " + message);
       }
     };
+    // A long push or pull says how far it has come every 10 s, as the CLI does in a CI log.
+    try (dev.cachemount.core.ProgressTicker ticker = new dev.cachemount.core.ProgressTicker(progressInterval, progressInterval,
+        now -> getLog().info("cachemount: " + dev.cachemount.core.ProgressText.line(now, 0)))) {
+      runEach(specs, ticker.showing(says));
+    }
+  }
+
+  /** How often a push or pull says how far it has come, once it has run that long (a test shortens it). */
+  java.time.Duration progressInterval = java.time.Duration.ofSeconds(10);
+
+  private void runEach(List<CacheSpec> specs, OperationListener listener) throws MojoExecutionException, MojoFailureException {
     // Each id in turn, one failing not stopping the others (as the CLI, and core's SpecRuns for
     // results of any type); then the build fails on the first failure's kind, or, with
     // failOnError=false, goes on with each failure logged as an error (shown under -q, which hides
     // warnings). A failure that fails the build is told once, by Maven.
-    List<Ran<R>> runs = new ArrayList<>();
+    List<SpecRuns.Attempt<R>> runs = new ArrayList<>();
     for (CacheSpec spec : specs) {
-      Ran<R> run;
-      try {
-        run = new Ran<>(spec, run(clientFor(spec), spec, listener), null, null);
-      } catch (CachemountException e) {
-        run = new Ran<>(spec, null, e, null);
-      } catch (RuntimeException e) {
-        run = new Ran<>(spec, null, SpecRuns.unexpected(e), e);
-      }
+      SpecRuns.Attempt<R> run = SpecRuns.attempt(spec, s -> run(clientFor(s), s, listener));
       runs.add(run);
       String id = spec.id();
       if (!run.failed()) {
@@ -410,11 +402,11 @@ abstract class CacheMojo<R> extends AbstractMojo {
         getLog().error("cachemount: " + id + ": " + run.failure().getMessage() + " (failOnError=false: the build goes on)");
       }
     }
-    List<CachemountException> failures = runs.stream().filter(Ran::failed).map(Ran::failure).toList();
+    List<CachemountException> failures = runs.stream().filter(SpecRuns.Attempt::failed).map(SpecRuns.Attempt::failure).toList();
     if (failures.isEmpty() || !failOnError) {
       return;
     }
-    List<String> failed = runs.stream().filter(Ran::failed).map(run -> run.spec().id() + ": " + run.failure().getMessage()).toList();
+    List<String> failed = runs.stream().filter(SpecRuns.Attempt::failed).map(run -> run.spec().id() + ": " + run.failure().getMessage()).toList();
     String message = "cachemount: " + (failed.size() == 1 ? failed.get(0)
         : failed.size() + " of " + runs.size() + " cache ids failed; " + String.join("; ", failed));
     // Without the cause: Maven would append the messages of its causes (a registry's raw answer) to

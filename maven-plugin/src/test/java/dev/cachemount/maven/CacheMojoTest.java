@@ -758,6 +758,27 @@ class CacheMojoTest {
     assertFalse(Files.exists(failFast), "no push once the build stops");
   }
 
+  /** A push that runs longer than the progress interval says how far it has come in Maven's log, as the CLI does in a CI log. */
+  @Test
+  void aLongPushSaysHowFarItHasCome() throws Exception {
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 4);
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + dir.resolve("store") + ",target=" + source);
+    push.progressInterval = java.time.Duration.ofMillis(1);
+    List<String> infos = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    push.setLog(new org.apache.maven.plugin.logging.SystemStreamLog() {
+      @Override
+      public void info(CharSequence content) {
+        infos.add(content.toString());
+      }
+    });
+    push.execute();
+    List<String> progress = infos.stream().filter(l -> l.startsWith("cachemount: m2: push: ")).toList();
+    assertFalse(progress.isEmpty(), infos.toString());
+    assertTrue(progress.stream().allMatch(l -> l.matches("cachemount: m2: push: (scanning|reading files|storing).*; \\d+:\\d\\d.*")), progress.toString());
+    assertTrue(infos.get(infos.size() - 1).startsWith("cachemount: m2: pushed "), "the result comes last: " + infos);
+  }
+
   /** The warnings and errors {@code mojo} logs, each as "warning: ..." or "error: ...". */
   private static List<String> logged(CacheMojo<?> mojo) {
     List<String> logged = new java.util.ArrayList<>();
