@@ -19,7 +19,7 @@ public final class Main implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, run, inspect, verify, prune or version");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required: push, pull, run, inspect, ls, verify, prune or version");
   }
 
   /** The top-level command's model (see {@link Models}). */
@@ -68,7 +68,7 @@ public final class Main implements Runnable {
   }
 
   /** The subcommands, in the order the usage lists them. */
-  private static final List<String> COMMANDS = List.of("push", "pull", "run", "inspect", "verify", "prune", "version", "help");
+  private static final List<String> COMMANDS = List.of("push", "pull", "run", "inspect", "ls", "verify", "prune", "version", "help");
 
   /** A new model of the subcommand {@code name}. */
   private static CommandLine subcommand(String name, Cachemount client) {
@@ -77,6 +77,7 @@ public final class Main implements Runnable {
       case "pull" -> new CommandLine(PullCommand.model(client));
       case "run" -> new CommandLine(RunCommand.model(client));
       case "inspect" -> new CommandLine(InspectCommand.model(client));
+      case "ls" -> new CommandLine(LsCommand.model(client));
       case "verify" -> new CommandLine(VerifyCommand.model(client));
       case "prune" -> new CommandLine(PruneCommand.model(client));
       case "version" -> new CommandLine(VersionCommand.model());

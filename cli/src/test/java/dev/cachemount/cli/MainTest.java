@@ -585,4 +585,27 @@ class MainTest {
     assertEquals(2, run("inspect", "--progress=none", "--cache-id", spec));
     assertTrue(err.contains("Unknown option: '--progress=none'"), err);
   }
+
+  /** ls: the entries of the stored snapshot, as paths, with -l as ls -l, with --json as one object; a bad path is a usage error. */
+  @Test
+  void lsListsTheStoredEntries() throws IOException {
+    String spec = "id=l,dir=" + store + ",target=" + source;
+    assertEquals(0, run("ls", "--cache-id", spec));
+    assertEquals("l: miss, nothing stored for this id" + System.lineSeparator(), out);
+    assertEquals(0, run("push", "--cache-id", spec));
+    assertEquals(0, run("ls", "--cache-id", spec, "bin", "no/such"));
+    assertEquals(List.of("bin/", "bin/tool -> tool.sh", "bin/tool.sh"), List.of(out.split(System.lineSeparator())));
+    assertEquals("cachemount: l: nothing at or below no/such in oci:" + store + ":l" + System.lineSeparator(), err);
+    assertEquals(0, run("ls", "-l", "--cache-id", spec, "bin/tool.sh"));
+    assertTrue(out.matches("-rwxr-xr-x  21  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  bin/tool.sh\\R"), out);
+    assertEquals(0, run("ls", "--json", "--cache-id", spec, "--cache-id", "id=other,dir=" + store, "bin/tool.sh"));
+    List<JsonNode> objects = jsonLines();
+    assertEquals("found", objects.get(0).get("result").asText());
+    JsonNode entry = objects.get(0).get("listing").get("entries").get(0);
+    assertEquals("bin/tool.sh", entry.get("path").asText());
+    assertEquals(21, entry.get("size").asLong());
+    assertEquals("miss", objects.get(1).get("result").asText());
+    assertEquals(2, run("ls", "--cache-id", spec, "../etc"));
+    assertTrue(err.contains("'../etc' cannot name an entry of a snapshot"), err);
+  }
 }

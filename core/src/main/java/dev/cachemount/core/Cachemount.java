@@ -363,23 +363,34 @@ public final class Cachemount {
 
   /** {@link #inspect(CacheSpec)}, telling {@code listener} what the store said on the way (retries, TLS). */
   public Optional<SnapshotSummary> inspect(CacheSpec spec, OperationListener given) {
+    return readStored(spec, given, "inspect", (l, s) -> summary(l.ref(), s, l.fallback()));
+  }
+
+  /**
+   * What {@code view} makes of the snapshot a pull of the spec would restore (the id's own, else its
+   * fallback's), read as far as its index; empty when nothing is stored. {@code what} names the
+   * command in messages.
+   */
+  private <T> Optional<T> readStored(CacheSpec spec, OperationListener given, String what,
+      java.util.function.BiFunction<LookedUp, LoadedSnapshot, T> view) {
     try (ClosableListener listener = new ClosableListener(given); SnapshotStore store = openStore(spec, listener);
         InterruptWatch watch = InterruptWatch.ofCurrentThread(store::abort)) {
       LookedUp l = null;
       try {
         l = lookUp(store, spec, listener);
-        return l.manifest().isEmpty() ? Optional.empty() : Optional.of(summary(l.ref(), l.load(SnapshotReader.of(store)), l.fallback()));
+        return l.manifest().isEmpty() ? Optional.empty() : Optional.of(view.apply(l, l.load(SnapshotReader.of(store))));
       } catch (CachemountException e) {
         CachemountException told = l == null || l.fallback() == null ? PullOperation.withRepairHint(e, spec.id(), store)
             : PullOperation.withRepairHint(e, spec.id(), l.reference(), l.fallback(), store);
-        throw interrupted(told, watch, "inspect of cache '" + spec.id() + "'");
+        throw interrupted(told, watch, what + " of cache '" + spec.id() + "'");
       } catch (RuntimeException e) {
-        throw interrupted(e, watch, "inspect of cache '" + spec.id() + "'");
+        throw interrupted(e, watch, what + " of cache '" + spec.id() + "'");
       }
     } catch (IOException e) {
-      throw IoErrors.failed("inspect of cache '" + spec.id() + "'", e);
+      throw IoErrors.failed(what + " of cache '" + spec.id() + "'", e);
     }
   }
+
 
   /**
    * Removes the older keys of a keyed cache: the snapshots its {@code fallback=} prefixes match, but
@@ -408,6 +419,16 @@ public final class Cachemount {
       throw IoErrors.failed("prune of cache '" + spec.id() + "'", e);
     }
   }
+
+  /**
+   * The entries of the snapshot a pull of the spec would restore (the id's own, else its fallback's),
+   * at or below {@code paths} ({@link Listing#paths}; all of them when none is given): fetches the
+   * manifest, config and index only. Empty when nothing is stored.
+   */
+  public Optional<Listing> list(CacheSpec spec, List<String> paths, OperationListener given) {
+    return readStored(spec, given, "ls", (l, s) -> Listing.of(l.ref(), s.manifestBytes().digest().toString(), l.fallback(), s.index(), paths));
+  }
+
 
   /**
    * Reads the snapshot stored under the spec's id as a cold pull would, writing nothing, and checks
