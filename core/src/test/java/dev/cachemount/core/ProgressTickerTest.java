@@ -43,8 +43,9 @@ class ProgressTickerTest {
     Progress progress = new Progress("a", "push", Progress.Step.READING);
     try (ProgressTicker ticker = new ProgressTicker(Duration.ZERO, Duration.ofMillis(10), display)) {
       OperationListener listener = ticker.showing(OperationListener.NONE);
-      listener.started(progress);
+      // Counted before it starts: the first show comes at once (firstAfter 0), before a count made after the start would be.
       progress.bytes(5);
+      listener.started(progress);
       display.awaitShows(3);
       listener.ended(progress);
       List<String> atEnd = display.events();
