@@ -33,7 +33,8 @@ abstract class CacheCommand implements Callable<Integer> {
   ProgressOutput.Mode progress = ProgressOutput.Mode.NONE;
   /** Standard error as the progress and the warnings share it; set while the command runs. */
   private ProgressOutput output;
-  private java.util.Optional<dev.cachemount.core.ProgressTicker> ticker = java.util.Optional.empty();
+  /** Set while the command runs (tests set it); volatile: {@link #stopProgress} reads it on the thread of a shutdown hook. */
+  volatile java.util.Optional<dev.cachemount.core.ProgressTicker> ticker = java.util.Optional.empty();
 
   /**
    * The model of a cache command (see {@link Models}): its name and description, the standard help
@@ -93,6 +94,14 @@ abstract class CacheCommand implements Callable<Integer> {
     } finally {
       ticker.ifPresent(dev.cachemount.core.ProgressTicker::close);
     }
+  }
+
+  /**
+   * Takes the progress bar down, if one is up, and shows no more progress: for a line that must not
+   * land on the bar, from another thread (the notice that a signal stopped the command).
+   */
+  void stopProgress() {
+    ticker.ifPresent(dev.cachemount.core.ProgressTicker::close);
   }
 
   /** Runs the command, its options read; returns the exit code. */

@@ -129,11 +129,7 @@ public final class Main implements Runnable {
     // A signal (Ctrl-C, a cancelled CI job's SIGTERM) ends the JVM in the middle of the command: the
     // core's exit hooks remove what it half-wrote; this one says why the command stopped, which
     // otherwise ended without a word (exit 130 or 143).
-    Thread notice = new Thread(() -> {
-      err.println("cachemount: stopped by a signal before the command completed; what it had half-written is removed"
-          + " (a pull keeps the files it completed, a push the blobs it stored); run it again to finish");
-      err.flush();
-    }, "cachemount-stopped-notice");
+    Thread notice = new Thread(() -> stoppedNotice(cli, err), "cachemount-stopped-notice");
     boolean noticeRegistered = registerQuietly(notice);
     try {
       code = cli.execute(args);
@@ -157,6 +153,23 @@ public final class Main implements Runnable {
     out.flush();
     err.flush();
     return code;
+  }
+
+  /**
+   * The notice that a signal stopped the command: on a line of its own, the progress bar taken down
+   * first and drawn no more (the operation goes on while the JVM's exit hooks run).
+   */
+  static void stoppedNotice(CommandLine cli, PrintWriter err) {
+    for (CommandLine sub : cli.getSubcommands().values()) {
+      if (sub.getCommandSpec().userObject() instanceof CacheCommand command) {
+        command.stopProgress();
+      }
+    }
+    synchronized (err) {
+      err.println("cachemount: stopped by a signal before the command completed; what it had half-written is removed"
+          + " (a pull keeps the files it completed, a push the blobs it stored); run it again to finish");
+      err.flush();
+    }
   }
 
   private static boolean registerQuietly(Thread hook) {

@@ -86,4 +86,38 @@ class ProgressOutputTest {
     assertEquals(79, new ProgressOutput(err, true, 0).fit(new Progress.Now("a-very-long-cache-id-".repeat(5), "push", Progress.Step.SCANNING, 0, 0, 0,
         0, 0, Duration.ZERO, Duration.ZERO)).length(), "a terminal that says nothing of its width: 80 columns");
   }
+
+  /**
+   * A signal (Ctrl-C) stops the JVM while a bar is up: the notice that says so is a line of its own,
+   * the bar taken down first, and no bar is drawn after it, though the operation goes on (and may
+   * start another) while the JVM's exit hooks run.
+   */
+  @Test
+  void theNoticeOfASignalTakesTheBarDownAndNoBarIsDrawnAfterIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    picocli.CommandLine cli = new picocli.CommandLine(picocli.CommandLine.Model.CommandSpec.create().name("cachemount"));
+    cli.addSubcommand("push", new picocli.CommandLine(PushCommand.model(dev.cachemount.core.Cachemount.builder().home(dir).env(java.util.Map.of()).build())));
+    CacheCommand push = (CacheCommand) cli.getSubcommands().get("push").getCommandSpec().userObject();
+    ProgressTicker ticker = new ProgressTicker(Duration.ZERO, Duration.ofMillis(2), new ProgressOutput(err, true, 200));
+    push.ticker = Optional.of(ticker);
+    Progress progress = new Progress("m2", "push", Progress.Step.READING);
+    ticker.start(progress);
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!shown().contains("m2: push") && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    Main.stoppedNotice(cli, err);
+    String atNotice = shown();
+    assertTrue(atNotice.endsWith("\033[K\r\033[Kcachemount: stopped by a signal before the command completed; what it had half-written is removed"
+        + " (a pull keeps the files it completed, a push the blobs it stored); run it again to finish" + System.lineSeparator()), atNotice);
+    ticker.start(new Progress("m3", "push", Progress.Step.SCANNING)); // the next cache id's push, while the exit hooks run
+    Thread.sleep(50);
+    assertEquals(atNotice, shown(), "no bar after the notice");
+    ticker.close();
+  }
+
+  private String shown() {
+    synchronized (err) {
+      return written.toString();
+    }
+  }
 }

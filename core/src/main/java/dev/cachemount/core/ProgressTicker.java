@@ -29,6 +29,8 @@ public final class ProgressTicker implements AutoCloseable {
   private ScheduledExecutorService thread;
   private ScheduledFuture<?> ticks;
   private Progress current;
+  /** Closed: shows nothing more, whatever starts after (an operation still running while the JVM exits). */
+  private boolean closed;
 
   /**
    * @param firstAfter how long an operation runs before it is shown first
@@ -48,9 +50,12 @@ public final class ProgressTicker implements AutoCloseable {
     return display;
   }
 
-  /** Starts showing {@code progress}, in place of any other. */
+  /** Starts showing {@code progress}, in place of any other; nothing once the ticker is closed. */
   public synchronized void start(Progress progress) {
     stop(current);
+    if (closed) {
+      return;
+    }
     if (thread == null) {
       thread = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "cachemount-progress");
@@ -82,9 +87,13 @@ public final class ProgressTicker implements AutoCloseable {
     display.clear();
   }
 
-  /** Stops what it shows and its thread. */
+  /**
+   * Stops what it shows and its thread; it shows nothing more, even for an operation started after
+   * (a front closes it when the JVM is stopped by a signal while the operation still runs).
+   */
   @Override
   public synchronized void close() {
+    closed = true;
     stop(current);
     if (thread != null) {
       thread.shutdownNow();

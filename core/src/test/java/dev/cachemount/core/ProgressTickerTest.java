@@ -88,6 +88,22 @@ class ProgressTickerTest {
   }
 
   @Test
+  void aClosedTickerShowsNothingMoreEvenForAnOperationStartedAfter() throws InterruptedException {
+    Recorded display = new Recorded();
+    ProgressTicker ticker = new ProgressTicker(Duration.ZERO, Duration.ofMillis(2), display);
+    Progress first = new Progress("a", "push", Progress.Step.READING);
+    ticker.start(first);
+    display.awaitShows(1);
+    ticker.close();
+    List<String> atClose = display.events();
+    assertEquals("clear", atClose.get(atClose.size() - 1), atClose.toString());
+    ticker.start(new Progress("b", "push", Progress.Step.SCANNING));
+    Thread.sleep(50);
+    ticker.stop(first);
+    assertEquals(atClose, display.events(), "nothing shown once closed");
+  }
+
+  @Test
   void theListenerPassesEverythingOn() {
     List<String> heard = new ArrayList<>();
     OperationListener next = new OperationListener() {
