@@ -27,7 +27,11 @@ final class ProgressOutput implements ProgressTicker.Display {
     /** Nothing. */
     NONE;
 
+    /** {@code text} as a mode; empty is {@link #AUTO}: a CI job's {@code CACHEMOUNT_PROGRESS: ${{ inputs.progress }}} left empty. */
     static Mode parse(String text) {
+      if (text.isBlank()) {
+        return AUTO;
+      }
       try {
         return valueOf(text.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {

@@ -27,6 +27,8 @@ class ProgressOutputTest {
   @Test
   void modes() {
     assertEquals(ProgressOutput.Mode.PLAIN, ProgressOutput.Mode.parse(" Plain "));
+    // CACHEMOUNT_PROGRESS set but empty (picocli's ${env:CACHEMOUNT_PROGRESS:-auto} gives "" then): the default, not a usage error.
+    assertEquals(ProgressOutput.Mode.AUTO, ProgressOutput.Mode.parse(""));
     CachemountException e = assertThrows(CachemountException.class, () -> ProgressOutput.Mode.parse("fancy"));
     assertEquals(2, e.kind().exitCode());
     assertEquals("--progress=fancy (or CACHEMOUNT_PROGRESS) is not a progress mode; use auto, tty, plain or none", e.getMessage());
