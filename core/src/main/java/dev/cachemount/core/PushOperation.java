@@ -457,6 +457,8 @@ final class PushOperation {
 
   private List<ScannedEntry> scan(Path root, Set<Path> excluded) throws IOException {
     long scanNanos = System.nanoTime();
+    // Again on a merge's next try (MERGE_TRIES): its scan is not the earlier try's storing, nor counted with it.
+    progress.begin(Progress.Step.SCANNING, 0, 0);
     List<ScannedEntry> scanned = new TreeScanner(listener).reportingTo(progress).scan(root, excluded);
     listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
     return scanned;

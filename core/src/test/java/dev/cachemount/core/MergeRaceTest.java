@@ -206,6 +206,39 @@ class MergeRaceTest {
     assertTrue(ResultText.describe(again, spec).contains("; wrote nothing, "), ResultText.describe(again, spec));
   }
 
+  /**
+   * A merge's next try scans again: its progress says so (not the earlier try's storing), and counts
+   * the entries of this scan alone.
+   */
+  @Test
+  void aMergesNextTryShowsItsScanAsScanning() throws IOException {
+    List<String> atScans = Collections.synchronizedList(new ArrayList<>());
+    Progress[] progress = {null};
+    OperationListener watching = new OperationListener() {
+      @Override
+      public void started(Progress p) {
+        progress[0] = p;
+      }
+
+      @Override
+      public void info(String message) {
+        java.util.regex.Matcher scanned = java.util.regex.Pattern.compile("scanned (\\d+) entries in .*").matcher(message);
+        if (scanned.matches()) {
+          Progress.Now now = progress[0].now();
+          atScans.add(now.step() + " " + now.filesDone() + " of " + scanned.group(1));
+        }
+      }
+    };
+    Cachemount a = racingClient(new AtomicInteger(1));
+    assertEquals(Outcome.PUSHED, a.push(a.parseSpec(spec(projectA)), watching).result());
+    assertEquals(2, atScans.size(), atScans.toString());
+    for (String at : atScans) {
+      String[] words = at.split(" ");
+      assertEquals(Progress.Step.SCANNING.name(), words[0], atScans.toString());
+      assertEquals(words[3], words[1], "the entries of this scan: " + atScans);
+    }
+  }
+
   private interface IoAction {
     void run() throws IOException;
   }
