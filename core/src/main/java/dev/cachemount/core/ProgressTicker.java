@@ -69,7 +69,12 @@ public final class ProgressTicker implements AutoCloseable {
 
   private synchronized void tick(Progress progress) {
     if (current == progress) {
-      display.show(progress.now());
+      try {
+        display.show(progress.now());
+      } catch (RuntimeException e) {
+        // A display that failed once (a closed stream) is tried again at the next tick: a failure
+        // thrown from here would cancel every later tick without a word, and is no reason to fail the operation.
+      }
     }
   }
 
@@ -118,13 +123,21 @@ public final class ProgressTicker implements AutoCloseable {
       @Override
       public void started(Progress progress) {
         ticker.start(progress);
-        next.started(progress);
+        try {
+          next.started(progress);
+        } catch (RuntimeException | Error e) {
+          ticker.stop(progress); // the operation does not start, so nothing ends it
+          throw e;
+        }
       }
 
       @Override
       public void ended(Progress progress) {
-        ticker.stop(progress);
-        next.ended(progress);
+        try {
+          ticker.stop(progress);
+        } finally {
+          next.ended(progress);
+        }
       }
     };
   }

@@ -189,6 +189,9 @@ final class PullOperation {
       }
       try {
         // A second attempt scans again: the first may have written into the target.
+        if (attempt > 0) {
+          progress.begin(Progress.Step.FETCHING, 0, 0);
+        }
         SnapshotHead head = attempt == 0 && fallbackHead != null ? fallbackHead : SnapshotReader.of(store).loadHead(manifest.get(), ref);
         return restore(store, head, target, ref, attempt == 0 ? early : null).withFallback(ownRef, fallback);
       } catch (BlobNotFoundException e) {

@@ -137,4 +137,40 @@ class ProgressTickerTest {
     }
     assertEquals(List.of("started x", "warning w", "info i", "ended x"), heard);
   }
+
+  @Test
+  void aDisplayThatFailsOnceIsShownAgainAtTheNextTick() throws InterruptedException {
+    Recorded recorded = new Recorded();
+    int[] calls = {0};
+    ProgressTicker.Display failingFirst = now -> {
+      if (calls[0]++ == 0) {
+        throw new IllegalStateException("the stream is closed");
+      }
+      recorded.show(now);
+    };
+    Progress progress = new Progress("a", "push", Progress.Step.READING);
+    try (ProgressTicker ticker = new ProgressTicker(Duration.ZERO, Duration.ofMillis(10), failingFirst)) {
+      ticker.start(progress);
+      recorded.awaitShows(2);
+      ticker.stop(progress);
+    }
+    assertTrue(recorded.events().size() >= 2, "the ticks went on after the failure: " + recorded.events());
+  }
+
+  @Test
+  void aListenerWhoseStartedThrowsLeavesNothingShown() throws InterruptedException {
+    Recorded display = new Recorded();
+    OperationListener throwing = new OperationListener() {
+      @Override
+      public void started(Progress progress) {
+        throw new IllegalStateException("no");
+      }
+    };
+    Progress progress = new Progress("a", "pull", Progress.Step.FETCHING);
+    try (ProgressTicker ticker = new ProgressTicker(Duration.ofMillis(20), Duration.ofMillis(10), display)) {
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> ticker.showing(throwing).started(progress));
+      Thread.sleep(100);
+    }
+    assertEquals(List.of("clear"), display.events(), "stopped at once, never shown");
+  }
 }
