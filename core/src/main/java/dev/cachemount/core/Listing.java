@@ -5,8 +5,6 @@ import dev.cachemount.core.index.EntryPaths;
 import dev.cachemount.core.index.EntryType;
 import dev.cachemount.core.index.SnapshotIndex;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -34,8 +32,6 @@ public record Listing(String ref, String digest, String fallback, List<Item> ent
    */
   @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
   public record Item(String path, String type, String mode, long size, String modified, String target) {}
-
-  private static final DateTimeFormatter LONG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", Locale.ROOT).withZone(ZoneOffset.UTC);
 
   /**
    * The paths {@code ls} was given, as the index names entries: relative to the target, without a
@@ -117,16 +113,50 @@ public record Listing(String ref, String digest, String fallback, List<Item> ent
     }
     List<String> lines = new ArrayList<>(entries.size());
     for (Item i : entries) {
-      String name = SnapshotIndex.printable(i.path()) + ("directory".equals(i.type()) ? "/" : "")
-          + (i.target() == null ? "" : " -> " + SnapshotIndex.printable(i.target()));
+      String name = printable(i.path()) + ("directory".equals(i.type()) ? "/" : "")
+          + (i.target() == null ? "" : " -> " + printable(i.target()));
       if (!details) {
         lines.add(prefix + name);
         continue;
       }
       lines.add(String.format(Locale.ROOT, "%s%s  %" + sizeWidth + "s  %s  %s", prefix, permissions(i), "directory".equals(i.type()) ? "-"
-          : String.format(Locale.ROOT, "%,d", i.size()), LONG_TIME.format(Instant.parse(i.modified())), name));
+          : String.format(Locale.ROOT, "%,d", i.size()), longTime(i.modified()), name));
     }
     return lines;
+  }
+
+  /**
+   * {@code 2026-01-02 03:04:05} of {@link Instant#toString} ({@code 2026-01-02T03:04:05.123Z}), cut
+   * from the text: an index holds any time {@link Instant} does, and one beyond the years a
+   * {@link java.time.LocalDateTime} holds (a file on tmpfs can have it) cannot be formatted as a date
+   * and time (the year keeps its sign: {@code -0001}, {@code +10000}).
+   */
+  static String longTime(String modified) {
+    int t = modified.indexOf('T');
+    return modified.substring(0, t) + " " + modified.substring(t + 1, t + 9);
+  }
+
+  /**
+   * The name with control characters escaped as {@code \xNN}, whole: {@link SnapshotIndex#printable}
+   * stops at 300 chars (a message's), and an entry's path is up to 4096 bytes.
+   */
+  static String printable(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        StringBuilder b = new StringBuilder(s.length() + 8).append(s, 0, i);
+        for (int j = i; j < s.length(); j++) {
+          char d = s.charAt(j);
+          if (d < 0x20 || d == 0x7f) {
+            b.append("\\x").append(Character.forDigit(d >> 4, 16)).append(Character.forDigit(d & 0xf, 16));
+          } else {
+            b.append(d);
+          }
+        }
+        return b.toString();
+      }
+    }
+    return s;
   }
 
   /** {@code -rw-r--r--}, {@code drwxr-xr-x}, {@code lrwxrwxrwx}. */

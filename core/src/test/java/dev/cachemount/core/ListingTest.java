@@ -102,4 +102,21 @@ class ListingTest {
     assertEquals("-rw-------", Listing.permissions(new Listing.Item("f", "file", "0600", 0, WHEN.toString(), null)));
     assertEquals("lrwxrwxrwx", Listing.permissions(new Listing.Item("l", "symlink", "0777", 0, WHEN.toString(), "t")));
   }
+
+  /** A name of more than 300 chars is shown whole (the message escaping stops there), control characters escaped. */
+  @Test
+  void aLongNameIsShownWholeAndEscaped() {
+    String deep = String.join("/", java.util.Collections.nCopies(4, "d".repeat(100)));
+    Listing l = new Listing("r", "d", null, List.of(new Listing.Item(deep, "directory", "0755", 0, WHEN.toString(), null),
+        new Listing.Item(deep + "/new\nline", "file", "0644", 0, WHEN.toString(), null)), List.of());
+    assertEquals(List.of(deep + "/", deep + "/new\\x0aline"), l.lines(false, ""));
+  }
+
+  /** A time an index holds but no LocalDateTime does (a file on tmpfs can have it), and one before year 1: -l shows them, as the JSON does. */
+  @Test
+  void longTimesOfAnyYear() {
+    Listing l = new Listing("r", "d", null, List.of(new Listing.Item("far", "file", "0644", 0, Instant.MAX.toString(), null),
+        new Listing.Item("old", "file", "0644", 0, Instant.ofEpochSecond(-62198000000L).toString(), null)), List.of());
+    assertEquals(List.of("-rw-r--r--  0  +1000000000-12-31 23:59:59  far", "-rw-r--r--  0  -0001-01-09 17:46:40  old"), l.lines(true, ""));
+  }
 }
