@@ -197,7 +197,11 @@ abstract class CacheCommand implements Callable<Integer> {
           value.ifPresent(v -> object.put(key, v));
           out().println(new String(Json.write(object), java.nio.charset.StandardCharsets.UTF_8));
         } else {
-          out().println(value.map(v -> text.apply(s.id(), v)).orElse(s.id() + ": miss, nothing stored for this id"));
+          String shown = value.map(v -> text.apply(s.id(), v)).orElse(s.id() + ": miss, nothing stored for this id");
+          // Nothing to show (ls of an empty snapshot, or of paths nothing is at): no empty line.
+          if (!shown.isEmpty()) {
+            out().println(shown);
+          }
         }
       } catch (CachemountException e) {
         lookupFailed(s, e);

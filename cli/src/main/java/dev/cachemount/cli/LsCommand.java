@@ -2,6 +2,7 @@ package dev.cachemount.cli;
 
 import dev.cachemount.core.Cachemount;
 import dev.cachemount.core.Listing;
+import dev.cachemount.core.index.SnapshotIndex;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -27,7 +28,13 @@ final class LsCommand extends CacheCommand {
     boolean several = cacheIds.size() > 1;
     return runLookups((s, listener) -> {
       java.util.Optional<Listing> listing = client.list(s, paths, listener);
-      listing.ifPresent(l -> l.notFound().forEach(p -> err().println("cachemount: " + s.id() + ": nothing at or below " + p + " in " + l.ref())));
+      listing.ifPresent(l -> {
+        // Standard output holds the entries only: what a fallback chose is said beside them, as inspect says it.
+        if (l.fallback() != null && !json) {
+          err().println("cachemount: " + s.id() + ": listing " + l.fallback() + " (a fallback: this id's own tag holds no snapshot)");
+        }
+        l.notFound().forEach(p -> err().println("cachemount: " + s.id() + ": nothing at or below " + SnapshotIndex.printable(p) + " in " + l.ref()));
+      });
       return listing;
     }, "found", "listing", (id, listing) -> String.join(System.lineSeparator(), listing.lines(details, several ? id + ": " : "")));
   }

@@ -608,4 +608,22 @@ class MainTest {
     assertEquals(2, run("ls", "--cache-id", spec, "../etc"));
     assertTrue(err.contains("'../etc' cannot name an entry of a snapshot"), err);
   }
+
+  /**
+   * ls: standard output holds entries only (no empty line for a listing without any); a fallback's
+   * snapshot is said on standard error, as inspect says it; a path nothing is at is said escaped.
+   */
+  @Test
+  void lsSaysAFallbackAndPrintsNoEmptyLine() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("m2-old", source)), err);
+    assertEquals(0, run("ls", "--cache-id", spec("m2-new", source) + ",fallback=m2-", "no/such\u001b[31m"));
+    assertEquals("", out);
+    assertEquals(List.of("cachemount: m2-new: listing oci:" + store + ":m2-old (a fallback: this id's own tag holds no snapshot)",
+        "cachemount: m2-new: nothing at or below no/such\\x1b[31m in oci:" + store + ":m2-old"), List.of(err.split(System.lineSeparator())));
+    assertEquals(0, run("ls", "--json", "--cache-id", spec("m2-new", source) + ",fallback=m2-", "no/such"));
+    assertEquals("oci:" + store + ":m2-old", jsonLines().get(0).get("listing").get("fallback").asText());
+    assertFalse(err.contains("a fallback"), err);
+    assertEquals(0, run("ls", "--cache-id", spec("m2-old", source), "--cache-id", spec("m2-new", source) + ",fallback=m2-", "no/such"));
+    assertEquals("", out);
+  }
 }
