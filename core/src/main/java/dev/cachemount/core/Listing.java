@@ -113,8 +113,8 @@ public record Listing(String ref, String digest, String fallback, List<Item> ent
     }
     List<String> lines = new ArrayList<>(entries.size());
     for (Item i : entries) {
-      String name = printable(i.path()) + ("directory".equals(i.type()) ? "/" : "")
-          + (i.target() == null ? "" : " -> " + printable(i.target()));
+      String name = SnapshotIndex.escaped(i.path()) + ("directory".equals(i.type()) ? "/" : "")
+          + (i.target() == null ? "" : " -> " + SnapshotIndex.escaped(i.target()));
       if (!details) {
         lines.add(prefix + name);
         continue;
@@ -136,28 +136,6 @@ public record Listing(String ref, String digest, String fallback, List<Item> ent
     return modified.substring(0, t) + " " + modified.substring(t + 1, t + 9);
   }
 
-  /**
-   * The name with control characters escaped as {@code \xNN}, whole: {@link SnapshotIndex#printable}
-   * stops at 300 chars (a message's), and an entry's path is up to 4096 bytes.
-   */
-  static String printable(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
-        StringBuilder b = new StringBuilder(s.length() + 8).append(s, 0, i);
-        for (int j = i; j < s.length(); j++) {
-          char d = s.charAt(j);
-          if (d < 0x20 || d == 0x7f) {
-            b.append("\\x").append(Character.forDigit(d >> 4, 16)).append(Character.forDigit(d & 0xf, 16));
-          } else {
-            b.append(d);
-          }
-        }
-        return b.toString();
-      }
-    }
-    return s;
-  }
 
   /** {@code -rw-r--r--}, {@code drwxr-xr-x}, {@code lrwxrwxrwx}. */
   static String permissions(Item i) {

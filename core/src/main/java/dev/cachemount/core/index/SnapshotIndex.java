@@ -362,10 +362,19 @@ public final class SnapshotIndex {
     return CachemountException.integrity("snapshot index is inconsistent: " + detail);
   }
 
-  /** The path with control characters escaped, safe to print in a message. */
+  /** The path with control characters escaped, safe to print in a message: up to about 300 chars. */
   public static String printable(String s) {
+    return escaped(s, 300);
+  }
+
+  /** The path with control characters escaped as {@code \xNN}, whole (an entry's path is up to 4096 bytes): what {@code ls} prints. */
+  public static String escaped(String s) {
+    return escaped(s, Integer.MAX_VALUE);
+  }
+
+  private static String escaped(String s, int limit) {
     StringBuilder b = new StringBuilder(s.length());
-    for (int i = 0; i < s.length() && b.length() < 300; i++) {
+    for (int i = 0; i < s.length() && b.length() < limit; i++) {
       char c = s.charAt(i);
       if (c < 0x20 || c == 0x7f) {
         b.append(String.format("\\x%02x", (int) c));
@@ -375,6 +384,7 @@ public final class SnapshotIndex {
     }
     return b.toString();
   }
+
 
   /**
    * Collects what a push produced, in any order, and builds the sorted, validated index. Not
