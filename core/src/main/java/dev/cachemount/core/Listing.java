@@ -105,25 +105,49 @@ public record Listing(String ref, String digest, String fallback, List<Item> ent
    * @param prefix put before every line (the id, when several are listed at once)
    */
   public List<String> lines(boolean details, String prefix) {
+    // Sizes grouped by hand, not with String.format: a cache of 300,000 entries took 1.3 s of formatting.
+    String[] sizes = new String[details ? entries.size() : 0];
     int sizeWidth = 1;
-    if (details) {
-      for (Item i : entries) {
-        sizeWidth = Math.max(sizeWidth, String.format(Locale.ROOT, "%,d", i.size()).length());
-      }
+    for (int n = 0; n < sizes.length; n++) {
+      Item i = entries.get(n);
+      sizes[n] = "directory".equals(i.type()) ? "-" : grouped(i.size());
+      sizeWidth = Math.max(sizeWidth, sizes[n].length());
     }
     List<String> lines = new ArrayList<>(entries.size());
-    for (Item i : entries) {
-      String name = SnapshotIndex.escaped(i.path()) + ("directory".equals(i.type()) ? "/" : "")
-          + (i.target() == null ? "" : " -> " + SnapshotIndex.escaped(i.target()));
-      if (!details) {
-        lines.add(prefix + name);
-        continue;
+    StringBuilder line = new StringBuilder();
+    for (int n = 0; n < entries.size(); n++) {
+      Item i = entries.get(n);
+      line.setLength(0);
+      line.append(prefix);
+      if (details) {
+        line.append(permissions(i)).append("  ").append(" ".repeat(sizeWidth - sizes[n].length())).append(sizes[n]).append("  ")
+            .append(longTime(i.modified())).append("  ");
       }
-      lines.add(String.format(Locale.ROOT, "%s%s  %" + sizeWidth + "s  %s  %s", prefix, permissions(i), "directory".equals(i.type()) ? "-"
-          : String.format(Locale.ROOT, "%,d", i.size()), longTime(i.modified()), name));
+      line.append(SnapshotIndex.escaped(i.path()));
+      if ("directory".equals(i.type())) {
+        line.append('/');
+      }
+      if (i.target() != null) {
+        line.append(" -> ").append(SnapshotIndex.escaped(i.target()));
+      }
+      lines.add(line.toString());
     }
     return lines;
   }
+
+  /** {@code 1,234,567}: as {@code %,d} in the root locale, for a count or size (not negative). */
+  static String grouped(long n) {
+    String digits = Long.toString(n);
+    StringBuilder b = new StringBuilder(digits.length() + digits.length() / 3);
+    for (int i = 0; i < digits.length(); i++) {
+      if (i > 0 && (digits.length() - i) % 3 == 0) {
+        b.append(',');
+      }
+      b.append(digits.charAt(i));
+    }
+    return b.toString();
+  }
+
 
   /**
    * {@code 2026-01-02 03:04:05} of {@link Instant#toString} ({@code 2026-01-02T03:04:05.123Z}), cut

@@ -22,6 +22,8 @@ public final class Progress {
     READING("reading files"),
     /** Push: storing what is left (packs, index, config) and moving the tag. */
     STORING("storing"),
+    /** Push with {@code image=}: writing and storing the image view (its bytes are not counted). */
+    IMAGE("writing the image view"),
     /** Pull and verify: reading the stored snapshot's manifest, config and index. */
     FETCHING("fetching the index"),
     /** Pull: fetching the frames of the files to write and writing them (bytes and files: of those to write). */

@@ -353,6 +353,7 @@ final class PushOperation {
       throws IOException {
     String ref = pushed.ref();
     try {
+      progress.begin(Progress.Step.IMAGE, 0, 0);
       // The target's lock is given up once the view's layers are written, not held through their uploads.
       ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).publish(root, Digest.parse(pushed.digest()), () -> {
         if (stored == null) {

@@ -119,4 +119,11 @@ class ListingTest {
         new Listing.Item("old", "file", "0644", 0, Instant.ofEpochSecond(-62198000000L).toString(), null)), List.of());
     assertEquals(List.of("-rw-r--r--  0  +1000000000-12-31 23:59:59  far", "-rw-r--r--  0  -0001-01-09 17:46:40  old"), l.lines(true, ""));
   }
+
+  @Test
+  void sizesAreGroupedAsFormatGroupsThem() {
+    for (long n : new long[] {0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 1_234_567_890L, Long.MAX_VALUE}) {
+      assertEquals(String.format(java.util.Locale.ROOT, "%,d", n), Listing.grouped(n));
+    }
+  }
 }

@@ -198,6 +198,15 @@ class ProgressTest {
   }
 
   @Test
+  void aPushWithAnImageViewEndsWritingIt() {
+    Recording seen = recording();
+    CacheSpec withView = client.parseSpec("id=c,dir=" + dir.resolve("store") + ",target=" + tree + ",image=c-image");
+    assertEquals(Outcome.PUSHED, client.push(withView, seen).result());
+    assertEquals(Progress.Step.IMAGE, seen.progress.now().step());
+    assertTrue(seen.lastOfStep.containsKey(Progress.Step.IMAGE), seen.lastOfStep.toString());
+  }
+
+  @Test
   void aFailedOperationEndsItsProgressToo() {
     Recording seen = new Recording();
     assertThrows(CachemountException.class, () -> client.push(spec(dir.resolve("no-such-directory")), seen));
