@@ -119,6 +119,11 @@ abstract class CacheMojo<R> extends AbstractMojo {
   /** What the warning about {@link #builtOnTheWrongSide} says of those projects. */
   abstract String wrongSide();
 
+  /** A spec of the shape the goal needs, for the message that says none was given. */
+  String exampleSpec() {
+    return "id=NAME,target=DIR";
+  }
+
   /** The goal's name: {@code pull}, {@code push} or {@code prune}. */
   abstract String goal();
 
@@ -344,7 +349,8 @@ abstract class CacheMojo<R> extends AbstractMojo {
       texts.add(cacheId);
     }
     if (texts.isEmpty()) {
-      throw new MojoFailureException("cachemount: no cache given; configure <cacheIds><cacheId>id=NAME,target=DIR</cacheId></cacheIds> or pass -Dcachemount.cacheId=id=NAME,target=DIR");
+      throw new MojoFailureException("cachemount: no cache given; configure <cacheIds><cacheId>" + exampleSpec() + "</cacheId></cacheIds> or pass"
+          + " -Dcachemount.cacheId=" + exampleSpec());
     }
     List<CacheSpec> specs = new ArrayList<>();
     // preset=maven names this build's own local repository (-Dmaven.repo.local and settings.xml applied by Maven).

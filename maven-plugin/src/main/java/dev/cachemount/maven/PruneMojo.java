@@ -91,6 +91,12 @@ public class PruneMojo extends CacheMojo<PruneResult> {
     return "prune";
   }
 
+  /** A keyed cache: its own key (kept) and the prefix of its older keys. */
+  @Override
+  String exampleSpec() {
+    return "id=NAME-KEY,fallback=NAME-";
+  }
+
   /**
    * The last, as for push: where a pom binds prune, it runs after the pull (first project) restored
    * from a fallback and after the push built on one, so that neither finds the snapshot it chose gone.

@@ -302,6 +302,16 @@ class PruneMojoTest {
   }
 
   @Test
+  void withoutACacheTheMessageShowsAKeyedCache() {
+    PruneMojo prune = new PruneMojo();
+    prune.keepLast = 1;
+    org.apache.maven.plugin.MojoFailureException e = org.junit.jupiter.api.Assertions.assertThrows(
+        org.apache.maven.plugin.MojoFailureException.class, prune::execute);
+    assertEquals("cachemount: no cache given; configure <cacheIds><cacheId>id=NAME-KEY,fallback=NAME-</cacheId></cacheIds> or pass"
+        + " -Dcachemount.cacheId=id=NAME-KEY,fallback=NAME-", e.getMessage());
+  }
+
+  @Test
   void theGoalBindsToNoPhaseNeedsNoProjectAndTakesItsParametersFromProperties() throws Exception {
     // The descriptor maven-plugin-plugin generated from the annotations, as Maven reads it.
     String descriptor = Files.readString(Path.of("target/classes/META-INF/maven/plugin.xml"));
