@@ -126,4 +126,9 @@ class ListingTest {
       assertEquals(String.format(java.util.Locale.ROOT, "%,d", n), Listing.grouped(n));
     }
   }
+
+  @Test
+  void controlCharactersOfBothSetsAreEscaped() {
+    assertEquals("a\\x1b[31mb\\u009bc\\x7fd\u00e9", dev.cachemount.core.index.SnapshotIndex.escaped("a\u001b[31mb\u009bc\u007fd\u00e9"));
+  }
 }

@@ -367,7 +367,10 @@ public final class SnapshotIndex {
     return escaped(s, 300);
   }
 
-  /** The path with control characters escaped as {@code \xNN}, whole (an entry's path is up to 4096 bytes): what {@code ls} prints. */
+  /**
+   * The path with control characters escaped as {@code \xNN} (the C1 controls, U+0080 to U+009F, as
+   * a backslash, {@code u} and four hex digits), whole (an entry's path is up to 4096 bytes): what {@code ls} prints.
+   */
   public static String escaped(String s) {
     return escaped(s, Integer.MAX_VALUE);
   }
@@ -378,6 +381,8 @@ public final class SnapshotIndex {
       char c = s.charAt(i);
       if (c < 0x20 || c == 0x7f) {
         b.append(String.format("\\x%02x", (int) c));
+      } else if (c >= 0x80 && c < 0xa0) {
+        b.append(String.format("\\u%04x", (int) c)); // C1 controls: U+009B starts a terminal's control sequence as ESC [ does
       } else {
         b.append(c);
       }
