@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * What push, pull and verify count in their {@link Progress} through a real registry: the bytes
  * stored are those the result reports but the manifest's (written last, not through the uploader),
  * the bytes fetched are exactly the result's (byte ranges of packs and the gaps between them
- * included), and each step's count reaches its total.
+ * included), and each step's count reaches its total. And {@code ls}, which reads no pack.
  */
 class RegistryProgressIT {
   private static final String REPOSITORY = "team/progress";
@@ -129,6 +129,38 @@ class RegistryProgressIT {
       assertTrue(checking.bytesTotal() > 0);
       assertEquals(checking.bytesTotal(), checking.bytesDone());
       assertEquals(verified.bytesRead(), checking.bytesTransferred());
+    }
+  }
+
+  /** {@code ls} through a registry: the entries at and below a path, read from the index alone, no pack fetched. */
+  @Test
+  void lsReadsNoPack() throws Exception {
+    Path tree = RandomTrees.write(dir.resolve("tree"), 12, 30, 3, 20_000, 100_000);
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home"));
+      // A second machine's client (its own home): the index is not in its cache, so it is fetched.
+      Cachemount pusher = Cachemount.builder().home(access.home()).env(access.env()).registry(access.settings()).packTarget(1 << 20).build();
+      pusher.push(pusher.parseSpec("id=c,ref=" + access.ref(REPOSITORY) + ",target=" + tree), OperationListener.NONE);
+      RegistryAccess other = RegistryAccess.of(registry, dir.resolve("other-home"));
+      Cachemount client = Cachemount.builder().home(other.home()).env(other.env()).registry(other.settings()).build();
+      CacheSpec spec = client.parseSpec("id=c,ref=" + other.ref(REPOSITORY));
+      java.util.List<String> packs = client.inspect(spec).orElseThrow().packs().stream().map(p -> p.digest()).toList();
+      String first;
+      try (var dirs = Files.list(tree)) {
+        first = tree.relativize(dirs.filter(Files::isDirectory).sorted().findFirst().orElseThrow()).toString();
+      }
+      registry.clearLog();
+      dev.cachemount.core.Listing listing = client.list(spec, dev.cachemount.core.Listing.paths(java.util.List.of(first)), OperationListener.NONE)
+          .orElseThrow();
+      long expected;
+      try (var below = Files.walk(tree.resolve(first))) {
+        expected = below.count();
+      }
+      assertEquals(expected, listing.entries().size(), listing.toString());
+      assertTrue(listing.entries().stream().allMatch(e -> e.path().equals(first) || e.path().startsWith(first + "/")));
+      String log = String.join("\n", registry.logLines());
+      assertTrue(packs.size() > 1 && packs.stream().noneMatch(log::contains), "no pack fetched: " + log);
+      assertTrue(log.contains("/v2/" + REPOSITORY + "/blobs/sha256:"), "the index was fetched: " + log);
     }
   }
 }
