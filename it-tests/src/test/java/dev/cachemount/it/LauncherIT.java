@@ -139,6 +139,95 @@ class LauncherIT {
   }
 
   /**
+   * Installed without a checkout (docs/user-guide.md, "Installing on runners"): the launcher copied beside a
+   * built jar runs that jar, from any directory and through a symlink, and never runs Maven.
+   */
+  @Test
+  void aLauncherCopiedBesideABuiltJarRunsItWithoutACheckoutOrABuild() throws Exception {
+    checkout(true); // only for its stand-in mvn on PATH, which records any build
+    env.put("CACHEMOUNT_AOT", "off");
+    Path install = Files.createDirectories(dir.resolve("opt/cachemount"));
+    Files.copy(Cli.repoRoot().resolve("cachemount"), install.resolve("cachemount"), StandardCopyOption.COPY_ATTRIBUTES);
+    Files.copy(Cli.jar(), install.resolve("cachemount.jar"));
+    Path bin = Files.createDirectories(dir.resolve("bin"));
+    Files.createSymbolicLink(bin.resolve("cachemount"), install.resolve("cachemount"));
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere"));
+
+    for (Path launcher : List.of(install.resolve("cachemount"), bin.resolve("cachemount"))) {
+      Processes.Result r = run(elsewhere, launcher.toString(), "version");
+      assertEquals(0, r.exitCode(), launcher + ": " + r);
+      assertTrue(r.out().startsWith("cachemount "), launcher + ": " + r);
+      assertFalse(r.stderr().contains("building"), r.stderr());
+    }
+    assertFalse(Files.exists(dir.resolve("mvn-runs")), "an installed launcher never builds");
+  }
+
+  /**
+   * A launcher with neither a checkout nor a jar beside it, and a {@code CACHEMOUNT_JAR} that names no file,
+   * are usage errors (exit 2) that say what to do, before anything runs: no Maven, no training run, and no
+   * file made beside the missing jar.
+   */
+  @Test
+  void aLauncherWithNoJarToRunSaysWhatToDoAndRunsNothing() throws Exception {
+    checkout(true);
+    Path alone = Files.createDirectories(dir.resolve("alone"));
+    Files.copy(Cli.repoRoot().resolve("cachemount"), alone.resolve("cachemount"), StandardCopyOption.COPY_ATTRIBUTES);
+    Processes.Result r = run(dir, alone.resolve("cachemount").toString(), "version");
+    assertEquals(2, r.exitCode(), r.toString());
+    assertTrue(r.stderr().contains(alone + " holds neither a cachemount checkout") && r.stderr().contains("CACHEMOUNT_JAR"), r.stderr());
+
+    Path missing = dir.resolve("nowhere/cachemount.jar");
+    Files.createDirectories(missing.getParent());
+    env.put("CACHEMOUNT_JAR", missing.toString());
+    r = run(dir, alone.resolve("cachemount").toString(), "version");
+    assertEquals(2, r.exitCode(), r.toString());
+    assertTrue(r.stderr().contains("CACHEMOUNT_JAR is " + missing + ", which is not a file"), r.stderr());
+    assertEquals("", r.out());
+    try (var beside = Files.list(missing.getParent())) {
+      assertEquals(List.of(), beside.toList(), "nothing made beside the missing jar");
+    }
+    try (var files = Files.list(alone)) {
+      assertEquals(List.of("cachemount"), files.map(p -> p.getFileName().toString()).toList());
+    }
+    assertFalse(Files.exists(dir.resolve("mvn-runs")), "no build");
+  }
+
+  /**
+   * A jar in a directory the user who runs it cannot write (an install owned by another user): the
+   * launcher runs it without a start-up cache rather than run the training, seconds long, on every
+   * command for a cache it cannot keep; and says nothing about it.
+   */
+  @Test
+  void aJarInADirectoryTheUserCannotWriteRunsWithoutTrainingEachTime() throws Exception {
+    Path install = Files.createDirectories(dir.resolve("opt"));
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.setPosixFilePermissions(install, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+    Files.copy(Cli.repoRoot().resolve("cachemount"), install.resolve("cachemount"), StandardCopyOption.COPY_ATTRIBUTES);
+    Files.copy(Cli.jar(), install.resolve("cachemount.jar"));
+    Path home = Files.createDirectories(dir.resolve("home"));
+    Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    List<String> command = new ArrayList<>();
+    if (Processes.run(List.of("id", "-u")).out().trim().equals("0")) { // root writes anywhere: run as nobody
+      command.addAll(List.of(Processes.require("setpriv", "apt-get install -y util-linux"), "--reuid=65534", "--regid=65534", "--clear-groups"));
+    }
+    command.addAll(List.of(install.resolve("cachemount").toString(), "version"));
+    Map<String, String> user = Map.of("HOME", home.toString(), "XDG_CACHE_HOME", home.resolve("cache").toString());
+    for (int i = 0; i < 2; i++) {
+      Processes.Result r = Processes.run(home, Duration.ofMinutes(2), command, user, new byte[0]);
+      assertEquals(0, r.exitCode(), r.toString());
+      assertTrue(r.out().startsWith("cachemount "), r.toString());
+      assertEquals("", r.stderr(), "no training, no message");
+      Matcher java = Pattern.compile("(?s).*\njava (\\d+)[.\\s].*").matcher(r.out());
+      assertTrue(java.matches(), r.out());
+      assertTrue(!hasJdk25OrLater() || Integer.parseInt(java.group(1)) >= 25,
+          "a JDK 25 is installed, so the launcher runs it, where training would be due: " + r.out());
+    }
+    try (var files = Files.list(install)) {
+      assertEquals(List.of("cachemount", "cachemount.jar"), files.map(p -> p.getFileName().toString()).sorted().toList());
+    }
+  }
+
+  /**
    * Launchers started at once against a stale jar (parallel steps of a CI job): one builds it and makes its
    * start-up cache, the others wait and run it, also the one started while the jar was half written.
    */
