@@ -284,9 +284,19 @@ abstract class CacheMojo<R> extends AbstractMojo {
         decrypter.decrypt(new org.apache.maven.settings.crypto.DefaultSettingsDecryptionRequest(server));
     if (!result.getProblems().isEmpty()) {
       throw CachemountException.usage("the password of settings.xml server '" + server.getId() + "' cannot be decrypted: "
-          + result.getProblems().get(0).getMessage() + "; check ~/.m2/settings-security.xml (mvn --encrypt-master-password)");
+          + result.getProblems().get(0).getMessage() + "; check the master password in " + settingsSecurity() + " (mvn --encrypt-master-password)");
     }
     return result.getServer() != null ? result.getServer() : server;
+  }
+
+  /**
+   * The settings-security.xml whose master password Maven decrypts with, as its decrypter finds it:
+   * {@code -Dsettings.security} (a system property of Maven's JVM, as CI jobs often set it), else
+   * {@code ~/.m2/settings-security.xml}.
+   */
+  static String settingsSecurity() {
+    String file = System.getProperty("settings.security");
+    return file == null || file.isBlank() ? "~/.m2/settings-security.xml" : file + ", named by -Dsettings.security,";
   }
 
   /**

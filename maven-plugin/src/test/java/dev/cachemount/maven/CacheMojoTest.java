@@ -269,7 +269,22 @@ class CacheMojoTest {
     problems.add(new org.apache.maven.settings.building.DefaultSettingsProblem("Failed to decrypt password for server ghcr.io",
         org.apache.maven.settings.building.SettingsProblem.Severity.ERROR, "server: ghcr.io", -1, -1, null));
     var e = assertThrows(dev.cachemount.core.CachemountException.class, () -> push.clientFor(spec));
-    assertTrue(e.getMessage().contains("cannot be decrypted") && e.getMessage().contains("settings-security.xml"), e.getMessage());
+    assertTrue(e.getMessage().contains("cannot be decrypted") && e.getMessage().contains("~/.m2/settings-security.xml"), e.getMessage());
+
+    // Maven reads the master password from the file -Dsettings.security names, when it names one: so does the advice.
+    String before = System.getProperty("settings.security");
+    System.setProperty("settings.security", "/ci/secrets/settings-security.xml");
+    try {
+      e = assertThrows(dev.cachemount.core.CachemountException.class, () -> push.clientFor(spec));
+      assertTrue(e.getMessage().endsWith("; check the master password in /ci/secrets/settings-security.xml, named by -Dsettings.security, (mvn --encrypt-master-password)"),
+          e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty("settings.security");
+      } else {
+        System.setProperty("settings.security", before);
+      }
+    }
   }
 
   @Test
