@@ -7,6 +7,7 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.SpecRuns;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 
 /** {@code run -- CMD}: pull, run the command, push ({@link CachedCommand}); what the caches did goes to standard error. */
@@ -17,6 +18,10 @@ final class RunCommand extends CacheCommand {
         "A cache that cannot be pulled leaves its target as it was, and COMMAND runs all the same. What the caches did is said on"
             + " standard error, so that COMMAND's output stays its own; the exit status is COMMAND's when it failed, else that of"
             + " the first cache that failed, else 0.");
+    // --json stays an option, so that run() can say why it is refused, but its help does not offer it.
+    OptionSpec json = spec.findOption("--json");
+    spec.remove(json);
+    spec.addOption(json.toBuilder().hidden(true).build());
     spec.addOption(Models.flag(new String[] {"--push-always"}, "Push the caches even when COMMAND failed (a failed build's downloads are kept too)."));
     spec.addPositional(PositionalParamSpec.builder().paramLabel("COMMAND").arity("1..*").type(List.class).auxiliaryTypes(String.class)
         .description("The command and its arguments, after --: run -- mvn -B verify").build());

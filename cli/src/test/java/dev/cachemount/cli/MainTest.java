@@ -169,6 +169,10 @@ class MainTest {
 
     assertEquals(2, run("run", "--json", "--cache-id", spec, "--", "true"));
     assertTrue(err.contains("run does not take --json"), err);
+    // nor does its help offer it
+    assertEquals(0, run("run", "--help"));
+    assertFalse(out.contains("--json"), out);
+    assertTrue(out.contains("--push-always"), out);
     assertEquals(2, run("run", "--cache-id", spec));
     assertTrue(err.contains("run needs a command after --"), err);
   }
