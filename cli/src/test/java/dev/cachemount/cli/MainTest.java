@@ -257,6 +257,21 @@ class MainTest {
     assertTrue(out.contains("miss"), out);
   }
 
+  /** A mode=mirror pull's line says what it removed (a directory with what it holds counts once), as its JSON's removed does. */
+  @Test
+  void aMirrorPullSaysWhatItRemoved() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("m2", source)), err);
+    Path target = dir.resolve("t");
+    Files.createDirectories(target.resolve("extra/sub"));
+    Files.writeString(target.resolve("extra/sub/f"), "x");
+    Files.writeString(target.resolve("stray"), "y");
+    assertEquals(0, run("pull", "--cache-id", spec("m2", target) + ",mode=mirror"), err);
+    assertTrue(out.contains(", removed 2 entries the snapshot lacks;"), out);
+    assertFalse(Files.exists(target.resolve("extra")) || Files.exists(target.resolve("stray")));
+    assertEquals(0, run("pull", "--cache-id", spec("m2", target) + ",mode=mirror"), err);
+    assertFalse(out.contains("removed"), out);
+  }
+
   @Test
   void theDefaultStoreIsUnderXdgCacheHome() {
     assertEquals(0, run("push", "--cache-id", "id=m2,target=" + source), err);

@@ -17,7 +17,7 @@ public final class ResultText {
       case UNCHANGED -> r.id() + ": unchanged, " + r.ref() + " already holds this tree (" + tree + "; "
           + (r.bytesTransferred() > 0 ? "wrote " + bytes(r.bytesTransferred()) + " in earlier tries" : "wrote nothing") + ", " + time + ")" + image(r);
       case RESTORED -> r.id() + ": restored " + r.digest() + (r.fallback() == null ? "" : " from fallback " + r.fallback()) + " into " + spec.target().map(Object::toString).orElse("?") + " (" + tree
-          + inPlace(r) + "; read " + bytes(r.bytesTransferred()) + " in " + time + ")";
+          + inPlace(r) + removed(r) + "; read " + bytes(r.bytesTransferred()) + " in " + time + ")";
       case MISS -> r.id() + ": miss, nothing stored at " + r.ref() + "; the target was left as it was";
       case FAILED -> r.id() + ": failed: " + r.error();
     };
@@ -42,6 +42,12 @@ public final class ResultText {
       return "";
     }
     return there == r.files() ? ", all already in place" : String.format(Locale.ROOT, ", %,d already in place", there);
+  }
+
+  /** What a {@code mode=mirror} pull removed, when it removed anything: a deletion is not made in silence. */
+  private static String removed(OperationResult r) {
+    Long removed = r.removed();
+    return removed == null || removed == 0 ? "" : ", removed " + count(removed, "entry", "entries") + " the snapshot lacks";
   }
 
   /** {@code n} and the noun that goes with it: {@code 1 file}, {@code 3,495 files}. */
