@@ -669,7 +669,7 @@ public final class Restorer {
       mirror(new Mirror(root, kinds, keepOut, temps, removed), root, "", top);
     }
     if (removed[0] > 0) {
-      listener.info("mode=mirror: removed " + removed[0] + " entries the snapshot does not hold");
+      listener.info("mode=mirror: removed " + dev.cachemount.core.ResultText.count(removed[0], "entry", "entries") + " the snapshot does not hold");
     }
     return removed[0];
   }

@@ -32,6 +32,9 @@ import java.util.function.LongSupplier;
  * symlinks, each with its permission bits, size and modification time. Sockets, FIFOs and devices
  * are skipped with a warning, as are names a snapshot cannot hold ({@link EntryPaths}) or that are
  * not valid UTF-8. The root itself is not an entry. Entries come back in {@link EntryPaths#ORDER}.
+ * Directories are listed on up to {@link #threads} threads at once (the caller's and short-lived
+ * helpers); what the scan says goes to the listener on the caller's thread when it ends, in the
+ * order of the tree.
  */
 public final class TreeScanner {
   /** The prefix of a restore's temporary files ({@code restore.PendingFile}): never part of a snapshot. */
@@ -100,104 +103,239 @@ public final class TreeScanner {
    * started before the limit is known (another thread sets it) stops once it is passed.
    */
   public List<ScannedEntry> scan(Path root, Set<Path> excluded, LongSupplier limit) throws IOException {
-    List<ScannedEntry> entries = new ArrayList<>();
-    int rootBytes = root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-    Deque<String> pending = new ArrayDeque<>();
-    // The identity (file key) of each directory the scan found, checked when it is listed: opening it by
-    // its path follows a symlink that replaced it (or one of its parents) since, to a tree outside the target.
-    java.util.Map<String, Object> directoryKeys = new java.util.HashMap<>();
-    pending.push("");
-    while (!pending.isEmpty()) {
-      if (!list(root, rootBytes, pending.pop(), excluded, limit, entries, pending, directoryKeys)) {
-        return null;
-      }
-    }
-    entries.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
-    return entries;
+    return new Walk(root, excluded, limit).run();
   }
 
+  /** The threads that list directories at once, the caller's among them: stats on two cores, or a cold disk, overlap. */
+  static int threads() {
+    return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+  }
+
+  /** What a scan says, kept until it ends so that it is told in the order of the tree, whichever thread found it. */
+  private record Message(String dir, int seq, boolean warning, String text) {}
+
   /**
-   * Lists directory {@code dir} (relative, "" for the root): adds its entries, and pushes its
-   * subdirectories to {@code pending}; false once the tree holds more than {@code limit} entries. A
-   * method of its own, not the body of the scan's loop: a JIT compiles a long loop from the loop on
-   * (on-stack replacement), and compiled the scan so twice on a push of 100,000 files, on the core the
-   * push shares with it.
+   * One scan: the directories still to list, shared by the threads that list them; each thread keeps the
+   * entries it found, and the scan sorts them all at the end. Messages are told, on the caller's
+   * thread, once every thread has stopped, in the order of their directories' paths.
    */
-  private boolean list(Path root, int rootBytes, String dir, Set<Path> excluded, LongSupplier limit, List<ScannedEntry> entries, Deque<String> pending,
-      java.util.Map<String, Object> directoryKeys) throws IOException {
-    Path dirPath = dir.isEmpty() ? root : root.resolve(dir);
-    Object expectedKey = directoryKeys.remove(dir);
-    if (!dir.isEmpty() && !Files.isDirectory(dirPath, LinkOption.NOFOLLOW_LINKS)) {
-      // Replaced since its stat: by a FIFO, whose open would block the scan for ever, a file or a link.
-      if (Files.exists(dirPath, LinkOption.NOFOLLOW_LINKS)) {
-        listener.warning("directory " + dir + " was replaced during the scan; skipped");
-      } else {
-        listener.warning("directory " + dir + " vanished during the scan; skipped");
-      }
-      return true;
+  private final class Walk {
+    private final Path root;
+    private final int rootBytes;
+    private final Set<Path> excluded;
+    private final LongSupplier limit;
+    // The identity (file key) of each directory the scan found, checked when it is listed: opening it by
+    // its path follows a symlink that replaced it (or one of its parents) since, to a tree outside the target.
+    private final java.util.Map<String, Object> directoryKeys = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong found = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.Queue<Message> messages = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.Queue<List<ScannedEntry>> lists = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Guards pending, listing, stopped, overLimit and failure. */
+    private final Object lock = new Object();
+    private final Deque<String> pending = new ArrayDeque<>();
+    private int listing;
+    private boolean stopped;
+    private boolean overLimit;
+    private Throwable failure;
+
+    Walk(Path root, Set<Path> excluded, LongSupplier limit) {
+      this.root = root;
+      this.rootBytes = root.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      this.excluded = excluded;
+      this.limit = limit;
     }
-    try (DirectoryStream<Path> children = Files.newDirectoryStream(dirPath)) {
-      SecureDirectoryStream<Path> secure = children instanceof SecureDirectoryStream<Path> s ? s : null;
-      if (!dir.isEmpty() && expectedKey != null && !expectedKey.equals(openedKey(secure, dirPath))) {
-        listener.warning("directory " + dir + " was replaced during the scan; skipped");
+
+    List<ScannedEntry> run() throws IOException {
+      pending.push("");
+      List<Thread> helpers = new ArrayList<>();
+      for (int i = 1; i < threads(); i++) {
+        Thread t = new Thread(this::work, "cachemount-scan-" + i);
+        t.setDaemon(true);
+        t.start();
+        helpers.add(t);
+      }
+      work();
+      boolean interrupted = false;
+      for (Thread t : helpers) {
+        while (true) {
+          try {
+            t.join();
+            break;
+          } catch (InterruptedException e) {
+            interrupted = true; // the scan is not cancelled by an interrupt: it ends, and the caller sees the flag
+          }
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      tell();
+      if (failure instanceof IOException e) {
+        throw e;
+      } else if (failure instanceof RuntimeException e) {
+        throw e;
+      } else if (failure instanceof Error e) {
+        throw e;
+      }
+      if (overLimit) {
+        return null;
+      }
+      List<ScannedEntry> entries = new ArrayList<>((int) Math.min(Integer.MAX_VALUE - 8, found.get()));
+      for (List<ScannedEntry> list : lists) {
+        entries.addAll(list);
+      }
+      entries.sort((a, b) -> EntryPaths.ORDER.compare(a.path(), b.path()));
+      return entries;
+    }
+
+    /** Lists directories until none is left and no thread is listing one (which could add more), or the scan stops. */
+    private void work() {
+      List<ScannedEntry> mine = new ArrayList<>();
+      lists.add(mine);
+      List<String> subdirectories = new ArrayList<>();
+      boolean interrupted = false;
+      while (true) {
+        String dir;
+        synchronized (lock) {
+          while (pending.isEmpty() && listing > 0 && !stopped) {
+            try {
+              lock.wait();
+            } catch (InterruptedException e) {
+              interrupted = true;
+            }
+          }
+          if (stopped || pending.isEmpty()) {
+            lock.notifyAll();
+            break;
+          }
+          dir = pending.pop();
+          listing++;
+        }
+        boolean more = false;
+        Throwable failed = null;
+        try {
+          more = list(dir, mine, subdirectories);
+        } catch (Throwable t) {
+          failed = t;
+        }
+        synchronized (lock) {
+          listing--;
+          if (failed != null || !more) {
+            stopped = true;
+            overLimit |= failed == null;
+            if (failure == null) {
+              failure = failed;
+            }
+          }
+          for (String sub : subdirectories) {
+            pending.push(sub);
+          }
+          lock.notifyAll();
+        }
+        subdirectories.clear();
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private void tell() {
+      List<Message> all = new ArrayList<>(messages);
+      all.sort(java.util.Comparator.comparing(Message::dir, EntryPaths.ORDER).thenComparingInt(Message::seq));
+      for (Message m : all) {
+        if (m.warning()) {
+          listener.warning(m.text());
+        } else {
+          listener.info(m.text());
+        }
+      }
+    }
+
+    /**
+     * Lists directory {@code dir} (relative, "" for the root): adds its entries to {@code entries}, and
+     * its subdirectories to {@code subdirectories}; false once the tree holds more than {@code limit}
+     * entries. A method of its own, not the body of a loop: a JIT compiles a long loop from the loop on
+     * (on-stack replacement), and compiled the scan so twice on a push of 100,000 files, on the core the
+     * push shares with it.
+     */
+    private boolean list(String dir, List<ScannedEntry> entries, List<String> subdirectories) throws IOException {
+      int[] seq = {0};
+      java.util.function.BiConsumer<Boolean, String> say = (warning, text) -> messages.add(new Message(dir, seq[0]++, warning, text));
+      Path dirPath = dir.isEmpty() ? root : root.resolve(dir);
+      Object expectedKey = directoryKeys.remove(dir);
+      if (!dir.isEmpty() && !Files.isDirectory(dirPath, LinkOption.NOFOLLOW_LINKS)) {
+        // Replaced since its stat: by a FIFO, whose open would block the scan for ever, a file or a link.
+        if (Files.exists(dirPath, LinkOption.NOFOLLOW_LINKS)) {
+          say.accept(true, "directory " + dir + " was replaced during the scan; skipped");
+        } else {
+          say.accept(true, "directory " + dir + " vanished during the scan; skipped");
+        }
         return true;
       }
-      for (Path child : children) {
-        String name = child.getFileName().toString();
-        String path = dir.isEmpty() ? name : dir + "/" + name;
-        if (name.startsWith(ASIDE_PREFIX)) {
-          listener.warning(path + " is what an earlier pull moved aside (it stood where the snapshot has an entry of another kind; that pull was killed, or could not delete it); skipped:"
-              + " look at it, then move it back or delete it");
-          continue;
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(dirPath)) {
+        SecureDirectoryStream<Path> secure = children instanceof SecureDirectoryStream<Path> s ? s : null;
+        if (!dir.isEmpty() && expectedKey != null && !expectedKey.equals(openedKey(secure, dirPath))) {
+          say.accept(true, "directory " + dir + " was replaced during the scan; skipped");
+          return true;
         }
-        if (name.startsWith(TEMP_PREFIX)) {
-          if (!dropLeftover.test(child)) {
-            listener.warning(path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+        for (Path child : children) {
+          String name = child.getFileName().toString();
+          String path = dir.isEmpty() ? name : dir + "/" + name;
+          if (name.startsWith(ASIDE_PREFIX)) {
+            say.accept(true, path + " is what an earlier pull moved aside (it stood where the snapshot has an entry of another kind; that pull was killed, or could not delete it); skipped:"
+                + " look at it, then move it back or delete it");
+            continue;
           }
-          continue;
-        }
-        if (excluded.contains(child)) {
-          listener.info(path + " is left out of the snapshot");
-          continue;
-        }
-        // Up to 3 bytes a char: measured only when it could be too long.
-        if (rootBytes + 1 + 3L * path.length() + PULL_NAME_BYTES > MAX_OPEN_PATH_BYTES && !restorable(rootBytes, path, name)) {
-          listener.warning(shortened(path) + ": its path from / is too long to restore: with the " + PULL_NAME_BYTES
-              + "-byte temporary name a pull writes beside it, it would pass the " + MAX_OPEN_PATH_BYTES
-              + " bytes this system can open; skipped, with everything below it (a target whose real path is shorter would keep it)");
-          continue;
-        }
-        PosixFileAttributes attrs = attributes(secure, child, path);
-        ScannedEntry entry = attrs == null ? null : entry(child, path, name, attrs);
-        if (entry != null) {
-          if (entries.size() >= limit.getAsLong()) {
-            return false;
+          if (name.startsWith(TEMP_PREFIX)) {
+            if (!dropLeftover.test(child)) {
+              say.accept(true, path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+            }
+            continue;
           }
-          entries.add(entry);
-          progress.file();
-          if (entry.type() == EntryType.DIRECTORY) {
-            pending.push(path);
-            if (attrs.fileKey() != null) {
-              directoryKeys.put(path, attrs.fileKey());
+          if (excluded.contains(child)) {
+            say.accept(false, path + " is left out of the snapshot");
+            continue;
+          }
+          // Up to 3 bytes a char: measured only when it could be too long.
+          if (rootBytes + 1 + 3L * path.length() + PULL_NAME_BYTES > MAX_OPEN_PATH_BYTES && !restorable(rootBytes, path, name)) {
+            say.accept(true, shortened(path) + ": its path from / is too long to restore: with the " + PULL_NAME_BYTES
+                + "-byte temporary name a pull writes beside it, it would pass the " + MAX_OPEN_PATH_BYTES
+                + " bytes this system can open; skipped, with everything below it (a target whose real path is shorter would keep it)");
+            continue;
+          }
+          PosixFileAttributes attrs = attributes(secure, child, path, say);
+          ScannedEntry entry = attrs == null ? null : entry(child, path, name, attrs, say);
+          if (entry != null) {
+            if (found.get() >= limit.getAsLong()) {
+              return false;
+            }
+            found.incrementAndGet();
+            entries.add(entry);
+            progress.file();
+            if (entry.type() == EntryType.DIRECTORY) {
+              if (attrs.fileKey() != null) {
+                directoryKeys.put(path, attrs.fileKey());
+              }
+              subdirectories.add(path);
             }
           }
         }
+      } catch (NoSuchFileException e) {
+        if (dir.isEmpty()) {
+          throw e;
+        }
+        say.accept(true, "directory " + dir + " vanished during the scan; skipped");
+      } catch (NotDirectoryException e) {
+        if (dir.isEmpty()) {
+          throw e;
+        }
+        say.accept(true, "directory " + dir + " was replaced during the scan; skipped");
+      } catch (AccessDeniedException e) {
+        throw CachemountException.operational(
+            "cannot list directory " + dirPath + ": permission denied; make it readable and searchable by this user (chmod u+rx), or run as its owner", e);
       }
-    } catch (NoSuchFileException e) {
-      if (dir.isEmpty()) {
-        throw e;
-      }
-      listener.warning("directory " + dir + " vanished during the scan; skipped");
-    } catch (NotDirectoryException e) {
-      if (dir.isEmpty()) {
-        throw e;
-      }
-      listener.warning("directory " + dir + " was replaced during the scan; skipped");
-    } catch (AccessDeniedException e) {
-      throw CachemountException.operational(
-          "cannot list directory " + dirPath + ": permission denied; make it readable and searchable by this user (chmod u+rx), or run as its owner", e);
+      return true;
     }
-    return true;
   }
 
   /**
@@ -205,14 +343,15 @@ public final class TreeScanner {
    * one (read relative to the open directory, so that a symlink swapped in above it since is not
    * followed), else read by its path; null when it vanished.
    */
-  private PosixFileAttributes attributes(SecureDirectoryStream<Path> secure, Path file, String path) throws IOException {
+  private static PosixFileAttributes attributes(SecureDirectoryStream<Path> secure, Path file, String path,
+      java.util.function.BiConsumer<Boolean, String> say) throws IOException {
     try {
       if (secure != null) {
         return secure.getFileAttributeView(file.getFileName(), PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
       }
       return Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      listener.warning(path + " vanished during the scan; skipped");
+      say.accept(true, path + " vanished during the scan; skipped");
       return null;
     }
   }
@@ -227,15 +366,21 @@ public final class TreeScanner {
 
   /** What a scan keeps of {@code file} (at {@code path}, named {@code name}), whose attributes were just read; null when skipped. */
   ScannedEntry entry(Path file, String path, String name, PosixFileAttributes attrs) throws IOException {
+    return entry(file, path, name, attrs, (warning, text) -> listener.warning(text));
+  }
+
+  /** As {@link #entry(Path, String, String, PosixFileAttributes)}, saying why it skips to {@code say} (true: a warning). */
+  private static ScannedEntry entry(Path file, String path, String name, PosixFileAttributes attrs, java.util.function.BiConsumer<Boolean, String> say)
+      throws IOException {
     if (attrs.isOther()) {
-      listener.warning(path + " is a socket, FIFO or device; skipped (a snapshot holds files, directories and symlinks)");
+      say.accept(true, path + " is a socket, FIFO or device; skipped (a snapshot holds files, directories and symlinks)");
       return null;
     }
     // The parent passed this check when it was scanned: only the name is new (the path's length is
     // bounded by the check of what a pull can open, which comes first).
     String problem = !FileNameEncoding.faithful(name) ? FileNameEncoding.problem() : EntryPaths.segmentProblem(name);
     if (problem != null) {
-      listener.warning(path + " cannot be stored (" + problem + "); skipped");
+      say.accept(true, path + " cannot be stored (" + problem + "); skipped");
       return null;
     }
     int mode = 0;
@@ -248,12 +393,12 @@ public final class TreeScanner {
       try {
         target = Files.readSymbolicLink(file).toString();
       } catch (NoSuchFileException e) {
-        listener.warning(path + " vanished during the scan; skipped");
+        say.accept(true, path + " vanished during the scan; skipped");
         return null;
       }
       if (target.isEmpty() || target.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > EntryPaths.MAX_LINK_TARGET_BYTES
           || !FileNameEncoding.faithful(target)) {
-        listener.warning(path + " is a symlink whose target cannot be stored; skipped");
+        say.accept(true, path + " is a symlink whose target cannot be stored; skipped");
         return null;
       }
       return new ScannedEntry(path, EntryType.SYMLINK, mode, 0, mtime.getEpochSecond(), mtime.getNano(), target);

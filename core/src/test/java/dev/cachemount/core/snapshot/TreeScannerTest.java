@@ -108,6 +108,53 @@ class TreeScannerTest {
     assertEquals(List.of("directory d was replaced during the scan; skipped"), warnings);
   }
 
+  /**
+   * The scan lists directories on several threads (where the machine has more than one processor), and
+   * what it finds and says is the same whichever thread found it: every entry, in the snapshot's order,
+   * and the warnings in the order of their directories' paths, after the scan, on the caller's thread.
+   */
+  @Test
+  void aScanOnSeveralThreadsFindsEveryEntryAndTellsInTheOrderOfTheTree() throws IOException {
+    Path root = Files.createDirectories(dir.resolve("tree"));
+    List<String> expected = new ArrayList<>();
+    List<String> expectedWarnings = new ArrayList<>();
+    for (int a = 0; a < 12; a++) {
+      for (int b = 0; b < 12; b++) {
+        String sub = String.format("d%02d/e%02d", a, b);
+        Files.createDirectories(root.resolve(sub));
+        Files.writeString(root.resolve(sub + "/f"), sub);
+        Files.writeString(root.resolve(sub + "/.cachemount-tmp-" + a + b), "left by a pull");
+        expected.addAll(List.of(sub, sub + "/f"));
+        expectedWarnings.add(sub + "/.cachemount-tmp-" + a + b + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+      }
+      expected.add(String.format("d%02d", a));
+    }
+    expected.sort(dev.cachemount.core.index.EntryPaths.ORDER);
+    expectedWarnings.sort(java.util.Comparator.naturalOrder());
+    Set<String> listers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    List<String> warnings = new ArrayList<>();
+    Thread caller = Thread.currentThread();
+    List<ScannedEntry> scanned = new TreeScanner(new OperationListener() {
+      @Override
+      public void warning(String message) {
+        assertEquals(caller, Thread.currentThread(), "told on the caller's thread");
+        warnings.add(message);
+      }
+    }, leftover -> {
+      listers.add(Thread.currentThread().getName());
+      try {
+        Thread.sleep(2); // each directory takes a while, so that every thread gets some
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return false;
+    }).scan(root);
+    assertEquals(expected, scanned.stream().map(ScannedEntry::path).toList());
+    assertEquals(expectedWarnings, warnings);
+    assertEquals(Math.min(TreeScanner.threads(), 4), listers.size(), "directories listed on " + listers);
+    assertTrue(Runtime.getRuntime().availableProcessors() == 1 || listers.size() > 1, "several threads list: " + listers);
+  }
+
   interface Swap {
     void run() throws IOException;
   }
