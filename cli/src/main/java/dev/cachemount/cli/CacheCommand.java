@@ -244,6 +244,11 @@ abstract class CacheCommand implements Callable<Integer> {
     OperationResult run(CacheSpec spec, OperationListener listener);
   }
 
+  /** The line that tells of {@code run}'s failure; with several specs, it names the id, as the other ids' lines do. */
+  static String failureLine(SpecRuns.Run run, int specs) {
+    return "cachemount: error: " + (specs > 1 ? run.spec().id() + ": " : "") + run.failure().getMessage();
+  }
+
   /**
    * Runs {@code operation} for every spec, printing each result; a failure of one id does not stop
    * the others. Returns the exit code of the first failure, else 0.
@@ -258,7 +263,7 @@ abstract class CacheCommand implements Callable<Integer> {
         err().println("cachemount: " + run.failure().getMessage());
         run.defect().printStackTrace(err());
       } else if (run.failed() && !json) {
-        err().println("cachemount: error: " + run.failure().getMessage());
+        err().println(failureLine(run, specs.size()));
       }
       if (json) {
         out().println(new String(Json.write(run.result()), java.nio.charset.StandardCharsets.UTF_8));

@@ -39,6 +39,7 @@ final class RunCommand extends CacheCommand {
     List<String> given = spec.positionalParameters().get(0).getValue();
     List<String> command = given == null ? List.of() : given;
     List<CacheSpec> specs = specs();
+    specCount = specs.size();
     client = configuredClient();
     CachedCommand.PushWhen when = Boolean.TRUE.equals(Models.value(spec, "--push-always")) ? CachedCommand.PushWhen.ALWAYS
         : CachedCommand.PushWhen.SUCCESS;
@@ -64,12 +65,15 @@ final class RunCommand extends CacheCommand {
     return result.exitCode();
   }
 
+  /** How many specs the command runs: its failure lines name the id where there are several. */
+  private int specCount;
+
   private void report(SpecRuns.Run run) {
     if (run.defect() != null) {
       err().println("cachemount: " + run.failure().getMessage());
       run.defect().printStackTrace(err());
     } else if (run.failed()) {
-      err().println("cachemount: error: " + run.failure().getMessage());
+      err().println(failureLine(run, specCount));
     } else {
       err().println("cachemount: " + Text.describe(run.result(), run.spec()));
     }

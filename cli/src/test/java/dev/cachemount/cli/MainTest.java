@@ -332,6 +332,16 @@ class MainTest {
     assertEquals("pushed", results.get(1).get("result").asText(), "b ran after a failed");
   }
 
+  /** With several ids, a failure's line says whose it is, as the other ids' lines do; with one id it needs not. */
+  @Test
+  void withSeveralIdsAFailureNamesItsId() throws IOException {
+    Path missing = dir.resolve("no-such-cache");
+    assertEquals(2, run("push", "--cache-id", spec("a", source), "--cache-id", spec("b", missing)), err);
+    assertTrue(err.contains("cachemount: error: b: target " + missing + " does not exist"), err);
+    assertEquals(2, run("push", "--cache-id", spec("b", missing)), err);
+    assertTrue(err.contains("cachemount: error: target " + missing + " does not exist"), err);
+  }
+
   @Test
   void aCorruptBlobExitsFourAndWritesNoWrongContent() throws IOException {
     assertEquals(0, run("push", "--cache-id", spec("m2", source)));
