@@ -306,10 +306,10 @@ public final class TreeScanner {
           PosixFileAttributes attrs = attributes(secure, child, path, say);
           ScannedEntry entry = attrs == null ? null : entry(child, path, name, attrs, say);
           if (entry != null) {
-            if (found.get() >= limit.getAsLong()) {
+            // Counted before the limit is asked: two threads that each find one entry more may not both keep it.
+            if (found.incrementAndGet() > limit.getAsLong()) {
               return false;
             }
-            found.incrementAndGet();
             entries.add(entry);
             progress.file();
             if (entry.type() == EntryType.DIRECTORY) {

@@ -155,6 +155,36 @@ class TreeScannerTest {
     assertTrue(Runtime.getRuntime().availableProcessors() == 1 || listers.size() > 1, "several threads list: " + listers);
   }
 
+  /**
+   * Two threads that each find one entry more when the tree holds one entry less than the limit: only
+   * one of them may keep it, and the scan of a tree that holds more than its limit gives up (null), as
+   * it does on one thread. The limit holds the first asker until the second asks too.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void twoThreadsThatFindTheEntryPastTheLimitAtOnceDoNotBothKeepIt() throws IOException {
+    Path root = Files.createDirectories(dir.resolve("tree"));
+    for (String d : List.of("a", "b")) {
+      Files.createDirectories(root.resolve(d));
+      Files.writeString(root.resolve(d + "/f"), d);
+    }
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CyclicBarrier both = new java.util.concurrent.CyclicBarrier(2);
+    List<ScannedEntry> scanned = new TreeScanner(collecting(new ArrayList<>())).scan(root, Set.of(), () -> {
+      if (asked.incrementAndGet() > 2) { // a/f and b/f, found on two threads where there are two
+        try {
+          both.await(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.BrokenBarrierException | java.util.concurrent.TimeoutException e) {
+          // one thread: the scan asks again on the same thread
+        }
+      }
+      return 3;
+    });
+    assertNull(scanned, () -> "4 entries, a limit of 3: " + scanned.stream().map(ScannedEntry::path).toList());
+  }
+
   interface Swap {
     void run() throws IOException;
   }
