@@ -395,6 +395,9 @@ public final class TreeScanner {
       } catch (NoSuchFileException e) {
         say.accept(true, path + " vanished during the scan; skipped");
         return null;
+      } catch (java.nio.file.NotLinkException e) {
+        say.accept(true, path + " was replaced during the scan; skipped");
+        return null;
       }
       if (target.isEmpty() || target.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > EntryPaths.MAX_LINK_TARGET_BYTES
           || !FileNameEncoding.faithful(target)) {

@@ -43,6 +43,18 @@ class TreeScannerTest {
     assertEquals(List.of("sub/l vanished during the scan; skipped"), warnings);
   }
 
+  /** A symlink that a directory replaces between its stat and the read of its target (a build swapping them): a warning, not a failed push. */
+  @Test
+  void aSymlinkReplacedBetweenItsStatAndTheReadOfItsTargetIsSkippedWithAWarning() throws IOException {
+    Path link = Files.createSymbolicLink(dir.resolve("l"), Path.of("target"));
+    PosixFileAttributes seen = Files.readAttributes(link, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    Files.delete(link);
+    Files.createDirectory(link);
+    List<String> warnings = new ArrayList<>();
+    assertNull(new TreeScanner(collecting(warnings)).entry(link, "sub/l", "l", seen));
+    assertEquals(List.of("sub/l was replaced during the scan; skipped"), warnings);
+  }
+
   @Test
   void aNameTheFormatRefusesIsSkippedBelowItsParentAndTheLongestNameIsKept() throws IOException {
     Path nested = Files.createDirectories(dir.resolve("a/b/c"));
