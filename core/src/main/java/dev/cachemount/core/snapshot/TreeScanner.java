@@ -151,7 +151,11 @@ public final class TreeScanner {
       for (int i = 1; i < threads(); i++) {
         Thread t = new Thread(this::work, "cachemount-scan-" + i);
         t.setDaemon(true);
-        t.start();
+        try {
+          t.start();
+        } catch (OutOfMemoryError | RuntimeException e) {
+          break; // no thread to be had (a process limit): the threads started, the caller's among them, do the work
+        }
         helpers.add(t);
       }
       work();
