@@ -116,7 +116,7 @@ final class PushOperation {
    * ({@link MergeLock}); a registry has no lock, so a merge looks at the tag again just before it
    * moves it. The last try moves it whatever it finds, with a warning.
    */
-  static final int MERGE_TRIES = 3;
+  static final int MERGE_TRIES = 5;
 
   /** The tag no longer names the snapshot this merge built on. */
   private static final class TagMovedException extends IOException {
@@ -326,6 +326,7 @@ final class PushOperation {
               lineage(staged, reuseParent, options.force() ? List.of() : others), uploader, tagCheck(store, tag, ref, lastTry));
       listener.info(String.format("uploaded %,d blobs (%,d bytes) and moved the tag in %d ms", published.blobs().uploaded(), published.bytesWritten(),
           Engine.millisSince(publishStarted)));
+      checkTagKept(store, tag, ref, published, lastTry);
       SnapshotIndex index = staged.index();
       stored = new StoredTree(index, published.config().created());
       return new OperationResult(spec.id(), ref, published.manifest().digest().toString(), Outcome.PUSHED,
@@ -404,6 +405,75 @@ final class PushOperation {
       listener.warning(moved + ", on each of this merge's " + MERGE_TRIES + " tries; it moves the tag anyway, so files that only"
           + " the other push stored are left out of the tag until their directory is pushed again");
     };
+  }
+
+  /**
+   * How long a merge to a store without {@link MergeLock} (a registry) waits after moving the tag
+   * before it looks whether the tag still holds its files: another merge that looked at the tag
+   * before this one moved it uploads its manifest within a request's time of that look (about 100
+   * ms was seen on two busy cores), and so has moved the tag by then, over this one's files.
+   */
+  static final java.time.Duration SETTLE = java.time.Duration.ofSeconds(1);
+
+  /**
+   * For a merge to a store without {@link MergeLock}: once the tag is moved, and {@link #SETTLE}
+   * later, the tag must name this push's snapshot or one built on it (whose config's parent, or its
+   * parent's, up to {@link #LINEAGE_LOOK} snapshots back, is this one); otherwise a merge that
+   * looked at the tag before this one moved it has moved it since, over this one's files, and this
+   * push merges again with the snapshot the tag names ({@link #MERGE_TRIES}). The registry offers no
+   * compare-and-set: this closes the window of {@link #tagCheck} for merges that overlap by less than
+   * {@link #SETTLE}.
+   */
+  private void checkTagKept(SnapshotStore store, String tag, String ref, SnapshotPublisher.Published published, boolean lastTry) throws IOException {
+    if (spec.mode().orElse(CacheSpec.Mode.MIRROR) != CacheSpec.Mode.MERGE || options.force() || store instanceof dev.cachemount.core.store.LayoutStore) {
+      return;
+    }
+    try {
+      Thread.sleep(SETTLE.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return; // a push being stopped: what it stored stays, as it would a moment later
+    }
+    Digest ours = published.manifest().digest();
+    Optional<Digest> now = tagDigest(store, tag);
+    if (now.isEmpty() || now.get().equals(ours) || builtOn(store, now.get(), ours, ref)) {
+      return; // none (removed since, by a prune or by hand) is no one's files lost by this push
+    }
+    String moved = "another push moved " + ref + " to " + now.get() + " after this merge moved it to " + ours
+        + ", building on what the tag named before";
+    if (lastTry) {
+      listener.warning(moved + ", on this merge's last try (" + MERGE_TRIES + "); files that only this push stored are left out of the tag"
+          + " until their directory is pushed again");
+      return;
+    }
+    earlierBytes += published.bytesWritten();
+    earlierUploaded += published.blobs().uploaded();
+    earlierMounted += published.blobs().mounted();
+    throw new TagMovedException(moved);
+  }
+
+  /** How many snapshots back {@link #checkTagKept} follows the parents of the tag's snapshot. */
+  static final int LINEAGE_LOOK = 8;
+
+  /** Whether the snapshot {@code digest} is {@code ours} or built on it, within {@link #LINEAGE_LOOK} parents. */
+  private static boolean builtOn(SnapshotStore store, Digest digest, Digest ours, String ref) throws IOException {
+    Digest at = digest;
+    for (int i = 0; i < LINEAGE_LOOK && at != null; i++) {
+      if (at.equals(ours)) {
+        return true;
+      }
+      Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(at.toString());
+      if (manifest.isEmpty()) {
+        return false;
+      }
+      try {
+        String parent = SnapshotReader.of(store).loadHead(manifest.get(), ref + "@" + at).config().lineage().parent();
+        at = parent == null ? null : Digest.parse(parent);
+      } catch (RuntimeException e) {
+        return false; // not a snapshot of ours, or damaged: it does not hold this push's files
+      }
+    }
+    return at != null && at.equals(ours);
   }
 
   /** The digest of the manifest the tag names; empty for none, or one unreadable (a push replaces it). */

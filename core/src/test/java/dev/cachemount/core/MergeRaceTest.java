@@ -125,7 +125,7 @@ class MergeRaceTest {
     // and b0.jar was gone from the tag.
     assertEquals(List.of("a.jar", "b0.jar", "shared.jar"), pulled());
     assertTrue(infos.stream().anyMatch(i -> i.startsWith("another push moved oci:" + store + ":deps to sha256:")
-        && i.endsWith("; merging with that one instead (try 2 of 3)")), infos.toString());
+        && i.endsWith("; merging with that one instead (try 2 of 5)")), infos.toString());
     assertEquals(List.of(), warnings);
   }
 
@@ -134,12 +134,45 @@ class MergeRaceTest {
     Cachemount a = racingClient(new AtomicInteger(Integer.MAX_VALUE));
     OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
     assertEquals(Outcome.PUSHED, result.result());
-    // Tries 1 and 2 saw B's pushes of b0 and b1 and merged with them; during try 3 B pushed b2, which
+    // Tries 1 to 4 saw B's pushes of b0 to b3 and merged with them; during try 5 B pushed b4, which
     // A's last try then moved the tag over.
-    assertEquals(List.of("a.jar", "b0.jar", "b1.jar", "shared.jar"), pulled());
+    assertEquals(List.of("a.jar", "b0.jar", "b1.jar", "b2.jar", "b3.jar", "shared.jar"), pulled());
     assertEquals(1, warnings.size(), warnings.toString());
-    assertTrue(warnings.get(0).contains("on each of this merge's 3 tries; it moves the tag anyway, so files that only the other push stored"
+    assertTrue(warnings.get(0).contains("on each of this merge's 5 tries; it moves the tag anyway, so files that only the other push stored"
         + " are left out of the tag until their directory is pushed again"), warnings.get(0));
+  }
+
+  /**
+   * Another merge that looked at the tag before this one moved it, and moved it right after (both
+   * looks fell before both uploads): the tag then names a snapshot not built on this one's, and this
+   * merge, looking again once the tag had time to settle, merges with it and moves the tag once more,
+   * instead of leaving its own files out of the tag without a word.
+   */
+  @Test
+  void aMergeWhoseTagAnotherPushMovedJustAfterItMergesAgain() throws IOException {
+    // B's snapshot built on no snapshot of A's: pushed under a tag of its own, put under A's tag below.
+    Files.writeString(projectB.resolve("b-late.jar"), "a jar only project B uses");
+    other.push(other.parseSpec("id=deps-b,dir=" + store + ",target=" + projectB + ",mode=merge"), OperationListener.NONE);
+    LayoutStore raw = new LayoutStore(store);
+    dev.cachemount.core.store.ManifestBytes bSnapshot = raw.fetchManifest("deps-b").orElseThrow();
+    AtomicInteger overwrites = new AtomicInteger(1);
+    Cachemount a = Cachemount.builder().home(dir.resolve("home-a")).env(Map.of())
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+            long n = super.putManifest(tag, manifest);
+            if (tag.equals("deps") && overwrites.getAndDecrement() > 0) {
+              raw.putManifest("deps", bSnapshot); // B's upload, a moment after A's
+            }
+            return n;
+          }
+        }).build();
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.PUSHED, result.result());
+    assertEquals(List.of("a.jar", "b-late.jar", "shared.jar"), pulled());
+    assertTrue(infos.stream().anyMatch(i -> i.contains("after this merge moved it to sha256:")
+        && i.endsWith("; merging with that one instead (try 2 of 5)")), infos.toString());
+    assertEquals(List.of(), warnings);
   }
 
   @Test

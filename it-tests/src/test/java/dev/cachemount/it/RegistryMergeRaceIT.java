@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Two projects' CI jobs merge into one shared cache tag of a registry at the same time. A registry has
  * no lock, so each push builds on the snapshot it found; the one that finishes last looks at the tag
- * again before it moves it and merges with what the other stored meanwhile, instead of dropping it.
+ * again before it moves it and merges with what the other stored meanwhile, instead of dropping it;
+ * and each looks once more a moment after it moved the tag, and merges again if another moved it over.
  */
 class RegistryMergeRaceIT {
   @TempDir Path dir;
@@ -61,7 +62,7 @@ class RegistryMergeRaceIT {
       hold.release();
       Cli.Result a = pushA.get(2, TimeUnit.MINUTES);
       assertEquals(0, a.exitCode(), a.toString());
-      assertTrue(a.err().contains("while this merge built on sha256:") && a.err().contains("; merging with that one instead (try 2 of 3)"),
+      assertTrue(a.err().contains("while this merge built on sha256:") && a.err().contains("; merging with that one instead (try 2 of 5)"),
           a.err());
 
       // The tag holds both projects' files: A's own, the shared ones, and the one B added meanwhile.
@@ -69,6 +70,56 @@ class RegistryMergeRaceIT {
       Cli.Result pull = access.cli("pull", "id=deps,ref=" + access.ref("team/deps") + ",target=" + pulled);
       assertEquals(0, pull.exitCode(), pull.toString());
       TreeCompare.assertSameListing(union(projectA, shared), TreeCompare.findListing(pulled));
+    }
+  }
+
+  /**
+   * Four runners merge into one new tag at once, each with a directory of its own beside shared files.
+   * Their looks at the tag fall before one another's uploads, so without the look after the upload
+   * one runner's directory was missing from the tag in each of three such runs by hand (every push
+   * exit 0, no warning); now each push that finds the tag moved over its snapshot merges again, and
+   * the tag holds every runner's directory.
+   */
+  @Test
+  void fourMergesAtOnceIntoANewTagAllLandInIt() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry"))) {
+      List<CompletableFuture<Cli.Result>> pushes = new ArrayList<>();
+      List<Path> trees = new ArrayList<>();
+      for (int n = 1; n <= 4; n++) {
+        Path tree = dir.resolve("runner" + n + "/tree");
+        RandomTrees.write(tree.resolve("own" + n), n, 10, 2, 100, 2000);
+        for (int i = 0; i < 20; i++) {
+          Files.createDirectories(tree.resolve("shared"));
+          Files.writeString(tree.resolve("shared/s" + i + ".jar"), "a jar every runner has, " + i);
+        }
+        trees.add(tree);
+        RegistryAccess runner = RegistryAccess.of(registry, dir.resolve("runner" + n + "/home"));
+        String spec = "id=deps,ref=" + runner.ref("team/shared") + ",target=" + tree + ",mode=merge";
+        pushes.add(CompletableFuture.supplyAsync(() -> {
+          try {
+            return runner.cli("push", spec);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }));
+      }
+      for (CompletableFuture<Cli.Result> push : pushes) {
+        Cli.Result r = push.get(3, TimeUnit.MINUTES);
+        assertEquals(0, r.exitCode(), r.toString());
+      }
+      RegistryAccess reader = RegistryAccess.of(registry, dir.resolve("reader"));
+      Path pulled = dir.resolve("pulled");
+      Cli.Result pull = reader.cli("pull", "id=deps,ref=" + reader.ref("team/shared") + ",target=" + pulled);
+      assertEquals(0, pull.exitCode(), pull.toString());
+      // Each runner's own directory whole, as that runner had it; the shared files (the same in every
+      // runner, with their own times) once, with the newest of their times.
+      for (int n = 1; n <= 4; n++) {
+        TreeCompare.assertSameListing(TreeCompare.findListing(trees.get(n - 1).resolve("own" + n)), TreeCompare.findListing(pulled.resolve("own" + n)));
+      }
+      try (var top = Files.list(pulled); var shared = Files.list(pulled.resolve("shared"))) {
+        assertEquals(List.of("own1", "own2", "own3", "own4", "shared"), top.map(p -> p.getFileName().toString()).sorted().toList());
+        assertEquals(20, shared.count());
+      }
     }
   }
 
