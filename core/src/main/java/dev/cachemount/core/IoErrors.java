@@ -28,7 +28,13 @@ public final class IoErrors {
     if (temporaryFileIn(file) != null && f.getOtherFile() == null) {
       shown = "writing into " + temporaryFileIn(file) + (reason == null ? "" : ": " + reason);
     }
-    String advice = reason == null ? null : switch (reason) {
+    String advice = advice(reason);
+    return advice == null ? shown : shown + " (" + advice + ")";
+  }
+
+  /** What to do about the system's {@code reason} (its English text), or null where nothing can be said. */
+  private static String advice(String reason) {
+    return reason == null ? null : switch (reason) {
       case "Read-only file system" -> "the file system is mounted read-only: use a writable directory";
       case "Device or resource busy" -> "a mount point, or in use by the system: unmount it, or use another directory";
       case "Function not implemented", "Operation not supported" ->
@@ -37,7 +43,6 @@ public final class IoErrors {
       case "No space left on device" -> "free space, or use another directory";
       default -> null;
     };
-    return advice == null ? shown : shown + " (" + advice + ")";
   }
 
   /** The directory of a pull's temporary file (not what it moved aside, which is the user's), or null. */
@@ -75,6 +80,8 @@ public final class IoErrors {
       return withAdvice(f);
     }
     String message = e.getMessage();
-    return message == null ? e.getClass().getSimpleName() : message;
+    // A write's failure (FileChannel, streams) comes without a file: "No space left on device" alone.
+    String advice = advice(message);
+    return message == null ? e.getClass().getSimpleName() : advice == null ? message : message + " (" + advice + ")";
   }
 }

@@ -87,7 +87,9 @@ final class PushOperation {
     Engine.warnAboutFileNameEncoding(listener);
     Path target = spec.requireTarget("push");
     if (!Files.isDirectory(target)) {
-      throw CachemountException.usage(Files.exists(target, LinkOption.NOFOLLOW_LINKS)
+      throw CachemountException.usage(Files.isSymbolicLink(target) && !Files.exists(target)
+          ? "target " + target + " is a symlink that names nothing, so there is nothing to push; check the path and the link"
+          : Files.exists(target, LinkOption.NOFOLLOW_LINKS)
           ? "target " + target + " is not a directory; set target= to the cache directory"
           : "target " + target + " does not exist, so there is nothing to push; check the path (a cache directory appears once a build has filled it)");
     }

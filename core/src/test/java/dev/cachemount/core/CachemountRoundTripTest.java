@@ -354,6 +354,16 @@ class CachemountRoundTripTest {
     assertEquals(FailureKind.USAGE, pull.kind());
     assertTrue(pull.getMessage().contains("not a directory"), pull.getMessage());
     assertEquals("x", Files.readString(file));
+
+    // A symlink to nothing (a cache directory moved elsewhere and not made yet) is said to be one.
+    Path dangling = Files.createSymbolicLink(dir.resolve("dangling"), dir.resolve("mnt/cache/m2"));
+    CachemountException intoLink = assertThrows(CachemountException.class, () -> client.pull(spec("m2", dangling), listener));
+    assertEquals(FailureKind.USAGE, intoLink.kind());
+    assertTrue(intoLink.getMessage().contains("is a symlink to " + dir.resolve("mnt/cache/m2") + ", which names nothing"), intoLink.getMessage());
+    assertFalse(Files.exists(dir.resolve("mnt")), "nothing made through the link");
+    CachemountException pushLink = assertThrows(CachemountException.class, () -> client.push(spec("m2", dangling), listener));
+    assertEquals(FailureKind.USAGE, pushLink.kind());
+    assertTrue(pushLink.getMessage().contains("is a symlink that names nothing"), pushLink.getMessage());
   }
 
   @Test

@@ -31,6 +31,13 @@ class IoErrorsTest {
         IoErrors.describe(new FileSystemException("/t/.cachemount-tmp-aside-1", null, "Input/output error")), "the user's, moved aside");
   }
 
+  /** A write into a full disk fails with a plain IOException, no file named: it says what to do too. */
+  @Test
+  void aWriteIntoAFullDiskWithoutAFileSaysWhatToDo() {
+    assertEquals("No space left on device (free space, or use another directory)", IoErrors.describe(new java.io.IOException("No space left on device")));
+    assertEquals("Connection reset", IoErrors.describe(new java.io.IOException("Connection reset")));
+  }
+
   @Test
   void otherErrorsStayAsTheSystemSaidThem() {
     assertEquals("/a/b: Input/output error", IoErrors.describe(new FileSystemException("/a/b", null, "Input/output error")));

@@ -981,6 +981,16 @@ public final class Restorer {
   private static Path prepareRoot(Path target, TempFiles temps) throws IOException {
     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(target)) {
       if (!Files.isDirectory(target)) {
+        if (Files.isSymbolicLink(target) && !Files.exists(target)) {
+          String to;
+          try {
+            to = " to " + Files.readSymbolicLink(target);
+          } catch (IOException | UnsupportedOperationException e) {
+            to = "";
+          }
+          throw CachemountException.usage("target " + target + " is a symlink" + to + ", which names nothing; make the directory it names,"
+              + " or set target= to a directory (it is created if missing)");
+        }
         throw CachemountException.usage("target " + target + " exists and is not a directory; set target= to a directory (it is created if missing)");
       }
     } else {
