@@ -437,9 +437,23 @@ final class PushOperation {
       return; // a push being stopped: what it stored stays, as it would a moment later
     }
     Digest ours = published.manifest().digest();
-    Optional<Digest> now = tagDigest(store, tag);
+    Optional<Digest> now;
+    try {
+      now = tagDigest(store, tag);
+    } catch (IOException e) {
+      // The push stored its snapshot and moved the tag: a look that fails is no reason to fail it.
+      if (!Thread.currentThread().isInterrupted()) {
+        listener.warning("could not look at the tag again a moment after this merge moved " + ref + " to " + ours + " (" + IoErrors.describe(e)
+            + "); if another merge moved it over meanwhile, files that only this push stored are left out of the tag until their directory"
+            + " is pushed again");
+      }
+      return;
+    }
     if (now.isEmpty() || now.get().equals(ours) || builtOn(store, now.get(), ours, ref)) {
       return; // none (removed since, by a prune or by hand) is no one's files lost by this push
+    }
+    if (Thread.currentThread().isInterrupted()) {
+      return; // a push being stopped, whose look was cut off: as during the wait
     }
     String moved = "another push moved " + ref + " to " + now.get() + " after this merge moved it to " + ours
         + ", building on what the tag named before";
@@ -457,22 +471,28 @@ final class PushOperation {
   /** How many snapshots back {@link #checkTagKept} follows the parents of the tag's snapshot. */
   static final int LINEAGE_LOOK = 8;
 
-  /** Whether the snapshot {@code digest} is {@code ours} or built on it, within {@link #LINEAGE_LOOK} parents. */
-  private static boolean builtOn(SnapshotStore store, Digest digest, Digest ours, String ref) throws IOException {
+  /**
+   * Whether the snapshot {@code digest} is {@code ours} or built on it, within {@link #LINEAGE_LOOK}
+   * parents. One whose lineage cannot be read (a registry that refuses a manifest by digest, a config
+   * gone, a read that fails) is not known to hold this push's files: false, and the merge merges again
+   * with what the tag names, read by the tag as every try's is.
+   */
+  private static boolean builtOn(SnapshotStore store, Digest digest, Digest ours, String ref) {
     Digest at = digest;
     for (int i = 0; i < LINEAGE_LOOK && at != null; i++) {
       if (at.equals(ours)) {
         return true;
       }
-      Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(at.toString());
-      if (manifest.isEmpty()) {
-        return false;
-      }
       try {
-        String parent = SnapshotReader.of(store).loadHead(manifest.get(), ref + "@" + at).config().lineage().parent();
+        Optional<dev.cachemount.core.store.ManifestBytes> manifest = store.fetchManifest(at.toString());
+        if (manifest.isEmpty()) {
+          return false;
+        }
+        SnapshotConfig.Lineage lineage = SnapshotReader.of(store).loadHead(manifest.get(), ref + "@" + at).config().lineage();
+        String parent = lineage == null ? null : lineage.parent();
         at = parent == null ? null : Digest.parse(parent);
-      } catch (RuntimeException e) {
-        return false; // not a snapshot of ours, or damaged: it does not hold this push's files
+      } catch (IOException | RuntimeException e) {
+        return false; // not a snapshot of ours, damaged, or unreadable: not known to hold this push's files
       }
     }
     return at != null && at.equals(ours);

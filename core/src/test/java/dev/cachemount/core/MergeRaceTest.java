@@ -108,6 +108,44 @@ class MergeRaceTest {
         }).build();
   }
 
+  /** B's snapshot built on no snapshot of A's: pushed under a tag of its own, for a test to put under A's tag. */
+  private dev.cachemount.core.store.ManifestBytes lateB() throws IOException {
+    Files.writeString(projectB.resolve("b-late.jar"), "a jar only project B uses");
+    other.push(other.parseSpec("id=deps-b,dir=" + store + ",target=" + projectB + ",mode=merge"), OperationListener.NONE);
+    return new LayoutStore(store).fetchManifest("deps-b").orElseThrow();
+  }
+
+  /** A's store, in which B's snapshot {@code b} moves the tag over A's first snapshot a moment after A's upload; counts what A writes. */
+  private class MovedOverAfterA extends ForwardingStore {
+    private final dev.cachemount.core.store.ManifestBytes b;
+    private final AtomicInteger overwrites = new AtomicInteger(1);
+
+    MovedOverAfterA(dev.cachemount.core.store.ManifestBytes b) {
+      super(new LayoutStore(store));
+      this.b = b;
+    }
+
+    @Override
+    public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+      long n = super.putManifest(tag, manifest);
+      bytesWrittenByA.addAndGet(n);
+      if (tag.equals("deps") && overwrites.getAndDecrement() > 0) {
+        delegate.putManifest("deps", b); // B's upload, a moment after A's
+      }
+      return n;
+    }
+
+    @Override
+    public BlobPut putBlob(Digest digest, byte[] content) throws IOException {
+      return counted(super.putBlob(digest, content));
+    }
+
+    @Override
+    public BlobPut putBlob(Digest digest, long size, Path file) throws IOException {
+      return counted(super.putBlob(digest, size, file));
+    }
+  }
+
   private List<String> pulled() throws IOException {
     Path into = dir.resolve("pulled");
     other.pull(other.parseSpec("id=deps,dir=" + store + ",target=" + into), OperationListener.NONE);
@@ -150,29 +188,74 @@ class MergeRaceTest {
    */
   @Test
   void aMergeWhoseTagAnotherPushMovedJustAfterItMergesAgain() throws IOException {
-    // B's snapshot built on no snapshot of A's: pushed under a tag of its own, put under A's tag below.
-    Files.writeString(projectB.resolve("b-late.jar"), "a jar only project B uses");
-    other.push(other.parseSpec("id=deps-b,dir=" + store + ",target=" + projectB + ",mode=merge"), OperationListener.NONE);
-    LayoutStore raw = new LayoutStore(store);
-    dev.cachemount.core.store.ManifestBytes bSnapshot = raw.fetchManifest("deps-b").orElseThrow();
-    AtomicInteger overwrites = new AtomicInteger(1);
-    Cachemount a = Cachemount.builder().home(dir.resolve("home-a")).env(Map.of())
-        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
-          @Override
-          public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
-            long n = super.putManifest(tag, manifest);
-            if (tag.equals("deps") && overwrites.getAndDecrement() > 0) {
-              raw.putManifest("deps", bSnapshot); // B's upload, a moment after A's
-            }
-            return n;
-          }
-        }).build();
+    dev.cachemount.core.store.ManifestBytes bSnapshot = lateB();
+    Cachemount a = Cachemount.builder().home(dir.resolve("home-a")).env(Map.of()).stores((s, d, l) -> new MovedOverAfterA(bSnapshot)).build();
     OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
     assertEquals(Outcome.PUSHED, result.result());
     assertEquals(List.of("a.jar", "b-late.jar", "shared.jar"), pulled());
     assertTrue(infos.stream().anyMatch(i -> i.contains("after this merge moved it to sha256:")
         && i.endsWith("; merging with that one instead (try 2 of 5)")), infos.toString());
     assertEquals(List.of(), warnings);
+  }
+
+  /**
+   * The look after the upload follows the tag's snapshot back by digest: a registry (or a proxy in
+   * front of one) that refuses a manifest by digest, or a read that fails there, failed the push
+   * after it had stored its snapshot and moved the tag (exit 1, "push of cache 'deps' failed"), where
+   * before the look it succeeded. Not knowing what the other snapshot built on, the merge merges again
+   * with it, read by its tag as every try's is.
+   */
+  @Test
+  void aMergeThatCannotReadTheOtherSnapshotByDigestMergesAgainInsteadOfFailing() throws IOException {
+    dev.cachemount.core.store.ManifestBytes bSnapshot = lateB();
+    Cachemount a = Cachemount.builder().home(dir.resolve("home-a")).env(Map.of())
+        .stores((s, d, l) -> new MovedOverAfterA(bSnapshot) {
+          @Override
+          public java.util.Optional<dev.cachemount.core.store.ManifestBytes> fetchManifest(String reference) throws IOException {
+            if (reference.startsWith("sha256:")) {
+              throw new IOException("GET manifests/" + reference + ": 403 Forbidden");
+            }
+            return super.fetchManifest(reference);
+          }
+        }).build();
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.PUSHED, result.result());
+    assertEquals(List.of("a.jar", "b-late.jar", "shared.jar"), pulled());
+    assertTrue(infos.stream().anyMatch(i -> i.endsWith("; merging with that one instead (try 2 of 5)")), infos.toString());
+    // Both tries' writes counted, the first's found moved over after its upload among them.
+    assertEquals(bytesWrittenByA.get(), result.bytesTransferred(), "bytesTransferred: blob and manifest bytes written to the store");
+    assertEquals(blobsWrittenByA.get(), result.blobsUploaded(), "blobsUploaded");
+  }
+
+  /**
+   * The tag cannot be read a second time at all (the registry went away after the upload): the push
+   * stored its snapshot and moved the tag, and says that it could not look, instead of failing.
+   */
+  @Test
+  void aMergeWhoseLookAfterTheUploadFailsKeepsItsResultAndWarns() throws IOException {
+    boolean[] moved = {false};
+    Cachemount a = Cachemount.builder().home(dir.resolve("home-a")).env(Map.of())
+        .stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+          @Override
+          public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+            long n = super.putManifest(tag, manifest);
+            moved[0] = true;
+            return n;
+          }
+
+          @Override
+          public java.util.Optional<dev.cachemount.core.store.ManifestBytes> fetchManifest(String reference) throws IOException {
+            if (moved[0]) {
+              throw new IOException("GET manifests/" + reference + ": connection reset");
+            }
+            return super.fetchManifest(reference);
+          }
+        }).build();
+    OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+    assertEquals(Outcome.PUSHED, result.result());
+    assertEquals(List.of("a.jar", "shared.jar"), pulled());
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("could not look at the tag again"), warnings.get(0));
   }
 
   @Test
