@@ -437,9 +437,24 @@ final class PushOperation {
       return; // a push being stopped: what it stored stays, as it would a moment later
     }
     Digest ours = published.manifest().digest();
+    Optional<Digest> builtOnNow = tagAtLoad;
     Optional<Digest> now;
     try {
       now = tagDigest(store, tag);
+      // The very snapshot this merge built on: a registry whose reads lag behind its writes (no push
+      // puts back an older manifest), not another merge. Looked at again, a few times.
+      for (int look = 1; now.isPresent() && now.equals(builtOnNow) && look < STALE_LOOKS; look++) {
+        Thread.sleep(SETTLE.toMillis());
+        now = tagDigest(store, tag);
+      }
+      if (now.isPresent() && now.equals(builtOnNow)) {
+        listener.warning("the registry still names the snapshot this merge built on under " + ref + ", " + STALE_LOOKS + " s after this merge moved it to "
+            + ours + " (a registry whose reads lag behind its writes?); the push keeps its result");
+        return;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
     } catch (IOException e) {
       // The push stored its snapshot and moved the tag: a look that fails is no reason to fail it.
       if (!Thread.currentThread().isInterrupted()) {
@@ -467,6 +482,9 @@ final class PushOperation {
     earlierMounted += published.blobs().mounted();
     throw new TagMovedException(moved);
   }
+
+  /** How many times, {@link #SETTLE} apart, {@link #checkTagKept} looks at a tag that still names what the merge built on. */
+  static final int STALE_LOOKS = 3;
 
   /** How many snapshots back {@link #checkTagKept} follows the parents of the tag's snapshot. */
   static final int LINEAGE_LOOK = 8;

@@ -258,6 +258,52 @@ class MergeRaceTest {
     assertTrue(warnings.get(0).contains("could not look at the tag again"), warnings.get(0));
   }
 
+  /**
+   * A registry whose reads of a tag lag behind its writes still names, a moment after the upload, the
+   * snapshot the merge built on: no push puts an older manifest back, so the merge looks again rather
+   * than merge again (which would upload the same tree up to 5 times and end with a warning that
+   * another push moved the tag); it warns only when the lag outlasts its looks.
+   */
+  @Test
+  void aRegistryThatShowsTheOldTagForAMomentIsLookedAtAgainNotMergedAgain() throws IOException {
+    for (int staleReads : new int[] {1, Integer.MAX_VALUE}) {
+      infos.clear();
+      warnings.clear();
+      LayoutStore layout = new LayoutStore(store);
+      dev.cachemount.core.store.ManifestBytes before = layout.fetchManifest("deps").orElseThrow();
+      AtomicInteger stale = new AtomicInteger(0);
+      Cachemount a = Cachemount.builder().home(dir.resolve("home-a-" + staleReads)).env(Map.of())
+          .stores((st, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+            @Override
+            public long putManifest(String tag, dev.cachemount.core.store.ManifestBytes manifest) throws IOException {
+              long n = super.putManifest(tag, manifest);
+              stale.set(staleReads); // the next reads of the tag still see what it named before
+              return n;
+            }
+
+            @Override
+            public java.util.Optional<dev.cachemount.core.store.ManifestBytes> fetchManifest(String reference) throws IOException {
+              if (reference.equals("deps") && stale.getAndDecrement() > 0) {
+                return java.util.Optional.of(before);
+              }
+              return super.fetchManifest(reference);
+            }
+          }).build();
+      Files.writeString(projectA.resolve("a" + staleReads + ".jar"), "another of project A's jars");
+      OperationResult result = a.push(a.parseSpec(spec(projectA)), listener);
+      assertEquals(Outcome.PUSHED, result.result());
+      assertTrue(infos.stream().noneMatch(i -> i.contains("merging with that one instead")), infos.toString());
+      assertEquals(new LayoutStore(store).fetchManifest("deps").orElseThrow().digest().toString(), result.digest());
+      if (staleReads == 1) {
+        assertEquals(List.of(), warnings);
+      } else {
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).startsWith("the registry still names the snapshot this merge built on under oci:" + store + ":deps, 3 s after"),
+            warnings.get(0));
+      }
+    }
+  }
+
   @Test
   void aMirrorPushDoesNotLook() throws IOException {
     Cachemount a = racingClient(new AtomicInteger(1));
