@@ -17,6 +17,33 @@ import java.time.Instant;
  */
 public record ScannedEntry(String path, EntryType type, int mode, long size, long mtimeSeconds, int mtimeNanos, String linkTarget) {
 
+  /**
+   * This file as it is now: its size, time and mode read again; {@code null} when it is gone or no
+   * longer a regular file.
+   */
+  ScannedEntry statNow(Path file) {
+    try {
+      java.nio.file.attribute.PosixFileAttributes now = Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class,
+          LinkOption.NOFOLLOW_LINKS);
+      if (!now.isRegularFile()) {
+        return null;
+      }
+      int mode = 0;
+      for (java.nio.file.attribute.PosixFilePermission p : now.permissions()) {
+        mode |= 1 << (8 - p.ordinal());
+      }
+      Instant t = now.lastModifiedTime().toInstant();
+      return new ScannedEntry(path, type, mode, now.size(), t.getEpochSecond(), t.getNano(), null);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** Whether both saw the same size and modification time. */
+  boolean sameSizeAndTime(ScannedEntry other) {
+    return size == other.size && mtimeSeconds == other.mtimeSeconds && mtimeNanos == other.mtimeNanos;
+  }
+
   /** Whether {@code file} still has the size and modification time the scan saw (false if it is gone). */
   boolean stillMatches(Path file) {
     try {

@@ -71,6 +71,11 @@ public final class Snapshotter {
 
   private static final long BATCH_BYTES = 4L << 20;
   static final int BATCH_FILES = 256;
+  /**
+   * How often a file is read whose size or time changes while it is read (a tool still writing it):
+   * the snapshot holds a read during which neither changed, or leaves the file out.
+   */
+  static final int READS = 3;
   /** The bytes of chunks a worker holds while it waits for its batch's turn. */
   private static final int HOLD_BYTES = 8 << 20;
 
@@ -81,6 +86,8 @@ public final class Snapshotter {
   private volatile PackSink activeSink;
   private java.util.function.Consumer<PackWriter.FinishedPack> onPackFinished = pack -> { };
   private volatile boolean cancelled;
+  /** Called with a file's path after each read of it, before the check that it did not change meanwhile (tests). */
+  private java.util.function.Consumer<String> afterEachRead = path -> { };
 
   public Snapshotter(Settings settings, OperationListener listener, Clock clock) {
     this.settings = settings;
@@ -100,6 +107,12 @@ public final class Snapshotter {
   /** Hands each pack to {@code consumer} as soon as it is finished, from the thread that finished it. */
   public Snapshotter onPackFinished(java.util.function.Consumer<PackWriter.FinishedPack> consumer) {
     this.onPackFinished = consumer;
+    return this;
+  }
+
+  /** Calls {@code hook} with a file's path after each read of it, on the reading thread (tests change files there). */
+  Snapshotter afterEachRead(java.util.function.Consumer<String> hook) {
+    this.afterEachRead = hook;
     return this;
   }
 
@@ -186,7 +199,7 @@ public final class Snapshotter {
         for (int i = 0; i < files.size(); i++) {
           FileResult r = results[i];
           if (r != null) {
-            ScannedEntry e = files.get(i);
+            ScannedEntry e = r.seen(); // as the scan saw it, or as a read after a change saw it
             if (r.parentChunks() != null) {
               builder.addFileOfParentChunks(e.path(), e.mode(), r.size(), e.mtimeSeconds(), e.mtimeNanos(), r.parentChunks());
             } else {
@@ -216,8 +229,11 @@ public final class Snapshotter {
     }
   }
 
-  /** A file's chunks: by digest when it was read, by number in the parent when the parent vouched for it. */
-  private record FileResult(long size, Digest[] chunks, int[] parentChunks) {}
+  /**
+   * A file's chunks: by digest when it was read, by number in the parent when the parent vouched for
+   * it; {@code seen}: its size, time and mode as the read that is stored saw them.
+   */
+  private record FileResult(long size, Digest[] chunks, int[] parentChunks, ScannedEntry seen) {}
 
   private static List<int[]> batches(List<ScannedEntry> files) {
     List<int[]> batches = new ArrayList<>();
@@ -639,8 +655,38 @@ public final class Snapshotter {
         } else {
           heldEvents.add(new HeldParentFile(at, chunks));
         }
-        return new FileResult(unchanged.get().size(), null, chunks);
+        return new FileResult(unchanged.get().size(), null, chunks, entry);
       }
+      ScannedEntry seen = entry;
+      for (int read = 1; ; read++) {
+        FileResult r = readOnce(seen, file);
+        if (r == null) {
+          return null;
+        }
+        afterEachRead.accept(entry.path());
+        ScannedEntry now = seen.statNow(file);
+        if (now != null && r.size() == seen.size() && now.sameSizeAndTime(seen)) {
+          return r;
+        }
+        if (now == null) {
+          listener.warning(entry.path() + (Files.exists(file, LinkOption.NOFOLLOW_LINKS)
+              ? " was replaced while it was being read and is no longer a regular file" : " vanished while it was being read") + "; skipped");
+          return null;
+        }
+        if (read == READS) {
+          listener.warning(entry.path() + " changed during each of the " + READS + " times it was read (something is writing it);"
+              + " left out of the snapshot: push again once nothing writes to the directory");
+          return null;
+        }
+        // Written to while read: what was read may mix two versions. Read it again, as it is now.
+        fileChunks.clear();
+        fileOffset = 0;
+        seen = now;
+      }
+    }
+
+    /** Reads, chunks and stores the file {@code entry} names once; {@code null} when it vanished or is no longer a regular file. */
+    private FileResult readOnce(ScannedEntry entry, Path file) throws IOException {
       long size = 0;
       java.nio.channels.SeekableByteChannel ch;
       try {
@@ -691,10 +737,7 @@ public final class Snapshotter {
       if (ownFrames) {
         frameBoundary(ownPacks);
       }
-      if (size != entry.size() || !entry.stillMatches(file)) {
-        listener.warning(entry.path() + " changed while it was being read; the snapshot holds what was read");
-      }
-      return new FileResult(size, fileChunks.toArray(new Digest[0]), null);
+      return new FileResult(size, fileChunks.toArray(new Digest[0]), null, entry);
     }
 
     /** Ends the frame, and with {@code pack} the pack too, in the batch's turn (held until then). */

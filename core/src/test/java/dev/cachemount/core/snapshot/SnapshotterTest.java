@@ -282,4 +282,100 @@ class SnapshotterTest {
       assertEquals(List.of(), files.toList(), "the open pack was deleted and no other was made");
     }
   }
+
+  /** Digests of the chunks of {@code path} in {@code index}, in order. */
+  private static List<Digest> chunksOf(SnapshotIndex index, String path) {
+    for (Entry e : index.entries()) {
+      if (e.path().equals(path)) {
+        List<Digest> chunks = new java.util.ArrayList<>();
+        for (int c = 0; c < e.chunkCount(); c++) {
+          chunks.add(index.chunkDigest(e.chunk(c)));
+        }
+        return chunks;
+      }
+    }
+    throw new AssertionError(path + " is not in the index");
+  }
+
+  private static Entry entryOf(SnapshotIndex index, String path) {
+    return index.entries().stream().filter(e -> e.path().equals(path)).findFirst().orElse(null);
+  }
+
+  private static OperationListener warningsInto(List<String> warnings) {
+    return new OperationListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    };
+  }
+
+  /** Writes {@code version} of the file: its bytes (random, seeded by the version) and a time of its own. */
+  private static byte[] writeVersion(Path file, int version) throws IOException {
+    byte[] data = new byte[300_000 + version * 1000];
+    new java.util.Random(version).nextBytes(data);
+    Files.write(file, data);
+    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(java.time.Instant.parse("2026-01-01T00:00:00Z").plusSeconds(version)));
+    return data;
+  }
+
+  @Test
+  void aFileWrittenWhileItWasReadIsReadAgainAndStoredAsItWasThen() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("busy"));
+    writeVersion(tree.resolve("a.bin"), 1);
+    Files.writeString(tree.resolve("b.txt"), "still");
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    OperationListener listener = warningsInto(warnings);
+    java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+    Path staging = Files.createDirectories(dir.resolve("busy-staging"));
+    SnapshotIndex index = new Snapshotter(settings(2, 1 << 20), listener, Clock.systemUTC())
+        .afterEachRead(path -> {
+          if (path.equals("a.bin") && reads.incrementAndGet() == 1) {
+            try {
+              writeVersion(tree.resolve("a.bin"), 2); // a tool writes the file while the push reads it
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+        })
+        .snapshot(tree, staging).index();
+    assertEquals(2, reads.get(), "read once more after it changed");
+    Path alone = Files.createDirectories(dir.resolve("second-version"));
+    writeVersion(alone.resolve("a.bin"), 2);
+    SnapshotIndex expected = new Snapshotter(settings(1, 1 << 20), OperationListener.NONE, Clock.systemUTC())
+        .snapshot(alone, Files.createDirectories(dir.resolve("second-staging"))).index();
+    assertEquals(chunksOf(expected, "a.bin"), chunksOf(index, "a.bin"), "the snapshot holds the version the second read saw");
+    Entry a = entryOf(index, "a.bin");
+    assertEquals(Files.size(tree.resolve("a.bin")), a.size());
+    assertEquals(java.time.Instant.parse("2026-01-01T00:00:02Z").getEpochSecond(), a.mtimeSeconds(), "with that version's time, not the scan's");
+    assertEquals(List.of(), warnings, "a consistent read is nothing to warn about");
+  }
+
+  @Test
+  void aFileWrittenDuringEveryReadIsLeftOutWithAWarningAndTheRestIsStored() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("always-busy"));
+    writeVersion(tree.resolve("a.bin"), 1);
+    Files.writeString(tree.resolve("b.txt"), "still");
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    OperationListener listener = warningsInto(warnings);
+    java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+    Path staging = Files.createDirectories(dir.resolve("always-busy-staging"));
+    SnapshotIndex index = new Snapshotter(settings(2, 1 << 20), listener, Clock.systemUTC())
+        .afterEachRead(path -> {
+          if (path.equals("a.bin")) {
+            try {
+              writeVersion(tree.resolve("a.bin"), 2 + reads.incrementAndGet());
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+        })
+        .snapshot(tree, staging).index();
+    assertEquals(Snapshotter.READS, reads.get());
+    assertEquals(null, entryOf(index, "a.bin"), "no version of a.bin was read whole");
+    assertEquals(5, entryOf(index, "b.txt").size());
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).startsWith("a.bin changed during each of the 3 times it was read") && warnings.get(0).contains("left out"),
+        warnings.get(0));
+  }
 }
