@@ -281,11 +281,13 @@ final class PullOperation {
   private static final java.time.Duration LEFTOVER_AGE = java.time.Duration.ofHours(1);
 
   /**
-   * Removes a temporary file that a killed pull left in the target: this pull holds the target's
-   * lock, and a file whose inode has not changed for {@link #LEFTOVER_AGE} is most unlikely to be the
-   * work in progress of a process that does not share the lock directory (a pull writes its
-   * temporary files as their chunks arrive; should one stall that long, it fails loudly, on a
-   * missing file, never silently). True when it went.
+   * Removes a temporary file that a killed pull left in the target: at once when its writer's marker
+   * says it was killed ({@link dev.cachemount.core.restore.PullMarker}); for a file without a token
+   * (an older version's), when this pull holds the target's lock and the file's inode has not
+   * changed for {@link #LEFTOVER_AGE}, which makes it most unlikely to be the work in progress of a
+   * process that does not share the lock directory (a pull writes its temporary files as their chunks
+   * arrive; should one stall that long, it fails loudly, on a missing file, never silently). True
+   * when it went.
    */
   private boolean dropStale(Path leftover, AtomicInteger dropped) {
     if (!stale(leftover)) {
@@ -306,16 +308,21 @@ final class PullOperation {
    * ({@link #warnOfYoungLeftovers}). The mode=mirror step asks too, and removes what may go.
    */
   private boolean stale(Path leftover) {
-    if (!targetLocked) {
-      return false;
-    }
     try {
       java.util.Map<String, Object> attrs = Files.readAttributes(leftover, "unix:ctime,isDirectory,fileKey", LinkOption.NOFOLLOW_LINKS);
       if ((Boolean) attrs.get("isDirectory")) {
         return false;
       }
+      // Its writer's marker says whether it was killed (PullMarker), where the writer left a token.
+      dev.cachemount.core.restore.PullMarker.Owner owner = dev.cachemount.core.restore.PullMarker.ownerOf(leftover);
+      if (owner == dev.cachemount.core.restore.PullMarker.Owner.GONE) {
+        return true;
+      }
+      if (!targetLocked || owner == dev.cachemount.core.restore.PullMarker.Owner.THIS_PROCESS) {
+        return false;
+      }
       java.nio.file.attribute.FileTime changed = (java.nio.file.attribute.FileTime) attrs.get("ctime");
-      if (changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE))) {
+      if (owner == dev.cachemount.core.restore.PullMarker.Owner.ALIVE || changed.toInstant().isAfter(engine.clock().instant().minus(LEFTOVER_AGE))) {
         Object key = attrs.get("fileKey");
         youngLeftovers.add(key != null ? key : leftover.toAbsolutePath().normalize());
         return false;

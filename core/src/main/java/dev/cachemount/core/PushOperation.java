@@ -570,9 +570,30 @@ final class PushOperation {
     long scanNanos = System.nanoTime();
     // Again on a merge's next try (MERGE_TRIES): its scan is not the earlier try's storing, nor counted with it.
     progress.begin(Progress.Step.SCANNING, 0, 0);
-    List<ScannedEntry> scanned = new TreeScanner(listener).reportingTo(progress).scan(root, excluded);
+    java.util.concurrent.atomic.AtomicInteger removed = new java.util.concurrent.atomic.AtomicInteger();
+    // A killed pull's temporary files, which the snapshot never holds, go where its marker says it was killed.
+    List<ScannedEntry> scanned = new TreeScanner(listener, leftover -> dropIfWriterKilled(leftover, removed)).reportingTo(progress)
+        .scan(root, excluded);
+    if (removed.get() > 0) {
+      listener.info("removed " + removed.get() + " temporary files that killed pulls left in " + root);
+    }
     listener.info(String.format("scanned %,d entries in %d ms", scanned.size(), Engine.millisSince(scanNanos)));
     return scanned;
+  }
+
+  /** Deletes a temporary file (not a directory) of a pull that its marker says was killed; true when it went. */
+  private static boolean dropIfWriterKilled(Path leftover, java.util.concurrent.atomic.AtomicInteger removed) {
+    try {
+      if (Files.isDirectory(leftover, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          || dev.cachemount.core.restore.PullMarker.ownerOf(leftover) != dev.cachemount.core.restore.PullMarker.Owner.GONE) {
+        return false;
+      }
+      Files.deleteIfExists(leftover);
+      removed.incrementAndGet();
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false; // stays, and the scan says so
+    }
   }
 
   private static <T> T await(Future<T> future) throws IOException {

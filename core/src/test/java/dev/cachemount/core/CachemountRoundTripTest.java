@@ -655,6 +655,81 @@ class CachemountRoundTripTest {
     assertEquals(1, warnings.stream().filter(w -> w.contains("temporary file")).count(), warnings.toString());
   }
 
+  /**
+   * A SIGKILLed pull's temporary files stayed, told of as "may be another process's pull in progress",
+   * for an hour after the kill, and every push warned of each of them meanwhile. A pull's files carry
+   * the token of its marker in the target's root, which it holds locked while it runs: a marker no
+   * process holds (or none at all) says the files' writer was killed, and they go at once. Files
+   * without a token (an older version's) keep the rule of age.
+   */
+  @Test
+  void theTemporaryFilesOfAPullWhoseMarkerNoProcessHoldsGoAtOnce() throws IOException {
+    Path target = pulledWithALeftover("killed-marker-target");
+    Path marker = Files.writeString(target.resolve(".cachemount-tmp-0badcafe.pull"), ""); // what SIGKILL leaves: not locked
+    Path temp = Files.writeString(target.resolve("org/.cachemount-tmp-0badcafe-0000001"), "half a file");
+    Path orphan = Files.writeString(target.resolve(".cachemount-tmp-0badbeef-00000a2"), "its marker was removed");
+    warnings.clear();
+    assertEquals(Outcome.RESTORED, client.pull(spec("m2", target), listener).result());
+    assertFalse(Files.exists(temp), "the killed pull's temporary file went at once");
+    assertFalse(Files.exists(marker), "and its marker");
+    assertFalse(Files.exists(orphan));
+    assertTrue(Files.exists(target.resolve(LEFTOVER)), "one without a token is judged by its age");
+    assertEquals(1, warnings.stream().filter(w -> w.contains("1 temporary file of an interrupted pull")).count(), warnings.toString());
+  }
+
+  @Test
+  void theTemporaryFilesOfAPullWhoseMarkerAnotherProcessHoldsStayAndAreToldOf() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path target = dir.resolve("live-marker-target");
+    client.pull(spec("m2", target), listener);
+    Path marker = target.resolve(".cachemount-tmp-0ddba115.pull");
+    Path temp = Files.writeString(target.resolve("org/.cachemount-tmp-0ddba115-0000003"), "being written");
+    try (dev.cachemount.core.testing.LockHoldingProcess running = dev.cachemount.core.testing.LockHoldingProcess.holding(marker)) {
+      warnings.clear();
+      client.pull(spec("m2", target), listener);
+      assertTrue(Files.exists(temp), "another process's pull in progress keeps its file");
+      assertTrue(Files.exists(marker));
+      assertEquals(1, warnings.stream().filter(w -> w.contains("2 temporary files of an interrupted pull")).count(), warnings.toString());
+      Cachemount later = Cachemount.builder().home(dir).env(Map.of())
+          .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(2))).build();
+      later.pull(spec("m2", target), listener);
+      assertTrue(Files.exists(temp), "however old: a locked marker says its writer runs");
+    }
+    warnings.clear();
+    client.pull(spec("m2", target), listener);
+    assertFalse(Files.exists(temp), "once that process ended, its files go");
+    assertFalse(Files.exists(marker));
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("temporary file")), warnings.toString());
+  }
+
+  @Test
+  void aPushRemovesTheTemporaryFilesOfAKilledPullAndWarnsOfNone() throws IOException {
+    Path target = pulledWithALeftover("push-killed-marker-target");
+    Files.delete(target.resolve(LEFTOVER));
+    Path marker = Files.writeString(target.resolve(".cachemount-tmp-5ca1ab1e.pull"), "");
+    Path temp = Files.writeString(target.resolve("org/.cachemount-tmp-5ca1ab1e-1234567"), "half a file");
+    warnings.clear();
+    client.push(spec("again", target), listener);
+    assertFalse(Files.exists(temp));
+    assertFalse(Files.exists(marker));
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("temporary file")), warnings.toString());
+    Path back = dir.resolve("push-killed-marker-back");
+    client.pull(spec("again", back), listener);
+    // org's time is the one the test's writes gave it
+    assertEquals(TreeListing.of(source, "org"::equals), TreeListing.of(back, "org"::equals), "the snapshot holds the tree, not the leftovers");
+  }
+
+  /** A pull that writes leaves no marker and no temporary file behind, in the root or below it. */
+  @Test
+  void aPullThatWroteLeavesNoMarker() throws IOException {
+    client.push(spec("m2", source), listener);
+    Path target = dir.resolve("no-marker-target");
+    client.pull(spec("m2", target), listener);
+    try (Stream<Path> all = Files.walk(target)) {
+      assertEquals(List.of(), all.filter(p -> p.getFileName().toString().startsWith(".cachemount-tmp-")).toList());
+    }
+  }
+
   /** Where {@link #pulledWithALeftover} puts the temporary file, in the target. */
   private static final String LEFTOVER = "org/.cachemount-tmp-3c1d";
 

@@ -158,6 +158,7 @@ public final class Restorer {
     boolean completed = false;
     try {
       Path root = prepareRoot(target, temps);
+      temps.markIn(root);
       mounts = mountPoints.apply(root);
       rootDevice = MountPoints.device(root);
       SnapshotIndex restorable = index;
@@ -187,6 +188,7 @@ public final class Restorer {
       throw new CachemountException(dev.cachemount.core.FailureKind.OPERATIONAL, "cannot name '" + SnapshotIndex.printable(e.getInput())
           + "' on this file system (" + e.getReason() + "); if the name is not ASCII, run with LC_ALL=C.UTF-8 (./cachemount does)", e);
     } finally {
+      temps.dropMarker(); // dropped by restoreInto already, unless that failed before it began
       if (!completed) {
         // The target, when this pull made it and it is still empty: a failed pull into a new
         // directory leaves nothing behind (restoreInto removed what it made inside; parents stay).
@@ -263,6 +265,7 @@ public final class Restorer {
       long removed = options != null && options.mirror() ? removeExtras(root, index, keepOut, temps) : 0;
       // Before the directories' times are set, which a deletion would change.
       temps.dropAsides(this::deleteUnlocked, listener::warning);
+      temps.dropMarker(); // no temporary file is left; before the times, which its deletion would change
       setDirectoryTimes(root, index);
       pending.clear();
       temps.keepCreatedDirectories();
@@ -279,6 +282,7 @@ public final class Restorer {
       // is back, removing them by their paths would follow it.
       temps.removeCreatedDirectoriesLeftEmpty();
       temps.putBackAsides(listener::warning); // nothing left to put back when the restore completed
+      temps.dropMarker();
     }
   }
 

@@ -41,6 +41,10 @@ final class TempFiles {
   /** What stood where the snapshot has an entry of another kind, in the order it was moved aside. */
   private final List<Aside> asides = new ArrayList<>();
   private boolean cancelled;
+  /** The target's root, where the marker goes; null: no marker (tests of this class). */
+  private Path root;
+  private boolean markerTried;
+  private PullMarker marker;
 
   /** A file, symlink or directory moved from {@code original} to {@code aside}, beside it. */
   private record Aside(Path original, Path aside, boolean directory, boolean copied) {}
@@ -328,6 +332,7 @@ final class TempFiles {
       }
     }
     live.clear();
+    dropMarker();
     // First: put back, a link that stood where the restore made a directory would lead the removal
     // of that directory's empty subdirectories, by their paths, to the link's target's.
     removeCreatedDirectoriesLeftEmpty();
@@ -343,7 +348,32 @@ final class TempFiles {
     }
   }
 
-  private static Path name(Path dir) {
-    return dir.resolve(PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
+  /**
+   * A new temporary name in {@code dir}: with the token of this restore's marker, made in the root
+   * at the first name ({@link PullMarker}); without one where none could be made.
+   */
+  private Path name(Path dir) {
+    if (root != null && !markerTried) {
+      markerTried = true;
+      marker = PullMarker.make(root).orElse(null);
+    }
+    return dir.resolve(marker != null ? marker.tempName() : PREFIX + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE));
+  }
+
+  /** Makes the marker that tells other processes this restore runs in {@code root}, once it needs a temporary name. */
+  synchronized void markIn(Path root) {
+    this.root = root;
+  }
+
+  /**
+   * Deletes the marker: called once no temporary file of this restore is left, before directories get
+   * their times and modes back. No marker is made after this.
+   */
+  synchronized void dropMarker() {
+    markerTried = true;
+    if (marker != null) {
+      marker.close();
+      marker = null;
+    }
   }
 }
