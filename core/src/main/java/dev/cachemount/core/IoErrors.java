@@ -62,6 +62,15 @@ public final class IoErrors {
           ? "writing into " + temporaryFileIn(a.getFile()) + " (make it writable by this user, or use another directory)" : a.getFile());
     }
     if (e instanceof NoSuchFileException n) {
+      String dir = temporaryFileIn(n.getFile());
+      if (dir != null && n.getOtherFile() == null) {
+        // A pull's own file, made a moment ago or being made: it, or its directory, went under it.
+        String what = java.nio.file.Files.isDirectory(java.nio.file.Path.of(dir), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            ? "the pull's temporary file " + n.getFile() + " vanished while the pull wrote it"
+            : "the directory " + dir + " vanished while the pull wrote into it";
+        return what + ": another program deleted it (a cache cleanup, a build that runs meanwhile); pull again once nothing else"
+            + " deletes in the target";
+      }
       return "no such file or directory: " + n.getFile();
     }
     if (e instanceof NotDirectoryException n) {

@@ -31,6 +31,23 @@ class IoErrorsTest {
         IoErrors.describe(new FileSystemException("/t/.cachemount-tmp-aside-1", null, "Input/output error")), "the user's, moved aside");
   }
 
+  /**
+   * A pull whose directory a cache cleanup deleted under it said "no such file or directory" of its own
+   * temporary file, which the user never made (found by a helper deleting a directory during pulls).
+   */
+  @Test
+  void aTemporaryFileOrItsDirectoryDeletedUnderThePullSaysSo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    String gone = dir.resolve("d10").toString();
+    assertEquals("the directory " + gone + " vanished while the pull wrote into it: another program deleted it (a cache cleanup, a build"
+        + " that runs meanwhile); pull again once nothing else deletes in the target",
+        IoErrors.describe(new java.nio.file.NoSuchFileException(gone + "/.cachemount-tmp-4066ff59-31ad806")));
+    String temp = dir.resolve(".cachemount-tmp-4066ff59-31ad806").toString();
+    assertEquals("the pull's temporary file " + temp + " vanished while the pull wrote it: another program deleted it (a cache cleanup,"
+        + " a build that runs meanwhile); pull again once nothing else deletes in the target",
+        IoErrors.describe(new java.nio.file.NoSuchFileException(temp)));
+    assertEquals("no such file or directory: /srv/cache/a.jar", IoErrors.describe(new java.nio.file.NoSuchFileException("/srv/cache/a.jar")));
+  }
+
   /** A write into a full disk fails with a plain IOException, no file named: it says what to do too. */
   @Test
   void aWriteIntoAFullDiskWithoutAFileSaysWhatToDo() {
