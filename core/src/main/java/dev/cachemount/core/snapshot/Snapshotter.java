@@ -86,6 +86,8 @@ public final class Snapshotter {
   private volatile PackSink activeSink;
   private java.util.function.Consumer<PackWriter.FinishedPack> onPackFinished = pack -> { };
   private volatile boolean cancelled;
+  /** The files that vanished before they were read, told once the reads are done ({@link SkipNotes}). */
+  private final java.util.Queue<String> vanished = new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Called with a file's path after each read of it, before the check that it did not change meanwhile (tests). */
   private java.util.function.Consumer<String> afterEachRead = path -> { };
 
@@ -185,7 +187,12 @@ public final class Snapshotter {
       // Half of the expected chunks: the table grows as needed, and an incremental push reads few of the files.
       Decisions decisions = new Decisions(new DigestTable(expectedChunks / 2), sink, reuse, settings.frameTarget());
       try {
-        runWorkers(root, files, batches, results, decisions);
+        try {
+          runWorkers(root, files, batches, results, decisions);
+        } finally {
+          SkipNotes.tell(listener, SkipNotes.VANISHED_BEFORE_READ, vanished);
+          vanished.clear();
+        }
         reuse.damaged().forEach((name, what) -> listener.warning("the stored snapshot " + name + " is damaged: it " + what
             + "; such chunks are packed anew, not taken from it"));
         // The tree's last frame ends here, so that what compaction packs next does not change it.
@@ -697,8 +704,11 @@ public final class Snapshotter {
       if (ch == null) {
         // Gone, or replaced since the scan (by a directory, a link or a FIFO, whose open would block), or
         // a directory above it replaced (by a link, which is not followed out of the tree): not read.
-        listener.warning(entry.path() + (Files.exists(file, LinkOption.NOFOLLOW_LINKS)
-            ? " is no longer a regular file (or a directory above it was replaced)" : " vanished before it was read") + "; skipped");
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+          listener.warning(entry.path() + " is no longer a regular file (or a directory above it was replaced); skipped");
+        } else {
+          vanished.add(entry.path()); // told after the reads, one line for many of one directory
+        }
         return null;
       }
       boolean ownFrames = startsOwnFrames(entry.size());
@@ -714,7 +724,7 @@ public final class Snapshotter {
       try (ch) {
         size = reader.read(ch, this);
       } catch (NoSuchFileException e) {
-        listener.warning(entry.path() + " vanished before it was read; skipped");
+        vanished.add(entry.path());
         return null;
       } catch (AccessDeniedException e) {
         throw CachemountException.operational("cannot read " + file + ": permission denied; make it readable by this user or remove it", e);

@@ -243,11 +243,29 @@ public final class TreeScanner {
       }
     }
 
+    /**
+     * Tells the messages in the tree's order (by directory, then by text, which starts with the entry's
+     * path); where more than {@link SkipNotes#ONE_BY_ONE} entries of one directory are skipped for the
+     * same reason (a directory deleted during the scan), one line for them all.
+     */
     private void tell() {
       List<Message> all = new ArrayList<>(messages);
-      all.sort(java.util.Comparator.comparing(Message::dir, EntryPaths.ORDER).thenComparingInt(Message::seq));
+      all.sort(java.util.Comparator.comparing(Message::dir, EntryPaths.ORDER).thenComparing(Message::text, EntryPaths.ORDER));
+      java.util.Map<String, List<String>> alike = new java.util.HashMap<>();
       for (Message m : all) {
-        if (m.warning()) {
+        SkipNotes.Kind kind = m.warning() ? SkipNotes.kindOf(m.text()) : null;
+        if (kind != null) {
+          alike.computeIfAbsent(m.dir() + "\0" + kind.suffix(), k -> new ArrayList<>()).add(kind.path(m.text()));
+        }
+      }
+      for (Message m : all) {
+        SkipNotes.Kind kind = m.warning() ? SkipNotes.kindOf(m.text()) : null;
+        List<String> group = kind == null ? null : alike.get(m.dir() + "\0" + kind.suffix());
+        if (group != null && group.size() > SkipNotes.ONE_BY_ONE) {
+          if (group.get(0).equals(kind.path(m.text()))) {
+            listener.warning(kind.many(m.dir(), group));
+          }
+        } else if (m.warning()) {
           listener.warning(m.text());
         } else {
           listener.info(m.text());
@@ -292,7 +310,7 @@ public final class TreeScanner {
           }
           if (name.startsWith(TEMP_PREFIX)) {
             if (!dropLeftover.test(child)) {
-              say.accept(true, path + " is a temporary file of an interrupted pull; skipped (it is safe to delete)");
+              say.accept(true, path + SkipNotes.LEFTOVER.suffix());
             }
             continue;
           }
@@ -355,7 +373,7 @@ public final class TreeScanner {
       }
       return Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      say.accept(true, path + " vanished during the scan; skipped");
+      say.accept(true, path + SkipNotes.VANISHED_IN_SCAN.suffix());
       return null;
     }
   }
@@ -397,7 +415,7 @@ public final class TreeScanner {
       try {
         target = Files.readSymbolicLink(file).toString();
       } catch (NoSuchFileException e) {
-        say.accept(true, path + " vanished during the scan; skipped");
+        say.accept(true, path + SkipNotes.VANISHED_IN_SCAN.suffix());
         return null;
       } catch (java.nio.file.NotLinkException e) {
         say.accept(true, path + " was replaced during the scan; skipped");

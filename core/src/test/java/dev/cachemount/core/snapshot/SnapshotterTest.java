@@ -352,6 +352,28 @@ class SnapshotterTest {
   }
 
   @Test
+  void filesOfADirectoryThatVanishedBeforeTheyWereReadAreToldInOneLine() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("vanishing"));
+    Files.createDirectories(tree.resolve("gone"));
+    for (int i = 0; i < 7; i++) {
+      Files.writeString(tree.resolve("gone/f" + i), "file " + i);
+    }
+    Files.writeString(tree.resolve("alone"), "one");
+    Files.writeString(tree.resolve("stays"), "here");
+    List<ScannedEntry> scanned = new TreeScanner(OperationListener.NONE).scan(tree);
+    for (int i = 0; i < 7; i++) {
+      Files.delete(tree.resolve("gone/f" + i)); // a tool's cleanup, between the scan and the reads
+    }
+    Files.delete(tree.resolve("alone"));
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    SnapshotIndex index = new Snapshotter(settings(2, 1 << 20), warningsInto(warnings), Clock.systemUTC())
+        .snapshot(tree, scanned, java.time.Instant.now(), Files.createDirectories(dir.resolve("vanishing-staging"))).index();
+    assertEquals(List.of("alone vanished before it was read; skipped", "7 files of gone vanished before they were read; skipped (f0, f1, f2, ...)"),
+        warnings);
+    assertEquals(4, entryOf(index, "stays").size());
+  }
+
+  @Test
   void aFileWrittenDuringEveryReadIsLeftOutWithAWarningAndTheRestIsStored() throws IOException {
     Path tree = Files.createDirectories(dir.resolve("always-busy"));
     writeVersion(tree.resolve("a.bin"), 1);

@@ -33,6 +33,28 @@ class TreeScannerTest {
         && !w.contains("safe to delete")), warnings.toString());
   }
 
+  /**
+   * A directory of 3,000 files that a tool deleted during the scan gave 3,000 warnings: more than 5
+   * entries of one directory skipped for one reason are told in one line, with the first names.
+   */
+  @Test
+  void manyEntriesOfADirectorySkippedForOneReasonAreToldInOneLine() throws IOException {
+    Files.createDirectories(dir.resolve("many"));
+    for (int i = 0; i < 8; i++) {
+      Files.writeString(dir.resolve("many/.cachemount-tmp-" + i), "left");
+    }
+    Files.createDirectories(dir.resolve("few"));
+    Files.writeString(dir.resolve("few/.cachemount-tmp-b"), "left");
+    Files.writeString(dir.resolve("few/.cachemount-tmp-a"), "left");
+    List<String> warnings = new ArrayList<>();
+    new TreeScanner(collecting(warnings)).scan(dir, Set.of(), Long.MAX_VALUE);
+    assertEquals(List.of(
+        "few/.cachemount-tmp-a is a temporary file of an interrupted pull; skipped (it is safe to delete)",
+        "few/.cachemount-tmp-b is a temporary file of an interrupted pull; skipped (it is safe to delete)",
+        "8 temporary files of interrupted pulls in many; skipped (they are safe to delete: .cachemount-tmp-0, .cachemount-tmp-1,"
+            + " .cachemount-tmp-2, ...)"), warnings);
+  }
+
   @Test
   void aSymlinkThatVanishesBetweenItsStatAndTheReadOfItsTargetIsSkippedWithAWarning() throws IOException {
     Path link = Files.createSymbolicLink(dir.resolve("l"), Path.of("target"));
