@@ -81,6 +81,12 @@ class MainTest {
     assertEquals("unchanged", again.get("result").asText());
     assertEquals(0, again.get("bytesTransferred").asLong());
     assertEquals(pushed.get("digest"), again.get("digest"));
+    assertEquals(0, again.get("warnings").asLong(), "a push that warned of nothing says so");
+    // A leftover of a killed pull of an earlier version (no marker's name): skipped with a warning, counted.
+    Files.writeString(source.resolve(".cachemount-tmp-5f2a"), "half a file");
+    assertEquals(0, run("push", "--json", "--cache-id", spec("m2", source)), err);
+    assertEquals(1, jsonLines().get(0).get("warnings").asLong(), err);
+    Files.delete(source.resolve(".cachemount-tmp-5f2a"));
 
     Path restored = dir.resolve("restored");
     assertEquals(0, run("pull", "--json", "--cache-id", spec("m2", restored)), err);

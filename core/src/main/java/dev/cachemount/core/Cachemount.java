@@ -205,7 +205,8 @@ public final class Cachemount {
         listener.started(progress);
         try {
           List<ReuseSource> others = options.force() ? List.of() : loadFrom(spec, store, listener);
-          return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).reportingTo(progress).run(store);
+          return new PushOperation(engine, spec, options, listener, others, stateDirectory(), targetLockTimeout).reportingTo(progress).run(store)
+              .withWarnings(listener.warnings());
         } finally {
           listener.ended(progress);
         }
@@ -299,7 +300,8 @@ public final class Cachemount {
         Progress progress = new Progress(spec.id(), "pull", Progress.Step.FETCHING);
         listener.started(progress);
         try {
-          return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).reportingTo(progress).run(store);
+          return new PullOperation(engine, spec, listener, stateDirectory(), targetLockTimeout).reportingTo(progress).run(store)
+              .withWarnings(listener.warnings());
         } finally {
           listener.ended(progress);
         }

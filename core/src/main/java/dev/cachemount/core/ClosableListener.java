@@ -14,6 +14,7 @@ final class ClosableListener implements OperationListener, AutoCloseable {
   private final OperationListener listener;
   private final ReadWriteLock reports = new ReentrantReadWriteLock();
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.AtomicLong warnings = new java.util.concurrent.atomic.AtomicLong();
 
   ClosableListener(OperationListener listener) {
     this.listener = listener;
@@ -21,7 +22,13 @@ final class ClosableListener implements OperationListener, AutoCloseable {
 
   @Override
   public void warning(String message) {
+    warnings.incrementAndGet();
     report(() -> listener.warning(message));
+  }
+
+  /** How many warnings were given so far. */
+  long warnings() {
+    return warnings.get();
   }
 
   @Override

@@ -25,6 +25,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  *     null when the id's own tag was used, or none was found
  * @param image push with {@code image=}: the image view written, or found showing this snapshot
  *     already; null without {@code image=}
+ * @param warnings how many warnings the operation gave (files left out because a tool was writing
+ *     them, entries skipped, ...), each told to the listener; null where not counted
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OperationResult(
@@ -48,14 +50,15 @@ public record OperationResult(
     String error,
     Integer exitCode,
     String fallback,
-    dev.cachemount.core.image.ImageView.Result image) {
+    dev.cachemount.core.image.ImageView.Result image,
+    Long warnings) {
 
   /** A result without a fallback. */
   public OperationResult(String id, String ref, String digest, Outcome result, long files, long directories, long symlinks, long bytes,
       long bytesTransferred, Long blobsUploaded, Long blobsSkipped, Long blobsMounted, Long evictedFiles, Long evictedBytes,
       Long filesUnchanged, Long removed, long durationMs, String error, Integer exitCode) {
     this(id, ref, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded, blobsSkipped, blobsMounted,
-        evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, null, null);
+        evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, null, null, null);
   }
 
   /**
@@ -67,7 +70,7 @@ public record OperationResult(
       return this;
     }
     return new OperationResult(id, ownRef, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded, blobsSkipped,
-        blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallbackRef, image);
+        blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallbackRef, image, warnings);
   }
 
   /**
@@ -76,7 +79,14 @@ public record OperationResult(
    */
   public OperationResult withImage(dev.cachemount.core.image.ImageView.Result view, long totalDurationMs) {
     return new OperationResult(id, ref, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded,
-        blobsSkipped, blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, totalDurationMs, error, exitCode, fallback, view);
+        blobsSkipped, blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, totalDurationMs, error, exitCode, fallback, view,
+        warnings);
+  }
+
+  /** The same result, saying how many warnings the operation gave. */
+  public OperationResult withWarnings(long count) {
+    return new OperationResult(id, ref, digest, result, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded,
+        blobsSkipped, blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallback, image, count);
   }
 
   /** A failed result for {@code id}. */
