@@ -588,7 +588,17 @@ final class PushOperation {
           || dev.cachemount.core.restore.PullMarker.ownerOf(leftover) != dev.cachemount.core.restore.PullMarker.Owner.GONE) {
         return false;
       }
-      Files.deleteIfExists(leftover);
+      // The scan saw the directory's time before this deletion: it gets that time back, or the next
+      // push of the untouched tree would find the directory changed.
+      Path dir = leftover.getParent();
+      java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      if (Files.deleteIfExists(leftover)) {
+        try {
+          Files.setLastModifiedTime(dir, before);
+        } catch (IOException | RuntimeException e) {
+          // the next push stores the directory's new time
+        }
+      }
       removed.incrementAndGet();
       return true;
     } catch (IOException | RuntimeException e) {

@@ -719,6 +719,23 @@ class CachemountRoundTripTest {
     assertEquals(TreeListing.of(source, "org"::equals), TreeListing.of(back, "org"::equals), "the snapshot holds the tree, not the leftovers");
   }
 
+  /**
+   * The push that removes a killed pull's temporary file from a directory records that directory's
+   * time as its scan saw it, before the deletion changed it: the next push, of a tree nobody
+   * touched, finds the directory changed and stores a new snapshot.
+   */
+  @Test
+  void aPushAfterThePushThatRemovedAKilledPullsFilesIsUnchanged() throws IOException {
+    Path target = pulledWithALeftover("push-killed-then-unchanged");
+    Files.delete(target.resolve(LEFTOVER));
+    Files.writeString(target.resolve(".cachemount-tmp-5ca1ab1f.pull"), "");
+    Path temp = Files.writeString(target.resolve("org/.cachemount-tmp-5ca1ab1f-1234567"), "half a file");
+    assertEquals(Outcome.PUSHED, client.push(spec("again2", target), listener).result());
+    assertFalse(Files.exists(temp));
+    assertEquals(Outcome.UNCHANGED, client.push(spec("again2", target), listener).result(),
+        "nothing changed in the tree since the push before");
+  }
+
   /** A pull that writes leaves no marker and no temporary file behind, in the root or below it. */
   @Test
   void aPullThatWroteLeavesNoMarker() throws IOException {
