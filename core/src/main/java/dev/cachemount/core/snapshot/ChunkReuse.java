@@ -185,6 +185,24 @@ final class ChunkReuse {
     }
   }
 
+  /**
+   * Forgets the chunks found only in reads that were thrown away (a file that changed while it was
+   * read, read again): kept, their packs would be referenced for chunks no file uses, or compaction
+   * would read them at places that no longer hold them. {@code parentChunks}: the parent's chunks of
+   * files it vouched for unread.
+   */
+  void retainUsed(java.util.Set<Digest> digests, java.util.BitSet parentChunks) {
+    found.keySet().removeIf(d -> !digests.contains(d));
+    if (parentFile != null) {
+      SnapshotIndex index = parentIndex();
+      for (int c = 0; c < parentFile.length(); c++) {
+        if (parentFile.get(c) != UNUSED && !parentChunks.get(c) && !digests.contains(index.chunkDigest(c))) {
+          parentFile.set(c, UNUSED);
+        }
+      }
+    }
+  }
+
   /** What {@link #plan} decided: packs kept, and chunks to pack anew from the tree. */
   record Plan(List<KeptPack> kept, List<Map.Entry<Digest, Found>> repack) {}
 

@@ -88,6 +88,8 @@ public final class Snapshotter {
   private volatile boolean cancelled;
   /** The files that vanished before they were read, told once the reads are done ({@link SkipNotes}). */
   private final java.util.Queue<String> vanished = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** Reads thrown away because the file changed meanwhile. */
+  private final AtomicInteger rereads = new AtomicInteger();
   /** Called with a file's path after each read of it, before the check that it did not change meanwhile (tests). */
   private java.util.function.Consumer<String> afterEachRead = path -> { };
 
@@ -199,6 +201,20 @@ public final class Snapshotter {
         decisions.flushFrame();
         List<ChunkReuse.KeptPack> kept = new ArrayList<>();
         if (!reuse.isEmpty()) {
+          if (rereads.get() > 0) {
+            java.util.Set<Digest> digests = new java.util.HashSet<>();
+            java.util.BitSet parentChunks = new java.util.BitSet();
+            for (FileResult r : results) {
+              if (r != null && r.chunks() != null) {
+                digests.addAll(java.util.Arrays.asList(r.chunks()));
+              } else if (r != null) {
+                for (int c : r.parentChunks()) {
+                  parentChunks.set(c);
+                }
+              }
+            }
+            reuse.retainUsed(digests, parentChunks);
+          }
           ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove());
           kept.addAll(plan.kept());
           kept.addAll(repack(root, files, plan.repack(), decisions));
@@ -675,6 +691,7 @@ public final class Snapshotter {
         if (now != null && r.size() == seen.size() && now.sameSizeAndTime(seen)) {
           return r;
         }
+        rereads.incrementAndGet(); // this read's chunks are no file's
         if (now == null) {
           listener.warning(entry.path() + (Files.exists(file, LinkOption.NOFOLLOW_LINKS)
               ? " was replaced while it was being read and is no longer a regular file" : " vanished while it was being read") + "; skipped");
