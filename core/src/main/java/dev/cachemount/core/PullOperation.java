@@ -234,10 +234,14 @@ final class PullOperation {
     };
     List<ScannedEntry> scanned;
     AtomicInteger dropped = new AtomicInteger();
+    java.util.Queue<Path> deadMarkers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     try {
-      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped)).scan(target, java.util.Set.of(), entries);
+      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped, deadMarkers)).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
+    } finally {
+      // After the files they name, which the scan found by them.
+      deadMarkers.forEach(dev.cachemount.core.restore.PullMarker::remove);
     }
     if (dropped.get() > 0) {
       listener.info("removed " + dropped.get() + " temporary files that interrupted pulls left in " + target);
@@ -289,17 +293,20 @@ final class PullOperation {
    * arrive; should one stall that long, it fails loudly, on a missing file, never silently). True
    * when it went.
    */
-  private boolean dropStale(Path leftover, AtomicInteger dropped) {
-    if (!stale(leftover)) {
+  private boolean dropStale(Path leftover, AtomicInteger dropped, java.util.Queue<Path> deadMarkers) {
+    if (dev.cachemount.core.restore.PullMarker.isMarker(leftover)) {
+      // A killed pull's marker goes once the scan is done: the files it names are judged by it meanwhile.
+      if (dev.cachemount.core.restore.PullMarker.ownerOf(leftover) == dev.cachemount.core.restore.PullMarker.Owner.GONE) {
+        deadMarkers.add(leftover);
+        return true;
+      }
       return false;
     }
-    try {
-      Files.deleteIfExists(leftover);
-      dropped.incrementAndGet();
-      return true;
-    } catch (IOException | RuntimeException e) {
+    if (!stale(leftover) || !dev.cachemount.core.restore.PullMarker.remove(leftover)) {
       return false; // left as it is, and reported by the scan
     }
+    dropped.incrementAndGet();
+    return true;
   }
 
   /**
@@ -308,6 +315,9 @@ final class PullOperation {
    * ({@link #warnOfYoungLeftovers}). The mode=mirror step asks too, and removes what may go.
    */
   private boolean stale(Path leftover) {
+    if (dev.cachemount.core.restore.PullMarker.isMarker(leftover)) {
+      return false; // goes after the files it names, at the end of a scan (dropStale)
+    }
     try {
       java.util.Map<String, Object> attrs = Files.readAttributes(leftover, "unix:ctime,isDirectory,fileKey", LinkOption.NOFOLLOW_LINKS);
       if ((Boolean) attrs.get("isDirectory")) {

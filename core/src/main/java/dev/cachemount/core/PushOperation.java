@@ -571,9 +571,16 @@ final class PushOperation {
     // Again on a merge's next try (MERGE_TRIES): its scan is not the earlier try's storing, nor counted with it.
     progress.begin(Progress.Step.SCANNING, 0, 0);
     java.util.concurrent.atomic.AtomicInteger removed = new java.util.concurrent.atomic.AtomicInteger();
-    // A killed pull's temporary files, which the snapshot never holds, go where its marker says it was killed.
-    List<ScannedEntry> scanned = new TreeScanner(listener, leftover -> dropIfWriterKilled(leftover, removed)).reportingTo(progress)
-        .scan(root, excluded);
+    java.util.Queue<Path> deadMarkers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    // A killed pull's temporary files, which the snapshot never holds, go where its marker says it was
+    // killed; its marker after them, once the scan is done.
+    List<ScannedEntry> scanned;
+    try {
+      scanned = new TreeScanner(listener, leftover -> dropIfWriterKilled(leftover, removed, deadMarkers)).reportingTo(progress)
+          .scan(root, excluded);
+    } finally {
+      deadMarkers.forEach(dev.cachemount.core.restore.PullMarker::remove);
+    }
     if (removed.get() > 0) {
       listener.info("removed " + removed.get() + " temporary files that killed pulls left in " + root);
     }
@@ -581,29 +588,25 @@ final class PushOperation {
     return scanned;
   }
 
-  /** Deletes a temporary file (not a directory) of a pull that its marker says was killed; true when it went. */
-  private static boolean dropIfWriterKilled(Path leftover, java.util.concurrent.atomic.AtomicInteger removed) {
-    try {
-      if (Files.isDirectory(leftover, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-          || dev.cachemount.core.restore.PullMarker.ownerOf(leftover) != dev.cachemount.core.restore.PullMarker.Owner.GONE) {
-        return false;
-      }
-      // The scan saw the directory's time before this deletion: it gets that time back, or the next
-      // push of the untouched tree would find the directory changed.
-      Path dir = leftover.getParent();
-      java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-      if (Files.deleteIfExists(leftover)) {
-        try {
-          Files.setLastModifiedTime(dir, before);
-        } catch (IOException | RuntimeException e) {
-          // the next push stores the directory's new time
-        }
-      }
-      removed.incrementAndGet();
+  /**
+   * Deletes a temporary file (not a directory) of a pull that its marker says was killed, giving its
+   * directory back the time the scan saw (or the next push of the untouched tree would find it
+   * changed); a dead marker is only noted, and goes after the scan. True when it went (or will).
+   */
+  private static boolean dropIfWriterKilled(Path leftover, java.util.concurrent.atomic.AtomicInteger removed, java.util.Queue<Path> deadMarkers) {
+    if (Files.isDirectory(leftover, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+        || dev.cachemount.core.restore.PullMarker.ownerOf(leftover) != dev.cachemount.core.restore.PullMarker.Owner.GONE) {
+      return false;
+    }
+    if (dev.cachemount.core.restore.PullMarker.isMarker(leftover)) {
+      deadMarkers.add(leftover);
       return true;
-    } catch (IOException | RuntimeException e) {
+    }
+    if (!dev.cachemount.core.restore.PullMarker.remove(leftover)) {
       return false; // stays, and the scan says so
     }
+    removed.incrementAndGet();
+    return true;
   }
 
   private static <T> T await(Future<T> future) throws IOException {

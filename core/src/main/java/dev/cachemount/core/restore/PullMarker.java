@@ -24,9 +24,11 @@ import java.util.regex.Pattern;
  * locked (a POSIX record lock, which the kernel drops when the process dies, also one in another
  * container that shares the directory) under the name {@code .cachemount-tmp-TOKEN.pull-new} before
  * it takes its final name, and names its temporary files
- * {@code .cachemount-tmp-TOKEN-RANDOM}. A later pull or push that finds such a file asks the marker:
- * gone, or not locked by anyone, means that its writer was killed and the file may go at once; still
- * locked means a pull in progress. Files without a token (an older version's, or where no marker could
+ * {@code .cachemount-tmp-TOKEN-RANDOM}. A later pull or push that finds such a file asks the marker
+ * (in the directories above the file): not locked by anyone means that its writer was killed and the
+ * file may go at once; still locked means a pull in progress; none found (the marker may lie above a
+ * mount or a link the path came through) means the age of the file decides. So markers go only after
+ * the files they name: a scan removes the markers it finds dead once it is done. Files without a token (an older version's, or where no marker could
  * be made: a file system without locks) are judged by their age instead.
  *
  * <p>The marker goes before the restore sets directory times and modes back, and on SIGTERM with the
@@ -165,8 +167,36 @@ public final class PullMarker implements AutoCloseable {
         return locker(candidate);
       }
     }
-    // A live restore's marker stays until its last temporary file is gone: this one's writer is.
-    return Owner.GONE;
+    // No marker above it: its writer may have ended, or the marker lies above a mount (a bind mount,
+    // a container's volume) or a link this path came through. Only its age can tell.
+    return Owner.UNKNOWN;
+  }
+
+  /** Whether {@code file} is a marker (one in the making too), which goes only after the files it names. */
+  public static boolean isMarker(Path file) {
+    return MARKER.matcher(file.getFileName().toString()).matches();
+  }
+
+  /**
+   * Deletes a leftover and gives its directory back the time it had, which the scan that found the
+   * leftover has seen (a push stores it; a pull compares it). True when it went.
+   */
+  public static boolean remove(Path leftover) {
+    try {
+      Path dir = leftover.getParent();
+      java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS);
+      if (!Files.deleteIfExists(leftover)) {
+        return false;
+      }
+      try {
+        Files.setLastModifiedTime(dir, before);
+      } catch (IOException | RuntimeException e) {
+        // the directory keeps its new time: the next push stores it
+      }
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   private static Owner locker(Path marker) {

@@ -50,6 +50,7 @@ final class ChunkReuse {
   private final Map<String, Entry> parentFiles;
   private final Instant parentTrustedBefore;
   private final java.util.Set<String> forced;
+  private final boolean union;
   /** Chunks found in sources other than the parent, by digest. */
   private final ConcurrentHashMap<Digest, Found> found = new ConcurrentHashMap<>();
   /**
@@ -68,6 +69,12 @@ final class ChunkReuse {
    * @param forced files to take from the parent whatever their time (a merge's files the directory lacks)
    */
   ChunkReuse(List<ReuseSource> sources, boolean parentFirst, java.util.Set<String> forced) {
+    this(sources, parentFirst, forced, false);
+  }
+
+  /** @param union a merge's: the parent's version stands in for a file of the directory that cannot be read ({@link #standIn}) */
+  ChunkReuse(List<ReuseSource> sources, boolean parentFirst, java.util.Set<String> forced, boolean union) {
+    this.union = union;
     this.sources = List.copyOf(sources);
     this.damage = new AtomicReferenceArray<>(sources.size());
     this.forced = java.util.Set.copyOf(forced);
@@ -122,6 +129,14 @@ final class ChunkReuse {
     }
     Instant modified = Instant.ofEpochSecond(file.mtimeSeconds(), file.mtimeNanos());
     return modified.isBefore(parentTrustedBefore) ? Optional.of(e) : Optional.empty();
+  }
+
+  /**
+   * A merge's stand-in for a file of the directory that could not be read whole (it vanished, or a tool
+   * kept writing it): the parent's version, as for a file the directory lacks; empty otherwise.
+   */
+  Optional<Entry> standIn(String path) {
+    return union ? Optional.ofNullable(parentFiles.get(path)) : Optional.empty();
   }
 
   /** Whether the file comes from the parent, not from the directory. */

@@ -150,7 +150,7 @@ public final class Snapshotter {
     List<ReuseSource> sources = new ArrayList<>();
     parent.ifPresent(sources::add);
     sources.addAll(others);
-    return snapshot(root, tree.entries(), scanStarted, staging, new ChunkReuse(sources, parent.isPresent(), tree.fromParent()));
+    return snapshot(root, tree.entries(), scanStarted, staging, new ChunkReuse(sources, parent.isPresent(), tree.fromParent(), tree.union()));
   }
 
   private StagedSnapshot snapshot(Path root, List<ScannedEntry> scanned, Instant scanStarted, Path staging, ChunkReuse reuse) throws IOException {
@@ -668,18 +668,39 @@ public final class Snapshotter {
       java.util.Optional<Entry> unchanged = decisions.reuse.unchangedInParent(entry);
       if (unchanged.isPresent()) {
         // A file taken from the parent that is not in the directory: its chunks cannot be read again for compaction.
-        int at = decisions.reuse.isForced(entry.path()) ? -1 : number;
-        int[] chunks = new int[unchanged.get().chunkCount()];
-        for (int c = 0; c < chunks.length; c++) {
-          chunks[c] = unchanged.get().chunk(c);
-        }
-        if (deciding) {
-          decisions.fromParent(at, chunks);
-        } else {
-          heldEvents.add(new HeldParentFile(at, chunks));
-        }
-        return new FileResult(unchanged.get().size(), null, chunks, entry);
+        return fromParent(unchanged.get(), decisions.reuse.isForced(entry.path()) ? -1 : number, entry);
       }
+      FileResult read = readWhole(entry, file);
+      if (read == null) {
+        // A merge keeps the stored version of a file it could not read whole, as of one the directory lacks.
+        java.util.Optional<Entry> stored = decisions.reuse.standIn(entry.path());
+        if (stored.isPresent()) {
+          Entry e = stored.get();
+          return fromParent(e, -1, new ScannedEntry(e.path(), dev.cachemount.core.index.EntryType.FILE, e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), null));
+        }
+      }
+      return read;
+    }
+
+    /** The parent's version of a file: its chunks, found at {@code at} in the tree (-1: not on disk to read again). */
+    private FileResult fromParent(Entry stored, int at, ScannedEntry seen) {
+      int[] chunks = new int[stored.chunkCount()];
+      for (int c = 0; c < chunks.length; c++) {
+        chunks[c] = stored.chunk(c);
+      }
+      if (deciding) {
+        decisions.fromParent(at, chunks);
+      } else {
+        heldEvents.add(new HeldParentFile(at, chunks));
+      }
+      return new FileResult(stored.size(), null, chunks, seen);
+    }
+
+    /**
+     * Reads the file until a read sees no change to its size and time, at most {@link #READS} times;
+     * {@code null} when it vanished, is no longer a regular file, or changed during every read.
+     */
+    private FileResult readWhole(ScannedEntry entry, Path file) throws IOException {
       ScannedEntry seen = entry;
       for (int read = 1; ; read++) {
         FileResult r = readOnce(seen, file);
@@ -698,8 +719,9 @@ public final class Snapshotter {
           return null;
         }
         if (read == READS) {
-          listener.warning(entry.path() + " changed during each of the " + READS + " times it was read (something is writing it);"
-              + " left out of the snapshot: push again once nothing writes to the directory");
+          listener.warning(entry.path() + " changed during each of the " + READS + " times it was read (something is writing it); "
+              + (decisions.reuse.standIn(entry.path()).isPresent() ? "the stored snapshot's version stays (mode=merge)"
+                  : "left out of the snapshot") + ": push again once nothing writes to the directory");
           return null;
         }
         // Written to while read: what was read may mix two versions. Read it again, as it is now.

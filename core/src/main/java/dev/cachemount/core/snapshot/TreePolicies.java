@@ -30,10 +30,12 @@ public final class TreePolicies {
    *
    * @param entries in {@link EntryPaths#ORDER}
    * @param fromParent paths of files taken from the stored snapshot, not from the directory
+   * @param union a merge's: a file of the directory that cannot be read whole (it vanished, or a tool
+   *     kept writing it) keeps the stored snapshot's version, as one the directory lacks does
    */
-  public record Tree(List<ScannedEntry> entries, Set<String> fromParent) {
+  public record Tree(List<ScannedEntry> entries, Set<String> fromParent, boolean union) {
     public static Tree of(List<ScannedEntry> scanned) {
-      return new Tree(scanned, Set.of());
+      return new Tree(scanned, Set.of(), false);
     }
   }
 
@@ -85,7 +87,7 @@ public final class TreePolicies {
     }
     List<ScannedEntry> entries = new ArrayList<>(merged.values());
     entries.sort(Comparator.comparing(ScannedEntry::path, EntryPaths.ORDER));
-    return new Tree(entries, fromParent);
+    return new Tree(entries, fromParent, true);
   }
 
   private static boolean newer(Entry stored, ScannedEntry mine) {
@@ -144,7 +146,7 @@ public final class TreePolicies {
         entries.add(tree.entries().get(i));
       }
     }
-    return new Eviction(new Tree(entries, fromParent), evicted.size(), evictedBytes);
+    return new Eviction(new Tree(entries, fromParent, tree.union()), evicted.size(), evictedBytes);
   }
 
   private static long lastUse(Path root, ScannedEntry e, boolean stored) {

@@ -351,6 +351,44 @@ class SnapshotterTest {
     assertEquals(List.of(), warnings, "a consistent read is nothing to warn about");
   }
 
+  /**
+   * A merge is the union of the directory and the stored snapshot: a file it could not read whole (a
+   * tool kept writing it) lost its stored version too, left out of the merged snapshot (a reviewer's
+   * find). It keeps the stored version, as a file the directory lacks does.
+   */
+  @Test
+  void aMergeKeepsTheStoredVersionOfAFileAToolKeptWriting() throws IOException {
+    Path tree = Files.createDirectories(dir.resolve("merged"));
+    writeVersion(tree.resolve("a.bin"), 1);
+    Files.writeString(tree.resolve("b.txt"), "still");
+    Path store = dir.resolve("merge-store");
+    dev.cachemount.core.Cachemount client = dev.cachemount.core.Cachemount.builder().home(dir.resolve("home")).env(java.util.Map.of()).build();
+    String digest = client.push(client.parseSpec("id=m,dir=" + store + ",target=" + tree), OperationListener.NONE).digest();
+    LoadedSnapshot parent = SnapshotReader.of(new dev.cachemount.core.store.LayoutStore(store)).load(digest, "m").orElseThrow();
+    List<Digest> storedChunks = chunksOf(parent.index(), "a.bin");
+    writeVersion(tree.resolve("a.bin"), 2);
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+    List<ScannedEntry> scanned = new TreeScanner(OperationListener.NONE).scan(tree);
+    SnapshotIndex index = new Snapshotter(settings(2, 1 << 20), warningsInto(warnings), Clock.systemUTC())
+        .afterEachRead(path -> {
+          if (path.equals("a.bin")) {
+            try {
+              writeVersion(tree.resolve("a.bin"), 3 + reads.incrementAndGet());
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }
+        })
+        .snapshot(tree, TreePolicies.merge(scanned, parent.index()), java.time.Instant.now(), Files.createDirectories(dir.resolve("merge-staging")),
+            java.util.Optional.of(new ReuseSource(parent, java.util.Optional.empty(), "m", true)), List.of())
+        .index();
+    assertEquals(storedChunks, chunksOf(index, "a.bin"), "the stored version, not a mix of the versions being written");
+    assertEquals(java.time.Instant.parse("2026-01-01T00:00:01Z").getEpochSecond(), entryOf(index, "a.bin").mtimeSeconds(), "with its time");
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("the stored snapshot's version stays (mode=merge)"), warnings.get(0));
+  }
+
   @Test
   void filesOfADirectoryThatVanishedBeforeTheyWereReadAreToldInOneLine() throws IOException {
     Path tree = Files.createDirectories(dir.resolve("vanishing"));
