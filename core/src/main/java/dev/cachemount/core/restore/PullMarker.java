@@ -75,6 +75,9 @@ public final class PullMarker implements AutoCloseable {
    * locks): the restore then names its temporary files without a token.
    */
   static Optional<PullMarker> make(Path root) {
+    if (!locksSeenByAll(root)) {
+      return Optional.empty();
+    }
     for (int tries = 0; tries < 8; tries++) {
       String token = String.format("%08x", ThreadLocalRandom.current().nextInt());
       Path named = root.resolve(markerName(token));
@@ -109,6 +112,23 @@ public final class PullMarker implements AutoCloseable {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * File systems whose locks every process that sees the directory sees: local ones. On a network file
+   * system a lock may be kept on the client alone (NFS with {@code local_lock}, or without its lock
+   * service), so that another machine would take a running pull's marker for a killed one's.
+   */
+  private static final Set<String> LOCAL = Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "overlay", "zfs", "f2fs", "jfs",
+      "reiserfs", "bcachefs", "ramfs", "vfat", "exfat", "hfsplus", "apfs");
+
+  /** Whether the markers made in {@code root} can be trusted by every process that sees it (false: its files' age decides). */
+  static boolean locksSeenByAll(Path root) {
+    try {
+      return LOCAL.contains(Files.getFileStore(root).type());
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   static String markerName(String token) {
@@ -206,7 +226,8 @@ public final class PullMarker implements AutoCloseable {
         return Owner.ALIVE;
       }
       lock.release();
-      return Owner.GONE;
+      // Seen through a network file system, a lock its holder keeps on its own machine is not seen here.
+      return locksSeenByAll(marker.getParent()) ? Owner.GONE : Owner.UNKNOWN;
     } catch (NoSuchFileException e) {
       return Owner.GONE; // removed meanwhile: its restore ended, or another pull removed it
     } catch (OverlappingFileLockException e) {

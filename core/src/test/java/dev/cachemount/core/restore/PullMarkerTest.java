@@ -37,6 +37,13 @@ class PullMarkerTest {
     assertEquals(PullMarker.Owner.UNKNOWN, PullMarker.ownerOf(sub.resolve(".cachemount-tmp-aside-0123abcd-1234567")));
   }
 
+  /** Where a lock may stay on one machine (NFS, say), no marker is made: the files' age decides, as without one. */
+  @Test
+  void markersAreMadeOnLocalFileSystemsOnly() throws IOException {
+    assertTrue(PullMarker.locksSeenByAll(root), "the test's temporary directory is local: " + Files.getFileStore(root).type());
+    assertFalse(PullMarker.locksSeenByAll(root.resolve("does-not-exist")), "what cannot be told is not trusted");
+  }
+
   @Test
   void aMarkerIsJudgedByItsLockWhereverItIsFoundAbove() throws IOException {
     Path marker = Files.writeString(root.resolve(".cachemount-tmp-c0ffee00.pull"), "");
