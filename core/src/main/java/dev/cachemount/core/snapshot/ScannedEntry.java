@@ -28,15 +28,20 @@ public record ScannedEntry(String path, EntryType type, int mode, long size, lon
       if (!now.isRegularFile()) {
         return null;
       }
-      int mode = 0;
-      for (java.nio.file.attribute.PosixFilePermission p : now.permissions()) {
-        mode |= 1 << (8 - p.ordinal());
-      }
       Instant t = now.lastModifiedTime().toInstant();
-      return new ScannedEntry(path, type, mode, now.size(), t.getEpochSecond(), t.getNano(), null);
+      return new ScannedEntry(path, type, modeOf(now), now.size(), t.getEpochSecond(), t.getNano(), null);
     } catch (IOException e) {
       return null;
     }
+  }
+
+  /** The permission bits of {@code attrs}, {@code 0..0777}. */
+  static int modeOf(java.nio.file.attribute.PosixFileAttributes attrs) {
+    int mode = 0;
+    for (java.nio.file.attribute.PosixFilePermission p : attrs.permissions()) {
+      mode |= 1 << (8 - p.ordinal());
+    }
+    return mode;
   }
 
   /** Whether both saw the same size and modification time. */

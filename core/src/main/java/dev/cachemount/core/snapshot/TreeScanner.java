@@ -18,7 +18,6 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -405,10 +404,7 @@ public final class TreeScanner {
       say.accept(true, path + " cannot be stored (" + problem + "); skipped");
       return null;
     }
-    int mode = 0;
-    for (PosixFilePermission p : attrs.permissions()) {
-      mode |= 1 << (8 - p.ordinal());
-    }
+    int mode = ScannedEntry.modeOf(attrs);
     Instant mtime = attrs.lastModifiedTime().toInstant();
     if (attrs.isSymbolicLink()) {
       String target;
