@@ -287,7 +287,8 @@ final class PushOperation {
         engine.frameTarget(), engine.packTarget(), engine.workers());
     // Packs are stored as soon as they are finished, while the snapshot goes on.
     PackUploader uploader = new PackUploader(store).reportingTo(progress);
-    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock()).onPackFinished(uploader::submit).reportingTo(progress);
+    Snapshotter snapshotter = new Snapshotter(settings, listener, engine.clock()).onPackFinished(uploader::submit).reportingTo(progress)
+        .readingStoredPacksFrom(store);
     // On SIGTERM (a cancelled CI job): no new pack, no new upload, and the staging directory goes,
     // within seconds: the CI system sends SIGKILL soon after (10 s on GitHub Actions and GitLab).
     // An upload that has its staged pack open goes on reading it after the name is gone.

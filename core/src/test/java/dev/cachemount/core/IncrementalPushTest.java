@@ -174,6 +174,105 @@ class IncrementalPushTest {
   }
 
   /**
+   * A cache that projects merge into, kept under a budget: the files the directory lacks come from
+   * the stored snapshot unread, and eviction leaves a sixth of each earlier pack in use. Those packs
+   * are compacted all the same, their used chunks read from the stored packs (before, a pack that
+   * held any chunk of such a file was kept whatever its use: garbage ratio 0.83 here).
+   */
+  @Test
+  void aMergeCompactsPacksOfFilesItTookUnreadFromTheStoredPacks() throws IOException {
+    withSharedPacks();
+    Path shared = dir.resolve("shared");
+    Random random = new Random(11);
+    List<String> newest = new java.util.ArrayList<>();
+    long newestBytes = 0;
+    for (int i = 0; i < 120; i++) {
+      String name = String.format("lib/a%03d.jar", i);
+      Path file = shared.resolve(name);
+      Files.createDirectories(file.getParent());
+      Files.write(file, TestTrees.randomBytes(random, 40_000));
+      // Every sixth file was used last: these are what the budget keeps.
+      Files.setLastModifiedTime(file, FileTime.fromMillis((i % 6 == 0 ? 1_700_000_000_000L : 1_600_000_000_000L) + i * 1000L));
+      if (i % 6 == 0) {
+        newest.add(name);
+        newestBytes += 40_000;
+      }
+    }
+    client.push(client.parseSpec("id=deps,dir=" + store + ",target=" + shared + ",mode=merge"), OperationListener.NONE);
+    LoadedSnapshot parent = load("deps");
+    assertTrue(parent.index().packs().size() >= 4, "the files spread over packs: " + parent.index().packs().size());
+
+    Path project = dir.resolve("project");
+    Files.createDirectories(project);
+    Files.writeString(project.resolve("built.txt"), "a project's own file");
+    long budget = newestBytes + Files.size(project.resolve("built.txt"));
+    OperationResult merged = client.push(client.parseSpec("id=deps,dir=" + store + ",target=" + project + ",mode=merge,max-size=" + budget),
+        OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, merged.result());
+    assertEquals(100L, merged.evictedFiles(), merged.toString());
+    LoadedSnapshot child = load("deps");
+    var lineage = child.config().lineage();
+    assertTrue(lineage.garbageRatio() < 0.5, "the packs of files taken unread are compacted: garbage ratio " + lineage.garbageRatio());
+    Set<String> old = packs(parent);
+    for (SnapshotIndex.PackRef ref : child.index().packs()) {
+      assertFalse(old.contains(ref.digest().toString()), "no earlier pack is a sixth used: " + ref);
+    }
+    Path out = dir.resolve("merged-out");
+    assertEquals(Outcome.RESTORED, client.pull(client.parseSpec("id=deps,dir=" + store + ",target=" + out), OperationListener.NONE).result());
+    for (String name : newest) {
+      assertEquals(-1L, Files.mismatch(shared.resolve(name), out.resolve(name)), name);
+    }
+    assertEquals("a project's own file", Files.readString(out.resolve("built.txt")));
+    try (Stream<Path> files = Files.walk(out)) {
+      assertEquals(newest.size() + 1, files.filter(Files::isRegularFile).count(), "the budget's files and the project's");
+    }
+    assertEquals(newest.size() + 1L, client.verify(client.parseSpec("id=deps,dir=" + store + ",target=" + out), OperationListener.NONE).orElseThrow().files(),
+        "every chunk checks against its digest");
+  }
+
+  /**
+   * The same merge, with a byte of a kept file's frame flipped in the stored pack: compaction cannot
+   * read that chunk back, says so, and references the pack as it is; the push succeeds.
+   */
+  @Test
+  void aMergeThatFindsAStoredPackDamagedReferencesItAndSaysSo() throws IOException {
+    withSharedPacks();
+    Path shared = dir.resolve("shared");
+    Random random = new Random(11);
+    for (int i = 0; i < 120; i++) {
+      Path file = shared.resolve(String.format("lib/a%03d.jar", i));
+      Files.createDirectories(file.getParent());
+      Files.write(file, TestTrees.randomBytes(random, 40_000));
+      Files.setLastModifiedTime(file, FileTime.fromMillis((i % 6 == 0 ? 1_700_000_000_000L : 1_600_000_000_000L) + i * 1000L));
+    }
+    client.push(client.parseSpec("id=deps,dir=" + store + ",target=" + shared + ",mode=merge"), OperationListener.NONE);
+    LoadedSnapshot stored = load("deps");
+    Set<String> parentPacks = packs(stored);
+    SnapshotIndex parent = stored.index();
+    var kept = parent.entries().stream().filter(e -> e.path().equals("lib/a000.jar")).findFirst().orElseThrow();
+    SnapshotIndex.Frame frame = parent.frames().get(parent.chunkFrame(kept.chunk(0)));
+    SnapshotIndex.PackRef damaged = parent.packs().get(frame.pack());
+    Path blob = store.resolve("blobs/sha256/" + damaged.digest().toString().substring("sha256:".length()));
+    blob.toFile().setWritable(true);
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[(int) frame.offset() + 10] ^= 1;
+    Files.write(blob, bytes);
+
+    Path project = Files.createDirectories(dir.resolve("project"));
+    Files.writeString(project.resolve("built.txt"), "a project's own file");
+    var listener = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult merged = client.push(client.parseSpec("id=deps,dir=" + store + ",target=" + project + ",mode=merge,max-size=" + (20 * 40_000 + 20)),
+        listener);
+    assertEquals(Outcome.PUSHED, merged.result());
+    List<String> warnings = listener.warnings();
+    assertTrue(warnings.stream().anyMatch(w -> w.startsWith("compaction could not read 1 chunks from the stored pack " + damaged.digest()
+        + " (it is damaged: the bytes of chunk ") && w.contains("--force")), warnings.toString());
+    Set<String> now = packs(load("deps"));
+    now.retainAll(parentPacks);
+    assertEquals(Set.of(damaged.digest().toString()), now, "the damaged pack is referenced as it is, the others compacted");
+  }
+
+  /**
    * A directory the scan saw, swapped for a link to a directory outside the tree before its files are
    * read: opening d/inner by its path would follow d and store the outside file's bytes under the
    * tree's name. The workers open files through the tree's directories without following links.
@@ -214,6 +313,46 @@ class IncrementalPushTest {
   @ValueSource(strings = {"deleted", "fifo", "directory"})
   @org.junit.jupiter.api.Timeout(value = 120, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD) // a FIFO's open blocks
   void aFileGoneBeforeCompactionRereadsItKeepsItsChunksInTheirEarlierPacks(String replacedBy) throws IOException, InterruptedException {
+    GoneBeforeCompaction gone = goneBeforeCompaction(replacedBy, null);
+    assertTrue(gone.warnings().stream().anyMatch(w -> w.contains("chunks changed or vanished while the push ran")), gone.warnings().toString());
+    assertTrue(gone.warnings().stream().noneMatch(w -> w.contains("vanished before it was read")), "the workers did not look for them: " + gone.warnings());
+    for (Path jar : gone.jars()) {
+      String path = source.relativize(jar).toString();
+      assertTrue(gone.staged().index().entries().stream().anyMatch(e -> e.path().equals(path)), path + " stays in the snapshot, as scanned");
+    }
+    Set<String> earlier = packs(gone.parent());
+    assertTrue(gone.staged().index().packs().stream().anyMatch(p -> earlier.contains(p.digest().toString())),
+        "the vanished files' chunks stay in their earlier packs");
+  }
+
+  /** The same, for a push that can read the parent's packs: the chunks are read back from them and packed anew. */
+  @Test
+  void aFileGoneBeforeCompactionRereadsItIsReadBackFromTheStoredPacks() throws IOException, InterruptedException {
+    GoneBeforeCompaction gone;
+    try (LayoutStore stored = new LayoutStore(store)) {
+      gone = goneBeforeCompaction("deleted", stored);
+    }
+    assertTrue(gone.warnings().isEmpty(), "nothing is lost, nothing to tell: " + gone.warnings());
+    SnapshotIndex index = gone.staged().index();
+    Set<String> earlier = packs(gone.parent());
+    for (Path jar : gone.jars()) {
+      String path = source.relativize(jar).toString();
+      var entry = index.entries().stream().filter(e -> e.path().equals(path)).findFirst().orElseThrow(() -> new AssertionError(path + " stays"));
+      for (int c = 0; c < entry.chunkCount(); c++) {
+        int pack = index.frames().get(index.chunkFrame(entry.chunk(c))).pack();
+        assertFalse(earlier.contains(index.packs().get(pack).digest().toString()), path + ": its chunks were packed anew");
+      }
+      assertTrue(Files.notExists(jar));
+    }
+  }
+
+  private record GoneBeforeCompaction(LoadedSnapshot parent, List<Path> jars, dev.cachemount.core.snapshot.StagedSnapshot staged, List<String> warnings) {}
+
+  /**
+   * Pushes the tree, deletes most jars and pushes again through a snapshotter (reading the parent's
+   * packs from {@code stored}, unless null), with the rest of the jars gone after the scan.
+   */
+  private GoneBeforeCompaction goneBeforeCompaction(String replacedBy, LayoutStore stored) throws IOException, InterruptedException {
     withSharedPacks();
     client.push(spec("m2", source), OperationListener.NONE);
     LoadedSnapshot parent = load("m2");
@@ -255,18 +394,13 @@ class IncrementalPushTest {
             warnings.add(message);
           }
         }, java.time.Clock.systemUTC());
+    if (stored != null) {
+      snapshotter.readingStoredPacksFrom(stored);
+    }
     Path staging = Files.createDirectories(dir.resolve("staging"));
     var staged = snapshotter.snapshot(source, dev.cachemount.core.snapshot.TreePolicies.Tree.of(scanned), scanStarted, staging,
         java.util.Optional.of(new dev.cachemount.core.snapshot.ReuseSource(parent, java.util.Optional.empty(), "m2", true)), List.of());
-    assertTrue(warnings.stream().anyMatch(w -> w.contains("chunks changed or vanished while the push ran")), warnings.toString());
-    assertTrue(warnings.stream().noneMatch(w -> w.contains("vanished before it was read")), "the workers did not look for them: " + warnings);
-    for (Path jar : kept) {
-      String path = source.relativize(jar).toString();
-      assertTrue(staged.index().entries().stream().anyMatch(e -> e.path().equals(path)), path + " stays in the snapshot, as scanned");
-    }
-    Set<String> earlier = packs(parent);
-    assertTrue(staged.index().packs().stream().anyMatch(p -> earlier.contains(p.digest().toString())),
-        "the vanished files' chunks stay in their earlier packs");
+    return new GoneBeforeCompaction(parent, kept, staged, warnings);
   }
 
   @Test

@@ -37,13 +37,24 @@ final class ChunkReuse {
   static final long SMALL_PACK = 64 << 10;
 
   /**
-   * A chunk of an earlier snapshot, and the first place in this tree where it occurs; {@code file}
-   * is -1 when that place is a file taken from the parent, which is not on disk to read again.
+   * A chunk of an earlier snapshot, and the first place in this tree where it occurs: the file's number,
+   * or {@link #notOnDisk} of it when that file is taken from the parent and is not on disk to read
+   * again (the directory lacks it, or could not read it whole).
    */
   record Found(int source, int chunk, int file, long offset, int length) {
     boolean readable() {
       return file >= 0;
     }
+
+    /** The number of the file where this tree has the chunk first, on disk or not. */
+    int fileNumber() {
+      return file >= 0 ? file : -file - 1;
+    }
+  }
+
+  /** How {@link #foundInParent} is told that file {@code number} is the parent's, not on disk to read again. */
+  static int notOnDisk(int number) {
+    return -number - 1;
   }
 
   private final List<ReuseSource> sources;
@@ -226,7 +237,9 @@ final class ChunkReuse {
 
   /**
    * Groups the found chunks by earlier pack and keeps a pack when its used frames hold at least
-   * {@code keepAtLeast} of its bytes. The parent's packs come first, in its order.
+   * {@code keepAtLeast} of its bytes. The parent's packs come first, in its order. With
+   * {@code storedReadable} (the push can read the parent's packs) a pack holding chunks of files not
+   * on disk is judged so too, those chunks to be read from it; without, it is kept whatever its use.
    *
    * <p>One pack may be reached through two sources: a parent that kept a {@code from=} snapshot's
    * pack, and that snapshot itself. It is judged once, on the frames used through any of them, and
@@ -234,7 +247,7 @@ final class ChunkReuse {
    * source would also hold the chunks packed anew for the other (stored twice), and two shares each
    * under the threshold would have it packed anew though together they are over it.
    */
-  Plan plan(double keepAtLeast) {
+  Plan plan(double keepAtLeast, boolean storedReadable) {
     List<Group> groups = groups(parentChunks(), found.values());
     List<KeptPack> candidates = new ArrayList<>(groups.size());
     Map<Digest, Integer> reached = new HashMap<>();
@@ -249,12 +262,12 @@ final class ChunkReuse {
       Group g = groups.get(i);
       ReusedPack pack = candidates.get(i).pack();
       if (reached.get(pack.digest()) == 1) {
-        keep.put(pack.digest(), keeps(g.unreadable(), pack.size(), pack.liveBytes(), keepAtLeast));
+        keep.put(pack.digest(), keeps(g.unreadable() && !storedReadable, pack.size(), pack.liveBytes(), keepAtLeast));
       } else {
         shared.computeIfAbsent(pack.digest(), d -> new SharedUse(pack.size())).add(g, sources.get(g.source()).snapshot().index());
       }
     }
-    shared.forEach((digest, use) -> keep.put(digest, keeps(use.unreadable, use.size, use.live, keepAtLeast)));
+    shared.forEach((digest, use) -> keep.put(digest, keeps(use.unreadable && !storedReadable, use.size, use.live, keepAtLeast)));
     List<KeptPack> kept = new ArrayList<>();
     List<Map.Entry<Digest, Found>> repack = new ArrayList<>();
     for (int i = 0; i < groups.size(); i++) {
@@ -273,8 +286,8 @@ final class ChunkReuse {
   }
 
   /**
-   * Whether an earlier pack is referenced again: when one of its used chunks is not on disk to be
-   * read again, when it is small, or when at least {@code keepAtLeast} of its bytes are used.
+   * Whether an earlier pack is referenced again: when one of its used chunks can be read neither from
+   * the tree nor from the pack, when it is small, or when at least {@code keepAtLeast} of its bytes are used.
    */
   private static boolean keeps(boolean unreadable, long size, long live, double keepAtLeast) {
     return unreadable || size < SMALL_PACK || live >= keepAtLeast * size;

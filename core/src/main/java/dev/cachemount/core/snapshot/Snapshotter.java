@@ -12,6 +12,7 @@ import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.internal.Workers;
 import dev.cachemount.core.pack.ChunkRef;
 import dev.cachemount.core.pack.PackWriter;
+import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
@@ -92,6 +93,8 @@ public final class Snapshotter {
   private final AtomicInteger rereads = new AtomicInteger();
   /** Called with a file's path after each read of it, before the check that it did not change meanwhile (tests). */
   private java.util.function.Consumer<String> afterEachRead = path -> { };
+  /** Where the parent's packs are read for compaction of chunks not on disk; null: they are kept. */
+  private BlobSource storedPacks;
 
   public Snapshotter(Settings settings, OperationListener listener, Clock clock) {
     this.settings = settings;
@@ -111,6 +114,16 @@ public final class Snapshotter {
   /** Hands each pack to {@code consumer} as soon as it is finished, from the thread that finished it. */
   public Snapshotter onPackFinished(java.util.function.Consumer<PackWriter.FinishedPack> consumer) {
     this.onPackFinished = consumer;
+    return this;
+  }
+
+  /**
+   * Lets compaction read the parent's chunks that are not on disk from the parent's packs in
+   * {@code store} (where the parent is stored): without it, a pack holding any such chunk is kept
+   * whatever its use.
+   */
+  public Snapshotter readingStoredPacksFrom(BlobSource store) {
+    this.storedPacks = store;
     return this;
   }
 
@@ -215,7 +228,7 @@ public final class Snapshotter {
             }
             reuse.retainUsed(digests, parentChunks);
           }
-          ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove());
+          ChunkReuse.Plan plan = reuse.plan(settings.keepPacksAbove(), storedPacks != null && reuse.hasParent());
           kept.addAll(plan.kept());
           kept.addAll(repack(root, files, plan.repack(), decisions));
         }
@@ -329,12 +342,70 @@ public final class Snapshotter {
   }
 
   /**
-   * Packs anew the chunks of earlier packs too little used to keep, reading them again from the tree
-   * where the workers found them. A chunk whose bytes changed since (the file was written to during
-   * the push) keeps its earlier pack instead.
+   * Packs anew the chunks of earlier packs too little used to keep: read again from the tree where
+   * the workers found them, or from the parent's packs (see {@link StoredChunks}) when they are not on
+   * disk, or no longer there as they were. A chunk that can be read from neither keeps its earlier
+   * pack, whatever its use.
    */
   private List<ChunkReuse.KeptPack> repack(Path root, List<ScannedEntry> files, List<java.util.Map.Entry<Digest, ChunkReuse.Found>> chunks,
       Decisions decisions) throws IOException {
+    if (chunks.isEmpty()) {
+      return List.of();
+    }
+    List<java.util.Map.Entry<Digest, ChunkReuse.Found>> onDisk = new ArrayList<>();
+    List<java.util.Map.Entry<Digest, ChunkReuse.Found>> stored = new ArrayList<>();
+    for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : chunks) {
+      (c.getValue().readable() ? onDisk : stored).add(c);
+    }
+    boolean readsStored = storedPacks != null && decisions.reuse.hasParent();
+    List<java.util.Map.Entry<Digest, ChunkReuse.Found>> kept = new ArrayList<>();
+    // A chunk of the parent whose file changed since the workers found it there: the parent's packs still hold it.
+    for (java.util.Map.Entry<Digest, ChunkReuse.Found> c : repackFromTree(root, files, onDisk, decisions)) {
+      (readsStored && c.getValue().source() == 0 ? stored : kept).add(c);
+    }
+    if (!kept.isEmpty()) {
+      listener.warning(kept.size() + " chunks changed or vanished while the push ran; the snapshot references their earlier packs");
+    }
+    if (!stored.isEmpty()) {
+      kept.addAll(repackFromStore(files, stored, decisions));
+    }
+    // Kept whatever their use: their bytes exist nowhere else now.
+    return kept.isEmpty() ? List.of() : decisions.reuse.keepAll(kept);
+  }
+
+  /** Packs anew chunks of the parent read from its packs; returns those it could not read. */
+  private List<java.util.Map.Entry<Digest, ChunkReuse.Found>> repackFromStore(List<ScannedEntry> files,
+      List<java.util.Map.Entry<Digest, ChunkReuse.Found>> chunks, Decisions decisions) throws IOException {
+    int[] openFile = {-1};
+    StoredChunks.Result read = new StoredChunks(storedPacks, decisions.reuse.parentIndex()).read(chunks, (c, data, offset) -> {
+      // Frames and packs end at the files they come from, as when read from the tree.
+      int file = c.getValue().fileNumber();
+      if (file != openFile[0]) {
+        long before = openFile[0] >= 0 ? files.get(openFile[0]).size() : 0;
+        long next = files.get(file).size();
+        if (startsOwnFrames(before) || startsOwnFrames(next)) {
+          decisions.endFrame(startsOwnPacks(before) || startsOwnPacks(next));
+        }
+        openFile[0] = file;
+      }
+      decisions.pack(c.getKey(), data, offset, c.getValue().length());
+    });
+    decisions.flushFrame();
+    List<java.util.Map.Entry<Digest, ChunkReuse.Found>> unread = new ArrayList<>();
+    for (StoredChunks.Unread u : read.unread()) {
+      listener.warning("compaction could not read " + u.chunks().size() + " chunks from the stored pack " + u.pack() + " (" + u.why()
+          + "); the snapshot references that pack as it is" + (u.why().startsWith("it is damaged")
+              ? " (`cachemount verify` names the files that need it; a push with --force stores the directory anew)" : ""));
+      unread.addAll(u.chunks());
+    }
+    listener.info(String.format("compaction read %,d chunks (%,d bytes) back from %,d stored packs", chunks.size() - unread.size(),
+        read.bytesRead(), read.packs()));
+    return unread;
+  }
+
+  /** Packs anew chunks read again from the tree where the workers found them; returns those whose bytes changed or vanished since. */
+  private List<java.util.Map.Entry<Digest, ChunkReuse.Found>> repackFromTree(Path root, List<ScannedEntry> files,
+      List<java.util.Map.Entry<Digest, ChunkReuse.Found>> chunks, Decisions decisions) throws IOException {
     if (chunks.isEmpty()) {
       return List.of();
     }
@@ -397,12 +468,7 @@ public final class Snapshotter {
       }
     }
     decisions.flushFrame();
-    if (!stale.isEmpty()) {
-      listener.warning(stale.size() + " chunks changed or vanished while the push ran; the snapshot references their earlier packs");
-      // Kept whatever their use: their bytes exist nowhere else now.
-      return decisions.reuse.keepAll(stale);
-    }
-    return List.of();
+    return stale;
   }
 
   /**
@@ -668,7 +734,7 @@ public final class Snapshotter {
       java.util.Optional<Entry> unchanged = decisions.reuse.unchangedInParent(entry);
       if (unchanged.isPresent()) {
         // A file taken from the parent that is not in the directory: its chunks cannot be read again for compaction.
-        return fromParent(unchanged.get(), decisions.reuse.isForced(entry.path()) ? -1 : number, entry);
+        return fromParent(unchanged.get(), decisions.reuse.isForced(entry.path()) ? ChunkReuse.notOnDisk(number) : number, entry);
       }
       FileResult read = readWhole(entry, file);
       if (read == null) {
@@ -676,13 +742,13 @@ public final class Snapshotter {
         java.util.Optional<Entry> stored = decisions.reuse.standIn(entry.path());
         if (stored.isPresent()) {
           Entry e = stored.get();
-          return fromParent(e, -1, new ScannedEntry(e.path(), dev.cachemount.core.index.EntryType.FILE, e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), null));
+          return fromParent(e, ChunkReuse.notOnDisk(number), new ScannedEntry(e.path(), dev.cachemount.core.index.EntryType.FILE, e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), null));
         }
       }
       return read;
     }
 
-    /** The parent's version of a file: its chunks, found at {@code at} in the tree (-1: not on disk to read again). */
+    /** The parent's version of a file: its chunks, found at {@code at} in the tree ({@link ChunkReuse#notOnDisk}: not on disk to read again). */
     private FileResult fromParent(Entry stored, int at, ScannedEntry seen) {
       int[] chunks = new int[stored.chunkCount()];
       for (int c = 0; c < chunks.length; c++) {
