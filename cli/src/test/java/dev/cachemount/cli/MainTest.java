@@ -338,6 +338,26 @@ class MainTest {
     assertEquals("pushed", results.get(1).get("result").asText(), "b ran after a failed");
   }
 
+  /**
+   * A push whose snapshot was stored and whose image view then failed (its tag holds a snapshot,
+   * never overwritten): failed, exit 2, and the JSON still names the snapshot stored, which pulls.
+   */
+  @Test
+  void aPushWhoseImageViewFailsNamesTheSnapshotItStored() throws IOException {
+    assertEquals(0, run("push", "--cache-id", spec("other", source)), err);
+    assertEquals(2, run("push", "--json", "--cache-id", spec("m2", source) + ",image=other"), err);
+    JsonNode failed = jsonLines().get(0);
+    assertEquals("failed", failed.get("result").asText(), out);
+    assertEquals(2, failed.get("exitCode").asInt());
+    String digest = failed.get("digest").asText();
+    assertTrue(digest.startsWith("sha256:"), out);
+    assertEquals("oci:" + store + ":m2", failed.get("ref").asText());
+    assertTrue(failed.get("error").asText().startsWith("pushed " + digest + " to oci:" + store + ":m2, but its image view image=other failed"), out);
+    assertTrue(failed.get("files").asLong() > 0, out);
+    assertEquals(0, run("pull", "--json", "--cache-id", spec("m2", dir.resolve("restored-m2"))), err);
+    assertEquals(digest, jsonLines().get(0).get("digest").asText(), "the snapshot named is the one stored");
+  }
+
   /** With several ids, a failure's line says whose it is, as the other ids' lines do; with one id it needs not. */
   @Test
   void withSeveralIdsAFailureNamesItsId() throws IOException {

@@ -89,6 +89,16 @@ public record OperationResult(
         blobsSkipped, blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, durationMs, error, exitCode, fallback, image, count);
   }
 
+  /**
+   * This result, failed by {@code e} after it was reached (a push whose snapshot was stored, whose
+   * image view then failed): it keeps what it names and counts, with {@code failed}, the error and its exit code.
+   */
+  public OperationResult failedAfter(CachemountException e, long totalDurationMs) {
+    return new OperationResult(id, ref, digest, Outcome.FAILED, files, directories, symlinks, bytes, bytesTransferred, blobsUploaded,
+        blobsSkipped, blobsMounted, evictedFiles, evictedBytes, filesUnchanged, removed, totalDurationMs, e.getMessage(), e.kind().exitCode(),
+        fallback, image, warnings);
+  }
+
   /** A failed result for {@code id}. */
   public static OperationResult failed(String id, String ref, CachemountException e, long durationMs) {
     return new OperationResult(id, ref, null, Outcome.FAILED, 0, 0, 0, 0, 0, null, null, null, null, null, null, null, durationMs, e.getMessage(), e.kind().exitCode());

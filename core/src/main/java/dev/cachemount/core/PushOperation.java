@@ -371,9 +371,10 @@ final class PushOperation {
           : String.format("image view %s: %,d layers, %,d reused, wrote %,d bytes", view.ref(), view.layers(), view.layersReused(), view.bytesWritten()));
       return pushed.withImage(view, Engine.millisSince(started));
     } catch (CachemountException e) {
-      throw new CachemountException(e.kind(), snapshotStored(pushed) + ", but its image view image=" + spec.image().get() + " failed: " + e.getMessage(), e);
+      throw new SnapshotStoredException(new CachemountException(e.kind(), snapshotStored(pushed) + ", but its image view image=" + spec.image().get()
+          + " failed: " + e.getMessage()), e, pushed);
     } catch (IOException e) {
-      throw IoErrors.failed(snapshotStored(pushed) + ", but the image view image=" + spec.image().get(), e);
+      throw new SnapshotStoredException(IoErrors.failed(snapshotStored(pushed) + ", but the image view image=" + spec.image().get(), e), e, pushed);
     }
   }
 

@@ -62,12 +62,18 @@ public final class SpecRuns {
     for (CacheSpec spec : specs) {
       long started = System.nanoTime();
       Attempt<OperationResult> a = attempt(spec, operation);
-      Run run = a.failed() ? new Run(spec, OperationResult.failed(spec.id(), null, a.failure(), Engine.millisSince(started)), a.failure(), a.defect())
+      Run run = a.failed() ? new Run(spec, failedResult(spec, a.failure(), Engine.millisSince(started)), a.failure(), a.defect())
           : new Run(spec, a.result(), null, null);
       report.accept(run);
       runs.add(run);
     }
     return runs;
+  }
+
+  /** The result of a failed operation: what it had stored when it failed after that ({@link SnapshotStoredException}). */
+  private static OperationResult failedResult(CacheSpec spec, CachemountException failure, long durationMs) {
+    return failure instanceof SnapshotStoredException stored ? stored.stored().failedAfter(failure, durationMs)
+        : OperationResult.failed(spec.id(), null, failure, durationMs);
   }
 
   /** A defect (what the core does not classify) as the operational failure the fronts report it as. */

@@ -159,6 +159,48 @@ class ImageViewIT {
     }
   }
 
+  /**
+   * A build that wrote into the directory after the push read it (a file cut short, another rewritten
+   * with its size): the view, written through a real registry, shows the snapshot all the same, those
+   * files read back from the snapshot's packs, as skopeo and GNU tar see it.
+   */
+  @Test
+  void filesChangedAfterTheSnapshotAreShownFromItsPacksInARegistry() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry-changed"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home-changed"));
+      Path tree = tree(dir.resolve("tree-changed"));
+      Path asPushed = dir.resolve("as-pushed");
+      assertEquals(0, Processes.run(List.of("cp", "-a", tree.toString(), asPushed.toString())).exitCode());
+      Cli.Result push = access.cli("push", "id=m2,ref=" + access.ref("team/changed") + ",target=" + tree);
+      assertEquals(0, push.exitCode(), push.toString());
+      String snapshot = push.json().get(0).get("digest").asText();
+
+      Files.write(tree.resolve("big/one.bin"), new byte[100]);
+      Files.writeString(tree.resolve("lib/x.jar"), "JAR\n");
+      Files.setLastModifiedTime(tree.resolve("lib/x.jar"), FileTime.from(Instant.parse("2026-05-06T07:08:09Z")));
+      List<String> warnings = new ArrayList<>();
+      registry.clearLog();
+      try (dev.cachemount.core.registry.RegistryStore store = access.store("team/changed", dir.resolve("hints-changed"))) {
+        dev.cachemount.core.snapshot.LoadedSnapshot loaded = dev.cachemount.core.snapshot.SnapshotReader.of(store).load("m2", "m2").orElseThrow();
+        new dev.cachemount.core.image.ImageView(store, "m2-image", new dev.cachemount.core.OperationListener() {
+          @Override
+          public void warning(String message) {
+            warnings.add(message);
+          }
+        }).publish(tree, Digest.parse(snapshot), () -> new dev.cachemount.core.image.ImageView.Snapshot(loaded.index(), loaded.config().created()), 3, 2);
+      }
+      assertEquals(1, warnings.size(), warnings.toString());
+      assertTrue(warnings.get(0).startsWith("2 files changed in the directory after the snapshot was made;")
+          && warnings.get(0).endsWith("read back from its packs: big/one.bin, lib/x.jar"), warnings.toString());
+      assertTrue(registry.countRequests("GET", "/v2/team/changed/blobs/sha256:.*") >= 1, "the files came from the stored packs");
+
+      Path layout = dir.resolve("copied-changed");
+      skopeo("copy", "--src-tls-verify=false", "docker://" + registry.host() + "/team/changed:m2-image", "oci:" + layout + ":img");
+      extractWithGnuTar(layout, "img", dir.resolve("extracted-changed"));
+      assertSameTree(asPushed, dir.resolve("extracted-changed"));
+    }
+  }
+
   @Test
   void skopeoReadsTheViewFromOurLayoutDirectoryBesideTheSnapshot() throws Exception {
     Path tree = tree(dir.resolve("tree"));

@@ -113,7 +113,8 @@ public final class ImageView {
 
   /**
    * Writes the view of the snapshot whose manifest is {@code snapshot}, from the directory it was made
-   * of, and points the tag at it. A view of that snapshot already there is left as it is.
+   * of (a file the directory no longer holds as the snapshot does from the snapshot's packs in the
+   * store, with a warning), and points the tag at it. A view of that snapshot already there is left as it is.
    *
    * @param source the snapshot's index, asked for only when the view is to be written
    * @param level the zstd level of the layers
@@ -165,6 +166,7 @@ public final class ImageView {
     java.util.concurrent.atomic.AtomicLong measured = new java.util.concurrent.atomic.AtomicLong();
     java.util.function.LongSupplier granularity = () -> measured.updateAndGet(g -> g != 0 ? g : CoarseTimes.measure(root));
     ExecutorService uploads = Workers.pool("cachemount-image-upload", Math.max(1, store.parallelPuts()));
+    java.util.Queue<String> fromStore = new java.util.concurrent.ConcurrentLinkedQueue<>();
     // On SIGTERM (a cancelled CI job) the staged layers go, as a push's staged packs do.
     try (CleanupOnExit hook = CleanupOnExit.register("cachemount-image-cleanup", () -> deleteQuietly(staging))) {
       List<Future<Future<Layer>>> building = new ArrayList<>();
@@ -179,7 +181,8 @@ public final class ImageView {
         }
         int number = i;
         building.add(writers.submit(() -> {
-          LayerTar.Written w = new LayerTar(root, level, granularity).write(g, staging.resolve("layer-" + number));
+          LayerTar.Written w = new LayerTar(root, level, granularity).readingChangedFilesFrom(store, index).write(g, staging.resolve("layer-" + number));
+          fromStore.addAll(w.fromStore());
           return uploads.submit(() -> {
             BlobPut put = store.putBlob(w.digest(), w.size(), w.file());
             return new Layer(g.key(), w.digest(), w.size(), w.diffId(), put.bytesWritten());
@@ -198,6 +201,13 @@ public final class ImageView {
       }
       // Every layer is written: the directory is not read again, and a pull into it need not wait for the uploads.
       directoryRead.done();
+      if (!fromStore.isEmpty()) {
+        List<String> paths = new ArrayList<>(fromStore);
+        java.util.Collections.sort(paths);
+        listener.warning(String.format("%,d files changed in the directory after the snapshot was made; the image view %s shows the snapshot's"
+            + " versions, read back from its packs: %s", paths.size(), ref,
+            String.join(", ", paths.subList(0, Math.min(5, paths.size()))) + (paths.size() > 5 ? ", ..." : "")));
+      }
       for (int k = 0; k < storing.size(); k++) {
         Layer l = Workers.await(storing.get(k), "storing the image view's layers");
         layers[built.get(k)] = l;

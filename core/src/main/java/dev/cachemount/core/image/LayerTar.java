@@ -4,8 +4,10 @@ import com.github.luben.zstd.ZstdOutputStream;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.Entry;
+import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.snapshot.CoarseTimes;
 import dev.cachemount.core.snapshot.TreeFiles;
+import dev.cachemount.core.store.BlobSource;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -21,6 +23,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.function.LongSupplier;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -31,16 +36,21 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * (PAX headers for long names and large sizes) compressed with zstd, of the files read from the
  * directory the snapshot was made of. Every entry is owned by root (0:0, no names); files are 0644, or
  * 0755 when the snapshot marks them executable; directories 0755; times are the snapshot's. A file whose
- * size or modification time is no longer the snapshot's, or that is gone, fails the layer: the image
- * view would otherwise hold another tree than the snapshot. Files are opened without following a link
- * below the root ({@link TreeFiles}).
+ * size or modification time is no longer the snapshot's, or that is gone, is read from the snapshot's
+ * packs instead ({@link #readingChangedFilesFrom}; one that changes while it is read has its layer
+ * written again so); without the packs it fails the layer: the image view would otherwise hold
+ * another tree than the snapshot. Files are opened without following a link below the root
+ * ({@link TreeFiles}).
  */
 final class LayerTar {
   /** What identifies this way of writing a layer: part of every group's key. */
   static final String FORMAT = "cachemount-image-layer-v1 tar+zstd 0:0 0644/0755";
 
-  /** A written layer: the compressed file, its digest and size, and the digest of the tar (the diff id). */
-  record Written(Path file, Digest digest, long size, Digest diffId) {}
+  /**
+   * A written layer: the compressed file, its digest and size, the digest of the tar (the diff id), and
+   * the files read from the snapshot's packs because the directory no longer held them as it does.
+   */
+  record Written(Path file, Digest digest, long size, Digest diffId, List<String> fromStore) {}
 
   private final Path root;
   private final int level;
@@ -51,13 +61,54 @@ final class LayerTar {
    */
   private final LongSupplier granularity;
 
+  /** Where the snapshot's packs are, and its index: null when a changed file fails the layer. */
+  private BlobSource blobs;
+  private SnapshotIndex index;
+  private StoredFile stored;
+  /** Paths read from the packs, in the order found. */
+  private final Set<String> fromStore = new LinkedHashSet<>();
+  /** Called with a file's path after its bytes were read from the directory, before the look that it did not change meanwhile (tests). */
+  private java.util.function.Consumer<String> afterEachRead = path -> { };
+
   LayerTar(Path root, int level, LongSupplier granularity) {
     this.root = root;
     this.level = level;
     this.granularity = granularity;
   }
 
+  /** Reads a file the directory no longer holds as the snapshot ({@code index}) does from the snapshot's packs in {@code blobs}. */
+  LayerTar readingChangedFilesFrom(BlobSource blobs, SnapshotIndex index) {
+    this.blobs = blobs;
+    this.index = index;
+    return this;
+  }
+
+  /** Calls {@code hook} with a file's path after its bytes were read from the directory (tests change files there). */
+  LayerTar afterEachRead(java.util.function.Consumer<String> hook) {
+    this.afterEachRead = hook;
+    return this;
+  }
+
   Written write(LayerGroups.Group group, Path file) throws IOException {
+    try {
+      while (true) {
+        try {
+          return writeOnce(group, file);
+        } catch (ChangedWhileRead changed) {
+          if (blobs == null || !fromStore.add(changed.path)) {
+            throw changed.failure;
+          }
+          Files.deleteIfExists(file); // written again, that file from the packs
+        }
+      }
+    } finally {
+      if (stored != null) {
+        stored.close();
+      }
+    }
+  }
+
+  private Written writeOnce(LayerGroups.Group group, Path file) throws IOException {
     MessageDigest compressed = Digest.newMessageDigest();
     MessageDigest tar = Digest.newMessageDigest();
     CountingDigestStream sink;
@@ -76,7 +127,7 @@ final class LayerTar {
         archive.finish();
       }
     }
-    return new Written(file, Digest.finish(compressed), sink.count, Digest.finish(tar));
+    return new Written(file, Digest.finish(compressed), sink.count, Digest.finish(tar), List.copyOf(fromStore));
   }
 
   private void add(TarArchiveOutputStream archive, TreeFiles files, Entry e) throws IOException {
@@ -111,7 +162,32 @@ final class LayerTar {
 
   private void copy(OutputStream archive, TreeFiles files, Entry e) throws IOException {
     Path file = root.resolve(e.path());
-    checkUnchanged(file, e);
+    if (!fromStore.contains(e.path())) {
+      try {
+        checkUnchanged(file, e);
+      } catch (CachemountException changed) {
+        if (blobs == null) {
+          throw changed;
+        }
+        fromStore.add(e.path());
+      }
+    }
+    if (fromStore.contains(e.path())) {
+      if (stored == null) {
+        stored = new StoredFile(blobs, index);
+      }
+      stored.copy(e, archive);
+      return;
+    }
+    try {
+      copyFromDisk(archive, files, e, file);
+    } catch (CachemountException changed) {
+      // Some of its bytes are in the layer already.
+      throw new ChangedWhileRead(e.path(), changed);
+    }
+  }
+
+  private void copyFromDisk(OutputStream archive, TreeFiles files, Entry e, Path file) throws IOException {
     SeekableByteChannel ch;
     try {
       ch = files.open(e.path());
@@ -137,6 +213,7 @@ final class LayerTar {
         throw changed(file, "is longer than the snapshot says");
       }
     }
+    afterEachRead.accept(e.path());
     checkUnchanged(file, e);
   }
 
@@ -161,6 +238,18 @@ final class LayerTar {
     if (a.size() != e.size() || !sameTime) {
       throw changed(file, "changed after the snapshot was made (now " + a.size() + " bytes, modified " + a.lastModifiedTime()
           + "; the snapshot holds " + e.size() + " bytes, modified " + java.time.Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos()) + ")");
+    }
+  }
+
+  /** A file that changed while it was copied into the layer: the layer is written again. */
+  private static final class ChangedWhileRead extends RuntimeException {
+    final String path;
+    final CachemountException failure;
+
+    ChangedWhileRead(String path, CachemountException failure) {
+      super(failure.getMessage(), null, false, false);
+      this.path = path;
+      this.failure = failure;
     }
   }
 

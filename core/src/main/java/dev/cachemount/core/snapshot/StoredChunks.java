@@ -4,10 +4,9 @@ import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.SnapshotIndex;
 import dev.cachemount.core.pack.FrameDecoder;
-import dev.cachemount.core.store.BlobRange;
+import dev.cachemount.core.pack.StoredFrames;
 import dev.cachemount.core.store.BlobSource;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.channels.ClosedByInterruptException;
 import java.security.MessageDigest;
@@ -40,9 +39,6 @@ final class StoredChunks {
   /** What a read did: bytes fetched from the store, packs read, chunks it could not read. */
   record Result(long bytesRead, int packs, List<Unread> unread) {}
 
-  /** Frames whose gap is at most this are fetched as one range, the gap read and dropped. */
-  static final long MERGE_GAP = 32 << 10;
-
   private final BlobSource blobs;
   private final SnapshotIndex index;
 
@@ -70,45 +66,26 @@ final class StoredChunks {
     long bytesRead = 0;
     List<Unread> unread = new ArrayList<>();
     MessageDigest md = Digest.newMessageDigest();
-    byte[] stored = new byte[0];
-    byte[] raw = new byte[0];
     try (FrameDecoder decoder = new FrameDecoder()) {
       for (Map.Entry<Integer, TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>>> pack : byPack.entrySet()) {
         SnapshotIndex.PackRef ref = index.packs().get(pack.getKey());
         List<SnapshotIndex.Frame> frames = new ArrayList<>();
+        List<Map.Entry<Digest, ChunkReuse.Found>> all = new ArrayList<>();
         for (List<Map.Entry<Digest, ChunkReuse.Found>> inFrame : pack.getValue().values()) {
-          frames.add(index.frames().get(index.chunkFrame(inFrame.get(0).getValue().chunk())));
+          frames.add(frameOf(inFrame.get(0)));
+          all.addAll(inFrame);
         }
-        List<BlobRange> ranges = ranges(frames);
-        List<Map.Entry<Digest, ChunkReuse.Found>> left = new ArrayList<>();
-        pack.getValue().values().forEach(left::addAll);
-        int done = 0; // chunks of this pack handed on or given up
+        int done = 0; // chunks of this pack handed on or found damaged
         String why = null;
         List<Map.Entry<Digest, ChunkReuse.Found>> damaged = new ArrayList<>();
-        try (InputStream in = blobs.openRanges(ref.digest(), ref.size(), ranges)) {
-          long position = ranges.get(0).offset();
-          int range = 0;
+        StoredFrames read = null;
+        try {
+          read = new StoredFrames(blobs, ref.digest(), ref.size(), frames, decoder);
           for (List<Map.Entry<Digest, ChunkReuse.Found>> inFrame : pack.getValue().values()) {
-            SnapshotIndex.Frame frame = index.frames().get(index.chunkFrame(inFrame.get(0).getValue().chunk()));
-            while (ranges.get(range).end() <= frame.offset()) {
-              range++;
-              position = ranges.get(range).offset();
-            }
-            in.skipNBytes(frame.offset() - position);
-            if (stored.length < frame.storedLength()) {
-              stored = new byte[frame.storedLength()];
-            }
-            if (in.readNBytes(stored, 0, frame.storedLength()) < frame.storedLength()) {
-              throw new java.io.EOFException("the store's answer ended before the frame at " + frame.offset() + " did");
-            }
-            position = frame.offset() + frame.storedLength();
-            bytesRead += frame.storedLength();
-            if (raw.length < frame.rawLength()) {
-              raw = new byte[frame.rawLength()];
-            }
+            SnapshotIndex.Frame frame = frameOf(inFrame.get(0));
+            byte[] raw;
             try {
-              decoder.decode(frame.encoding(), stored, 0, frame.storedLength(), raw, frame.rawLength(),
-                  () -> "frame at " + frame.offset() + " of pack " + ref.digest());
+              raw = read.next(frame);
             } catch (CachemountException e) {
               damaged.addAll(inFrame);
               done += inFrame.size();
@@ -146,7 +123,12 @@ final class StoredChunks {
           if (Thread.currentThread().isInterrupted()) {
             throw e;
           }
-          unread.add(new Unread(ref.digest(), left.subList(done, left.size()), String.valueOf(e.getMessage())));
+          unread.add(new Unread(ref.digest(), all.subList(done, all.size()), String.valueOf(e.getMessage())));
+        } finally {
+          if (read != null) {
+            bytesRead += read.bytesRead();
+            read.close();
+          }
         }
         if (!damaged.isEmpty()) {
           unread.add(new Unread(ref.digest(), damaged, "it is damaged: " + why));
@@ -154,6 +136,10 @@ final class StoredChunks {
       }
     }
     return new Result(bytesRead, byPack.size(), unread);
+  }
+
+  private SnapshotIndex.Frame frameOf(Map.Entry<Digest, ChunkReuse.Found> chunk) {
+    return index.frames().get(index.chunkFrame(chunk.getValue().chunk()));
   }
 
   /** A failure of the sink, carried past the handling of the store's failures. */
@@ -166,27 +152,5 @@ final class StoredChunks {
     public synchronized IOException getCause() {
       return (IOException) super.getCause();
     }
-  }
-
-  /** The frames' bytes as ascending ranges, neighbours (gaps up to {@link #MERGE_GAP}) as one. */
-  static List<BlobRange> ranges(List<SnapshotIndex.Frame> frames) {
-    List<SnapshotIndex.Frame> sorted = new ArrayList<>(frames);
-    sorted.sort(Comparator.comparingLong(SnapshotIndex.Frame::offset));
-    List<BlobRange> ranges = new ArrayList<>();
-    long start = -1;
-    long end = -1;
-    for (SnapshotIndex.Frame f : sorted) {
-      if (start >= 0 && f.offset() - end <= MERGE_GAP) {
-        end = Math.max(end, f.offset() + f.storedLength());
-        continue;
-      }
-      if (start >= 0) {
-        ranges.add(new BlobRange(start, end - start));
-      }
-      start = f.offset();
-      end = f.offset() + f.storedLength();
-    }
-    ranges.add(new BlobRange(start, end - start));
-    return ranges;
   }
 }

@@ -269,31 +269,41 @@ class ImageViewTest {
     assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
   }
 
+  /**
+   * A build that writes into the directory after the push read it (here: a file cut short): the view
+   * shows the snapshot all the same, that file read back from the snapshot's packs, and says so.
+   */
   @Test
-  void aFileChangedSinceTheSnapshotFailsTheViewAndSaysSo() throws IOException {
+  void aFileChangedSinceTheSnapshotIsShownFromItsPacksWithAWarning() throws IOException {
     Path tree = dir.resolve("tree");
     TestTrees.mixed(tree, 10);
+    List<String> asPushed = ImageViews.listing(tree);
     OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
     LoadedSnapshot snapshot = load("m2");
     Path big = tree.resolve("big.bin");
+    byte[] before = Files.readAllBytes(big);
     Files.write(big, new byte[10]);
+    var listener = new dev.cachemount.core.testing.RecordingListener();
     try (LayoutStore s = new LayoutStore(store)) {
-      CachemountException e = assertThrows(CachemountException.class, () -> new ImageView(s, "m2-image", OperationListener.NONE)
-          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2));
-      assertTrue(e.getMessage().contains(big.toString()) && e.getMessage().contains("changed after the snapshot was made")
-          && e.getMessage().contains("push again"), e.getMessage());
-      // Nothing under the tag: the index is written last.
-      assertTrue(s.fetchManifest("m2-image").isEmpty());
+      ImageView.Result r = new ImageView(s, "m2-image", listener)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2);
+      assertFalse(r.unchanged());
     }
+    assertEquals(List.of("1 files changed in the directory after the snapshot was made; the image view " + store + ":m2-image shows the snapshot's"
+        + " versions, read back from its packs: big.bin"), listener.warnings().stream().map(w -> w.replace("oci:", "")).toList());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(asPushed, ImageViews.listing(extracted));
+    assertEquals(-1, java.util.Arrays.mismatch(before, Files.readAllBytes(extracted.resolve("big.bin"))));
   }
 
   /**
    * A file rewritten with the same size within the same second as the snapshot saw it (a build's
-   * status file, rewritten while the push runs) is another file: the view must not show it as the
-   * snapshot's, under a key that says the snapshot's chunks.
+   * status file, rewritten while the push runs) is another file: the view shows the snapshot's, from
+   * its packs, under a key that says the snapshot's chunks.
    */
   @Test
-  void aFileRewrittenWithinTheSameSecondFailsTheView() throws IOException {
+  void aFileRewrittenWithinTheSameSecondIsShownFromThePacks() throws IOException {
     Path tree = dir.resolve("tree");
     TestTrees.mixed(tree, 15);
     Path status = tree.resolve("status.properties");
@@ -304,12 +314,70 @@ class ImageViewTest {
     LoadedSnapshot snapshot = load("m2");
     Files.writeString(status, "state=bbbb\n");
     Files.setLastModifiedTime(status, FileTime.from(before.plusMillis(700)));
+    var listener = new dev.cachemount.core.testing.RecordingListener();
     try (LayoutStore s = new LayoutStore(store)) {
-      CachemountException e = assertThrows(CachemountException.class, () -> new ImageView(s, "m2-image", OperationListener.NONE)
-          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2));
-      assertTrue(e.getMessage().contains(status.toString()) && e.getMessage().contains("changed after the snapshot was made"), e.getMessage());
-      assertTrue(s.fetchManifest("m2-image").isEmpty());
+      new ImageView(s, "m2-image", listener)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2);
     }
+    assertTrue(listener.warned("read back from its packs: status.properties"), listener.warnings().toString());
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals("state=aaaa\n", Files.readString(extracted.resolve("status.properties")));
+  }
+
+  /**
+   * A file that a build rewrites while its layer is being written (same size, another time): the
+   * bytes already in the layer may be the new file's, so the layer is written again, that file from
+   * the packs. Without the packs, the layer fails.
+   */
+  @Test
+  void aFileChangedWhileItsLayerIsWrittenIsWrittenAgainFromThePacks() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 16);
+    Path jar = tree.resolve("org/example/group1/1.0/artifact-1.0.jar");
+    byte[] original = Files.readAllBytes(jar);
+    client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot snapshot = load("m2");
+    LayerGroups.Group group = LayerGroups.of(snapshot.index()).stream()
+        .filter(g -> g.entries().stream().anyMatch(e -> e.path().equals("org/example/group1/1.0/artifact-1.0.jar"))).findFirst().orElseThrow();
+    java.util.function.Consumer<String> rewriteOnce = new java.util.function.Consumer<>() {
+      boolean done;
+
+      @Override
+      public void accept(String path) {
+        if (!done && path.equals("org/example/group1/1.0/artifact-1.0.jar")) {
+          done = true;
+          try {
+            byte[] other = original.clone();
+            other[0] ^= 1;
+            Files.write(jar, other);
+            Files.setLastModifiedTime(jar, FileTime.from(Instant.parse("2026-03-01T00:00:00Z")));
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+      }
+    };
+    try (LayoutStore s = new LayoutStore(store)) {
+      LayerTar.Written w = new LayerTar(tree, 3, () -> 1L).readingChangedFilesFrom(s, snapshot.index()).afterEachRead(rewriteOnce)
+          .write(group, dir.resolve("layer"));
+      assertEquals(List.of("org/example/group1/1.0/artifact-1.0.jar"), w.fromStore());
+      byte[] tar = ImageViews.decompress(Files.readAllBytes(w.file()));
+      try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(new java.io.ByteArrayInputStream(tar))) {
+        int files = 0;
+        for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+          if (e.getName().equals("org/example/group1/1.0/artifact-1.0.jar")) {
+            assertEquals(-1, java.util.Arrays.mismatch(original, in.readAllBytes()), "the snapshot's bytes, not the rewritten file's");
+            files++;
+          }
+        }
+        assertEquals(1, files, "the file is in the layer once");
+      }
+    }
+    Files.write(jar, original);
+    Files.setLastModifiedTime(jar, FileTime.from(Instant.parse("2026-04-01T00:00:00Z")));
+    CachemountException e = assertThrows(CachemountException.class, () -> new LayerTar(tree, 3, () -> 1L).write(group, dir.resolve("layer-no-packs")));
+    assertTrue(e.getMessage().contains("changed after the snapshot was made"), e.getMessage());
   }
 
   /** On a file system of whole seconds, the snapshot's time cut to the second is the file's own (as a push and a pull take it). */
