@@ -183,21 +183,8 @@ class IncrementalPushTest {
   void aMergeCompactsPacksOfFilesItTookUnreadFromTheStoredPacks() throws IOException {
     withSharedPacks();
     Path shared = dir.resolve("shared");
-    Random random = new Random(11);
-    List<String> newest = new java.util.ArrayList<>();
-    long newestBytes = 0;
-    for (int i = 0; i < 120; i++) {
-      String name = String.format("lib/a%03d.jar", i);
-      Path file = shared.resolve(name);
-      Files.createDirectories(file.getParent());
-      Files.write(file, TestTrees.randomBytes(random, 40_000));
-      // Every sixth file was used last: these are what the budget keeps.
-      Files.setLastModifiedTime(file, FileTime.fromMillis((i % 6 == 0 ? 1_700_000_000_000L : 1_600_000_000_000L) + i * 1000L));
-      if (i % 6 == 0) {
-        newest.add(name);
-        newestBytes += 40_000;
-      }
-    }
+    List<String> newest = TestTrees.everySixthUsedLast(shared, 120, 11);
+    long newestBytes = (long) newest.size() * TestTrees.SHARED_FILE_BYTES;
     client.push(client.parseSpec("id=deps,dir=" + store + ",target=" + shared + ",mode=merge"), OperationListener.NONE);
     LoadedSnapshot parent = load("deps");
     assertTrue(parent.index().packs().size() >= 4, "the files spread over packs: " + parent.index().packs().size());
@@ -238,13 +225,7 @@ class IncrementalPushTest {
   void aMergeThatFindsAStoredPackDamagedReferencesItAndSaysSo() throws IOException {
     withSharedPacks();
     Path shared = dir.resolve("shared");
-    Random random = new Random(11);
-    for (int i = 0; i < 120; i++) {
-      Path file = shared.resolve(String.format("lib/a%03d.jar", i));
-      Files.createDirectories(file.getParent());
-      Files.write(file, TestTrees.randomBytes(random, 40_000));
-      Files.setLastModifiedTime(file, FileTime.fromMillis((i % 6 == 0 ? 1_700_000_000_000L : 1_600_000_000_000L) + i * 1000L));
-    }
+    TestTrees.everySixthUsedLast(shared, 120, 11);
     client.push(client.parseSpec("id=deps,dir=" + store + ",target=" + shared + ",mode=merge"), OperationListener.NONE);
     LoadedSnapshot stored = load("deps");
     Set<String> parentPacks = packs(stored);

@@ -13,20 +13,31 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Frames of one stored pack, read front to back through one request ({@link BlobSource#openRanges}):
- * neighbouring frames (gaps of at most {@link #MERGE_GAP}) as one range, the gap read and dropped.
- * Each frame is decoded when its turn comes, into a buffer reused for the next. Not thread-safe.
+ * Frames of one stored pack, read front to back through requests of several ranges each
+ * ({@link BlobSource#openRanges}; at most {@link #MAX_RANGES_PER_REQUEST}, each opened when the
+ * reader reaches it): neighbouring frames (gaps of at most {@link #MERGE_GAP}) as one range, the gap
+ * read and dropped. Each frame is decoded when its turn comes, into a buffer reused for the next.
+ * Not thread-safe.
  */
 public final class StoredFrames implements Closeable {
   /** Frames whose gap is at most this are fetched as one range. */
   public static final long MERGE_GAP = 32 << 10;
+  /**
+   * The most ranges one request asks for, as a restore's reads do: a Range header of about a
+   * kilobyte, which a registry, or a proxy before it (nginx: 8 KiB per header line), accepts.
+   */
+  public static final int MAX_RANGES_PER_REQUEST = 48;
 
+  private final BlobSource blobs;
   private final Digest pack;
+  private final long size;
   private final List<BlobRange> ranges;
-  /** Where each range starts in the stream of all of them. */
+  /** Where each range starts in the stream of its request. */
   private final long[] rangeStarts;
-  private final InputStream in;
   private final FrameDecoder decoder;
+  /** The request open, by number (range / {@link #MAX_RANGES_PER_REQUEST}); -1: none yet. */
+  private int request = -1;
+  private InputStream in;
   private long consumed;
   private long lastOffset = -1;
   private long bytesRead;
@@ -37,17 +48,21 @@ public final class StoredFrames implements Closeable {
    * Opens the frames {@code frames} of the pack {@code pack} ({@code size} bytes), which are then read
    * with {@link #next} in ascending order of offset, each at most once; any of them may be passed over.
    */
-  public StoredFrames(BlobSource blobs, Digest pack, long size, List<SnapshotIndex.Frame> frames, FrameDecoder decoder) throws IOException {
+  public StoredFrames(BlobSource blobs, Digest pack, long size, List<SnapshotIndex.Frame> frames, FrameDecoder decoder) {
+    this.blobs = blobs;
     this.pack = pack;
+    this.size = size;
     this.decoder = decoder;
     this.ranges = ranges(frames);
     this.rangeStarts = new long[ranges.size()];
     long start = 0;
     for (int i = 0; i < ranges.size(); i++) {
+      if (i % MAX_RANGES_PER_REQUEST == 0) {
+        start = 0;
+      }
       rangeStarts[i] = start;
       start += ranges.get(i).length();
     }
-    this.in = blobs.openRanges(pack, size, ranges);
   }
 
   /**
@@ -70,8 +85,19 @@ public final class StoredFrames implements Closeable {
       throw new IllegalArgumentException("the frame at " + frame.offset() + " is not among those opened");
     }
     lastOffset = frame.offset();
+    if (r / MAX_RANGES_PER_REQUEST != request) {
+      if (in != null) {
+        in.close();
+        in = null;
+      }
+      request = r / MAX_RANGES_PER_REQUEST;
+      consumed = 0;
+      int from = request * MAX_RANGES_PER_REQUEST;
+      in = blobs.openRanges(pack, size, ranges.subList(from, Math.min(ranges.size(), from + MAX_RANGES_PER_REQUEST)));
+    }
     long at = rangeStarts[r] + frame.offset() - ranges.get(r).offset();
     in.skipNBytes(at - consumed);
+    bytesRead += at - consumed; // a gap within a range: fetched all the same
     if (stored.length < frame.storedLength()) {
       stored = new byte[frame.storedLength()];
     }
@@ -88,14 +114,16 @@ public final class StoredFrames implements Closeable {
     return raw;
   }
 
-  /** The stored bytes of the frames read so far. */
+  /** The bytes fetched so far: the frames read, and the gaps between them within a range. */
   public long bytesRead() {
     return bytesRead;
   }
 
   @Override
   public void close() throws IOException {
-    in.close();
+    if (in != null) {
+      in.close();
+    }
   }
 
   /** The frames' bytes as ascending ranges, neighbours (gaps up to {@link #MERGE_GAP}) as one. */

@@ -48,8 +48,10 @@ final class StoredChunks {
   }
 
   /**
-   * Hands {@code chunks} (the parent's, by number in its index) to {@code sink} in the order of the
-   * parent's packs, frames and chunks: the order in which the parent had packed them, the tree's.
+   * Hands {@code chunks} (the parent's, by number in its index) to {@code sink} pack by pack, each
+   * pack's in the order of its frames and chunks (the order in which they were packed, the tree's of
+   * then); the packs in the order of the first file of this tree that each holds a chunk of, so that
+   * the chunks come close to this tree's order where each file lies in one pack.
    */
   Result read(List<Map.Entry<Digest, ChunkReuse.Found>> chunks, Sink sink) throws IOException {
     // pack -> frame offset -> the frame's chunks
@@ -58,16 +60,25 @@ final class StoredChunks {
       SnapshotIndex.Frame frame = index.frames().get(index.chunkFrame(c.getValue().chunk()));
       byPack.computeIfAbsent(frame.pack(), p -> new TreeMap<>()).computeIfAbsent(frame.offset(), o -> new ArrayList<>()).add(c);
     }
-    for (TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>> frames : byPack.values()) {
-      for (List<Map.Entry<Digest, ChunkReuse.Found>> inFrame : frames.values()) {
+    Map<Integer, Integer> firstFile = new java.util.HashMap<>();
+    for (Map.Entry<Integer, TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>>> pack : byPack.entrySet()) {
+      int first = Integer.MAX_VALUE;
+      for (List<Map.Entry<Digest, ChunkReuse.Found>> inFrame : pack.getValue().values()) {
         inFrame.sort(Comparator.comparingInt(c -> index.chunkOffset(c.getValue().chunk())));
+        for (Map.Entry<Digest, ChunkReuse.Found> c : inFrame) {
+          first = Math.min(first, c.getValue().fileNumber());
+        }
       }
+      firstFile.put(pack.getKey(), first);
     }
+    List<Map.Entry<Integer, TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>>>> packs = new ArrayList<>(byPack.entrySet());
+    packs.sort(Comparator.comparingInt((Map.Entry<Integer, TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>>> p) -> firstFile.get(p.getKey()))
+        .thenComparingInt(Map.Entry::getKey));
     long bytesRead = 0;
     List<Unread> unread = new ArrayList<>();
     MessageDigest md = Digest.newMessageDigest();
     try (FrameDecoder decoder = new FrameDecoder()) {
-      for (Map.Entry<Integer, TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>>> pack : byPack.entrySet()) {
+      for (Map.Entry<Integer, TreeMap<Long, List<Map.Entry<Digest, ChunkReuse.Found>>>> pack : packs) {
         SnapshotIndex.PackRef ref = index.packs().get(pack.getKey());
         List<SnapshotIndex.Frame> frames = new ArrayList<>();
         List<Map.Entry<Digest, ChunkReuse.Found>> all = new ArrayList<>();

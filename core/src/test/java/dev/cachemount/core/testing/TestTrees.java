@@ -86,6 +86,30 @@ public final class TestTrees {
     }
   }
 
+  /** The size of each file of {@link #everySixthUsedLast}. */
+  public static final int SHARED_FILE_BYTES = 40_000;
+
+  /**
+   * A cache that projects share: {@code files} random files of {@link #SHARED_FILE_BYTES} bytes,
+   * {@code lib/a000.jar} and on, of which every sixth was used last (a later modification time): what
+   * a budget of a sixth of it keeps, spread over every pack. Returns the paths of those.
+   */
+  public static java.util.List<String> everySixthUsedLast(Path root, int files, long seed) throws IOException {
+    Random random = new Random(seed);
+    java.util.List<String> newest = new java.util.ArrayList<>();
+    for (int i = 0; i < files; i++) {
+      String name = String.format("lib/a%03d.jar", i);
+      Path file = root.resolve(name);
+      Files.createDirectories(file.getParent());
+      Files.write(file, randomBytes(random, SHARED_FILE_BYTES));
+      Files.setLastModifiedTime(file, FileTime.fromMillis((i % 6 == 0 ? 1_700_000_000_000L : 1_600_000_000_000L) + i * 1000L));
+      if (i % 6 == 0) {
+        newest.add(name);
+      }
+    }
+    return newest;
+  }
+
   public static byte[] randomBytes(Random random, int n) {
     byte[] b = new byte[n];
     random.nextBytes(b);
