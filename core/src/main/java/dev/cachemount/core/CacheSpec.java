@@ -109,7 +109,7 @@ public record CacheSpec(
           + " a pinned snapshot that is gone is a miss; give a tag to fall back from");
     }
     if (image.isPresent()) {
-      imageProblem(image.get(), ref.isPresent() ? ref.get().reference() : id, mode).ifPresent(problem -> {
+      imageProblem(image.get(), ref.isPresent() ? ref.get().reference() : id).ifPresent(problem -> {
         throw CachemountException.usage("cache id '" + id + "': " + problem);
       });
     }
@@ -384,10 +384,9 @@ public record CacheSpec(
 
   /**
    * What is wrong with an {@code image=} value, if anything: a tag of the same store, not the
-   * snapshot's own ({@code ownTag}), and not with {@code mode=merge}, whose snapshot holds files the
-   * directory, which the view is written from, may lack.
+   * snapshot's own ({@code ownTag}).
    */
-  private static Optional<String> imageProblem(String tag, String ownTag, Optional<Mode> mode) {
+  private static Optional<String> imageProblem(String tag, String ownTag) {
     if (tag.isEmpty()) {
       return Optional.of("image= is empty: give the tag of the image view, as in image=m2-image");
     }
@@ -400,10 +399,6 @@ public record CacheSpec(
     }
     if (tag.equals(ownTag)) {
       return Optional.of("image=" + tag + " is the snapshot's own tag: give the image view a tag of its own, as in image=" + ownTag + "-image");
-    }
-    if (mode.orElse(Mode.MIRROR) == Mode.MERGE) {
-      return Optional.of("image= does not go with mode=merge: the image view is written from the directory, and a merged snapshot holds files"
-          + " the directory lacks; push the image view from a job with mode=mirror");
     }
     return Optional.empty();
   }

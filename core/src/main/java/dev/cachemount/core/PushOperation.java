@@ -277,6 +277,7 @@ final class PushOperation {
             spec.maxSize().getAsLong(), evictedFiles, evictedBytes));
       }
     }
+    takenFromStore = tree.fromParent();
     // Equal to a fallback's snapshot is no reason to leave this id's tag empty: it is pushed, as a new
     // snapshot of the reused packs.
     if (parent.isPresent() && !options.force() && fallbackRef == null && unchanged(root, tree, parent.get(), ref)) {
@@ -346,6 +347,8 @@ final class PushOperation {
   private record StoredTree(SnapshotIndex index, String created) {}
 
   private StoredTree stored;
+  /** The files of the last tree pushed that a merge took from the stored snapshot, not from the directory. */
+  private java.util.Set<String> takenFromStore = java.util.Set.of();
 
   /**
    * The push's result with its image view ({@code image=}), written from the directory unless the
@@ -359,7 +362,7 @@ final class PushOperation {
     try {
       progress.begin(Progress.Step.IMAGE, 0, 0);
       // The target's lock is given up once the view's layers are written, not held through their uploads.
-      ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).publish(root, Digest.parse(pushed.digest()), () -> {
+      ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).takingFromStore(takenFromStore).publish(root, Digest.parse(pushed.digest()), () -> {
         if (stored == null) {
           LoadedSnapshot loaded = SnapshotReader.of(store).load(pushed.digest(), ref)
               .orElseThrow(() -> CachemountException.operational(ref + " no longer names snapshot " + pushed.digest() + "; push again", null));

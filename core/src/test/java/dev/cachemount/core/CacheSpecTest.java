@@ -238,8 +238,7 @@ class CacheSpecTest {
       "id=m2,image=other:img|is not a tag",
       "id=m2,image=-img|is not a valid tag",
       "id=m2,image=m2|is the snapshot's own tag",
-      "id=m2,ref=r.example.com/cache:mvn,image=mvn|is the snapshot's own tag",
-      "id=m2,image=m2-image,mode=merge|image= does not go with mode=merge"})
+      "id=m2,ref=r.example.com/cache:mvn,image=mvn|is the snapshot's own tag"})
   void anImageThatIsNotATagOfItsOwnIsAUsageError(String text, String expected) {
     CachemountException e = usage(text);
     assertTrue(e.getMessage().contains(expected), e.getMessage());
@@ -251,7 +250,7 @@ class CacheSpecTest {
     assertEquals(java.util.Optional.of("m2-image"), spec.image());
     assertEquals(java.util.Optional.of("m2-image"), spec.withTarget(Path.of("/t")).withFallback(List.of("m2-")).withMaxSize(5).image());
     assertEquals(java.util.Optional.empty(), parse("id=m2").image());
-    assertThrows(CachemountException.class, () -> spec.withMode(CacheSpec.Mode.MERGE));
+    assertEquals(java.util.Optional.of("m2-image"), spec.withMode(CacheSpec.Mode.MERGE).image(), "a merged cache has a view too");
   }
 
   @Test

@@ -201,6 +201,33 @@ class ImageViewIT {
     }
   }
 
+  /**
+   * Two projects merge into one cache in a registry, each push with image=: the view shows the whole
+   * merge (the other project's files read back from the snapshot's packs), as skopeo and GNU tar
+   * see it, and no push warns.
+   */
+  @Test
+  void aMergedCachesViewInARegistryShowsTheWholeMerge() throws Exception {
+    try (TestRegistry registry = TestRegistry.start(RegistryMode.PLAIN, dir.resolve("registry-merged"))) {
+      RegistryAccess access = RegistryAccess.of(registry, dir.resolve("home-merged"));
+      Path a = RandomTrees.write(dir.resolve("merged-a/from-a"), 41, 40, 4, 1_000, 60_000).getParent();
+      Path b = RandomTrees.write(dir.resolve("merged-b/from-b"), 42, 40, 4, 1_000, 60_000).getParent();
+      String spec = "id=deps,ref=" + access.ref("team/merged") + ",mode=merge,image=deps-image,target=";
+      for (Path project : List.of(a, b)) {
+        Cli.Result push = access.cli("push", spec + project);
+        assertEquals(0, push.exitCode(), push.toString());
+        assertEquals(0, push.json().get(0).get("warnings").asInt(), push.toString());
+      }
+      Path restored = dir.resolve("merged-restored");
+      assertEquals(0, access.cli("pull", spec + restored).exitCode());
+      assertTrue(Files.isDirectory(restored.resolve("from-a")) && Files.isDirectory(restored.resolve("from-b")), "the merge holds both");
+      Path layout = dir.resolve("copied-merged");
+      skopeo("copy", "--src-tls-verify=false", "docker://" + registry.host() + "/team/merged:deps-image", "oci:" + layout + ":img");
+      extractWithGnuTar(layout, "img", dir.resolve("extracted-merged"));
+      assertSameTree(restored, dir.resolve("extracted-merged"));
+    }
+  }
+
   @Test
   void skopeoReadsTheViewFromOurLayoutDirectoryBesideTheSnapshot() throws Exception {
     Path tree = tree(dir.resolve("tree"));
@@ -238,7 +265,6 @@ class ImageViewIT {
     String base = "id=m2,dir=" + store + ",target=" + tree;
     assertUsage(base + ",image=host/x:y", "is not a tag");
     assertUsage(base + ",image=m2", "the snapshot's own tag");
-    assertUsage(base + ",image=m2-image,mode=merge", "mode=merge");
     // The same with a ref: the snapshot's own tag is the ref's (here the id's, the ref naming none).
     assertUsage("id=m2,ref=127.0.0.1:1/team/cache,target=" + tree + ",image=m2", "the snapshot's own tag");
     assertUsage("id=m2,ref=127.0.0.1:1/team/cache:snap,target=" + tree + ",image=snap", "the snapshot's own tag");

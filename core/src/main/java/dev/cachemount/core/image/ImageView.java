@@ -80,6 +80,7 @@ public final class ImageView {
   /** The groups' average size; 0 for {@link LayerGroups#target}'s choice. */
   private final long layerTarget;
   private DirectoryRead directoryRead = () -> { };
+  private java.util.Set<String> takenFromStore = java.util.Set.of();
 
   public ImageView(SnapshotStore store, String tag, OperationListener listener) {
     this(store, tag, listener, 0);
@@ -99,6 +100,15 @@ public final class ImageView {
    */
   public ImageView onDirectoryRead(DirectoryRead read) {
     this.directoryRead = read;
+    return this;
+  }
+
+  /**
+   * Files of the snapshot that are not the directory's ({@code mode=merge} took them from the stored
+   * snapshot): read from the snapshot's packs, as a changed file is, but without a warning.
+   */
+  public ImageView takingFromStore(java.util.Set<String> paths) {
+    this.takenFromStore = java.util.Set.copyOf(paths);
     return this;
   }
 
@@ -181,7 +191,7 @@ public final class ImageView {
         }
         int number = i;
         building.add(writers.submit(() -> {
-          LayerTar.Written w = new LayerTar(root, level, granularity).readingChangedFilesFrom(store, index).write(g, staging.resolve("layer-" + number));
+          LayerTar.Written w = new LayerTar(root, level, granularity).readingChangedFilesFrom(store, index).takingFromStore(takenFromStore).write(g, staging.resolve("layer-" + number));
           fromStore.addAll(w.fromStore());
           return uploads.submit(() -> {
             BlobPut put = store.putBlob(w.digest(), w.size(), w.file());

@@ -65,7 +65,9 @@ final class LayerTar {
   private BlobSource blobs;
   private SnapshotIndex index;
   private StoredFile stored;
-  /** Paths read from the packs, in the order found. */
+  /** Paths to read from the packs from the start: not the directory's. */
+  private Set<String> takenFromStore = Set.of();
+  /** Paths read from the packs because the directory's changed, in the order found. */
   private final Set<String> fromStore = new LinkedHashSet<>();
   /** Called with a file's path after its bytes were read from the directory, before the look that it did not change meanwhile (tests). */
   private java.util.function.Consumer<String> afterEachRead = path -> { };
@@ -80,6 +82,12 @@ final class LayerTar {
   LayerTar readingChangedFilesFrom(BlobSource blobs, SnapshotIndex index) {
     this.blobs = blobs;
     this.index = index;
+    return this;
+  }
+
+  /** Reads {@code paths} from the packs whatever the directory holds, and does not count them as changed (a merge's files from the stored snapshot). */
+  LayerTar takingFromStore(Set<String> paths) {
+    this.takenFromStore = paths;
     return this;
   }
 
@@ -162,7 +170,7 @@ final class LayerTar {
 
   private void copy(OutputStream archive, TreeFiles files, Entry e) throws IOException {
     Path file = root.resolve(e.path());
-    if (!fromStore.contains(e.path())) {
+    if (!fromStore.contains(e.path()) && !takenFromStore.contains(e.path())) {
       try {
         checkUnchanged(file, e);
       } catch (CachemountException changed) {
@@ -172,7 +180,7 @@ final class LayerTar {
         fromStore.add(e.path());
       }
     }
-    if (fromStore.contains(e.path())) {
+    if (fromStore.contains(e.path()) || takenFromStore.contains(e.path())) {
       if (stored == null) {
         stored = new StoredFile(blobs, index);
       }

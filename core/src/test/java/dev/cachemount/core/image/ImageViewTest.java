@@ -380,6 +380,34 @@ class ImageViewTest {
     assertTrue(e.getMessage().contains("changed after the snapshot was made"), e.getMessage());
   }
 
+  /**
+   * A cache that two projects merge into has a view of the whole merge: the files a merge took from
+   * the stored snapshot (the other project's) are read from its packs, without a warning.
+   */
+  @Test
+  void aMergedCachesViewShowsTheWholeMergeWithoutAWarning() throws IOException {
+    Path a = dir.resolve("project-a");
+    Path b = dir.resolve("project-b");
+    TestTrees.randomJars(a.resolve("from-a"), 12, 1);
+    TestTrees.randomJars(b.resolve("from-b"), 12, 2);
+    CacheSpec specA = client.parseSpec("id=deps,dir=" + store + ",target=" + a + ",mode=merge,image=deps-image");
+    CacheSpec specB = client.parseSpec("id=deps,dir=" + store + ",target=" + b + ",mode=merge,image=deps-image");
+    assertEquals(0L, client.push(specA, OperationListener.NONE).warnings());
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    var listener = new dev.cachemount.core.testing.RecordingListener();
+    OperationResult merged = client.push(specB, listener);
+    assertEquals(Outcome.PUSHED, merged.result());
+    assertFalse(merged.image().unchanged());
+    assertEquals(List.of(), listener.warnings());
+    assertEquals(0L, merged.warnings());
+    Path restored = dir.resolve("restored");
+    assertEquals(Outcome.RESTORED, client.pull(specB.withTarget(restored), OperationListener.NONE).result());
+    assertTrue(Files.isDirectory(restored.resolve("from-a")) && Files.isDirectory(restored.resolve("from-b")), "the merge holds both");
+    Path extracted = dir.resolve("extracted");
+    ImageViews.extract(store, "deps-image", extracted);
+    assertEquals(ImageViews.listing(restored), ImageViews.listing(extracted));
+  }
+
   /** On a file system of whole seconds, the snapshot's time cut to the second is the file's own (as a push and a pull take it). */
   @Test
   void aTimeCutToTheFileSystemsGranularityIsTheSnapshotsOwn() throws IOException {
