@@ -100,6 +100,11 @@ abstract class CacheMojo<R> extends AbstractMojo {
    */
   abstract Map<String, String> properties(R result);
 
+  /** What a failed run had stored before it failed ({@link dev.cachemount.core.SnapshotStoredException}); null: nothing. */
+  R storedBefore(CachemountException failure) {
+    return null;
+  }
+
   /**
    * Checks the goal's specs and parameters together before anything runs: refuses specs that would
    * undo each other within this goal, as the CLI's command does.
@@ -338,9 +343,14 @@ abstract class CacheMojo<R> extends AbstractMojo {
     }
   }
 
-  /** The properties of a run that failed: {@code result} is {@code failed}, and the others the goal sets are removed. */
-  private Map<String, String> failedProperties() {
-    Map<String, String> properties = new java.util.LinkedHashMap<>(properties(null));
+  /**
+   * The properties of a run that failed: {@code result} is {@code failed}, and the others the goal
+   * sets are removed, but for what it had stored before it failed ({@link #storedBefore}: a push whose
+   * image view failed after its snapshot was stored and tagged names that snapshot, as the CLI's JSON does).
+   */
+  private Map<String, String> failedProperties(CachemountException failure) {
+    R stored = storedBefore(failure);
+    Map<String, String> properties = new java.util.LinkedHashMap<>(properties(stored));
     properties.put("result", "failed");
     return properties;
   }
@@ -410,7 +420,7 @@ abstract class CacheMojo<R> extends AbstractMojo {
         describe(run.result(), spec).lines().forEach(line -> getLog().info("cachemount: " + line));
         continue;
       }
-      publish(id, failedProperties());
+      publish(id, failedProperties(run.failure()));
       if (run.defect() != null) {
         // A defect, not a condition the core classifies: its trace, as the first failure's alone would be the cause.
         getLog().error("cachemount: " + id + ": " + run.failure().getMessage(), run.defect());

@@ -30,4 +30,9 @@ abstract class SnapshotMojo extends CacheMojo<OperationResult> {
     properties.put("image", r == null || r.image() == null ? null : r.image().digest());
     return properties;
   }
+
+  @Override
+  OperationResult storedBefore(dev.cachemount.core.CachemountException failure) {
+    return failure instanceof dev.cachemount.core.SnapshotStoredException stored ? stored.stored() : null;
+  }
 }

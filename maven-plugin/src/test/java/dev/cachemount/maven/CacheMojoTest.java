@@ -424,6 +424,31 @@ class CacheMojoTest {
     assertEquals(null, session.getUserProperties().getProperty("cachemount.pull.m2-new.fallback"), "the key's own snapshot: no fallback");
   }
 
+  /**
+   * Review of 0f22069: a push that stored its snapshot and moved its tag, whose image view then failed
+   * (its tag holds a snapshot): the CLI's failed result keeps the digest; the build's properties should too.
+   */
+  @Test
+  void aPushWhoseImageViewFailsStillNamesTheSnapshotItStored() throws Exception {
+    var projects = List.of(project("parent", "push"));
+    org.apache.maven.execution.MavenSession session = reactor(projects, projects.get(0));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 6);
+    Path store = dir.resolve("store");
+    configure(new PushMojo(), "id=other,dir=" + store + ",target=" + source).execute();
+    PushMojo push = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source + ",image=other");
+    push.session = session;
+    push.oncePerBuild = false;
+    push.failOnError = false;
+    push.execute();
+    assertEquals("failed", session.getUserProperties().getProperty("cachemount.push.m2.result"));
+    String stored;
+    try (dev.cachemount.core.store.LayoutStore s = new dev.cachemount.core.store.LayoutStore(store)) {
+      stored = s.fetchManifest("m2").orElseThrow().digest().toString();
+    }
+    assertEquals(stored, session.getUserProperties().getProperty("cachemount.push.m2.digest"), "the snapshot stored and tagged");
+  }
+
   /** A push with image= names the image view's digest in {@code cachemount.push.ID.image}; without image=, the property goes. */
   @Test
   void anImageViewIsNamedInAPropertyOfTheBuild() throws Exception {
