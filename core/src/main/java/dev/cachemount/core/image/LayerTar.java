@@ -37,8 +37,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * directory the snapshot was made of. Every entry is owned by root (0:0, no names); files are 0644, or
  * 0755 when the snapshot marks them executable; directories 0755; times are the snapshot's. A file whose
  * size or modification time is no longer the snapshot's, or that is gone, is read from the snapshot's
- * packs instead ({@link #readingChangedFilesFrom}; one that changes while it is read has its layer
- * written again so); without the packs it fails the layer: the image view would otherwise hold
+ * packs instead ({@link #readingChangedFilesFrom}; with the packs, the bytes read are checked against
+ * the snapshot's chunk digests, and a file comes from the packs from its first chunk that differs); without the packs it fails the layer: the image view would otherwise hold
  * another tree than the snapshot. Files are opened without following a link below the root
  * ({@link TreeFiles}).
  */
@@ -187,6 +187,10 @@ final class LayerTar {
       stored.copy(e, archive);
       return;
     }
+    if (blobs != null) {
+      copyChecked(archive, files, e);
+      return;
+    }
     try {
       copyFromDisk(archive, files, e, file);
     } catch (CachemountException changed) {
@@ -194,6 +198,58 @@ final class LayerTar {
       throw new ChangedWhileRead(e.path(), changed);
     }
   }
+
+  /**
+   * Copies the file from the directory chunk by chunk, each checked against the snapshot's digest
+   * before it goes into the layer: from the first chunk that is not the snapshot's (the file changed
+   * while read, or was cut short, or cannot be read) the file comes from the packs. What the layer
+   * holds is then the snapshot's by its digests, whatever the file's times say, and the layer is
+   * never written again.
+   */
+  private void copyChecked(OutputStream archive, TreeFiles files, Entry e) throws IOException {
+    SeekableByteChannel opened;
+    try {
+      opened = files.open(e.path());
+    } catch (AccessDeniedException denied) {
+      opened = null; // read from the packs
+    }
+    int c = 0;
+    if (opened != null) {
+      try (SeekableByteChannel ch = opened) {
+        java.security.MessageDigest md = Digest.newMessageDigest();
+        for (; c < e.chunkCount(); c++) {
+          int chunk = e.chunk(c);
+          int length = index.chunkLength(chunk);
+          if (chunkBuffer.capacity() < length) {
+            chunkBuffer = ByteBuffer.allocate(length);
+          }
+          chunkBuffer.clear().limit(length);
+          while (chunkBuffer.hasRemaining() && ch.read(chunkBuffer) >= 0) {
+            // reads the chunk's length, or to the end of the file
+          }
+          if (chunkBuffer.hasRemaining()) {
+            break;
+          }
+          md.update(chunkBuffer.array(), 0, length);
+          if (!Digest.finish(md).equals(index.chunkDigest(chunk))) {
+            break;
+          }
+          archive.write(chunkBuffer.array(), 0, length);
+        }
+      }
+      afterEachRead.accept(e.path());
+      if (c == e.chunkCount()) {
+        return;
+      }
+    }
+    fromStore.add(e.path());
+    if (stored == null) {
+      stored = new StoredFile(blobs, index);
+    }
+    stored.copy(e, c, archive);
+  }
+
+  private ByteBuffer chunkBuffer = ByteBuffer.allocate(64 << 10);
 
   private void copyFromDisk(OutputStream archive, TreeFiles files, Entry e, Path file) throws IOException {
     SeekableByteChannel ch;

@@ -37,9 +37,17 @@ final class StoredFile implements AutoCloseable {
    * @throws CachemountException of kind INTEGRITY when a pack does not hold what the index says
    */
   void copy(Entry file, OutputStream out) throws IOException {
+    copy(file, 0, out);
+  }
+
+  /** Writes the content of {@code file} from its chunk {@code from} on (the chunks before it are written already). */
+  void copy(Entry file, int from, OutputStream out) throws IOException {
     int chunks = file.chunkCount();
     long written = 0;
-    int run = 0;
+    for (int c = 0; c < from; c++) {
+      written += index.chunkLength(file.chunk(c));
+    }
+    int run = from;
     while (run < chunks) {
       // A run: chunks whose frames lie in one pack, each at or after the one before.
       SnapshotIndex.Frame first = frameOf(file.chunk(run));

@@ -361,7 +361,8 @@ class ImageViewTest {
     try (LayoutStore s = new LayoutStore(store)) {
       LayerTar.Written w = new LayerTar(tree, 3, () -> 1L).readingChangedFilesFrom(s, snapshot.index()).afterEachRead(rewriteOnce)
           .write(group, dir.resolve("layer"));
-      assertEquals(List.of("org/example/group1/1.0/artifact-1.0.jar"), w.fromStore());
+      // Its bytes were checked against the snapshot's chunk digests as they were read: the layer holds them, not written again.
+      assertEquals(List.of(), w.fromStore());
       byte[] tar = ImageViews.decompress(Files.readAllBytes(w.file()));
       try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(new java.io.ByteArrayInputStream(tar))) {
         int files = 0;
