@@ -568,7 +568,7 @@ public final class Cachemount {
    * connections under a read the interrupt could not reach, what the read failed with ("Socket
    * closed", or a damaged body) is the interrupt's doing, and said so.
    */
-  private static RuntimeException interrupted(RuntimeException e, InterruptWatch watch, String what) {
+  static RuntimeException interrupted(RuntimeException e, InterruptWatch watch, String what) {
     if (!watch.fired()) {
       return e;
     }
@@ -578,6 +578,11 @@ public final class Cachemount {
     // An integrity failure is relabelled too: a body cut off by the abort can read as one cut short,
     // and its advice (push --force) would be wrong for an interrupt.
     Thread.currentThread().interrupt(); // kept, whatever the failure's path did with it
+    if (e instanceof SnapshotStoredException stored) {
+      // Interrupted in its image view: the snapshot is stored all the same, and the result says which.
+      return new SnapshotStoredException(new CachemountException(FailureKind.OPERATIONAL, what + " was interrupted after it stored "
+          + stored.stored().digest() + " at " + stored.stored().ref() + "; the registry connections it was reading from were closed"), e, stored.stored());
+    }
     return new CachemountException(FailureKind.OPERATIONAL, what + " was interrupted; the registry connections it was reading from were closed", e);
   }
 

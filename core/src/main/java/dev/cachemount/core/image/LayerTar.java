@@ -38,9 +38,9 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * 0755 when the snapshot marks them executable; directories 0755; times are the snapshot's. A file whose
  * size or modification time is no longer the snapshot's, or that is gone, is read from the snapshot's
  * packs instead ({@link #readingChangedFilesFrom}; with the packs, the bytes read are checked against
- * the snapshot's chunk digests, and a file comes from the packs from its first chunk that differs); without the packs it fails the layer: the image view would otherwise hold
- * another tree than the snapshot. Files are opened without following a link below the root
- * ({@link TreeFiles}).
+ * the snapshot's chunk digests, and a file comes from the packs from its first chunk that differs);
+ * without the packs it fails the layer: the image view would otherwise hold another tree than the
+ * snapshot. Files are opened without following a link below the root ({@link TreeFiles}).
  */
 final class LayerTar {
   /** What identifies this way of writing a layer: part of every group's key. */
@@ -99,16 +99,7 @@ final class LayerTar {
 
   Written write(LayerGroups.Group group, Path file) throws IOException {
     try {
-      while (true) {
-        try {
-          return writeOnce(group, file);
-        } catch (ChangedWhileRead changed) {
-          if (blobs == null || !fromStore.add(changed.path)) {
-            throw changed.failure;
-          }
-          Files.deleteIfExists(file); // written again, that file from the packs
-        }
-      }
+      return writeOnce(group, file);
     } finally {
       if (stored != null) {
         stored.close();
@@ -191,12 +182,7 @@ final class LayerTar {
       copyChecked(archive, files, e);
       return;
     }
-    try {
-      copyFromDisk(archive, files, e, file);
-    } catch (CachemountException changed) {
-      // Some of its bytes are in the layer already.
-      throw new ChangedWhileRead(e.path(), changed);
-    }
+    copyFromDisk(archive, files, e, file);
   }
 
   /**
@@ -302,18 +288,6 @@ final class LayerTar {
     if (a.size() != e.size() || !sameTime) {
       throw changed(file, "changed after the snapshot was made (now " + a.size() + " bytes, modified " + a.lastModifiedTime()
           + "; the snapshot holds " + e.size() + " bytes, modified " + java.time.Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos()) + ")");
-    }
-  }
-
-  /** A file that changed while it was copied into the layer: the layer is written again. */
-  private static final class ChangedWhileRead extends RuntimeException {
-    final String path;
-    final CachemountException failure;
-
-    ChangedWhileRead(String path, CachemountException failure) {
-      super(failure.getMessage(), null, false, false);
-      this.path = path;
-      this.failure = failure;
     }
   }
 

@@ -18,7 +18,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Review of 9d160c5: frames across many requests, passed over, neighbours merged, read back byte for byte. */
-class ReviewStoredFramesTest {
+class StoredFramesTest {
   @Test
   void readsAnyAscendingSubsetAcrossRequests() throws IOException {
     Random random = new Random(5);

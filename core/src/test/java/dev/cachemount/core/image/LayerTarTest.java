@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Review of 0f22069: a layer written with files changed (before or while read) equals the layer of the unchanged directory. */
-class ReviewLayerTarTest {
+class LayerTarTest {
   @TempDir Path dir;
   Path store;
   Cachemount client;
@@ -50,24 +50,25 @@ class ReviewLayerTarTest {
     }
   }
 
-  static final AtomicInteger REQUESTS = new AtomicInteger();
-  static final java.util.concurrent.atomic.AtomicLong BYTES = new java.util.concurrent.atomic.AtomicLong();
+  /** Requests and bytes asked of the store by this test (JUnit makes an instance per test). */
+  final AtomicInteger requests = new AtomicInteger();
+  final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
 
   /** Counts the requests and the bytes asked of the store. */
-  static dev.cachemount.core.store.BlobSource counting(dev.cachemount.core.store.BlobSource s) {
+  dev.cachemount.core.store.BlobSource counting(dev.cachemount.core.store.BlobSource s) {
     return new dev.cachemount.core.store.BlobSource() {
       @Override
       public java.io.InputStream openBlob(dev.cachemount.core.blob.Digest d, long size) throws IOException {
-        REQUESTS.incrementAndGet();
-        BYTES.addAndGet(size);
+        requests.incrementAndGet();
+        bytes.addAndGet(size);
         return s.openBlob(d, size);
       }
 
       @Override
       public java.io.InputStream openRanges(dev.cachemount.core.blob.Digest d, long size, List<dev.cachemount.core.store.BlobRange> ranges)
           throws IOException {
-        REQUESTS.incrementAndGet();
-        ranges.forEach(r -> BYTES.addAndGet(r.length()));
+        requests.incrementAndGet();
+        ranges.forEach(r -> bytes.addAndGet(r.length()));
         return s.openRanges(d, size, ranges);
       }
     };
@@ -81,7 +82,6 @@ class ReviewLayerTarTest {
         LayerTar.Written w = new LayerTar(tree, 3, () -> 1L).readingChangedFilesFrom(counting(s), snap.index()).afterEachRead(hook)
             .write(g, dir.resolve(name + "-" + i++));
         digests.add(w.digest() + " " + w.diffId() + " " + w.size());
-        System.out.println("REVIEW " + name + " group " + (i - 1) + " entries=" + g.entries().size() + " fromStore=" + w.fromStore().size());
       }
     }
     return digests;
@@ -123,9 +123,14 @@ class ReviewLayerTarTest {
     assertEquals(pristine, layers(tree, snap, "changed", p -> { }));
   }
 
-  /** Every file changes right after it is read: the layers come out the same; how many times was each written? */
+  /**
+   * Every file's time changes right after it is read: the bytes read are the snapshot's by its
+   * digests, so the layers come out the same, each file read once and nothing fetched from the packs
+   * (a layer used to be written again for each such file, fetching again every file taken from the
+   * packs before: 4,130 requests for a snapshot of 9 MB).
+   */
   @Test
-  void everyFileChangedWhileReadGivesTheUnchangedLayersButAtWhatCost() throws IOException {
+  void filesWhoseTimesChangeWhileReadAreTakenAsReadWhenTheirBytesAreTheSnapshots() throws IOException {
     Path tree = dir.resolve("tree");
     TestTrees.mixed(tree, 22);
     client.push(spec("m2", tree), OperationListener.NONE);
@@ -141,8 +146,8 @@ class ReviewLayerTarTest {
       }
     });
     assertEquals(pristine, changed);
-    System.out.println("REVIEW files=" + files(snap).size() + " groups=" + pristine.size() + " disk reads=" + reads.get() + " store requests=" + REQUESTS.get() + " store bytes=" + BYTES.get()
-        + " snapshot bytes=" + snap.index().totalBytes());
+    assertEquals(files(snap).size(), reads.get(), "every file read from the directory once");
+    assertEquals(0, requests.get(), "their bytes are the snapshot's by its digests: nothing fetched from the packs, no layer written again");
   }
 
   /**
