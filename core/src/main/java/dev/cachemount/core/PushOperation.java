@@ -362,7 +362,8 @@ final class PushOperation {
     try {
       progress.begin(Progress.Step.IMAGE, 0, 0);
       // The target's lock is given up once the view's layers are written, not held through their uploads.
-      ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).takingFromStore(takenFromStore).publish(root, Digest.parse(pushed.digest()), () -> {
+      ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).takingFromStore(takenFromStore)
+          .leavingViewsOf(shown -> newerThan(store, shown, pushed.digest(), ref)).publish(root, Digest.parse(pushed.digest()), () -> {
         if (stored == null) {
           LoadedSnapshot loaded = SnapshotReader.of(store).load(pushed.digest(), ref)
               .orElseThrow(() -> CachemountException.operational(ref + " no longer names snapshot " + pushed.digest() + "; push again", null));
@@ -378,6 +379,15 @@ final class PushOperation {
           + " failed: " + e.getMessage()), e, pushed);
     } catch (IOException e) {
       throw new SnapshotStoredException(IoErrors.failed(snapshotStored(pushed) + ", but the image view image=" + spec.image().get(), e), e, pushed);
+    }
+  }
+
+  /** Whether the snapshot {@code shown} is another than {@code ours} and built on it ({@link #builtOn}). */
+  private static boolean newerThan(SnapshotStore store, String shown, String ours, String ref) {
+    try {
+      return !shown.equals(ours) && builtOn(store, Digest.parse(shown), Digest.parse(ours), ref);
+    } catch (IllegalArgumentException e) {
+      return false;
     }
   }
 

@@ -113,6 +113,28 @@ public final class ImageView {
   }
 
   /**
+   * Snapshots built on the one this view shows (a later push's, of a merge that built on it): a view
+   * of one is left as it is, found before or after this view's layers are written, not replaced by
+   * the view of an older snapshot (two pushes with the same {@code image=} that overlap).
+   */
+  public ImageView leavingViewsOf(java.util.function.Predicate<String> newerSnapshot) {
+    this.newerSnapshot = newerSnapshot;
+    return this;
+  }
+
+  private java.util.function.Predicate<String> newerSnapshot = digest -> false;
+
+  /** Whether the view {@code annotations} describe shows a snapshot built on {@code snapshot}, said so. */
+  private boolean showsNewer(JsonNode annotations, Digest snapshot, String ref) {
+    String shown = annotations.path(SNAPSHOT).asText("");
+    if (shown.isEmpty() || shown.equals(snapshot.toString()) || !newerSnapshot.test(shown)) {
+      return false;
+    }
+    listener.info("the image view " + ref + " shows " + shown + ", which another push built on " + snapshot + "; left as it is");
+    return true;
+  }
+
+  /**
    * The digest of the snapshot the view under the tag shows; empty when the tag names nothing.
    *
    * @throws CachemountException USAGE when the tag names anything but an image view: never overwritten
@@ -150,6 +172,9 @@ public final class ImageView {
       }
       // Left as it was, a view no builder can pull would stay so for as long as the cache does not change.
       listener.warning("the image view " + ref + " lacks " + lacks.get() + "; writing it again, keeping the layers still stored");
+    }
+    if (current.isPresent() && current.get().manifest() != null && showsNewer(current.get().annotations(), snapshot, ref)) {
+      return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
     }
     Snapshot shown = source.get();
     SnapshotIndex index = shown.index();
@@ -273,6 +298,24 @@ public final class ImageView {
     annotations.put(VIEW, VIEW_VERSION);
     annotations.put(SNAPSHOT, snapshot.toString());
     ManifestBytes indexBytes = ManifestBytes.of(MediaTypes.OCI_INDEX, Json.mapper().writeValueAsBytes(imageIndex));
+    // Another push may have written the view of a later snapshot meanwhile: looked at again, last.
+    Optional<ManifestBytes> now;
+    try {
+      now = store.fetchManifest(tag);
+    } catch (dev.cachemount.core.store.BlobNotFoundException | dev.cachemount.core.store.DamagedManifestException e) {
+      now = Optional.empty();
+    }
+    if (now.isPresent() && (current.isEmpty() || current.get().manifest() == null || !now.get().digest().equals(current.get().manifest().digest()))) {
+      JsonNode later;
+      try {
+        later = Json.mapper().readTree(now.get().bytes()).path("annotations");
+      } catch (IOException e) {
+        later = Json.mapper().createObjectNode();
+      }
+      if (showsNewer(later, snapshot, ref)) {
+        return new Result(ref, now.get().digest().toString(), layers.length, reused, written, true);
+      }
+    }
     written += store.putManifest(tag, indexBytes);
     return new Result(ref, indexBytes.digest().toString(), layers.length, reused, written, false);
   }

@@ -161,6 +161,12 @@ final class LayerTar {
 
   private void copy(OutputStream archive, TreeFiles files, Entry e) throws IOException {
     Path file = root.resolve(e.path());
+    if (blobs != null && takenFromStore.contains(e.path())) {
+      // A merge took the stored version; the directory often holds the very bytes (a shared jar the
+      // other project downloaded later): read from it where its chunks are the snapshot's, silently.
+      copyChecked(archive, files, e, false);
+      return;
+    }
     if (!fromStore.contains(e.path()) && !takenFromStore.contains(e.path())) {
       try {
         checkUnchanged(file, e);
@@ -179,7 +185,7 @@ final class LayerTar {
       return;
     }
     if (blobs != null) {
-      copyChecked(archive, files, e);
+      copyChecked(archive, files, e, true);
       return;
     }
     copyFromDisk(archive, files, e, file);
@@ -192,12 +198,16 @@ final class LayerTar {
    * holds is then the snapshot's by its digests, whatever the file's times say, and the layer is
    * never written again.
    */
-  private void copyChecked(OutputStream archive, TreeFiles files, Entry e) throws IOException {
+  private void copyChecked(OutputStream archive, TreeFiles files, Entry e, boolean counted) throws IOException {
     SeekableByteChannel opened;
     try {
       opened = files.open(e.path());
     } catch (AccessDeniedException denied) {
       opened = null; // read from the packs
+    }
+    if (opened != null && !counted && opened.size() != e.size()) {
+      opened.close(); // another file than the stored one: not read
+      opened = null;
     }
     int c = 0;
     if (opened != null) {
@@ -228,7 +238,9 @@ final class LayerTar {
         return;
       }
     }
-    fromStore.add(e.path());
+    if (counted) {
+      fromStore.add(e.path());
+    }
     if (stored == null) {
       stored = new StoredFile(blobs, index);
     }

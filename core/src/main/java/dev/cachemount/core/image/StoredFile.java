@@ -18,7 +18,8 @@ import java.util.List;
  * longer holds as the snapshot does (a build wrote it after the push read it). The file's chunks are
  * read in order, in runs that go forward through one pack, each run one request of its frames
  * ({@link StoredFrames}); each frame is decoded once and each chunk checked against its SHA-256.
- * Memory: one frame, stored and decoded. Not thread-safe: one per layer writer.
+ * The frame decoded last is kept, so that small files that share a frame fetch it once.
+ * Memory: one frame, stored and decoded, and a copy of the last decoded. Not thread-safe: one per layer writer.
  */
 final class StoredFile implements AutoCloseable {
   private final BlobSource blobs;
@@ -50,42 +51,72 @@ final class StoredFile implements AutoCloseable {
     int run = from;
     while (run < chunks) {
       // A run: chunks whose frames lie in one pack, each at or after the one before.
-      SnapshotIndex.Frame first = frameOf(file.chunk(run));
-      List<SnapshotIndex.Frame> frames = new ArrayList<>(List.of(first));
-      int end = run + 1;
+      int firstFrame = index.chunkFrame(file.chunk(run));
+      SnapshotIndex.Frame first = index.frames().get(firstFrame);
+      List<SnapshotIndex.Frame> frames = new ArrayList<>();
+      long lastOffset = -1;
+      int end = run;
       for (; end < chunks; end++) {
-        SnapshotIndex.Frame f = frameOf(file.chunk(end));
-        SnapshotIndex.Frame last = frames.get(frames.size() - 1);
-        if (f.pack() != first.pack() || f.offset() < last.offset()) {
+        int fi = index.chunkFrame(file.chunk(end));
+        SnapshotIndex.Frame f = index.frames().get(fi);
+        if (f.pack() != first.pack() || f.offset() < lastOffset) {
           break;
         }
-        if (f.offset() > last.offset()) {
-          frames.add(f);
+        if (f.offset() > lastOffset) {
+          lastOffset = f.offset();
+          if (fi != cachedFrame) {
+            frames.add(f); // the frame decoded last (the file before's, often) is not fetched again
+          }
         }
       }
       SnapshotIndex.PackRef pack = index.packs().get(first.pack());
-      try (StoredFrames read = new StoredFrames(blobs, pack.digest(), pack.size(), frames, decoder)) {
-        long decodedAt = -1;
+      StoredFrames read = frames.isEmpty() ? null : new StoredFrames(blobs, pack.digest(), pack.size(), frames, decoder);
+      try {
+        int keep = cachedFrame;
+        int decoded = -1;
         byte[] raw = null;
         for (int c = run; c < end; c++) {
           int chunk = file.chunk(c);
-          SnapshotIndex.Frame f = frameOf(chunk);
-          if (f.offset() != decodedAt) {
-            raw = read.next(f);
-            decodedAt = f.offset();
+          int fi = index.chunkFrame(chunk);
+          SnapshotIndex.Frame f = index.frames().get(fi);
+          byte[] bytes;
+          if (fi == keep) {
+            bytes = cached;
+          } else {
+            if (fi != decoded) {
+              raw = read.next(f);
+              decoded = fi;
+            }
+            bytes = raw;
           }
           int offset = index.chunkOffset(chunk);
           int length = index.chunkLength(chunk);
           if (offset + (long) length > f.rawLength()) {
             throw CachemountException.integrity(file.path() + ": chunk " + index.chunkDigest(chunk) + " lies beyond its frame in pack " + pack.digest());
           }
-          md.update(raw, offset, length);
+          md.update(bytes, offset, length);
           if (!Digest.finish(md).equals(index.chunkDigest(chunk))) {
             throw CachemountException.integrity(file.path() + ": the bytes of chunk " + index.chunkDigest(chunk) + " in pack " + pack.digest()
                 + " do not match its digest");
           }
-          out.write(raw, offset, length);
+          out.write(bytes, offset, length);
           written += length;
+        }
+        if (decoded >= 0) {
+          // The last frame read is kept for the next file: a small file after it often lies in it.
+          int length = index.frames().get(decoded).rawLength();
+          if (cached.length < length) {
+            cached = new byte[length];
+          }
+          System.arraycopy(raw, 0, cached, 0, length);
+          cachedFrame = decoded;
+        }
+      } catch (IOException | RuntimeException e) {
+        cachedFrame = -1; // a frame half read, or that did not decode, is not kept
+        throw e;
+      } finally {
+        if (read != null) {
+          read.close();
         }
       }
       run = end;
@@ -95,9 +126,9 @@ final class StoredFile implements AutoCloseable {
     }
   }
 
-  private SnapshotIndex.Frame frameOf(int chunk) {
-    return index.frames().get(index.chunkFrame(chunk));
-  }
+  /** The frame decoded last (its number in the index; -1 for none) and its bytes: files of a layer lie side by side in the packs. */
+  private int cachedFrame = -1;
+  private byte[] cached = new byte[0];
 
   @Override
   public void close() {
