@@ -312,6 +312,12 @@ final class PushOperation {
         }
       }
       StagedSnapshot staged = snapshotter.snapshot(root, tree, scanStarted, staging, reuseParent, options.force() ? List.of() : others);
+      if (!staged.storedVersions().isEmpty()) {
+        // Told once already (the snapshot kept the stored version): the view reads them from the packs too, without a second warning.
+        java.util.Set<String> fromStore = new java.util.HashSet<>(takenFromStore);
+        fromStore.addAll(staged.storedVersions());
+        takenFromStore = fromStore;
+      }
       if (spec.image().isEmpty()) {
         turn.close(); // the tree is read: what follows only stores what was read (an image view reads it again)
       }

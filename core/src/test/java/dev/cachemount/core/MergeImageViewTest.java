@@ -29,7 +29,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Review of 7f65c68 (image= with mode=merge), c87ee16 and 04c1d71. */
+/**
+ * image= with mode=merge: the view shows the merged snapshot (files the merge took from the stored
+ * snapshot read from its packs, or from the directory where its bytes are the snapshot's), without a
+ * warning of its own, fetching each frame once; and a slower push's view does not replace the view
+ * of a snapshot built on its own.
+ */
 class MergeImageViewTest {
   @TempDir Path dir;
   Path store;
@@ -70,9 +75,9 @@ class MergeImageViewTest {
 
   /**
    * Two merges of one cache, each with image=deps-image, in a store without a merge lock (a registry):
-   * B's whole push (its snapshot built on A's, and its view) falls while A stores its view. A then
-   * points deps-image at the view of its own, older snapshot: the view lacks B's files, and stays so
-   * until the next push that changes something. Neither push warns.
+   * B's whole push (its snapshot built on A's, and its view) falls while A stores its view. A must
+   * not then point deps-image at the view of its own, older snapshot, which lacks B's files (it did,
+   * and it stayed so until the next push that changed something, without a warning).
    */
   @Test
   void aSlowerMergesViewIsPutOverTheViewOfTheSnapshotBuiltOnIt() throws IOException {
@@ -97,13 +102,13 @@ class MergeImageViewTest {
     OperationResult aPushed = racing.push(racing.parseSpec(spec(a, ",image=deps-image")), listener);
     assertEquals(Outcome.PUSHED, aPushed.result());
     assertEquals(List.of(), listener.warnings());
-    assertViewIsTheSnapshot("race"); // fails: the view shows A's snapshot, without b.jar
+    assertViewIsTheSnapshot("race");
   }
 
   /**
    * A shared jar both projects hold with the same bytes, the stored one newer: the merge takes the
-   * stored entry, and the view fetches the file from the packs although the directory holds its very
-   * bytes (the user guide: "a rewritten layer fetches those of its files that the directory lacks").
+   * stored entry, and the view reads the file from the directory, whose bytes are the snapshot's, not
+   * from the packs (it fetched all of it).
    */
   @Test
   void aFileTheDirectoryHoldsWithTheStoredBytesButOlderIsFetchedFromThePacks() throws IOException {
@@ -145,6 +150,47 @@ class MergeImageViewTest {
     assertViewIsTheSnapshot("small");
     assertTrue(fetched.get() <= 2 * total, "fetched " + fetched.get() + " bytes in " + requests.get() + " requests for " + total + " bytes of files");
     assertTrue(requests.get() < 100, "a frame shared by small files is fetched once, not once per file: " + requests.get() + " requests for 600 files");
+  }
+
+  /**
+   * A file a tool keeps writing through the whole push: the merge keeps its stored version and says
+   * so once; the view shows that version too, from the packs, without a second warning (it counted
+   * the file as "changed in the directory after the snapshot was made" as well).
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(120)
+  void aFileAToolKeepsWritingIsToldOnceAndTheViewShowsTheStoredVersion() throws Exception {
+    Path log = b.resolve("build.log");
+    Files.write(log, TestTrees.randomBytes(new Random(3), 48 << 20));
+    Files.setLastModifiedTime(log, FileTime.from(Instant.parse("2026-01-01T00:00:00Z")));
+    client.push(client.parseSpec(spec(b, "")), OperationListener.NONE);
+    java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread writer = new Thread(() -> {
+      try (var out = Files.newOutputStream(log, java.nio.file.StandardOpenOption.APPEND)) {
+        while (writing.get()) {
+          out.write('x'); // the size changes under every read of the file
+          out.flush();
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    writer.start();
+    RecordingListener listener = new RecordingListener();
+    OperationResult pushed;
+    try {
+      Thread.sleep(50);
+      pushed = client.push(client.parseSpec(spec(b, ",image=deps-image")), listener);
+    } finally {
+      writing.set(false);
+      writer.join();
+    }
+    assertEquals(1, listener.warnings().size(), listener.warnings().toString());
+    assertTrue(listener.warnings().get(0).contains("build.log") && listener.warnings().get(0).contains("mode=merge"), listener.warnings().toString());
+    assertEquals(1L, pushed.warnings());
+    assertViewIsTheSnapshot("kept-writing");
+    Path extracted = dir.resolve("extracted-kept-writing");
+    assertEquals(48 << 20, Files.size(extracted.resolve("build.log")), "the stored version, not the one being written");
   }
 
   /** The merge's final try (another merge moved the tag during the first) is what the view shows; no warning. */

@@ -89,6 +89,8 @@ public final class Snapshotter {
   private volatile boolean cancelled;
   /** The files that vanished before they were read, told once the reads are done ({@link SkipNotes}). */
   private final java.util.Queue<String> vanished = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** Files of the directory whose stored version a merge kept, not having read them whole ({@link ChunkReuse#standIn}). */
+  private final java.util.Queue<String> standIns = new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Reads thrown away because the file changed meanwhile. */
   private final AtomicInteger rereads = new AtomicInteger();
   /** Called with a file's path after each read of it, before the check that it did not change meanwhile (tests). */
@@ -245,7 +247,7 @@ public final class Snapshotter {
         }
         List<PackWriter.FinishedPack> packs = sink.finish(builder);
         List<ReusedPack> reused = placeKept(kept, reuse, builder);
-        return new StagedSnapshot(builder.build(), packs, reused, scanStarted, decisions.chunkBytes, sink.frameCount());
+        return new StagedSnapshot(builder.build(), packs, reused, scanStarted, decisions.chunkBytes, sink.frameCount(), java.util.Set.copyOf(standIns));
       } catch (PackSink.WriterFailed e) {
         // A worker stopped because the pack writer had failed: the writer's failure is the one to report.
         throw Workers.rethrow(sink.failure() != null ? sink.failure() : e);
@@ -742,6 +744,7 @@ public final class Snapshotter {
         java.util.Optional<Entry> stored = decisions.reuse.standIn(entry.path());
         if (stored.isPresent()) {
           Entry e = stored.get();
+          standIns.add(e.path());
           return fromParent(e, ChunkReuse.notOnDisk(number), new ScannedEntry(e.path(), dev.cachemount.core.index.EntryType.FILE, e.mode(), e.size(), e.mtimeSeconds(), e.mtimeNanos(), null));
         }
       }
