@@ -161,34 +161,31 @@ final class LayerTar {
 
   private void copy(OutputStream archive, TreeFiles files, Entry e) throws IOException {
     Path file = root.resolve(e.path());
-    if (blobs != null && takenFromStore.contains(e.path())) {
-      // A merge took the stored version; the directory often holds the very bytes (a shared jar the
-      // other project downloaded later): read from it where its chunks are the snapshot's, silently.
-      copyChecked(archive, files, e, false);
+    if (blobs == null) {
+      checkUnchanged(file, e);
+      copyFromDisk(archive, files, e, file);
       return;
     }
-    if (!fromStore.contains(e.path()) && !takenFromStore.contains(e.path())) {
+    // A file a merge took from the stored snapshot: the directory often holds the very bytes (a shared
+    // jar the other project downloaded later), read from it where its chunks are the snapshot's, silently.
+    boolean taken = takenFromStore.contains(e.path());
+    if (!taken) {
       try {
         checkUnchanged(file, e);
       } catch (CachemountException changed) {
-        if (blobs == null) {
-          throw changed;
-        }
         fromStore.add(e.path());
+        storedFile().copy(e, archive);
+        return;
       }
     }
-    if (fromStore.contains(e.path()) || takenFromStore.contains(e.path())) {
-      if (stored == null) {
-        stored = new StoredFile(blobs, index);
-      }
-      stored.copy(e, archive);
-      return;
+    copyChecked(archive, files, e, !taken);
+  }
+
+  private StoredFile storedFile() {
+    if (stored == null) {
+      stored = new StoredFile(blobs, index);
     }
-    if (blobs != null) {
-      copyChecked(archive, files, e, true);
-      return;
-    }
-    copyFromDisk(archive, files, e, file);
+    return stored;
   }
 
   /**
@@ -241,10 +238,7 @@ final class LayerTar {
     if (counted) {
       fromStore.add(e.path());
     }
-    if (stored == null) {
-      stored = new StoredFile(blobs, index);
-    }
-    stored.copy(e, c, archive);
+    storedFile().copy(e, c, archive);
   }
 
   private ByteBuffer chunkBuffer = ByteBuffer.allocate(64 << 10);

@@ -84,7 +84,11 @@ final class StoredFile implements AutoCloseable {
             bytes = cached;
           } else {
             if (fi != decoded) {
-              raw = read.next(f);
+              try {
+                raw = read.next(f);
+              } catch (CachemountException undecodable) {
+                throw damaged(file.path() + ": " + undecodable.getMessage());
+              }
               decoded = fi;
             }
             bytes = raw;
@@ -92,11 +96,11 @@ final class StoredFile implements AutoCloseable {
           int offset = index.chunkOffset(chunk);
           int length = index.chunkLength(chunk);
           if (offset + (long) length > f.rawLength()) {
-            throw CachemountException.integrity(file.path() + ": chunk " + index.chunkDigest(chunk) + " lies beyond its frame in pack " + pack.digest());
+            throw damaged(file.path() + ": chunk " + index.chunkDigest(chunk) + " lies beyond its frame in pack " + pack.digest());
           }
           md.update(bytes, offset, length);
           if (!Digest.finish(md).equals(index.chunkDigest(chunk))) {
-            throw CachemountException.integrity(file.path() + ": the bytes of chunk " + index.chunkDigest(chunk) + " in pack " + pack.digest()
+            throw damaged(file.path() + ": the bytes of chunk " + index.chunkDigest(chunk) + " in pack " + pack.digest()
                 + " do not match its digest");
           }
           out.write(bytes, offset, length);
@@ -122,13 +126,19 @@ final class StoredFile implements AutoCloseable {
       run = end;
     }
     if (written != file.size()) {
-      throw CachemountException.integrity(file.path() + ": its chunks hold " + written + " bytes, the index says " + file.size());
+      throw damaged(file.path() + ": its chunks hold " + written + " bytes, the index says " + file.size());
     }
   }
 
   /** The frame decoded last (its number in the index; -1 for none) and its bytes: files of a layer lie side by side in the packs. */
   private int cachedFrame = -1;
   private byte[] cached = new byte[0];
+
+  /** A stored snapshot that does not hold what its index says, with what to do. */
+  private static CachemountException damaged(String what) {
+    return CachemountException.integrity("the stored snapshot is damaged: " + what + "; `cachemount verify` names every damaged pack and the files"
+        + " that need it, and a push with --force stores the directory anew");
+  }
 
   @Override
   public void close() {

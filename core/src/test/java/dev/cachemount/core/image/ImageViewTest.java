@@ -297,6 +297,32 @@ class ImageViewTest {
     assertEquals(-1, java.util.Arrays.mismatch(before, Files.readAllBytes(extracted.resolve("big.bin"))));
   }
 
+  /** A changed file whose stored chunk is damaged: the view fails, saying what is damaged and what to do. */
+  @Test
+  void aChangedFileWhosePackIsDamagedFailsTheViewAndSaysWhatToDo() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 12);
+    OperationResult pushed = client.push(spec("m2", tree, null), OperationListener.NONE);
+    LoadedSnapshot snapshot = load("m2");
+    Entry big = snapshot.index().entries().stream().filter(e -> e.path().equals("big.bin")).findFirst().orElseThrow();
+    dev.cachemount.core.index.SnapshotIndex index = snapshot.index();
+    dev.cachemount.core.index.SnapshotIndex.Frame frame = index.frames().get(index.chunkFrame(big.chunk(0)));
+    Path blob = store.resolve("blobs/sha256/" + index.packs().get(frame.pack()).digest().toString().substring("sha256:".length()));
+    blob.toFile().setWritable(true);
+    byte[] bytes = Files.readAllBytes(blob);
+    bytes[(int) frame.offset() + frame.storedLength() / 2] ^= 1;
+    Files.write(blob, bytes);
+    Files.write(tree.resolve("big.bin"), new byte[10]);
+    try (LayoutStore s = new LayoutStore(store)) {
+      CachemountException e = assertThrows(CachemountException.class, () -> new ImageView(s, "m2-image", OperationListener.NONE)
+          .publish(tree, Digest.parse(pushed.digest()), () -> new ImageView.Snapshot(snapshot.index(), snapshot.config().created()), 3, 2));
+      assertEquals(FailureKind.INTEGRITY, e.kind(), e.getMessage());
+      assertTrue(e.getMessage().contains("big.bin") && e.getMessage().contains("cachemount verify") && e.getMessage().contains("--force"),
+          e.getMessage());
+      assertTrue(s.fetchManifest("m2-image").isEmpty(), "no view under the tag");
+    }
+  }
+
   /**
    * A file rewritten with the same size within the same second as the snapshot saw it (a build's
    * status file, rewritten while the push runs) is another file: the view shows the snapshot's, from
