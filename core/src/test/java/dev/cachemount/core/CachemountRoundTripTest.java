@@ -632,6 +632,8 @@ class CachemountRoundTripTest {
     assertEquals(Outcome.RESTORED, mirrored.result());
     assertFalse(Files.exists(leftover), "a killed pull's temporary file, two hours old, went");
     assertTrue(warnings.stream().noneMatch(w -> w.contains("temporary file")), warnings.toString());
+    // "removed" counts the snapshot's extras, as a pull that scans first does: there were none.
+    assertEquals(0L, mirrored.removed(), "the leftover is not an extra of the target");
   }
 
   /**

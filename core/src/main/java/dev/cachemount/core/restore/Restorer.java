@@ -759,9 +759,11 @@ public final class Restorer {
       // rule for leftovers decides (PullOperation.stale: an hour-old one goes, a younger one stays,
       // told), here too, as a pull that does not scan the target first (verify=content) never ran
       // it. It looks at the file by its path; the removal is relative to the open directory.
+      // Not counted among "removed": those are the snapshot's extras, and a pull that scans first
+      // removes such a file in its scan, uncounted, too.
       if (options.staleLeftover() != null && options.staleLeftover().test(file)) {
         try {
-          removeFile(m, dir, name, file);
+          deleteFile(dir, name, file);
         } catch (NoSuchFileException gone) {
           // removed meanwhile (another pull's scan)
         }
@@ -773,12 +775,17 @@ public final class Restorer {
 
   /** Removes the file or link {@code name} of the open directory {@code dir} (null: by its path {@code file}), and counts it. */
   private static void removeFile(Mirror m, SecureDirectoryStream<Path> dir, Path name, Path file) throws IOException {
+    deleteFile(dir, name, file);
+    m.removed()[0]++;
+  }
+
+  /** Deletes the file or link {@code name} of the open directory {@code dir} (null: by its path {@code file}). */
+  private static void deleteFile(SecureDirectoryStream<Path> dir, Path name, Path file) throws IOException {
     if (dir != null) {
       dir.deleteFile(name);
     } else {
       Files.delete(file);
     }
-    m.removed()[0]++;
   }
 
   /**
