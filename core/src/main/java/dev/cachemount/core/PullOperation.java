@@ -236,7 +236,7 @@ final class PullOperation {
     AtomicInteger dropped = new AtomicInteger();
     java.util.Queue<Path> deadMarkers = new java.util.concurrent.ConcurrentLinkedQueue<>();
     try {
-      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped, deadMarkers)).scan(target, java.util.Set.of(), entries);
+      scanned = new TreeScanner(counting, leftover -> dropStale(leftover, dropped, deadMarkers) ? TreeScanner.Leftover.DROPPED : TreeScanner.Leftover.LEFT).scan(target, java.util.Set.of(), entries);
     } catch (CachemountException | IOException e) {
       return null; // the restore looks at each file itself, and reports what it cannot read
     } finally {

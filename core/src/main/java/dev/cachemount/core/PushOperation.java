@@ -612,22 +612,33 @@ final class PushOperation {
   /**
    * Deletes a temporary file (not a directory) of a pull that its marker says was killed, giving its
    * directory back the time the scan saw (or the next push of the untouched tree would find it
-   * changed); a dead marker is only noted, and goes after the scan. True when it went (or will).
+   * changed); a dead marker is only noted, and goes after the scan. Says whether it went (or will),
+   * or belongs to a pull that still runs (into this directory, whose lock the push does not share:
+   * another lock directory), which the scan reports as such and not as safe to delete.
    */
-  private static boolean dropIfWriterKilled(Path leftover, java.util.concurrent.atomic.AtomicInteger removed, java.util.Queue<Path> deadMarkers) {
-    if (Files.isDirectory(leftover, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-        || dev.cachemount.core.restore.PullMarker.ownerOf(leftover) != dev.cachemount.core.restore.PullMarker.Owner.GONE) {
-      return false;
+  private static TreeScanner.Leftover dropIfWriterKilled(Path leftover, java.util.concurrent.atomic.AtomicInteger removed,
+      java.util.Queue<Path> deadMarkers) {
+    if (Files.isDirectory(leftover, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return TreeScanner.Leftover.LEFT;
+    }
+    switch (dev.cachemount.core.restore.PullMarker.ownerOf(leftover)) {
+      case ALIVE, THIS_PROCESS -> {
+        return TreeScanner.Leftover.PULL_RUNNING;
+      }
+      case UNKNOWN -> {
+        return TreeScanner.Leftover.LEFT;
+      }
+      case GONE -> { }
     }
     if (dev.cachemount.core.restore.PullMarker.isMarker(leftover)) {
       deadMarkers.add(leftover);
-      return true;
+      return TreeScanner.Leftover.DROPPED;
     }
     if (!dev.cachemount.core.restore.PullMarker.remove(leftover)) {
-      return false; // stays, and the scan says so
+      return TreeScanner.Leftover.LEFT; // stays, and the scan says so
     }
     removed.incrementAndGet();
-    return true;
+    return TreeScanner.Leftover.DROPPED;
   }
 
   private static <T> T await(Future<T> future) throws IOException {

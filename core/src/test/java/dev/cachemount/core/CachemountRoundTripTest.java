@@ -724,6 +724,32 @@ class CachemountRoundTripTest {
   }
 
   /**
+   * A push of a directory that a pull (of another lock directory) was still writing into called the
+   * pull's temporary files, and its marker, those "of an interrupted pull" and "safe to delete": whoever
+   * deleted them broke the running pull. They are told as a running pull's, and the push says to wait.
+   */
+  @Test
+  void aPushTellsOfTheTemporaryFilesOfAPullStillWritingIntoTheDirectoryAndDoesNotCallThemSafeToDelete() throws IOException {
+    Path target = pulledWithALeftover("push-live-marker-target");
+    Files.delete(target.resolve(LEFTOVER));
+    Path marker = target.resolve(".cachemount-tmp-0ddba116.pull");
+    Path temp = Files.writeString(target.resolve("org/.cachemount-tmp-0ddba116-0000004"), "being written");
+    try (dev.cachemount.core.testing.LockHoldingProcess running = dev.cachemount.core.testing.LockHoldingProcess.holding(marker)) {
+      warnings.clear();
+      assertEquals(Outcome.PUSHED, client.push(spec("while-pulled", target), listener).result());
+      assertTrue(Files.exists(temp), "a running pull's file stays");
+      assertTrue(Files.exists(marker));
+      assertTrue(warnings.stream().noneMatch(w -> w.contains("safe to delete")), warnings.toString());
+      assertEquals(2, warnings.stream().filter(w -> w.contains("is a temporary file of a pull that is still writing into this directory")
+          && w.contains("push once the pull is done")).count(), "the file and the marker: " + warnings);
+    }
+    warnings.clear();
+    client.push(spec("while-pulled", target), listener);
+    assertFalse(Files.exists(temp), "once that pull ended (killed: its marker is not held), the next push removes its file");
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("temporary file")), warnings.toString());
+  }
+
+  /**
    * The push that removes a killed pull's temporary file from a directory records that directory's
    * time as its scan saw it, before the deletion changed it: the next push, of a tree nobody
    * touched, finds the directory changed and stores a new snapshot.

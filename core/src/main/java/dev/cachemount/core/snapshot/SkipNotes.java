@@ -39,9 +39,13 @@ final class SkipNotes {
   static final Kind VANISHED_IN_SCAN = new Kind(" vanished during the scan; skipped", "%d entries of %s vanished during the scan; skipped (%s)");
   static final Kind LEFTOVER = new Kind(" is a temporary file of an interrupted pull; skipped (it is safe to delete)",
       "%d temporary files of interrupted pulls in %s; skipped (they are safe to delete: %s)");
+  static final Kind PULL_RUNNING = new Kind(" is a temporary file of a pull that is still writing into this directory; skipped"
+      + " (push once the pull is done, or the snapshot holds what the pull had written so far)",
+      "%d temporary files of a pull that is still writing into %s; skipped (%s; push once the pull is done, or the snapshot holds"
+      + " what the pull had written so far)");
   static final Kind VANISHED_BEFORE_READ = new Kind(" vanished before it was read; skipped", "%d files of %s vanished before they were read; skipped (%s)");
 
-  private static final List<Kind> KINDS = List.of(VANISHED_IN_SCAN, LEFTOVER, VANISHED_BEFORE_READ);
+  private static final List<Kind> KINDS = List.of(VANISHED_IN_SCAN, LEFTOVER, PULL_RUNNING, VANISHED_BEFORE_READ);
 
   /**
    * Tells {@code listener} that the entries {@code paths} (relative paths, in any order) were skipped

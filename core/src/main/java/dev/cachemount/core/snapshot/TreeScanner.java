@@ -50,20 +50,30 @@ public final class TreeScanner {
   public static final int PULL_NAME_BYTES = ASIDE_PREFIX.length() + 16;
 
   private final OperationListener listener;
-  private final java.util.function.Predicate<Path> dropLeftover;
+  private final java.util.function.Function<Path, Leftover> leftovers;
   private dev.cachemount.core.Progress progress = dev.cachemount.core.Progress.unobserved();
 
+  /** What became of a temporary file of a pull that a scan found. */
+  public enum Leftover {
+    /** Removed (its writer was killed): not reported. */
+    DROPPED,
+    /** Its writer, a pull, still runs (into the tree being scanned): reported as such. */
+    PULL_RUNNING,
+    /** Left as it is, its writer unknown or killed: reported as an interrupted pull's, safe to delete. */
+    LEFT
+  }
+
   public TreeScanner(OperationListener listener) {
-    this(listener, leftover -> false);
+    this(listener, leftover -> Leftover.LEFT);
   }
 
   /**
-   * @param dropLeftover given each temporary file of an interrupted pull (not what one moved aside);
-   *     true when it removed it (a pull that holds the target's lock), so that it is not reported
+   * @param leftovers given each temporary file of a pull (not what one moved aside): what became of
+   *     it, which decides what the scan says of it
    */
-  public TreeScanner(OperationListener listener, java.util.function.Predicate<Path> dropLeftover) {
+  public TreeScanner(OperationListener listener, java.util.function.Function<Path, Leftover> leftovers) {
     this.listener = listener;
-    this.dropLeftover = dropLeftover;
+    this.leftovers = leftovers;
   }
 
   /** Counts each entry it finds as a file done in {@code progress}. */
@@ -308,8 +318,10 @@ public final class TreeScanner {
             continue;
           }
           if (name.startsWith(TEMP_PREFIX)) {
-            if (!dropLeftover.test(child)) {
-              say.accept(true, path + SkipNotes.LEFTOVER.suffix());
+            switch (leftovers.apply(child)) {
+              case DROPPED -> { }
+              case PULL_RUNNING -> say.accept(true, path + SkipNotes.PULL_RUNNING.suffix());
+              case LEFT -> say.accept(true, path + SkipNotes.LEFTOVER.suffix());
             }
             continue;
           }

@@ -181,7 +181,7 @@ class TreeScannerTest {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return false;
+      return TreeScanner.Leftover.LEFT;
     }).scan(root);
     assertEquals(expected, scanned.stream().map(ScannedEntry::path).toList());
     assertEquals(expectedWarnings, warnings);
