@@ -48,7 +48,8 @@ abstract class CacheCommand implements Callable<Integer> {
         "Local:    id=NAME[,type=local][,dir=STORE_DIR][,target=DIR][,compression-level=N]",
         "Registry: id=NAME,[type=registry,]ref=HOST[:PORT]/REPO[:TAG|@sha256:D][,insecure=true][,target=DIR]",
         "Also: from=REF (repeatable), fallback=TAG_PREFIX (repeatable), mode=mirror|merge, max-size=SIZE, verify=metadata|content.",
-        "image=TAG (push): also store the directory as an image under TAG, to seed a BuildKit cache mount from (--mount=type=cache,from=...).",
+        "image=TAG (push): also store the directory as an image under TAG, to seed a BuildKit cache mount from (--mount=type=cache,from=...);"
+            + " image-compression=gzip for Docker Engines before 23 (zstd, the default, needs BuildKit 0.10 or newer).",
         "preset=NAME: the cache directory the tool names (go env GOCACHE, Maven's settings, ...) as target, and NAME as id unless"
             + " id= is given: " + dev.cachemount.core.CachePreset.names() + ".",
         "Comma-separated key=value fields, CSV-quoted as buildx reads --cache-to.",

@@ -43,11 +43,13 @@ import java.util.regex.Pattern;
  * @param image for push: the tag, in the same store, of the snapshot's image view ({@code image=}): an
  *     ordinary container image of the directory that a builder can seed a cache mount from
  *     ({@link dev.cachemount.core.image.ImageView})
+ * @param imageCompression how the image view's layers are compressed ({@code image-compression=}): zstd
+ *     (the default) or gzip, for image tools that predate zstd layers
  */
 public record CacheSpec(
     String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
     Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent,
-    List<String> fallback, Optional<String> image) {
+    List<String> fallback, Optional<String> image, dev.cachemount.core.image.LayerCompression imageCompression) {
 
   /** How a snapshot and a directory relate. */
   public enum Mode {
@@ -60,7 +62,7 @@ public record CacheSpec(
   public static final int MIN_COMPRESSION_LEVEL = 1;
   public static final int MAX_COMPRESSION_LEVEL = 19;
   /** The keys this version understands, in the order the reference lists them. */
-  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback", "preset", "image");
+  public static final List<String> KEYS = List.of("id", "type", "ref", "dir", "target", "compression-level", "insecure", "from", "mode", "max-size", "verify", "fallback", "preset", "image", "image-compression");
 
   /** An OCI tag: what an id must be, since it becomes one. */
   private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -76,6 +78,7 @@ public record CacheSpec(
     Objects.requireNonNull(mode, "mode");
     Objects.requireNonNull(maxSize, "maxSize");
     image = Objects.requireNonNull(image, "image").map(String::trim);
+    Objects.requireNonNull(imageCompression, "imageCompression");
     if (maxSize.isPresent() && maxSize.getAsLong() < 1) {
       throw CachemountException.usage("max-size must be positive");
     }
@@ -130,6 +133,13 @@ public record CacheSpec(
   }
 
   public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
+      Optional<RegistryRef> ref, boolean insecure, List<String> from, Optional<Mode> mode, java.util.OptionalLong maxSize, boolean verifyContent,
+      List<String> fallback, Optional<String> image) {
+    this(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, image,
+        dev.cachemount.core.image.LayerCompression.ZSTD);
+  }
+
+  public CacheSpec(String id, StoreType type, Optional<Path> storeDir, Optional<Path> target, int compressionLevel,
       Optional<RegistryRef> ref, boolean insecure) {
     this(id, type, storeDir, target, compressionLevel, ref, insecure, List.of(), Optional.empty(), java.util.OptionalLong.empty(), false);
   }
@@ -173,37 +183,37 @@ public record CacheSpec(
 
   /** The same spec with other {@code from=} snapshots (see {@link #from}). */
   public CacheSpec withFrom(List<String> newFrom) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent, fallback, image);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, newFrom, mode, maxSize, verifyContent, fallback, image, imageCompression);
   }
 
   /** The same spec with other {@code fallback=} tag prefixes (see {@link #fallback}). */
   public CacheSpec withFallback(List<String> prefixes) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, prefixes, image);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, prefixes, image, imageCompression);
   }
 
   /** The same spec with {@code mode=} set, or unset (null). */
   public CacheSpec withMode(Mode newMode) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent, fallback, image);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, Optional.ofNullable(newMode), maxSize, verifyContent, fallback, image, imageCompression);
   }
 
   /** The same spec with {@code max-size=} bytes (at least 1). */
   public CacheSpec withMaxSize(long bytes) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent, fallback, image);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, java.util.OptionalLong.of(bytes), verifyContent, fallback, image, imageCompression);
   }
 
   /** The same spec with {@code verify=content} (true) or {@code verify=metadata} (false). */
   public CacheSpec withVerifyContent(boolean content) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content, fallback, image);
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, content, fallback, image, imageCompression);
   }
 
   /** The same spec with an image view under {@code tag} (see {@link #image}), or none (null). */
   public CacheSpec withImage(String tag) {
-    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, Optional.ofNullable(tag));
+    return new CacheSpec(id, type, storeDir, target, compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, Optional.ofNullable(tag), imageCompression);
   }
 
   /** The same spec with another target. */
   public CacheSpec withTarget(Path newTarget) {
-    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, image);
+    return new CacheSpec(id, type, storeDir, Optional.ofNullable(newTarget), compressionLevel, ref, insecure, from, mode, maxSize, verifyContent, fallback, image, imageCompression);
   }
 
   /** The target, or a usage error saying that {@code operation} needs one. */
@@ -369,7 +379,7 @@ public record CacheSpec(
     }
     CacheSpec spec = new CacheSpec(id, type, path(fields.get("dir"), "dir", home, base), path(fields.get("target"), "target", home, base), level, ref,
         insecure, from.stream().map(String::trim).toList(), mode, maxSize, verify(fields.get("verify"), text), fallback,
-        Optional.ofNullable(fields.get("image")).map(String::trim));
+        Optional.ofNullable(fields.get("image")).map(String::trim), imageCompression(fields, text));
     if (preset.isEmpty() || spec.target().isPresent()) {
       return spec;
     }
@@ -380,6 +390,21 @@ public record CacheSpec(
       throw new CachemountException(e.kind(), "cache spec '" + text + "': " + e.getMessage(), e);
     }
     return spec.withTarget(base != null ? base.toAbsolutePath().resolve(directory).normalize() : directory.toAbsolutePath().normalize());
+  }
+
+  /** {@code image-compression=}: zstd unless given, and given only with {@code image=}. */
+  private static dev.cachemount.core.image.LayerCompression imageCompression(Map<String, String> fields, String text) {
+    String value = fields.get("image-compression");
+    if (value == null) {
+      return dev.cachemount.core.image.LayerCompression.ZSTD;
+    }
+    if (!fields.containsKey("image")) {
+      throw CachemountException.usage("cache spec '" + text + "': image-compression= applies to the image view, and the spec has no image=TAG;"
+          + " give image=TAG too, or leave image-compression= out");
+    }
+    return dev.cachemount.core.image.LayerCompression.named(value).orElseThrow(() -> CachemountException.usage("cache spec '" + text
+        + "': image-compression=" + value.trim() + " is not " + dev.cachemount.core.image.LayerCompression.names()
+        + " (gzip for image tools older than zstd layers: Docker Engine before 23, BuildKit before 0.10)"));
   }
 
   /**

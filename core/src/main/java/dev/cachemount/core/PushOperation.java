@@ -368,7 +368,7 @@ final class PushOperation {
     try {
       progress.begin(Progress.Step.IMAGE, 0, 0);
       // The target's lock is given up once the view's layers are written, not held through their uploads.
-      ImageView.Result view = new ImageView(store, spec.image().get(), listener).onDirectoryRead(turn::close).takingFromStore(takenFromStore)
+      ImageView.Result view = new ImageView(store, spec.image().get(), listener).compressedWith(spec.imageCompression()).onDirectoryRead(turn::close).takingFromStore(takenFromStore)
           .leavingViewsOf(shown -> newerThan(store, shown, pushed.digest(), ref)).publish(root, Digest.parse(pushed.digest()), () -> {
         if (stored == null) {
           LoadedSnapshot loaded = SnapshotReader.of(store).load(pushed.digest(), ref)

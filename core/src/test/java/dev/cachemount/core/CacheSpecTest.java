@@ -238,7 +238,10 @@ class CacheSpecTest {
       "id=m2,image=other:img|is not a tag",
       "id=m2,image=-img|is not a valid tag",
       "id=m2,image=m2|is the snapshot's own tag",
-      "id=m2,ref=r.example.com/cache:mvn,image=mvn|is the snapshot's own tag"})
+      "id=m2,ref=r.example.com/cache:mvn,image=mvn|is the snapshot's own tag",
+      "id=m2,image-compression=gzip|image-compression= applies to the image view, and the spec has no image=TAG",
+      "id=m2,image=m2-image,image-compression=lz4|image-compression=lz4 is not zstd or gzip",
+      "id=m2,image=m2-image,image-compression=|image-compression= is not zstd or gzip"})
   void anImageThatIsNotATagOfItsOwnIsAUsageError(String text, String expected) {
     CachemountException e = usage(text);
     assertTrue(e.getMessage().contains(expected), e.getMessage());
@@ -251,6 +254,11 @@ class CacheSpecTest {
     assertEquals(java.util.Optional.of("m2-image"), spec.withTarget(Path.of("/t")).withFallback(List.of("m2-")).withMaxSize(5).image());
     assertEquals(java.util.Optional.empty(), parse("id=m2").image());
     assertEquals(java.util.Optional.of("m2-image"), spec.withMode(CacheSpec.Mode.MERGE).image(), "a merged cache has a view too");
+    assertEquals(dev.cachemount.core.image.LayerCompression.ZSTD, spec.imageCompression(), "zstd unless told");
+    CacheSpec gzip = parse("id=m2,ref=r.example.com/cache,image=m2-image,image-compression= GZip ");
+    assertEquals(dev.cachemount.core.image.LayerCompression.GZIP, gzip.imageCompression());
+    assertEquals(dev.cachemount.core.image.LayerCompression.GZIP,
+        gzip.withTarget(Path.of("/t")).withFallback(List.of("m2-")).withMaxSize(5).withMode(CacheSpec.Mode.MERGE).withFrom(List.of()).imageCompression());
   }
 
   @Test

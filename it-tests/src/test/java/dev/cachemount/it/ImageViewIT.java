@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -294,12 +293,7 @@ class ImageViewIT {
       Files.write(root.resolve(big), b);
     }
     Files.writeString(root.resolve("lib.txt"), "beside lib\n");
-    Files.createDirectories(root.resolve("lib/bin"));
-    Files.writeString(root.resolve("lib/x.jar"), "jar\n");
-    Path run = Files.writeString(root.resolve("lib/bin/run.sh"), "#!/bin/sh\necho run\n");
-    Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.createSymbolicLink(root.resolve("lib/bin/current"), Path.of("../x.jar"));
-    Files.createDirectories(root.resolve("lib/empty"));
+    RandomTrees.addLibWithExecutableLinkAndEmptyDirectory(root);
     Path deep = root.resolve("deep/" + "d".repeat(60) + "/" + "e".repeat(60));
     Files.createDirectories(deep);
     Files.writeString(deep.resolve("f".repeat(50) + ".pom"), "<project/>\n");

@@ -24,4 +24,17 @@ final class RandomTrees {
     }
     return root;
   }
+
+  /**
+   * What every cache's view and restore must get right besides files: {@code lib/x.jar}, an executable
+   * {@code lib/bin/run.sh}, a link {@code lib/bin/current -> ../x.jar} and an empty {@code lib/empty}.
+   */
+  static void addLibWithExecutableLinkAndEmptyDirectory(Path root) throws IOException {
+    Files.createDirectories(root.resolve("lib/bin"));
+    Files.writeString(root.resolve("lib/x.jar"), "jar\n");
+    Path run = Files.writeString(root.resolve("lib/bin/run.sh"), "#!/bin/sh\necho run\n");
+    Files.setPosixFilePermissions(run, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.createSymbolicLink(root.resolve("lib/bin/current"), Path.of("../x.jar"));
+    Files.createDirectories(root.resolve("lib/empty"));
+  }
 }

@@ -46,7 +46,10 @@ public final class ImageView {
   public static final String SNAPSHOT = "dev.cachemount.image.snapshot";
   /** On each layer: its group's key ({@link LayerGroups.Group#key}). */
   public static final String LAYER_KEY = "dev.cachemount.image.layer.key";
-  public static final String LAYER = "application/vnd.oci.image.layer.v1.tar+zstd";
+  /** The media type of a layer compressed with zstd, the default ({@link LayerCompression}). */
+  public static final String LAYER = LayerCompression.ZSTD.mediaType();
+  /** On the index: how its layers are compressed ({@link LayerCompression#value}); a view without it is zstd's. */
+  public static final String COMPRESSION = "dev.cachemount.image.compression";
   public static final String CONFIG = "application/vnd.oci.image.config.v1+json";
 
   /** A platform the index names: every one gets the same layers. */
@@ -81,6 +84,7 @@ public final class ImageView {
   private final long layerTarget;
   private DirectoryRead directoryRead = () -> { };
   private java.util.Set<String> takenFromStore = java.util.Set.of();
+  private LayerCompression compression = LayerCompression.ZSTD;
 
   public ImageView(SnapshotStore store, String tag, OperationListener listener) {
     this(store, tag, listener, 0);
@@ -91,6 +95,15 @@ public final class ImageView {
     this.tag = tag;
     this.listener = listener;
     this.layerTarget = layerTarget;
+  }
+
+  /**
+   * Compresses the layers with {@code c} (zstd unless told). A view written with another compression
+   * does not show the snapshot as asked: it is written again, none of its layers kept.
+   */
+  public ImageView compressedWith(LayerCompression c) {
+    this.compression = java.util.Objects.requireNonNull(c, "compression");
+    return this;
   }
 
   /**
@@ -165,7 +178,8 @@ public final class ImageView {
   public Result publish(Path root, Digest snapshot, SnapshotSource source, int level, int workers, boolean rewrite) throws IOException {
     String ref = store.describe(tag);
     Optional<Current> current = current();
-    if (!rewrite && current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())) {
+    if (!rewrite && current.isPresent() && snapshot.toString().equals(current.get().annotations().path(SNAPSHOT).asText())
+        && compression.value().equals(current.get().annotations().path(COMPRESSION).asText(LayerCompression.ZSTD.value()))) {
       Optional<String> lacks = lacking(current.get());
       if (lacks.isEmpty()) {
         return new Result(ref, current.get().manifest().digest().toString(), current.get().layers().size(), current.get().layers().size(), 0, true);
@@ -183,7 +197,7 @@ public final class ImageView {
     for (Layer l : rewrite ? List.<Layer>of() : current.map(Current::layers).orElse(List.<Layer>of())) {
       earlier.put(l.key(), l);
     }
-    List<LayerGroups.Group> groups = layerTarget > 0 ? LayerGroups.of(index, layerTarget) : LayerGroups.of(index);
+    List<LayerGroups.Group> groups = LayerGroups.of(index, layerTarget > 0 ? layerTarget : LayerGroups.target(index.totalBytes()), compression);
     List<String> leftOut = LayerGroups.leftOut(index);
     if (!leftOut.isEmpty()) {
       listener.warning(String.format("the image view %s leaves out %,d entries whose name starts with .wh. (image tools read such a name as the"
@@ -216,7 +230,7 @@ public final class ImageView {
         }
         int number = i;
         building.add(writers.submit(() -> {
-          LayerTar.Written w = new LayerTar(root, level, granularity).readingChangedFilesFrom(store, index).takingFromStore(takenFromStore).write(g, staging.resolve("layer-" + number));
+          LayerTar.Written w = new LayerTar(root, level, granularity).compressedWith(compression).readingChangedFilesFrom(store, index).takingFromStore(takenFromStore).write(g, staging.resolve("layer-" + number));
           fromStore.addAll(w.fromStore());
           return uploads.submit(() -> {
             BlobPut put = store.putBlob(w.digest(), w.size(), w.file());
@@ -297,6 +311,7 @@ public final class ImageView {
     annotations.put(MediaTypes.CREATED, created);
     annotations.put(VIEW, VIEW_VERSION);
     annotations.put(SNAPSHOT, snapshot.toString());
+    annotations.put(COMPRESSION, compression.value());
     ManifestBytes indexBytes = ManifestBytes.of(MediaTypes.OCI_INDEX, Json.mapper().writeValueAsBytes(imageIndex));
     // Another push may have written the view of a later snapshot meanwhile: looked at again, last.
     Optional<ManifestBytes> now;
@@ -346,7 +361,7 @@ public final class ImageView {
     return c;
   }
 
-  private static ObjectNode manifest(Digest config, long configSize, String created, Layer[] layers) {
+  private ObjectNode manifest(Digest config, long configSize, String created, Layer[] layers) {
     ObjectNode m = Json.mapper().createObjectNode();
     m.put("schemaVersion", 2);
     m.put("mediaType", MediaTypes.OCI_MANIFEST);
@@ -357,7 +372,7 @@ public final class ImageView {
     ArrayNode array = m.putArray("layers");
     for (Layer l : layers) {
       ObjectNode d = array.addObject();
-      d.put("mediaType", LAYER);
+      d.put("mediaType", compression.mediaType());
       d.put("digest", l.digest().toString());
       d.put("size", l.size());
       d.putObject("annotations").put(LAYER_KEY, l.key());

@@ -61,6 +61,14 @@ public final class LayerGroups {
 
   /** As {@link #of(SnapshotIndex)}, with groups of {@code target} bytes on average. */
   static List<Group> of(SnapshotIndex index, long target) {
+    return of(index, target, LayerCompression.ZSTD);
+  }
+
+  /**
+   * As {@link #of(SnapshotIndex, long)}, for layers compressed with {@code compression}: its name is
+   * part of each group's key, so that a view written with another keeps none of its layers.
+   */
+  static List<Group> of(SnapshotIndex index, long target, LayerCompression compression) {
     List<Entry> entries = index.entries().stream().filter(e -> !whiteout(e.path())).toList();
     long half = target / 2;
     List<List<Entry>> cut = new ArrayList<>();
@@ -86,7 +94,7 @@ public final class LayerGroups {
     List<List<Entry>> named = nameAgain(cut);
     List<Group> groups = new ArrayList<>();
     for (int g = 0; g < named.size(); g++) {
-      groups.add(group(named.get(g), index, sizes.get(g)));
+      groups.add(group(named.get(g), index, sizes.get(g), compression));
     }
     return groups;
   }
@@ -160,9 +168,9 @@ public final class LayerGroups {
     return draw < (double) file.size() / half;
   }
 
-  private static Group group(List<Entry> entries, SnapshotIndex index, long bytes) {
+  private static Group group(List<Entry> entries, SnapshotIndex index, long bytes, LayerCompression compression) {
     MessageDigest md = Digest.newMessageDigest();
-    field(md, LayerTar.FORMAT);
+    field(md, compression.format());
     ByteBuffer number = ByteBuffer.allocate(8);
     for (Entry e : entries) {
       field(md, e.type().name());

@@ -1,6 +1,5 @@
 package dev.cachemount.core.image;
 
-import com.github.luben.zstd.ZstdOutputStream;
 import dev.cachemount.core.CachemountException;
 import dev.cachemount.core.blob.Digest;
 import dev.cachemount.core.index.Entry;
@@ -43,9 +42,6 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * snapshot. Files are opened without following a link below the root ({@link TreeFiles}).
  */
 final class LayerTar {
-  /** What identifies this way of writing a layer: part of every group's key. */
-  static final String FORMAT = "cachemount-image-layer-v1 tar+zstd 0:0 0644/0755";
-
   /**
    * A written layer: the compressed file, its digest and size, the digest of the tar (the diff id), and
    * the files read from the snapshot's packs because the directory no longer held them as it does.
@@ -54,6 +50,7 @@ final class LayerTar {
 
   private final Path root;
   private final int level;
+  private LayerCompression compression = LayerCompression.ZSTD;
   /**
    * The granularity, in nanoseconds, of the directory's file system ({@link CoarseTimes#measure}),
    * asked for only when a file's time is not the snapshot's exactly: a snapshot may hold a time finer
@@ -76,6 +73,12 @@ final class LayerTar {
     this.root = root;
     this.level = level;
     this.granularity = granularity;
+  }
+
+  /** Compresses the layer so (zstd unless told). */
+  LayerTar compressedWith(LayerCompression c) {
+    this.compression = c;
+    return this;
   }
 
   /** Reads a file the directory no longer holds as the snapshot ({@code index}) does from the snapshot's packs in {@code blobs}. */
@@ -114,9 +117,9 @@ final class LayerTar {
     try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         TreeFiles files = new TreeFiles(root)) {
       sink = new CountingDigestStream(out, compressed);
-      try (ZstdOutputStream zstd = new ZstdOutputStream(sink, level);
+      try (OutputStream compressing = compression.compressing(sink, level);
           TarArchiveOutputStream archive = new TarArchiveOutputStream(
-              new BufferedOutputStream(new CountingDigestStream(zstd, tar), 1 << 16), "UTF-8")) {
+              new BufferedOutputStream(new CountingDigestStream(compressing, tar), 1 << 16), "UTF-8")) {
         archive.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         archive.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
         archive.setAddPaxHeadersForNonAsciiNames(true);

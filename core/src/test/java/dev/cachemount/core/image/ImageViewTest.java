@@ -87,6 +87,51 @@ class ImageViewTest {
     assertEquals(TreeListing.of(tree), TreeListing.of(restored));
   }
 
+  /**
+   * image-compression=gzip, for image tools older than zstd layers (the Docker Engine 20.10 of Debian
+   * 12, whose BuildKit reads a zstd layer as a broken tar): gzip layers that give the same tree; a
+   * push that asks for the other compression writes the view again, none of its layers kept, and an
+   * unchanged push that asks for the same leaves it.
+   */
+  @Test
+  void aGzipViewGivesTheSameTreeAndASwitchOfCompressionWritesItAgain() throws IOException {
+    Path tree = dir.resolve("tree");
+    TestTrees.mixed(tree, 9);
+    OperationResult gzip = client.push(client.parseSpec("id=m2,dir=" + store + ",target=" + tree + ",image=m2-image,image-compression=gzip"),
+        OperationListener.NONE);
+    assertEquals(Outcome.PUSHED, gzip.result());
+    ImageViews.Read view = ImageViews.read(store, "m2-image");
+    assertEquals("gzip", view.index().path("annotations").path(ImageView.COMPRESSION).asText());
+    assertEquals("application/vnd.oci.image.layer.v1.tar+gzip", view.manifests().get("linux/amd64").path("layers").path(0).path("mediaType").asText());
+    try (dev.cachemount.core.store.LayoutStore s = new dev.cachemount.core.store.LayoutStore(store)) {
+      byte[] layer = ImageViews.blob(s, view.layers().get(0), view.manifests().get("linux/amd64").path("layers").path(0).path("size").asLong());
+      assertEquals(0x1f, layer[0] & 0xff, "gzip's magic");
+      assertEquals(0x8b, layer[1] & 0xff);
+    }
+    List<String> gzipKeys = view.keys();
+    Path extracted = dir.resolve("extracted-gzip");
+    ImageViews.extract(store, "m2-image", extracted);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extracted));
+
+    clock.now = clock.now.plus(Duration.ofMinutes(5));
+    OperationResult again = client.push(client.parseSpec("id=m2,dir=" + store + ",target=" + tree + ",image=m2-image,image-compression=gzip"),
+        OperationListener.NONE);
+    assertTrue(again.image().unchanged());
+    assertEquals(gzip.image().digest(), again.image().digest());
+
+    OperationResult zstd = client.push(spec("m2", tree, "m2-image"), OperationListener.NONE);
+    assertEquals(Outcome.UNCHANGED, zstd.result(), "the snapshot is the same");
+    assertFalse(zstd.image().unchanged(), "but its view is not zstd's");
+    assertEquals(0, zstd.image().layersReused());
+    view = ImageViews.read(store, "m2-image");
+    assertEquals("zstd", view.index().path("annotations").path(ImageView.COMPRESSION).asText());
+    assertTrue(java.util.Collections.disjoint(gzipKeys, view.keys()), "the compression is part of every layer's key");
+    Path extractedZstd = dir.resolve("extracted-zstd");
+    ImageViews.extract(store, "m2-image", extractedZstd);
+    assertEquals(ImageViews.listing(tree), ImageViews.listing(extractedZstd));
+    assertTrue(client.push(spec("m2", tree, "m2-image"), OperationListener.NONE).image().unchanged());
+  }
+
   @Test
   void anUnchangedPushLeavesTheViewAsItIs() throws IOException {
     Path tree = dir.resolve("tree");
@@ -389,7 +434,7 @@ class ImageViewTest {
           .write(group, dir.resolve("layer"));
       // Its bytes were checked against the snapshot's chunk digests as they were read: the layer holds them, not written again.
       assertEquals(List.of(), w.fromStore());
-      byte[] tar = ImageViews.decompress(Files.readAllBytes(w.file()));
+      byte[] tar = ImageViews.decompress(Files.readAllBytes(w.file()), LayerCompression.ZSTD);
       try (var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(new java.io.ByteArrayInputStream(tar))) {
         int files = 0;
         for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) {

@@ -42,6 +42,7 @@ public final class ImageViews {
       ManifestBytes indexBytes = s.fetchManifest(tag).orElseThrow();
       assertEquals(MediaTypes.OCI_INDEX, indexBytes.mediaType());
       JsonNode index = Json.mapper().readTree(indexBytes.bytes());
+      LayerCompression compression = compressionOf(index);
       Map<String, JsonNode> manifests = new LinkedHashMap<>();
       List<Digest> layers = null;
       List<String> keys = new ArrayList<>();
@@ -58,13 +59,13 @@ public final class ImageViews {
         List<Digest> these = new ArrayList<>();
         int i = 0;
         for (JsonNode l : m.path("layers")) {
-          assertEquals(ImageView.LAYER, l.path("mediaType").asText());
+          assertEquals(compression.mediaType(), l.path("mediaType").asText());
           Digest digest = Digest.parse(l.path("digest").asText());
           these.add(digest);
           if (layers == null) {
             keys.add(l.path("annotations").path(ImageView.LAYER_KEY).asText());
             // The diff id is the digest of the uncompressed tar.
-            byte[] tar = decompress(blob(s, digest, l.path("size").asLong()));
+            byte[] tar = decompress(blob(s, digest, l.path("size").asLong()), compression);
             assertEquals(config.path("rootfs").path("diff_ids").get(i).asText(), Digest.of(tar).toString(), "diff id of layer " + i);
           }
           i++;
@@ -90,7 +91,7 @@ public final class ImageViews {
         // Per layer, as GNU tar and an overlay do: a later layer that writes into a directory it does
         // not name leaves that directory with the time of the extraction.
         Map<Path, FileTime> directoryTimes = new LinkedHashMap<>();
-        byte[] tar = decompress(blob(s, Digest.parse(l.path("digest").asText()), l.path("size").asLong()));
+        byte[] tar = decompress(blob(s, Digest.parse(l.path("digest").asText()), l.path("size").asLong()), compressionOf(view.index()));
         try (TarArchiveInputStream in = new TarArchiveInputStream(new java.io.ByteArrayInputStream(tar), "UTF-8")) {
           TarArchiveEntry e;
           while ((e = in.getNextEntry()) != null) {
@@ -145,8 +146,14 @@ public final class ImageViews {
     return b;
   }
 
-  static byte[] decompress(byte[] zst) throws IOException {
-    try (ZstdInputStream in = new ZstdInputStream(new java.io.ByteArrayInputStream(zst))) {
+  /** How the view's layers are compressed, by its index's annotation: zstd where it has none (an earlier version's view). */
+  static LayerCompression compressionOf(JsonNode index) {
+    return LayerCompression.named(index.path("annotations").path(ImageView.COMPRESSION).asText("zstd")).orElseThrow();
+  }
+
+  static byte[] decompress(byte[] compressed, LayerCompression compression) throws IOException {
+    try (InputStream in = compression == LayerCompression.GZIP ? new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(compressed))
+        : new ZstdInputStream(new java.io.ByteArrayInputStream(compressed))) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       in.transferTo(out);
       return out.toByteArray();
