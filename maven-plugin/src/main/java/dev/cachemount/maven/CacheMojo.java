@@ -133,16 +133,30 @@ abstract class CacheMojo<R> extends AbstractMojo {
   abstract String goal();
 
   /**
-   * Whether {@code project}'s build has an execution of this plugin's {@link #goal()}. An execution
-   * bound to the phase {@code none} (how a module turns off an execution it inherits) never runs, nor
-   * does one that the module skips ({@code <cachemount.skip>true</cachemount.skip>} in its
-   * properties, or {@code <skip>true</skip>} in its configuration).
+   * Whether {@code project}'s build has this execution of this plugin's {@link #goal()}: one with the
+   * id of the execution running now (the one a parent's pom gives every module keeps its id), so that
+   * an execution of a module's own (its own cache, pushed by {@code <execution><id>push-npm</id>} in
+   * that module's pom) runs where it is declared rather than deferring to a project that does not
+   * have it. An execution bound to the phase {@code none} (how a module turns off an execution it
+   * inherits) never runs, nor does one that the module skips ({@code <cachemount.skip>true</cachemount.skip>}
+   * in its properties, or {@code <skip>true</skip>} in its configuration).
    */
   private boolean runsTheGoal(org.apache.maven.project.MavenProject project) {
+    return runsTheGoal(project, mojoExecution == null ? null : mojoExecution.getExecutionId());
+  }
+
+  /** Whether {@code project}'s build has any execution of this plugin's {@link #goal()}, whatever its id. */
+  boolean runsAnExecutionOfTheGoal(org.apache.maven.project.MavenProject project) {
+    return runsTheGoal(project, null);
+  }
+
+  /** As {@link #runsTheGoal(org.apache.maven.project.MavenProject)}, for the execution {@code executionId} (null: any). */
+  private boolean runsTheGoal(org.apache.maven.project.MavenProject project, String executionId) {
     return project.getBuildPlugins().stream()
         .filter(p -> "dev.cachemount".equals(p.getGroupId()) && "cachemount-maven-plugin".equals(p.getArtifactId()))
         .anyMatch(p -> p.getExecutions().stream()
-            .anyMatch(e -> e.getGoals().contains(goal()) && !"none".equals(e.getPhase()) && !skips(project, p, e)));
+            .anyMatch(e -> e.getGoals().contains(goal()) && (executionId == null || executionId.equals(e.getId()))
+                && !"none".equals(e.getPhase()) && !skips(project, p, e)));
   }
 
   /**

@@ -38,7 +38,8 @@ public class PushMojo extends SnapshotMojo {
    * one to finish: modules that do not depend on one another build at once, and this one may reach
    * {@code verify} while others still resolve and download into the cache. It waits for every
    * module that does not depend on it (those that do wait for it, and come after the snapshot, as
-   * in a build without {@code -T}). A module that fails and so stops the build ({@code --fail-fast},
+   * in a build without {@code -T}), nor for a module after it in the reactor that runs a push too
+   * (an execution of its own: it waits for this one). A module that fails and so stops the build ({@code --fail-fast},
    * Maven's default) stops the push too, as a build without {@code -T} would not reach it; with
    * {@code --fail-at-end}, the modules Maven then skips (those that depend on the failed one) are
    * not waited for. When one of the modules it waits for waits in turn for Maven's lock (an
@@ -54,7 +55,13 @@ public class PushMojo extends SnapshotMojo {
     MavenProject current = session.getCurrentProject();
     ProjectDependencyGraph graph = session.getProjectDependencyGraph();
     Set<MavenProject> after = identitySet(graph == null ? List.of() : graph.getDownstreamProjects(current, true));
-    List<MavenProject> others = session.getProjects().stream().filter(p -> p != current && !after.contains(p)).toList();
+    // Nor for a module later in the reactor that runs a push of its own (an execution its pom declares
+    // for its own cache): that push waits in turn for this module, and the two would wait for each
+    // other for ever. Waits go back in the reactor's order only, between pushes.
+    List<MavenProject> reactor = session.getProjects();
+    int here = reactor.indexOf(current);
+    List<MavenProject> others = reactor.stream()
+        .filter(p -> p != current && !after.contains(p) && !(reactor.indexOf(p) > here && runsAnExecutionOfTheGoal(p))).toList();
     boolean told = false;
     while (true) {
       List<BuildFailure> failures = others.stream().map(session.getResult()::getBuildSummary)

@@ -596,6 +596,52 @@ class CacheMojoTest {
     assertEquals(TreeListing.of(source), TreeListing.of(target));
   }
 
+  /** The execution {@code id} of a pom, as Maven runs it. */
+  private static org.apache.maven.plugin.MojoExecution boundAs(String id) {
+    return new org.apache.maven.plugin.MojoExecution(new org.apache.maven.plugin.descriptor.MojoDescriptor(), id,
+        org.apache.maven.plugin.MojoExecution.Source.LIFECYCLE);
+  }
+
+  @Test
+  void anExecutionOfAModulesOwnRunsInThatModule() throws Exception {
+    // The parent's pom gives every module restore-cache and save-cache (the Maven repository); core's
+    // pom adds pull-core and push-core, a cache of its own. Those used to defer to the first and last
+    // projects that run any pull or push, parent and app, whose builds do not have them: core's cache
+    // was never pulled or pushed, and the log said it ran in parent and app.
+    var core = project("core", "pull", "push");
+    org.apache.maven.model.PluginExecution own = new org.apache.maven.model.PluginExecution();
+    own.setId("core-own");
+    own.addGoal("pull");
+    own.addGoal("push");
+    core.getBuildPlugins().get(0).addExecution(own);
+    var projects = List.of(project("parent", "pull", "push"), core, project("app", "pull", "push"));
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 4);
+    Path store = dir.resolve("store");
+
+    PushMojo inherited = configure(new PushMojo(), "id=m2,dir=" + store + ",target=" + source);
+    inherited.mojoExecution = boundAs("default");
+    runIn(inherited, projects, 1);
+    assertFalse(Files.exists(store), "the inherited push still runs once, in app");
+
+    PushMojo push = configure(new PushMojo(), "id=core,dir=" + store + ",target=" + source);
+    push.mojoExecution = boundAs("core-own");
+    runIn(push, projects, 1);
+    assertTrue(Files.exists(store), "core's own push runs in core, the only project that has it");
+
+    Path target = dir.resolve("target");
+    PullMojo pull = configure(new PullMojo(), "id=core,dir=" + store + ",target=" + target);
+    pull.mojoExecution = boundAs("core-own");
+    runIn(pull, projects, 1);
+    assertEquals(TreeListing.of(source), TreeListing.of(target), "core's own pull runs in core");
+
+    Path notHere = dir.resolve("not-here");
+    PullMojo inheritedPull = configure(new PullMojo(), "id=core,dir=" + store + ",target=" + notHere);
+    inheritedPull.mojoExecution = boundAs("default");
+    runIn(inheritedPull, projects, 1);
+    assertFalse(Files.exists(notHere), "the inherited pull still runs once, in parent");
+  }
+
   /** A dependency graph of {@code projects} in which each of {@code dependsOn}'s keys depends on its value. */
   private static org.apache.maven.execution.ProjectDependencyGraph graph(List<org.apache.maven.project.MavenProject> projects,
       Map<org.apache.maven.project.MavenProject, org.apache.maven.project.MavenProject> dependsOn) {
@@ -654,6 +700,48 @@ class CacheMojoTest {
     Path target = dir.resolve("target");
     configure(new PullMojo(), "id=m2,dir=" + store + ",target=" + target).execute();
     assertEquals(TreeListing.of(source), TreeListing.of(target), "the snapshot holds what core wrote before it finished");
+  }
+
+  @Test
+  void inAParallelBuildAModulesOwnPushDoesNotWaitForALaterModuleThatPushes() throws Exception {
+    // mvn -T 2: core pushes a cache of its own (an execution of its pom), app, which does not depend on
+    // core, runs the push every module inherits, and that push waits for core to finish. Had core's
+    // push waited for app in turn, the two would have waited for each other for ever.
+    var parent = project("parent", "pull", "push");
+    var core = project("core", "pull", "push");
+    org.apache.maven.model.PluginExecution own = new org.apache.maven.model.PluginExecution();
+    own.setId("core-own");
+    own.addGoal("push");
+    core.getBuildPlugins().get(0).addExecution(own);
+    var app = project("app", "pull", "push");
+    var projects = List.of(parent, core, app);
+    Path source = dir.resolve("source");
+    TestTrees.mixed(source, 3);
+    Path store = dir.resolve("store");
+    PushMojo push = configure(new PushMojo(), "id=core,dir=" + store + ",target=" + source);
+    push.mojoExecution = boundAs("core-own");
+    push.session = reactor(projects, core);
+    push.session.setParallel(true);
+    push.session.setProjectDependencyGraph(graph(projects, Map.of()));
+    push.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildSuccess(parent, 1));
+    // app still builds (no summary): its push waits for core. Here it ends after 10 s, so that a push
+    // that waits for it ends too.
+    Thread appBuild = new Thread(() -> {
+      try {
+        Thread.sleep(10_000);
+      } catch (InterruptedException e) {
+        return;
+      }
+      push.session.getResult().addBuildSummary(new org.apache.maven.execution.BuildSuccess(app, 10_000));
+    });
+    appBuild.setDaemon(true);
+    appBuild.start();
+    long start = System.nanoTime();
+    push.execute();
+    long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+    appBuild.interrupt();
+    assertTrue(Files.exists(store), "pushed in core");
+    assertTrue(seconds < 8, "core's own push waited " + seconds + " s for app, whose push waits for core");
   }
 
   /**
