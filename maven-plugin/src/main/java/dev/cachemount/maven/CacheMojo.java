@@ -41,7 +41,11 @@ abstract class CacheMojo<R> extends AbstractMojo {
   @Parameter(property = "cachemount.skip", defaultValue = "false")
   boolean skip;
 
-  /** Fail the build when the operation fails; when false, a failure is logged as a warning. */
+  /**
+   * Fail the build when the operation fails; when false, a failed operation is logged as an error
+   * (shown under {@code -q} too) and the build goes on. A spec that does not parse, specs that would
+   * undo each other, or a missing {@code serverId} server fail the build regardless.
+   */
   @Parameter(property = "cachemount.failOnError", defaultValue = "true")
   boolean failOnError;
 

@@ -317,6 +317,18 @@ class CacheMojoTest {
     assertEquals("verify", push.group(1));
   }
 
+  @Test
+  void theDescriptorSaysWhatFailOnErrorFalseDoes() throws Exception {
+    // What mvn help:describe shows: it said a failure was logged as a warning (hidden by -q); it is an error.
+    String descriptor = Files.readString(Path.of("target/classes/META-INF/maven/plugin.xml"));
+    java.util.regex.Matcher parameter = java.util.regex.Pattern.compile(
+        "<name>failOnError</name>.*?<description>(.*?)</description>", java.util.regex.Pattern.DOTALL).matcher(descriptor);
+    assertTrue(parameter.find(), descriptor);
+    String description = parameter.group(1);
+    assertFalse(description.contains("warning"), description);
+    assertTrue(description.contains("logged as an error") && description.contains("regardless"), description);
+  }
+
   static org.apache.maven.execution.MavenSession reactor(List<org.apache.maven.project.MavenProject> projects,
       org.apache.maven.project.MavenProject current) {
     @SuppressWarnings("deprecation")
