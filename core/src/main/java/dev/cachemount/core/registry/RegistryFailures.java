@@ -221,9 +221,11 @@ final class RegistryFailures {
         return "Check " + RegistryCredentials.USER_VARIABLE + " and " + RegistryCredentials.PASSWORD_VARIABLE
             + " (they come before Docker's config.json; unset them to use a `docker login`)";
       }
+      // The Maven plugin finds its <server> by these ids: a server under another id (a repository's, say) is not used.
+      String serverIds = ref.loginNames().stream().map(id -> "'" + id + "'").collect(java.util.stream.Collectors.joining(" or "));
       return "Log in with `docker login " + ref.registry() + "`, or set " + RegistryCredentials.USER_VARIABLE + " and "
           + RegistryCredentials.PASSWORD_VARIABLE + " (the CLI also reads the password from --password-stdin, the Maven plugin from a"
-          + " <server> of settings.xml)";
+          + " <server> of settings.xml whose id is " + serverIds + ", or the one -Dcachemount.serverId names)";
     }
   }
 

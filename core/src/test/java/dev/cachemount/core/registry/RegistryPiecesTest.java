@@ -205,6 +205,9 @@ class RegistryPiecesTest {
         new RegistryFailures.CredentialsUsed(Optional.empty(), Optional.of("the Docker credential helper configured in ~/.docker/config.json"
             + " for cache.example.com failed (it said so)"), false)).getMessage();
     assertTrue(helper.contains("no credentials were found (anonymous access): the Docker credential helper") && helper.contains("it said so"), helper);
+    // A Maven user whose <server> has another id learns which ids the plugin looks for.
+    assertTrue(helper.contains("the Maven plugin from a <server> of settings.xml whose id is '" + ref.registry() + "'")
+        && helper.contains("-Dcachemount.serverId"), helper);
 
     String maven = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
         new RegistryFailures.CredentialsUsed(Optional.of("settings.xml server 'cache.example.com'"), Optional.empty(), false)).getMessage();
