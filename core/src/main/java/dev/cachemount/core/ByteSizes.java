@@ -31,7 +31,7 @@ final class ByteSizes {
     int power = unit.isEmpty() ? 0 : "kmgt".indexOf(unit.charAt(0)) + 1;
     double value = Double.parseDouble(m.group(1)) * Math.pow(decimal ? 1000 : 1024, power);
     if (value < 1 || value > Long.MAX_VALUE / 2) {
-      throw CachemountException.usage(what + "='" + text + "' is out of range");
+      throw CachemountException.usage(what + "='" + text + "' is out of range: give at least 1 byte and at most 4 EiB, for example 2GiB, 500MB or 1.5G");
     }
     return (long) value;
   }

@@ -239,4 +239,17 @@ class TreePoliciesTest {
         .getMessage().contains("not mirror or merge"));
     assertFalse(client().parseSpec("id=m2,max-size=1G").mode().isPresent());
   }
+
+  @Test
+  void aSizeOutOfRangeSaysWhatIsAccepted() {
+    // max-size=0 (a budget that would keep nothing) once said only "is out of range".
+    for (String bad : new String[] {"0", "0.0001KiB", "4194305T", "99999999T"}) {
+      CachemountException e = assertThrows(CachemountException.class, () -> client().parseSpec("id=m2,max-size=" + bad), bad);
+      assertEquals(FailureKind.USAGE, e.kind());
+      assertTrue(e.getMessage().contains("max-size='" + bad + "' is out of range: give at least 1 byte and at most 4 EiB, for example 2GiB, 500MB or 1.5G"),
+          e.getMessage());
+    }
+    assertEquals(1L, ByteSizes.parse("1", "max-size"));
+    assertEquals(1L << 62, ByteSizes.parse("4194304T", "max-size"));
+  }
 }
