@@ -13,10 +13,14 @@ import picocli.CommandLine.Model.OptionSpec;
 final class Models {
   private Models() {}
 
-  /** {@code -h}/{@code --help} and {@code -V}/{@code --version}, as picocli's {@code mixinStandardHelpOptions} adds them. */
+  /**
+   * {@code -h}/{@code --help} and {@code -V}/{@code --version}, as picocli's {@code mixinStandardHelpOptions} adds them; every
+   * command's {@code -V} prints the version (a command without a version provider printed nothing).
+   */
   static CommandSpec withStandardHelpOptions(CommandSpec spec) {
     spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("Show this help message and exit.").build());
     spec.addOption(OptionSpec.builder("-V", "--version").versionHelp(true).description("Print version information and exit.").build());
+    spec.versionProvider(new VersionCommand.Provider());
     return spec;
   }
 

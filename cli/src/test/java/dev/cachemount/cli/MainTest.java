@@ -584,6 +584,18 @@ class MainTest {
   }
 
   @Test
+  void everyCommandsVersionOptionPrintsTheVersion() {
+    // Each command's --help lists "-V, --version  Print version information and exit."; under a
+    // command it once printed nothing (exit 0): only the top-level command had a version provider.
+    for (String command : List.of("push", "pull", "run", "inspect", "ls", "verify", "prune")) {
+      for (String option : List.of("-V", "--version")) {
+        assertEquals(0, run(command, option), command + " " + option + ": " + err);
+        assertTrue(out.startsWith("cachemount ") && out.contains("snapshot format 1"), command + " " + option + ": " + out);
+      }
+    }
+  }
+
+  @Test
   void versionPrintsTheFormat() {
     assertEquals(0, run("version"));
     assertTrue(out.startsWith("cachemount "), out);
