@@ -113,7 +113,8 @@ public final class Cachemount {
     }
     String p = password.strip();
     if (p.isEmpty()) {
-      throw CachemountException.usage("--password-stdin read an empty password from standard input");
+      throw CachemountException.usage("--password-stdin read an empty password from standard input: pipe the password or token in,"
+          + " as in printf '%s' \"$TOKEN\" | cachemount push --password-stdin ... (is the variable that holds it set in this job?)");
     }
     return new RegistryCredential(user, p, "--password-stdin with " + RegistryCredentials.USER_VARIABLE);
   }

@@ -382,6 +382,8 @@ class CachemountRoundTripTest {
     assertTrue(pull.getMessage().contains("application/vnd.oci.image.config.v1+json"), pull.getMessage());
     CachemountException push = assertThrows(CachemountException.class, () -> client.push(spec("app", source), listener));
     assertEquals(FailureKind.OPERATIONAL, push.kind());
+    // No command deletes a tag of a layout directory: the message offers what the user can do.
+    assertTrue(push.getMessage().endsWith("choose another id, or another store (dir= or ref=)"), push.getMessage());
     CachemountException forced = assertThrows(CachemountException.class, () -> client.push(spec("app", source), new PushOptions(true), listener));
     assertEquals(FailureKind.OPERATIONAL, forced.kind(), "--force repairs our snapshots; it does not overwrite someone else's");
     assertEquals(foreign.digest(), layout.fetchManifest("app").orElseThrow().digest());

@@ -26,6 +26,13 @@ public record RegistrySettings(
       Set.of(), Optional.empty(), Optional.empty(), DEFAULT_PARALLEL_UPLOADS, RetryPolicy.DEFAULT, Duration.ofSeconds(60));
 
   public RegistrySettings {
+    for (String host : insecureRegistries) {
+      // "http://host:5000" or "host:5000/v2" matched no registry, silently: the user's registry stayed refused.
+      if (host.isBlank() || host.contains("/") || host.contains("@") || host.chars().anyMatch(Character::isWhitespace)) {
+        throw dev.cachemount.core.CachemountException.usage("--insecure-registry '" + host + "' is not a registry host: give HOST or HOST:PORT, without"
+            + " a scheme or a path, as the ref names it (for ref=registry.local:5000/cache, --insecure-registry registry.local:5000)");
+      }
+    }
     insecureRegistries = insecureRegistries.stream().map(RegistryRef::canonicalHost).collect(Collectors.toUnmodifiableSet());
     Objects.requireNonNull(caFile, "caFile");
     Objects.requireNonNull(credential, "credential");

@@ -13,7 +13,9 @@ public final class NotASnapshotException extends CachemountException {
   private final String what;
 
   NotASnapshotException(String what) {
-    super(FailureKind.OPERATIONAL, what + "; choose another id, or another store (dir= or ref=), or delete that tag");
+    super(FailureKind.OPERATIONAL, what + "; choose another id, or another store (dir= or ref=)"
+        // A registry deletes a tag through its API or its web console; cachemount has no command that deletes one in a layout directory.
+        + (what.startsWith("docker://") ? ", or delete that tag in the registry" : ""));
     this.what = what;
   }
 

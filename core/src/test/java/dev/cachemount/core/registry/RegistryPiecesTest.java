@@ -30,6 +30,29 @@ class RegistryPiecesTest {
   @TempDir Path dir;
 
   @Test
+  void anEmptyPasswordOnStandardInputSaysHowToGiveOne(@org.junit.jupiter.api.io.TempDir Path home) {
+    dev.cachemount.core.Cachemount client = dev.cachemount.core.Cachemount.builder().home(home)
+        .env(Map.of(RegistryCredentials.USER_VARIABLE, "ci")).build();
+    dev.cachemount.core.CachemountException e = org.junit.jupiter.api.Assertions.assertThrows(dev.cachemount.core.CachemountException.class,
+        () -> client.passwordFromStdin(" \n"));
+    assertEquals(dev.cachemount.core.FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("pipe the password or token in") && e.getMessage().contains("is the variable that holds it set"), e.getMessage());
+    assertEquals("s3cret", client.passwordFromStdin("s3cret\n").password());
+  }
+
+  /** "http://host:5000" matched no registry, silently: the registry stayed refused, and nothing said why. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"http://registry.local:5000", "registry.local:5000/v2", "user@registry.local", " "})
+  void anInsecureRegistryThatIsNotAHostIsAUsageError(String host) {
+    dev.cachemount.core.CachemountException e = org.junit.jupiter.api.Assertions.assertThrows(dev.cachemount.core.CachemountException.class,
+        () -> RegistrySettings.DEFAULT.withInsecureRegistries(java.util.Set.of(host)));
+    assertEquals(dev.cachemount.core.FailureKind.USAGE, e.kind());
+    assertTrue(e.getMessage().contains("give HOST or HOST:PORT, without a scheme or a path"), e.getMessage());
+    assertTrue(RegistrySettings.DEFAULT.withInsecureRegistries(java.util.Set.of("Registry.Local:5000"))
+        .allowsUnverifiedTls(RegistryRef.parse("registry.local:5000/cache"), false), "a host, in any case, is one");
+  }
+
+  @Test
   void jibPushesTheManifestBytesExactlyAsGiven() throws IOException {
     // Odd spacing and key order: jib must not re-serialise, or the digest the tag names would change.
     byte[] bytes = "{ \"schemaVersion\":2,\"z\":1,  \"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"a\":[]}"
