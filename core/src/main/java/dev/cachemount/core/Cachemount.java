@@ -482,9 +482,11 @@ public final class Cachemount {
       }).check(ref);
     } catch (CachemountException e) {
       // A manifest, config or index that does not check: the snapshot is damaged there, unless a
-      // push moved the tag meanwhile and the old one's blobs were collected.
+      // push moved the tag meanwhile and the old one's blobs were collected (or a prune removed the tag and them).
+      String changed = e.kind() == FailureKind.INTEGRITY && e instanceof dev.cachemount.core.store.BlobNotFoundException
+          ? changedMeanwhile(store, l.reference(), read[0]) : null;
       CachemountException told = e.kind() != FailureKind.INTEGRITY ? e
-          : e instanceof dev.cachemount.core.store.BlobNotFoundException && replacedMeanwhile(store, l.reference(), read[0]) ? replaced(ref)
+          : changed != null ? changedMeanwhile(ref, changed)
           : damaged(PullOperation.naming(e.getMessage(), spec.id(), l.fallback()), spec, l, store, e);
       throw interrupted(told, watch, "verify of cache '" + spec.id() + "'");
     } catch (RuntimeException e) {
@@ -493,8 +495,9 @@ public final class Cachemount {
     if (!report.damaged().isEmpty()) {
       // A push that moved the tag meanwhile may have had the old snapshot's packs collected, as a
       // pull finds (PullOperation): that is not damage.
-      if (replacedMeanwhile(store, l.reference(), s.manifestBytes().digest())) {
-        throw replaced(ref);
+      String changed = changedMeanwhile(store, l.reference(), s.manifestBytes().digest());
+      if (changed != null) {
+        throw changedMeanwhile(ref, changed);
       }
       throw damaged(damageMessage(ref, report), spec, l, store, null);
     }
@@ -535,17 +538,21 @@ public final class Cachemount {
         .orElse(new LookedUp(own, store.describe(own), null, Optional.empty(), null));
   }
 
-  /** Whether {@code reference} names another manifest than {@code read} now (or none). */
-  private static boolean replacedMeanwhile(SnapshotStore store, String reference, dev.cachemount.core.blob.Digest read) throws IOException {
+  /**
+   * What became of the snapshot {@code read} that {@code reference} named: "replaced by a push" when
+   * it names another manifest now, "removed (a prune deleted its tag)" when it names none; null when
+   * it still names {@code read} (or nothing was read).
+   */
+  private static String changedMeanwhile(SnapshotStore store, String reference, dev.cachemount.core.blob.Digest read) throws IOException {
     if (read == null) {
-      return false;
+      return null;
     }
     Optional<dev.cachemount.core.store.ManifestBytes> now = store.fetchManifest(reference);
-    return now.isEmpty() || !now.get().digest().equals(read);
+    return now.isEmpty() ? "removed (a prune deleted its tag)" : now.get().digest().equals(read) ? null : "replaced by a push";
   }
 
-  private static CachemountException replaced(String ref) {
-    return new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was replaced by a push while verify read it"
+  private static CachemountException changedMeanwhile(String ref, String what) {
+    return new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was " + what + " while verify read it"
         + " (blobs of the one it read were gone); run verify again");
   }
 

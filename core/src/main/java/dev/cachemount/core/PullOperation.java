@@ -178,10 +178,6 @@ final class PullOperation {
       }
     }
     for (int attempt = 0; ; attempt++) {
-      if (manifest.isEmpty() && attempt > 0) {
-        throw new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was deleted while this pull read it; the files"
-            + " it restored before are whole and stay; run the pull again");
-      }
       if (manifest.isEmpty()) {
         listener.info(ref + ": no snapshot stored for cache id '" + spec.id() + "' (a miss)"
             + (spec.fallback().isEmpty() ? "" : " and no fallback matched") + "; the target was not touched");
@@ -196,8 +192,12 @@ final class PullOperation {
         return restore(store, head, target, ref, attempt == 0 ? early : null).withFallback(ownRef, fallback);
       } catch (BlobNotFoundException e) {
         Optional<ManifestBytes> now = store.fetchManifest(reference);
-        boolean moved = now.isEmpty() || !now.get().digest().equals(manifest.get().digest());
-        if (!moved) {
+        if (now.isEmpty()) {
+          // The tag is gone (a prune removed it, and its blobs with it): no push replaced it, and there is nothing to pull instead.
+          throw new CachemountException(FailureKind.OPERATIONAL, "the snapshot " + ref + " was deleted while this pull read it (its tag"
+              + " is gone: a prune removed it, or another tool); the files it restored before are whole and stay; run the pull again", e);
+        }
+        if (now.get().digest().equals(manifest.get().digest())) {
           throw e;
         }
         if (attempt > 0) {

@@ -1001,6 +1001,33 @@ class CachemountRoundTripTest {
     assertTrue(e.getMessage().contains("was deleted while this pull read it"), e.getMessage());
   }
 
+  /**
+   * A prune of another job removes the tag a pull is reading, and collects its blobs: the pull said
+   * "replaced by a push ...; pulling the new one" before it failed, though no push had stored anything.
+   */
+  @Test
+  void aPullWhoseTagAPruneRemovesMidwaySaysSoWithoutClaimingAPushReplacedIt() throws IOException {
+    OperationResult pushed = client.push(spec("m2", source), listener);
+    boolean[] pruned = {false};
+    Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).stores((s, d, l) -> new ForwardingStore(new LayoutStore(store)) {
+      @Override
+      public java.io.InputStream openBlob(Digest digest, long size) throws IOException {
+        if (size > 100_000 && !pruned[0]) {
+          pruned[0] = true;
+          // The prune's store, two hours on: the snapshot's blobs are past their grace period.
+          new LayoutStore(store, LayoutStore.DEFAULT_GRACE, java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(2)),
+              w -> { }).removeTags(Map.of("m2", Digest.parse(pushed.digest())));
+        }
+        return super.openBlob(digest, size);
+      }
+    }).build();
+    CachemountException e = assertThrows(CachemountException.class, () -> racing.pull(spec("m2", dir.resolve("t")), listener));
+    assertTrue(pruned[0], "the prune ran");
+    assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
+    assertTrue(warnings.stream().noneMatch(w -> w.contains("replaced by a push")), warnings.toString());
+    assertTrue(e.getMessage().contains("was deleted while this pull read it (its tag is gone: a prune removed it"), e.getMessage());
+  }
+
   @Test
   void concurrentFirstPushesToOneNewStoreAllSucceed() throws Exception {
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);

@@ -130,6 +130,34 @@ class VerifyTest {
   }
 
   /**
+   * A prune of another job removed the tag while verify read, and collected the snapshot's blobs: not
+   * damage, and not a push either (verify said "replaced by a push").
+   */
+  @Test
+  void aBlobGoneBecauseAPruneRemovedTheTagMeanwhileIsToldAsThat() throws IOException {
+    String first = stored.packs().get(0).digest();
+    java.util.concurrent.atomic.AtomicBoolean pruned = new java.util.concurrent.atomic.AtomicBoolean();
+    Cachemount racing = Cachemount.builder().home(dir).env(Map.of()).packTarget(64 * 1024)
+        .stores((s, d, l) -> new dev.cachemount.core.testing.ForwardingStore(new dev.cachemount.core.store.LayoutStore(store)) {
+          @Override
+          public java.io.InputStream openBlob(dev.cachemount.core.blob.Digest digest, long size) throws IOException {
+            if (digest.toString().equals(first) && !pruned.getAndSet(true)) {
+              // The prune's store, two hours on: the snapshot's blobs are past their grace period.
+              new dev.cachemount.core.store.LayoutStore(store, dev.cachemount.core.store.LayoutStore.DEFAULT_GRACE,
+                  java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofHours(2)), w -> { })
+                  .removeTags(Map.of("c", dev.cachemount.core.blob.Digest.parse(stored.digest())));
+            }
+            return super.openBlob(digest, size);
+          }
+        }).build();
+    CachemountException e = assertThrows(CachemountException.class, () -> racing.verify(spec(null), OperationListener.NONE));
+    assertTrue(pruned.get(), "the prune ran");
+    assertEquals(FailureKind.OPERATIONAL, e.kind(), e.getMessage());
+    assertTrue(e.getMessage().contains("was removed (a prune deleted its tag) while verify read it") && e.getMessage().endsWith("run verify again"),
+        e.getMessage());
+  }
+
+  /**
    * A registry's store keeps the indexes this machine pushed or pulled (IndexCache): verify took the
    * index from there, never read the stored one, and called a snapshot whose stored index was
    * damaged or gone whole, where a cold pull on another machine fails on it. Verify reads it from the
