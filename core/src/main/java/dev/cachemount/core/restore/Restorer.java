@@ -228,6 +228,9 @@ public final class Restorer {
     return kept;
   }
 
+  /** What a restore that SIGTERM's hook cancelled fails with, as {@link TempFiles} says it. */
+  static final String CANCELLED = "the restore was cancelled";
+
   private Stats restoreInto(Path root, SnapshotIndex index, String where, List<Path> keepOut, TempFiles temps)
       throws IOException {
     List<PendingFile> pending = new ArrayList<>();
@@ -270,6 +273,13 @@ public final class Restorer {
       pending.clear();
       temps.keepCreatedDirectories();
       return new Stats(files, directories, symlinks, bytes[0], bytes[1], unchanged, removed);
+    } catch (IOException e) {
+      if (temps.cancelled() && !CANCELLED.equals(e.getMessage())) {
+        // SIGTERM's hook deleted the temporary files under the writer, which then found one gone (its
+        // rename, its times): the signal, not another program deleting in the target, as that would say.
+        throw new IOException(CANCELLED, e);
+      }
+      throw e;
     } finally {
       for (PendingFile p : pending) {
         try {
