@@ -166,7 +166,7 @@ public final class Main implements Runnable {
       }
     }
     synchronized (err) {
-      err.println("cachemount: stopped by a signal before the command completed; what it had half-written is removed"
+      err.println("cachemount: stopped by a signal before its own work completed; what it had half-written is removed"
           + " (a pull keeps the files it completed, a push the blobs it stored); run it again to finish");
       err.flush();
     }

@@ -109,7 +109,7 @@ class ProgressOutputTest {
     }
     Main.stoppedNotice(cli, err);
     String atNotice = shown();
-    assertTrue(atNotice.endsWith("\033[K\r\033[Kcachemount: stopped by a signal before the command completed; what it had half-written is removed"
+    assertTrue(atNotice.endsWith("\033[K\r\033[Kcachemount: stopped by a signal before its own work completed; what it had half-written is removed"
         + " (a pull keeps the files it completed, a push the blobs it stored); run it again to finish" + System.lineSeparator()), atNotice);
     ticker.start(new Progress("m3", "push", Progress.Step.SCANNING)); // the next cache id's push, while the exit hooks run
     Thread.sleep(50);

@@ -290,7 +290,7 @@ class RegistryFailureIT {
         long exitMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
         assertEquals(143, push.exitValue(), "terminated by SIGTERM: " + Files.readString(dir.resolve("push.log")));
         assertTrue(exitMillis < 8_000, "exited " + exitMillis + " ms after SIGTERM, waiting for an upload that got no answer");
-        assertTrue(Files.readString(dir.resolve("push.log")).contains("cachemount: stopped by a signal before the command completed"),
+        assertTrue(Files.readString(dir.resolve("push.log")).contains("cachemount: stopped by a signal before its own work completed"),
             "the push said why it stopped: " + Files.readString(dir.resolve("push.log")));
       } finally {
         push.destroyForcibly();
