@@ -290,6 +290,11 @@ abstract class CacheMojo<R> extends AbstractMojo {
           registry = registry.withCredential(new RegistryCredential(server.getUsername(), server.getPassword(), "settings.xml server '" + id + "'"));
           break;
         }
+        if (server != null && !named) {
+          // Passed over in silence, it left the user with a 401 and a server that looked right.
+          getLog().warn("cachemount: settings.xml server '" + id + "' has no " + (server.getUsername() == null ? "<username>" : "<password>")
+              + ", so it is not used for " + spec.ref().get().registry() + "; give it both (a token goes in <password>)");
+        }
         if (named) {
           throw CachemountException.usage("settings.xml has no <server> with id '" + serverId + "' and a username and password");
         }

@@ -217,6 +217,17 @@ class CacheMojoTest {
     return server;
   }
 
+  /** A server of the registry's host without a username (or password) was passed over in silence: the user saw only a 401. */
+  @Test
+  void aServerOfTheRegistryWithoutAUsernameIsPassedOverWithAWarning() {
+    PushMojo push = configure(new PushMojo());
+    push.settings = new org.apache.maven.settings.Settings();
+    push.settings.addServer(server("ghcr.io", null, "token-123"));
+    List<String> logged = warnings(push);
+    assertTrue(push.clientFor(push.client.parseSpec("id=m2,ref=ghcr.io/acme/cache")).registry().credential().isEmpty());
+    assertTrue(logged.stream().anyMatch(w -> w.contains("settings.xml server 'ghcr.io' has no <username>, so it is not used for ghcr.io")), logged.toString());
+  }
+
   @Test
   void theServerIsFoundByHostAndPortByHostOrForDockerHubByDockerIo() {
     PushMojo push = configure(new PushMojo());
