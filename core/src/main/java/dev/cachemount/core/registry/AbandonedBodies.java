@@ -18,18 +18,28 @@ import org.apache.http.protocol.HttpContext;
  * Now a rest shorter than the limit is still read, and the connection kept; a longer one closes the
  * connection instead.
  *
+ * <p>The body of an answer that is not a success (a 4xx or 5xx, a redirect) is read to at most
+ * {@value #ERROR_BODY_LIMIT} bytes and then ends, and its connection is closed: google-http-client reads
+ * such a body whole into a string for its exception (for the message, and jib-core's error codes),
+ * however long it is, so an error page without end from a broken or hostile registry (or a proxy in
+ * front of it) filled the heap and failed the command as out of memory, blaming the cache's size.
+ * Registries answer errors with a few hundred bytes of JSON.
+ *
  * <p>Installed as the first response interceptor of the session's Apache client, so that it wraps the
  * body's own stream, which can close its connection, before any decoding wraps it in turn.
  */
 final class AbandonedBodies implements HttpResponseInterceptor {
   /** The most bytes of an abandoned body read to keep its connection: a few range answers' worth. */
   static final int DRAIN_LIMIT = 64 * 1024;
+  /** The most bytes of the body of an answer that is not a success read: its error text. */
+  static final int ERROR_BODY_LIMIT = 64 * 1024;
 
   @Override
   public void process(HttpResponse response, HttpContext context) {
     HttpEntity entity = response.getEntity();
     if (entity != null && entity.isStreaming()) {
-      response.setEntity(new Entity(entity));
+      int status = response.getStatusLine() == null ? 200 : response.getStatusLine().getStatusCode();
+      response.setEntity(new Entity(entity, status >= 200 && status < 300 ? Long.MAX_VALUE : ERROR_BODY_LIMIT));
     }
   }
 
@@ -38,10 +48,12 @@ final class AbandonedBodies implements HttpResponseInterceptor {
    * closes must be the one that was read.
    */
   private static final class Entity extends HttpEntityWrapper {
+    private final long limit;
     private Body body;
 
-    Entity(HttpEntity wrapped) {
+    Entity(HttpEntity wrapped, long limit) {
       super(wrapped);
+      this.limit = limit;
     }
 
     @Override
@@ -51,33 +63,67 @@ final class AbandonedBodies implements HttpResponseInterceptor {
         if (in == null) {
           return null;
         }
-        body = new Body(in);
+        body = new Body(in, limit);
       }
       return body;
     }
   }
 
-  /** A body that knows whether it was read to its end. */
+  /** A body that knows whether it was read to its end, and ends after at most {@code limit} bytes. */
   static final class Body extends FilterInputStream {
     private boolean ended;
     private boolean closed;
+    /** Bytes that may still be read; at 0 the body ends here (its connection then closes). */
+    private long left;
 
     Body(InputStream in) {
+      this(in, Long.MAX_VALUE);
+    }
+
+    Body(InputStream in, long limit) {
       super(in);
+      this.left = limit;
     }
 
     @Override
     public int read() throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
       int b = in.read();
       ended |= b < 0;
+      if (b >= 0) {
+        left--;
+      }
       return b;
     }
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
-      int n = in.read(b, off, len);
+      if (len == 0) {
+        return 0;
+      }
+      if (left <= 0) {
+        return -1;
+      }
+      int n = in.read(b, off, (int) Math.min(len, left));
       ended |= n < 0;
+      if (n > 0) {
+        left -= n;
+      }
       return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      long skipped = in.skip(Math.min(n, Math.max(0, left)));
+      left -= skipped;
+      return skipped;
+    }
+
+    @Override
+    public int available() throws IOException {
+      return (int) Math.min(in.available(), Math.max(0, left));
     }
 
     @Override
@@ -86,7 +132,7 @@ final class AbandonedBodies implements HttpResponseInterceptor {
         return;
       }
       closed = true;
-      if (!ended && !endsWithin(DRAIN_LIMIT) && in instanceof ConnectionReleaseTrigger connection) {
+      if (!ended && (left <= 0 || !endsWithin((int) Math.min(DRAIN_LIMIT, left))) && in instanceof ConnectionReleaseTrigger connection) {
         connection.abortConnection();
         return;
       }

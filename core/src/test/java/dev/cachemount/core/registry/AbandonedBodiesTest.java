@@ -178,4 +178,26 @@ class AbandonedBodiesTest {
     body.close();
     assertFalse(c.closed, "closed once");
   }
+
+  @Test
+  void theBodyOfAnErrorEndsAtItsLimitAndItsConnectionCloses() throws IOException {
+    Connection c = new Connection(-1);
+    InputStream body = new AbandonedBodies.Body(c, AbandonedBodies.ERROR_BODY_LIMIT);
+    assertEquals(AbandonedBodies.ERROR_BODY_LIMIT, body.readAllBytes().length);
+    assertEquals(-1, body.read());
+    body.close();
+    assertTrue(c.aborted);
+    assertFalse(c.closed);
+    assertEquals(AbandonedBodies.ERROR_BODY_LIMIT, c.read);
+  }
+
+  @Test
+  void aShortErrorBodyIsReadWholeAndItsConnectionKept() throws IOException {
+    Connection c = new Connection(300);
+    try (InputStream body = new AbandonedBodies.Body(c, AbandonedBodies.ERROR_BODY_LIMIT)) {
+      assertEquals(300, body.readAllBytes().length);
+    }
+    assertTrue(c.closed);
+    assertFalse(c.aborted);
+  }
 }
