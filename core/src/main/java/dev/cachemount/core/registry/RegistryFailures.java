@@ -275,6 +275,15 @@ final class RegistryFailures {
           + "). If a private CA signed its certificate, pass it with --ca-file PEM (the Maven plugin's caFile); for a registry without TLS on a"
           + " trusted network, insecure=true in the spec (or --insecure-registry " + ref.registry() + ", the Maven plugin's insecureRegistries)", t);
     }
+    Optional<String> elsewhere = hostElsewhere(t, ref);
+    if (elsewhere.isPresent()) {
+      // The registry answered, and sent the request on (a redirect, as to its blob storage): that host
+      // is the one not reached, not the registry, and the ref is not at fault.
+      String failure = t instanceof UnknownHostException ? "unknown host" : "cannot connect to it" + after + " (" + rootMessage(t) + ")";
+      return CachemountException.operational(where + " failed: the registry sent the request on (a redirect) to " + elsewhere.get() + ": "
+          + failure + ". The registry itself answers; its blob storage is not reachable from this machine: check this machine's DNS,"
+          + " firewall or proxy for " + elsewhere.get() + ", or tell the registry's operator", t);
+    }
     if (t instanceof UnknownHostException) {
       return CachemountException.operational(where + " failed: unknown host " + ref.hostName() + "; check the ref", t);
     }
@@ -326,6 +335,47 @@ final class RegistryFailures {
       return body.length() > 300 ? body.substring(0, 300) + "..." : body;
     }
     return rootMessage(t);
+  }
+
+  /**
+   * The host a failed connection was for, when it is not the registry's: one a redirect of the
+   * registry's named (blob storage). Apache's client names the host of a refused or timed-out
+   * connection; an unknown host is named by its exception's message.
+   */
+  static Optional<String> hostElsewhere(Throwable t, RegistryRef ref) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      org.apache.http.HttpHost host = null;
+      if (c instanceof org.apache.http.conn.HttpHostConnectException e) {
+        host = e.getHost();
+      } else if (c instanceof org.apache.http.conn.ConnectTimeoutException e) {
+        host = e.getHost();
+      }
+      if (host != null && host.getHostName() != null) {
+        boolean sameHost = sameHost(host.getHostName(), ref.hostName());
+        int port = host.getPort();
+        boolean samePort = port < 0 || port == ref.port() || (ref.port() < 0 && (port == 443 || port == 80));
+        return sameHost && samePort ? Optional.empty() : Optional.of(host.toHostString());
+      }
+      if (c instanceof UnknownHostException u && u.getMessage() != null && !u.getMessage().isBlank()) {
+        String name = u.getMessage();
+        int colon = name.indexOf(": ");
+        name = (colon < 0 ? name : name.substring(0, colon)).trim();
+        return name.isEmpty() || name.contains(" ") || sameHost(name, ref.hostName()) ? Optional.empty() : Optional.of(name);
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static boolean sameHost(String a, String b) {
+    String x = a.startsWith("[") && a.endsWith("]") ? a.substring(1, a.length() - 1) : a;
+    String y = b.startsWith("[") && b.endsWith("]") ? b.substring(1, b.length() - 1) : b;
+    if (x.equalsIgnoreCase(y)) {
+      return true;
+    }
+    if (x.contains(":") && y.contains(":")) { // two IPv6 literals, spelled apart
+      return RegistryRef.canonicalHost("[" + x + "]").equals(RegistryRef.canonicalHost("[" + y + "]"));
+    }
+    return false;
   }
 
   /** Whether a connection could not be made at all: refused, or no route to the host. */
