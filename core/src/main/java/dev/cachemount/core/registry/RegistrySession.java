@@ -35,6 +35,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.apache.http.HttpHost;
+import org.apache.http.config.ConnectionConfig;
+import org.apache.http.config.MessageConstraints;
 import org.apache.http.conn.routing.HttpRoutePlanner;
 import org.apache.http.conn.socket.LayeredConnectionSocketFactory;
 import org.apache.http.conn.ssl.NoopHostnameVerifier;
@@ -168,8 +170,20 @@ final class RegistrySession implements Closeable {
         .disableRedirectHandling()
         .disableAutomaticRetries()
         .addInterceptorFirst(new AbandonedBodies())
+        .setDefaultConnectionConfig(ConnectionConfig.custom().setMessageConstraints(HEADER_LIMITS).build())
         .build());
   }
+
+  /**
+   * Bounds on an answer's status and header lines. Apache's client has none by default: an answer whose
+   * header line never ends, or whose headers never end (a broken or hostile registry, or a proxy in
+   * front of it), was read into memory until the heap was full, and the command failed as out of memory
+   * (or, sent slowly enough, never ended: bytes kept coming, so no read timed out). Registries send a
+   * few short headers; the longest are a redirect's {@code Location} to signed blob storage and a
+   * {@code Link} or {@code WWW-Authenticate}, a few KiB. Go's HTTP client, which Docker uses, allows
+   * 10 MiB of headers in all.
+   */
+  static final MessageConstraints HEADER_LIMITS = MessageConstraints.custom().setMaxLineLength(64 * 1024).setMaxHeaderCount(512).build();
 
   /**
    * Routes jib-core's {@code https://} requests for {@code ref}'s registry over plain HTTP once a probe
