@@ -123,8 +123,8 @@ final class RegistryFailures {
    * refusal of the credentials: jib-core wraps every failure of that request, the service's HTTP
    * 500 or an unreachable service included, in a {@link RegistryAuthenticationFailedException}.
    * Only its 401 and 403 (and other 4xx, which some services answer to bad credentials) are refusals;
-   * a 5xx, 408 or 429, a failed connection, or an answer that is not JSON or holds no token are the
-   * service's trouble.
+   * a 5xx, 408 or 429, a redirect that could not be followed, a failed connection, or an answer that is
+   * not JSON or holds no token are the service's trouble.
    */
   static boolean isTokenServiceFailure(Throwable t) {
     boolean tokenRequest = false;
@@ -139,7 +139,8 @@ final class RegistryFailures {
     }
     int status = status(t);
     if (status != 0) {
-      return status >= 500 || status == 408 || status == 429;
+      // A redirect the client could not follow (a loop, or one without a Location) is no refusal either.
+      return status >= 500 || status == 408 || status == 429 || (status >= 300 && status < 400);
     }
     for (Throwable c = t; c != null; c = c.getCause()) {
       // the request failed (connection, TLS, unknown host) or its answer was not JSON
