@@ -297,6 +297,12 @@ final class RegistryFailures {
     if (status == 0) {
       return CachemountException.operational(where + " failed" + after + ": " + rootMessage(t) + "; is the registry running and reachable?", t);
     }
+    if (status >= 300 && status < 400) {
+      // google-http-client follows redirects; one it hands back could not be followed.
+      return CachemountException.operational(where + " failed" + statusText + after + ": the registry answered with a redirect that"
+          + " could not be followed (it names no Location, or the redirects lead round, more than 10 of them); the registry, or a proxy"
+          + " in front of it, is misconfigured: tell its operator", t);
+    }
     return CachemountException.operational(where + " failed" + statusText + after + ": " + describe(t), t);
   }
 

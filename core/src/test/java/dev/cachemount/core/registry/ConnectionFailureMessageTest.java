@@ -96,4 +96,25 @@ class ConnectionFailureMessageTest {
       }
     }
   }
+
+  /** A registry whose redirect leads back to itself: the message said "HTTP 307" and quoted the client's exception, no more. */
+  @Test
+  void aRedirectThatLeadsRoundIsToldAsSuch() throws Exception {
+    try (dev.cachemount.core.testing.ScriptedRegistry server = new dev.cachemount.core.testing.ScriptedRegistry("looping-registry", x -> {
+      x.getResponseHeaders().set("Location", x.getRequestURI().getPath());
+      x.sendResponseHeaders(307, -1);
+    })) {
+      RegistryRef ref = RegistryRef.parse(server.host() + "/ci/cache:m2");
+      RegistrySettings settings = new RegistrySettings(java.util.Set.of(), Optional.empty(), Optional.empty(), 4,
+          new RetryPolicy(2, java.time.Duration.ofMillis(10), java.time.Duration.ofMillis(10), java.time.Duration.ofMillis(10)),
+          java.time.Duration.ofSeconds(20));
+      try (RegistryStore store = new RegistryStore(ref, settings, false, Optional.empty(), Optional.empty(),
+          java.nio.file.Files.createTempDirectory("loop-staging"), new dev.cachemount.core.testing.RecordingListener())) {
+        CachemountException e = org.junit.jupiter.api.Assertions.assertThrows(CachemountException.class, () -> store.fetchManifest("m2"));
+        assertEquals(FailureKind.OPERATIONAL, e.kind());
+        assertTrue(e.getMessage().contains("fetch of manifest m2 failed (HTTP 307)") && e.getMessage().contains("a redirect that could not be followed")
+            && e.getMessage().contains("tell its operator"), e.getMessage());
+      }
+    }
+  }
 }
