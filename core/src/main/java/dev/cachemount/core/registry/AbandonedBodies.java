@@ -69,20 +69,48 @@ final class AbandonedBodies implements HttpResponseInterceptor {
     }
   }
 
-  /** A body that knows whether it was read to its end, and ends after at most {@code limit} bytes. */
+  /**
+   * A body slower than this while it is waited for fails: fewer than {@link #LOW_SPEED_BYTES} bytes in
+   * {@link #LOW_SPEED_WINDOW} of time spent inside its reads (time its reader spends elsewhere, a pull
+   * waiting for room to decode into, does not count), as curl's {@code --speed-limit} and
+   * {@code --speed-time}. The read timeout (a minute without a byte) let a registry that sends a byte
+   * every few seconds keep a command going for ever (a 699-byte manifest at a byte every 2 s ran 7
+   * minutes without a word). The failure is a broken answer's: a request is tried again, a blob's read
+   * resumes where it stopped.
+   */
+  static final int LOW_SPEED_BYTES = 1024;
+  static final java.time.Duration LOW_SPEED_WINDOW = java.time.Duration.ofSeconds(60);
+
+  /**
+   * A body that knows whether it was read to its end, ends after at most {@code limit} bytes, and fails
+   * when it arrives slower than the low-speed limit.
+   */
   static final class Body extends FilterInputStream {
     private boolean ended;
     private boolean closed;
     /** Bytes that may still be read; at 0 the body ends here (its connection then closes). */
     private long left;
+    private final long windowNanos;
+    private final int minimumBytes;
+    /** Time spent inside reads, and bytes they gave, since the window began. */
+    private long waitedNanos;
+    private long arrived;
+    /** Failed as too slow: closing it aborts its connection, without reading on. */
+    private boolean tooSlow;
 
     Body(InputStream in) {
       this(in, Long.MAX_VALUE);
     }
 
     Body(InputStream in, long limit) {
+      this(in, limit, LOW_SPEED_WINDOW, LOW_SPEED_BYTES);
+    }
+
+    Body(InputStream in, long limit, java.time.Duration window, int minimumBytes) {
       super(in);
       this.left = limit;
+      this.windowNanos = window.toNanos();
+      this.minimumBytes = minimumBytes;
     }
 
     @Override
@@ -90,12 +118,31 @@ final class AbandonedBodies implements HttpResponseInterceptor {
       if (left <= 0) {
         return -1;
       }
+      long start = System.nanoTime();
       int b = in.read();
       ended |= b < 0;
       if (b >= 0) {
         left--;
       }
+      account(b >= 0 ? 1 : 0, start);
       return b;
+    }
+
+    /** Counts a read that gave {@code bytes} and began at {@code start}; fails the body once a window of waiting gave too few. */
+    private void account(int bytes, long start) throws IOException {
+      waitedNanos += System.nanoTime() - start;
+      arrived += bytes;
+      if (waitedNanos < windowNanos) {
+        return;
+      }
+      if (arrived < minimumBytes && !ended) {
+        tooSlow = true;
+        throw new IOException(String.format("the registry sent %,d bytes in %d s of waiting, less than %,d bytes: a stalled or throttled"
+            + " connection (or a proxy between); if it persists, check the network to the registry", arrived, windowNanos / 1_000_000_000L,
+            minimumBytes));
+      }
+      waitedNanos = 0;
+      arrived = 0;
     }
 
     @Override
@@ -106,11 +153,13 @@ final class AbandonedBodies implements HttpResponseInterceptor {
       if (left <= 0) {
         return -1;
       }
+      long start = System.nanoTime();
       int n = in.read(b, off, (int) Math.min(len, left));
       ended |= n < 0;
       if (n > 0) {
         left -= n;
       }
+      account(Math.max(n, 0), start);
       return n;
     }
 
@@ -132,7 +181,7 @@ final class AbandonedBodies implements HttpResponseInterceptor {
         return;
       }
       closed = true;
-      if (!ended && (left <= 0 || !endsWithin((int) Math.min(DRAIN_LIMIT, left))) && in instanceof ConnectionReleaseTrigger connection) {
+      if (!ended && (tooSlow || left <= 0 || !endsWithin((int) Math.min(DRAIN_LIMIT, left))) && in instanceof ConnectionReleaseTrigger connection) {
         connection.abortConnection();
         return;
       }

@@ -109,6 +109,78 @@ class AbandonedBodiesTest {
     }
   }
 
+  /** A connection that gives one byte per read, each after {@code delayMillis}: a registry trickling a body. */
+  private static final class Trickle extends InputStream implements ConnectionReleaseTrigger {
+    final long delayMillis;
+    long read;
+    boolean aborted;
+
+    Trickle(long delayMillis) {
+      this.delayMillis = delayMillis;
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        Thread.sleep(delayMillis);
+      } catch (InterruptedException e) {
+        throw new java.io.InterruptedIOException();
+      }
+      read++;
+      return 'x';
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int c = read();
+      b[off] = (byte) c;
+      return 1;
+    }
+
+    @Override
+    public void releaseConnection() {}
+
+    @Override
+    public void abortConnection() {
+      aborted = true;
+    }
+  }
+
+  /**
+   * A registry that sent a byte every few seconds kept a pull going for ever: each byte came within the
+   * read timeout. A body slower than the low-speed limit, in time spent waiting for it, fails as a
+   * broken answer; closing it then aborts its connection without reading on.
+   */
+  @Test
+  void aBodyThatTricklesFailsOnceAWindowOfWaitingGaveTooFewBytes() {
+    Trickle slow = new Trickle(20);
+    IOException e = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> {
+      try (InputStream body = new AbandonedBodies.Body(slow, Long.MAX_VALUE, Duration.ofMillis(400), 1024)) {
+        byte[] buffer = new byte[8192];
+        while (body.read(buffer) >= 0) {
+          // a reader that reads as fast as the body comes
+        }
+      }
+    }));
+    assertTrue(e.getMessage().contains("less than 1,024 bytes: a stalled or throttled connection"), e.getMessage());
+    assertTrue(slow.read < 100, "failed within about one window: " + slow.read + " bytes read");
+    assertTrue(slow.aborted, "its connection is dropped, not drained");
+  }
+
+  /** Time the reader spends elsewhere (a pull waiting for room to decode into) is not the registry's slowness. */
+  @Test
+  void timeOutsideTheReadsDoesNotCount() throws Exception {
+    Connection fast = new Connection(200_000);
+    try (InputStream body = new AbandonedBodies.Body(fast, Long.MAX_VALUE, Duration.ofMillis(100), 1024)) {
+      byte[] buffer = new byte[100];
+      for (int i = 0; i < 5; i++) {
+        assertEquals(100, body.read(buffer));
+        Thread.sleep(60); // 300 ms between reads, three windows' worth
+      }
+      assertEquals(500, fast.read);
+    }
+  }
+
   @Test
   void aBodyWithoutEndClosesTheConnection() throws IOException {
     Connection c = new Connection(-1);
