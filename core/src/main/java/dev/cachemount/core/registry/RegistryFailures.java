@@ -263,8 +263,11 @@ final class RegistryFailures {
         return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ", and the registry answered"
             + " that they lack " + access + " (insufficient_scope); give them " + access + ", or use credentials that have it", t);
       }
+      // 403: the registry knows who asks and says no; without credentials that is an anonymous user, who may need to log in.
+      String forbidden = status != 403 ? "" : credentials.source().isPresent() ? "; the credentials are valid but lack " + access
+          : "; anonymous users lack " + access + " here";
       return CachemountException.auth(where + " was refused" + statusText + ": " + credentials.describe() + ". " + credentials.advice(ref)
-          + (status == 403 ? "; the credentials are valid but lack " + access : ""), t);
+          + forbidden, t);
     }
     if (isTls(t)) {
       // On loopback jib-core goes over to plain HTTP after the failed handshake, and what it throws is

@@ -219,6 +219,18 @@ class RegistryPiecesTest {
         new RegistryFailures.CredentialsUsed(Optional.of("~/.docker/config.json"), Optional.empty(), false)).getMessage();
     assertTrue(shortOfPush.contains("lack push access to team/cache (insufficient_scope)") && !shortOfPush.contains("Log in with"), shortOfPush);
 
+    // 403 to an anonymous pull: "no credentials were found" and then "the credentials are valid" contradicted each other.
+    Exception forbidden = new com.google.cloud.tools.jib.api.RegistryUnauthorizedException("cache.example.com", "team/cache",
+        com.google.cloud.tools.jib.http.TestResponses.of(new com.google.api.client.http.HttpResponseException.Builder(403, "Forbidden",
+            new com.google.api.client.http.HttpHeaders()).build()));
+    String anonymous = RegistryFailures.toException(ref, "fetch of the manifest", forbidden, 1,
+        new RegistryFailures.CredentialsUsed(Optional.empty(), Optional.empty(), false)).getMessage();
+    assertTrue(anonymous.contains("no credentials were found (anonymous access)") && anonymous.contains("anonymous users lack pull access to team/cache")
+        && !anonymous.contains("credentials are valid"), anonymous);
+    String known = RegistryFailures.toException(ref, "fetch of the manifest", forbidden, 1,
+        new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), false)).getMessage();
+    assertTrue(known.contains("the credentials are valid but lack pull access to team/cache"), known);
+
     String withheld = RegistryFailures.toException(ref, "fetch of the manifest", refused, 1,
         new RegistryFailures.CredentialsUsed(fromEnv, Optional.empty(), true)).getMessage();
     assertTrue(withheld.contains("sends credentials over plain HTTP only to registries on this machine"), withheld);
