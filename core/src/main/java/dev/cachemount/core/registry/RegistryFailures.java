@@ -72,6 +72,9 @@ final class RegistryFailures {
       if (status != 0) {
         return true;
       }
+      if (unaskableRealm(t) != null) {
+        return false; // the same realm, asked again, is as unaskable
+      }
       for (Throwable c = t; c != null; c = c.getCause()) {
         if (c instanceof SSLException || c instanceof UnknownHostException || c instanceof com.fasterxml.jackson.core.JacksonException) {
           return false;
@@ -310,7 +313,29 @@ final class RegistryFailures {
   }
 
   /** Why a token request that got no HTTP error failed; never the answer's text, which may hold a token. */
+  /**
+   * What says that a token request's realm cannot be asked at all (a {@code file:} or {@code ftp:}
+   * URL, a host that is none), or null. Retried five times and told as "is the token service up? Try
+   * again later", it sent the user waiting for a service that no retry reaches.
+   */
+  private static Throwable unaskableRealm(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.MalformedURLException || c instanceof IllegalArgumentException
+          || (c instanceof org.apache.http.client.ClientProtocolException && c.getMessage() != null
+              && c.getMessage().startsWith("URI does not specify a valid host name"))) {
+        return c;
+      }
+    }
+    return null;
+  }
+
   private static String tokenServiceReason(Throwable t, String upAgain) {
+    Throwable unaskable = unaskableRealm(t);
+    if (unaskable != null) {
+      return "its realm is not an http(s) URL this client can ask (" + rootMessage(unaskable) + "). The credentials were not refused;"
+          + " the registry names the realm in its WWW-Authenticate header: check that the ref names the right registry, or tell the"
+          + " registry's operator";
+    }
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof SSLException) {
         return "its TLS certificate could not be verified (" + rootMessage(c) + "). The credentials were not refused; if a private CA"
