@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class Progress {
   /** What the operation is doing. */
   public enum Step {
+    /** Push and pull: waiting for another cachemount that pulls into or pushes the same directory (its lock). */
+    WAITING("waiting for another cachemount"),
     /** Push: reading the stored snapshot's manifest, config and index, and scanning the directory (files: entries found). */
     SCANNING("scanning"),
     /** Push: reading, chunking and packing the files that changed (bytes and files: of those to read). */

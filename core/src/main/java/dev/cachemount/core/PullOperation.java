@@ -135,6 +135,7 @@ final class PullOperation {
 
   private OperationResult pull(SnapshotStore store, Path target) throws IOException {
     try (ExclusiveLock.Held lock = lockTarget(target)) {
+      progress.begin(Progress.Step.FETCHING, 0, 0); // after a wait for the lock (Progress.Step.WAITING)
       return pullLocked(store, target);
     }
   }
@@ -144,7 +145,7 @@ final class PullOperation {
     Path real = StoreOverlap.real(target);
     TargetLock lock = new TargetLock(lockDirectory, real);
     // The lock is for the pull's neighbours only: without it, this pull still writes every file whole.
-    return lock.take(lockTimeout, listener, "pull", e -> {
+    return lock.take(lockTimeout, listener, progress, "pull", e -> {
       listener.warning("cannot take the lock " + lock.file() + " (" + IoErrors.describe(e) + "): this pull does not take turns with other"
           + " pulls into " + real + ", nor with pushes of it; set XDG_CACHE_HOME to a writable directory");
       targetLocked = false;

@@ -148,7 +148,7 @@ final class PushOperation {
    */
   private dev.cachemount.core.internal.ExclusiveLock.Held lockTarget(Path root) throws IOException {
     TargetLock lock = new TargetLock(stateDirectory.resolve("locks"), root);
-    return lock.take(targetLockTimeout, listener, "push",
+    return lock.take(targetLockTimeout, listener, progress, "push",
         e -> listener.warning("cannot take the lock " + lock.file() + " (" + IoErrors.describe(e) + "): this push does not wait for pulls into "
             + root + ", so it may store a tree that one is still writing; set XDG_CACHE_HOME to a writable directory"))
         .orElse(() -> { });

@@ -62,6 +62,15 @@ final class TargetLock {
    */
   Optional<ExclusiveLock.Held> take(Duration timeout, OperationListener listener, String operation, Consumer<IOException> cannotLock)
       throws IOException {
+    return take(timeout, listener, Progress.unobserved(), operation, cannotLock);
+  }
+
+  /**
+   * As {@link #take(Duration, OperationListener, String, Consumer)}, showing a wait in {@code progress}
+   * as its own step ({@link Progress.Step#WAITING}): the line said "scanning 0 entries" meanwhile.
+   */
+  Optional<ExclusiveLock.Held> take(Duration timeout, OperationListener listener, Progress progress, String operation,
+      Consumer<IOException> cannotLock) throws IOException {
     try {
       Files.createDirectories(file.getParent());
       FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
@@ -70,8 +79,11 @@ final class TargetLock {
       return Optional.empty();
     }
     return Optional.of(ExclusiveLock.acquireOrFail(file, timeout,
-        holder -> listener.warning(who(holder) + " is restoring into or pushing " + real + "; this " + operation + " waits for it (at most "
-            + Durations.text(timeout) + ")"),
+        holder -> {
+          progress.begin(Progress.Step.WAITING, 0, 0);
+          listener.warning(who(holder) + " is restoring into or pushing " + real + "; this " + operation + " waits for it (at most "
+              + Durations.text(timeout) + ")");
+        },
         holder -> new CachemountException(FailureKind.OPERATIONAL, who(holder) + " kept restoring into or pushing " + real + " for "
             + Durations.text(timeout) + " (lock " + file + "); let it finish, or " + operation + " again then" + TIMEOUT_SETTING)));
   }

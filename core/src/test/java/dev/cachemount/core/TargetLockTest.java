@@ -80,6 +80,26 @@ class TargetLockTest {
     assertEquals("10 min", Durations.text(Duration.ofMinutes(10)));
   }
 
+  /** A wait for the lock is a step of its own in the progress line: it said "scanning 0 entries" (push) or "fetching the index" (pull). */
+  @Test
+  void aWaitIsShownAsItsOwnStep() throws Exception {
+    Path target = Files.createDirectories(dir.resolve("target")).toRealPath();
+    TargetLock lock = new TargetLock(Files.createDirectories(dir.resolve("locks")), target);
+    Progress progress = new Progress("m2", "push", Progress.Step.SCANNING);
+    try (LockHoldingProcess holder = LockHoldingProcess.holding(lock.file())) {
+      assertThrows(CachemountException.class, () -> lock.take(Duration.ofMillis(300), new RecordingListener(), progress, "push", e -> {
+        throw new AssertionError("the lock file cannot be made", e);
+      }));
+    }
+    assertEquals(Progress.Step.WAITING, progress.now().step());
+    assertTrue(ProgressText.line(progress.now(), 0).startsWith("m2: push: waiting for another cachemount; 0:0"), ProgressText.line(progress.now(), 0));
+    Progress free = new Progress("m2", "push", Progress.Step.SCANNING);
+    lock.take(Duration.ZERO, new RecordingListener(), free, "push", e -> {
+      throw new AssertionError(e);
+    }).orElseThrow().close();
+    assertEquals(Progress.Step.SCANNING, free.now().step(), "no wait, no step");
+  }
+
   private static ExclusiveLock.Held take(TargetLock lock, Duration timeout, RecordingListener listener) throws IOException {
     return lock.take(timeout, listener, "pull", e -> {
       throw new AssertionError("the lock file cannot be made", e);
