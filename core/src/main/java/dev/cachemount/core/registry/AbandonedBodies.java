@@ -165,8 +165,12 @@ final class AbandonedBodies implements HttpResponseInterceptor {
 
     @Override
     public long skip(long n) throws IOException {
+      // Apache's streams skip by reading: under the low-speed limit too (a multipart answer's unread
+      // rest of a part is skipped so).
+      long start = System.nanoTime();
       long skipped = in.skip(Math.min(n, Math.max(0, left)));
       left -= skipped;
+      account((int) Math.min(Integer.MAX_VALUE, Math.max(0, skipped)), start);
       return skipped;
     }
 
@@ -188,18 +192,24 @@ final class AbandonedBodies implements HttpResponseInterceptor {
       in.close();
     }
 
-    /** Reads on until the body ends, at most {@code limit} bytes; whether it ended (a rest of {@code limit} bytes or more has not). */
+    /**
+     * Reads on until the body ends, at most {@code limit} bytes; whether it ended (a rest of {@code limit}
+     * bytes or more has not, nor one that arrives slower than the low-speed limit: drained at a byte
+     * every few seconds, {@value #DRAIN_LIMIT} bytes would hold the command for hours).
+     */
     private boolean endsWithin(int limit) {
       byte[] scratch = new byte[8192];
       for (int left = limit; left > 0; ) {
         int n;
         try {
+          long start = System.nanoTime();
           n = in.read(scratch, 0, Math.min(scratch.length, left));
+          if (n < 0) {
+            return true;
+          }
+          account(n, start);
         } catch (IOException e) {
           return false;
-        }
-        if (n < 0) {
-          return true;
         }
         left -= n;
       }

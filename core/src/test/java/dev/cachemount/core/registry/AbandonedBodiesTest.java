@@ -110,7 +110,7 @@ class AbandonedBodiesTest {
   }
 
   /** A connection that gives one byte per read, each after {@code delayMillis}: a registry trickling a body. */
-  private static final class Trickle extends InputStream implements ConnectionReleaseTrigger {
+  private static class Trickle extends InputStream implements ConnectionReleaseTrigger {
     final long delayMillis;
     long read;
     boolean aborted;
@@ -165,6 +165,43 @@ class AbandonedBodiesTest {
     assertTrue(e.getMessage().contains("less than 1,024 bytes: a stalled or throttled connection"), e.getMessage());
     assertTrue(slow.read < 100, "failed within about one window: " + slow.read + " bytes read");
     assertTrue(slow.aborted, "its connection is dropped, not drained");
+  }
+
+  /**
+   * A trickling body closed before its end (a reader that stopped early, an answer whose body nobody
+   * reads) was drained on close without the low-speed limit: up to 64 KiB, a byte every few seconds,
+   * held the command for hours. The drain is under the limit too: it gives up, and the connection goes.
+   */
+  @Test
+  void aTricklingBodyClosedBeforeItsEndIsNotDrainedForEver() {
+    Trickle slow = new Trickle(20);
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      InputStream body = new AbandonedBodies.Body(slow, Long.MAX_VALUE, Duration.ofMillis(400), 1024);
+      byte[] buffer = new byte[4];
+      assertEquals(1, body.read(buffer));
+      body.close();
+    });
+    assertTrue(slow.read < 100, "the drain gave up within about one window: " + slow.read + " bytes read");
+    assertTrue(slow.aborted, "its connection is dropped, not drained");
+  }
+
+  /** Skipping reads the connection too (Apache's streams skip by reading): under the same limit. */
+  @Test
+  void skippingATricklingBodyFailsAsReadingItDoes() {
+    Trickle slow = new Trickle(20) {
+      @Override
+      public long skip(long n) throws IOException {
+        return read() < 0 ? 0 : 1;
+      }
+    };
+    IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> {
+      try (InputStream body = new AbandonedBodies.Body(slow, Long.MAX_VALUE, Duration.ofMillis(400), 1024)) {
+        body.skipNBytes(1_000_000);
+      }
+    }));
+    assertTrue(e.getMessage().contains("a stalled or throttled connection"), e.getMessage());
+    assertTrue(slow.read < 100, "failed within about one window: " + slow.read + " bytes read");
+    assertTrue(slow.aborted);
   }
 
   /** Time the reader spends elsewhere (a pull waiting for room to decode into) is not the registry's slowness. */
