@@ -41,9 +41,17 @@ final class Processes {
     }
     pb.environment().putAll(env);
     Process p = pb.start();
-    try (java.io.OutputStream in = p.getOutputStream()) {
-      in.write(stdin);
-    }
+    // Written on a thread of its own: a process that does not read its input (a docker client waiting
+    // on an engine that hangs) would block this write, past the timeout, for as long as it runs.
+    Thread feeder = new Thread(() -> {
+      try (java.io.OutputStream in = p.getOutputStream()) {
+        in.write(stdin);
+      } catch (IOException e) {
+        // it ended, or was stopped at the timeout, before it read everything
+      }
+    }, "stdin of " + command.get(0));
+    feeder.setDaemon(true);
+    feeder.start();
     CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()));
     CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
     if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
