@@ -100,7 +100,9 @@ class BuildKitCacheMountIT {
       assertEquals("pushed", backed.get("result").asText(), back.toString());
       long treeBytes = sizeOf(tree);
       long uploaded = backed.get("bytesTransferred").asLong();
-      assertTrue(uploaded < treeBytes / 10, "only the build's file and a new index are stored: " + uploaded + " of " + treeBytes + " bytes");
+      assertTrue(uploaded < treeBytes / 10, "only the build's file and a new index are stored in the snapshot: " + uploaded + " of " + treeBytes + " bytes");
+      // Not in the view: the export gave directories new times, busybox's cp -a cut files' times to the
+      // second, and every layer's key holds its entries' times, so the view is written again (user guide).
       Path restored = dir.resolve("restored");
       Cli.Result pull = access.cli("pull", "id=m2,ref=" + ref + ",target=" + restored);
       assertEquals(0, pull.exitCode(), pull.toString());
