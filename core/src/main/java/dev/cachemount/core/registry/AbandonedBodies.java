@@ -39,7 +39,8 @@ final class AbandonedBodies implements HttpResponseInterceptor {
     HttpEntity entity = response.getEntity();
     if (entity != null && entity.isStreaming()) {
       int status = response.getStatusLine() == null ? 200 : response.getStatusLine().getStatusCode();
-      response.setEntity(new Entity(entity, status >= 200 && status < 300 ? Long.MAX_VALUE : ERROR_BODY_LIMIT));
+      boolean success = status >= 200 && status < 300;
+      response.setEntity(new Entity(entity, success ? Long.MAX_VALUE : ERROR_BODY_LIMIT, !success));
     }
   }
 
@@ -49,11 +50,13 @@ final class AbandonedBodies implements HttpResponseInterceptor {
    */
   private static final class Entity extends HttpEntityWrapper {
     private final long limit;
+    private final boolean error;
     private Body body;
 
-    Entity(HttpEntity wrapped, long limit) {
+    Entity(HttpEntity wrapped, long limit, boolean error) {
       super(wrapped);
       this.limit = limit;
+      this.error = error;
     }
 
     @Override
@@ -63,7 +66,7 @@ final class AbandonedBodies implements HttpResponseInterceptor {
         if (in == null) {
           return null;
         }
-        body = new Body(in, limit);
+        body = new Body(in, limit, LOW_SPEED_WINDOW, LOW_SPEED_BYTES, error);
       }
       return body;
     }
@@ -97,6 +100,12 @@ final class AbandonedBodies implements HttpResponseInterceptor {
     private long arrived;
     /** Failed as too slow: closing it aborts its connection, without reading on. */
     private boolean tooSlow;
+    /**
+     * An error answer's body, too slow, ends where it got to instead of failing: google-http-client
+     * reads it for its exception's message, and prints the stack trace of an exception it gets there
+     * to standard error, then goes on with the answer's status (which the retry policy judges).
+     */
+    private final boolean endWhenTooSlow;
 
     Body(InputStream in) {
       this(in, Long.MAX_VALUE);
@@ -107,10 +116,15 @@ final class AbandonedBodies implements HttpResponseInterceptor {
     }
 
     Body(InputStream in, long limit, java.time.Duration window, int minimumBytes) {
+      this(in, limit, window, minimumBytes, false);
+    }
+
+    Body(InputStream in, long limit, java.time.Duration window, int minimumBytes, boolean endWhenTooSlow) {
       super(in);
       this.left = limit;
       this.windowNanos = window.toNanos();
       this.minimumBytes = minimumBytes;
+      this.endWhenTooSlow = endWhenTooSlow;
     }
 
     @Override
@@ -137,6 +151,10 @@ final class AbandonedBodies implements HttpResponseInterceptor {
       }
       if (arrived < minimumBytes && !ended) {
         tooSlow = true;
+        if (endWhenTooSlow) {
+          left = 0; // what arrived so far is the error's text; the next read ends it
+          return;
+        }
         throw new IOException(String.format("the registry sent %,d bytes in %d s of waiting, less than %,d bytes: a stalled or throttled"
             + " connection (or a proxy between); if it persists, check the network to the registry", arrived, windowNanos / 1_000_000_000L,
             minimumBytes));
@@ -208,6 +226,9 @@ final class AbandonedBodies implements HttpResponseInterceptor {
             return true;
           }
           account(n, start);
+          if (tooSlow) {
+            return false;
+          }
         } catch (IOException e) {
           return false;
         }

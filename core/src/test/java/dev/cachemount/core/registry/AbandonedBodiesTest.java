@@ -204,6 +204,26 @@ class AbandonedBodiesTest {
     assertTrue(slow.aborted);
   }
 
+  /**
+   * An error answer's body is read by google-http-client for its exception, which printed the stack
+   * trace of the low-speed failure to standard error (a raw Java trace in the CLI's output) and went on
+   * without the text. Too slow, an error body ends where it got to: no failure, its connection dropped.
+   */
+  @Test
+  void aTricklingErrorBodyEndsWhereItGotToWithoutFailing() throws Exception {
+    Trickle slow = new Trickle(20);
+    byte[] text = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      try (InputStream body = new AbandonedBodies.Body(slow, AbandonedBodies.ERROR_BODY_LIMIT, Duration.ofMillis(400), 1024, true)) {
+        byte[] all = body.readAllBytes();
+        assertEquals(-1, body.read());
+        return all;
+      }
+    });
+    assertTrue(text.length > 0 && text.length < 100, "what arrived within about one window: " + text.length + " bytes");
+    assertTrue(slow.read < 100, slow.read + " bytes read");
+    assertTrue(slow.aborted, "its connection is dropped, not drained");
+  }
+
   /** Time the reader spends elsewhere (a pull waiting for room to decode into) is not the registry's slowness. */
   @Test
   void timeOutsideTheReadsDoesNotCount() throws Exception {
